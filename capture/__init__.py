@@ -1,0 +1,51 @@
+"""capture: a screenshot and a page-state observation of every browser step, stored as
+Distri session user parts so the next agent iteration sees the page as it is now."""
+
+from capture.config import Config, load_config
+from capture.errors import (
+    AuthError,
+    BadRequestError,
+    BrowserError,
+    CaptureError,
+    ConfigError,
+    PayloadTooLargeError,
+    SessionStoreError,
+    StorageError,
+    StoreUnavailableError,
+    TaskError,
+)
+from capture.session import (
+    AsyncSessionClient,
+    ImageBytes,
+    ImagePart,
+    ImageUrl,
+    Part,
+    SessionClient,
+    SessionInfo,
+    TextPart,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AsyncSessionClient",
+    "AuthError",
+    "BadRequestError",
+    "BrowserError",
+    "CaptureError",
+    "Config",
+    "ConfigError",
+    "ImageBytes",
+    "ImagePart",
+    "ImageUrl",
+    "Part",
+    "PayloadTooLargeError",
+    "SessionClient",
+    "SessionInfo",
+    "StorageError",
+    "StoreUnavailableError",
+    "TaskError",
+    "TextPart",
+    "__version__",
+    "load_config",
+]

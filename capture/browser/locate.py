@@ -1,0 +1,25 @@
+"""`python -m capture.browser.locate`: print the Chromium capture would launch (exit 1 if none).
+
+scripts/setup runs this to decide whether a browser must be installed.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from capture.browser._locate import find_browser
+from capture.config import load_config
+from capture.errors import CaptureError
+
+
+def main() -> int:
+    try:
+        print(find_browser(load_config().browser.executable))
+    except CaptureError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

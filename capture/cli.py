@@ -1,0 +1,71 @@
+"""The `capture` command. Each command parses its options, builds objects, and runs them.
+
+A `CaptureError` (or a `ValueError` from bad input) becomes one line on stderr and exit code 1;
+usage mistakes exit 2 (click's convention); Ctrl+C exits 130. No traceback for user mistakes.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Any
+
+import click
+import typer
+
+from capture.config import Config, load_config
+from capture.errors import CaptureError
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="capture",
+    help="Screenshots and page-state observations of every browser step, stored as Distri "
+    "session user parts so the next agent iteration sees the page as it is now.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+ServerOption = Annotated[
+    str | None,
+    typer.Option("--server", help="Session store base URL [config: session.server]"),
+]
+TokenOption = Annotated[
+    str | None,
+    typer.Option("--token", help="Bearer token for the store [config: session.token, env CAPTURE_TOKEN]"),
+]
+ConfigOption = Annotated[
+    str | None,
+    typer.Option("--config", help="Config file [default: ./playwright.config.toml, env CAPTURE_CONFIG]"),
+]
+
+
+def config_from(config_file: str | None, **overrides: Any) -> Config:
+    """Load the config with dotted CLI overrides (None means 'not given on the command line')."""
+    return load_config(config_file, overrides=overrides)
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    """Print one error line and return the exit to raise."""
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def main() -> None:
+    """Console-script entry point: turns expected errors into one line and an exit code."""
+    try:
+        app(standalone_mode=False)
+    except click.UsageError as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except (click.Abort, KeyboardInterrupt):
+        typer.echo("interrupted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except (CaptureError, ValueError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(1)

@@ -1,0 +1,79 @@
+"""The exception tree: every error capture raises on purpose derives from `CaptureError`.
+
+    CaptureError
+    ├── ConfigError               a bad config value (names the key)
+    ├── SessionStoreError         the session store answered with an error (status, message)
+    │   ├── BadRequestError       400: bad JSON, key, id or expiry
+    │   ├── AuthError             401: missing or wrong token
+    │   ├── PayloadTooLargeError  413: body over the server's limit
+    │   └── StoreUnavailableError cannot connect, timed out, or 5xx/429 after the retries
+    ├── StorageError              a storage backend failed (server side)
+    ├── BrowserError              no browser found, or it could not be launched/attached
+    └── TaskError                 a task file is invalid, or a step failed
+
+The CLI turns any `CaptureError` into one line on stderr and a non-zero exit code.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AuthError",
+    "BadRequestError",
+    "BrowserError",
+    "CaptureError",
+    "ConfigError",
+    "PayloadTooLargeError",
+    "SessionStoreError",
+    "StorageError",
+    "StoreUnavailableError",
+    "TaskError",
+]
+
+
+class CaptureError(Exception):
+    """Root of every deliberate capture error."""
+
+
+class ConfigError(CaptureError):
+    """A configuration value is invalid; the message names the key and where it came from."""
+
+
+class SessionStoreError(CaptureError):
+    """The session store answered with an error status.
+
+    `status` is the HTTP status (0 when no answer was received) and `message` the server's
+    `{"error": ...}` text, so callers can branch without parsing strings.
+    """
+
+    def __init__(self, message: str, *, status: int = 0) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class BadRequestError(SessionStoreError):
+    """400: the server rejected the input (bad JSON, key, id or expiry)."""
+
+
+class AuthError(SessionStoreError):
+    """401: the server wants a token and got none, or a wrong one."""
+
+
+class PayloadTooLargeError(SessionStoreError):
+    """413: the request body is over the server's size limit."""
+
+
+class StoreUnavailableError(SessionStoreError):
+    """The store could not be reached, or kept failing (5xx/429) through every retry."""
+
+
+class StorageError(CaptureError):
+    """A storage backend failed; the server answers 503 with this message."""
+
+
+class BrowserError(CaptureError):
+    """No usable browser, or launching/attaching to one failed."""
+
+
+class TaskError(CaptureError):
+    """A task file is invalid, or a step of it failed."""

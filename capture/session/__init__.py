@@ -1,0 +1,33 @@
+"""The Distri Session Store API: wire models, the sync and async clients, expiry helpers."""
+
+from capture.session._client import AsyncSessionClient, SessionClient
+from capture.session._core import BaseSessionClient, Expiry, encode_json, format_expiry
+from capture.session.models import (
+    USER_PART_PREFIX,
+    ImageBytes,
+    ImagePart,
+    ImageUrl,
+    Part,
+    SessionInfo,
+    TextPart,
+    part_adapter,
+    user_part_key,
+)
+
+__all__ = [
+    "USER_PART_PREFIX",
+    "AsyncSessionClient",
+    "BaseSessionClient",
+    "Expiry",
+    "ImageBytes",
+    "ImagePart",
+    "ImageUrl",
+    "Part",
+    "SessionClient",
+    "SessionInfo",
+    "TextPart",
+    "encode_json",
+    "format_expiry",
+    "part_adapter",
+    "user_part_key",
+]
