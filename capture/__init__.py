@@ -42,6 +42,7 @@ __all__ = [
     "PayloadTooLargeError",
     "SessionClient",
     "SessionInfo",
+    "SessionStoreError",
     "StorageError",
     "StoreUnavailableError",
     "TaskError",

@@ -32,11 +32,15 @@ ServerOption = Annotated[
 ]
 TokenOption = Annotated[
     str | None,
-    typer.Option("--token", help="Bearer token for the store [config: session.token, env CAPTURE_TOKEN]"),
+    typer.Option(
+        "--token", help="Bearer token for the store [config: session.token, env CAPTURE_TOKEN]"
+    ),
 ]
 ConfigOption = Annotated[
     str | None,
-    typer.Option("--config", help="Config file [default: ./playwright.config.toml, env CAPTURE_CONFIG]"),
+    typer.Option(
+        "--config", help="Config file [default: ./playwright.config.toml, env CAPTURE_CONFIG]"
+    ),
 ]
 
 
@@ -69,3 +73,15 @@ def main() -> None:
     except (CaptureError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(1)
+
+
+def _register() -> None:
+    """Attach the command groups; their modules import this one for the shared options."""
+    from capture._cli_store import parts_app, sessions, values_app
+
+    app.add_typer(values_app, name="values")
+    app.add_typer(parts_app, name="parts")
+    app.command("sessions")(sessions)
+
+
+_register()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import os
+import runpy
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -85,6 +86,16 @@ def site() -> Iterator[Site]:
     )
     first.shutdown()
     second.shutdown()
+
+
+@pytest.fixture(scope="session")
+def big_document(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """URL of a generated static HTML document of at least 1 MB (tests/site/bigdoc.py)."""
+    directory = tmp_path_factory.mktemp("big")
+    runpy.run_path(str(SITE_DIR / "bigdoc.py"))["write_big_document"](directory)
+    server = _serve_dir(directory)
+    yield f"http://127.0.0.1:{server.server_address[1]}/big.html"
+    server.shutdown()
 
 
 # -- pytest-playwright, configured from playwright.config.toml ------------------------

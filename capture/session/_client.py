@@ -90,7 +90,6 @@ class SessionClient(BaseSessionClient):
             result: T = stop.value
             return result
 
-
     def close(self) -> None:
         self._http.close()
 
@@ -98,7 +97,9 @@ class SessionClient(BaseSessionClient):
         return self
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
         self.close()
@@ -152,7 +153,6 @@ class AsyncSessionClient(BaseSessionClient):
             result: T = stop.value
             return result
 
-
     async def close(self) -> None:
         await self._http.aclose()
 
@@ -160,7 +160,9 @@ class AsyncSessionClient(BaseSessionClient):
         return self
 
     async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
         await self.close()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import json
 from collections.abc import Callable, Generator, Mapping
 from datetime import UTC, datetime, timedelta
@@ -217,10 +218,8 @@ class BaseSessionClient:
             return None
         delay: float = min(self.max_backoff, self.backoff * 2.0 ** (attempt - 1))
         if response is not None and (after := response.headers.get("retry-after")):
-            try:
+            with contextlib.suppress(ValueError):  # an HTTP-date Retry-After: keep ours
                 delay = min(self.max_backoff, max(delay, float(str(after))))
-            except ValueError:
-                pass
         return delay
 
     # -- operations (generators driven by the sync and async faces) ----------------------
@@ -228,10 +227,11 @@ class BaseSessionClient:
     def _set_session_value(
         self, thread_id: str, key: str, value: Any, expiry: Expiry = None
     ) -> Op[None]:
-        """Set `key` to any JSON value, optionally expiring (aware datetime, timedelta, RFC 3339)."""
+        """Set `key` to any JSON value; expiry: aware datetime, timedelta or RFC 3339."""
         content = self.set_body(key, value, expiry)
-        raise_for_status((yield self._request("POST", "sessions", thread_id, "values",
-                                              content=content)))
+        raise_for_status(
+            (yield self._request("POST", "sessions", thread_id, "values", content=content))
+        )
 
     def _get_session_value(self, thread_id: str, key: str) -> Op[Any]:
         """The value of `key`, or None when it is missing or expired."""
@@ -292,7 +292,7 @@ class BaseSessionClient:
         """The thread's user parts by name (prefix removed), read as Distri reads them."""
         values = yield from self._get_session_values(thread_id)
         return {
-            key[len(USER_PART_PREFIX):]: _to_part(value)
+            key[len(USER_PART_PREFIX) :]: _to_part(value)
             for key, value in sorted(values.items())
             if key.startswith(USER_PART_PREFIX)
         }

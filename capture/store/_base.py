@@ -1,0 +1,123 @@
+"""The storage protocol every backend implements, and the small types it speaks.
+
+Values travel as raw JSON text (`value_json`), not parsed objects: the server parses a request
+once, stores the compact text, and splices it back into responses, so a user part comes back
+byte-for-byte and a backend never needs to know what a value means.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+__all__ = [
+    "HISTORY_PREFIX",
+    "Clock",
+    "HistoryEntry",
+    "HistoryPolicy",
+    "SessionRow",
+    "Store",
+    "utc_now",
+]
+
+HISTORY_PREFIX = "__user_part_"
+"""Only keys with this prefix (Distri user parts) keep a history of past values."""
+
+Clock = Callable[[], datetime]
+"""Returns the current time as an aware datetime; injectable so expiry tests never sleep."""
+
+
+def utc_now() -> datetime:
+    """The default clock."""
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class HistoryPolicy:
+    """How much history to keep per key: at most `versions` entries, none older than `age`.
+
+    Both bounds apply ("whichever is less"); `versions=0` turns history off.
+    """
+
+    versions: int = 200
+    age: timedelta = timedelta(hours=24)
+
+    def keeps(self, key: str) -> bool:
+        return self.versions > 0 and key.startswith(HISTORY_PREFIX)
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    """One thread in the session list: its live keys (sorted) and its last write time."""
+
+    thread_id: str
+    keys: list[str]
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One past (or the current) value of a user-part key."""
+
+    value_json: str
+    set_at: datetime
+    expiry: datetime | None
+
+
+class Store(Protocol):
+    """Thread-scoped key/value storage with expiry, as the Session Store API needs it.
+
+    A value is *live* while its expiry is unset or later than the store's clock. Every read
+    (get, get_all, list_sessions) sees live values only, whether or not `sweep` has run yet.
+    Methods raise `StorageError` when the backend itself fails.
+    """
+
+    async def open(self) -> None:
+        """Acquire resources (files, threads, connections); called once before any use."""
+
+    async def close(self) -> None:
+        """Release everything `open` acquired; pending writes are finished first."""
+
+    def describe(self) -> str:
+        """Where the data lives, for people (`sqlite /abs/path.db`, `memory (not saved)`)."""
+        ...
+
+    async def set(self, thread_id: str, key: str, value_json: str, expiry: datetime | None) -> None:
+        """Store `value_json` under (thread_id, key), replacing the value *and* its expiry.
+
+        Returns only once the write is durable for this backend. A user-part key also gets
+        a history entry, and its history is trimmed to the policy's bounds.
+        """
+
+    async def get(self, thread_id: str, key: str) -> str | None:
+        """The live value's JSON text, or None when it is missing or expired."""
+
+    async def get_all(self, thread_id: str) -> dict[str, str]:
+        """Every live value of the thread, key -> JSON text."""
+        ...
+
+    async def delete(self, thread_id: str, key: str) -> None:
+        """Remove one value; removing an absent key is not an error. History is kept."""
+
+    async def clear(self, thread_id: str) -> None:
+        """Remove every value of the thread and its history."""
+
+    async def list_sessions(
+        self, thread_id: str | None, limit: int, offset: int
+    ) -> list[SessionRow]:
+        """Threads with at least one live value, most recently written first.
+
+        `thread_id` narrows the list to that one thread; `limit`/`offset` page through it.
+        """
+        ...
+
+    async def history(self, thread_id: str, key: str, limit: int) -> list[HistoryEntry]:
+        """Up to `limit` recorded versions of a user-part key, newest first, within the
+        policy's age bound (expired versions included: they are the timeline)."""
+        ...
+
+    async def sweep(self) -> int:
+        """Delete expired values and out-of-bounds history; return how many values went."""
+        ...
