@@ -9,7 +9,8 @@
     │   └── StoreUnavailableError cannot connect, timed out, or 5xx/429 after the retries
     ├── StorageError              a storage backend failed (server side)
     ├── BrowserError              no browser found, or it could not be launched/attached
-    └── TaskError                 a task file is invalid, or a step failed
+    ├── TaskError                 a task file is invalid, or a step failed
+    └── AgentContextError         a user part cannot be rendered as model input
 
 The CLI turns any `CaptureError` into one line on stderr and a non-zero exit code.
 """
@@ -17,6 +18,7 @@ The CLI turns any `CaptureError` into one line on stderr and a non-zero exit cod
 from __future__ import annotations
 
 __all__ = [
+    "AgentContextError",
     "AuthError",
     "BadRequestError",
     "BrowserError",
@@ -77,3 +79,7 @@ class BrowserError(CaptureError):
 
 class TaskError(CaptureError):
     """A task file is invalid, or a step of it failed."""
+
+
+class AgentContextError(CaptureError):
+    """A user part cannot be rendered as model input (unreadable image, unknown format)."""

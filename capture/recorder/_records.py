@@ -1,0 +1,108 @@
+"""Step and run records: tiny JSON values, because a Distri server loads every value of a
+thread on each prompt build. Long texts are cut so a step record stays under 1 KB."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+from capture.session import encode_json
+
+__all__ = [
+    "RECORD_LIMIT",
+    "RUN_KEY",
+    "run_record",
+    "step_key",
+    "step_record",
+]
+
+RUN_KEY = "capture.run"
+RECORD_LIMIT = 1024
+_CUTS = {"url": 300, "title": 120, "action": 160, "error": 240}
+
+
+def step_key(step: int) -> str:
+    """`capture.step.000007`: zero-padded so keys sort in step order."""
+    return f"capture.step.{step:06d}"
+
+
+def _cut(text: str | None, limit: int) -> str | None:
+    if text is None or len(text) <= limit:
+        return text
+    return text[: limit - 1] + "…"
+
+
+def _time(moment: datetime | None) -> str | None:
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z") if moment else None
+
+
+def step_record(
+    *,
+    step: int,
+    action: str,
+    url: str,
+    title: str,
+    time: datetime,
+    status: str,
+    error: str | None,
+    changed: bool,
+    image_hash: str | None,
+    outline_hash: str | None,
+    image_bytes: int,
+    observation_chars: int,
+    timings: Mapping[str, float],
+    notes: list[str],
+    scrub: Callable[[str], str],
+) -> dict[str, Any]:
+    """The record of one step, scrubbed, its texts cut until it encodes under 1 KB."""
+    texts = {"action": action, "url": url, "title": title, "error": error}
+    for shrink in (1.0, 0.5, 0.25, 0.1):
+        record: dict[str, Any] = {
+            "step": step,
+            "time": _time(time),
+            "status": status,
+            "changed": changed,
+            "unchanged": not changed,
+            **{
+                name: _cut(scrub(value) if value else value, max(8, int(_CUTS[name] * shrink)))
+                for name, value in texts.items()
+            },
+            "image_sha256": image_hash,
+            "outline_sha256": outline_hash,
+            "image_bytes": image_bytes,
+            "observation_chars": observation_chars,
+            "timings_ms": {name: round(value * 1000, 1) for name, value in timings.items()},
+            "notes": [_cut(scrub(note), max(8, int(80 * shrink))) for note in notes[:4]],
+        }
+        if len(encode_json(record)) < RECORD_LIMIT:
+            break
+    return record
+
+
+def run_record(
+    *,
+    name: str,
+    status: str,
+    steps: int,
+    started: datetime | None,
+    finished: datetime | None,
+    dropped: int,
+    info: Mapping[str, Any],
+    scrub: Callable[[str], str],
+) -> dict[str, Any]:
+    """The run record; `info` values that are not plain JSON scalars are written as text."""
+    extra = {
+        str(key): scrub(value) if isinstance(value, str) else
+        value if isinstance(value, int | float | bool) or value is None else scrub(str(value))
+        for key, value in info.items()
+    }
+    return {
+        **extra,
+        "name": scrub(name),
+        "status": status,
+        "steps": steps,
+        "started": _time(started),
+        "finished": _time(finished),
+        "dropped": dropped,
+    }

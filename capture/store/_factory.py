@@ -1,0 +1,60 @@
+"""`store_from_url`: pick a backend by URL scheme from one explicit table."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from urllib.parse import SplitResult, urlsplit
+
+from capture.errors import StorageError
+from capture.store._base import Clock, HistoryPolicy, Store, utc_now
+from capture.store._memory import MemoryStore
+from capture.store._sqlite import SqliteStore
+
+__all__ = ["DEFAULT_STORE_URL", "SCHEMES", "store_from_url"]
+
+DEFAULT_STORE_URL = "sqlite:///.capture/store.db"
+
+Factory = Callable[[SplitResult, Clock, HistoryPolicy], Store]
+
+
+def _memory(url: SplitResult, clock: Clock, history: HistoryPolicy) -> Store:
+    return MemoryStore(clock=clock, history=history)
+
+
+def _sqlite(url: SplitResult, clock: Clock, history: HistoryPolicy) -> Store:
+    # sqlite:///relative/file.db and sqlite:////abs/file.db, as SQLAlchemy spells them.
+    path = url.path[1:] if url.path.startswith("/") else url.path
+    if url.netloc or not path:
+        raise StorageError(
+            f"bad sqlite URL {url.geturl()!r}: use sqlite:///relative/path.db or "
+            "sqlite:////absolute/path.db"
+        )
+    return SqliteStore(path, clock=clock, history=history)
+
+
+def _redis(url: SplitResult, clock: Clock, history: HistoryPolicy) -> Store:
+    raise StorageError("redis backend not available in this version of capture")
+
+
+SCHEMES: dict[str, Factory] = {
+    "memory": _memory,
+    "sqlite": _sqlite,
+    "redis": _redis,
+}
+
+
+def store_from_url(
+    url: str = DEFAULT_STORE_URL,
+    *,
+    clock: Clock = utc_now,
+    history_versions: int = 200,
+    history_age: timedelta = timedelta(hours=24),
+) -> Store:
+    """Build (not open) the store a URL names: `memory://`, `sqlite:///path.db`, `redis://...`."""
+    parts = urlsplit(url)
+    factory = SCHEMES.get(parts.scheme)
+    if factory is None:
+        known = ", ".join(f"{scheme}://" for scheme in SCHEMES)
+        raise StorageError(f"unknown store URL {url!r}: expected one of {known}")
+    return factory(parts, clock, HistoryPolicy(history_versions, history_age))

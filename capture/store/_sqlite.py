@@ -1,0 +1,311 @@
+"""The SQLite backend (the default): one file, WAL mode, never blocking the event loop.
+
+Writes go to a single writer thread through a queue (Datasette's pattern): the thread takes
+every job waiting, runs them in one transaction (a savepoint each, so one failing job does
+not sink the others) and commits once with `synchronous=FULL`. A caller's future resolves
+only after that commit, so the server's 204 means the value is on disk, while concurrent
+writers share one fsync. Reads run in a small thread pool, one read connection per thread;
+WAL lets them proceed while the writer commits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import queue
+import sqlite3
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+from capture.errors import StorageError
+from capture.store._base import Clock, HistoryEntry, HistoryPolicy, SessionRow, utc_now
+
+__all__ = ["SqliteStore"]
+
+T = TypeVar("T")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_LIVE = "(expiry IS NULL OR expiry > :now)"
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS kv (
+    thread_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    expiry INTEGER,                -- microseconds since the epoch, NULL = never
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (thread_id, key)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS kv_expiry ON kv (expiry) WHERE expiry IS NOT NULL;
+CREATE TABLE IF NOT EXISTS history (
+    id INTEGER PRIMARY KEY,        -- insertion order = newest last
+    thread_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    set_at INTEGER NOT NULL,
+    expiry INTEGER
+);
+CREATE INDEX IF NOT EXISTS history_key ON history (thread_id, key, id);
+CREATE INDEX IF NOT EXISTS history_age ON history (set_at);
+"""
+
+
+def _us(moment: datetime) -> int:
+    """Exact integer microseconds since the epoch (floats would round)."""
+    return (moment - _EPOCH) // timedelta(microseconds=1)
+
+
+def _dt(us: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=us)
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    # isolation_level=None: we issue BEGIN/COMMIT ourselves. check_same_thread=False only so
+    # that close() may close a reader's connection from another thread once it is idle.
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA busy_timeout = 5000")
+    conn.execute("PRAGMA synchronous = FULL")
+    return conn
+
+
+_Job = tuple[Callable[[sqlite3.Connection], Any], "asyncio.Future[Any]", asyncio.AbstractEventLoop]
+
+
+def _resolve(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
+    if future.cancelled():
+        return
+    if error is None:
+        future.set_result(result)
+    else:
+        future.set_exception(error)
+
+
+class _Writer(threading.Thread):
+    """The one thread that writes; jobs are batched into one transaction per wake-up."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        super().__init__(name="capture-sqlite-writer", daemon=True)
+        self._conn = conn
+        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+
+    def submit(self, fn: Callable[[sqlite3.Connection], T]) -> asyncio.Future[T]:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self._jobs.put((fn, future, loop))
+        return future
+
+    def stop(self) -> None:
+        self._jobs.put(None)
+
+    def run(self) -> None:
+        stopping = False
+        while not stopping:
+            batch: list[_Job] = []
+            job = self._jobs.get()
+            while job is not None:
+                batch.append(job)
+                try:
+                    job = self._jobs.get_nowait()
+                except queue.Empty:
+                    break
+            stopping = job is None
+            if batch:
+                self._run_batch(batch)
+        self._conn.close()
+
+    def _run_batch(self, batch: list[_Job]) -> None:
+        outcomes: list[tuple[Any, BaseException | None]] = []
+        try:
+            self._conn.execute("BEGIN IMMEDIATE")
+            for fn, _, _ in batch:
+                self._conn.execute("SAVEPOINT job")
+                try:
+                    outcomes.append((fn(self._conn), None))
+                except sqlite3.Error as exc:
+                    self._conn.execute("ROLLBACK TO job")
+                    outcomes.append((None, StorageError(f"sqlite write failed: {exc}")))
+                self._conn.execute("RELEASE job")
+            self._conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")
+            error = StorageError(f"sqlite commit failed: {exc}")
+            outcomes = [(None, error)] * len(batch)
+        for (_, future, loop), (result, error) in zip(batch, outcomes, strict=True):
+            try:
+                loop.call_soon_threadsafe(_resolve, future, result, error)
+            except RuntimeError:  # the caller's loop is already closed: nobody is waiting
+                pass
+
+
+class SqliteStore:
+    """A `Store` in one SQLite file (created with its parent directory on `open`)."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        clock: Clock = utc_now,
+        history: HistoryPolicy | None = None,
+        readers: int = 4,
+    ) -> None:
+        self.path = Path(path).expanduser().resolve()
+        self._clock = clock
+        self._policy = history or HistoryPolicy()
+        self._reader_count = readers
+        self._local = threading.local()
+        self._read_conns: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._writer: _Writer | None = None
+        self._readers: ThreadPoolExecutor | None = None
+
+    def describe(self) -> str:
+        return f"sqlite {self.path}"
+
+    async def open(self) -> None:
+        try:
+            conn = await asyncio.to_thread(self._create)
+        except (OSError, sqlite3.Error) as exc:
+            raise StorageError(f"cannot open sqlite store {self.path}: {exc}") from exc
+        self._writer = _Writer(conn)
+        self._writer.start()
+        self._readers = ThreadPoolExecutor(self._reader_count, "capture-sqlite-read")
+
+    def _create(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = _connect(self.path)
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.executescript(_SCHEMA)
+        return conn
+
+    async def close(self) -> None:
+        if self._writer is not None:
+            self._writer.stop()
+            await asyncio.to_thread(self._writer.join)
+            self._writer = None
+        if self._readers is not None:
+            self._readers.shutdown(wait=True)
+            self._readers = None
+        with self._lock:
+            for conn in self._read_conns:
+                conn.close()
+            self._read_conns.clear()
+
+    async def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        if self._writer is None:
+            raise StorageError("sqlite store is not open")
+        return await self._writer.submit(fn)
+
+    async def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        if self._readers is None:
+            raise StorageError("sqlite store is not open")
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self._readers, self._in_reader, fn)
+        except sqlite3.Error as exc:
+            raise StorageError(f"sqlite read failed: {exc}") from exc
+
+    def _in_reader(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = _connect(self.path)
+            with self._lock:
+                self._read_conns.append(conn)
+        return fn(conn)
+
+    async def set(
+        self, thread_id: str, key: str, value_json: str, expiry: datetime | None
+    ) -> None:
+        args = {
+            "t": thread_id,
+            "k": key,
+            "v": value_json,
+            "e": None if expiry is None else _us(expiry),
+            "now": _us(self._clock()),
+            "cutoff": _us(self._clock() - self._policy.age),
+            "n": self._policy.versions,
+        }
+        keep = self._policy.keeps(key)
+
+        def write(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT INTO kv VALUES (:t, :k, :v, :e, :now) ON CONFLICT DO UPDATE SET"
+                " value = excluded.value, expiry = excluded.expiry,"
+                " updated_at = excluded.updated_at",
+                args,
+            )
+            if keep:
+                conn.execute(
+                    "INSERT INTO history (thread_id, key, value, set_at, expiry)"
+                    " VALUES (:t, :k, :v, :now, :e)",
+                    args,
+                )
+                conn.execute(
+                    "DELETE FROM history WHERE thread_id = :t AND key = :k AND (set_at < :cutoff"
+                    " OR id NOT IN (SELECT id FROM history WHERE thread_id = :t AND key = :k"
+                    " ORDER BY id DESC LIMIT :n))",
+                    args,
+                )
+
+        await self._write(write)
+
+    async def get(self, thread_id: str, key: str) -> str | None:
+        args = {"t": thread_id, "k": key, "now": _us(self._clock())}
+        sql = f"SELECT value FROM kv WHERE thread_id = :t AND key = :k AND {_LIVE}"
+
+        def read(conn: sqlite3.Connection) -> str | None:
+            row = conn.execute(sql, args).fetchone()
+            return None if row is None else str(row[0])
+
+        return await self._read(read)
+
+    async def get_all(self, thread_id: str) -> dict[str, str]:
+        args = {"t": thread_id, "now": _us(self._clock())}
+        sql = f"SELECT key, value FROM kv WHERE thread_id = :t AND {_LIVE} ORDER BY key"
+        return await self._read(lambda conn: dict(conn.execute(sql, args).fetchall()))
+
+    async def delete(self, thread_id: str, key: str) -> None:
+        sql = "DELETE FROM kv WHERE thread_id = ? AND key = ?"
+        await self._write(lambda conn: conn.execute(sql, (thread_id, key)))
+
+    async def clear(self, thread_id: str) -> None:
+        def write(conn: sqlite3.Connection) -> None:
+            conn.execute("DELETE FROM kv WHERE thread_id = ?", (thread_id,))
+            conn.execute("DELETE FROM history WHERE thread_id = ?", (thread_id,))
+
+        await self._write(write)
+
+    async def list_sessions(
+        self, thread_id: str | None, limit: int, offset: int
+    ) -> list[SessionRow]:
+        args = {"t": thread_id, "now": _us(self._clock()), "limit": limit, "offset": offset}
+        sql = (
+            "SELECT thread_id, json_group_array(key), MAX(updated_at) AS u FROM kv"
+            f" WHERE {_LIVE} AND (:t IS NULL OR thread_id = :t) GROUP BY thread_id"
+            " ORDER BY u DESC, thread_id DESC LIMIT :limit OFFSET :offset"
+        )
+        rows = await self._read(lambda conn: conn.execute(sql, args).fetchall())
+        return [SessionRow(tid, sorted(json.loads(keys)), _dt(u)) for tid, keys, u in rows]
+
+    async def history(self, thread_id: str, key: str, limit: int) -> list[HistoryEntry]:
+        cutoff = _us(self._clock() - self._policy.age)
+        args = {"t": thread_id, "k": key, "cutoff": cutoff, "limit": limit}
+        sql = (
+            "SELECT value, set_at, expiry FROM history WHERE thread_id = :t AND key = :k"
+            " AND set_at >= :cutoff ORDER BY id DESC LIMIT :limit"
+        )
+        rows = await self._read(lambda conn: conn.execute(sql, args).fetchall())
+        return [HistoryEntry(v, _dt(s), None if e is None else _dt(e)) for v, s, e in rows]
+
+    async def sweep(self) -> int:
+        now = self._clock()
+        args = {"now": _us(now), "cutoff": _us(now - self._policy.age)}
+
+        def write(conn: sqlite3.Connection) -> int:
+            removed = conn.execute("DELETE FROM kv WHERE expiry <= :now", args).rowcount
+            conn.execute("DELETE FROM history WHERE set_at < :cutoff", args)
+            return removed
+
+        return await self._write(write)
