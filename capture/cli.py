@@ -75,6 +75,45 @@ def main() -> None:
         sys.exit(1)
 
 
+@app.command()
+def serve(
+    host: Annotated[
+        str | None, typer.Option("--host", help="Address to listen on [config: store.host]")
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option("--port", help="Port, 0 for any free one [config: store.port]")
+    ] = None,
+    store: Annotated[
+        str | None,
+        typer.Option("--store", help="memory:// or sqlite:///path.db [config: store.url]"),
+    ] = None,
+    token: Annotated[
+        str | None,
+        typer.Option("--token", help="Require this token [config: store.token, env CAPTURE_TOKEN]"),
+    ] = None,
+    insecure: Annotated[
+        bool, typer.Option("--insecure", help="Allow a non-loopback address without a token")
+    ] = False,
+    config_file: ConfigOption = None,
+) -> None:
+    """Run the embedded session store (the Distri Session Store API under /api/v1 and /v1)."""
+    import asyncio
+
+    from capture.store import Store, check_exposure
+    from capture.store import serve as serve_store
+
+    overrides = {"store.host": host, "store.port": port, "store.url": store, "store.token": token}
+    cfg = config_from(config_file, **overrides).store
+    check_exposure(cfg.host, cfg.token, insecure=insecure)
+
+    def announce(base_url: str, opened: Store) -> None:
+        typer.echo(f"capture store listening on {base_url} (also /v1; /healthz, /openapi.json)")
+        typer.echo(f"data: {opened.describe()}")
+        typer.echo(f"viewer: {base_url.removesuffix('/api/v1')}/")
+
+    asyncio.run(serve_store(cfg, announce=announce))
+
+
 def _register() -> None:
     """Attach the command groups; their modules import this one for the shared options."""
     from capture._cli_store import parts_app, sessions, values_app
@@ -82,6 +121,16 @@ def _register() -> None:
     app.add_typer(values_app, name="values")
     app.add_typer(parts_app, name="parts")
     app.command("sessions")(sessions)
+
+    from capture.agent._cli import agent_context
+
+    app.command("agent-context")(agent_context)
+
+    from capture.tasks._cli import demo, run, schema
+
+    app.command("run")(run)
+    app.command("schema")(schema)
+    app.command("demo")(demo)
 
 
 _register()

@@ -9,7 +9,9 @@
     │   └── StoreUnavailableError cannot connect, timed out, or 5xx/429 after the retries
     ├── StorageError              a storage backend failed (server side)
     ├── BrowserError              no browser found, or it could not be launched/attached
+    │   └── RefNotFoundError      an element ref from an observation is unknown or stale
     ├── TaskError                 a task file is invalid, or a step failed
+    ├── LiveError                 a live recording cannot start or stop (capture record)
     └── AgentContextError         a user part cannot be rendered as model input
 
 The CLI turns any `CaptureError` into one line on stderr and a non-zero exit code.
@@ -24,7 +26,9 @@ __all__ = [
     "BrowserError",
     "CaptureError",
     "ConfigError",
+    "LiveError",
     "PayloadTooLargeError",
+    "RefNotFoundError",
     "SessionStoreError",
     "StorageError",
     "StoreUnavailableError",
@@ -77,8 +81,16 @@ class BrowserError(CaptureError):
     """No usable browser, or launching/attaching to one failed."""
 
 
+class RefNotFoundError(BrowserError):
+    """An element ref (like `e12` or `f1e3`) names no element on the page any more."""
+
+
 class TaskError(CaptureError):
     """A task file is invalid, or a step of it failed."""
+
+
+class LiveError(CaptureError):
+    """A live recording cannot start or stop (no thread given, none running to stop)."""
 
 
 class AgentContextError(CaptureError):

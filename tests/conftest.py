@@ -7,21 +7,30 @@ a browser or Redis test that cannot run in CI is a broken setup, not a pass.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import dataclasses
 import functools
 import os
 import runpy
+import shutil
+import signal
+import socket
+import subprocess
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
 from capture.browser import find_browser, launch_args
 from capture.browser._launch import context_options
-from capture.config import Config, load_config
+from capture.config import Config, StoreConfig, load_config
+from capture.store import MemoryStore, SqliteStore, Store, StoreServer
 
 ROOT = Path(__file__).resolve().parent.parent
 SITE_DIR = Path(__file__).resolve().parent / "site"
@@ -36,6 +45,20 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if os.environ.get("CAPTURE_REQUIRE_ALL") and report.skipped and not hasattr(report, "wasxfail"):
         report.outcome = "failed"
         report.longrepr = f"skipped under CAPTURE_REQUIRE_ALL (a setup failure): {report.longrepr}"
+
+
+def _uses_sync_playwright(item: pytest.Item) -> bool:
+    """Whether the test runs on pytest-playwright's own (sync API) `playwright` fixture."""
+    info = getattr(item, "_fixtureinfo", None)
+    defs = info.name2fixturedefs.get("playwright") if info is not None else None
+    return bool(defs) and defs[-1].func.__module__.startswith("pytest_playwright")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests on pytest-playwright's sync `page` run last: its session-wide sync Playwright
+    leaves an event loop marked running in the main thread, which breaks every asyncio test
+    that would come after it ("Runner.run() cannot be called from a running event loop")."""
+    items.sort(key=_uses_sync_playwright)
 
 
 @pytest.fixture(scope="session")
@@ -84,8 +107,9 @@ def site() -> Iterator[Site]:
         origin=f"http://127.0.0.1:{first.server_address[1]}",
         other=f"http://127.0.0.1:{second.server_address[1]}",
     )
-    first.shutdown()
-    second.shutdown()
+    for server in (first, second):
+        server.shutdown()
+        server.server_close()  # else an unclosed-socket ResourceWarning fails the last test
 
 
 @pytest.fixture(scope="session")
@@ -96,6 +120,7 @@ def big_document(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     server = _serve_dir(directory)
     yield f"http://127.0.0.1:{server.server_address[1]}/big.html"
     server.shutdown()
+    server.server_close()
 
 
 # -- pytest-playwright, configured from playwright.config.toml ------------------------
@@ -121,3 +146,188 @@ def browser_type_launch_args(
 @pytest.fixture(scope="session")
 def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]:
     return {**browser_context_args, **context_options(CONFIG.context)}
+
+
+# -- the embedded session store over real HTTP (section owned by the store helper) ------
+
+T = TypeVar("T")
+
+
+@dataclass
+class RunningStore:
+    """A store server on 127.0.0.1 in a background thread with its own event loop.
+
+    `base_url` is .../api/v1, `root` is http://127.0.0.1:PORT. `call(coro)` runs a store
+    coroutine on the server's loop (e.g. `running.call(running.store.sweep())`).
+    """
+
+    root: str
+    base_url: str
+    store: Store
+    loop: asyncio.AbstractEventLoop
+
+    def call(self, coro: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=30)
+
+
+StartStore = Callable[..., RunningStore]
+
+
+@pytest.fixture
+def start_store_server() -> Iterator[StartStore]:
+    """Factory: `start(store=None, **store_config_fields)` -> RunningStore, stopped at teardown.
+
+    The default store is a fresh MemoryStore; fields are StoreConfig's (token=...,
+    max_body_bytes=..., sweep_interval=...).
+    """
+    stops: list[Callable[[], None]] = []
+
+    def start(store: Store | None = None, **fields: Any) -> RunningStore:
+        store = store if store is not None else MemoryStore()
+        cfg = StoreConfig(**{"sweep_interval": 0, **fields})
+        server = StoreServer(cfg, store, host="127.0.0.1", port=0, embedded=True)
+        loop = asyncio.new_event_loop()
+        ready = threading.Event()
+        failure: list[BaseException] = []
+
+        async def main() -> None:
+            try:
+                task = await server.start()
+            except BaseException as exc:
+                failure.append(exc)
+                raise
+            finally:
+                ready.set()
+            await task
+
+        def run() -> None:
+            with contextlib.suppress(BaseException):
+                loop.run_until_complete(main())
+            loop.close()
+
+        thread = threading.Thread(target=run, name="store-server", daemon=True)
+        thread.start()
+        ready.wait(timeout=30)
+        if failure or not server.started:
+            raise RuntimeError(f"store server did not start: {failure}")
+
+        def stop() -> None:
+            server.should_exit = True
+            thread.join(timeout=30)
+
+        stops.append(stop)
+        root = f"http://127.0.0.1:{server.port}"
+        return RunningStore(root, f"{root}/api/v1", store, loop)
+
+    yield start
+    for stop in reversed(stops):
+        stop()
+
+
+@pytest.fixture
+def store_server(start_store_server: StartStore) -> RunningStore:
+    """A fresh memory-backed store server for one test."""
+    return start_store_server()
+
+
+@pytest.fixture
+def sqlite_store_server(start_store_server: StartStore, tmp_path: Path) -> RunningStore:
+    """A fresh SQLite-backed store server (file under tmp_path) for one test."""
+    return start_store_server(SqliteStore(tmp_path / "store.db"))
+
+
+# -- redis-server for the Redis backend and reliability tests (section owned by H7) -------
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class RedisServer:
+    """A redis-server of our own on a loopback port, with its own data directory.
+
+    Append-only with `appendfsync always`: an acknowledged write survives a SIGKILL. `kill()`
+    and `start()` again reuse the port and the data, as a crash and restart would.
+    """
+
+    data_dir: Path
+    port: int = dataclasses.field(default_factory=_free_port)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> RedisServer:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        command = ["redis-server", "--bind", "127.0.0.1", "--port", str(self.port)]
+        command += ["--dir", str(self.data_dir), "--save", "", "--appendonly", "yes"]
+        command += ["--appendfsync", "always", "--logfile", "redis.log"]
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+        deadline = time.monotonic() + 15
+        while self.ping() != b"+PONG\r\n":  # -LOADING while the append-only file replays
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                log = (self.data_dir / "redis.log").read_text(errors="replace")[-2000:]
+                raise RuntimeError(f"redis-server did not start on port {self.port}:\n{log}")
+            time.sleep(0.02)
+        return self
+
+    def ping(self) -> bytes:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=1) as sock:
+                sock.sendall(b"PING\r\n")
+                return sock.recv(64)
+        except OSError:
+            return b""
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        """Stop it (SIGKILL for a crash); a no-op when it is not running."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(sig)
+            self.process.wait(timeout=15)
+        self.process = None
+
+
+@pytest.fixture(scope="session")
+def redis_binary() -> str:
+    """redis-server's path; the Redis tests skip without it (a failure under scripts/test)."""
+    path = shutil.which("redis-server")
+    if path is None:
+        pytest.skip("redis-server is not installed (scripts/setup --test installs it)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def redis_server(redis_binary: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
+    RedisServer
+]:
+    """One redis-server shared by the session; use `redis_url` for a clean database."""
+    server = RedisServer(tmp_path_factory.mktemp("redis")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> str:
+    """The shared redis-server's URL with its database flushed for this test."""
+    with socket.create_connection(("127.0.0.1", redis_server.port), timeout=5) as sock:
+        sock.sendall(b"FLUSHALL\r\n")
+        assert sock.recv(64) == b"+OK\r\n"
+    return redis_server.url
+
+
+@pytest.fixture
+def new_redis(redis_binary: str, tmp_path: Path) -> Iterator[Callable[[], RedisServer]]:
+    """Factory of private redis-servers, for tests that kill or restart one."""
+    servers: list[RedisServer] = []
+
+    def start() -> RedisServer:
+        servers.append(RedisServer(tmp_path / f"redis{len(servers)}").start())
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.stop()

@@ -140,6 +140,11 @@ def _to_part(value: Any) -> TextPart | ImagePart:
         return TextPart(data=json.dumps(value, ensure_ascii=False))
 
 
+def _segment(text: str) -> str:
+    encoded = quote(text, safe="")
+    return encoded.replace(".", "%2E") if text in (".", "..") else encoded
+
+
 class BaseSessionClient:
     """Configuration and the operations as generators; subclasses add sending."""
 
@@ -187,8 +192,9 @@ class BaseSessionClient:
     # -- request building --------------------------------------------------------------
 
     def _url(self, *segments: str) -> str:
-        """Percent-encode every id and key: a `/` in a key stays part of the key."""
-        return "/".join([self.base_url, *(quote(s, safe="") for s in segments)])
+        """Percent-encode every id and key: a `/` in a key stays part of the key, and an id
+        `.` or `..` is spelled with %2E, or URL normalization would resolve it as a path step."""
+        return "/".join([self.base_url, *(_segment(s) for s in segments)])
 
     def _request(
         self,

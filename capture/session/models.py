@@ -44,6 +44,7 @@ class ImageUrl(_Wire):
     type: Literal["url"] = "url"
     url: str
     mime_type: str
+    name: str | None = None
 
 
 class TextPart(_Wire):

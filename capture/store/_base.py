@@ -75,10 +75,11 @@ class Store(Protocol):
     """
 
     async def open(self) -> None:
-        """Acquire resources (files, threads, connections); called once before any use."""
+        """Acquire resources (files, threads, connections) before any use; idempotent, so a
+        server can open early to report errors clearly and let the app's lifespan re-call it."""
 
     async def close(self) -> None:
-        """Release everything `open` acquired; pending writes are finished first."""
+        """Release everything `open` acquired, finishing pending writes first; idempotent."""
 
     def describe(self) -> str:
         """Where the data lives, for people (`sqlite /abs/path.db`, `memory (not saved)`)."""

@@ -9,6 +9,7 @@ from urllib.parse import SplitResult, urlsplit
 from capture.errors import StorageError
 from capture.store._base import Clock, HistoryPolicy, Store, utc_now
 from capture.store._memory import MemoryStore
+from capture.store._redis import RedisStore
 from capture.store._sqlite import SqliteStore
 
 __all__ = ["DEFAULT_STORE_URL", "SCHEMES", "store_from_url"]
@@ -34,7 +35,7 @@ def _sqlite(url: SplitResult, clock: Clock, history: HistoryPolicy) -> Store:
 
 
 def _redis(url: SplitResult, clock: Clock, history: HistoryPolicy) -> Store:
-    raise StorageError("redis backend not available in this version of capture")
+    return RedisStore(url.geturl(), clock=clock, history=history)  # imports redis on open()
 
 
 SCHEMES: dict[str, Factory] = {

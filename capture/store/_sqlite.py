@@ -11,6 +11,7 @@ WAL lets them proceed while the writer commits.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import queue
 import sqlite3
@@ -131,13 +132,12 @@ class _Writer(threading.Thread):
         except sqlite3.Error as exc:
             if self._conn.in_transaction:
                 self._conn.execute("ROLLBACK")
-            error = StorageError(f"sqlite commit failed: {exc}")
-            outcomes = [(None, error)] * len(batch)
+            failed = StorageError(f"sqlite commit failed: {exc}")
+            outcomes = [(None, failed)] * len(batch)
         for (_, future, loop), (result, error) in zip(batch, outcomes, strict=True):
-            try:
+            # RuntimeError: the caller's loop is already closed, so nobody is waiting.
+            with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(_resolve, future, result, error)
-            except RuntimeError:  # the caller's loop is already closed: nobody is waiting
-                pass
 
 
 class SqliteStore:
@@ -165,6 +165,8 @@ class SqliteStore:
         return f"sqlite {self.path}"
 
     async def open(self) -> None:
+        if self._writer is not None:
+            return
         try:
             conn = await asyncio.to_thread(self._create)
         except (OSError, sqlite3.Error) as exc:
@@ -215,9 +217,7 @@ class SqliteStore:
                 self._read_conns.append(conn)
         return fn(conn)
 
-    async def set(
-        self, thread_id: str, key: str, value_json: str, expiry: datetime | None
-    ) -> None:
+    async def set(self, thread_id: str, key: str, value_json: str, expiry: datetime | None) -> None:
         args = {
             "t": thread_id,
             "k": key,

@@ -1,0 +1,189 @@
+"""From the listener's events to the person's actions: pure logic, no browser.
+
+The `ActionBuilder` folds what the page reports into actions a person would name: a burst of
+keystrokes into one field is one "typed into" action, a click into a text field that is
+followed by typing is part of that typing, and a submit caused by a click or Enter is not an
+action of its own. It holds at most one *pending* action (typing, a click into a field, a
+scroll) until something else happens or the person has been quiet for `quiet` seconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from capture.live._events import ElementInfo, PageEvent
+
+__all__ = ["Action", "ActionBuilder", "ActionKind"]
+
+ActionKind = Literal[
+    "goto",
+    "click",
+    "fill",
+    "press",
+    "select",
+    "check",
+    "uncheck",
+    "scroll",
+    "submit",
+    "new_tab",
+    "reload",
+    "back",
+    "forward",
+    "dialog",
+]
+# Actions that change nothing a capture could show (the dialog blocks screenshots until the
+# person answers it; the observation after the next action reports it).
+_NOT_CAPTURED = frozenset({"dialog"})
+
+
+@dataclass
+class Action:
+    """One thing the person did, in the page `page` (an opaque key: the recorder's Page)."""
+
+    kind: ActionKind
+    page: Hashable
+    element: ElementInfo | None = None
+    value: str | None = None  # typed text (None when sensitive), URL, key, dialog message
+    options: list[str] = field(default_factory=list)  # chosen option values of a select
+    secret: str | None = None  # the ${VAR} that stands for a sensitive field's value
+    in_frame: bool = False  # happened inside an iframe
+    field_key: tuple[Hashable, int] | None = None
+    x: int = 0
+    y: int = 0
+
+    @property
+    def captured(self) -> bool:
+        return self.kind not in _NOT_CAPTURED
+
+    @property
+    def text(self) -> str:
+        """What the person did, as the observation's action line says it."""
+        what = self.element.describe() if self.element is not None else "the page"
+        match self.kind:
+            case "goto":
+                return f"went to {self.value}"
+            case "click":
+                return f"clicked {what}"
+            case "fill":
+                return f"typed into {what}"
+            case "press":
+                return f"pressed {self.value}" + (f" in {what}" if self.element else "")
+            case "select":
+                labels = ", ".join(f"'{o}'" for o in self.options) or "nothing"
+                return f"selected {labels} in {what}"
+            case "check" | "uncheck":
+                return f"{self.kind}ed {what}"
+            case "scroll":
+                where = f" in {what}" if self.element else ""
+                return f"scrolled to x={self.x}, y={self.y}{where}"
+            case "submit":
+                return f"submitted {what}"
+            case "new_tab":
+                return f"switched to a new tab: {self.value or 'about:blank'}"
+            case "reload":
+                return f"reloaded {self.value}"
+            case "back" | "forward":
+                return f"went {self.kind} to {self.value}"
+            case "dialog":
+                return f"a dialog opened: {self.value}"
+
+
+class ActionBuilder:
+    """Turns events into actions; `feed`/`add` return the actions that are complete now."""
+
+    def __init__(self, quiet: float = 1.0) -> None:
+        self.quiet = quiet
+        self.untrusted = 0
+        self._pending: Action | None = None
+        self._deadline: float | None = None
+        self._secrets: dict[tuple[Hashable, int], str] = {}
+
+    @property
+    def deadline(self) -> float | None:
+        """When the pending action completes unless more input arrives (loop time)."""
+        return self._deadline
+
+    @property
+    def secret_names(self) -> list[str]:
+        return sorted(set(self._secrets.values()), key=lambda name: int(name.rsplit("_", 1)[1]))
+
+    def feed(
+        self, page: Hashable, event: PageEvent, now: float, *, in_frame: bool = False
+    ) -> list[Action]:
+        """Take one listener event; untrusted (page script) events are counted, not acted on."""
+        if not event.trusted:
+            self.untrusted += 1
+            return []
+        key = (page, event.field) if event.field is not None else None
+        made = Action("click", page, event.element, in_frame=in_frame, field_key=key)
+        match event.type:
+            case "click" if event.text_field:
+                return self._hold(made, now)
+            case "click":
+                return self._emit(made)
+            case "input":
+                return self._typing(made, event, now)
+            case "key":
+                made.kind, made.value = "press", event.key
+                return self._emit(made)
+            case "select":
+                made.kind, made.options = "select", [o.value for o in event.options]
+                return self._emit(made)
+            case "check":
+                made.kind = "check" if event.checked else "uncheck"
+                return self._emit(made)
+            case "submit" if not event.caused:
+                made.kind = "submit"
+                return self._emit(made)
+            case "scroll":
+                made.kind, made.x, made.y = "scroll", event.x, event.y
+                pending = self._pending
+                if pending and pending.kind == "scroll" and pending.field_key == key:
+                    pending.x, pending.y = event.x, event.y
+                    self._deadline = now + self.quiet
+                    return []
+                return self._hold(made, now)
+        return []
+
+    def add(self, action: Action) -> list[Action]:
+        """An action seen from Python (navigation, new tab, dialog): completes any pending one."""
+        return self._emit(action)
+
+    def due(self, now: float) -> list[Action]:
+        """The pending action, when the person has been quiet long enough."""
+        if self._deadline is not None and now >= self._deadline:
+            return self.flush()
+        return []
+
+    def flush(self) -> list[Action]:
+        """Complete the pending action now (the recording stops)."""
+        done, self._pending, self._deadline = self._pending, None, None
+        return [done] if done is not None else []
+
+    def _hold(self, action: Action, now: float) -> list[Action]:
+        done = self.flush()
+        self._pending, self._deadline = action, now + self.quiet
+        return done
+
+    def _emit(self, action: Action) -> list[Action]:
+        return [*self.flush(), action]
+
+    def _typing(self, made: Action, event: PageEvent, now: float) -> list[Action]:
+        pending = self._pending
+        same_field = pending is not None and pending.field_key == made.field_key
+        if same_field and pending is not None and pending.kind in ("click", "fill"):
+            made = pending  # the click into the field, or earlier keystrokes: one action
+            made.element = event.element or made.element
+            done: list[Action] = []
+        else:
+            done = self.flush()
+        made.kind = "fill"
+        made.value = None if event.sensitive else (event.value or "")
+        if event.sensitive and made.field_key is not None:
+            made.secret = self._secrets.setdefault(
+                made.field_key, f"SECRET_{len(set(self._secrets.values())) + 1}"
+            )
+        self._pending, self._deadline = made, now + self.quiet
+        return done

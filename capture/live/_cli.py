@@ -1,0 +1,114 @@
+"""`capture record`: record a person's browser session; `capture record --stop` ends it."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from capture.cli import ConfigOption, ServerOption, TokenOption, config_from
+from capture.config import Config
+from capture.errors import LiveError
+
+__all__ = ["record"]
+
+
+def record(
+    url: Annotated[
+        str | None,
+        typer.Argument(help="The page to open first (the task's first goto)", show_default=False),
+    ] = None,
+    thread: Annotated[
+        str | None, typer.Option("--thread", help="Thread to capture into (needed to record)")
+    ] = None,
+    cdp: Annotated[
+        str | None,
+        typer.Option(
+            "--cdp",
+            help="Attach to a running Chromium started with --remote-debugging-port, e.g. "
+            "http://127.0.0.1:9222 (every tab, and tabs opened later) [config: browser.cdp_url]",
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="On stop, write the actions as a task file (YAML)"),
+    ] = None,
+    name: Annotated[str | None, typer.Option("--name", help="The exported task's name")] = None,
+    stop: Annotated[
+        bool,
+        typer.Option(
+            "--stop",
+            help="Stop the recording(s) running from this directory (only --thread's, if "
+            "given); returns once they flushed and wrote their task file",
+        ),
+    ] = False,
+    server: ServerOption = None,
+    token: TokenOption = None,
+    config_file: ConfigOption = None,
+) -> None:
+    """Record a person's actions: one capture per action, and a task file that replays them.
+
+    Launches a visible Chromium (on a machine without a display, run it under a virtual one:
+    `xvfb-run -a capture record URL --thread T`), or attaches with --cdp to a browser the
+    person already runs. Ctrl+C, closing the browser, or `capture record --stop` ends the
+    recording: the captures are flushed, the task file written and a summary printed. What
+    is typed into password and other redacted fields becomes a ${SECRET_n} variable of the
+    task; the value itself is never stored, written or printed.
+    """
+    from capture.live._control import registered, stop_recordings
+
+    if stop:
+        for stopped in stop_recordings(thread=thread):
+            written = f", task file {stopped.out}" if stopped.out else ""
+            typer.echo(f"stopped recording {stopped.pid} (thread {stopped.thread!r}{written})")
+        return
+    if not thread:
+        raise LiveError("--thread is required to record (or use --stop)")
+    config = config_from(
+        config_file, **{"session.server": server, "session.token": token, "browser.cdp_url": cdp}
+    )
+    with registered(thread, out):
+        asyncio.run(_record(config, url, thread, out, name, explicit_server=server is not None))
+
+
+async def _record(
+    config: Config,
+    url: str | None,
+    thread: str,
+    out: Path | None,
+    name: str | None,
+    *,
+    explicit_server: bool,
+) -> None:
+    from capture.live._session import record_session
+    from capture.tasks._cli import _store
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    async with _store(config, explicit_server, say=True) as base_url:
+        done = await record_session(
+            config,
+            base_url=base_url,
+            thread=thread,
+            stop=stop,
+            url=url,
+            cdp_url=config.browser.cdp_url or None,
+            out=out,
+            name=name,
+            headless=False,
+            ready=lambda line: typer.echo(line, err=True),
+        )
+    typer.echo(done.result.summary())
+    typer.echo(f"thread: {thread} at {base_url}")
+    if done.export is not None and done.out is not None:
+        task = done.export.task
+        typer.echo(f"task file: {done.out} ({len(task.steps)} steps)")
+        for var in task.vars:
+            typer.echo(f"  secret variable {var}: replay with --var {var}=... (value not recorded)")
+        for skipped in done.export.skipped:
+            typer.echo(f"  not exported: {skipped}")

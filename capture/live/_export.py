@@ -1,0 +1,122 @@
+"""Recorded actions -> a task file that `capture run` replays.
+
+Targets: the first candidate the page found unique, in the order role + name, label,
+placeholder, test id, text, CSS (the listener checks uniqueness when the action happens), with
+`exact` so a name that is a prefix of another ("Cancel 1" / "Cancel 10") does not match both.
+`goto` steps come only from URLs the person typed (the start URL, the address bar), and from
+back/forward/reload, which a task can only express by URL; navigations a click caused are
+replayed by the click, and so is a tab a click opened (the runner follows new tabs). A
+sensitive field's text is `${SECRET_n}`, declared as a secret variable with no value: the
+value never reaches the task file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from capture.errors import TaskError
+from capture.live._actions import Action
+from capture.live._events import ElementInfo
+from capture.tasks import TaskFile, VarSpec
+
+__all__ = ["Export", "export_task"]
+
+_EXACT = ("role", "label", "text", "placeholder")
+
+
+@dataclass
+class Export:
+    """The task, and the actions that could not become steps (with why)."""
+
+    task: TaskFile
+    skipped: list[str] = field(default_factory=list)
+
+
+def _target(element: ElementInfo | None) -> dict[str, Any] | None:
+    if element is None or not element.targets:
+        return None
+    best = dict(element.targets[0])
+    if any(key in best for key in _EXACT):
+        best["exact"] = True
+    return best
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else url
+
+
+def _keyed_field(element: ElementInfo | None) -> bool:
+    """A key pressed in a form field is replayed on that field; others on what has focus."""
+    return element is not None and (
+        element.tag in ("input", "textarea", "select") or element.role == "textbox"
+    )
+
+
+def _step(action: Action, scroll: dict[Hashable, tuple[int, int]]) -> dict[str, Any] | str:
+    """The step for one action, or the reason it has none."""
+    if action.in_frame:
+        return "inside an iframe (task targets reach the top document only)"
+    target = _target(action.element)
+    match action.kind:
+        case "new_tab":
+            return "the runner follows the tab a click opens (a typed URL there is a goto)"
+        case "goto" | "reload" | "back" | "forward":
+            scroll[action.page] = (0, 0)
+            return {"goto": {"url": action.value}} if action.value else "no URL"
+        case "click" | "check" | "uncheck" if target is not None:
+            return {action.kind: target}
+        case "fill" if target is not None:
+            value = f"${{{action.secret}}}" if action.secret else (action.value or "")
+            return {"fill": {**target, "value": value}}
+        case "select" if target is not None:
+            option: str | list[str] = (
+                action.options[0] if len(action.options) == 1 else action.options
+            )
+            return {"select": {**target, "option": option}}
+        case "press":
+            on = target if target is not None and _keyed_field(action.element) else {}
+            return {"press": {**on, "key": action.value}}
+        case "scroll" if action.element is None:
+            x, y = scroll.get(action.page, (0, 0))
+            scroll[action.page] = (action.x, action.y)
+            dx, dy = action.x - x, action.y - y
+            return {"scroll": {"dx": dx, "dy": dy}} if dx or dy else "no movement"
+        case "scroll":
+            return "scrolled inside an element"
+        case "submit":
+            return "a form submitted without a click or Enter"
+        case "dialog":
+            return "dialogs are answered by the person"
+    return "no target for the element"
+
+
+def export_task(actions: Sequence[Action], *, name: str, base_url: str | None = None) -> Export:
+    """The task file for `actions`; raises `TaskError` only if no action has a step."""
+    steps: list[dict[str, Any]] = []
+    skipped: list[str] = []
+    scroll: dict[Hashable, tuple[int, int]] = {}
+    secrets: dict[str, str] = {}
+    for action in actions:
+        step = _step(action, scroll)
+        if isinstance(step, str):
+            skipped.append(f"{action.text}: {step}")
+            continue
+        steps.append(step)
+        if action.secret and action.element is not None:
+            secrets.setdefault(action.secret, f"typed into {action.element.describe()}")
+    if not steps:
+        raise TaskError("nothing to export: no recorded action became a task step")
+    first_url = next((a.value for a in actions if a.kind == "goto" and a.value), None)
+    task = TaskFile.model_validate(
+        {
+            "name": name,
+            "base_url": base_url or _origin(first_url or "http://127.0.0.1"),
+            "vars": {var: VarSpec(secret=True, description=why) for var, why in secrets.items()},
+            "steps": steps,
+        }
+    )
+    return Export(task, skipped)

@@ -1,0 +1,403 @@
+"""`LiveRecorder`: capture a browser context while a person drives it.
+
+Events reach Python through one binding (see listen.js); the `ActionBuilder` turns them into
+actions; one worker captures after each action, once the page settled, so captures never
+overlap and always follow the person's order. Navigations are classified by Chromium's own
+history entry (`transitionType`: typed vs link/form_submit), which tells a typed URL from one a
+click caused without guessing from timing. While the person is idle, the worker re-captures
+before the stored parts expire; after `stop()` nothing is deleted, the parts expire on their own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine, Iterable
+from dataclasses import dataclass, field
+from secrets import token_hex
+from typing import Any
+
+from playwright.async_api import BrowserContext, CDPSession, Dialog, Frame, Page
+from playwright.async_api import Error as PlaywrightError
+
+from capture.config import CaptureConfig
+from capture.errors import CaptureError
+from capture.live._actions import Action, ActionBuilder, ActionKind
+from capture.live._events import listener_script, parse_event
+from capture.recorder import Recorder, RecorderStats
+from capture.session import AsyncSessionClient
+
+__all__ = ["LiveRecorder", "LiveResult"]
+
+# Chromium transition types of a URL the person entered (address bar, bookmark, keyword).
+_TYPED = frozenset(
+    {"typed", "address_bar", "generated", "auto_bookmark", "keyword", "keyword_generated"}
+)
+_BLANK = ("about:", "chrome:", "chrome-search:", "edge:", "devtools:")
+# Without CDP (not Chromium), a navigation this long after the last input counts as typed.
+_TYPED_GAP = 2.0
+
+
+@dataclass
+class LiveResult:
+    """What a recording did: its actions and how the captures went."""
+
+    actions: list[Action]
+    captures: int
+    stats: RecorderStats
+    untrusted: int = 0
+    forged: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        """A few lines for the terminal; never a typed value."""
+        kinds: dict[str, int] = {}
+        for action in self.actions:
+            kinds[action.kind] = kinds.get(action.kind, 0) + 1
+        counts = ", ".join(f"{n} {kind}" for kind, n in kinds.items()) or "none"
+        lines = [
+            f"actions: {len(self.actions)} ({counts})",
+            f"captures: {self.captures} (uploaded {self.stats.uploaded}, "
+            f"dropped {self.stats.dropped}, unchanged {self.stats.unchanged})",
+        ]
+        if self.untrusted or self.forged:
+            lines.append(
+                f"ignored: {self.untrusted} page-script events, {self.forged} forged reports"
+            )
+        lines.extend(f"problem: {p}" for p in self.problems[:5])
+        return "\n".join(lines)
+
+
+@dataclass
+class _Tab:
+    """Per-page state: the CDP session for history, and the history entries seen."""
+
+    cdp: CDPSession | None = None
+    seen: set[int] = field(default_factory=set)
+    index: int = -1
+
+
+class LiveRecorder:
+    """Record every action of a person in `context` into `thread_id`.
+
+        live = LiveRecorder(context, client, "thread-1")
+        await live.start("http://127.0.0.1:8000/")
+        ...                        # the person works
+        result = await live.stop()
+        export_task(result.actions, name="my task")
+
+    `quiet` is how long a burst of typing (or scrolling) may pause and still be one action;
+    `settle` bounds the wait for the page after an action; `refresh` is the idle re-capture
+    interval (default: 60% of the shortest part expiry, so the recorder's "expiry near" rule
+    re-uploads the image).
+    """
+
+    def __init__(
+        self,
+        context: BrowserContext,
+        client: AsyncSessionClient,
+        thread_id: str,
+        *,
+        config: CaptureConfig | None = None,
+        page: Page | None = None,
+        secrets: Iterable[str] = (),
+        name: str = "live recording",
+        quiet: float = 1.0,
+        settle: float = 2.0,
+        refresh: float | None = None,
+    ) -> None:
+        self.context = context
+        self.config = config or CaptureConfig()
+        self.thread_id = thread_id
+        self.name = name
+        self.actions: list[Action] = []
+        self._client = client
+        self._secrets = list(secrets)
+        self._first_page = page
+        self._settle_ms = settle * 1000
+        shortest = min(self.config.screenshot_expiry, self.config.observation_expiry)
+        self._refresh = refresh if refresh is not None else shortest.total_seconds() * 0.6 or None
+        self._builder = ActionBuilder(quiet)
+        self._binding = f"__captureLive_{token_hex(6)}"
+        self._token = token_hex(16)
+        self._script = listener_script(self._binding, self._token, self.config.redact_selectors)
+        self._tabs: dict[Page, _Tab] = {}
+        self._queue: asyncio.Queue[Action | None] = asyncio.Queue()
+        self._wake = asyncio.Event()
+        self._closed = asyncio.Event()
+        self._nav_lock = asyncio.Lock()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._recorder: Recorder | None = None
+        self._current: Page | None = None
+        self._worker: asyncio.Task[None] | None = None
+        self._ticker: asyncio.Task[None] | None = None
+        self._result: LiveResult | None = None
+        self._captures = 0
+        self._forged = 0
+        self._problems: list[str] = []
+        self._last_input = 0.0
+        self._last_capture = 0.0
+
+    # -- public surface --------------------------------------------------------------------
+
+    @property
+    def closed(self) -> asyncio.Event:
+        """Set when the browser (or the context) went away: time to stop."""
+        return self._closed
+
+    @property
+    def page(self) -> Page | None:
+        """The page the person is in now."""
+        return self._current
+
+    async def start(self, url: str | None = None) -> None:
+        """Listen in every page (open now or later), then open `url` (or note the current one)."""
+        ctx = self.context
+        await ctx.expose_binding(self._binding, self._on_binding)
+        await ctx.add_init_script(script=self._script)
+        ctx.on("close", lambda _: self._closed.set())
+        if ctx.browser is not None:
+            ctx.browser.on("disconnected", lambda _: self._closed.set())
+        for open_page in ctx.pages:
+            await self._watch(open_page, existing=True)
+        page = self._first_page or await self._visible(ctx.pages) or await ctx.new_page()
+        if page not in self._tabs:
+            await self._watch(page, existing=True)
+        ctx.on("page", self._on_page)
+        self._current = page
+        self._recorder = Recorder(
+            page, self._client, self.thread_id, config=self.config, secrets=self._secrets
+        )
+        await self._recorder.start_run(self.name, mode="live")
+        self._worker = asyncio.create_task(self._work())
+        self._ticker = asyncio.create_task(self._tick())
+        if url:
+            await page.goto(url)  # a typed URL: classified like the address bar's
+            await self._classify(page)
+        elif not page.url.startswith(_BLANK):
+            await self._classify(page, start=True)  # attached: where the person is now
+
+    async def stop(self) -> LiveResult:
+        """Complete the pending action, capture what is queued, flush; parts are not deleted."""
+        if self._result is not None:
+            return self._result
+        self._deliver(self._builder.flush())
+        for task in (self._ticker, *self._tasks):
+            if task is not None:
+                task.cancel()
+        await self._queue.put(None)
+        if self._worker is not None:
+            await self._worker
+        stats = RecorderStats()
+        if self._recorder is not None:
+            try:
+                await self._recorder.finish_run("finished")
+                await self._recorder.close()
+            except CaptureError as exc:
+                self._problems.append(str(exc))
+            stats = self._recorder.stats
+        self._result = LiveResult(
+            actions=list(self.actions),
+            captures=self._captures,
+            stats=stats,
+            untrusted=self._builder.untrusted,
+            forged=self._forged,
+            problems=self._problems,
+        )
+        return self._result
+
+    async def settled(self) -> None:
+        """Wait until every action so far is complete and captured (a quiet moment)."""
+        loop = asyncio.get_running_loop()
+        while (deadline := self._builder.deadline) is not None:
+            await asyncio.sleep(max(0.01, deadline - loop.time() + 0.01))
+        await self._queue.join()
+
+    @property
+    def captures(self) -> int:
+        """Captures made so far (idle refreshes included)."""
+        return self._captures
+
+    @property
+    def secret_names(self) -> list[str]:
+        """`SECRET_1`, ...: the variables that stand for what was typed into sensitive fields."""
+        return self._builder.secret_names
+
+    # -- pages, navigation, dialogs --------------------------------------------------------
+
+    async def _visible(self, pages: list[Page]) -> Page | None:
+        """The tab the person looks at (attached browsers have several)."""
+        for page in pages:
+            try:
+                if await page.evaluate("document.visibilityState") == "visible":
+                    return page
+            except PlaywrightError:
+                continue
+        return pages[0] if pages else None
+
+    async def _watch(self, page: Page, *, existing: bool = False) -> None:
+        if page in self._tabs:
+            return
+        tab = self._tabs[page] = _Tab()
+        page.on("framenavigated", lambda frame: self._on_navigated(page, frame))
+        page.on("dialog", lambda dialog: self._on_dialog(page, dialog))
+        page.on("close", lambda _: self._on_close(page))
+        try:
+            tab.cdp = await self.context.new_cdp_session(page)
+        except PlaywrightError:
+            tab.cdp = None
+        if existing:
+            # Init scripts reach documents created after add_init_script only.
+            for frame in page.frames:
+                try:
+                    await frame.evaluate(self._script)
+                except PlaywrightError:
+                    continue
+            await self._history(page)
+
+    def _on_page(self, page: Page) -> None:
+        self._current = page
+        self._deliver(self._builder.add(Action("new_tab", page)))
+        self._spawn(self._watch(page))
+
+    def _on_close(self, page: Page) -> None:
+        self._tabs.pop(page, None)
+        if self._current is page:
+            self._current = next(reversed(self._tabs), None) if self._tabs else None
+
+    def _on_dialog(self, page: Page, dialog: Dialog) -> None:
+        # Not answered here: the person answers it in the browser window.
+        message = " ".join(dialog.message.split())[:120]
+        self._deliver(self._builder.add(Action("dialog", page, value=f"{dialog.type} '{message}'")))
+
+    def _on_navigated(self, page: Page, frame: Frame) -> None:
+        if frame is page.main_frame:
+            self._spawn(self._classify(page))
+
+    async def _history(self, page: Page) -> tuple[str, str, bool, int] | None:
+        """The current history entry (url, transition, new?, index move); marks it seen."""
+        tab = self._tabs.get(page)
+        if tab is None or tab.cdp is None:
+            return None
+        try:
+            history = await tab.cdp.send("Page.getNavigationHistory")
+        except PlaywrightError:
+            return None
+        index = int(history["currentIndex"])
+        entry = history["entries"][index]
+        new = entry["id"] not in tab.seen
+        tab.seen.add(entry["id"])
+        moved, tab.index = (index - tab.index if tab.index >= 0 else 0), index
+        return str(entry["url"]), str(entry["transitionType"]), new, moved
+
+    async def _classify(self, page: Page, *, start: bool = False) -> None:
+        """Turn a main-frame navigation into an action when the person caused it directly."""
+        async with self._nav_lock:
+            entry = await self._history(page)
+            kind: ActionKind | None
+            if entry is None:
+                url = page.url
+                quiet = asyncio.get_running_loop().time() - self._last_input > _TYPED_GAP
+                kind = "goto" if start or quiet else None
+            else:
+                url, transition, new, moved = entry
+                if start or (new and transition in _TYPED):
+                    kind = "goto"
+                elif not new and moved:
+                    kind = "back" if moved < 0 else "forward"
+                elif not new and transition == "reload":
+                    kind = "reload"
+                else:
+                    kind = None  # a click, a form or a script navigated: not an action
+            if kind is not None and not url.startswith(_BLANK):
+                self._deliver(self._builder.add(Action(kind, page, value=url)))
+
+    # -- events from the page --------------------------------------------------------------
+
+    def _on_binding(self, source: dict[str, Any], payload: Any) -> None:
+        event = parse_event(payload, self._token)
+        if event is None:
+            self._forged += 1
+            return
+        page: Page = source["page"]
+        if event.type == "visible":
+            self._current = page
+            return
+        now = asyncio.get_running_loop().time()
+        self._last_input = now
+        in_frame = source.get("frame") is not page.main_frame
+        self._deliver(self._builder.feed(page, event, now, in_frame=in_frame))
+
+    def _deliver(self, actions: list[Action]) -> None:
+        for action in actions:
+            self.actions.append(action)
+            if action.captured:
+                self._queue.put_nowait(action)
+        self._wake.set()
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _tick(self) -> None:
+        """Complete the pending action once the person has been quiet long enough."""
+        loop = asyncio.get_running_loop()
+        while True:
+            self._wake.clear()
+            deadline = self._builder.deadline
+            timeout = None if deadline is None else max(0.0, deadline - loop.time())
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout)
+            except TimeoutError:
+                self._deliver(self._builder.due(loop.time()))
+
+    # -- capturing -------------------------------------------------------------------------
+
+    async def _work(self) -> None:
+        """One capture at a time, in the person's order; an idle refresh between actions."""
+        loop = asyncio.get_running_loop()
+        self._last_capture = loop.time()
+        while True:
+            wait = None
+            if self._refresh is not None:
+                wait = max(0.0, self._last_capture + self._refresh - loop.time())
+            try:
+                action = await asyncio.wait_for(self._queue.get(), wait)
+            except TimeoutError:
+                await self._capture(self._current, "idle: no new action, state re-captured")
+                continue
+            if action is None:
+                return
+            try:
+                page = action.page
+                assert isinstance(page, Page)
+                await self._settle(page)
+                if action.kind == "new_tab" and not page.is_closed():
+                    action.value = page.url
+                await self._capture(page, action.text)
+            finally:
+                self._queue.task_done()
+
+    async def _settle(self, page: Page) -> None:
+        """Wait until the page loaded and the network is quiet, at most `settle` each."""
+        for state in ("load", "networkidle"):
+            try:
+                await page.wait_for_load_state(state, timeout=self._settle_ms)
+            except PlaywrightError:
+                return  # closed, or busy past the settle time: capture as it is
+
+    async def _capture(self, page: Page | None, text: str) -> None:
+        loop = asyncio.get_running_loop()
+        self._last_capture = loop.time()
+        recorder = self._recorder
+        if recorder is None or page is None or page.is_closed():
+            return
+        if recorder.page is not page:
+            recorder.page = page
+        try:
+            await recorder.capture(text)
+        except CaptureError as exc:
+            self._problems.append(str(exc))
+            return
+        self._captures += 1
+        self._last_capture = loop.time()

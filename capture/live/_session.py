@@ -1,0 +1,91 @@
+"""One recording from start to task file: the browser, the store, the recorder, the stop.
+
+`record_session` is what `capture record` runs; it returns when `stop` is set (a signal,
+`capture record --stop`) or the person closed the browser, and always flushes the captures
+and writes the task file before returning.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from capture.browser import open_browser
+from capture.config import Config
+from capture.errors import TaskError
+from capture.live._export import Export, export_task
+from capture.live._recorder import LiveRecorder, LiveResult
+from capture.session import AsyncSessionClient
+from capture.tasks import dump_task
+
+__all__ = ["Recording", "record_session"]
+
+
+@dataclass
+class Recording:
+    """What `record_session` produced: the recorder's result and the exported task."""
+
+    result: LiveResult
+    export: Export | None
+    out: Path | None
+
+
+async def record_session(
+    config: Config,
+    *,
+    base_url: str,
+    thread: str,
+    stop: asyncio.Event,
+    url: str | None = None,
+    cdp_url: str | None = None,
+    out: Path | None = None,
+    name: str | None = None,
+    headless: bool | None = None,
+    ready: Callable[[str], None] = lambda _: None,
+) -> Recording:
+    """Record until `stop` is set or the browser goes away; write `out` if given."""
+    async with (
+        AsyncSessionClient.from_config(config.session, base_url=base_url) as client,
+        open_browser(
+            config.browser, config.context, headless=headless, cdp_url=cdp_url or None
+        ) as browser,
+    ):
+        live = LiveRecorder(
+            browser.context,
+            client,
+            thread,
+            config=config.capture,
+            page=None if browser.attached else browser.page,
+            secrets=config.capture.secrets,
+            name=name or f"live recording {thread}",
+        )
+        await live.start(url)
+        where = "attached to " + (cdp_url or "") if browser.attached else "browser launched"
+        ready(
+            f"recording into thread {thread!r} ({where}); stop with Ctrl+C, "
+            "by closing the browser, or with `capture record --stop`"
+        )
+        stopped = asyncio.ensure_future(stop.wait())
+        closed = asyncio.ensure_future(live.closed.wait())
+        try:
+            await asyncio.wait({stopped, closed}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopped.cancel()
+            closed.cancel()
+        result = await live.stop()
+    if out is None:
+        return Recording(result, None, None)
+    try:
+        exported = export_task(result.actions, name=name or f"recorded {thread}")
+    except TaskError as exc:
+        result.problems.append(f"no task file written: {exc}")
+        return Recording(result, None, None)
+    await asyncio.to_thread(_write, out, dump_task(exported.task))
+    return Recording(result, exported, out)
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")

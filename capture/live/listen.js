@@ -1,0 +1,361 @@
+// capture live recording: the listener installed in every page and frame.
+//
+// It reports what the person does (clicks, typing, keys, select/check, submit, scroll) to
+// Python through ONE binding, as a JSON string carrying a per-recording token, so a page
+// script that calls the binding itself is told apart from this listener. Listeners sit on
+// `window` in the capture phase: a page handler that stops propagation cannot hide an action.
+// The value of a sensitive field (password, card, one-time code, data-capture-redact,
+// configured selectors) never leaves the page: only "sensitive: true" does.
+(({ binding, token, redact }) => {
+  // The flag is named after the binding: the token must stay inside this closure.
+  const flag = `${binding}_installed`;
+  if (window[flag]) return;
+  Object.defineProperty(window, flag, { value: true, enumerable: false });
+
+  // Captured now, before any page script can replace them.
+  const stringify = JSON.stringify;
+  const bound = window[binding];
+  const call = (text) => (bound || window[binding])(text);
+  const TYPING_EVERY_MS = 250;
+  const TYPING_QUIET_MS = 300;
+  const SCROLL_QUIET_MS = 400;
+  const INTENT_MS = 1500;
+  const MAX_TEXT = 80;
+
+  const clean = (text) => (text || "").replace(/\s+/g, " ").trim();
+  const cut = (text) => (text.length > MAX_TEXT ? `${text.slice(0, MAX_TEXT - 1)}…` : text);
+
+  // -- the element, across open shadow roots -----------------------------------------------
+
+  const origin = (ev) => {
+    const path = ev.composedPath ? ev.composedPath() : [];
+    const first = path.find((node) => node && node.nodeType === 1);
+    return first || (ev.target && ev.target.nodeType === 1 ? ev.target : null);
+  };
+  const parentOf = (el) => el.parentElement || (el.getRootNode && el.getRootNode().host) || null;
+  const closest = (el, selector) => {
+    for (let node = el; node; node = parentOf(node)) {
+      if (node.matches && node.matches(selector)) return node;
+    }
+    return null;
+  };
+  const allElements = function* (root = document) {
+    for (const el of root.querySelectorAll("*")) {
+      yield el;
+      if (el.shadowRoot) yield* allElements(el.shadowRoot);
+    }
+  };
+
+  const TEXT_TYPES = new Set(["", "text", "search", "email", "tel", "url", "password", "number"]);
+  const isTextField = (el) =>
+    !!el &&
+    ((el.localName === "input" && TEXT_TYPES.has((el.getAttribute("type") || "").toLowerCase())) ||
+      el.localName === "textarea" ||
+      el.isContentEditable);
+
+  const isSensitive = (el) => {
+    if (!el || el.nodeType !== 1) return false;
+    if (el.localName === "input" && (el.getAttribute("type") || "").toLowerCase() === "password")
+      return true;
+    const auto = (el.getAttribute("autocomplete") || "").toLowerCase();
+    if (/(^|\s)(cc-|one-time-code)/.test(auto)) return true;
+    if (closest(el, "[data-capture-redact]")) return true;
+    for (const selector of redact) {
+      try {
+        if (closest(el, selector)) return true;
+      } catch (e) {
+        // a configured selector this browser cannot parse matches nothing
+      }
+    }
+    return false;
+  };
+
+  // -- role and accessible name (the parts Playwright's getByRole uses) ---------------------
+
+  const implicitRole = (el) => {
+    const tag = el.localName;
+    const type = (el.getAttribute("type") || "text").toLowerCase();
+    switch (tag) {
+      case "a":
+      case "area":
+        return el.hasAttribute("href") ? "link" : null;
+      case "button":
+        return "button";
+      case "input":
+        if (["button", "submit", "reset", "image"].includes(type)) return "button";
+        if (type === "checkbox" || type === "radio") return type;
+        if (type === "range") return "slider";
+        if (type === "number") return "spinbutton";
+        if (type === "search") return el.hasAttribute("list") ? "combobox" : "searchbox";
+        if (["text", "email", "tel", "url"].includes(type))
+          return el.hasAttribute("list") ? "combobox" : "textbox";
+        return null;
+      case "textarea":
+        return "textbox";
+      case "select":
+        return el.multiple || el.size > 1 ? "listbox" : "combobox";
+      case "option":
+        return "option";
+      case "h1": case "h2": case "h3": case "h4": case "h5": case "h6":
+        return "heading";
+      case "img":
+        return el.getAttribute("alt") === "" ? null : "img";
+      case "li":
+        return "listitem";
+      case "summary":
+        return "button";
+      default:
+        return el.isContentEditable ? "textbox" : null;
+    }
+  };
+  const roleOf = (el) => clean(el.getAttribute("role")).split(" ")[0] || implicitRole(el);
+
+  // Text of an element without the values of controls inside it (a label around a select
+  // would otherwise be named after every option).
+  const ownText = (el) => {
+    let out = "";
+    const walk = (node) => {
+      for (const child of node.childNodes) {
+        if (child.nodeType === 3) out += child.textContent;
+        else if (child.nodeType === 1 && !["select", "textarea", "input", "script", "style"].includes(child.localName)) {
+          if (child.localName === "img") out += ` ${child.getAttribute("alt") || ""} `;
+          else walk(child);
+          if (getComputedStyle(child).display !== "inline") out += " ";
+        }
+      }
+    };
+    walk(el);
+    return clean(out);
+  };
+  const byIds = (el, ids) => {
+    const root = el.getRootNode();
+    return clean(
+      ids.split(/\s+/).map((id) => root.getElementById && root.getElementById(id)).filter(Boolean).map(ownText).join(" ")
+    );
+  };
+  const NAME_FROM_CONTENT = new Set([
+    "button", "link", "heading", "option", "tab", "menuitem", "menuitemcheckbox",
+    "menuitemradio", "cell", "columnheader", "rowheader", "checkbox", "radio", "switch",
+    "treeitem", "listitem", "tooltip",
+  ]);
+  const labelOf = (el) => {
+    if (el.labels && el.labels.length) return clean([...el.labels].map(ownText).join(" "));
+    return "";
+  };
+  const nameOf = (el, role) => {
+    const labelledby = el.getAttribute("aria-labelledby");
+    if (labelledby) {
+      const text = byIds(el, labelledby);
+      if (text) return text;
+    }
+    const aria = clean(el.getAttribute("aria-label"));
+    if (aria) return aria;
+    const label = labelOf(el);
+    if (label) return label;
+    if (el.localName === "input") {
+      const type = (el.getAttribute("type") || "").toLowerCase();
+      if (["button", "submit", "reset"].includes(type))
+        return clean(el.value) || (type === "submit" ? "Submit" : type === "reset" ? "Reset" : "");
+      if (type === "image") return clean(el.getAttribute("alt"));
+    }
+    if (el.localName === "img") return clean(el.getAttribute("alt"));
+    if (role && NAME_FROM_CONTENT.has(role)) {
+      const text = ownText(el);
+      if (text) return text;
+    }
+    return clean(el.getAttribute("title")) || clean(el.getAttribute("placeholder"));
+  };
+
+  // -- targets: every strategy that names exactly this element, best first -------------------
+
+  const count = (predicate) => {
+    let n = 0;
+    for (const el of allElements()) if (predicate(el) && ++n > 1) break;
+    return n;
+  };
+  const cssEscape = (value) => (window.CSS && CSS.escape ? CSS.escape(value) : value);
+  const cssPath = (el) => {
+    const parts = [];
+    for (let node = el; node && node.nodeType === 1; node = node.parentElement) {
+      const root = node.getRootNode();
+      if (node.id && root.querySelectorAll(`#${cssEscape(node.id)}`).length === 1) {
+        parts.unshift(`#${cssEscape(node.id)}`);
+        break;
+      }
+      let part = node.localName;
+      const parent = node.parentElement;
+      if (parent) {
+        const same = [...parent.children].filter((c) => c.localName === node.localName);
+        if (same.length > 1) part += `:nth-of-type(${same.indexOf(node) + 1})`;
+      }
+      parts.unshift(part);
+    }
+    return parts.join(" > ");
+  };
+  const targetsOf = (el, role, name) => {
+    const out = [];
+    if (role && name && count((e) => roleOf(e) === role && nameOf(e, role) === name) === 1)
+      out.push({ role, name });
+    const label = labelOf(el) || clean(el.getAttribute("aria-label"));
+    if (label && count((e) => labelOf(e) === label || clean(e.getAttribute("aria-label")) === label) === 1)
+      out.push({ label });
+    const placeholder = clean(el.getAttribute("placeholder"));
+    if (placeholder && count((e) => clean(e.getAttribute("placeholder")) === placeholder) === 1)
+      out.push({ placeholder });
+    const testId = el.getAttribute("data-testid");
+    if (testId && count((e) => e.getAttribute("data-testid") === testId) === 1)
+      out.push({ test_id: testId });
+    if (!isTextField(el) && el.localName !== "select") {
+      const text = ownText(el);
+      if (text && text.length <= MAX_TEXT && count((e) => e.children.length === 0 ? ownText(e) === text : false) === 1 && el.children.length === 0)
+        out.push({ text });
+    }
+    out.push({ css: cssPath(el) });
+    return out;
+  };
+
+  const describe = (el) => {
+    const role = roleOf(el);
+    const name = cut(nameOf(el, role));
+    return {
+      role: role || null,
+      name,
+      tag: el.localName,
+      type: el.getAttribute("type"),
+      sensitive: isSensitive(el),
+      targets: targetsOf(el, role, nameOf(el, role)),
+    };
+  };
+
+  // -- sending ----------------------------------------------------------------------------
+
+  const ids = new WeakMap();
+  let nextId = 1;
+  const fieldId = (el) => {
+    if (!ids.has(el)) ids.set(el, nextId++);
+    return ids.get(el);
+  };
+  const send = (type, ev, el, extra) => {
+    const payload = { token, type, trusted: ev ? ev.isTrusted : true, url: location.href, ...extra };
+    if (el) {
+      payload.element = describe(el);
+      payload.field = fieldId(el);
+    }
+    try {
+      call(stringify(payload));
+    } catch (e) {
+      // the binding is gone (page closing); nothing to report to
+    }
+  };
+
+  // Typing is throttled per field: the first keystroke is reported at once (so Python can fold
+  // the click into the field into the typing), then at most every TYPING_EVERY_MS while the
+  // person types, and once more when they pause; Python folds these into one action.
+  let typing = null;
+  const sendTyping = () => {
+    clearTimeout(typing.timer);
+    typing.dirty = false;
+    typing.sent = Date.now();
+    const el = typing.el;
+    const value = isSensitive(el) ? null : el.isContentEditable ? el.innerText : el.value;
+    send("input", typing.ev, el, { value });
+  };
+  const flushTyping = () => {
+    if (!typing) return;
+    if (typing.dirty) sendTyping();
+    clearTimeout(typing.timer);
+    typing = null;
+  };
+  let lastIntent = 0;
+  const intent = (ev) => {
+    if (ev.isTrusted) lastIntent = Date.now();
+  };
+
+  const CLICKABLE =
+    "a[href],button,input,select,textarea,summary,label,option,[role=button],[role=link]," +
+    "[role=checkbox],[role=radio],[role=switch],[role=tab],[role=menuitem],[role=option]," +
+    "[role=treeitem],[onclick],[contenteditable='true'],[contenteditable='']";
+  window.addEventListener("click", (ev) => {
+    flushTyping();
+    intent(ev);
+    const hit = origin(ev);
+    if (!hit) return;
+    let el = closest(hit, CLICKABLE) || hit;
+    // A label click is a click on its control; checkboxes, radios and selects are reported by
+    // their change event (with the new state), so their clicks would only double them.
+    if (el.localName === "label" && el.control) el = el.control;
+    const type = (el.getAttribute("type") || "").toLowerCase();
+    if (el.localName === "select" || el.localName === "option") return;
+    if (el.localName === "input" && (type === "checkbox" || type === "radio")) return;
+    send("click", ev, el, { text_field: isTextField(el) });
+  }, true);
+
+  window.addEventListener("input", (ev) => {
+    const el = origin(ev);
+    if (!isTextField(el)) return;
+    if (typing && typing.el !== el) flushTyping();
+    if (!typing) typing = { el, sent: 0 };
+    typing.ev = ev;
+    typing.dirty = true;
+    clearTimeout(typing.timer);
+    if (Date.now() - typing.sent >= TYPING_EVERY_MS) sendTyping();
+    else typing.timer = setTimeout(() => typing && sendTyping(), TYPING_QUIET_MS);
+  }, true);
+
+  window.addEventListener("change", (ev) => {
+    const el = origin(ev);
+    if (!el) return;
+    if (el.localName === "select") {
+      flushTyping();
+      const chosen = [...el.selectedOptions].map((o) => ({ value: o.value, label: clean(o.label || o.textContent) }));
+      send("select", ev, el, { options: chosen });
+    } else if (el.localName === "input" && ["checkbox", "radio"].includes((el.type || "").toLowerCase())) {
+      flushTyping();
+      send("check", ev, el, { checked: el.checked });
+    }
+  }, true);
+
+  const KEYS = new Set(["Enter", "Escape", "Tab"]);
+  window.addEventListener("keydown", (ev) => {
+    intent(ev);
+    if (!KEYS.has(ev.key) || ev.isComposing) return;
+    flushTyping();
+    const el = origin(ev);
+    const focused = el && el !== document.body && el !== document.documentElement ? el : null;
+    const mods = ["Control", "Alt", "Meta", "Shift"].filter((m) => ev.getModifierState(m));
+    send("key", ev, focused, { key: [...mods, ev.key].join("+") });
+  }, true);
+
+  window.addEventListener("submit", (ev) => {
+    flushTyping();
+    const form = origin(ev);
+    // A submit right after the person's click or Enter is that action's consequence.
+    send("submit", ev, form, { caused: Date.now() - lastIntent < INTENT_MS });
+  }, true);
+
+  // Scroll events are trusted even when a script scrolls, so a scroll counts as the person's
+  // only shortly after their wheel, touch, key or pointer input.
+  for (const type of ["wheel", "touchmove", "pointerdown"]) window.addEventListener(type, intent, { capture: true, passive: true });
+  let scrolling = null;
+  window.addEventListener("scroll", (ev) => {
+    const hit = ev.target && ev.target.nodeType === 1 ? ev.target : null;
+    const person = Date.now() - lastIntent < INTENT_MS;
+    clearTimeout(scrolling && scrolling.timer);
+    scrolling = {
+      person: person || (scrolling ? scrolling.person : false),
+      timer: setTimeout(() => {
+        const s = scrolling;
+        scrolling = null;
+        const box = hit && hit !== document.scrollingElement ? hit : null;
+        const x = Math.round(box ? box.scrollLeft : window.scrollX);
+        const y = Math.round(box ? box.scrollTop : window.scrollY);
+        send("scroll", { isTrusted: s.person }, box, { x, y });
+      }, SCROLL_QUIET_MS),
+    };
+  }, true);
+
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "visible" && window === window.top) send("visible", null, null, {});
+  });
+  window.addEventListener("pagehide", flushTyping, true);
+})

@@ -1,0 +1,86 @@
+"""`capture snap URL --thread T`: open a page, capture it once, print a short summary."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from playwright.async_api import Error as PlaywrightError
+
+from capture.browser import open_browser
+from capture.cli import ConfigOption, ServerOption, TokenOption, config_from
+from capture.config import Config
+from capture.errors import BrowserError, StoreUnavailableError
+from capture.recorder._core import CaptureResult
+from capture.recorder._recorder import Recorder
+from capture.session import AsyncSessionClient
+
+__all__ = ["snap"]
+
+
+def snap(
+    url: Annotated[str, typer.Argument(help="The page to open")],
+    thread: Annotated[str, typer.Option("--thread", help="Thread id to store the capture in")],
+    wait_for: Annotated[
+        str | None,
+        typer.Option("--wait-for", help="CSS selector to wait for before capturing"),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Also write screenshot.jpg and observation.txt here"),
+    ] = None,
+    server: ServerOption = None,
+    token: TokenOption = None,
+    headed: Annotated[bool, typer.Option("--headed", help="Show the browser window")] = False,
+    config_file: ConfigOption = None,
+) -> None:
+    """Open URL, capture it once into the thread, and print what was stored."""
+    cfg = config_from(config_file, **{"session.server": server, "session.token": token})
+    result, dropped = asyncio.run(_snap(cfg, url, thread, wait_for, headed))
+    if dropped:
+        raise StoreUnavailableError(
+            f"the store at {cfg.session.server} did not take the capture "
+            f"({dropped} write(s) dropped); is `capture serve` running?"
+        )
+    image = result.image
+    if image is not None:
+        kind = image.mime_type.split("/")[1].upper()
+        shot = f"{image.width}x{image.height} {kind} {len(image.data) / 1024:.1f} KB"
+    else:
+        shot = "no screenshot"
+    typer.echo(
+        f"thread {thread} step {result.step}: {shot}, observation {len(result.observation)} "
+        f"chars, captured in {result.timings.get('total', 0.0) * 1000:.0f} ms"
+    )
+    for note in result.notes:
+        typer.echo(f"note: {note}")
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        written = [out / "observation.txt"]
+        written[0].write_text(result.observation + "\n", encoding="utf-8")
+        if image is not None:
+            written.append(out / f"screenshot.{image.extension}")
+            written[-1].write_bytes(image.data)
+        typer.echo("wrote " + ", ".join(str(path) for path in written))
+
+
+async def _snap(
+    cfg: Config, url: str, thread: str, wait_for: str | None, headed: bool
+) -> tuple[CaptureResult, int]:
+    async with (
+        open_browser(cfg.browser, cfg.context, headless=False if headed else None) as session,
+        AsyncSessionClient.from_config(cfg.session) as client,
+    ):
+        page = session.page
+        async with Recorder(page, client, thread, config=cfg.capture) as rec:
+            try:
+                await page.goto(url)
+                if wait_for:
+                    await page.wait_for_selector(wait_for)
+            except PlaywrightError as exc:
+                first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                raise BrowserError(f"could not open {url}: {first}") from exc
+            result = await rec.capture(f"open {url}")
+        return result, rec.stats.dropped

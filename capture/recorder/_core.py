@@ -1,0 +1,337 @@
+"""Everything a capture decides without I/O, shared by `Recorder` and `SyncRecorder`.
+
+The faces read the page and take the screenshot; `RecorderCore` turns what they got into
+the writes to queue: it sizes the image for the byte budget, scrubs every text, detects
+change by exact hashes, decides whether the image must be (re-)uploaded, formats the
+observation and the step record, and prunes old step records.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from capture.config import CaptureConfig
+from capture.recorder._image import EncodedImage, RectLike, finish_image
+from capture.recorder._records import RUN_KEY, run_record, step_key, step_record
+from capture.recorder._screenshot import Shot
+from capture.recorder._upload import RecorderStats, Write
+from capture.recorder.observe import (
+    EventsSnapshot,
+    PageState,
+    Scrubber,
+    diff_outline,
+    format_observation,
+)
+from capture.session import ImageBytes, ImagePart, TextPart, user_part_key
+
+__all__ = [
+    "OUTLINE_LATE",
+    "CaptureResult",
+    "RecorderCore",
+    "StepInput",
+    "failure_note",
+]
+
+OUTLINE_LATE = "outline not ready within the time box: page outline left out"
+
+BodySize = Callable[[str, Any, datetime | None], bytes]
+
+
+@dataclass
+class CaptureResult:
+    """What one capture did: `stored` lists the keys queued for writing, `image_bytes` the
+    size of the image queued (0 when unchanged or late)."""
+
+    step: int
+    action: str
+    changed: bool
+    stored: list[str]
+    image_bytes: int
+    observation: str
+    timings: dict[str, float]
+    notes: list[str]
+    image: EncodedImage | None = None  # this step's final image, stored or not
+
+
+@dataclass
+class StepInput:
+    """What a face gathered for one step; None for a part that was not ready in time."""
+
+    step: int
+    action: str
+    status: str
+    error: str | None
+    started: datetime
+    url: str
+    title: str
+    image: EncodedImage | None
+    state: PageState | None
+    events: EventsSnapshot
+    notes: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class _Stored:
+    """The image the store holds (or will, once the queue drains), and until when."""
+
+    sha256: str
+    step: int
+    expires: datetime | None
+
+
+def failure_note(part: str, exc: BaseException) -> str:
+    """A note for a part that failed (the first line of a Playwright error is the message)."""
+    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return f"{part} failed: {first}"
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _expiry(now: datetime, duration: timedelta) -> datetime | None:
+    """A zero duration means the value does not expire."""
+    return now + duration if duration > timedelta(0) else None
+
+
+class RecorderCore:
+    """Per-recorder state and the pure steps of a capture."""
+
+    def __init__(
+        self,
+        thread_id: str,
+        config: CaptureConfig,
+        secrets: Iterable[str],
+        body: BodySize,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.thread_id = thread_id
+        self.config = config
+        self.stats = RecorderStats()
+        self.scrub = Scrubber([*config.secrets, *secrets])
+        self.step = 0
+        self.clock = clock
+        self._body = body
+        self._image_hash: str | None = None
+        self._outline: list[str] | None = None
+        self._outline_hash: str | None = None
+        self._stored: _Stored | None = None
+        self._run: dict[str, Any] | None = None
+
+    # -- before I/O ------------------------------------------------------------------------
+
+    def begin(
+        self, action: str, status: str, error: str | None, url: str, events: EventsSnapshot
+    ) -> StepInput:
+        """Number the next step and start collecting what the face reads for it."""
+        self.step += 1
+        self.stats.captures += 1
+        return StepInput(
+            step=self.step,
+            action=action,
+            status=status,
+            error=error,
+            started=self.clock(),
+            url=url,
+            title="",
+            image=None,
+            state=None,
+            events=events,
+        )
+
+    def add_secrets(self, *values: str) -> None:
+        self.scrub.add(*values)
+
+    def fits(self, key: str, value: Any, expiry: datetime | None) -> bool:
+        """Whether the request body of this write is within the byte budget."""
+        return len(self._body(key, value, expiry)) <= self.config.max_request_bytes
+
+    def _image_value(self, data: bytes, mime_type: str, step: int) -> dict[str, Any]:
+        ext = "jpg" if mime_type == "image/jpeg" else "png"
+        part = ImagePart(
+            data=ImageBytes(
+                bytes=base64.b64encode(data).decode("ascii"),
+                mime_type=mime_type,
+                name=f"step-{step}.{ext}",
+            )
+        )
+        return part.model_dump(mode="json")
+
+    def encode(self, shot: Shot, rects: Sequence[RectLike], step: int) -> EncodedImage:
+        """Mask, scale and encode a raw screenshot within the budget (CPU: run in a thread)."""
+        cfg = self.config
+        mime = f"image/{cfg.image_format}"
+        key = user_part_key(cfg.screenshot_key)
+        expiry = _expiry(self.clock(), cfg.screenshot_expiry)
+        return finish_image(
+            shot.data,
+            css_size=(shot.viewport.width, shot.viewport.height),
+            rects=rects,
+            fmt=cfg.image_format,
+            quality=cfg.quality,
+            target_width=shot.target_width,
+            fits=lambda data: self.fits(key, self._image_value(data, mime, step), expiry),
+            raw_is_final=shot.final,
+        )
+
+    # -- after I/O -------------------------------------------------------------------------
+
+    def _observation(self, got: StepInput, diff: list[str] | None) -> tuple[str, dict[str, Any]]:
+        """Format, scrub and fit the observation; halve the char budget until it fits."""
+        cfg = self.config
+        key = user_part_key(cfg.observation_key)
+        expiry = _expiry(self.clock(), cfg.observation_expiry)
+        budget = cfg.observation_chars
+        while True:
+            text = format_observation(
+                step=got.step,
+                action=got.action,
+                state=got.state,
+                diff=diff,
+                events=got.events,
+                char_budget=budget,
+                now=got.started,
+                notes=got.notes,
+                scrub=self.scrub,
+            )
+            value = TextPart(data=text).model_dump(mode="json")
+            if self.fits(key, value, expiry) or budget <= 500:
+                return text, value
+            budget //= 2
+
+    def conclude(self, got: StepInput) -> tuple[CaptureResult, list[Write]]:
+        """Decide what to store for one step; return the result and the writes to queue."""
+        cfg = self.config
+        now = self.clock()
+        if got.state is not None:
+            self.scrub.add(*got.state.secret_values)
+        image_hash = _sha256(got.image.data) if got.image is not None else None
+        outline_hash = (
+            _sha256("\n".join(got.state.outline).encode()) if got.state is not None else None
+        )
+        seen = [(image_hash, self._image_hash), (outline_hash, self._outline_hash)]
+        changed = any(new != old for new, old in seen if new is not None) or all(
+            new is None for new, _ in seen
+        )
+        diff = diff_outline(self._outline, got.state.outline) if got.state is not None else None
+        if got.state is not None:
+            self._outline, self._outline_hash = got.state.outline, outline_hash
+        if image_hash is not None:
+            self._image_hash = image_hash
+        if not changed:
+            self.stats.unchanged += 1
+
+        writes: list[Write] = []
+        if got.image is not None and got.image.fits and image_hash is not None:
+            if self._needs_upload(image_hash, now):
+                writes.append(self._image_write(got.image, image_hash, got.step, now))
+            else:
+                got.notes.append(f"screenshot unchanged since step {self._stored_step()}")
+        elif got.image is not None:
+            got.notes.append("screenshot over the byte budget at every size; not stored")
+
+        text, value = self._observation(got, diff)
+        key = user_part_key(cfg.observation_key)
+        writes.append(Write(key, value, _expiry(now, cfg.observation_expiry)))
+
+        record = step_record(
+            step=got.step,
+            action=got.action,
+            url=got.url,
+            title=got.title,
+            time=got.started,
+            status=got.status,
+            error=got.error,
+            changed=changed,
+            image_hash=image_hash,
+            outline_hash=outline_hash,
+            image_bytes=len(got.image.data) if got.image is not None else 0,
+            observation_chars=len(text),
+            timings=got.timings,
+            notes=got.notes,
+            scrub=self.scrub,
+        )
+        writes.append(Write(step_key(got.step), record, _expiry(now, cfg.record_expiry)))
+        if got.step > cfg.keep_steps:
+            writes.append(Write(step_key(got.step - cfg.keep_steps), None))
+        shot_key = user_part_key(cfg.screenshot_key)
+        result = CaptureResult(
+            step=got.step,
+            action=got.action,
+            changed=changed,
+            stored=[w.key for w in writes if w.value is not None],
+            image_bytes=len(got.image.data) if got.image and writes[0].key == shot_key else 0,
+            observation=text,
+            timings=dict(got.timings),
+            notes=list(got.notes),
+            image=got.image,
+        )
+        return result, writes
+
+    def _stored_step(self) -> int:
+        return self._stored.step if self._stored is not None else 0
+
+    def _needs_upload(self, image_hash: str, now: datetime) -> bool:
+        """Re-upload an unchanged image only when less than half its lifetime is left."""
+        stored = self._stored
+        if stored is None or stored.sha256 != image_hash:
+            return True
+        if stored.expires is None:
+            return False
+        return stored.expires - now < self.config.screenshot_expiry / 2
+
+    def _image_write(self, image: EncodedImage, sha: str, step: int, now: datetime) -> Write:
+        cfg = self.config
+        expiry = _expiry(now, cfg.screenshot_expiry)
+        stored = _Stored(sha, step, expiry)
+        self._stored = stored
+
+        def done(ok: bool) -> None:
+            # A dropped upload means the store does not hold this image: send it next time.
+            if not ok and self._stored is stored:
+                self._stored = None
+
+        value = self._image_value(image.data, image.mime_type, step)
+        return Write(user_part_key(cfg.screenshot_key), value, expiry, done)
+
+    def kept_note(self, *, located: bool) -> str:
+        """The note for a step without a new image: why, and which image the agent sees.
+
+        `located` False: the sensitive fields could not be located in time, and an image
+        that might show a secret is never taken.
+        """
+        kept = self._stored_step()
+        where = f"the stored image is from step {kept}" if kept else "no image stored yet"
+        why = "not ready in time" if located else "skipped (sensitive fields not located in time)"
+        return f"screenshot {why}: {where}"
+
+    # -- the run record --------------------------------------------------------------------
+
+    def start_run(self, name: str, info: dict[str, Any]) -> Write:
+        self._run = {"name": name, "info": info, "started": self.clock()}
+        return self._run_write("running", None)
+
+    def finish_run(self, status: str) -> Write:
+        if self._run is None:
+            self._run = {"name": "", "info": {}, "started": None}
+        return self._run_write(status, self.clock())
+
+    def _run_write(self, status: str, finished: datetime | None) -> Write:
+        assert self._run is not None
+        record = run_record(
+            name=self._run["name"],
+            status=status,
+            steps=self.step,
+            started=self._run["started"],
+            finished=finished,
+            dropped=self.stats.dropped,
+            info=self._run["info"],
+            scrub=self.scrub,
+        )
+        return Write(RUN_KEY, record, _expiry(self.clock(), self.config.record_expiry))

@@ -1,0 +1,221 @@
+"""`Recorder`: capture the page after each step, on Playwright's async API.
+
+A capture reads the sensitive fields (fast path), takes the screenshot while the outline is
+read, masks and encodes in a worker thread, and queues the writes; every part waits at most
+until the time box ends, and a part that is late is replaced by a fallback the observation
+names. Uploads run in the background (see `_upload`), so the step loop never waits on the
+store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Iterable
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+from playwright.async_api import CDPSession, Page
+from playwright.async_api import Error as PlaywrightError
+
+from capture.config import CaptureConfig
+from capture.errors import CaptureError, ConfigError
+from capture.recorder._core import (
+    OUTLINE_LATE,
+    CaptureResult,
+    RecorderCore,
+    StepInput,
+    failure_note,
+)
+from capture.recorder._screenshot import (
+    Shot,
+    decode_shot,
+    fallback_options,
+    fallback_shot,
+    shot_params,
+    viewport_from_metrics,
+)
+from capture.recorder._upload import AsyncUploader, RecorderStats, Write
+from capture.recorder.observe import PageEvents, PageState, read_page_state, read_sensitive
+from capture.session import AsyncSessionClient
+
+__all__ = ["Recorder"]
+
+T = TypeVar("T")
+
+
+class Recorder:
+    """Capture a page into a thread of the session store after every step.
+
+        async with Recorder(page, client, "thread-1") as rec:
+            await page.click("text=Next")
+            await rec.capture("click Next")
+    """
+
+    def __init__(
+        self,
+        page: Page,
+        client: AsyncSessionClient,
+        thread_id: str,
+        *,
+        config: CaptureConfig | None = None,
+        secrets: Iterable[str] = (),
+    ) -> None:
+        self.config = config or CaptureConfig()
+        self.thread_id = thread_id
+        self._core = RecorderCore(thread_id, self.config, secrets, client.set_body)
+        self._uploader = AsyncUploader(
+            client,
+            thread_id,
+            queue_size=self.config.queue_size,
+            retries=self.config.upload_retries,
+            stats=self._core.stats,
+        )
+        self._page = page
+        self._events = PageEvents(page)
+        self._cdp: CDPSession | None = None
+        self._cdp_page: Page | None = None
+
+    # -- public surface --------------------------------------------------------------------
+
+    @property
+    def page(self) -> Page:
+        return self._page
+
+    @page.setter
+    def page(self, page: Page) -> None:
+        """Follow a new tab: later captures read `page`."""
+        self._page = page
+        self._events.attach(page)
+
+    @property
+    def stats(self) -> RecorderStats:
+        return self._core.stats
+
+    def add_secrets(self, *values: str) -> None:
+        """Literal values to redact from every text from now on (never stored themselves)."""
+        self._core.add_secrets(*values)
+
+    async def capture(
+        self, action: str = "", *, status: str = "ok", error: str | None = None
+    ) -> CaptureResult:
+        """Capture the page now; returns within the time box, uploads in the background."""
+        self._raise_if_strict()
+        core, cfg = self._core, self.config
+        loop = asyncio.get_running_loop()
+        begun = loop.time()
+        deadline = begun + cfg.time_box.total_seconds()
+        got = core.begin(action, status, error, self._page.url, self._events.drain())
+        page, selectors = self._page, cfg.redact_selectors
+
+        sensitive = await self._within(
+            read_sensitive(page, redact_selectors=selectors), deadline, "sensitive", got
+        )
+        state_task = asyncio.ensure_future(read_page_state(page, redact_selectors=selectors))
+        if sensitive is not None:
+            rects, values = sensitive
+            core.add_secrets(*values)
+            shot = await self._within(self._shoot(page, bool(rects)), deadline, "screenshot", got)
+            if shot is not None:
+                got.image = await self._within(
+                    asyncio.to_thread(core.encode, shot, rects, got.step), deadline, "encode", got
+                )
+        if got.image is None:
+            got.notes.append(core.kept_note(located=sensitive is not None))
+        got.state = await self._within(state_task, deadline, "outline", got)
+        if got.state is None:
+            got.notes.append(OUTLINE_LATE)
+        else:
+            got.url, got.title = got.state.url, got.state.title
+        got.timings["total"] = loop.time() - begun
+        result, writes = core.conclude(got)
+        self._queue(writes)
+        return result
+
+    async def start_run(self, name: str, **info: Any) -> None:
+        """Write the run record (status "running")."""
+        self._queue([self._core.start_run(name, info)])
+
+    async def finish_run(self, status: str) -> None:
+        """Drain the uploads, then write the final run record with the dropped count."""
+        await self._uploader.flush()
+        self._queue([self._core.finish_run(status)])
+        await self.flush()
+
+    async def flush(self) -> None:
+        """Wait until every queued write was sent or dropped."""
+        await self._uploader.flush()
+        self._raise_if_strict()
+
+    async def close(self) -> None:
+        """Drain the queue and stop the upload worker; the page and client stay open."""
+        await self._uploader.close()
+        if self._cdp is not None:
+            try:
+                await self._cdp.detach()
+            except PlaywrightError:
+                pass  # the page is gone already
+            self._cdp = None
+        self._raise_if_strict()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _queue(self, writes: list[Write]) -> None:
+        for write in writes:
+            self._uploader.put(write)
+
+    def _raise_if_strict(self) -> None:
+        if self.config.strict and self._uploader.errors:
+            raise self._uploader.errors.pop(0)
+
+    async def _within(
+        self, work: Awaitable[T], deadline: float, name: str, got: StepInput
+    ) -> T | None:
+        """Await `work` until `deadline`; None (and a note) when late or when the page failed."""
+        loop = asyncio.get_running_loop()
+        begun = loop.time()
+        try:
+            return await asyncio.wait_for(work, max(0.0, deadline - begun))
+        except TimeoutError:
+            return None
+        except ConfigError:
+            raise  # a bad redact selector is the user's to fix, not a page hiccup
+        except (PlaywrightError, CaptureError) as exc:
+            got.notes.append(failure_note(name, exc))
+            return None
+        finally:
+            got.timings[name] = loop.time() - begun
+
+    async def _cdp_session(self, page: Page) -> CDPSession | None:
+        """One CDP session per page; None for browsers without CDP (not Chromium)."""
+        if self._cdp_page is not page:
+            self._cdp_page, self._cdp = page, None
+            try:
+                self._cdp = await page.context.new_cdp_session(page)
+            except PlaywrightError:
+                self._cdp = None
+        return self._cdp
+
+    async def _shoot(self, page: Page, masking: bool) -> Shot:
+        cfg = self.config
+        cdp = await self._cdp_session(page)
+        if cdp is None:
+            data = await page.screenshot(**fallback_options(cfg.image_format, cfg.quality))
+            return fallback_shot(data, cfg.preset)
+        viewport = viewport_from_metrics(await cdp.send("Page.getLayoutMetrics"))
+        params, width = shot_params(
+            viewport, preset=cfg.preset, fmt=cfg.image_format, quality=cfg.quality,
+            masking=masking,
+        )
+        answer = await cdp.send("Page.captureScreenshot", params)
+        return Shot(decode_shot(answer), viewport, width, final=not masking)

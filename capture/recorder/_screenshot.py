@@ -1,0 +1,103 @@
+"""Taking the viewport screenshot: raw CDP `Page.captureScreenshot`, scaled by the compositor.
+
+Raw CDP is about 1.5-3x faster than `page.screenshot()` (no stable-frame wait, no caret and
+animation restyling) and it can scale in the compositor via `clip.scale`, so a 2560x1600
+viewport arrives at 1568 px without a resize in Python. Non-Chromium browsers fall back to
+`page.screenshot()`. The parameter building is pure and shared by both recorder faces.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from PIL import Image
+
+from capture.recorder._image import Preset, fit_scale
+
+__all__ = [
+    "Shot",
+    "Viewport",
+    "decode_shot",
+    "fallback_options",
+    "fallback_shot",
+    "shot_params",
+    "viewport_from_metrics",
+]
+
+
+@dataclass(frozen=True)
+class Viewport:
+    """The visible area in document CSS pixels (CDP clips are document-relative)."""
+
+    x: float
+    y: float
+    width: float
+    height: float
+
+
+@dataclass(frozen=True)
+class Shot:
+    """A raw screenshot and how it was taken."""
+
+    data: bytes
+    viewport: Viewport
+    target_width: int
+    final: bool  # encoded in the configured format and quality already
+
+
+def viewport_from_metrics(metrics: dict[str, Any]) -> Viewport:
+    """Read `Page.getLayoutMetrics`: the CSS visual viewport (pinch zoom included)."""
+    vv = metrics["cssVisualViewport"]
+    return Viewport(
+        float(vv["pageX"]), float(vv["pageY"]), float(vv["clientWidth"]), float(vv["clientHeight"])
+    )
+
+
+def shot_params(
+    viewport: Viewport,
+    *,
+    preset: Preset,
+    fmt: Literal["jpeg", "png"],
+    quality: int,
+    masking: bool,
+) -> tuple[dict[str, Any], int]:
+    """`Page.captureScreenshot` parameters and the expected image width.
+
+    Images are at most CSS resolution (a model reads text at CSS resolution, device pixels
+    quadruple the bytes). When fields will be masked, the browser encodes at a high quality
+    because the image is decoded and encoded once more after masking.
+    """
+    scale = fit_scale(viewport.width, viewport.height, preset)
+    params: dict[str, Any] = {"format": fmt, "captureBeyondViewport": False}
+    if fmt == "jpeg":
+        params["quality"] = 92 if masking else quality
+    if scale < 1.0:
+        params["clip"] = {
+            "x": viewport.x,
+            "y": viewport.y,
+            "width": viewport.width,
+            "height": viewport.height,
+            "scale": scale,
+        }
+    return params, max(1, round(viewport.width * scale))
+
+
+def decode_shot(answer: dict[str, Any]) -> bytes:
+    """The image bytes of a `Page.captureScreenshot` answer."""
+    return base64.b64decode(answer["data"])
+
+
+def fallback_options(fmt: Literal["jpeg", "png"], quality: int) -> dict[str, Any]:
+    """`page.screenshot()` keyword arguments for browsers without CDP."""
+    return {"type": fmt, "quality": quality if fmt == "jpeg" else None, "scale": "css"}
+
+
+def fallback_shot(data: bytes, preset: Preset) -> Shot:
+    """A `page.screenshot(scale="css")` image (browsers without CDP): image px = CSS px."""
+    with Image.open(io.BytesIO(data)) as image:
+        width, height = image.size
+    target = max(1, round(width * fit_scale(width, height, preset)))
+    return Shot(data, Viewport(0, 0, width, height), target, final=False)

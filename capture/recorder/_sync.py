@@ -1,0 +1,231 @@
+"""`SyncRecorder`: the same recorder for Playwright's sync API (pytest-playwright's `page`).
+
+Only the I/O differs from `Recorder`: page reads and the screenshot are blocking calls, the
+encoding runs in a worker thread while the outline is read, and uploads go through a daemon
+thread. Every decision (budgets, masks, hashes, records, observation) is `RecorderCore`'s.
+
+The time box here cannot interrupt a blocking Playwright call; instead a part is skipped
+(with the same fallback notes as the async face) once the box is spent, and the encoding
+result is waited for only until the box ends.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+from playwright.sync_api import CDPSession, Page
+from playwright.sync_api import Error as PlaywrightError
+
+from capture.config import CaptureConfig
+from capture.errors import CaptureError, ConfigError
+from capture.recorder._core import (
+    OUTLINE_LATE,
+    CaptureResult,
+    RecorderCore,
+    StepInput,
+    failure_note,
+)
+from capture.recorder._screenshot import (
+    Shot,
+    decode_shot,
+    fallback_options,
+    fallback_shot,
+    shot_params,
+    viewport_from_metrics,
+)
+from capture.recorder._upload import RecorderStats, SyncUploader, Write
+from capture.recorder.observe import PageEvents, read_page_state_sync, read_sensitive_sync
+from capture.session import SessionClient
+
+__all__ = ["SyncRecorder"]
+
+T = TypeVar("T")
+
+
+class SyncRecorder:
+    """`Recorder` for the sync API: same names, blocking methods.
+
+        with SyncRecorder(page, SessionClient(url), "thread-1") as rec:
+            page.click("text=Next")
+            rec.capture("click Next")
+    """
+
+    def __init__(
+        self,
+        page: Page,
+        client: SessionClient,
+        thread_id: str,
+        *,
+        config: CaptureConfig | None = None,
+        secrets: Iterable[str] = (),
+    ) -> None:
+        self.config = config or CaptureConfig()
+        self.thread_id = thread_id
+        self._core = RecorderCore(thread_id, self.config, secrets, client.set_body)
+        self._uploader = SyncUploader(
+            client,
+            thread_id,
+            queue_size=self.config.queue_size,
+            retries=self.config.upload_retries,
+            stats=self._core.stats,
+        )
+        self._page = page
+        self._events = PageEvents(page)
+        self._cdp: CDPSession | None = None
+        self._cdp_page: Page | None = None
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="capture-encode")
+
+    @property
+    def page(self) -> Page:
+        return self._page
+
+    @page.setter
+    def page(self, page: Page) -> None:
+        """Follow a new tab: later captures read `page`."""
+        self._page = page
+        self._events.attach(page)
+
+    @property
+    def stats(self) -> RecorderStats:
+        return self._core.stats
+
+    def add_secrets(self, *values: str) -> None:
+        """Literal values to redact from every text from now on (never stored themselves)."""
+        self._core.add_secrets(*values)
+
+    def capture(
+        self, action: str = "", *, status: str = "ok", error: str | None = None
+    ) -> CaptureResult:
+        """Capture the page now; uploads in the background."""
+        self._raise_if_strict()
+        core, cfg = self._core, self.config
+        begun = time.monotonic()
+        deadline = begun + cfg.time_box.total_seconds()
+        got = core.begin(action, status, error, self._page.url, self._events.drain())
+        page, selectors = self._page, cfg.redact_selectors
+
+        sensitive = self._within(
+            lambda: read_sensitive_sync(page, redact_selectors=selectors), deadline,
+            "sensitive", got,
+        )
+        encoding = None
+        if sensitive is not None:
+            rects, values = sensitive
+            core.add_secrets(*values)
+            shot = self._within(lambda: self._shoot(page, bool(rects)), deadline, "screenshot", got)
+            if shot is not None:
+                encoding = self._pool.submit(core.encode, shot, rects, got.step)
+        got.state = self._within(
+            lambda: read_page_state_sync(page, redact_selectors=selectors), deadline,
+            "outline", got,
+        )
+        if encoding is not None:
+            encode_begun = time.monotonic()
+            try:
+                got.image = encoding.result(timeout=max(0.0, deadline - time.monotonic()))
+            except FutureTimeout:
+                got.image = None
+            got.timings["encode"] = time.monotonic() - encode_begun
+        if got.image is None:
+            got.notes.append(core.kept_note(located=sensitive is not None))
+        if got.state is None:
+            got.notes.append(OUTLINE_LATE)
+        else:
+            got.url, got.title = got.state.url, got.state.title
+        got.timings["total"] = time.monotonic() - begun
+        result, writes = core.conclude(got)
+        self._queue(writes)
+        return result
+
+    def start_run(self, name: str, **info: Any) -> None:
+        """Write the run record (status "running")."""
+        self._queue([self._core.start_run(name, info)])
+
+    def finish_run(self, status: str) -> None:
+        """Drain the uploads, then write the final run record with the dropped count."""
+        self._uploader.flush()
+        self._queue([self._core.finish_run(status)])
+        self.flush()
+
+    def flush(self) -> None:
+        """Block until every queued write was sent or dropped."""
+        self._uploader.flush()
+        self._raise_if_strict()
+
+    def close(self) -> None:
+        """Drain the queue and stop the worker threads; the page and client stay open."""
+        self._uploader.close()
+        self._pool.shutdown(wait=True)
+        if self._cdp is not None:
+            try:
+                self._cdp.detach()
+            except PlaywrightError:
+                pass  # the page is gone already
+            self._cdp = None
+        self._raise_if_strict()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _queue(self, writes: list[Write]) -> None:
+        for write in writes:
+            self._uploader.put(write)
+
+    def _raise_if_strict(self) -> None:
+        if self.config.strict and self._uploader.errors:
+            raise self._uploader.errors.pop(0)
+
+    def _within(
+        self, work: Callable[[], T], deadline: float, name: str, got: StepInput
+    ) -> T | None:
+        """Run `work` if the time box is not spent; None (and a note) if late or failed."""
+        begun = time.monotonic()
+        if begun >= deadline:
+            return None
+        try:
+            return work()
+        except ConfigError:
+            raise
+        except (PlaywrightError, CaptureError) as exc:
+            got.notes.append(failure_note(name, exc))
+            return None
+        finally:
+            got.timings[name] = time.monotonic() - begun
+
+    def _cdp_session(self, page: Page) -> CDPSession | None:
+        if self._cdp_page is not page:
+            self._cdp_page, self._cdp = page, None
+            try:
+                self._cdp = page.context.new_cdp_session(page)
+            except PlaywrightError:
+                self._cdp = None
+        return self._cdp
+
+    def _shoot(self, page: Page, masking: bool) -> Shot:
+        cfg = self.config
+        cdp = self._cdp_session(page)
+        if cdp is None:
+            data = page.screenshot(**fallback_options(cfg.image_format, cfg.quality))
+            return fallback_shot(data, cfg.preset)
+        viewport = viewport_from_metrics(cdp.send("Page.getLayoutMetrics"))
+        params, width = shot_params(
+            viewport, preset=cfg.preset, fmt=cfg.image_format, quality=cfg.quality,
+            masking=masking,
+        )
+        return Shot(decode_shot(cdp.send("Page.captureScreenshot", params)), viewport, width,
+                    final=not masking)

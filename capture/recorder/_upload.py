@@ -1,0 +1,235 @@
+"""Background upload: the step loop queues writes and moves on; a worker sends them.
+
+One bounded, ordered queue where the latest write per key wins (an older screenshot that was
+never sent is worthless once a newer one exists). A store that is down is retried with
+backoff, then the write is counted as dropped: the browser task never waits on the store.
+`AsyncUploader` runs a task on the event loop, `SyncUploader` a daemon thread; both share the
+queue, the retry policy and the bookkeeping in `UploaderBase`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from capture.errors import SessionStoreError, StoreUnavailableError
+from capture.session import AsyncSessionClient, SessionClient
+
+__all__ = ["AsyncUploader", "RecorderStats", "SyncUploader", "Write"]
+
+log = logging.getLogger("capture.recorder")
+
+RETRY_BASE = 0.25  # seconds before the first retry; doubles per attempt
+RETRY_MAX = 2.0
+
+
+@dataclass
+class RecorderStats:
+    """Counters since the recorder started: writes, not captures, for uploaded/dropped."""
+
+    captures: int = 0
+    uploaded: int = 0
+    dropped: int = 0
+    unchanged: int = 0
+
+
+@dataclass
+class Write:
+    """One queued store write: a set (`value` not None) or a delete of `key`.
+
+    `on_done(ok)` runs once the write was sent (True) or dropped (False); a write superseded
+    by a newer one for the same key is neither.
+    """
+
+    key: str
+    value: Any | None
+    expiry: datetime | None = None
+    on_done: Callable[[bool], None] | None = None
+
+
+class UploaderBase:
+    """The queue and the bookkeeping; subclasses only run the sending loop."""
+
+    def __init__(
+        self, thread_id: str, *, queue_size: int, retries: int, stats: RecorderStats
+    ) -> None:
+        self.thread_id = thread_id
+        self.queue_size = queue_size
+        self.retries = retries
+        self.stats = stats
+        self.errors: list[Exception] = []
+        self._pending: OrderedDict[str, Write] = OrderedDict()
+
+    def _enqueue(self, write: Write) -> None:
+        """Add `write`, replacing a pending one for the same key; overflow drops the oldest."""
+        self._pending.pop(write.key, None)
+        self._pending[write.key] = write
+        while len(self._pending) > self.queue_size:
+            _, oldest = self._pending.popitem(last=False)
+            self._finish(oldest, StoreUnavailableError("upload queue full; oldest write dropped"))
+
+    def _next(self) -> Write | None:
+        return self._pending.popitem(last=False)[1] if self._pending else None
+
+    def retry_delay(self, attempt: int, exc: Exception) -> float | None:
+        """Seconds before another try of a write that failed with `exc`, or None to give up.
+
+        Only an unreachable store is worth waiting for; a 400/401/413 will not get better.
+        """
+        if not isinstance(exc, StoreUnavailableError) or attempt > self.retries:
+            return None
+        return float(min(RETRY_MAX, RETRY_BASE * 2 ** (attempt - 1)))
+
+    def _finish(self, write: Write, exc: Exception | None) -> None:
+        if exc is None:
+            self.stats.uploaded += 1
+        else:
+            self.stats.dropped += 1
+            self.errors.append(exc)
+            log.warning("capture: dropped write of %s: %s", write.key, exc)
+        if write.on_done is not None:
+            write.on_done(exc is None)
+
+    @property
+    def pending(self) -> int:
+        return len(self._pending)
+
+
+class AsyncUploader(UploaderBase):
+    """Sends queued writes from a task on the running event loop."""
+
+    def __init__(self, client: AsyncSessionClient, thread_id: str, **options: Any) -> None:
+        super().__init__(thread_id, **options)
+        self.client = client
+        self._wake = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._task: asyncio.Task[None] | None = None
+
+    def put(self, write: Write) -> None:
+        """Queue `write` without waiting; the worker starts on first use."""
+        self._enqueue(write)
+        self._idle.clear()
+        self._wake.set()
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def _send(self, write: Write) -> None:
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                if write.value is None:
+                    await self.client.delete_session_value(self.thread_id, write.key)
+                else:
+                    await self.client.set_session_value(
+                        self.thread_id, write.key, write.value, write.expiry
+                    )
+            except (SessionStoreError, ValueError) as exc:
+                if (delay := self.retry_delay(attempt, exc)) is None:
+                    self._finish(write, exc)
+                    return
+                await asyncio.sleep(delay)
+            else:
+                self._finish(write, None)
+                return
+
+    async def _run(self) -> None:
+        while True:
+            while (write := self._next()) is not None:
+                await self._send(write)
+            self._idle.set()
+            self._wake.clear()
+            await self._wake.wait()
+
+    async def flush(self) -> None:
+        """Wait until every queued write was sent or dropped."""
+        if self._pending or not self._idle.is_set():
+            await self._idle.wait()
+
+    async def close(self) -> None:
+        """Drain the queue, then stop the worker."""
+        await self.flush()
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
+
+
+class SyncUploader(UploaderBase):
+    """Sends queued writes from a daemon thread (the sync client is not shared with others)."""
+
+    def __init__(self, client: SessionClient, thread_id: str, **options: Any) -> None:
+        super().__init__(thread_id, **options)
+        self.client = client
+        self._cond = threading.Condition()
+        self._busy = False
+        self._closed = False
+        self._thread: threading.Thread | None = None
+
+    def put(self, write: Write) -> None:
+        with self._cond:
+            self._enqueue(write)
+            self._cond.notify_all()
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="capture-upload", daemon=True
+                )
+                self._thread.start()
+
+    def _send(self, write: Write) -> Exception | None:
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                if write.value is None:
+                    self.client.delete_session_value(self.thread_id, write.key)
+                else:
+                    self.client.set_session_value(
+                        self.thread_id, write.key, write.value, write.expiry
+                    )
+            except (SessionStoreError, ValueError) as exc:
+                if (delay := self.retry_delay(attempt, exc)) is None:
+                    return exc
+                time.sleep(delay)
+            else:
+                return None
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: self._pending or self._closed)
+                write = self._next()
+                if write is None:
+                    return
+                self._busy = True
+            exc = self._send(write)
+            with self._cond:
+                self._finish(write, exc)
+                self._busy = False
+                self._cond.notify_all()
+
+    def flush(self) -> None:
+        """Block until every queued write was sent or dropped."""
+        with self._cond:
+            self._cond.wait_for(lambda: not self._pending and not self._busy)
+
+    def close(self) -> None:
+        """Drain the queue, then stop the thread."""
+        self.flush()
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None

@@ -1,0 +1,44 @@
+"""The observation half of the recorder: what the page says, as text an agent can act on.
+
+`read_page_state` walks every frame (same- and cross-origin) and open shadow root in one
+page.js call per frame and returns a viewport-first outline with stable element refs,
+never holding a sensitive field's value; `read_sensitive` is its fast path for pixel
+masking. `diff_outline`, `Scrubber`, `PageEvents` and `format_observation` are the pure
+pieces the recorder assembles the observation text from; `resolve_ref` turns a ref back
+into a Playwright Locator. The `*_sync` functions are the same for Playwright's sync API.
+"""
+
+from capture.recorder.observe._diff import diff_outline
+from capture.recorder.observe._events import PageEvents
+from capture.recorder.observe._format import format_observation
+from capture.recorder.observe._model import EventsSnapshot, PageState, Rect
+from capture.recorder.observe._outline import ABOVE_MARKER, BELOW_MARKER
+from capture.recorder.observe._read import read_page_state, read_sensitive, resolve_ref
+from capture.recorder.observe._read_sync import (
+    read_page_state_sync,
+    read_sensitive_sync,
+    resolve_ref_sync,
+)
+from capture.recorder.observe._script import REF_ATTR
+from capture.recorder.observe._scrub import MIN_SECRET_LENGTH, REDACTED, Scrubber
+
+__all__ = [
+    "ABOVE_MARKER",
+    "BELOW_MARKER",
+    "MIN_SECRET_LENGTH",
+    "REDACTED",
+    "REF_ATTR",
+    "EventsSnapshot",
+    "PageEvents",
+    "PageState",
+    "Rect",
+    "Scrubber",
+    "diff_outline",
+    "format_observation",
+    "read_page_state",
+    "read_page_state_sync",
+    "read_sensitive",
+    "read_sensitive_sync",
+    "resolve_ref",
+    "resolve_ref_sync",
+]

@@ -1,0 +1,317 @@
+"""Pure assembly: per-frame results of page.js -> one viewport-first `PageState`.
+
+Kept free of I/O so the async and the sync drivers share every line of it. Coordinates:
+page.js reports boxes in its own frame's viewport; here each frame's offset in the top
+viewport (the sum of its ancestors' iframe content boxes) is added, and what a frame shows
+is clipped by its iframe's box, so "in the viewport" means "the person can see it".
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from playwright.async_api import Error as PlaywrightError
+
+from capture.errors import BrowserError, ConfigError
+from capture.recorder.observe._model import PageState, Rect
+
+__all__ = [
+    "ABOVE_MARKER",
+    "BELOW_MARKER",
+    "FrameRead",
+    "assemble_sensitive",
+    "assemble_state",
+    "short_error",
+]
+
+BELOW_MARKER = "--- below or beside the viewport (scroll to see) ---"
+ABOVE_MARKER = "--- above the viewport (scroll up to see) ---"
+
+# Roles printed only as the context of what they contain (never as a line of their own).
+_CONTEXT_ROLES = frozenset(
+    {
+        "banner",
+        "navigation",
+        "main",
+        "contentinfo",
+        "complementary",
+        "region",
+        "form",
+        "search",
+        "dialog",
+        "alertdialog",
+    }
+)
+
+
+@dataclass
+class FrameRead:
+    """What the driver got for one frame.
+
+    `prefix` is the frame's ref prefix ("" for the main frame, "f1", ...), `parent` the
+    parent frame's prefix (None for the main frame), `data` page.js's answer in "walk" or
+    "sensitive" mode, `place` its answer in "frame" mode for the frame's iframe element
+    (the content box in the parent's viewport). `error` says why a frame could not be read.
+    """
+
+    prefix: str
+    parent: str | None
+    url: str
+    data: dict[str, Any] | None = None
+    place: dict[str, Any] | None = None
+    error: str | None = None
+
+    def record(self, results: Sequence[object]) -> FrameRead:
+        """Take the driver's results: [walk] or [walk, place], each a value or an exception.
+
+        Playwright errors (a detached frame, a navigation mid-call) become `error`; any
+        other exception is a bug and is raised.
+        """
+        for result in results:
+            if isinstance(result, PlaywrightError):
+                self.error = short_error(result)
+                return self
+            if isinstance(result, BaseException):
+                raise result
+        self.data = results[0]  # type: ignore[assignment]
+        self.place = results[1] if len(results) > 1 else None  # type: ignore[assignment]
+        return self
+
+
+def short_error(exc: BaseException) -> str:
+    """The first line of a Playwright error (the rest is a call log)."""
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+def _main(reads: Sequence[FrameRead]) -> tuple[dict[str, Any], tuple[int, int]]:
+    main = next(r for r in reads if r.parent is None)
+    if main.data is None:
+        raise BrowserError(f"could not read the page: {main.error}")
+    viewport = main.data["viewport"]
+    return main.data, (int(viewport[0]), int(viewport[1]))
+
+
+@dataclass
+class _Placement:
+    dx: float
+    dy: float
+    clip: Rect | None  # the part of the top viewport this frame shows; None: nothing
+
+
+@dataclass
+class _Node:
+    role: str
+    name: str
+    rect: Rect
+    parent: int
+    section: str  # "view" | "below" | "above"
+    ref: str | None = None
+    level: int | None = None
+    states: list[str] = field(default_factory=list)
+    value: str | None = None
+
+
+def _intersect(a: Rect, b: Rect) -> Rect | None:
+    x1, y1 = max(a.x, b.x), max(a.y, b.y)
+    x2, y2 = min(a.x + a.width, b.x + b.width), min(a.y + a.height, b.y + b.height)
+    if x2 <= x1 or y2 <= y1:
+        return None
+    return Rect(x1, y1, x2 - x1, y2 - y1)
+
+
+def _check_selectors(reads: Sequence[FrameRead]) -> None:
+    for read in reads:
+        bad = (read.data or {}).get("invalidSelectors") or []
+        if bad:
+            raise ConfigError(
+                "capture.redact_selectors: not a valid CSS selector: "
+                + ", ".join(repr(s) for s in bad)
+            )
+
+
+def _placements(reads: Sequence[FrameRead], viewport: tuple[int, int]) -> dict[str, _Placement]:
+    """Offset and visible clip of every frame whose place is known, parents first."""
+    out = {"": _Placement(0.0, 0.0, Rect(0, 0, viewport[0], viewport[1]))}
+    pending = [r for r in reads if r.parent is not None and r.place is not None]
+    progress = True
+    while pending and progress:
+        progress = False
+        for read in list(pending):
+            parent = out.get(read.parent or "")
+            if parent is None:
+                continue
+            assert read.place is not None
+            p = read.place
+            box = Rect(parent.dx + p["x"], parent.dy + p["y"], p["width"], p["height"])
+            clip = _intersect(box, parent.clip) if parent.clip else None
+            out[read.prefix] = _Placement(box.x, box.y, clip)
+            pending.remove(read)
+            progress = True
+    return out
+
+
+def assemble_sensitive(reads: Sequence[FrameRead]) -> tuple[list[Rect], list[str]]:
+    """Sensitive rects in top-viewport coordinates, and the secret values, of all frames.
+
+    A frame whose place is unknown still contributes its secrets; its rects are left out
+    because they could not be positioned (the caller masks nothing it cannot place).
+    """
+    _check_selectors(reads)
+    places = _placements(reads, _main(reads)[1])
+    rects: list[Rect] = []
+    secrets: list[str] = []
+    for read in reads:
+        if read.data is None:
+            continue
+        for value in read.data.get("secrets", []):
+            if value not in secrets:
+                secrets.append(value)
+        place = places.get(read.prefix)
+        if place is None or place.clip is None:
+            continue
+        for x, y, w, h in read.data.get("sensitive", []):
+            rects.append(Rect(x + place.dx, y + place.dy, w, h))
+    return rects, secrets
+
+
+def _section(rect: Rect, clip: Rect | None) -> str:
+    if clip is not None:
+        # A zero-size element (a visually hidden checkbox) counts where its point is.
+        probe = Rect(rect.x, rect.y, max(rect.width, 1), max(rect.height, 1))
+        if _intersect(probe, clip) is not None:
+            return "view"
+    return "above" if rect.y + rect.height <= 0 else "below"
+
+
+def _frame_nodes(
+    reads: Sequence[FrameRead], places: dict[str, _Placement]
+) -> tuple[list[_Node], list[str]]:
+    """All frames' items as one document-order node list (frame content after its iframe)."""
+    by_iframe_ref: dict[str, FrameRead] = {}
+    for read in reads:
+        if read.place is not None and read.data is not None and "items" in read.data:
+            by_iframe_ref[read.place["ref"]] = read
+    nodes: list[_Node] = []
+    notes: list[str] = []
+    placed: set[str] = set()
+
+    def add(read: FrameRead, parent: int) -> None:
+        placed.add(read.prefix)
+        place = places.get(read.prefix)
+        dx, dy = (place.dx, place.dy) if place else (0.0, 0.0)
+        clip = place.clip if place else None
+        assert read.data is not None
+        local: dict[int, int] = {}
+        for index, item in enumerate(read.data["items"]):
+            x, y, w, h = item["box"]
+            rect = Rect(x + dx, y + dy, w, h)
+            node = _Node(
+                role=item["role"],
+                name=item.get("name") or "",
+                rect=rect,
+                parent=local.get(item["parent"], parent),
+                section=_section(rect, clip),
+                ref=item.get("ref"),
+                level=item.get("level"),
+                states=list(item.get("states") or []),
+                value=item.get("value"),
+            )
+            local[index] = len(nodes)
+            nodes.append(node)
+            child = by_iframe_ref.get(node.ref or "") if node.role == "iframe" else None
+            if child is not None and child.prefix not in placed:
+                add(child, local[index])
+
+    for read in reads:
+        if read.parent is None and read.data is not None:
+            add(read, -1)
+    for read in reads:
+        if read.error:
+            notes.append(f"frame {read.url or '(no url)'} not readable: {read.error}")
+        elif read.data is not None and "items" in read.data and read.prefix not in placed:
+            # Its iframe element was not walked (far off-screen or hidden): list it last.
+            nodes.append(_Node("iframe", read.url, Rect(0, 1e9, 0, 0), -1, "below"))
+            add(read, len(nodes) - 1)
+    return nodes, notes
+
+
+def _quote(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _line(node: _Node) -> str:
+    if node.role in ("text", "row"):
+        return f"- {node.role}: {node.name}" if node.name else f"- {node.role}"
+    parts = [f"- {node.role}"]
+    if node.name:
+        parts.append(_quote(node.name))
+    if node.level is not None:
+        parts.append(f"[level={node.level}]")
+    parts.extend(f"[{state}]" for state in node.states)
+    if node.ref:
+        parts.append(f"[ref={node.ref}]")
+    line = " ".join(parts)
+    if node.value is not None:
+        line += f": {node.value}"
+    return line
+
+
+def _render(nodes: list[_Node]) -> tuple[list[str], int]:
+    """Viewport section, then below/beside, then above; each element under its landmarks."""
+    depth: list[int] = []
+    for node in nodes:
+        depth.append(depth[node.parent] + 1 if node.parent >= 0 else 0)
+    lines: list[str] = []
+    in_viewport = 0
+    shown: set[int] = set()
+    for section, marker in (("view", None), ("below", BELOW_MARKER), ("above", ABOVE_MARKER)):
+        members = [
+            i for i, n in enumerate(nodes) if n.section == section and n.role not in _CONTEXT_ROLES
+        ]
+        if not members:
+            continue
+        if marker:
+            lines.append(marker)
+        context: set[int] = set()
+        for index in members:
+            if index in shown:
+                continue
+            chain = []
+            parent = nodes[index].parent
+            while parent >= 0 and parent not in context and parent not in shown:
+                chain.append(parent)
+                parent = nodes[parent].parent
+            for anc in reversed(chain):
+                lines.append("  " * depth[anc] + _line(nodes[anc]))
+                (context if nodes[anc].role in _CONTEXT_ROLES else shown).add(anc)
+            lines.append("  " * depth[index] + _line(nodes[index]))
+            shown.add(index)
+        if section == "view":
+            in_viewport = len(lines)
+    return lines, in_viewport
+
+
+def assemble_state(reads: Sequence[FrameRead]) -> PageState:
+    """Build the `PageState` from every frame's "walk" result (the main frame first)."""
+    _check_selectors(reads)
+    data, viewport = _main(reads)
+    places = _placements(reads, viewport)
+    nodes, notes = _frame_nodes(reads, places)
+    lines, in_viewport = _render(nodes)
+    rects, secrets = assemble_sensitive(reads)
+    return PageState(
+        url=data["url"],
+        title=data["title"],
+        viewport=viewport,
+        scroll=(round(data["scroll"][0]), round(data["scroll"][1])),
+        page_size=(int(data["pageSize"][0]), int(data["pageSize"][1])),
+        outline=lines,
+        omitted=sum(int((r.data or {}).get("omitted", 0)) for r in reads),
+        sensitive_rects=rects,
+        secret_values=secrets,
+        notes=notes,
+        in_viewport=in_viewport,
+    )

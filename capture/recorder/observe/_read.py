@@ -1,0 +1,82 @@
+"""Reading the page on Playwright's async API: one page.js call per frame, concurrently.
+
+Everything but the calls themselves (options, prefixes, errors, assembly) is shared with
+the sync twin in `_read_sync.py`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+from playwright.async_api import Frame, Locator, Page
+
+from capture.recorder.observe._model import PageState, Rect
+from capture.recorder.observe._outline import FrameRead, assemble_sensitive, assemble_state
+from capture.recorder.observe._script import (
+    frame_for_ref,
+    frame_prefix,
+    options,
+    ref_count_error,
+    ref_selector,
+    script,
+)
+
+__all__ = ["read_page_state", "read_sensitive", "resolve_ref"]
+
+
+async def _place(frame: Frame, parent_prefix: str) -> Any:
+    handle = await frame.frame_element()
+    try:
+        return await handle.evaluate(script(), options("frame", parent_prefix, ()))
+    finally:
+        await handle.dispose()
+
+
+async def _read_frame(
+    page: Page, frame: Frame, mode: str, redact_selectors: Sequence[str]
+) -> FrameRead:
+    parent = frame.parent_frame
+    read = FrameRead(
+        frame_prefix(page, frame),
+        None if parent is None else frame_prefix(page, parent),
+        frame.url,
+    )
+    calls = [frame.evaluate(script(), options(mode, read.prefix, redact_selectors))]
+    if read.parent is not None:
+        calls.append(_place(frame, read.parent))
+    return read.record(await asyncio.gather(*calls, return_exceptions=True))
+
+
+async def _read_frames(page: Page, mode: str, redact_selectors: Sequence[str]) -> list[FrameRead]:
+    frames = [f for f in page.frames if not f.is_detached()]
+    reads = list(
+        await asyncio.gather(*(_read_frame(page, f, mode, redact_selectors) for f in frames))
+    )
+    main = next(i for i, r in enumerate(reads) if r.parent is None)
+    if reads[main].data is None:
+        # Most often a navigation destroyed the context mid-call: one retry, then give up.
+        reads[main] = await _read_frame(page, page.main_frame, mode, redact_selectors)
+    return reads
+
+
+async def read_page_state(page: Page, *, redact_selectors: Sequence[str] = ()) -> PageState:
+    """One pass over every frame and open shadow root: the outline and what to mask."""
+    return assemble_state(await _read_frames(page, "walk", redact_selectors))
+
+
+async def read_sensitive(
+    page: Page, *, redact_selectors: Sequence[str] = ()
+) -> tuple[list[Rect], list[str]]:
+    """The fast path: sensitive rects (top-viewport coordinates) and secret values only."""
+    return assemble_sensitive(await _read_frames(page, "sensitive", redact_selectors))
+
+
+async def resolve_ref(page: Page, ref: str) -> Locator:
+    """A Locator for the element an observation called `ref`, in whichever frame it is."""
+    locator: Locator = frame_for_ref(page, ref).locator(ref_selector(ref))
+    count = await locator.count()
+    if count != 1:
+        raise ref_count_error(ref, count)
+    return locator

@@ -1,0 +1,103 @@
+"""The in-page observer (page.js), its call options, and the ref registry of frames.
+
+page.js ships inside this package and is read once with importlib.resources. Frames get
+ref prefixes ("f1", "f2", ...) that stay with the Playwright `Frame` object for its life,
+so an element in a frame keeps its ref across captures like one in the main frame.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from functools import cache
+from importlib import resources
+from typing import Any
+from weakref import WeakKeyDictionary
+
+from capture.errors import RefNotFoundError
+
+__all__ = [
+    "REF_ATTR",
+    "frame_for_ref",
+    "frame_prefix",
+    "options",
+    "ref_count_error",
+    "ref_prefix",
+    "ref_selector",
+    "script",
+]
+
+REF_ATTR = "data-capture-ref"
+REF_PATTERN = re.compile(r"^(f\d+)?e\d+$")
+
+# How far from the viewport page.js still lists elements one by one (in viewport heights),
+# and how many items one frame may yield: beyond that it only counts what it skipped.
+# Bounded work is what keeps a 1 MB document fast; the character budget would cut the
+# rest anyway.
+WALK_ABOVE = 1
+WALK_BELOW = 2
+MAX_ITEMS = 1500
+
+_prefixes: WeakKeyDictionary[Any, str] = WeakKeyDictionary()
+_counters: WeakKeyDictionary[Any, int] = WeakKeyDictionary()
+
+
+@cache
+def script() -> str:
+    """The source of page.js (a function expression for `evaluate`)."""
+    return resources.files(__package__).joinpath("page.js").read_text(encoding="utf-8")
+
+
+def options(mode: str, prefix: str, redact_selectors: Sequence[str]) -> dict[str, Any]:
+    """The argument page.js takes for `mode` ("walk", "sensitive" or "frame")."""
+    return {
+        "mode": mode,
+        "prefix": prefix,
+        "redactSelectors": list(redact_selectors),
+        "above": WALK_ABOVE,
+        "below": WALK_BELOW,
+        "maxItems": MAX_ITEMS,
+    }
+
+
+def frame_prefix(page: Any, frame: Any) -> str:
+    """The ref prefix of `frame` on `page`: "" for the main frame, else a stable "f<n>"."""
+    if frame == page.main_frame:
+        return ""
+    prefix = _prefixes.get(frame)
+    if prefix is None:
+        number = _counters.get(page, 0) + 1
+        _counters[page] = number
+        prefix = _prefixes[frame] = f"f{number}"
+    return prefix
+
+
+def ref_prefix(ref: str) -> str:
+    """The frame prefix of a well-formed ref ("" for the main frame); else RefNotFoundError."""
+    match = REF_PATTERN.match(ref.strip())
+    if match is None:
+        raise RefNotFoundError(f"{ref!r} is not an element ref (refs look like 'e12' or 'f1e3')")
+    return match.group(1) or ""
+
+
+def frame_for_ref(page: Any, ref: str) -> Any:
+    """The frame of `page` whose elements carry `ref`; RefNotFoundError when there is none."""
+    prefix = ref_prefix(ref)
+    for frame in page.frames:
+        if frame_prefix(page, frame) == prefix:
+            return frame
+    raise RefNotFoundError(f"ref {ref}: its frame is gone; take a new capture")
+
+
+def ref_selector(ref: str) -> str:
+    """The CSS selector of a ref's element (Playwright's CSS pierces open shadow roots)."""
+    return f'[{REF_ATTR}="{ref.strip()}"]'
+
+
+def ref_count_error(ref: str, count: int) -> RefNotFoundError:
+    """The error for a ref that matches no element, or more than one."""
+    if count == 0:
+        return RefNotFoundError(
+            f"ref {ref} is not on the page any more; take a new capture for current refs"
+        )
+    return RefNotFoundError(f"ref {ref} matches {count} elements; take a new capture")

@@ -1,0 +1,455 @@
+// capture's in-page observer: one call per frame reads everything the outline needs.
+//
+// Called as `fn(options)` through frame.evaluate(), or as `fn(iframeElement, options)`
+// through an ElementHandle (mode "frame": where the iframe's content box sits in its
+// parent's viewport). Modes:
+//   "walk"      items for the outline + sensitive rects and values (read_page_state)
+//   "sensitive" only sensitive rects and values (read_sensitive, the fast path)
+//   "frame"     {ref, x, y, width, height} of the iframe's content box
+//
+// Refs are written to the DOM as data-capture-ref="<prefix>e<n>" so an element keeps its
+// ref across captures (diffs stay meaningful) and a plain CSS selector finds it again.
+// Values of sensitive fields never leave this function except in `secrets`, which the
+// Python side uses only to scrub other texts and never stores.
+(first, second) => {
+  const opts = second === undefined ? first : second;
+  const target = second === undefined ? null : first;
+
+  const REF_ATTR = "data-capture-ref";
+  const SENSITIVE_ATTR = "data-capture-sensitive";
+  const SEQ = Symbol.for("capture.refSeq");
+  const prefix = opts.prefix || "";
+  const refPattern = new RegExp(`^${prefix}e\\d+$`);
+  const seenRefs = new Set();
+
+  const refFor = (el) => {
+    let ref = el.getAttribute(REF_ATTR);
+    if (!ref || !refPattern.test(ref) || seenRefs.has(ref)) {
+      const next = (window[SEQ] || 0) + 1;
+      Object.defineProperty(window, SEQ, { value: next, writable: true, configurable: true });
+      ref = `${prefix}e${next}`;
+      el.setAttribute(REF_ATTR, ref);
+    }
+    seenRefs.add(ref);
+    return ref;
+  };
+
+  if (opts.mode === "frame") {
+    const r = target.getBoundingClientRect();
+    const cs = getComputedStyle(target);
+    const x = r.left + target.clientLeft + parseFloat(cs.paddingLeft);
+    const y = r.top + target.clientTop + parseFloat(cs.paddingTop);
+    const width = target.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight);
+    const height = target.clientHeight - parseFloat(cs.paddingTop) - parseFloat(cs.paddingBottom);
+    return { ref: refFor(target), x, y, width, height };
+  }
+
+  // -- sensitive fields -----------------------------------------------------------------
+
+  const invalidSelectors = [];
+  const redactSelectors = [];
+  for (const sel of opts.redactSelectors || []) {
+    try {
+      document.createDocumentFragment().querySelector(sel);
+      redactSelectors.push(sel);
+    } catch (e) {
+      invalidSelectors.push(sel);
+    }
+  }
+  const REDACT_ROOT = ["[data-capture-redact]", ...redactSelectors].join(",");
+  const FIELD = [
+    "input[type=password i]",
+    `[${SENSITIVE_ATTR}]`,
+    "[autocomplete*='cc-' i]",
+    "[autocomplete*='one-time-code' i]",
+    "[autocomplete*='current-password' i]",
+    "[autocomplete*='new-password' i]",
+  ].join(",");
+
+  const isSensitiveField = (el) => el.matches(FIELD);
+  const vw = window.innerWidth;
+  const vh = window.innerHeight;
+  const inViewport = (r) => r.bottom > 0 && r.right > 0 && r.top < vh && r.left < vw;
+
+  const fieldValue = (el) => {
+    if (el.tagName === "SELECT") {
+      return Array.from(el.selectedOptions, (o) => o.text).join(", ");
+    }
+    return typeof el.value === "string" ? el.value : "";
+  };
+
+  // Every open shadow root of the document (querySelectorAll does not cross them).
+  const shadowRoots = (root, out) => {
+    for (const el of root.querySelectorAll("*")) {
+      if (el.shadowRoot) {
+        out.push(el.shadowRoot);
+        shadowRoots(el.shadowRoot, out);
+      }
+    }
+    return out;
+  };
+
+  const readSensitive = () => {
+    const rects = [];
+    const secrets = [];
+    const addRect = (el) => {
+      const r = el.getBoundingClientRect();
+      if (r.width > 0 && r.height > 0 && inViewport(r)) rects.push([r.left, r.top, r.width, r.height]);
+    };
+    const addSecret = (value) => {
+      const v = value.trim();
+      if (v && !secrets.includes(v)) secrets.push(v);
+    };
+    for (const root of [document, ...shadowRoots(document, [])]) {
+      for (const el of root.querySelectorAll(FIELD)) {
+        // Remember fields that were passwords once: a "show password" toggle turns them
+        // into type=text, and their value must stay hidden.
+        if (el.type === "password") el.setAttribute(SENSITIVE_ATTR, "");
+        addRect(el);
+        addSecret(fieldValue(el));
+      }
+      for (const el of root.querySelectorAll(REDACT_ROOT)) {
+        addRect(el);
+        for (const field of [el, ...el.querySelectorAll("input, textarea, select")]) {
+          if (field.matches("input, textarea, select")) addSecret(fieldValue(field));
+        }
+        const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+        for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+          if (!n.parentElement.closest("label, script, style")) addSecret(n.data);
+        }
+      }
+    }
+    return { rects, secrets };
+  };
+
+  const sensitive = readSensitive();
+  const base = {
+    prefix,
+    url: location.href,
+    title: document.title,
+    viewport: [vw, vh],
+    scroll: [window.scrollX, window.scrollY],
+    pageSize: [document.documentElement.scrollWidth, document.documentElement.scrollHeight],
+    sensitive: sensitive.rects,
+    secrets: sensitive.secrets,
+    invalidSelectors,
+  };
+  if (opts.mode === "sensitive") return base;
+
+  // -- roles and names ------------------------------------------------------------------
+
+  const INTERACTIVE_ROLES = new Set([
+    "button", "link", "textbox", "searchbox", "checkbox", "radio", "combobox", "listbox",
+    "option", "slider", "spinbutton", "switch", "tab", "menuitem", "menuitemcheckbox",
+    "menuitemradio", "treeitem",
+  ]);
+  const LANDMARK_ROLES = new Set([
+    "banner", "navigation", "main", "contentinfo", "complementary", "region", "form",
+    "search", "dialog", "alertdialog",
+  ]);
+  const NAME_FROM_CONTENT = new Set([
+    "button", "link", "heading", "tab", "menuitem", "menuitemcheckbox", "menuitemradio",
+    "option", "treeitem", "checkbox", "radio", "switch", "cell", "row",
+  ]);
+  const INTERACTIVE_SELECTOR =
+    "a[href], button, input:not([type=hidden]), select, textarea, summary, [contenteditable=''], " +
+    "[contenteditable=true], [tabindex]:not([tabindex='-1']), [role], h1, h2, h3, h4, h5, h6";
+  const SKIP = new Set(["SCRIPT", "STYLE", "NOSCRIPT", "TEMPLATE", "HEAD", "META", "LINK", "OPTION"]);
+  const INLINE = new Set([
+    "A", "ABBR", "B", "BDI", "BDO", "BR", "CITE", "CODE", "DATA", "DFN", "EM", "FONT", "I",
+    "KBD", "MARK", "Q", "S", "SAMP", "SMALL", "SPAN", "STRONG", "SUB", "SUP", "TIME", "U",
+    "VAR", "WBR", "TD", "TH",
+  ]);
+  const INPUT_ROLES = {
+    button: "button", submit: "button", reset: "button", image: "button", file: "button",
+    checkbox: "checkbox", radio: "radio", range: "slider", number: "spinbutton",
+    search: "searchbox", email: "textbox", tel: "textbox", text: "textbox", url: "textbox",
+    password: "textbox",
+  };
+  const SECTIONING = "article, aside, main, nav, section";
+
+  const clean = (s, max) => {
+    const t = s.replace(/\s+/g, " ").trim();
+    return t.length > max ? `${t.slice(0, max - 1)}…` : t;
+  };
+
+  const roleOf = (el) => {
+    const explicit = (el.getAttribute("role") || "").trim().split(/\s+/)[0];
+    if (explicit && explicit !== "presentation" && explicit !== "none") return explicit;
+    switch (el.tagName) {
+      case "A": case "AREA": return el.hasAttribute("href") ? "link" : "";
+      case "BUTTON": case "SUMMARY": return "button";
+      case "INPUT": return INPUT_ROLES[el.type] || (el.type === "hidden" ? "" : "textbox");
+      case "TEXTAREA": return "textbox";
+      case "SELECT": return el.multiple || el.size > 1 ? "listbox" : "combobox";
+      case "H1": case "H2": case "H3": case "H4": case "H5": case "H6": return "heading";
+      case "IFRAME": return "iframe";
+      case "IMG": return el.getAttribute("alt") ? "img" : "";
+      case "NAV": return "navigation";
+      case "MAIN": return "main";
+      case "ASIDE": return "complementary";
+      case "DIALOG": return "dialog";
+      case "SEARCH": return "search";
+      case "HEADER": return el.closest(SECTIONING) ? "" : "banner";
+      case "FOOTER": return el.closest(SECTIONING) ? "" : "contentinfo";
+      case "FORM": return el.hasAttribute("aria-label") || el.hasAttribute("aria-labelledby") ? "form" : "";
+      case "SECTION": return el.hasAttribute("aria-label") || el.hasAttribute("aria-labelledby") ? "region" : "";
+      case "TR": return "row";
+      default:
+        if (el.isContentEditable && !(el.parentElement && el.parentElement.isContentEditable)) return "textbox";
+        if (el.hasAttribute("tabindex") && el.tabIndex >= 0) return "generic";
+        return "";
+    }
+  };
+
+  // Text of an element's content for names: text nodes, alt of images, aria-label of
+  // children, through open shadow roots and slots; stops early once it is long enough.
+  const contentText = (el, max) => {
+    let out = "";
+    const visit = (node) => {
+      if (out.length > max) return;
+      if (node.nodeType === Node.TEXT_NODE) { out += node.data; return; }
+      if (node.nodeType !== Node.ELEMENT_NODE || SKIP.has(node.tagName)) return;
+      if (node.getAttribute("aria-hidden") === "true" || node.hidden) return;
+      const label = node.getAttribute("aria-label");
+      if (label && node !== el) { out += ` ${label} `; return; }
+      if (node.tagName === "IMG") { out += ` ${node.getAttribute("alt") || ""} `; return; }
+      if (node.tagName === "INPUT" || node.tagName === "SELECT" || node.tagName === "TEXTAREA") {
+        // An embedded control adds its value to a label, unless it is the labelled
+        // element itself, a checkbox-like control, or sensitive.
+        const role = roleOf(node);
+        if (node !== el && !isSensitiveField(node) && ["textbox", "searchbox", "combobox", "spinbutton", "slider"].includes(role)) {
+          out += ` ${fieldValue(node)} `;
+        }
+        return;
+      }
+      if (node.tagName === "SLOT") {
+        const assigned = node.assignedNodes({ flatten: true });
+        for (const child of assigned.length ? assigned : node.childNodes) visit(child);
+        return;
+      }
+      const blockish = !INLINE.has(node.tagName);
+      if (blockish) out += " ";
+      for (const child of (node.shadowRoot || node).childNodes) visit(child);
+      if (blockish) out += " ";
+    };
+    visit(el);
+    return clean(out, max);
+  };
+
+  const byIds = (el, ids) => {
+    const root = el.getRootNode();
+    return ids.trim().split(/\s+/)
+      .map((id) => root.getElementById ? root.getElementById(id) : document.getElementById(id))
+      .filter(Boolean);
+  };
+
+  const nameOf = (el, role, redacted) => {
+    const labelledby = el.getAttribute("aria-labelledby");
+    if (labelledby) {
+      const text = byIds(el, labelledby).map((n) => contentText(n, 120)).join(" ");
+      if (text.trim()) return clean(text, 120);
+    }
+    const label = el.getAttribute("aria-label");
+    if (label && label.trim()) return clean(label, 120);
+    if (el.labels && el.labels.length) {
+      const text = Array.from(el.labels, (l) => contentText(l, 120)).join(" ");
+      if (text.trim()) return clean(text, 120);
+    }
+    if (el.tagName === "IMG" || el.tagName === "AREA" || (el.tagName === "INPUT" && el.type === "image")) {
+      const alt = el.getAttribute("alt");
+      if (alt) return clean(alt, 120);
+    }
+    if (el.tagName === "INPUT" && ["submit", "reset", "button"].includes(el.type)) {
+      return clean(el.value || (el.type === "reset" ? "Reset" : el.type === "submit" ? "Submit" : ""), 120);
+    }
+    if (el.tagName === "IFRAME" || el.tagName === "DIALOG" || el.tagName === "FIELDSET") {
+      const legend = el.tagName === "FIELDSET" && el.querySelector("legend");
+      if (legend) return contentText(legend, 120);
+    }
+    if (NAME_FROM_CONTENT.has(role) || role === "generic") {
+      if (redacted) return "[redacted]";
+      const text = contentText(el, 120);
+      if (text) return text;
+    }
+    const title = el.getAttribute("title");
+    if (title && title.trim()) return clean(title, 120);
+    const placeholder = el.getAttribute("placeholder");
+    if (placeholder && placeholder.trim()) return clean(placeholder, 120);
+    return "";
+  };
+
+  const statesOf = (el, role) => {
+    const states = [];
+    if (role === "checkbox" || role === "radio" || role === "switch" || role === "menuitemcheckbox") {
+      const aria = el.getAttribute("aria-checked");
+      if (el.checked || aria === "true") states.push("checked");
+      else if (el.indeterminate || aria === "mixed") states.push("mixed");
+    }
+    if (el.matches(":disabled") || el.getAttribute("aria-disabled") === "true") states.push("disabled");
+    const expanded = el.getAttribute("aria-expanded");
+    if (expanded === "true") states.push("expanded");
+    else if (expanded === "false") states.push("collapsed");
+    if (el.tagName === "SUMMARY" && el.parentElement && el.parentElement.tagName === "DETAILS") {
+      states.push(el.parentElement.open ? "expanded" : "collapsed");
+    }
+    if (el.getAttribute("aria-selected") === "true") states.push("selected");
+    const pressed = el.getAttribute("aria-pressed");
+    if (pressed === "true") states.push("pressed");
+    if (el.required || el.getAttribute("aria-required") === "true") states.push("required");
+    if (el.readOnly && el.tagName !== "BUTTON") states.push("readonly");
+    if (el.getAttribute("aria-invalid") === "true") states.push("invalid");
+    if (el.tagName === "DIALOG" && el.matches(":modal")) states.push("modal");
+    return states;
+  };
+
+  const valueOf = (el, role, sensitive) => {
+    const raw = el.tagName === "SELECT" || "value" in el ? fieldValue(el)
+      : el.isContentEditable ? el.textContent : "";
+    if (!raw) return null;
+    if (sensitive) return "[redacted]";
+    if (role === "button" || role === "checkbox" || role === "radio" || el.type === "file") return null;
+    return clean(raw, 80);
+  };
+
+  // -- the walk -------------------------------------------------------------------------
+
+  const MAX_ITEMS = opts.maxItems || 1500;
+  const zoneTop = -(opts.above ?? 1) * vh;
+  const zoneBottom = (1 + (opts.below ?? 2)) * vh;
+  const items = [];
+  let omitted = 0;
+  let full = false;
+
+  const countInteractive = (el) =>
+    (el.matches(INTERACTIVE_SELECTOR) ? 1 : 0) + el.querySelectorAll(INTERACTIVE_SELECTOR).length;
+
+  const box = (r) => [Math.round(r.left), Math.round(r.top), Math.round(r.width), Math.round(r.height)];
+
+  // A text item collects the text of one block-level element (rows join their cells).
+  const appendText = (owner, text) => {
+    if (!owner || owner.done) return;
+    if (owner.item === null) {
+      if (!text.trim()) return;
+      if (items.length >= MAX_ITEMS) { full = true; owner.done = true; return; }
+      owner.item = { role: owner.row ? "row" : "text", name: "", parent: owner.parent,
+                     box: owner.box, buf: "" };
+      items.push(owner.item);
+    }
+    owner.item.buf += text;
+    if (owner.item.buf.length > 400) owner.done = true;
+  };
+  const newOwner = (el, parent, rect, row) => {
+    let r = rect;
+    if (r.height > vh / 2 && !row) {
+      // A tall container: place its text where its first text node is.
+      const first = Array.from(el.childNodes).find((n) => n.nodeType === Node.TEXT_NODE && n.data.trim());
+      if (first) { const range = document.createRange(); range.selectNodeContents(first); r = range.getBoundingClientRect(); }
+    }
+    return { item: null, parent, box: box(r), row, done: false };
+  };
+
+  const childrenOf = (node) => {
+    if (node.nodeType === Node.ELEMENT_NODE && node.tagName === "SLOT") {
+      const assigned = node.assignedNodes({ flatten: true });
+      return assigned.length ? assigned : node.childNodes;
+    }
+    return (node.shadowRoot || node).childNodes;
+  };
+
+  // parent: index of the nearest container item (landmark, dialog, row, iframe) or -1.
+  // owner: the text item collecting text for this part of the tree, or null (no text here).
+  // redacted: inside a sensitive region.
+  const visit = (node, parent, owner, redacted) => {
+    for (const child of childrenOf(node)) {
+      if (child.nodeType === Node.TEXT_NODE) {
+        if (owner) appendText(owner, redacted ? "" : child.data);
+        continue;
+      }
+      if (child.nodeType !== Node.ELEMENT_NODE) continue;
+      const el = child;
+      const tag = el.tagName;
+      if (SKIP.has(tag) || (el.hidden && tag !== "DIALOG") || el.getAttribute("aria-hidden") === "true") continue;
+      if (full) { omitted += countInteractive(el); continue; }
+      const r = el.getBoundingClientRect();
+      if (r.width === 0 && r.height === 0) {
+        if (tag === "INPUT" && el.type === "hidden") continue;
+        if (getComputedStyle(el).display !== "contents" && !el.checkVisibility()) continue;
+      } else if (r.bottom < zoneTop || r.top > zoneBottom) {
+        omitted += countInteractive(el);
+        continue;
+      }
+      const isRedactRoot = !redacted && REDACT_ROOT && el.matches(REDACT_ROOT);
+      const inRedact = redacted || isRedactRoot;
+      const role = roleOf(el);
+      const interactive = INTERACTIVE_ROLES.has(role) || role === "generic";
+      if (isRedactRoot && !interactive && role !== "heading") {
+        if (items.length >= MAX_ITEMS) { full = true; omitted += countInteractive(el); continue; }
+        items.push({ role: "text", name: "[redacted]", parent, box: box(r) });
+      }
+      if (interactive || role === "heading" || role === "iframe" || role === "img" ||
+          LANDMARK_ROLES.has(role) || role === "row") {
+        if (role !== "row" && role !== "iframe" && !LANDMARK_ROLES.has(role) &&
+            getComputedStyle(el).visibility === "hidden") {
+          visit(el, parent, null, inRedact);
+          continue;
+        }
+        if (items.length >= MAX_ITEMS) { full = true; omitted += countInteractive(el); continue; }
+        const sensitive = inRedact || isSensitiveField(el);
+        const item = { role, parent, box: box(r) };
+        if (role !== "row") item.name = nameOf(el, role, inRedact);
+        if (interactive || role === "heading" || role === "iframe") item.ref = refFor(el);
+        if (role === "heading") item.level = Number(el.getAttribute("aria-level")) || Number(tag[1]) || 2;
+        if (interactive || LANDMARK_ROLES.has(role)) item.states = statesOf(el, role);
+        if (role === "textbox" || role === "searchbox" || role === "combobox" || role === "listbox" ||
+            role === "slider" || role === "spinbutton") {
+          const value = valueOf(el, role, sensitive);
+          if (value !== null) item.value = value;
+        }
+        if (role === "textbox" && el.type === "password") item.states.push("password");
+        if (role === "iframe") item.frameSrc = el.src;
+        const index = items.length;
+        items.push(item);
+        if (role === "iframe" || tag === "SELECT" || tag === "TEXTAREA" || tag === "INPUT") continue;
+        if (role === "row") {
+          item.buf = "";
+          visit(el, index, { item, parent, box: item.box, row: true, done: inRedact }, inRedact);
+          continue;
+        }
+        const container = LANDMARK_ROLES.has(role) ? index : parent;
+        // Text inside buttons, links, headings... is their name: do not repeat it.
+        const named = NAME_FROM_CONTENT.has(role) && role !== "row";
+        visit(el, container, named || inRedact ? null : newOwner(el, container, r, false), inRedact);
+        continue;
+      }
+      if (tag === "LABEL" && el.control) { visit(el, parent, null, inRedact); continue; }
+      if (tag === "TD" || tag === "TH") {
+        if (owner && owner.row && owner.item && owner.item.buf) appendText(owner, " | ");
+        visit(el, parent, owner, inRedact);
+        continue;
+      }
+      if (tag === "IMG" || tag === "SVG" || tag === "svg" || tag === "CANVAS" || tag === "VIDEO") continue;
+      const ownText = INLINE.has(tag) && owner ? owner : newOwner(el, parent, r, false);
+      visit(el, parent, inRedact ? null : ownText, inRedact);
+    }
+  };
+
+  visit(document.documentElement, -1, newOwner(document.body || document.documentElement, -1,
+    (document.body || document.documentElement).getBoundingClientRect(), false), false);
+
+  // Drop text blocks that collected only whitespace; parents are never text blocks, but
+  // indices shift, so renumber them.
+  const kept = [];
+  const renumber = new Map();
+  items.forEach((item, index) => {
+    if (item.buf !== undefined) {
+      item.name = clean(item.buf, item.role === "row" ? 160 : 120).replace(/[\s|]+$/, "");
+      delete item.buf;
+    }
+    if (item.role === "text" && !item.name) return;
+    renumber.set(index, kept.length);
+    kept.push(item);
+  });
+  for (const item of kept) item.parent = item.parent < 0 ? -1 : renumber.get(item.parent);
+  return { ...base, items: kept, omitted };
+}

@@ -1,0 +1,50 @@
+"""The embedded session store: an ASGI app speaking the Distri Session Store API over
+pluggable storage backends (`memory://`, `sqlite:///path.db`), and helpers to run it."""
+
+from capture.store._app import PUBLIC_PATHS, create_app, rfc3339
+from capture.store._base import (
+    HISTORY_PREFIX,
+    Clock,
+    HistoryEntry,
+    HistoryPolicy,
+    SessionRow,
+    Store,
+    utc_now,
+)
+from capture.store._factory import DEFAULT_STORE_URL, SCHEMES, store_from_url
+from capture.store._memory import MemoryStore
+from capture.store._openapi import openapi_document
+from capture.store._redis import RedisStore
+from capture.store._serve import (
+    StoreServer,
+    check_exposure,
+    serve,
+    serve_in_background,
+    store_for,
+)
+from capture.store._sqlite import SqliteStore
+
+__all__ = [
+    "DEFAULT_STORE_URL",
+    "HISTORY_PREFIX",
+    "PUBLIC_PATHS",
+    "SCHEMES",
+    "Clock",
+    "HistoryEntry",
+    "HistoryPolicy",
+    "MemoryStore",
+    "RedisStore",
+    "SessionRow",
+    "SqliteStore",
+    "Store",
+    "StoreServer",
+    "check_exposure",
+    "create_app",
+    "openapi_document",
+    "rfc3339",
+    "serve",
+    "serve_in_background",
+    "store_for",
+    "store_from_url",
+    "utc_now",
+]

@@ -1,0 +1,191 @@
+"""The OpenAPI 3.1 description of the embedded store, written by hand to match `_app.py`.
+
+Every operation is listed under both mounts (`/api/v1` and `/v1`). The document is served at
+`/openapi.json`; schemathesis checks the server against it, so it states every status an
+operation can answer.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+__all__ = ["openapi_document"]
+
+_ERROR = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {"error": {"type": "string"}},
+}
+_RFC3339 = {"type": "string", "format": "date-time"}
+_SESSION = {
+    "type": "object",
+    "required": ["session_id", "thread_id", "key_count", "keys", "updated_at", "task_ids"],
+    "properties": {
+        "session_id": {"type": "string", "description": "the same as thread_id"},
+        "thread_id": {"type": "string"},
+        "key_count": {"type": "integer", "minimum": 1},
+        "keys": {"type": "array", "items": {"type": "string"}},
+        "updated_at": {"anyOf": [_RFC3339, {"type": "null"}]},
+        "task_ids": {"type": "array", "items": {"type": "string"}},
+    },
+}
+_SET_BODY = {
+    "type": "object",
+    "required": ["key", "value"],
+    "properties": {
+        "key": {"type": "string", "minLength": 1},
+        "value": {"description": "any JSON value"},
+        "expiry": {"anyOf": [_RFC3339, {"type": "null"}]},
+    },
+}
+_HISTORY = {
+    "type": "object",
+    "required": ["history"],
+    "properties": {
+        "history": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["value", "set_at", "expiry"],
+                "properties": {
+                    "value": {},
+                    "set_at": _RFC3339,
+                    "expiry": {"anyOf": [_RFC3339, {"type": "null"}]},
+                },
+            },
+        }
+    },
+}
+
+
+def _param(name: str, where: str, schema: dict[str, Any], required: bool) -> dict[str, Any]:
+    return {"name": name, "in": where, "required": required, "schema": schema}
+
+
+_THREAD = _param("thread_id", "path", {"type": "string", "minLength": 1}, True)
+_KEY = _param("key", "path", {"type": "string", "minLength": 1}, True)
+
+
+def _json(description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _errors(*statuses: int) -> dict[str, Any]:
+    reasons = {
+        400: "bad JSON, key, thread id, expiry or query parameter",
+        401: "missing or wrong token",
+        413: "request body over the limit",
+        503: "the storage backend failed",
+    }
+    return {str(s): _json(reasons[s], {"$ref": "#/components/schemas/Error"}) for s in statuses}
+
+
+def _op(summary: str, params: list[Any], ok: dict[str, dict[str, Any]], *errs: int) -> Any:
+    return {
+        "summary": summary,
+        "parameters": params,
+        "responses": {**ok, **_errors(400, 401, 503, *errs)},
+    }
+
+
+_NO_CONTENT = {"204": {"description": "done; empty body"}}
+
+_PATHS: dict[str, dict[str, Any]] = {
+    "/sessions": {
+        "get": _op(
+            "List sessions with live values, most recently written first",
+            [
+                _param("thread_id", "query", {"type": "string"}, False),
+                _param("limit", "query", {"type": "integer", "minimum": 1, "maximum": 1000}, False),
+                _param("offset", "query", {"type": "integer", "minimum": 0}, False),
+            ],
+            {"200": _json("sessions", {"type": "array", "items": _SESSION})},
+        )
+    },
+    "/sessions/{thread_id}": {
+        "delete": _op("Clear a session (values and history)", [_THREAD], _NO_CONTENT)
+    },
+    "/sessions/{thread_id}/values": {
+        "get": _op(
+            "All live values of a session",
+            [_THREAD],
+            {
+                "200": _json(
+                    "values by key",
+                    {
+                        "type": "object",
+                        "required": ["values"],
+                        "properties": {"values": {"type": "object"}},
+                    },
+                )
+            },
+        ),
+        "post": {
+            **_op("Set a value (replaces value and expiry)", [_THREAD], _NO_CONTENT, 413),
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": _SET_BODY}},
+            },
+        },
+    },
+    "/sessions/{thread_id}/values/{key}": {
+        "get": _op(
+            "One value; null when missing or expired",
+            [_THREAD, _KEY],
+            {
+                "200": _json(
+                    "the value",
+                    {"type": "object", "required": ["value"], "properties": {"value": {}}},
+                )
+            },
+        ),
+        "delete": _op("Delete a value (also when absent)", [_THREAD, _KEY], _NO_CONTENT),
+    },
+    "/sessions/{thread_id}/history": {
+        "get": _op(
+            "Past versions of a __user_part_* key, newest first",
+            [
+                _THREAD,
+                _param("key", "query", {"type": "string", "minLength": 1}, True),
+                _param(
+                    "limit", "query", {"type": "integer", "minimum": 1, "maximum": 10000}, False
+                ),
+            ],
+            {"200": _json("versions", _HISTORY)},
+        )
+    },
+}
+
+
+def openapi_document(*, secured: bool) -> dict[str, Any]:
+    """The document; `secured` adds the two accepted credentials as security schemes."""
+    paths: dict[str, Any] = {
+        f"{base}{path}": copy.deepcopy(item)
+        for base in ("/api/v1", "/v1")
+        for path, item in _PATHS.items()
+    }
+    paths["/healthz"] = {
+        "get": {
+            "summary": "Liveness",
+            "security": [],
+            "responses": {"200": _json("alive", {"type": "object"})},
+        }
+    }
+    document: dict[str, Any] = {
+        "openapi": "3.1.0",
+        "info": {"title": "capture session store (Distri Session Store API)", "version": "1"},
+        "paths": paths,
+        "components": {"schemas": {"Error": _ERROR}},
+    }
+    if secured:
+        document["components"]["securitySchemes"] = {
+            "bearer": {"type": "http", "scheme": "bearer"},
+            "apiKey": {"type": "apiKey", "in": "header", "name": "x-api-key"},
+        }
+        document["security"] = [{"bearer": []}, {"apiKey": []}]
+    else:
+        for item in paths.values():
+            for operation in item.values():
+                operation["responses"].pop("401", None)
+    return document

@@ -1,0 +1,143 @@
+"""Running the app on uvicorn: in the foreground (`capture serve`) or embedded in a running
+event loop (`serve_in_background`, used by `capture run` when no store answers)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import socket
+from collections.abc import AsyncIterator, Callable, Generator
+
+import uvicorn
+
+from capture.config import StoreConfig
+from capture.errors import ConfigError, StorageError
+from capture.store._app import create_app
+from capture.store._base import Clock, Store, utc_now
+from capture.store._factory import store_from_url
+
+__all__ = ["StoreServer", "check_exposure", "serve", "serve_in_background", "store_for"]
+
+
+def store_for(cfg: StoreConfig, *, clock: Clock = utc_now) -> Store:
+    """The (unopened) store a `[store]` config section names."""
+    return store_from_url(
+        cfg.url, clock=clock, history_versions=cfg.history_versions, history_age=cfg.history_age
+    )
+
+
+def check_exposure(host: str, token: str, *, insecure: bool) -> None:
+    """Refuse to serve a non-loopback address without a token, unless told `insecure`.
+
+    Anyone who can reach the port could read every screenshot and observation.
+    """
+    if token or insecure or host == "localhost":
+        return
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name other than localhost: assume it is reachable
+        loopback = False
+    if not loopback:
+        raise ConfigError(
+            f"refusing to listen on {host} without a token: anyone who can reach it could read "
+            "every capture; set --token (or CAPTURE_TOKEN), or pass --insecure"
+        )
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise StorageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+    return sock
+
+
+class StoreServer(uvicorn.Server):
+    """A uvicorn server for one store; `embedded=True` leaves signal handling to the host."""
+
+    def __init__(
+        self, cfg: StoreConfig, store: Store, *, host: str, port: int, embedded: bool
+    ) -> None:
+        app = create_app(
+            store,
+            token=cfg.token or None,
+            max_body_bytes=cfg.max_body_bytes,
+            max_key_length=cfg.max_key_length,
+            max_thread_id_length=cfg.max_thread_id_length,
+            sweep_interval=cfg.sweep_interval,
+        )
+        config = uvicorn.Config(
+            app, host=host, port=port, log_level="warning", lifespan="on", access_log=False
+        )
+        super().__init__(config)
+        self.store = store
+        self.embedded = embedded
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        if self.embedded:
+            yield
+        else:
+            with super().capture_signals():
+                yield
+
+    @property
+    def port(self) -> int:
+        """The bound port (useful with port 0); only valid once `started`."""
+        return int(self.servers[0].sockets[0].getsockname()[1])
+
+    async def start(self) -> asyncio.Task[None]:
+        """Run `serve()` as a task and return it once the server listens.
+
+        The socket is bound and the store opened here first, so a busy port or an unusable
+        store is a clear `StorageError` (uvicorn itself would `sys.exit` from inside the loop).
+        """
+        sock = _bind(self.config.host, self.config.port)
+        try:
+            await self.store.open()
+        except BaseException:
+            sock.close()
+            raise
+        task = asyncio.create_task(self.serve(sockets=[sock]))
+        while not self.started:
+            if task.done():
+                await self.store.close()
+                task.result()  # re-raises what stopped it
+                raise StorageError("the store server stopped during startup")
+            await asyncio.sleep(0.01)
+        return task
+
+
+async def serve(cfg: StoreConfig, *, announce: Callable[[str, Store], None] | None = None) -> None:
+    """Serve `cfg` until SIGINT/SIGTERM; `announce(base_url, store)` runs once listening."""
+    server = StoreServer(cfg, store_for(cfg), host=cfg.host, port=cfg.port, embedded=False)
+    task = await server.start()
+    if announce is not None:
+        host = f"[{cfg.host}]" if ":" in cfg.host else cfg.host
+        announce(f"http://{host}:{server.port}/api/v1", server.store)
+    await task
+
+
+@contextlib.asynccontextmanager
+async def serve_in_background(
+    store_cfg: StoreConfig, *, port: int | None = None
+) -> AsyncIterator[str]:
+    """Run the store on 127.0.0.1 inside the current event loop; yield its base URL.
+
+    `port` defaults to the configured one; 0 picks a free port. The server stops (and the
+    store closes) when the block exits.
+    """
+    chosen = store_cfg.port if port is None else port
+    server = StoreServer(
+        store_cfg, store_for(store_cfg), host="127.0.0.1", port=chosen, embedded=True
+    )
+    task = await server.start()
+    try:
+        yield f"http://127.0.0.1:{server.port}/api/v1"
+    finally:
+        server.should_exit = True
+        await task

@@ -1,0 +1,359 @@
+"""The viewer: a page at `/` that shows each thread exactly as an agent would receive it.
+
+The page is static HTML, CSS and JavaScript shipped in `capture/store/static/` (no build
+step). It polls a small JSON API under `/viewer/api/` that reads the store directly, because
+the Session Store API has no way to ask for expiries or history metadata without moving every
+past screenshot on every poll. Images travel separately, one immutable version at a time.
+
+Everything stored is untrusted input: the page builds its DOM with `textContent` only, and a
+strict Content-Security-Policy (no inline script, no foreign origins) backs that up. API
+responses carry `sandbox` so that even a stored SVG opened directly cannot run script here.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import re
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from capture.session.models import ImageBytes, ImagePart, ImageUrl, TextPart, part_adapter
+from capture.store._base import HISTORY_PREFIX, HistoryEntry, Store, utc_now
+
+__all__ = ["RUN_KEY", "STEP_KEY", "VIEWER_PUBLIC_PATHS", "ViewerData", "viewer_routes"]
+
+STATIC_DIR = Path(__file__).parent / "static"
+VIEWER_PUBLIC_PATHS = frozenset({"/", "/static/viewer.js", "/static/viewer.css"})
+"""The page shell: no data in it, so it loads without the token (the JSON API needs it)."""
+RUN_KEY = "capture.run"
+"""The recorder's run record (DESIGN.md: "What one capture stores")."""
+STEP_KEY = re.compile(r"^capture\.step\.(\d+)$")
+"""The recorder's step records: `capture.step.000007`."""
+SCREENSHOT_KEY = HISTORY_PREFIX + "screenshot"
+OBSERVATION_KEY = HISTORY_PREFIX + "observation"
+TIMELINE_KEYS = (SCREENSHOT_KEY, OBSERVATION_KEY)
+
+# Raster types an <img> shows; anything else (SVG above all) is served as opaque bytes.
+_IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
+_STEP_IN_NAME = re.compile(r"step[-_ .]?0*(\d+)", re.IGNORECASE)
+_STEP_IN_TEXT = re.compile(r"\bstep\s*#?\s*0*(\d+)", re.IGNORECASE)
+
+PAGE_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; "
+    "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+API_CSP = "default-src 'none'; sandbox; frame-ancestors 'none'"
+_SECURITY_HEADERS = {
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+    "cache-control": "no-store",
+}
+
+
+def _iso(moment: datetime | None) -> str | None:
+    """Full precision: a history version's `set_at` is also its id in image requests."""
+    return None if moment is None else moment.astimezone(UTC).isoformat()
+
+
+def _parse(value_json: str) -> Any:
+    try:
+        return json.loads(value_json)
+    except ValueError:
+        return value_json
+
+
+def _read_part(value: Any) -> tuple[TextPart | ImagePart, bool]:
+    """The part Distri builds from a stored value, and whether the value was a proper Part.
+
+    Distri passes a string on as text and any other non-Part value as a JSON text dump; the
+    viewer says so, because that is how an image part silently stops being an image.
+    """
+    if isinstance(value, str):
+        return TextPart(data=value), True
+    try:
+        return part_adapter.validate_python(value), True
+    except ValidationError:
+        return TextPart(data=json.dumps(value, ensure_ascii=False)), False
+
+
+def _step_of(part: TextPart | ImagePart) -> int | None:
+    """The step a captured part belongs to: from the image name or the observation header."""
+    if isinstance(part, ImagePart):
+        name = part.data.name if isinstance(part.data, ImageBytes) else None
+        match = _STEP_IN_NAME.search(name or "")
+    else:
+        match = _STEP_IN_TEXT.search(part.data[:400])
+    return int(match.group(1)) if match else None
+
+
+def _describe_part(part: TextPart | ImagePart) -> dict[str, Any]:
+    """A part as the page needs it: text inline, image as metadata (bytes come separately)."""
+    if isinstance(part, TextPart):
+        return {"kind": "text", "text": part.data}
+    if isinstance(part.data, ImageUrl):
+        return {"kind": "image_url", "url": part.data.url, "mime_type": part.data.mime_type}
+    size = len(part.data.bytes) * 3 // 4
+    return {
+        "kind": "image",
+        "mime_type": part.data.mime_type,
+        "name": part.data.name,
+        "bytes": size,
+    }
+
+
+def _image_bytes(value_json: str) -> tuple[bytes, str] | None:
+    part, _ = _read_part(_parse(value_json))
+    if not isinstance(part, ImagePart) or not isinstance(part.data, ImageBytes):
+        return None
+    try:
+        raw = base64.b64decode(part.data.bytes, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    mime = (
+        part.data.mime_type if part.data.mime_type in _IMAGE_TYPES else "application/octet-stream"
+    )
+    return raw, mime
+
+
+@dataclass
+class _Snapshot:
+    version: str
+    body: dict[str, Any]
+
+
+class ViewerData:
+    """Builds the viewer's JSON from a store, caching each thread's snapshot until it changes.
+
+    A snapshot reads every history version of the timeline keys (images included), so it is
+    rebuilt only when the thread's key set or last write time moves, not on every poll.
+    """
+
+    def __init__(self, store: Store, *, history_limit: int = 200, cache_size: int = 16) -> None:
+        self.store = store
+        self.history_limit = history_limit
+        self._cache: OrderedDict[str, tuple[tuple[Any, ...], _Snapshot]] = OrderedDict()
+        self._cache_size = cache_size
+
+    async def threads(self, limit: int, offset: int) -> dict[str, Any]:
+        rows = await self.store.list_sessions(None, limit, offset)
+        threads = []
+        for row in rows:
+            run = await self.store.get(row.thread_id, RUN_KEY) if RUN_KEY in row.keys else None
+            threads.append(
+                {
+                    "thread_id": row.thread_id,
+                    "key_count": len(row.keys),
+                    "updated_at": _iso(row.updated_at),
+                    "run": None if run is None else _parse(run),
+                }
+            )
+        return {"now": _iso(utc_now()), "threads": threads}
+
+    async def thread(self, thread_id: str) -> _Snapshot | None:
+        rows = await self.store.list_sessions(thread_id, 1, 0)
+        if not rows:
+            self._cache.pop(thread_id, None)
+            return None
+        stamp = (rows[0].updated_at, tuple(rows[0].keys))
+        cached = self._cache.get(thread_id)
+        if cached is not None and cached[0] == stamp:
+            self._cache.move_to_end(thread_id)
+            return cached[1]
+        snapshot = await self._build(thread_id)
+        self._cache[thread_id] = (stamp, snapshot)
+        while len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return snapshot
+
+    async def _build(self, thread_id: str) -> _Snapshot:
+        values = await self.store.get_all(thread_id)
+        histories = {
+            key: await self.store.history(thread_id, key, self.history_limit)
+            for key in sorted(
+                {*TIMELINE_KEYS, *(k for k in values if k.startswith(HISTORY_PREFIX))}
+            )
+        }
+        parts: list[dict[str, Any]] = []
+        steps: list[dict[str, Any]] = []
+        others: list[dict[str, Any]] = []
+        run: dict[str, Any] | None = None
+        for key in sorted(values):
+            value_json = values[key]
+            current = _current_version(histories.get(key, []), value_json)
+            # Only history records an expiry; without it the page says "expiry unknown".
+            expiry = {
+                "expiry": _iso(current.expiry) if current else None,
+                "expiry_known": current is not None,
+            }
+            if key.startswith(HISTORY_PREFIX):
+                part, proper = _read_part(_parse(value_json))
+                parts.append(
+                    {
+                        "key": key,
+                        "part": _describe_part(part),
+                        "proper_part": proper,
+                        "version": _iso(current.set_at) if current else _digest(value_json),
+                        "set_at": _iso(current.set_at) if current else None,
+                        **expiry,
+                    }
+                )
+            elif key == RUN_KEY:
+                run = {"key": key, "value": _parse(value_json), **expiry}
+            elif match := STEP_KEY.match(key):
+                steps.append(
+                    {"key": key, "step": int(match.group(1)), "record": _parse(value_json)}
+                )
+            else:
+                others.append({"key": key, "value": _parse(value_json), **expiry})
+        rank = {key: i for i, key in enumerate(TIMELINE_KEYS)}
+        parts.sort(key=lambda p: (rank.get(p["key"], len(rank)), p["key"]))
+        timeline = _timeline(steps, {k: histories.get(k, []) for k in TIMELINE_KEYS})
+        body = {
+            "thread_id": thread_id,
+            "parts": parts,
+            "run": run,
+            "steps": timeline,
+            "values": others,
+        }
+        version = _digest(json.dumps(body, sort_keys=True, default=str))
+        return _Snapshot(version, {**body, "version": version})
+
+    async def image(self, thread_id: str, key: str, at: str | None) -> tuple[bytes, str] | None:
+        """The image bytes of the current value of `key`, or of its version set at `at`."""
+        if at is None:
+            value_json = await self.store.get(thread_id, key)
+        else:
+            versions = await self.store.history(thread_id, key, self.history_limit)
+            value_json = next((v.value_json for v in versions if _iso(v.set_at) == at), None)
+        return None if value_json is None else _image_bytes(value_json)
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def _current_version(versions: list[HistoryEntry], value_json: str) -> HistoryEntry | None:
+    """The history entry of the live value (its write time and expiry), if history has it."""
+    if versions and versions[0].value_json == value_json:
+        return versions[0]
+    return None
+
+
+def _timeline(
+    steps: list[dict[str, Any]], histories: dict[str, list[HistoryEntry]]
+) -> list[dict[str, Any]]:
+    """Step records joined with the versions of the screenshot and observation they produced.
+
+    A version names its step (image `name`, observation header). A step with no version of
+    its own (an unchanged page is not re-uploaded) points at the latest earlier one instead.
+    Versions with no step record (records expired or trimmed) still get an entry.
+    """
+    by_step: dict[int, dict[str, Any]] = {
+        s["step"]: {"step": s["step"], "key": s["key"], "record": s["record"]} for s in steps
+    }
+    loose: list[dict[str, Any]] = []
+    for key, versions in histories.items():
+        field = "screenshot" if key == SCREENSHOT_KEY else "observation"
+        for entry in versions:
+            part, _ = _read_part(_parse(entry.value_json))
+            ref: dict[str, Any] = {"set_at": _iso(entry.set_at), "expiry": _iso(entry.expiry)}
+            if field == "observation":
+                ref["text"] = part.data if isinstance(part, TextPart) else ""
+            step = _step_of(part)
+            if step is None:
+                loose.append({"step": None, "record": None, "set_at": ref["set_at"], field: ref})
+                continue
+            item = by_step.setdefault(step, {"step": step, "key": None, "record": None})
+            item.setdefault(field, ref)  # newest first: keep the latest version of the step
+    ordered = sorted(by_step.values(), key=lambda item: item["step"])
+    last: dict[str, int] = {}
+    for item in ordered:
+        for field in ("screenshot", "observation"):
+            if field in item:
+                last[field] = item["step"]
+            elif field in last:
+                item[f"{field}_from"] = last[field]
+    return sorted(ordered, key=lambda item: -item["step"]) + loose
+
+
+def _json(body: Any, status: int = 200) -> JSONResponse:
+    return JSONResponse(
+        body, status, headers={**_SECURITY_HEADERS, "content-security-policy": API_CSP}
+    )
+
+
+def viewer_routes(store: Store) -> list[BaseRoute]:
+    """The viewer's routes: the page at `/`, its static files, and its JSON API.
+
+    The app's token guard covers the JSON API like the contract routes; only the page shell
+    (`VIEWER_PUBLIC_PATHS`, which holds no data) loads without the token.
+    """
+    data = ViewerData(store)
+
+    async def page(request: Request) -> Response:
+        headers = {**_SECURITY_HEADERS, "content-security-policy": PAGE_CSP}
+        return FileResponse(STATIC_DIR / "index.html", headers=headers)
+
+    async def static(request: Request) -> Response:
+        name = request.path_params["name"]
+        if name not in ("viewer.js", "viewer.css"):
+            return _json({"error": "not found"}, 404)
+        return FileResponse(STATIC_DIR / name, headers=_SECURITY_HEADERS)
+
+    async def threads(request: Request) -> Response:
+        limit = _int_param(request, "limit", 50, 1, 500)
+        offset = _int_param(request, "offset", 0, 0, 10**9)
+        if limit is None or offset is None:
+            return _json({"error": "limit and offset must be whole numbers"}, 400)
+        return _json(await data.threads(limit, offset))
+
+    async def thread(request: Request) -> Response:
+        thread_id = request.query_params.get("id", "")
+        snapshot = await data.thread(thread_id) if thread_id else None
+        if snapshot is None:
+            return _json({"error": f"no live values in thread {thread_id!r}"}, 404)
+        now = _iso(utc_now())
+        if request.query_params.get("since") == snapshot.version:
+            return _json({"version": snapshot.version, "unchanged": True, "now": now})
+        return _json({**snapshot.body, "now": now})
+
+    async def image(request: Request) -> Response:
+        params = request.query_params
+        found = await data.image(params.get("thread", ""), params.get("key", ""), params.get("at"))
+        if found is None:
+            return _json({"error": "no such image"}, 404)
+        raw, mime = found
+        headers = {**_SECURITY_HEADERS, "content-security-policy": API_CSP}
+        if params.get("at"):
+            headers["cache-control"] = "private, max-age=86400, immutable"
+        return Response(raw, media_type=mime, headers=headers)
+
+    return [
+        Route("/", page, methods=["GET"]),
+        Route("/static/{name}", static, methods=["GET"]),
+        Route("/viewer/api/threads", threads, methods=["GET"]),
+        Route("/viewer/api/thread", thread, methods=["GET"]),
+        Route("/viewer/api/image", image, methods=["GET"]),
+    ]
+
+
+def _int_param(request: Request, name: str, default: int, low: int, high: int) -> int | None:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    try:
+        number = int(raw)
+    except ValueError:
+        return None
+    return number if low <= number <= high else None

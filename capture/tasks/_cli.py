@@ -1,0 +1,203 @@
+"""`capture run`, `capture schema` and `capture demo`.
+
+`run` checks everything it can before a browser starts (the task file, its variables, the
+store), then runs the task with a live display on a terminal, plain lines on a pipe, or only a
+JSON summary with `--json`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from capture.cli import ConfigOption, ServerOption, TokenOption, config_from
+from capture.config import Config
+from capture.errors import AuthError, StoreUnavailableError
+from capture.session import AsyncSessionClient
+from capture.tasks._load import load_task
+from capture.tasks._progress import listener_for, print_summary
+from capture.tasks._runner import RunResult, run_task
+from capture.tasks._schema import TaskFile
+from capture.tasks._vars import parse_var_options, resolve_vars
+
+__all__ = ["demo", "run", "schema"]
+
+@asynccontextmanager
+async def _store(config: Config, explicit: bool, say: bool) -> AsyncIterator[str]:
+    """The base URL of a store that answers: the configured one, or an embedded one."""
+    url = config.session.server
+    async with AsyncSessionClient.from_config(config.session, retries=0, timeout=2.0) as probe:
+        try:
+            await probe.list_sessions(limit=1)
+        except AuthError as exc:
+            raise AuthError(f"the store at {url} refused the token: {exc}", status=401) from exc
+        except StoreUnavailableError:
+            if explicit:
+                raise StoreUnavailableError(f"no session store answers at {url}") from None
+        else:
+            yield url
+            return
+    from capture.store import serve_in_background, store_for
+
+    where = store_for(config.store).describe()
+    async with serve_in_background(config.store, port=0) as embedded:
+        if say:
+            typer.echo(
+                f"no session store at {url}; running the embedded store in-process "
+                f"({embedded}, data: {where})",
+                err=True,
+            )
+        yield embedded
+
+
+async def _run_cli(
+    task: TaskFile,
+    config: Config,
+    *,
+    explicit_server: bool,
+    thread: str | None,
+    variables: dict[str, str],
+    continue_on_error: bool,
+    as_json: bool,
+) -> tuple[RunResult, str]:
+    async with _store(config, explicit_server, say=not as_json) as base_url:
+        async with AsyncSessionClient.from_config(config.session, base_url=base_url) as client:
+            listener = listener_for(as_json=as_json)
+            with listener:
+                result = await run_task(
+                    task,
+                    client=client,
+                    thread=thread,
+                    config=config,
+                    variables=variables,
+                    continue_on_error=continue_on_error,
+                    listener=listener,
+                )
+    return result, base_url
+
+
+def _write_out(out: Path, result: RunResult, base_url: str) -> None:
+    """--out: the JSON summary and every step's observation, for reading without a store."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "result.json").write_text(
+        json.dumps({**result.to_dict(), "store": base_url}, indent=2) + "\n", encoding="utf-8"
+    )
+    for step in result.steps:
+        if step.observation:
+            (out / f"step-{step.number:03d}.txt").write_text(step.observation, encoding="utf-8")
+
+
+def run(
+    task_file: Annotated[Path, typer.Argument(help="The task file (YAML)", show_default=False)],
+    thread: Annotated[
+        str | None, typer.Option("--thread", help="Thread to capture into (default: the task's thread, else its name)")
+    ] = None,
+    server: ServerOption = None,
+    token: TokenOption = None,
+    headed: Annotated[bool, typer.Option("--headed", help="Show the browser window")] = False,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Also write result.json and each step's observation here"),
+    ] = None,
+    var: Annotated[
+        list[str] | None,
+        typer.Option("--var", help="Set a variable: NAME=VALUE (repeatable; wins over vars/env)"),
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print only a machine-readable JSON summary")
+    ] = False,
+    continue_on_error: Annotated[
+        bool, typer.Option("--continue-on-error", help="Run the remaining steps after a failure")
+    ] = False,
+    strict: Annotated[
+        bool,
+        typer.Option("--strict", help="Exit 3 when store writes were dropped (config: capture.strict)"),
+    ] = False,
+    config_file: ConfigOption = None,
+) -> None:
+    """Run a task file's steps in a browser, capturing every step into a thread.
+
+    The task file and its variables are checked before anything starts (errors
+    name file:line). Without --server, a store at the configured URL is used
+    when one answers; otherwise the embedded store runs in-process for the
+    length of the run (SQLite under .capture/ by default; look at it
+    afterwards with `capture serve`).
+
+    Exit codes: 0 every step passed; 1 a step failed (or the task file, a
+    variable or the store is unusable); 2 bad usage; 3 with --strict (or
+    capture.strict) every step passed but store writes were dropped. A store
+    that goes away mid-run never stops the task: its writes are retried, then
+    dropped and counted in the summary, and the exit code stays 0 unless strict.
+    """
+    config = config_from(
+        config_file,
+        **{
+            "session.server": server,
+            "session.token": token,
+            "browser.headless": False if headed else None,
+            "capture.strict": True if strict else None,
+        },
+    )
+    task = load_task(task_file)
+    variables = parse_var_options(var or [])
+    resolve_vars(task, variables)  # unset variables fail here, before a store or a browser
+    result, base_url = asyncio.run(
+        _run_cli(
+            task,
+            config,
+            explicit_server=server is not None,
+            thread=thread,
+            variables=variables,
+            continue_on_error=continue_on_error,
+            as_json=as_json,
+        )
+    )
+    code = result.exit_code(strict=config.capture.strict)
+    if out is not None:
+        _write_out(out, result, base_url)
+    if as_json:
+        summary = {**result.to_dict(), "store": base_url, "exit_code": code}
+        sys.stdout.write(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
+    else:
+        print_summary(result, base_url)
+    for failure in result.failures:
+        typer.echo(f"error: {failure.error}", err=True)
+    raise typer.Exit(code)
+
+
+def schema(
+    what: Annotated[str, typer.Argument(help="task (the task-file format) or config")] = "task",
+) -> None:
+    """Print a JSON Schema: `task` for task files (point your editor at it), or `config`."""
+    models = {"task": TaskFile, "config": Config}
+    if what not in models:
+        raise typer.BadParameter(f"choose one of: {', '.join(models)}", param_hint="WHAT")
+    document = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        **models[what].model_json_schema(),
+    }
+    sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+
+
+def demo(
+    port: Annotated[int, typer.Option("--port", help="Port on 127.0.0.1, 0 for any")] = 8800,
+) -> None:
+    """Serve the bundled demo shop on 127.0.0.1 until Ctrl+C (for examples/shop.yaml)."""
+    from capture.demo_site import DEMO_PASSWORD, DEMO_USER, DemoSite
+
+    site = DemoSite(port)
+    typer.echo(f"demo shop: {site.url}/")
+    typer.echo(f"sign in as {DEMO_USER} / {DEMO_PASSWORD}")
+    typer.echo(
+        f"run the example: SHOP_PASSWORD={DEMO_PASSWORD} capture run examples/shop.yaml "
+        f"--var SHOP_URL={site.url}"
+    )
+    typer.echo("Ctrl+C stops it.")
+    site.serve_forever()

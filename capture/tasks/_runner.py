@@ -1,0 +1,326 @@
+"""Running a task: every step on a real page, a capture after each, a result at the end.
+
+The runner owns the step loop and nothing else: steps are done by `_steps.perform`, captures
+by the `Recorder`, display by a `RunListener`. A failed step is captured with
+`status="failed"` and the reason (so the agent reading the thread sees why), the run record
+is marked failed, and the remaining steps are skipped unless `continue_on_error`. A store that
+goes away never fails the task: the recorder counts the writes it had to drop, and the result
+reports them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import AsyncIterator, Mapping
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+from playwright.async_api import Browser, Page
+
+from capture.browser import open_browser
+from capture.browser._launch import context_options
+from capture.config import Config, ContextConfig
+from capture.errors import SessionStoreError
+from capture.recorder import Recorder
+from capture.session import AsyncSessionClient
+from capture.tasks._schema import StepBase, TaskFile
+from capture.tasks._steps import StepContext, StepFailed, describe, perform
+from capture.tasks._vars import Vars, resolve_vars
+
+__all__ = [
+    "EXIT_DROPPED",
+    "EXIT_FAILED",
+    "EXIT_OK",
+    "RunListener",
+    "RunResult",
+    "StepResult",
+    "default_thread",
+    "run_task",
+    "run_task_sync",
+]
+
+EXIT_OK = 0  # every step passed (dropped store writes are reported, not fatal)
+EXIT_FAILED = 1  # a step failed, or the task file is invalid
+EXIT_DROPPED = 3  # strict mode only: every step passed but store writes were dropped
+
+StepStatus = Literal["ok", "failed", "skipped"]
+
+
+@dataclass
+class StepResult:
+    """One step's outcome; `seconds` is the step itself, `capture_seconds` its capture."""
+
+    number: int
+    kind: str
+    line: int
+    action: str
+    status: StepStatus
+    error: str | None = None
+    seconds: float = 0.0
+    capture_seconds: float = 0.0
+    changed: bool | None = None
+    observation: str = field(default="", repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("observation")
+        return data
+
+
+@dataclass
+class RunResult:
+    """The outcome of a run: per-step results, timings, and how the captures fared."""
+
+    task: str
+    source: str
+    thread: str
+    status: Literal["passed", "failed"]
+    steps: list[StepResult]
+    seconds: float
+    captures: int
+    dropped: int
+    final_observation: str = field(default="", repr=False)
+
+    @property
+    def failures(self) -> list[StepResult]:
+        return [step for step in self.steps if step.status == "failed"]
+
+    def exit_code(self, *, strict: bool = False) -> int:
+        """0 passed; 1 a step failed; 3 passed but store writes were dropped (strict only)."""
+        if self.failures:
+            return EXIT_FAILED
+        return EXIT_DROPPED if strict and self.dropped else EXIT_OK
+
+    def to_dict(self) -> dict[str, Any]:
+        """A machine-readable summary (`capture run --json`)."""
+        return {
+            "task": self.task,
+            "source": self.source,
+            "thread": self.thread,
+            "status": self.status,
+            "seconds": round(self.seconds, 3),
+            "captures": self.captures,
+            "dropped": self.dropped,
+            "steps": [step.to_dict() for step in self.steps],
+            "failures": [step.error for step in self.failures],
+        }
+
+
+class RunListener:
+    """Hooks for showing progress; the default does nothing. Called on the event loop."""
+
+    def run_started(self, task: TaskFile, thread: str) -> None:
+        """Before the first step."""
+
+    def step_started(self, number: int, total: int, action: str) -> None:
+        """A step is about to run; `action` is its description (secrets masked)."""
+
+    def step_finished(self, step: StepResult, total: int) -> None:
+        """A step ran and was captured (or was skipped)."""
+
+
+def default_thread(task: TaskFile) -> str:
+    """The task's thread, else its name made id-friendly: re-runs land in the same thread."""
+    if task.thread:
+        return task.thread
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", task.name).strip("-").lower() or "task"
+
+
+@asynccontextmanager
+async def _open_page(
+    task: TaskFile, config: Config, browser: Browser | None, page: Page | None, headless: bool | None
+) -> AsyncIterator[Page]:
+    """The page to run on: the caller's page, a new context of the caller's browser, or a
+    browser of our own (closed afterwards)."""
+    context_cfg: ContextConfig = config.context
+    if task.viewport is not None:
+        context_cfg = context_cfg.model_copy(
+            update={"viewport_width": task.viewport.width, "viewport_height": task.viewport.height}
+        )
+    if page is not None:
+        if task.viewport is not None:
+            await page.set_viewport_size(
+                {"width": task.viewport.width, "height": task.viewport.height}
+            )
+        yield page
+    elif browser is not None:
+        context = await browser.new_context(**context_options(context_cfg))
+        try:
+            yield await context.new_page()
+        finally:
+            await context.close()
+    else:
+        async with open_browser(config.browser, context_cfg, headless=headless) as session:
+            yield session.page
+
+
+class _Tabs:
+    """Follows the newest tab, as a person would: a click that opens a popup moves the run
+    (and the recorder) into it; closing it moves back."""
+
+    def __init__(self, page: Page) -> None:
+        self.current = page
+        self._opened: list[Page] = []
+        page.context.on("page", self._on_page)
+
+    def _on_page(self, page: Page) -> None:
+        self._opened.append(page)
+
+    async def settle(self) -> bool:
+        """Switch to a tab opened during the last step (or away from a closed one)."""
+        fresh = [p for p in self._opened if not p.is_closed()]
+        self._opened.clear()
+        if fresh:
+            self.current = fresh[-1]
+            try:
+                await self.current.wait_for_load_state("domcontentloaded", timeout=5000)
+            except Exception:  # noqa: BLE001 - a slow tab is still the tab to follow
+                pass
+            return True
+        if self.current.is_closed():
+            still_open = [p for p in self.current.context.pages if not p.is_closed()]
+            if still_open:
+                self.current = still_open[-1]
+                return True
+        return False
+
+
+async def run_task(
+    task: TaskFile,
+    *,
+    client: AsyncSessionClient | None = None,
+    thread: str | None = None,
+    config: Config | None = None,
+    variables: Mapping[str, str] | None = None,
+    env: Mapping[str, str] | None = None,
+    browser: Browser | None = None,
+    page: Page | None = None,
+    headless: bool | None = None,
+    timeout: timedelta | None = None,
+    continue_on_error: bool = False,
+    listener: RunListener | None = None,
+) -> RunResult:
+    """Run `task`, capturing every step into `thread`; never raises for a failed step.
+
+    `variables` are `--var` values; `env` defaults to `os.environ`. Pass `browser` to reuse a
+    launched browser (a fresh context per run) or `page` to continue in an existing page (an
+    agent acting on refs from the last observation); otherwise a browser is launched from
+    `config.browser` and closed at the end. Without `client`, one is built from
+    `config.session`. Invalid variables raise `TaskError` before any browser starts.
+    """
+    config = config or Config()
+    listener = listener or RunListener()
+    resolved = resolve_vars(task, variables, env)
+    thread = thread or resolved.expand(default_thread(task))
+    ctx = StepContext(resolved.expand(task.base_url), Path(task.source).resolve().parent, resolved)
+    capture_cfg = task.capture_config(config.capture)
+    default_limit = timeout or task.timeout
+    begun = time.monotonic()
+    async with AsyncExitStack() as stack:
+        if client is None:
+            client = AsyncSessionClient.from_config(config.session)
+            stack.push_async_callback(client.close)
+        start_page = await stack.enter_async_context(
+            _open_page(task, config, browser, page, headless)
+        )
+        tabs = _Tabs(start_page)
+        recorder = Recorder(
+            start_page, client, thread, config=capture_cfg, secrets=resolved.secrets
+        )
+        listener.run_started(task, thread)
+        await _guarded(recorder.start_run(task.name, source=task.source, steps=len(task.steps)))
+        results: list[StepResult] = []
+        last_observation = ""
+        for number, step in enumerate(task.steps, 1):
+            if results and results[-1].status != "ok" and not continue_on_error:
+                results.append(_skipped(number, step, resolved))
+                listener.step_finished(results[-1], len(task.steps))
+                continue
+            result = await _run_step(number, step, task, ctx, tabs, recorder, default_limit, listener)
+            last_observation = result.observation or last_observation
+            results.append(result)
+            listener.step_finished(result, len(task.steps))
+        status: Literal["passed", "failed"] = (
+            "failed" if any(r.status == "failed" for r in results) else "passed"
+        )
+        await _guarded(recorder.finish_run(status))
+        await _guarded(recorder.close())
+        stats = recorder.stats
+    return RunResult(
+        task=task.name,
+        source=task.source,
+        thread=thread,
+        status=status,
+        steps=results,
+        seconds=time.monotonic() - begun,
+        captures=stats.captures,
+        dropped=stats.dropped,
+        final_observation=last_observation,
+    )
+
+
+async def _guarded(work: Any) -> None:
+    """Recorder bookkeeping that may raise in strict mode: the task goes on regardless."""
+    try:
+        await work
+    except SessionStoreError:
+        pass  # counted in recorder.stats.dropped
+
+
+def _skipped(number: int, step: StepBase, variables: Vars) -> StepResult:
+    return StepResult(number, step.kind, step.line, describe(step, variables), "skipped")
+
+
+async def _run_step(
+    number: int,
+    step: StepBase,
+    task: TaskFile,
+    ctx: StepContext,
+    tabs: _Tabs,
+    recorder: Recorder,
+    default_limit: timedelta,
+    listener: RunListener,
+) -> StepResult:
+    total = len(task.steps)
+    limit = (step.timeout or default_limit).total_seconds()
+    action = describe(step, ctx.vars)
+    listener.step_started(number, total, action)
+    began = time.monotonic()
+    error: str | None = None
+    try:
+        action = await perform(tabs.current, step, ctx, limit)
+    except StepFailed as exc:
+        where = f"{task.source}:{step.line}" if step.line else task.source
+        error = f"step {number} ({step.kind}) at {where} failed: {exc.reason}"
+    seconds = time.monotonic() - began
+    if await tabs.settle():
+        recorder.page = tabs.current
+    result = StepResult(
+        number, step.kind, step.line, action, "failed" if error else "ok", error, seconds
+    )
+    began = time.monotonic()
+    try:
+        # The observation's header carries the action: on failure it says what failed and
+        # why, so the agent reading the thread sees it without the step records.
+        captured = await recorder.capture(
+            action if error is None else f"{action} -- FAILED: {error}",
+            status="failed" if error else "ok",
+            error=error,
+        )
+    except SessionStoreError:
+        pass  # strict mode: the recorder's upload error; the run result reports it
+    else:
+        result.changed = captured.changed
+        result.observation = captured.observation
+    result.capture_seconds = time.monotonic() - began
+    return result
+
+
+def run_task_sync(task: TaskFile, **options: Any) -> RunResult:
+    """`run_task` for code without an event loop (same keyword options)."""
+    return asyncio.run(run_task(task, **options))

@@ -1,0 +1,150 @@
+"""`${NAME}` substitution, and knowing which values are secret.
+
+Resolution of a name, first hit wins: `--var NAME=...`; the environment variable named by the
+var's `env`; the var's `value` (or the plain string in `vars`); for names not declared in
+`vars`, the environment variable of the same name. A value is secret when its var says
+`secret: true` or when it came from the environment: secrets are shown as `${NAME}` in action
+texts and summaries, and handed to the recorder for redaction. `$${` writes a literal `${`.
+
+Every reference is checked before the browser starts, so an unset variable is a `file:line`
+error, not a failure half-way through a run.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel
+
+from capture.errors import TaskError
+from capture.tasks._schema import TaskFile, VarSpec
+
+__all__ = ["Vars", "parse_var_options", "resolve_vars"]
+
+_REFERENCE = re.compile(r"\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_BROKEN = re.compile(r"(?<!\$)\$\{(?![A-Za-z_][A-Za-z0-9_]*\})")
+
+
+@dataclass(frozen=True)
+class Vars:
+    """Resolved variables: `expand` for the browser, `describe` for people and records."""
+
+    values: Mapping[str, str] = field(default_factory=dict)
+    secret_names: frozenset[str] = frozenset()
+
+    @property
+    def secrets(self) -> list[str]:
+        """The secret values (for the recorder's redaction list); never print these."""
+        return [self.values[name] for name in sorted(self.secret_names) if self.values[name]]
+
+    def _sub(self, text: str, *, mask: bool) -> str:
+        def one(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name is None:
+                return "${"
+            if mask and name in self.secret_names:
+                return "${" + name + "}"
+            if name not in self.values:
+                raise TaskError(f"variable ${{{name}}} is not set")
+            return self.values[name]
+
+        return _REFERENCE.sub(one, text)
+
+    def expand(self, text: str) -> str:
+        """The text with every `${NAME}` replaced by its value (for the page)."""
+        return self._sub(text, mask=False)
+
+    def describe(self, text: str) -> str:
+        """The text with public values filled in and secrets left as `${NAME}`."""
+        return self._sub(text, mask=True)
+
+    def mask(self, text: str) -> str:
+        """Any text (an error message, say) with secret values replaced by `${NAME}`."""
+        for name in sorted(self.secret_names, key=lambda n: -len(self.values[n])):
+            if value := self.values[name]:
+                text = text.replace(value, "${" + name + "}")
+        return text
+
+
+def parse_var_options(items: list[str]) -> dict[str, str]:
+    """`["K=V", ...]` from `--var` into a dict; a missing `=` is a clear error."""
+    result: dict[str, str] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise TaskError(f"--var {item!r}: write it as NAME=VALUE")
+        result[name.strip()] = value
+    return result
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, BaseModel):
+        for name in type(value).model_fields:
+            yield from _strings(getattr(value, name))
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _strings(item)
+
+
+def _references(text: str) -> Iterator[str]:
+    for match in _REFERENCE.finditer(text):
+        if match.group(1):
+            yield match.group(1)
+
+
+def resolve_vars(
+    task: TaskFile, overrides: Mapping[str, str] | None = None, env: Mapping[str, str] | None = None
+) -> Vars:
+    """Resolve every variable the task uses; `TaskError` with `file:line` for unset ones."""
+    env = os.environ if env is None else env
+    overrides = overrides or {}
+    values: dict[str, str] = {}
+    secret: set[str] = set()
+
+    def lookup(name: str) -> bool:
+        spec = task.vars.get(name)
+        if isinstance(spec, str):
+            spec = VarSpec(value=spec)
+        if name in overrides:
+            values[name] = overrides[name]
+        elif spec is not None and spec.env and spec.env in env:
+            values[name] = env[spec.env]
+            secret.add(name)
+        elif spec is not None and spec.value is not None:
+            values[name] = spec.value
+        elif spec is None and name in env:
+            values[name] = env[name]
+            secret.add(name)
+        else:
+            return False
+        if spec is not None and spec.secret:
+            secret.add(name)
+        return True
+
+    for name in [*task.vars, *overrides]:
+        lookup(name)
+    uses = [(task.line_of(key), str(getattr(task, key) or "")) for key in ("base_url", "thread")]
+    uses += [(step.line, text) for step in task.steps for text in _strings(step)]
+    missing: list[str] = []
+    for line, text in uses:
+        if _BROKEN.search(text):
+            missing.append(f"{task.source}:{line}: '${{' without a NAME}}' in {text!r}")
+        for name in _references(text):
+            if name not in values and not lookup(name):
+                spec = task.vars.get(name)
+                if spec is None:
+                    hint = f"give --var {name}=..., set ${name} in the environment, or add it to vars"
+                elif isinstance(spec, VarSpec) and spec.env:
+                    hint = f"give --var {name}=... or set ${spec.env} in the environment"
+                else:
+                    hint = f"declared without a value: give --var {name}=..."
+                missing.append(f"{task.source}:{line}: variable ${{{name}}} is not set ({hint})")
+    if missing:
+        raise TaskError("\n".join(dict.fromkeys(missing)))
+    return Vars(values, frozenset(secret))

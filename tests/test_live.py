@@ -1,0 +1,279 @@
+"""Live recording on real Chromium: a test drives the test site the way a person would
+(Playwright's mouse and keyboard give trusted events, also headless) while `LiveRecorder`
+records into a real embedded store, checked over raw HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import threading
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.async_api import BrowserContext, Page
+
+from capture.browser import open_browser
+from capture.config import Config
+from capture.live import LiveRecorder, LiveResult, export_task
+from capture.session import AsyncSessionClient
+from capture.tasks import dump_task, load_task
+from capture.tasks._runner import run_task
+
+pytestmark = [pytest.mark.browser]
+
+PASSWORD = "Hunter2-very-secret-pw"
+# What the login page ends up showing (window.status is a browser global: use the ids).
+STATE = """() => {
+  const el = (id) => document.getElementById(id);
+  return [el("status").textContent, el("remember").checked, el("country").value,
+          el("password").value];
+}"""
+
+
+@dataclass
+class Live:
+    """A running recording: the recorder, its first page, and the store's base URL."""
+
+    recorder: LiveRecorder
+    context: BrowserContext
+    page: Page
+    base_url: str
+    thread: str
+
+    def values(self) -> dict[str, Any]:
+        """Every value of the thread, read over raw HTTP."""
+        answer = httpx.get(f"{self.base_url}/sessions/{self.thread}/values")
+        answer.raise_for_status()
+        values: dict[str, Any] = answer.json()["values"]
+        return values
+
+    def actions(self) -> list[str]:
+        """The action texts of the step records, in step order."""
+        values = self.values()
+        steps = sorted(key for key in values if key.startswith("capture.step."))
+        return [values[key]["action"] for key in steps]
+
+
+async def until(check: Callable[[], bool], what: str, timeout: float = 15.0) -> None:
+    """Poll until `check()` holds: events cross the binding asynchronously."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while not check():
+        if loop.time() > end:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
+@asynccontextmanager
+async def recording(
+    config: Config, base_url: str, url: str, *, thread: str = "live", **capture: Any
+) -> AsyncIterator[Live]:
+    capture_cfg = config.capture.model_copy(update=capture) if capture else config.capture
+    async with (
+        AsyncSessionClient(base_url) as client,
+        open_browser(config.browser, config.context, headless=True) as browser,
+    ):
+        recorder = LiveRecorder(
+            browser.context, client, thread, config=capture_cfg, page=browser.page, quiet=0.6
+        )
+        await recorder.start(url)
+        live = Live(recorder, browser.context, browser.page, base_url, thread)
+        try:
+            yield live
+        finally:
+            await recorder.stop()
+
+
+async def type_into(page: Page, selector: str, text: str) -> None:
+    """Click into a field and type key by key, as a person does."""
+    await page.locator(selector).click()
+    await page.keyboard.type(text, delay=25)
+
+
+async def test_one_capture_per_action_with_its_action_text(
+    config: Config, site: Any, store_server: Any
+) -> None:
+    async with recording(config, store_server.base_url, site.url("spa.html")) as live:
+        page = live.page
+        await page.get_by_role("button", name="Increment").click()
+        await live.recorder.settled()
+        await type_into(page, "#new-todo", "buy twenty apples!!!")  # 20 keystrokes
+        await live.recorder.settled()
+        await page.get_by_role("button", name="Add todo").click()
+        await live.recorder.settled()
+        # A page script's click is not the person's: no action, no capture.
+        await page.evaluate("document.getElementById('increment').click()")
+        await page.locator("#new-todo").press("Escape")
+        await live.recorder.settled()
+        result = await live.recorder.stop()
+        print(live.actions(), [a.text for a in result.actions], result.summary())
+        await until(lambda: len(live.actions()) == 5, "five step records")
+        assert live.actions() == [
+            f"went to {site.url('spa.html')}",
+            "clicked button 'Increment'",
+            "typed into textbox 'New todo'",
+            "clicked button 'Add todo'",
+            "pressed Escape in textbox 'New todo'",
+        ]
+        typed = [a for a in result.actions if a.kind == "fill"]
+        assert [a.value for a in typed] == ["buy twenty apples!!!"]
+        assert result.untrusted >= 1
+        observation = live.values()["__user_part_observation"]["data"]
+        assert "buy twenty apples!!!" in observation  # the todo the person added
+        assert await page.locator("#count").text_content() == "2"  # person + script
+
+
+async def test_a_click_that_opens_a_tab_is_followed_into_it(
+    config: Config, site: Any, store_server: Any, tmp_path: Path
+) -> None:
+    (tmp_path / "links.html").write_text(
+        "<!doctype html><title>Links</title><main><h1>Links</h1>"
+        f'<a href="{site.url("spa.html")}" target="_blank">Open the todo app</a></main>',
+        encoding="utf-8",
+    )
+    server = ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(SimpleHTTPRequestHandler, directory=str(tmp_path))
+    )
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    start = f"http://127.0.0.1:{server.server_address[1]}/links.html"
+    try:
+        async with recording(config, store_server.base_url, start) as live:
+            async with live.context.expect_page() as opened:
+                await live.page.get_by_role("link", name="Open the todo app").click()
+            tab = await opened.value
+            await tab.wait_for_load_state()
+            await live.recorder.settled()
+            await tab.get_by_role("button", name="Increment").click()
+            await live.recorder.settled()
+            assert live.recorder.page is tab
+            result = await live.recorder.stop()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert live.actions() == [
+        f"went to {start}",
+        "clicked link 'Open the todo app'",
+        f"switched to a new tab: {site.url('spa.html')}",
+        "clicked button 'Increment'",
+    ]
+    observation = live.values()["__user_part_observation"]["data"]
+    assert site.url("spa.html") in observation
+    # The replayed click opens the tab and the runner follows it: no goto for it.
+    steps = export_task(result.actions, name="links").task.steps
+    assert [step.kind for step in steps] == ["goto", "click", "click"]
+
+
+async def _sign_in(live: Live) -> LiveResult:
+    page = live.page
+    await type_into(page, "#username", "alice")
+    await type_into(page, "#password", PASSWORD)
+    await page.get_by_label("Remember me").click()  # uncheck
+    await page.locator("#country").focus()
+    await page.keyboard.press("ArrowDown")  # France -> Italy, a trusted change
+    await page.get_by_role("button", name="Sign in").click()
+    await page.get_by_text("Signed in as alice").wait_for()
+    await live.recorder.settled()
+    return await live.recorder.stop()
+
+
+async def test_the_exported_task_replays_to_the_same_page_without_the_password(
+    config: Config,
+    site: Any,
+    store_server: Any,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    async with recording(config, store_server.base_url, site.url("login.html")) as live:
+        result = await _sign_in(live)
+        recorded = await live.page.evaluate(
+            STATE
+        )
+    assert recorded == ["Signed in as alice", False, "it", PASSWORD]
+    assert live.actions() == [
+        f"went to {site.url('login.html')}",
+        "typed into textbox 'Username'",
+        "typed into password field 'Password'",
+        "unchecked checkbox 'Remember me'",
+        "selected 'it' in combobox 'Country'",
+        "clicked button 'Sign in'",
+    ]
+    export = export_task(result.actions, name="sign in")
+    task_file = tmp_path / "signin.yaml"
+    task_file.write_text(dump_task(export.task), encoding="utf-8")
+    print(result.summary())
+    assert "${SECRET_1}" in task_file.read_text(encoding="utf-8")
+
+    # No stored byte, no task file and no output holds the password.
+    everything = httpx.get(f"{store_server.base_url}/sessions/{live.thread}/values").text
+    listing = httpx.get(f"{store_server.base_url}/sessions").text
+    for text in (everything, listing, task_file.read_text(encoding="utf-8")):
+        assert PASSWORD not in text
+    assert PASSWORD not in str([a.__dict__ for a in result.actions])
+
+    async with (
+        AsyncSessionClient(store_server.base_url) as client,
+        open_browser(config.browser, config.context, headless=True) as browser,
+    ):
+        run = await run_task(
+            load_task(task_file),
+            client=client,
+            thread="replay",
+            config=config,
+            variables={"SECRET_1": PASSWORD},
+            page=browser.page,
+        )
+        assert run.status == "passed", [s.error for s in run.steps]
+        replayed = await browser.page.evaluate(
+            STATE
+        )
+    assert replayed == recorded
+    replay_values = httpx.get(f"{store_server.base_url}/sessions/replay/values").text
+    assert PASSWORD not in replay_values
+    out = capsys.readouterr()
+    assert PASSWORD not in out.out + out.err
+
+
+async def test_idle_state_is_rewritten_before_it_expires_and_left_to_expire_after(
+    config: Config, site: Any, store_server: Any
+) -> None:
+    short = {"screenshot_expiry": timedelta(seconds=2), "observation_expiry": timedelta(seconds=2)}
+    key = "__user_part_observation"
+    async with recording(config, store_server.base_url, site.url("spa.html"), **short) as live:
+        await live.recorder.settled()
+        first = live.recorder.captures
+        await asyncio.sleep(3.5)  # longer than the expiry: only a re-write keeps it
+        assert live.recorder.captures > first
+        assert live.values().get(key) is not None
+        assert live.values().get("__user_part_screenshot") is not None
+    assert any(text.startswith("idle:") for text in live.actions())
+    await until(lambda: live.values().get(key) is None, "the parts to expire after stop")
+
+
+async def test_untrusted_and_forged_reports_are_not_actions(
+    config: Config, site: Any, store_server: Any
+) -> None:
+    async with recording(config, store_server.base_url, site.url("spa.html")) as live:
+        binding = next(
+            name
+            for name in await live.page.evaluate("Object.getOwnPropertyNames(window)")
+            if name.startswith("__captureLive_") and not name.endswith("_installed")
+        )
+        forged = '{"type": "click", "trusted": true, "element": {"name": "Increment"}}'
+        await live.page.evaluate(f"window[{binding!r}]({forged!r})")
+        await live.page.evaluate("document.getElementById('add').click()")
+        await live.page.locator("#new-todo").evaluate(
+            "el => { el.value = 'scripted'; el.dispatchEvent(new Event('input')); }"
+        )
+        await live.page.get_by_role("button", name="Details").click()  # the person's
+        await until(lambda: len(live.recorder.actions) == 2, "the person's click")
+        result = await live.recorder.stop()
+    assert [a.kind for a in result.actions] == ["goto", "click"]
+    assert result.forged == 1
+    assert result.untrusted == 2

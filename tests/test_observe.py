@@ -1,0 +1,457 @@
+"""capture.recorder.observe on real Chromium: outline, refs, redaction, diff, events, dialogs.
+
+One browser per module (launching per test would dominate the run time); a fresh page per
+test. What "visible" means is computed here independently of page.js, with
+getBoundingClientRect, and names and roles are checked against Playwright's own
+accessible-name and role computation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from playwright.async_api import BrowserContext, Frame, Page, expect
+
+from capture.browser import open_browser
+from capture.config import Config
+from capture.errors import ConfigError, RefNotFoundError
+from capture.recorder.observe import (
+    BELOW_MARKER,
+    EventsSnapshot,
+    PageEvents,
+    PageState,
+    Rect,
+    Scrubber,
+    diff_outline,
+    format_observation,
+    read_page_state,
+    read_sensitive,
+    resolve_ref,
+)
+from tests.conftest import Site
+
+pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
+
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+LINE = re.compile(r'^\s*- (?P<role>[a-z]+)(?: (?P<name>"(?:[^"\\]|\\.)*"))?.*\[ref=(?P<ref>\w+)\]')
+
+# Every interactive element and heading of a frame (and its open shadow roots) whose box
+# intersects the frame's viewport; each gets a data-test-id so the test can find it again.
+VISIBLE_JS = """
+() => {
+  const SEL = "a[href], button, input:not([type=hidden]), select, textarea, summary, " +
+    "h1, h2, h3, h4, h5, h6, [role=button], [role=link], [role=checkbox], [role=tab]";
+  const roots = [document];
+  for (let i = 0; i < roots.length; i++)
+    for (const el of roots[i].querySelectorAll("*")) if (el.shadowRoot) roots.push(el.shadowRoot);
+  const out = [];
+  for (const root of roots) for (const el of root.querySelectorAll(SEL)) {
+    const r = el.getBoundingClientRect();
+    if (r.width <= 0 || r.height <= 0) continue;
+    if (r.bottom <= 0 || r.right <= 0 || r.top >= innerHeight || r.left >= innerWidth) continue;
+    if (getComputedStyle(el).visibility === "hidden") continue;
+    const id = `t${out.length}`;
+    el.setAttribute("data-test-id", id);
+    out.push({ id, tag: el.tagName, ref: el.getAttribute("data-capture-ref") });
+  }
+  return out;
+}
+"""
+
+PAGES = [
+    "login.html",
+    "table.html",
+    "frames.html",
+    "shadow.html",
+    "console.html",
+    "failing.html",
+    "spa.html",
+    "dialog.html",
+]
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def context(config: Config) -> AsyncIterator[BrowserContext]:
+    async with open_browser(config.browser, config.context) as session:
+        yield session.context
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def page(context: BrowserContext) -> AsyncIterator[Page]:
+    page = await context.new_page()
+    yield page
+    await page.close()
+
+
+def page_url(site: Site, name: str) -> str:
+    url = site.url(name)
+    return f"{url}?other={site.other}" if name == "frames.html" else url
+
+
+async def visible_elements(page: Page) -> list[tuple[Frame, dict[str, Any]]]:
+    """(frame, element) for every interactive element or heading the person can see."""
+    found = []
+    for frame in page.frames:
+        if frame.parent_frame is not None:
+            box = await (await frame.frame_element()).bounding_box()
+            if box is None or box["y"] >= 800 or box["y"] + box["height"] <= 0:
+                continue
+        found += [(frame, element) for element in await frame.evaluate(VISIBLE_JS)]
+    return found
+
+
+def viewport_lines(state: PageState) -> dict[str, str]:
+    """ref -> outline line, for the viewport part of the outline."""
+    lines = {}
+    for line in state.outline[: state.in_viewport]:
+        match = LINE.match(line)
+        if match:
+            lines[match["ref"]] = line
+    return lines
+
+
+async def wait_for_frames(page: Page, count: int) -> None:
+    for frame in page.frames[1:count]:
+        await frame.wait_for_load_state()
+    await page.wait_for_function(f"document.querySelectorAll('iframe').length >= {count - 1}")
+
+
+# -- nothing the person sees is lost --------------------------------------------------
+
+
+@pytest.mark.parametrize("name", PAGES)
+async def test_every_visible_element_is_in_the_outline_with_its_name_and_a_working_ref(
+    page: Page, site: Site, name: str
+) -> None:
+    await page.goto(page_url(site, name))
+    if name == "frames.html":
+        await page.frame_locator("#cross").get_by_role("button").wait_for()
+    state = await read_page_state(page)
+    seen = await visible_elements(page)
+    lines = viewport_lines(state)
+    assert len(seen) >= 2
+    for frame, element in seen:
+        ref = element["ref"]
+        assert ref, f"{element} got no ref"
+        assert ref in lines, f"{element} ({ref}) is not in the viewport part of the outline"
+        locator = await resolve_ref(page, ref)
+        assert await locator.get_attribute("data-test-id") == element["id"]
+        assert locator.page == page and (await locator.element_handle()).owner_frame is not None
+        match = LINE.match(lines[ref])
+        assert match is not None
+        role, name_json = match["role"], match["name"]
+        accessible_name = json.loads(name_json) if name_json else ""
+        await expect(locator).to_have_accessible_name(accessible_name)
+        if role not in ("generic", "iframe"):
+            await expect(locator).to_have_role(role)  # type: ignore[arg-type]
+        assert frame is not None
+
+
+async def test_refs_are_stable_across_captures_and_point_into_frames(page: Page, site: Site) -> None:
+    await page.goto(page_url(site, "frames.html"))
+    await page.frame_locator("#cross").get_by_role("button").wait_for()
+    first = await read_page_state(page)
+    second = await read_page_state(page)
+    assert first.outline == second.outline
+    outline = "\n".join(first.outline)
+    same = re.search(r'button "Press same" \[ref=(f\d+e\d+)\]', outline)
+    cross = re.search(r'button "Press cross" \[ref=(f\d+e\d+)\]', outline)
+    assert same and cross and same[1][:2] != cross[1][:2]
+    for match, frame_name in ((same, "same"), (cross, "cross")):
+        locator = await resolve_ref(page, match[1])
+        assert await locator.inner_text() == f"Press {frame_name}"
+        await locator.click()  # the ref is a usable target, also across origins
+
+
+async def test_unknown_and_stale_refs_raise_a_clear_error(page: Page, site: Site) -> None:
+    await page.goto(site.url("spa.html"))
+    state = await read_page_state(page)
+    ref = re.search(r'button "Increment" \[ref=(e\d+)\]', "\n".join(state.outline))
+    assert ref
+    await page.evaluate("document.getElementById('increment').remove()")
+    with pytest.raises(RefNotFoundError, match="not on the page any more"):
+        await resolve_ref(page, ref[1])
+    with pytest.raises(RefNotFoundError, match="not an element ref"):
+        await resolve_ref(page, "button[1]")
+    with pytest.raises(RefNotFoundError, match="frame is gone"):
+        await resolve_ref(page, "f99e1")
+
+
+# -- redaction ------------------------------------------------------------------------
+
+TYPED = {
+    "#password": "typed-Secret-91",
+    "#card": "4111111111111111",
+    "#otp": "731946",
+}
+
+
+async def test_login_secrets_stay_out_of_every_text_and_are_masked(
+    page: Page, site: Site
+) -> None:
+    events = PageEvents(page)
+    await page.goto(site.url("login.html"))
+    for selector, value in TYPED.items():
+        await page.fill(selector, value)
+    state = await read_page_state(page)
+    text = format_observation(
+        step=1, action="fill", state=state, diff=None, events=events.drain(),
+        char_budget=16000, now=NOW,
+    )
+    secrets = [*TYPED.values(), "prefilled-Secret-42", "ACCT-7781-2290-44", "REF-PRIVATE-0042"]
+    for secret in secrets:
+        assert secret not in text
+        assert any(secret in value for value in state.secret_values)
+    # Labels and ordinary values stay; filled sensitive fields say they are filled.
+    assert 'textbox "Password" [password]' in text and "Leave at the door" in text
+    assert 'textbox "Card number" [ref=' in text and ": [redacted]" in text
+    # Every sensitive field is covered by a rect, from both the full and the fast path.
+    rects, values = await read_sensitive(page)
+    assert sorted(values) == sorted(state.secret_values)
+    for selector in ("#password", "#saved-password", "#card", "#otp", "#account", "#account-box"):
+        box = await page.locator(selector).bounding_box()
+        assert box is not None
+        assert covered(box, rects), selector
+        assert covered(box, state.sensitive_rects), selector
+
+
+def covered(box: dict[str, float], rects: list[Rect]) -> bool:
+    return any(
+        r.x <= box["x"] + 0.5
+        and r.y <= box["y"] + 0.5
+        and r.x + r.width >= box["x"] + box["width"] - 0.5
+        and r.y + r.height >= box["y"] + box["height"] - 0.5
+        for r in rects
+    )
+
+
+async def test_secrets_in_iframes_and_shadow_dom_stay_out_and_are_masked(
+    page: Page, site: Site
+) -> None:
+    await page.goto(page_url(site, "frames.html"))
+    same, cross = page.frame_locator("#same"), page.frame_locator("#cross")
+    await same.locator("#frame-password").fill("same-origin-Secret-1")
+    await cross.locator("#frame-password").fill("cross-origin-Secret-2")
+    state = await read_page_state(page)
+    outline = "\n".join(state.outline)
+    for secret in ("same-origin-Secret-1", "cross-origin-Secret-2"):
+        assert secret not in outline
+        assert secret in state.secret_values
+    for frame in (same, cross):
+        box = await frame.locator("#frame-password").bounding_box()
+        assert box is not None and covered(box, state.sensitive_rects)
+
+    await page.goto(site.url("shadow.html"))
+    await page.locator("#shadow-password").fill("shadow-Secret-3")
+    await page.locator("#shadow-user").fill("shadow-visible-user")
+    state = await read_page_state(page)
+    outline = "\n".join(state.outline)
+    assert "shadow-Secret-3" not in outline and "shadow-visible-user" in outline
+    box = await page.locator("#shadow-password").bounding_box()
+    assert box is not None and covered(box, state.sensitive_rects)
+    rects, values = await read_sensitive(page)
+    assert covered(box, rects) and values == ["shadow-Secret-3"]
+
+
+async def test_a_password_shown_in_clear_stays_redacted(page: Page, site: Site) -> None:
+    await page.goto(site.url("login.html"))
+    await page.fill("#password", "toggle-Secret-5")
+    await read_page_state(page)
+    # A "show password" button turns the field into type=text.
+    await page.evaluate("document.getElementById('password').type = 'text'")
+    state = await read_page_state(page)
+    assert "toggle-Secret-5" not in "\n".join(state.outline)
+    assert "toggle-Secret-5" in state.secret_values
+
+
+async def test_configured_redact_selectors(page: Page, site: Site) -> None:
+    await page.goto(site.url("login.html"))
+    state = await read_page_state(page, redact_selectors=["#note"])
+    assert "Leave at the door" not in "\n".join(state.outline)
+    assert "Leave at the door" in state.secret_values
+    box = await page.locator("#note").bounding_box()
+    assert box is not None and covered(box, state.sensitive_rects)
+    with pytest.raises(ConfigError, match=r"redact_selectors.*'#note\['"):
+        await read_page_state(page, redact_selectors=["#note["])
+
+
+async def test_scrubber_removes_secrets_that_surface_elsewhere(page: Page, site: Site) -> None:
+    events = PageEvents(page)
+    await page.goto(site.url("login.html"))
+    await page.fill("#password", "leaky-Secret-77")
+    await page.evaluate("console.error('login failed for password ' + password.value)")
+    state = await read_page_state(page)
+    scrub = Scrubber(state.secret_values)
+    text = format_observation(
+        step=2, action="submit", state=state, diff=None, events=events.drain(),
+        char_budget=16000, now=NOW, scrub=scrub,
+    )
+    assert "leaky-Secret-77" not in text
+    assert "login failed for password [redacted]" in text
+
+
+# -- viewport first, budget -----------------------------------------------------------
+
+
+async def test_long_table_is_viewport_first_and_fits_the_budget(page: Page, site: Site) -> None:
+    await page.goto(site.url("table.html"))
+    await page.evaluate("window.scrollTo(0, 4000)")
+    state = await read_page_state(page)
+    assert state.scroll == (0, 4000)
+    visible_rows = await page.evaluate(
+        "Array.from(document.querySelectorAll('tbody tr')).filter(r => {"
+        " const b = r.getBoundingClientRect(); return b.bottom > 0 && b.top < innerHeight;"
+        "}).map(r => r.cells[0].textContent)"
+    )
+    view = "\n".join(state.outline[: state.in_viewport])
+    for number in visible_rows:
+        assert f'"Cancel {number}"' in view
+    assert BELOW_MARKER in state.outline and state.omitted > 0
+    # Above the viewport comes last: the first line is a visible row, not the page heading.
+    assert 'heading "Orders"' not in view
+
+    text = format_observation(
+        step=3, action="scroll", state=state, diff=None, events=EventsSnapshot(),
+        char_budget=2000, now=NOW,
+    )
+    assert len(text) <= 2000
+    assert re.search(r"\[… \d+ more lines (in|outside) the viewport omitted \(budget\) …\]", text)
+    assert f'"Cancel {visible_rows[0]}"' in text
+
+
+# -- change detection -----------------------------------------------------------------
+
+
+async def test_diff_on_a_single_page_app(page: Page, site: Site) -> None:
+    await page.goto(site.url("spa.html"))
+    before = await read_page_state(page)
+    assert diff_outline(before.outline, (await read_page_state(page)).outline) == []
+    await page.click("#increment")
+    await page.fill("#new-todo", "Buy milk")
+    await page.click("#add")
+    await page.click("#toggle")
+    after = await read_page_state(page)
+    diff = diff_outline(before.outline, after.outline)
+    assert "- text: Clicked 0 times" in diff
+    assert "+ text: Clicked 1 times" in diff
+    assert any(line.startswith('+ checkbox "Buy milk"') for line in diff)
+    assert any(line.startswith('+ heading "Details"') for line in diff)
+    assert any(re.match(r'\+ button "Details" \[expanded\] \[ref=e\d+\]', x) for x in diff)
+    assert any(re.match(r'- button "Details" \[collapsed\] \[ref=e\d+\]', x) for x in diff)
+    text = format_observation(
+        step=2, action="click", state=after, diff=diff, events=EventsSnapshot(),
+        char_budget=16000, now=NOW,
+    )
+    assert f"## Changes since previous capture ({len(diff)})" in text
+    unchanged = format_observation(
+        step=3, action="wait", state=after, diff=[], events=EventsSnapshot(),
+        char_budget=16000, now=NOW,
+    )
+    assert "no visible change" in unchanged
+
+
+# -- events and dialogs ---------------------------------------------------------------
+
+
+async def test_console_and_page_errors_are_reported(page: Page, site: Site) -> None:
+    events = PageEvents(page)
+    async with page.expect_event("pageerror"):
+        await page.goto(site.url("console.html"))
+    first = events.drain()
+    assert any("planted console error: config missing" in e for e in first.console_errors)
+    assert not any("ordinary log line" in e or "warning line" in e for e in first.console_errors)
+    assert first.page_errors == ["Error: planted uncaught error"]
+    assert not events.drain()  # drained: nothing new
+    async with page.expect_event("console"):
+        await page.click("#log")
+    text = format_observation(
+        step=2, action="click", state=None, diff=None, events=events.drain(),
+        char_budget=4000, now=NOW,
+    )
+    assert "## Console errors (1)" in text and "clicked error: widget failed" in text
+    assert "outline not available" in text
+
+
+async def test_failed_requests_are_reported(page: Page, site: Site) -> None:
+    events = PageEvents(page)
+    await page.goto(site.url("failing.html"))
+    await expect(page.locator("#result")).to_contain_text("refused")
+    failed = events.drain().failed_requests
+    print(failed)
+    assert any("missing-data.json — HTTP 404" in f for f in failed), failed
+    assert any("127.0.0.1:9/refused" in f and "ERR_CONNECTION_REFUSED" in f for f in failed)
+    assert not any(f.startswith("Failed to load resource") for f in failed)
+
+
+async def test_dialogs_are_reported_and_never_block_the_page(page: Page, site: Site) -> None:
+    events = PageEvents(page)
+    await page.goto(site.url("dialog.html"))
+    await page.click("#alert")  # PageEvents is the only listener: dismissed as by default
+    snapshot = events.drain()
+    assert snapshot.dialogs == ["alert 'Saved: planted alert text' (dismissed)"]
+    state = await read_page_state(page)  # the page is not blocked
+    assert 'dialog "Terms of use"' in "\n".join(state.outline)
+
+    # With a handler of its own, the test decides; PageEvents only records.
+    def accept(dialog: Any) -> None:
+        asyncio.ensure_future(dialog.accept())
+
+    page.on("dialog", accept)
+    await page.click("#confirm")
+    await expect(page.locator("#answer")).to_have_text("yes")
+    assert events.drain().dialogs == ["confirm 'Delete everything?'"]
+
+
+async def test_an_open_dialog_is_listed_while_it_is_open(page: Page, site: Site) -> None:
+    events = PageEvents(page)
+    await page.goto(site.url("dialog.html"))
+    opened: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+    page.on("dialog", opened.set_result)
+    click = asyncio.ensure_future(page.click("#confirm"))
+    dialog = await opened
+    snapshot = events.drain()
+    assert snapshot.open_dialogs == ["confirm 'Delete everything?'"]
+    text = format_observation(
+        step=1, action="click", state=None, diff=None, events=snapshot,
+        char_budget=4000, now=NOW,
+    )
+    assert "## Open dialogs (1)" in text
+    async with page.expect_event("dialogclosed"):
+        await dialog.dismiss()
+    await click
+    assert events.drain().open_dialogs == []
+
+
+# -- speed (printed, not asserted) ----------------------------------------------------
+
+
+@pytest.mark.slow
+async def test_big_document_is_bounded_and_timed(page: Page, big_document: str) -> None:
+    await page.goto(big_document)
+    size = len(await page.content())
+    await read_page_state(page)  # the first call pays for the page's first evaluate
+    timings = []
+    for _ in range(3):
+        start = time.perf_counter()
+        state = await read_page_state(page)
+        timings.append(time.perf_counter() - start)
+    start = time.perf_counter()
+    snapshot = await page.locator("body").aria_snapshot(mode="ai")
+    aria = time.perf_counter() - start
+    outline = "\n".join(state.outline)
+    assert size >= 1_000_000
+    assert state.in_viewport > 10 and state.omitted > 1000
+    assert len(outline) < 100_000
+    print(
+        f"\nbig document {size} bytes: read_page_state best {min(timings) * 1000:.0f} ms "
+        f"(runs {', '.join(f'{t * 1000:.0f}' for t in timings)} ms), outline {len(outline)} "
+        f"chars; aria_snapshot(mode='ai') {aria * 1000:.0f} ms, {len(snapshot)} chars"
+    )

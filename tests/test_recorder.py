@@ -1,0 +1,320 @@
+"""The async Recorder on real Chromium, checked through the raw HTTP API of the real store."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import io
+import json
+import socket
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from PIL import Image
+from playwright.async_api import Page
+
+from capture.browser import open_browser
+from capture.config import CaptureConfig, Config, ContextConfig
+from capture.errors import StoreUnavailableError
+from capture.recorder import Recorder
+from capture.session import AsyncSessionClient
+from tests.conftest import Site
+
+pytestmark = pytest.mark.browser
+
+SHOT = "__user_part_screenshot"
+OBS = "__user_part_observation"
+
+
+def raw_values(base_url: str, thread: str) -> tuple[bytes, dict[str, Any]]:
+    """Every stored value of `thread`: the raw response bytes and the decoded values."""
+    response = httpx.get(f"{base_url}/sessions/{thread}/values")
+    response.raise_for_status()
+    return response.content, response.json()["values"]
+
+
+def stored_image(values: dict[str, Any]) -> Image.Image:
+    part = values[SHOT]
+    assert part["part_type"] == "image" and part["data"]["type"] == "bytes"
+    return Image.open(io.BytesIO(base64.b64decode(part["data"]["bytes"]))).convert("RGB")
+
+
+def capture_config(**fields: Any) -> CaptureConfig:
+    return CaptureConfig(**fields)
+
+
+@pytest.fixture
+async def apage(config: Config) -> AsyncIterator[Page]:
+    async with open_browser(config.browser, config.context) as session:
+        yield session.page
+
+
+@pytest.fixture
+async def client(store_server: Any) -> AsyncIterator[AsyncSessionClient]:
+    async with AsyncSessionClient(store_server.base_url) as c:
+        yield c
+
+
+async def test_capture_stores_image_observation_and_step_record(
+    apage: Page, client: AsyncSessionClient, store_server: Any, site: Site
+) -> None:
+    async with Recorder(apage, client, "t-basic") as rec:
+        await apage.goto(site.url("login.html"))
+        result = await rec.capture("open the sign-in apage")
+        await rec.flush()
+    assert result.step == 1 and result.changed
+    assert result.stored == [SHOT, OBS, "capture.step.000001"]
+    _, values = raw_values(store_server.base_url, "t-basic")
+    image = stored_image(values)
+    assert image.size == (1280, 800)
+    assert values[SHOT]["data"]["mime_type"] == "image/jpeg"
+    assert values[SHOT]["data"]["name"] == "step-1.jpg"
+    observation = values[OBS]
+    assert observation["part_type"] == "text"
+    assert observation["data"] == result.observation
+    assert site.url("login.html") in result.observation and "Sign in" in result.observation
+    record = values["capture.step.000001"]
+    assert len(json.dumps(record, separators=(",", ":")).encode()) < 1024
+    assert record["action"] == "open the sign-in apage"
+    assert record["url"] == site.url("login.html") and record["title"] == "Sign in"
+    assert record["status"] == "ok" and record["changed"] is True
+    assert len(record["image_sha256"]) == 64 and record["image_bytes"] == result.image_bytes
+    assert rec.stats.captures == 1 and rec.stats.uploaded == 3 and rec.stats.dropped == 0
+
+
+def _solid(image: Image.Image, box: tuple[float, float, float, float], factor: float) -> bool:
+    """Whether the image region of CSS box (x, y, w, h) is uniformly black."""
+    x, y, w, h = (v * factor for v in box)
+    region = image.crop((int(x) + 1, int(y) + 1, int(x + w) - 1, int(y + h) - 1))
+    return all(high <= 4 for _, high in region.getextrema())
+
+
+async def _box(locator: Any) -> tuple[float, float, float, float]:
+    box = await locator.bounding_box()
+    assert box is not None
+    return box["x"], box["y"], box["width"], box["height"]
+
+
+SECRETS = {
+    "typed": "Typed-Pa55word-913",
+    "card": "4111111111111111",
+    "otp": "778899",
+    "same": "SameFrame-Secret-77",
+    "cross": "CrossFrame-Secret-88",
+    "shadow": "Shadow-Secret-99",
+    "literal": "Configured-Literal-4242",
+    "added": "Runtime-Added-5151",
+}
+PREFILLED = ["prefilled-Secret-42", "ACCT-7781-2290-44", "REF-PRIVATE-0042"]
+
+
+async def test_planted_secrets_are_in_no_stored_byte_and_masked_solid(
+    apage: Page, client: AsyncSessionClient, store_server: Any, site: Site
+) -> None:
+    cfg = capture_config(secrets=[SECRETS["literal"]], redact_selectors=["#note"])
+    thread = "t-secrets"
+    boxes: list[tuple[float, float, float, float]] = []
+    async with Recorder(apage, client, thread, config=cfg) as rec:
+        rec.add_secrets(SECRETS["added"])
+        # A configured literal and a runtime secret in the URL, which the header shows.
+        await apage.goto(site.url(f"login.html?k={SECRETS['literal']}#{SECRETS['added']}"))
+        await apage.fill("#username", "alice")
+        await apage.fill("#password", SECRETS["typed"])
+        await apage.fill("#card", SECRETS["card"])
+        await apage.fill("#otp", SECRETS["otp"])
+        await apage.evaluate("s => console.error('leaked ' + s)", SECRETS["typed"])
+        login = await rec.capture(f"fill password {SECRETS['typed']}")
+        await rec.flush()
+        _, values = raw_values(store_server.base_url, thread)
+        image = stored_image(values)
+        factor = image.width / 1280
+        for selector in ("#password", "#saved-password", "#card", "#otp", "#note", "#account"):
+            box = await _box(apage.locator(selector))
+            boxes.append(box)
+            assert _solid(image, box, factor), selector
+        assert not _solid(image, await _box(apage.locator("#username")), factor)
+        assert "Sign in" in login.observation and "Password" in login.observation
+
+        await apage.goto(site.url(f"frames.html?other={site.other}"))
+        same = apage.frame_locator("#same").locator("#frame-password")
+        cross = apage.frame_locator("#cross").locator("#frame-password")
+        await same.fill(SECRETS["same"])
+        await cross.fill(SECRETS["cross"])
+        await rec.capture("fill frame passwords")
+        await rec.flush()
+        _, values = raw_values(store_server.base_url, thread)
+        image = stored_image(values)
+        assert _solid(image, await _box(same), factor)
+        assert _solid(image, await _box(cross), factor)
+
+        await apage.goto(site.url("shadow.html"))
+        await apage.fill("#shadow-password", SECRETS["shadow"])
+        await rec.capture("fill shadow password")
+        await rec.flush()
+        _, values = raw_values(store_server.base_url, thread)
+        assert _solid(stored_image(values), await _box(apage.locator("#shadow-password")), factor)
+        await rec.start_run(f"run {SECRETS['literal']}", note=SECRETS["typed"])
+        await rec.finish_run("passed")
+
+    raw, values = raw_values(store_server.base_url, thread)
+    assert len(values) >= 6
+    for secret in [*SECRETS.values(), *PREFILLED]:
+        assert secret.encode() not in raw, secret
+        for value in values.values():
+            text = json.dumps(value, ensure_ascii=False)
+            assert secret not in text, secret
+
+
+async def test_every_request_fits_the_budget_on_a_2560_viewport(
+    config: Config, start_store_server: Any, site: Site
+) -> None:
+    # The store rejects (413) anything a stock Distri server would: a drop would show it.
+    running = start_store_server(max_body_bytes=262_144)
+    big = ContextConfig(viewport_width=2560, viewport_height=1600)
+    async with open_browser(config.browser, big) as session, AsyncSessionClient(
+        running.base_url
+    ) as client:
+        apage = session.page
+        async with Recorder(apage, client, "t-budget", config=capture_config(quality=95)) as rec:
+            await apage.goto(site.url("table.html"))
+            first = await rec.capture("table")
+            # Pure noise does not compress: the budget has to step quality and scale down.
+            await apage.set_content(
+                "<canvas id=c width=2560 height=1600></canvas><script>"
+                "const c=document.getElementById('c').getContext('2d');"
+                "const d=c.createImageData(2560,1600);"
+                "for(let i=0;i<d.data.length;i++)d.data[i]=(i*2654435761>>>7)&255;"
+                "c.putImageData(d,0,0);</script>"
+            )
+            noise = await rec.capture("noise")
+            await rec.flush()
+    assert rec.stats.dropped == 0 and rec.stats.uploaded == 6
+    assert first.image_bytes > 0 and noise.image_bytes > 0
+    _, values = raw_values(running.base_url, "t-budget")
+    image = stored_image(values)
+    assert max(image.size) <= 1568
+    body = AsyncSessionClient(running.base_url).set_body(SHOT, values[SHOT], "2030-01-01T00:00:00Z")
+    assert len(body) <= 262_144
+
+
+async def test_unchanged_page_is_not_reuploaded_until_expiry_nears(
+    apage: Page, client: AsyncSessionClient, store_server: Any, site: Site
+) -> None:
+    cfg = capture_config(screenshot_expiry="1s")
+    async with Recorder(apage, client, "t-same", config=cfg) as rec:
+        await apage.goto(site.url("spa.html"))
+        first = await rec.capture("open")
+        second = await rec.capture("nothing")
+        await apage.click("#increment")
+        third = await rec.capture("click increment")
+        await asyncio.sleep(0.6)  # over half of the 1 s expiry gone: re-upload even unchanged
+        fourth = await rec.capture("wait")
+        await rec.flush()
+    assert first.changed and SHOT in first.stored
+    assert not second.changed and SHOT not in second.stored and second.image_bytes == 0
+    assert third.changed and SHOT in third.stored
+    assert not fourth.changed and SHOT in fourth.stored
+    assert rec.stats.unchanged == 2
+    _, values = raw_values(store_server.base_url, "t-same")
+    assert values["capture.step.000002"]["unchanged"] is True
+    assert values["capture.step.000003"]["changed"] is True
+
+
+async def test_only_the_latest_step_records_are_kept(
+    apage: Page, client: AsyncSessionClient, store_server: Any, site: Site
+) -> None:
+    async with Recorder(apage, client, "t-keep", config=capture_config(keep_steps=3)) as rec:
+        await apage.goto(site.url("spa.html"))
+        for n in range(5):
+            await apage.click("#increment")
+            await rec.capture(f"click {n}")
+        await rec.start_run("keep", file="keep.yaml")
+        await rec.finish_run("passed")
+    _, values = raw_values(store_server.base_url, "t-keep")
+    steps = sorted(k for k in values if k.startswith("capture.step."))
+    assert steps == ["capture.step.000003", "capture.step.000004", "capture.step.000005"]
+    run = values["capture.run"]
+    assert run["name"] == "keep" and run["status"] == "passed" and run["steps"] == 5
+    assert run["dropped"] == 0 and run["file"] == "keep.yaml"
+    assert run["started"] <= run["finished"]
+
+
+def _down_url() -> str:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}/api/v1"
+
+
+async def test_store_down_never_fails_the_task(apage: Page, site: Site) -> None:
+    cfg = capture_config(upload_retries=1)
+    async with AsyncSessionClient(_down_url(), retries=0) as client:
+        async with Recorder(apage, client, "t-down", config=cfg) as rec:
+            await apage.goto(site.url("spa.html"))
+            await rec.start_run("down")
+            results = [await rec.capture("open")]
+            await apage.click("#increment")
+            results.append(await rec.capture("click"))
+            await rec.finish_run("passed")
+    assert [r.step for r in results] == [1, 2]
+    # Writes superseded while the store was down are not drops (latest wins); the rest are.
+    assert rec.stats.uploaded == 0 and rec.stats.dropped >= 3
+
+
+async def test_strict_mode_raises_store_errors(apage: Page, site: Site) -> None:
+    cfg = capture_config(upload_retries=0, strict=True)
+    async with AsyncSessionClient(_down_url(), retries=0) as client:
+        rec = Recorder(apage, client, "t-strict", config=cfg)
+        await apage.goto(site.url("index.html"))
+        await rec.capture("open")
+        with pytest.raises(StoreUnavailableError):
+            await rec.flush()
+        with pytest.raises(StoreUnavailableError):
+            await rec.close()
+
+
+async def test_a_spent_time_box_falls_back_and_says_so(
+    apage: Page, client: AsyncSessionClient, store_server: Any, site: Site
+) -> None:
+    async with Recorder(apage, client, "t-box", config=capture_config(time_box=0)) as rec:
+        await apage.goto(site.url("login.html"))
+        result = await rec.capture("open")
+        await rec.flush()
+    assert any("outline not ready" in note for note in result.notes)
+    assert any("not located in time" in n or "not ready" in n for n in result.notes)
+    assert SHOT not in result.stored
+    _, values = raw_values(store_server.base_url, "t-box")
+    assert "outline not ready" in values[OBS]["data"]
+    assert site.url("login.html") in values[OBS]["data"]  # the header is still there
+
+
+async def test_a_busy_page_does_not_block_past_the_time_box(
+    apage: Page, client: AsyncSessionClient, store_server: Any, site: Site
+) -> None:
+    async with Recorder(apage, client, "t-busy", config=capture_config(time_box=0.5)) as rec:
+        await apage.goto(site.url("spa.html"))
+        await rec.capture("open")
+        # Block the apage's main thread for 3 s, well past the 0.5 s box.
+        await apage.evaluate("setTimeout(() => { const t = Date.now(); while (Date.now() - t < 3000); }, 0)")
+        busy = await rec.capture("busy")
+        await rec.flush()
+    assert any("not ready" in note or "not located" in note for note in busy.notes)
+
+
+async def test_a_new_tab_takes_over(
+    apage: Page, client: AsyncSessionClient, store_server: Any, site: Site
+) -> None:
+    async with Recorder(apage, client, "t-tab") as rec:
+        await apage.goto(site.url("index.html"))
+        await rec.capture("open")
+        tab = await apage.context.new_page()
+        await tab.goto(site.url("table.html"))
+        rec.page = tab
+        result = await rec.capture("switch tab")
+        await rec.flush()
+    assert rec.page is tab
+    assert site.url("table.html") in result.observation
+    _, values = raw_values(store_server.base_url, "t-tab")
+    assert values["capture.step.000002"]["title"] == "Orders"

@@ -1,0 +1,96 @@
+"""SyncRecorder with pytest-playwright's sync `page`, checked through the raw HTTP API."""
+
+from __future__ import annotations
+
+import base64
+import inspect
+import io
+import json
+import socket
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from PIL import Image
+from playwright.sync_api import Page
+
+from capture.config import CaptureConfig
+from capture.recorder import Recorder, SyncRecorder
+from capture.session import SessionClient
+from tests.conftest import Site
+
+pytestmark = pytest.mark.browser
+
+SHOT = "__user_part_screenshot"
+OBS = "__user_part_observation"
+
+
+def _values(base_url: str, thread: str) -> tuple[bytes, dict[str, Any]]:
+    response = httpx.get(f"{base_url}/sessions/{thread}/values")
+    response.raise_for_status()
+    return response.content, response.json()["values"]
+
+
+@pytest.fixture
+def client(store_server: Any) -> Iterator[SessionClient]:
+    with SessionClient(store_server.base_url) as c:
+        yield c
+
+
+def test_both_faces_have_the_same_public_names() -> None:
+    def public(cls: type) -> set[str]:
+        return {name for name in dir(cls) if not name.startswith("_")}
+
+    assert public(SyncRecorder) == public(Recorder)
+    for name in public(Recorder):
+        a, b = getattr(Recorder, name), getattr(SyncRecorder, name)
+        if callable(a):
+            assert list(inspect.signature(a).parameters) == list(
+                inspect.signature(b).parameters
+            ), name
+
+
+def test_sync_capture_stores_masked_image_and_scrubbed_texts(
+    page: Page, client: SessionClient, store_server: Any, site: Site
+) -> None:
+    secret = "Sync-Typed-Secret-321"
+    with SyncRecorder(page, client, "t-sync", config=CaptureConfig(keep_steps=2)) as rec:
+        page.goto(site.url("login.html"))
+        page.fill("#password", secret)
+        first = rec.capture(f"typed {secret}")
+        second = rec.capture("again")
+        page.click("button[type=submit]")
+        third = rec.capture("submit")
+        rec.flush()
+        box = page.locator("#password").bounding_box()
+    assert first.changed and SHOT in first.stored
+    assert not second.changed and SHOT not in second.stored
+    assert third.changed
+    raw, values = _values(store_server.base_url, "t-sync")
+    assert secret.encode() not in raw and b"prefilled-Secret-42" not in raw
+    assert sorted(k for k in values if k.startswith("capture.step")) == [
+        "capture.step.000002", "capture.step.000003"
+    ]
+    assert len(json.dumps(values["capture.step.000003"]).encode()) < 1024
+    image = Image.open(io.BytesIO(base64.b64decode(values[SHOT]["data"]["bytes"]))).convert("RGB")
+    assert box is not None
+    region = image.crop((int(box["x"]) + 1, int(box["y"]) + 1,
+                         int(box["x"] + box["width"]) - 1, int(box["y"] + box["height"]) - 1))
+    assert all(high <= 4 for _, high in region.getextrema())
+    assert "Sign in" in values[OBS]["data"]
+
+
+def test_sync_store_down_never_fails_the_task(page: Page, site: Site) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    cfg = CaptureConfig(upload_retries=0)
+    with SessionClient(f"http://127.0.0.1:{port}/api/v1", retries=0) as down:
+        with SyncRecorder(page, down, "t-down", config=cfg) as rec:
+            page.goto(site.url("index.html"))
+            rec.start_run("down")
+            result = rec.capture("open")
+            rec.finish_run("passed")
+    assert result.step == 1
+    assert rec.stats.uploaded == 0 and rec.stats.dropped >= 3

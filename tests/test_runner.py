@@ -1,0 +1,305 @@
+"""The task runner on real Chromium against the bundled demo shop, capturing into a real
+store over HTTP. One browser per module; each run gets a fresh context (its own cookies)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from playwright.async_api import Browser, async_playwright
+
+from capture.browser import find_browser, launch_args
+from capture.config import Config, StoreConfig, load_config
+from capture.demo_site import DEMO_PASSWORD, DemoSite, serve_demo_site
+from capture.session import AsyncSessionClient, TextPart
+from capture.store import MemoryStore, StoreServer
+from capture.tasks import (
+    EXIT_DROPPED,
+    EXIT_FAILED,
+    EXIT_OK,
+    STEP_KINDS,
+    RunListener,
+    StepResult,
+    TaskFile,
+    parse_task,
+    run_task,
+    run_task_sync,
+)
+from capture.tasks._progress import print_summary
+from tests.conftest import CONFIG, ROOT, RunningStore
+
+pytestmark = pytest.mark.browser
+# One event loop for the module, so the module's browser serves every async test.
+on_module_loop = pytest.mark.asyncio(loop_scope="module")
+
+
+@pytest.fixture(scope="module")
+def shop() -> Iterator[DemoSite]:
+    with serve_demo_site() as site:
+        yield site
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def chromium() -> AsyncIterator[Browser]:
+    async with async_playwright() as pw:
+        launched = await pw.chromium.launch(
+            executable_path=find_browser(CONFIG.browser.executable),
+            args=launch_args(CONFIG.browser.args),
+            headless=True,
+        )
+        yield launched
+        await launched.close()
+
+
+def task_at(tmp_path: Path, text: str) -> TaskFile:
+    """Parse `text` as if loaded from tmp_path/task.yaml (uploads resolve next to it)."""
+    path = tmp_path / "task.yaml"
+    path.write_text(text)
+    return parse_task(text, str(path))
+
+
+async def values(base_url: str, thread: str) -> dict[str, Any]:
+    async with AsyncSessionClient(base_url) as client:
+        return await client.get_session_values(thread)
+
+
+def steps_of(stored: dict[str, Any]) -> list[dict[str, Any]]:
+    return [stored[key] for key in sorted(stored) if key.startswith("capture.step.")]
+
+
+def observation(stored: dict[str, Any]) -> str:
+    part = TextPart.model_validate(stored["__user_part_observation"])
+    return part.data
+
+
+EVERY_KIND = """\
+name: every kind
+base_url: {url}
+timeout: 5s
+viewport: {{width: 1024, height: 700}}
+vars:
+  WHO: Grace Hopper
+steps:
+  - goto: /
+  - type: {{placeholder: "mugs, kettles", value: kett, delay: 10}}
+  - wait_for: {{text: "Suggestion: Tea Kettle"}}
+  - fill: {{label: Search, value: mug}}
+  - press: {{label: Search, key: Enter}}
+  - wait_for: {{url: "**/search?q=mug"}}
+  - wait_for: {{load_state: domcontentloaded}}
+  - expect: {{test_id: result-count, url_matches: "q=mug$", title: "Search: mug"}}
+  - click: {{role: link, name: Travel Mug}}
+  - hover: {{text: Shipping info, exact: false}}
+  - expect: {{role: tooltip}}
+  - select: {{css: "#size", option: Small}}
+  - click: {{role: button, name: Add to cart}}
+  - expect: {{css: ".notice", url: "/product/travel-mug?added=1"}}
+  - scroll: {{css: "#reviews"}}
+  - scroll: {{dy: -5000}}
+  - capture: after adding
+  - press: Tab
+  - sleep: 50ms
+  - goto: /login?next=/checkout
+  - fill: {{label: Username, value: demo}}
+  - fill: {{label: Password, value: "{password}"}}
+  - click: {{role: button, name: Sign in}}
+  - fill: {{label: Full name, value: "${{WHO}}"}}
+  - fill: {{label: Address, value: 1 Compiler Lane}}
+  - fill: {{label: Card number, value: "4111 1111 1111 1111"}}
+  - select: {{label: Shipping, option: [express]}}
+  - upload: {{label: Gift card image, files: gift.txt}}
+  - uncheck: {{css: "#newsletter"}}
+  - check: {{label: I accept the terms, exact: true}}
+  - click: {{text: Place order, nth: 0}}
+  - expect: {{text: "Thank you, Grace Hopper!", title: Order}}
+"""
+
+
+@on_module_loop
+async def test_every_step_kind_and_target_kind(
+    tmp_path: Path, shop: DemoSite, chromium: Browser, store_server: RunningStore
+) -> None:
+    (tmp_path / "gift.txt").write_text("happy birthday")
+    task = task_at(tmp_path, EVERY_KIND.format(url=shop.url, password=DEMO_PASSWORD))
+    assert {step.kind for step in task.steps} == set(STEP_KINDS)
+    async with AsyncSessionClient(store_server.base_url) as client:
+        result = await run_task(task, client=client, browser=chromium, thread="every")
+    assert [s.status for s in result.steps] == ["ok"] * len(task.steps), result.failures
+    assert result.exit_code() == EXIT_OK
+    assert result.captures == len(task.steps) and result.dropped == 0
+    final = result.final_observation
+    assert "Thank you, Grace Hopper!" in final
+    assert "Order #" in final and "express shipping" in final
+    assert "Gift card image: gift.txt." in final and "Newsletter: no." in final
+    actions = [s.action for s in result.steps]
+    assert actions[1] == "type placeholder 'mugs, kettles' with 'kett'"
+    assert actions[8] == "click link 'Travel Mug'"
+    assert actions[16] == "capture: after adding"
+    assert actions[21] == "fill label 'Password' with [redacted]"  # a password field
+    assert actions[25] == "fill label 'Card number' with [redacted]"  # autocomplete=cc-number
+    assert actions[23] == "fill label 'Full name' with 'Grace Hopper'"
+    stored = await values(store_server.base_url, "every")
+    records = steps_of(stored)
+    assert [r["action"] for r in records] == actions
+    assert {r["status"] for r in records} == {"ok"}
+    assert stored["capture.run"]["status"] == "passed"
+    assert stored["capture.run"]["name"] == "every kind"
+
+
+@on_module_loop
+async def test_ref_from_a_previous_observation(
+    tmp_path: Path, shop: DemoSite, chromium: Browser, store_server: RunningStore
+) -> None:
+    """An agent reads the last observation, picks a ref, and sends a step that uses it."""
+    context = await chromium.new_context()
+    page = await context.new_page()
+    async with AsyncSessionClient(store_server.base_url) as client:
+        first = task_at(
+            tmp_path, f"name: look\nbase_url: {shop.url}\nsteps:\n  - goto: /product/red-mug\n"
+        )
+        assert (await run_task(first, client=client, page=page, thread="refs")).status == "passed"
+        seen = observation(await values(store_server.base_url, "refs"))
+        ref = re.search(r'button "Add to cart" \[ref=(e\d+)\]', seen)
+        assert ref is not None, seen
+        second = task_at(
+            tmp_path,
+            f"name: act\nbase_url: {shop.url}\nsteps:\n"
+            f"  - click: {{ref: {ref.group(1)}}}\n"
+            "  - expect: {text: Added Red Mug to your cart.}\n"
+            "  - click: {ref: e999}\n",
+        )
+        result = await run_task(second, client=client, page=page, thread="refs")
+    in_cart = await page.get_by_test_id("cart-count").inner_text()
+    await context.close()
+    assert result.steps[0].status == "ok"
+    assert result.steps[0].action == f"click ref {ref.group(1)}"
+    assert result.steps[1].status == "ok"
+    assert in_cart == "1"
+    assert result.steps[2].status == "failed"
+    assert "ref e999 is not on the page" in (result.steps[2].error or "")
+
+
+@pytest.mark.parametrize(
+    ("step", "reason"),
+    [
+        ("click: {css: '#no-such-button'}", r"timed out after 0\.5s \(waiting for locator\("),
+        ("expect: {text: Free unicorns}", r"expected text 'Free unicorns' to be visible"),
+        ("expect: {title: Unicorns}", r"expected the title to contain 'Unicorns'; it is 'Home"),
+        ("wait_for: {url: /never}", r"timed out after 0\.5s"),
+        ("click: {role: link, name: Mug}", r"the target matches \d+ elements"),
+        ("upload: {css: input, files: missing.png}", r"file to upload not found: .*missing\.png"),
+    ],
+)
+@on_module_loop
+async def test_a_failing_step_is_named_captured_and_stops_the_run(
+    tmp_path: Path,
+    shop: DemoSite,
+    chromium: Browser,
+    store_server: RunningStore,
+    step: str,
+    reason: str,
+) -> None:
+    task = task_at(
+        tmp_path,
+        f"name: fails\nbase_url: {shop.url}\ntimeout: 500ms\nsteps:\n"
+        f"  - goto: /\n  - {step}\n  - goto: /cart\n",
+    )
+    async with AsyncSessionClient(store_server.base_url) as client:
+        result = await run_task(task, client=client, browser=chromium, thread="fails")
+    assert result.status == "failed"
+    assert result.exit_code() == EXIT_FAILED
+    assert [s.status for s in result.steps] == ["ok", "failed", "skipped"]
+    error = result.steps[1].error or ""
+    kind = step.split(":")[0]
+    assert error.startswith(f"step 2 ({kind}) at {tmp_path / 'task.yaml'}:6 failed: "), error
+    assert re.search(reason, error), error
+    stored = await values(store_server.base_url, "fails")
+    records = steps_of(stored)
+    assert len(records) == 2  # the skipped step was not captured
+    assert records[1]["status"] == "failed"
+    assert records[1]["error"] == error[:239] + ("…" if len(error) > 240 else "")
+    assert stored["capture.run"]["status"] == "failed"
+    failed_observation = observation(stored)  # the failure state, as the agent will see it
+    assert "FAILED: step 2" in failed_observation and "task.yaml:6" in failed_observation
+
+
+@on_module_loop
+async def test_continue_on_error_runs_the_rest(
+    tmp_path: Path, shop: DemoSite, chromium: Browser, store_server: RunningStore
+) -> None:
+    task = task_at(
+        tmp_path,
+        f"name: goes on\nbase_url: {shop.url}\nsteps:\n  - goto: /\n"
+        "  - click: '#missing'\n    timeout: 300ms\n  - goto: /cart\n  - expect: {text: empty}\n",
+    )
+    async with AsyncSessionClient(store_server.base_url) as client:
+        result = await run_task(
+            task, client=client, browser=chromium, thread="on", continue_on_error=True
+        )
+    assert [s.status for s in result.steps] == ["ok", "failed", "ok", "ok"]
+    assert result.status == "failed" and result.exit_code() == EXIT_FAILED
+    assert len(steps_of(await values(store_server.base_url, "on"))) == 4
+
+
+class _StopStoreAfter(RunListener):
+    """Stops the store server once step `after` finished: the store goes away mid-run."""
+
+    def __init__(self, server: StoreServer, after: int) -> None:
+        self.server, self.after = server, after
+        self.seen: list[StepResult] = []
+
+    def step_finished(self, step: StepResult, total: int) -> None:
+        self.seen.append(step)
+        if step.number == self.after:
+            self.server.should_exit = True
+
+
+@on_module_loop
+async def test_store_going_away_mid_run_drops_captures_not_the_task(
+    tmp_path: Path, shop: DemoSite, chromium: Browser, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server = StoreServer(
+        StoreConfig(sweep_interval=timedelta(0)), MemoryStore(), host="127.0.0.1", port=0,
+        embedded=True,
+    )
+    serving = await server.start()
+    base_url = f"http://127.0.0.1:{server.port}/api/v1"
+    task = task_at(
+        tmp_path,
+        f"name: store goes\nbase_url: {shop.url}\ncapture: {{upload_retries: 0}}\nsteps:\n"
+        "  - goto: /\n  - goto: /cart\n  - goto: /search?q=mug\n  - click: {text: Blue Mug}\n"
+        "  - expect: {text: stoneware}\n",
+    )
+    listener = _StopStoreAfter(server, after=2)
+    async with AsyncSessionClient(base_url, retries=0, timeout=1.0) as client:
+        result = await run_task(
+            task, client=client, browser=chromium, thread="gone", listener=listener
+        )
+    await serving
+    assert [s.status for s in result.steps] == ["ok"] * 5  # the task completed
+    assert result.captures == 5
+    assert result.dropped > 0
+    assert result.exit_code() == EXIT_OK
+    assert result.exit_code(strict=True) == EXIT_DROPPED
+    print_summary(result, base_url)
+    shown = capsys.readouterr().out
+    assert f"{result.dropped} store writes were dropped" in shown
+
+
+def test_sync_wrapper_builds_its_own_browser_and_client(
+    tmp_path: Path, shop: DemoSite, store_server: RunningStore
+) -> None:
+    config: Config = load_config(
+        ROOT / "playwright.config.toml", env={}, overrides={"session.server": store_server.base_url}
+    )
+    task = task_at(
+        tmp_path, f"name: sync\nbase_url: {shop.url}\nsteps:\n  - goto: /\n  - capture: home\n"
+    )
+    result = run_task_sync(task, config=config, timeout=timedelta(seconds=5))
+    assert result.status == "passed" and result.thread == "sync"
+    assert "Welcome to the Demo Shop" in result.final_observation

@@ -1,0 +1,290 @@
+"""The Redis backend beyond the shared contract: its layout (no KEYS/SCAN, native TTLs),
+agreement with the in-memory backend on random histories, several stores on one Redis, and
+turning Redis failures into `StorageError`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import redis.asyncio as aioredis
+
+from capture.errors import StorageError
+from capture.store import HistoryPolicy, MemoryStore, RedisStore, Store, store_from_url
+from tests.conftest import RedisServer
+
+pytestmark = pytest.mark.redis
+
+T0 = datetime(2026, 11, 25, 12, 0, 0, tzinfo=UTC)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class FakeClock:
+    """A clock the test moves by hand, shared by the stores under comparison."""
+
+    def __init__(self, now: datetime = T0) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+async def raw(redis_url: str) -> AsyncIterator[aioredis.Redis]:
+    client = aioredis.Redis.from_url(redis_url, decode_responses=True)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+async def open_store(redis_url: str) -> AsyncIterator[Callable[..., Any]]:
+    """Factory of opened RedisStores on the shared server, closed at teardown."""
+    stores: list[RedisStore] = []
+
+    async def make(**options: Any) -> RedisStore:
+        store = RedisStore(options.pop("url", redis_url), **options)
+        await store.open()
+        stores.append(store)
+        return store
+
+    yield make
+    for store in stores:
+        await store.close()
+
+
+async def test_store_from_url_builds_a_redis_store_with_a_prefix(redis_url: str) -> None:
+    store = store_from_url(redis_url + "?prefix=tenant-a", history_versions=3)
+    assert isinstance(store, RedisStore)
+    assert store.prefix == "tenant-a"
+    assert store.describe() == f"redis 127.0.0.1:{redis_url.split(':')[2]} (prefix 'tenant-a')"
+    await store.open()
+    await store.open()  # idempotent
+    await store.set("t", "k", "1", None)
+    assert await store.get("t", "k") == "1"
+    await store.close()
+    await store.close()
+
+
+def test_importing_capture_and_building_a_redis_store_does_not_import_redis() -> None:
+    code = (
+        "import sys, capture, capture.store, capture.cli\n"
+        "capture.store.store_from_url('redis://127.0.0.1:1/0')\n"
+        "print('redis' in sys.modules)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "False"
+
+
+async def test_keys_are_namespaced_and_never_listed_with_keys_or_scan(
+    open_store: Callable[..., Any], raw: aioredis.Redis, redis_url: str
+) -> None:
+    a = await open_store(url=redis_url + "?prefix=a")
+    b = await open_store(url=redis_url + "?prefix=b")
+    await raw.config_resetstat()
+    await a.set("thread:1", "__user_part_x", '"one"', T0 + timedelta(days=999))
+    await b.set("thread:1", "k", '"two"', None)
+    assert await a.get_all("thread:1") == {"__user_part_x": '"one"'}
+    assert await b.get_all("thread:1") == {"k": '"two"'}
+    assert [row.thread_id for row in await a.list_sessions(None, 10, 0)] == ["thread:1"]
+    await a.history("thread:1", "__user_part_x", 10)
+    await a.sweep()
+    await a.clear("thread:1")
+    assert await b.get("thread:1", "k") == '"two"'
+    stats = await raw.info("commandstats")
+    assert "cmdstat_evalsha" in stats
+    assert not {"cmdstat_keys", "cmdstat_scan"} & set(stats)
+    assert all(name.startswith(("a:", "b:")) for name in await raw.keys("*"))
+
+
+async def test_a_thread_whose_values_all_expire_gets_a_native_ttl(
+    open_store: Callable[..., Any], raw: aioredis.Redis
+) -> None:
+    store = await open_store()
+    now = datetime.now(UTC)
+    await store.set("t", "a", "1", now + timedelta(seconds=60))
+    await store.set("t", "b", "2", now + timedelta(seconds=30))
+    assert 59_000 < await raw.pttl("capture:v:t") <= 60_000
+    await store.set("t", "c", "3", None)  # one value that never expires: no TTL on the thread
+    assert await raw.pttl("capture:v:t") == -1
+    await store.delete("t", "c")
+    assert 59_000 < await raw.pttl("capture:v:t") <= 60_000
+
+
+async def test_redis_itself_drops_an_expired_thread_without_a_sweep(
+    open_store: Callable[..., Any], raw: aioredis.Redis
+) -> None:
+    store = await open_store()
+    await store.set("gone", "k", "1", datetime.now(UTC) + timedelta(milliseconds=150))
+    await store.set("kept", "k", "1", None)
+    assert await raw.exists("capture:v:gone")
+    for _ in range(100):  # Redis expires keys on its own clock; poll instead of sleeping long
+        if not await raw.exists("capture:v:gone", "capture:u:gone", "capture:x:gone"):
+            break
+        await asyncio.sleep(0.02)
+    assert not await raw.exists("capture:v:gone", "capture:u:gone", "capture:x:gone")
+    # The stale index entries are dropped on the next listing.
+    assert [row.thread_id for row in await store.list_sessions(None, 10, 0)] == ["kept"]
+    assert await raw.zrange("capture:threads", 0, -1) == ["kept"]
+    assert await raw.zrange("capture:due", 0, -1) == []
+
+
+async def test_partial_expiry_leaves_the_live_values_and_the_right_updated_at(
+    open_store: Callable[..., Any],
+) -> None:
+    clock = FakeClock()
+    store = await open_store(clock=clock)
+    await store.set("older", "k", "1", None)
+    clock.advance(1)
+    await store.set("t", "stays", "1", None)
+    clock.advance(1)
+    await store.set("t", "goes", "2", clock.now + timedelta(seconds=5))
+    rows = await store.list_sessions(None, 10, 0)
+    assert [(r.thread_id, r.keys, r.updated_at) for r in rows] == [
+        ("t", ["goes", "stays"], T0 + timedelta(seconds=2)),
+        ("older", ["k"], T0),
+    ]
+    clock.advance(5)
+    assert await store.get("t", "goes") is None
+    assert await store.get_all("t") == {"stays": "1"}
+    rows = await store.list_sessions(None, 10, 0)
+    assert [(r.thread_id, r.keys, r.updated_at) for r in rows] == [
+        ("t", ["stays"], T0 + timedelta(seconds=1)),
+        ("older", ["k"], T0),
+    ]
+
+
+async def test_history_is_trimmed_by_count_and_age_and_expires_natively(
+    open_store: Callable[..., Any], raw: aioredis.Redis
+) -> None:
+    clock = FakeClock()
+    policy = HistoryPolicy(versions=3, age=timedelta(seconds=10))
+    store = await open_store(clock=clock, history=policy)
+    name = "capture:h:1:t:__user_part_s"  # 1 = len("t"): ids holding ':' cannot collide
+    for i in range(5):  # set at 0, 4, 8, 12 and 16 s
+        await store.set("t", "__user_part_s", f'"v{i}"', None)
+        clock.advance(4)
+    assert await raw.llen(name) == 3  # the count bound, applied when writing
+    # At 20 s, v2 (set at 8 s) is past the 10 s age bound: reads leave it out at once...
+    history = await store.history("t", "__user_part_s", 10)
+    assert [(e.value_json, e.set_at) for e in history] == [
+        ('"v4"', T0 + timedelta(seconds=16)),
+        ('"v3"', T0 + timedelta(seconds=12)),
+    ]
+    clock.advance(5)
+    await store.set("t", "__user_part_s", '"v5"', None)
+    assert await raw.lrange(name, 0, -1) == [  # ...and the next write trims it by age
+        f"{(T0 - EPOCH) // timedelta(microseconds=1) + 25_000_000} - \"v5\"",
+        f"{(T0 - EPOCH) // timedelta(microseconds=1) + 16_000_000} - \"v4\"",
+    ]
+    assert 0 < await raw.pttl(name) <= 10_000  # Redis drops an idle history by itself
+    assert 0 < await raw.pttl("capture:hk:t") <= 10_000
+
+
+async def test_several_stores_on_one_redis_are_one_store(open_store: Callable[..., Any]) -> None:
+    first, second = await open_store(), await open_store()
+    await first.set("t", "k", '"from first"', None)
+    assert await second.get("t", "k") == '"from first"'
+    await second.delete("t", "k")
+    assert await first.get("t", "k") is None
+    await asyncio.gather(*(s.set("t", f"k{i}", str(i), None) for i, s in enumerate([first, second] * 50)))
+    assert len(await first.get_all("t")) == 100
+    assert (await second.list_sessions("t", 10, 0))[0].keys == sorted(f"k{i}" for i in range(100))
+
+
+async def test_unreachable_redis_is_a_storage_error(redis_binary: str) -> None:
+    store = RedisStore("redis://127.0.0.1:1/0", timeout=1)
+    with pytest.raises(StorageError, match=r"redis ping failed \(127.0.0.1:1/0\)"):
+        await store.open()
+    await store.close()
+
+
+async def test_a_redis_restart_is_a_storage_error_then_heals(
+    new_redis: Callable[[], RedisServer],
+) -> None:
+    server = new_redis()
+    store = RedisStore(server.url, timeout=1)
+    await store.open()
+    await store.set("t", "k", '"kept"', None)
+    server.stop()
+    with pytest.raises(StorageError, match="redis get failed"):
+        await store.get("t", "k")
+    server.start()
+    assert await store.get("t", "k") == '"kept"'  # from the append-only file, same client
+    await store.close()
+
+
+def test_bad_urls_are_clear_errors() -> None:
+    with pytest.raises(StorageError, match="prefix is empty"):
+        RedisStore("redis://127.0.0.1:6379/0?prefix=")
+    for url in ("redis://127.0.0.1:6379/notadb", "redis://127.0.0.1:port/0"):
+        with pytest.raises(StorageError, match="bad redis URL .*use redis://host:port/db"):
+            store_from_url(url)
+
+
+# -- the Redis backend against the in-memory one, on random histories --------------------
+
+THREADS = ["t1", "t:2", "t 3/x", "é4"]
+KEYS = ["a", "b:c", "__user_part_screenshot", "__user_part_observation", "ключ"]
+
+
+async def _apply(store: Store, op: tuple[Any, ...]) -> Any:
+    name, *args = op
+    result = await getattr(store, name)(*args)
+    if name == "history":
+        return [(e.value_json, e.set_at, e.expiry) for e in result]
+    if name == "list_sessions":
+        return [(r.thread_id, r.keys, r.updated_at) for r in result]
+    if name == "get_all":
+        return dict(sorted(result.items()))
+    return None if name == "sweep" else result
+
+
+def _random_op(rng: random.Random, clock: FakeClock) -> tuple[Any, ...]:
+    thread, key = rng.choice(THREADS), rng.choice(KEYS)
+    roll = rng.random()
+    if roll < 0.40:
+        expiry = rng.choice([None, None, clock.now + timedelta(seconds=rng.uniform(-1, 6))])
+        return ("set", thread, key, str(rng.randrange(1000)), expiry)
+    if roll < 0.50:
+        return ("delete", thread, key)
+    if roll < 0.53:
+        return ("clear", thread)
+    if roll < 0.63:
+        return ("get", thread, key)
+    if roll < 0.73:
+        return ("get_all", thread)
+    if roll < 0.85:
+        only = rng.choice([None, None, thread])
+        return ("list_sessions", only, rng.randrange(1, 4), rng.randrange(0, 3))
+    if roll < 0.95:
+        return ("history", thread, key, rng.randrange(1, 6))
+    return ("sweep",)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+async def test_redis_agrees_with_memory_on_random_operations(
+    seed: int, open_store: Callable[..., Any]
+) -> None:
+    clock = FakeClock()
+    policy = HistoryPolicy(versions=4, age=timedelta(seconds=8))
+    memory = MemoryStore(clock=clock, history=policy)
+    redis_store = await open_store(clock=clock, history=policy)
+    rng = random.Random(seed)
+    for step in range(600):
+        op = _random_op(rng, clock)
+        expected, got = await _apply(memory, op), await _apply(redis_store, op)
+        assert got == expected, f"step {step}: {op}"
+        # Distinct set times keep the session order free of ties the backends break alike.
+        clock.advance(rng.choice([0.001, 0.01, 0.3, 1.0]))

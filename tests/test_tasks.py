@@ -1,0 +1,307 @@
+"""The task-file format: schema, loading with line numbers, variables, YAML round trip, and
+the `capture run` / `capture schema` checks that happen before any browser starts."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from capture.errors import TaskError
+from capture.tasks import (
+    STEP_KINDS,
+    ClickStep,
+    FillStep,
+    GotoStep,
+    ScrollStep,
+    SleepStep,
+    Target,
+    TaskFile,
+    dump_task,
+    load_task,
+    parse_task,
+)
+from capture.tasks._vars import parse_var_options, resolve_vars
+
+ROOT = Path(__file__).resolve().parent.parent
+CAPTURE = str(Path(sys.executable).parent / "capture")
+
+EVERY_KIND = """\
+name: every kind
+base_url: http://127.0.0.1:1
+viewport: {width: 800, height: 600}
+timeout: 3s
+capture: {quality: 60}
+vars:
+  Q: mug
+  PW: {secret: true, value: s3cret-value-1}
+steps:
+  - goto: /
+  - goto: {url: /cart, wait_until: domcontentloaded}
+  - click: "#buy"
+  - click: {role: button, name: Add to cart, exact: true}
+  - fill: {label: Search, value: "${Q}"}
+  - type: {placeholder: "mugs, kettles", value: tea, delay: 5}
+  - press: Enter
+  - press: {test_id: q, key: Tab}
+  - select: {label: Size, option: [m, l]}
+  - check: {text: I accept, nth: 0}
+  - uncheck: {css: "#newsletter"}
+  - hover: {ref: e12}
+  - scroll: 600
+  - scroll: {css: "#reviews"}
+  - wait_for: {text: Added}
+  - wait_for: {url: "**/cart"}
+  - wait_for: {load_state: networkidle}
+  - expect: {text: Thank you, url: /order, title: Order}
+  - expect: {url_matches: "order/\\\\d+"}
+  - capture: the cart
+  - upload: {label: Photo, files: [a.png, b.png]}
+  - sleep: 250ms
+    timeout: 1s
+"""
+
+
+def problems(text: str) -> str:
+    with pytest.raises(TaskError) as caught:
+        parse_task(text, "task.yaml")
+    return str(caught.value)
+
+
+def test_every_step_kind_parses_with_its_line() -> None:
+    task = parse_task(EVERY_KIND, "every.yaml")
+    kinds = {step.kind for step in task.steps}
+    assert kinds == set(STEP_KINDS)
+    assert [step.line for step in task.steps[:3]] == [10, 11, 12]
+    assert task.steps[-1].line == 31
+    assert task.source == "every.yaml"
+    click = task.steps[2]
+    assert isinstance(click, ClickStep)
+    assert click.click == Target(css="#buy")  # a bare string is a CSS selector
+    scroll = task.steps[12]
+    assert isinstance(scroll, ScrollStep)
+    assert (scroll.scroll.dx, scroll.scroll.dy) == (0, 600)
+    sleep = task.steps[-1]
+    assert isinstance(sleep, SleepStep)
+    assert sleep.sleep.total_seconds() == 0.25
+    assert sleep.timeout is not None and sleep.timeout.total_seconds() == 1
+
+
+def test_numbers_become_text_where_text_is_typed() -> None:
+    task = parse_task("name: n\nbase_url: x\nsteps:\n  - fill: {label: Qty, value: 2}\n")
+    step = task.steps[0]
+    assert isinstance(step, FillStep)
+    assert step.fill.value == "2"
+
+
+def test_dump_reads_back_to_the_same_task() -> None:
+    task = parse_task(EVERY_KIND)
+    text = dump_task(task)
+    assert "- goto: /\n" in text  # scalar shorthand where it fits
+    assert "click: {role: button, name: Add to cart, exact: true}" in text
+    assert parse_task(text).model_dump() == task.model_dump()
+
+
+def test_models_build_and_dump_without_yaml() -> None:
+    """What live recording does: build steps in Python, export YAML that loads back."""
+    task = TaskFile(
+        name="recorded",
+        base_url="http://127.0.0.1:8800",
+        vars={"SECRET_1": {"secret": True}},
+        steps=[
+            GotoStep(goto={"url": "/login"}),
+            FillStep(fill={"label": "Password", "value": "${SECRET_1}"}),
+            ClickStep(click={"role": "button", "name": "Sign in"}),
+        ],
+    )
+    loaded = parse_task(dump_task(task))
+    assert loaded.model_dump() == task.model_dump()
+    assert [step.line for step in loaded.steps] == [6, 7, 8]
+
+
+def test_example_task_is_valid() -> None:
+    task = load_task(ROOT / "examples" / "shop.yaml")
+    assert task.steps[0].line > 1
+    assert {"SHOP_PASSWORD", "CARD"} <= {
+        name for name, spec in task.vars.items() if not isinstance(spec, str) and spec.secret
+    }
+
+
+# -- invalid files: file:line and what is wrong ------------------------------------------
+
+
+def test_bad_yaml_names_the_line() -> None:
+    text = "name: t\nbase_url: x\nsteps:\n  - click: {role: button\n  - goto: /\n"
+    message = problems(text)
+    assert message.startswith("task.yaml:5: not valid YAML")
+    assert "line 4" in message  # where the unclosed mapping began
+
+
+def test_unknown_step_kind_suggests_the_near_one() -> None:
+    message = problems("name: t\nbase_url: x\nsteps:\n  - goto: /\n  - clik: '#a'\n")
+    assert message == (
+        "task.yaml:5: steps[1].clik: unknown step kind 'clik' (did you mean 'click'?)"
+    )
+
+
+def test_missing_fields_are_named_with_their_lines() -> None:
+    message = problems("name: t\nsteps:\n  - goto: /\n  - fill: {label: Search}\n")
+    assert "task.yaml:1: base_url: missing required field 'base_url'" in message
+    assert "task.yaml:4: steps[1].fill.value: missing required field 'value'" in message
+
+
+def test_wrong_types_are_named_with_their_lines() -> None:
+    message = problems(
+        "name: t\nbase_url: x\nsteps:\n  - goto: /\n  - fill:\n      label: Search\n"
+        "      value: [1, 2]\n  - sleep: soon\n  - scroll: {dy: down}\n"
+    )
+    assert "task.yaml:7: steps[1].fill.value: Input should be a valid string" in message
+    assert "task.yaml:8: steps[2].sleep: 'soon' is not a duration" in message
+    assert "task.yaml:9: steps[3].scroll.dy: Input should be a valid integer" in message
+
+
+@pytest.mark.parametrize(
+    ("step", "expected"),
+    [
+        ("click: {css: a, text: b}", "give one target, not 2: css, text"),
+        ("click: {name: Save}", "needs a target"),
+        ("click: {ref: button}", "'button' is not an element ref like 'e12'"),
+        ("scroll: {css: a, dy: 5}", "either a target to scroll into view, or dx/dy"),
+        ("wait_for: {url: /a, load_state: load}", "wait for one thing"),
+        ("expect: {}", "expect what?"),
+        ("expect: {url_matches: '('}", "not a regular expression"),
+        ("goto: /\n    click: a", "one step with 2 kinds (goto, click): split it"),
+        ("goto: /\n    tmeout: 2s", "steps[0].tmeout: unknown field 'tmeout'"),
+        ("sleep: -1", "cannot be negative"),
+    ],
+)
+def test_step_mistakes(step: str, expected: str) -> None:
+    message = problems(f"name: t\nbase_url: x\nsteps:\n  - {step}\n")
+    assert message.startswith("task.yaml:4") or message.startswith("task.yaml:5")
+    assert expected in message
+
+
+def test_top_level_mistakes() -> None:
+    assert "a task file is a mapping" in problems("- goto: /\n")
+    assert "at least 1 item" in problems("name: t\nbase_url: x\nsteps: []\n")
+    assert "'bad-name' is not a variable name" in problems(
+        "name: t\nbase_url: x\nvars:\n  bad-name: 1\nsteps:\n  - goto: /\n"
+    )
+    message = problems("name: t\nbase_url: x\ncapture: {quality: 5}\nsteps:\n  - goto: /\n")
+    assert message.startswith("task.yaml:3: capture: quality: Input should be greater")
+    message = problems("name: t\nbase_url: x\nvars:\n  P: {secrt: 1}\nsteps:\n  - goto: /\n")
+    assert message == "task.yaml:4: vars.P.secrt: unknown field 'secrt'"
+
+
+def test_missing_file() -> None:
+    with pytest.raises(TaskError, match="does not exist"):
+        load_task("/nonexistent/task.yaml")
+
+
+# -- variables ------------------------------------------------------------------------------
+
+VARS = """\
+name: v
+base_url: ${URL}
+vars:
+  URL: http://127.0.0.1:1
+  PW: {secret: true}
+  TOKEN: {env: MY_TOKEN}
+steps:
+  - fill: {label: Password, value: "${PW}"}
+  - fill: {label: Token, value: "${TOKEN} $${literal} ${HOME_DIR}"}
+"""
+
+
+def test_variables_resolve_in_order_and_mark_secrets() -> None:
+    task = parse_task(VARS)
+    env = {"MY_TOKEN": "token-from-env-1", "HOME_DIR": "/home/someone", "URL": "ignored"}
+    resolved = resolve_vars(task, {"PW": "pw-from-option-1"}, env)
+    assert resolved.values["URL"] == "http://127.0.0.1:1"  # declared value, not the env's
+    assert resolved.values["PW"] == "pw-from-option-1"
+    # secret: declared so, or read from the environment
+    assert resolved.secret_names == {"PW", "TOKEN", "HOME_DIR"}
+    text = "${TOKEN} $${literal} ${HOME_DIR}"
+    assert resolved.expand(text) == "token-from-env-1 ${literal} /home/someone"
+    assert resolved.describe(text) == "${TOKEN} ${literal} ${HOME_DIR}"
+    assert resolved.mask("bad token-from-env-1!") == "bad ${TOKEN}!"
+    override = resolve_vars(task, {"PW": "x", "URL": "http://127.0.0.1:2"}, env)
+    assert override.values["URL"] == "http://127.0.0.1:2"
+
+
+def test_unset_variables_fail_with_their_lines() -> None:
+    task = parse_task(VARS, "v.yaml")
+    with pytest.raises(TaskError) as caught:
+        resolve_vars(task, {}, {})
+    lines = str(caught.value).splitlines()
+    assert lines == [
+        "v.yaml:8: variable ${PW} is not set (declared without a value: give --var PW=...)",
+        "v.yaml:9: variable ${TOKEN} is not set (give --var TOKEN=... or set $MY_TOKEN in "
+        "the environment)",
+        "v.yaml:9: variable ${HOME_DIR} is not set (give --var HOME_DIR=..., set $HOME_DIR in "
+        "the environment, or add it to vars)",
+    ]
+
+
+def test_var_options() -> None:
+    assert parse_var_options(["A=1", "B=x=y", "C="]) == {"A": "1", "B": "x=y", "C": ""}
+    with pytest.raises(TaskError, match="NAME=VALUE"):
+        parse_var_options(["nope"])
+
+
+# -- the CLI, before any browser starts -----------------------------------------------------
+
+
+def run_cli(*args: str, cwd: Path, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        # Any browser start or store contact would fail loudly with these: the checks below
+        # must stop the run before either happens.
+        "CAPTURE_BROWSER_EXECUTABLE": "/nonexistent/chromium",
+        "CAPTURE_SESSION_SERVER": "http://127.0.0.1:9/api/v1",
+        **(extra_env or {}),
+    }
+    return subprocess.run(
+        [CAPTURE, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=60
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("name: t\nbase_url: x\nsteps:\n  - goto: {url: /\n", "bad.yaml:5: not valid YAML"),
+        ("name: t\nbase_url: x\nsteps:\n  - goto: /\n  - tap: a\n", "bad.yaml:5: steps[1].tap"),
+        ("name: t\nsteps:\n  - goto: /\n", "bad.yaml:1: base_url: missing required field"),
+        ("name: t\nbase_url: x\nsteps:\n  - scroll: {dy: far}\n", "bad.yaml:4: steps[0].scroll.dy"),
+        ("name: t\nbase_url: x\nsteps:\n  - goto: /${NOPE}\n", "bad.yaml:4: variable ${NOPE}"),
+    ],
+)
+def test_run_rejects_invalid_files_before_any_browser(
+    tmp_path: Path, text: str, expected: str
+) -> None:
+    (tmp_path / "bad.yaml").write_text(text)
+    done = run_cli("run", "bad.yaml", cwd=tmp_path)
+    assert done.returncode == 1
+    assert done.stderr.startswith(f"error: {expected}"), done.stderr
+    assert "chromium" not in done.stderr.lower()
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / ".capture").exists()  # no embedded store was started either
+
+
+def test_schema_command_prints_the_task_schema(tmp_path: Path) -> None:
+    done = run_cli("schema", "task", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    schema = json.loads(done.stdout)
+    assert schema["title"] == "TaskFile"
+    assert set(schema["required"]) == {"name", "base_url", "steps"}
+    step_refs = schema["properties"]["steps"]["items"]["oneOf"]
+    assert len(step_refs) == len(STEP_KINDS)
+    goto = schema["$defs"]["GotoStep"]["properties"]["goto"]
+    assert {"type": "string"} in goto["anyOf"]  # the scalar shorthand is allowed
+    duration = schema["properties"]["timeout"]
+    assert {"type": "number", "minimum": 0} in duration["anyOf"]
+    assert run_cli("schema", "nonsense", cwd=tmp_path).returncode == 2
