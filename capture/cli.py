@@ -1,7 +1,7 @@
 """The `capture` command. Each command parses its options, builds objects, and runs them.
 
 A `CaptureError` (or a `ValueError` from bad input) becomes one line on stderr and exit code 1;
-usage mistakes exit 2 (click's convention); Ctrl+C exits 130. No traceback for user mistakes.
+usage mistakes exit 2 (click's convention). No traceback for user mistakes.
 """
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ from __future__ import annotations
 import sys
 from typing import Annotated, Any
 
-import click
 import typer
 
 from capture.config import Config, load_config
@@ -56,20 +55,13 @@ def fail(message: str, code: int = 1) -> typer.Exit:
 
 
 def main() -> None:
-    """Console-script entry point: turns expected errors into one line and an exit code."""
+    """Console-script entry point: turns expected errors into one line and an exit code.
+
+    Typer's standalone mode already prints usage errors (exit 2) and handles Ctrl+C; what
+    reaches us are capture's own errors and bad values, which get one line and exit 1.
+    """
     try:
-        app(standalone_mode=False)
-    except click.UsageError as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except (click.Abort, KeyboardInterrupt):
-        typer.echo("interrupted", err=True)
-        sys.exit(130)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
+        app()
     except (CaptureError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(1)
@@ -131,6 +123,14 @@ def _register() -> None:
     app.command("run")(run)
     app.command("schema")(schema)
     app.command("demo")(demo)
+
+    from capture.live._cli import record
+
+    app.command("record")(record)
+
+    from capture.recorder._cli import snap
+
+    app.command("snap")(snap)
 
 
 _register()

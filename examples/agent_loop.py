@@ -133,6 +133,8 @@ async def agent_loop(
                 turn.action, turn.error = json.dumps(step), exc.reason
             except ValidationError as exc:  # a malformed step: tell the agent, like a failure
                 turn.action, turn.error = json.dumps(step), f"invalid step: {exc}"
+            # Let a navigation the step started finish, so the capture shows where it led.
+            await page.wait_for_load_state("load")
             captured = await recorder.capture(
                 turn.action, status="failed" if turn.error else "ok", error=turn.error
             )

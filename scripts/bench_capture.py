@@ -60,7 +60,8 @@ def store_process() -> Iterator[str]:
     """`capture serve --store memory:// --port 0` in a subprocess (its own CPU time slice,
     as a real store would be); yields its base URL."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "capture.cli", "serve", "--store", "memory://", "--port", "0"],
+        [str(Path(sys.executable).parent / "capture"), "serve", "--store", "memory://",
+         "--port", "0"],
         stdout=subprocess.PIPE, text=True, cwd=ROOT,
     )
     try:

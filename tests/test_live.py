@@ -113,7 +113,6 @@ async def test_one_capture_per_action_with_its_action_text(
         await page.locator("#new-todo").press("Escape")
         await live.recorder.settled()
         result = await live.recorder.stop()
-        print(live.actions(), [a.text for a in result.actions], result.summary())
         await until(lambda: len(live.actions()) == 5, "five step records")
         assert live.actions() == [
             f"went to {site.url('spa.html')}",

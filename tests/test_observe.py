@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import socket
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -144,7 +145,8 @@ async def test_every_visible_element_is_in_the_outline_with_its_name_and_a_worki
         assert ref in lines, f"{element} ({ref}) is not in the viewport part of the outline"
         locator = await resolve_ref(page, ref)
         assert await locator.get_attribute("data-test-id") == element["id"]
-        assert locator.page == page and (await locator.element_handle()).owner_frame is not None
+        assert locator.page == page
+        assert (await locator.element_handle()).owner_frame is not None
         match = LINE.match(lines[ref])
         assert match is not None
         role, name_json = match["role"], match["name"]
@@ -155,7 +157,9 @@ async def test_every_visible_element_is_in_the_outline_with_its_name_and_a_worki
         assert frame is not None
 
 
-async def test_refs_are_stable_across_captures_and_point_into_frames(page: Page, site: Site) -> None:
+async def test_refs_are_stable_across_captures_and_point_into_frames(
+    page: Page, site: Site
+) -> None:
     await page.goto(page_url(site, "frames.html"))
     await page.frame_locator("#cross").get_by_role("button").wait_for()
     first = await read_page_state(page)
@@ -164,7 +168,9 @@ async def test_refs_are_stable_across_captures_and_point_into_frames(page: Page,
     outline = "\n".join(first.outline)
     same = re.search(r'button "Press same" \[ref=(f\d+e\d+)\]', outline)
     cross = re.search(r'button "Press cross" \[ref=(f\d+e\d+)\]', outline)
-    assert same and cross and same[1][:2] != cross[1][:2]
+    assert same
+    assert cross
+    assert same[1][:2] != cross[1][:2]
     for match, frame_name in ((same, "same"), (cross, "cross")):
         locator = await resolve_ref(page, match[1])
         assert await locator.inner_text() == f"Press {frame_name}"
@@ -194,25 +200,30 @@ TYPED = {
 }
 
 
-async def test_login_secrets_stay_out_of_every_text_and_are_masked(
-    page: Page, site: Site
-) -> None:
+async def test_login_secrets_stay_out_of_every_text_and_are_masked(page: Page, site: Site) -> None:
     events = PageEvents(page)
     await page.goto(site.url("login.html"))
     for selector, value in TYPED.items():
         await page.fill(selector, value)
     state = await read_page_state(page)
     text = format_observation(
-        step=1, action="fill", state=state, diff=None, events=events.drain(),
-        char_budget=16000, now=NOW,
+        step=1,
+        action="fill",
+        state=state,
+        diff=None,
+        events=events.drain(),
+        char_budget=16000,
+        now=NOW,
     )
     secrets = [*TYPED.values(), "prefilled-Secret-42", "ACCT-7781-2290-44", "REF-PRIVATE-0042"]
     for secret in secrets:
         assert secret not in text
         assert any(secret in value for value in state.secret_values)
     # Labels and ordinary values stay; filled sensitive fields say they are filled.
-    assert 'textbox "Password" [password]' in text and "Leave at the door" in text
-    assert 'textbox "Card number" [ref=' in text and ": [redacted]" in text
+    assert 'textbox "Password" [password]' in text
+    assert "Leave at the door" in text
+    assert 'textbox "Card number" [ref=' in text
+    assert ": [redacted]" in text
     # Every sensitive field is covered by a rect, from both the full and the fast path.
     rects, values = await read_sensitive(page)
     assert sorted(values) == sorted(state.secret_values)
@@ -247,18 +258,22 @@ async def test_secrets_in_iframes_and_shadow_dom_stay_out_and_are_masked(
         assert secret in state.secret_values
     for frame in (same, cross):
         box = await frame.locator("#frame-password").bounding_box()
-        assert box is not None and covered(box, state.sensitive_rects)
+        assert box is not None
+        assert covered(box, state.sensitive_rects)
 
     await page.goto(site.url("shadow.html"))
     await page.locator("#shadow-password").fill("shadow-Secret-3")
     await page.locator("#shadow-user").fill("shadow-visible-user")
     state = await read_page_state(page)
     outline = "\n".join(state.outline)
-    assert "shadow-Secret-3" not in outline and "shadow-visible-user" in outline
+    assert "shadow-Secret-3" not in outline
+    assert "shadow-visible-user" in outline
     box = await page.locator("#shadow-password").bounding_box()
-    assert box is not None and covered(box, state.sensitive_rects)
+    assert box is not None
+    assert covered(box, state.sensitive_rects)
     rects, values = await read_sensitive(page)
-    assert covered(box, rects) and values == ["shadow-Secret-3"]
+    assert covered(box, rects)
+    assert values == ["shadow-Secret-3"]
 
 
 async def test_a_password_shown_in_clear_stays_redacted(page: Page, site: Site) -> None:
@@ -278,7 +293,8 @@ async def test_configured_redact_selectors(page: Page, site: Site) -> None:
     assert "Leave at the door" not in "\n".join(state.outline)
     assert "Leave at the door" in state.secret_values
     box = await page.locator("#note").bounding_box()
-    assert box is not None and covered(box, state.sensitive_rects)
+    assert box is not None
+    assert covered(box, state.sensitive_rects)
     with pytest.raises(ConfigError, match=r"redact_selectors.*'#note\['"):
         await read_page_state(page, redact_selectors=["#note["])
 
@@ -291,8 +307,14 @@ async def test_scrubber_removes_secrets_that_surface_elsewhere(page: Page, site:
     state = await read_page_state(page)
     scrub = Scrubber(state.secret_values)
     text = format_observation(
-        step=2, action="submit", state=state, diff=None, events=events.drain(),
-        char_budget=16000, now=NOW, scrub=scrub,
+        step=2,
+        action="submit",
+        state=state,
+        diff=None,
+        events=events.drain(),
+        char_budget=16000,
+        now=NOW,
+        scrub=scrub,
     )
     assert "leaky-Secret-77" not in text
     assert "login failed for password [redacted]" in text
@@ -314,13 +336,19 @@ async def test_long_table_is_viewport_first_and_fits_the_budget(page: Page, site
     view = "\n".join(state.outline[: state.in_viewport])
     for number in visible_rows:
         assert f'"Cancel {number}"' in view
-    assert BELOW_MARKER in state.outline and state.omitted > 0
+    assert BELOW_MARKER in state.outline
+    assert state.omitted > 0
     # Above the viewport comes last: the first line is a visible row, not the page heading.
     assert 'heading "Orders"' not in view
 
     text = format_observation(
-        step=3, action="scroll", state=state, diff=None, events=EventsSnapshot(),
-        char_budget=2000, now=NOW,
+        step=3,
+        action="scroll",
+        state=state,
+        diff=None,
+        events=EventsSnapshot(),
+        char_budget=2000,
+        now=NOW,
     )
     assert len(text) <= 2000
     assert re.search(r"\[… \d+ more lines (in|outside) the viewport omitted \(budget\) …\]", text)
@@ -347,13 +375,23 @@ async def test_diff_on_a_single_page_app(page: Page, site: Site) -> None:
     assert any(re.match(r'\+ button "Details" \[expanded\] \[ref=e\d+\]', x) for x in diff)
     assert any(re.match(r'- button "Details" \[collapsed\] \[ref=e\d+\]', x) for x in diff)
     text = format_observation(
-        step=2, action="click", state=after, diff=diff, events=EventsSnapshot(),
-        char_budget=16000, now=NOW,
+        step=2,
+        action="click",
+        state=after,
+        diff=diff,
+        events=EventsSnapshot(),
+        char_budget=16000,
+        now=NOW,
     )
     assert f"## Changes since previous capture ({len(diff)})" in text
     unchanged = format_observation(
-        step=3, action="wait", state=after, diff=[], events=EventsSnapshot(),
-        char_budget=16000, now=NOW,
+        step=3,
+        action="wait",
+        state=after,
+        diff=[],
+        events=EventsSnapshot(),
+        char_budget=16000,
+        now=NOW,
     )
     assert "no visible change" in unchanged
 
@@ -373,21 +411,29 @@ async def test_console_and_page_errors_are_reported(page: Page, site: Site) -> N
     async with page.expect_event("console"):
         await page.click("#log")
     text = format_observation(
-        step=2, action="click", state=None, diff=None, events=events.drain(),
-        char_budget=4000, now=NOW,
+        step=2,
+        action="click",
+        state=None,
+        diff=None,
+        events=events.drain(),
+        char_budget=4000,
+        now=NOW,
     )
-    assert "## Console errors (1)" in text and "clicked error: widget failed" in text
+    assert "## Console errors (1)" in text
+    assert "clicked error: widget failed" in text
     assert "outline not available" in text
 
 
 async def test_failed_requests_are_reported(page: Page, site: Site) -> None:
     events = PageEvents(page)
-    await page.goto(site.url("failing.html"))
+    with socket.socket() as sock:  # a port nothing listens on once closed
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    await page.goto(site.url(f"failing.html?refused={port}"))
     await expect(page.locator("#result")).to_contain_text("refused")
     failed = events.drain().failed_requests
-    print(failed)
     assert any("missing-data.json — HTTP 404" in f for f in failed), failed
-    assert any("127.0.0.1:9/refused" in f and "ERR_CONNECTION_REFUSED" in f for f in failed)
+    assert any(f"127.0.0.1:{port}/refused" in f and "ERR_CONNECTION_REFUSED" in f for f in failed)
     assert not any(f.startswith("Failed to load resource") for f in failed)
 
 
@@ -401,8 +447,8 @@ async def test_dialogs_are_reported_and_never_block_the_page(page: Page, site: S
     assert 'dialog "Terms of use"' in "\n".join(state.outline)
 
     # With a handler of its own, the test decides; PageEvents only records.
-    def accept(dialog: Any) -> None:
-        asyncio.ensure_future(dialog.accept())
+    async def accept(dialog: Any) -> None:
+        await dialog.accept()
 
     page.on("dialog", accept)
     await page.click("#confirm")
@@ -414,14 +460,23 @@ async def test_an_open_dialog_is_listed_while_it_is_open(page: Page, site: Site)
     events = PageEvents(page)
     await page.goto(site.url("dialog.html"))
     opened: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-    page.on("dialog", opened.set_result)
+
+    def on_dialog(dialog: Any) -> None:
+        opened.set_result(dialog)
+
+    page.on("dialog", on_dialog)
     click = asyncio.ensure_future(page.click("#confirm"))
     dialog = await opened
     snapshot = events.drain()
     assert snapshot.open_dialogs == ["confirm 'Delete everything?'"]
     text = format_observation(
-        step=1, action="click", state=None, diff=None, events=snapshot,
-        char_budget=4000, now=NOW,
+        step=1,
+        action="click",
+        state=None,
+        diff=None,
+        events=snapshot,
+        char_budget=4000,
+        now=NOW,
     )
     assert "## Open dialogs (1)" in text
     async with page.expect_event("dialogclosed"):
@@ -448,7 +503,8 @@ async def test_big_document_is_bounded_and_timed(page: Page, big_document: str) 
     aria = time.perf_counter() - start
     outline = "\n".join(state.outline)
     assert size >= 1_000_000
-    assert state.in_viewport > 10 and state.omitted > 1000
+    assert state.in_viewport > 10
+    assert state.omitted > 1000
     assert len(outline) < 100_000
     print(
         f"\nbig document {size} bytes: read_page_state best {min(timings) * 1000:.0f} ms "

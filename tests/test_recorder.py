@@ -12,17 +12,19 @@ from typing import Any
 
 import httpx
 import pytest
+import pytest_asyncio
 from PIL import Image
-from playwright.async_api import Page
+from playwright.async_api import Browser, Page
 
 from capture.browser import open_browser
+from capture.browser._launch import context_options
 from capture.config import CaptureConfig, Config, ContextConfig
 from capture.errors import StoreUnavailableError
 from capture.recorder import Recorder
-from capture.session import AsyncSessionClient
+from capture.session import AsyncSessionClient, BaseSessionClient
 from tests.conftest import Site
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 
 SHOT = "__user_part_screenshot"
 OBS = "__user_part_observation"
@@ -45,13 +47,25 @@ def capture_config(**fields: Any) -> CaptureConfig:
     return CaptureConfig(**fields)
 
 
-@pytest.fixture
-async def apage(config: Config) -> AsyncIterator[Page]:
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def shared_browser(config: Config) -> AsyncIterator[Browser]:
     async with open_browser(config.browser, config.context) as session:
-        yield session.page
+        yield session.browser
 
 
-@pytest.fixture
+async def new_page(browser: Browser, context: ContextConfig) -> Page:
+    ctx = await browser.new_context(**context_options(context))
+    return await ctx.new_page()
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def apage(shared_browser: Browser, config: Config) -> AsyncIterator[Page]:
+    page = await new_page(shared_browser, config.context)
+    yield page
+    await page.context.close()
+
+
+@pytest_asyncio.fixture(loop_scope="module")
 async def client(store_server: Any) -> AsyncIterator[AsyncSessionClient]:
     async with AsyncSessionClient(store_server.base_url) as c:
         yield c
@@ -168,15 +182,12 @@ async def test_planted_secrets_are_in_no_stored_byte_and_masked_solid(
 
 
 async def test_every_request_fits_the_budget_on_a_2560_viewport(
-    config: Config, start_store_server: Any, site: Site
+    shared_browser: Browser, start_store_server: Any, site: Site
 ) -> None:
     # The store rejects (413) anything a stock Distri server would: a drop would show it.
     running = start_store_server(max_body_bytes=262_144)
-    big = ContextConfig(viewport_width=2560, viewport_height=1600)
-    async with open_browser(config.browser, big) as session, AsyncSessionClient(
-        running.base_url
-    ) as client:
-        apage = session.page
+    apage = await new_page(shared_browser, ContextConfig(viewport_width=2560, viewport_height=1600))
+    async with AsyncSessionClient(running.base_url) as client:
         async with Recorder(apage, client, "t-budget", config=capture_config(quality=95)) as rec:
             await apage.goto(site.url("table.html"))
             first = await rec.capture("table")
@@ -190,12 +201,15 @@ async def test_every_request_fits_the_budget_on_a_2560_viewport(
             )
             noise = await rec.capture("noise")
             await rec.flush()
+    await apage.context.close()
     assert rec.stats.dropped == 0 and rec.stats.uploaded == 6
     assert first.image_bytes > 0 and noise.image_bytes > 0
+    assert noise.image is not None and first.image is not None
+    assert (noise.image.quality or 0) < 95 or noise.image.width < 1568  # it had to step down
     _, values = raw_values(running.base_url, "t-budget")
     image = stored_image(values)
     assert max(image.size) <= 1568
-    body = AsyncSessionClient(running.base_url).set_body(SHOT, values[SHOT], "2030-01-01T00:00:00Z")
+    body = BaseSessionClient(running.base_url).set_body(SHOT, values[SHOT], "2030-01-01T00:00Z")
     assert len(body) <= 262_144
 
 
@@ -293,11 +307,13 @@ async def test_a_spent_time_box_falls_back_and_says_so(
 async def test_a_busy_page_does_not_block_past_the_time_box(
     apage: Page, client: AsyncSessionClient, store_server: Any, site: Site
 ) -> None:
-    async with Recorder(apage, client, "t-busy", config=capture_config(time_box=0.5)) as rec:
+    async with Recorder(apage, client, "t-busy", config=capture_config(time_box=0.3)) as rec:
         await apage.goto(site.url("spa.html"))
         await rec.capture("open")
-        # Block the apage's main thread for 3 s, well past the 0.5 s box.
-        await apage.evaluate("setTimeout(() => { const t = Date.now(); while (Date.now() - t < 3000); }, 0)")
+        # Block the page's main thread for 1.5 s, well past the 0.3 s box.
+        await apage.evaluate(
+            "setTimeout(() => { const t = Date.now(); while (Date.now() - t < 1500); }, 0)"
+        )
         busy = await rec.capture("busy")
         await rec.flush()
     assert any("not ready" in note or "not located" in note for note in busy.notes)

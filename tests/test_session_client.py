@@ -253,6 +253,7 @@ def flaky_server() -> Iterator[str]:
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}/api/v1"
     server.shutdown()
+    server.server_close()
 
 
 def test_retries_carry_through_5xx(flaky_server: str) -> None:

@@ -333,13 +333,23 @@
     send("submit", ev, form, { caused: Date.now() - lastIntent < INTENT_MS });
   }, true);
 
-  // Scroll events are trusted even when a script scrolls, so a scroll counts as the person's
-  // only shortly after their wheel, touch, key or pointer input.
-  for (const type of ["wheel", "touchmove", "pointerdown"]) window.addEventListener(type, intent, { capture: true, passive: true });
+  // Scroll events are trusted even when a script (or Playwright's scrollIntoView) scrolls, so a
+  // scroll counts as the person's only shortly after input that scrolls: the wheel, a touch
+  // move, a scrolling key outside a text field, or a press on the scrollbar (the root element).
+  let lastScrollIntent = 0;
+  const SCROLL_KEYS = new Set(["PageUp", "PageDown", "Home", "End", "ArrowUp", "ArrowDown", " "]);
+  const scrollIntent = (ev) => {
+    if (!ev.isTrusted) return;
+    if (ev.type === "keydown" && (!SCROLL_KEYS.has(ev.key) || isTextField(origin(ev)))) return;
+    if (ev.type === "pointerdown" && origin(ev) !== document.documentElement) return;
+    lastScrollIntent = Date.now();
+  };
+  for (const type of ["wheel", "touchmove", "keydown", "pointerdown"])
+    window.addEventListener(type, scrollIntent, { capture: true, passive: true });
   let scrolling = null;
   window.addEventListener("scroll", (ev) => {
     const hit = ev.target && ev.target.nodeType === 1 ? ev.target : null;
-    const person = Date.now() - lastIntent < INTENT_MS;
+    const person = Date.now() - lastScrollIntent < INTENT_MS;
     clearTimeout(scrolling && scrolling.timer);
     scrolling = {
       person: person || (scrolling ? scrolling.person : false),

@@ -93,7 +93,7 @@ class UploaderBase:
         else:
             self.stats.dropped += 1
             self.errors.append(exc)
-            log.warning("capture: dropped write of %s: %s", write.key, exc)
+            log.info("capture: dropped write of %s: %s", write.key, exc)
         if write.on_done is not None:
             write.on_done(exc is None)
 

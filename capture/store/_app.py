@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import unquote_to_bytes
 
 from starlette.applications import Starlette
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -134,6 +135,21 @@ def _history_json(entry: HistoryEntry) -> str:
     meta = json.dumps({"set_at": rfc3339(entry.set_at), "expiry": expiry})
     return '{"value":' + entry.value_json + "," + meta[1:]
 
+
+class _AnyText(Convertor[str]):
+    """Like Starlette's `path`, but also across a decoded newline (`%0A` in an id), so that
+    it reaches the contract's checks (400) instead of falling through to a 404."""
+
+    regex = "(?s:.*)"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("anytext", _AnyText())
 
 Endpoint = Callable[..., Awaitable[Response]]
 
@@ -346,8 +362,8 @@ def create_app(
     routes = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/openapi.json", openapi, methods=["GET"]),
-        Route("/api/v1/{rest:path}", contract.dispatch, methods=every_method),
-        Route("/v1/{rest:path}", contract.dispatch, methods=every_method),
+        Route("/api/v1/{rest:anytext}", contract.dispatch, methods=every_method),
+        Route("/v1/{rest:anytext}", contract.dispatch, methods=every_method),
         *viewer_routes(store),
     ]
     return Starlette(

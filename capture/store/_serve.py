@@ -76,6 +76,7 @@ class StoreServer(uvicorn.Server):
         super().__init__(config)
         self.store = store
         self.embedded = embedded
+        self.port = port  # the bound port once started (the real one when asked for 0)
 
     @contextlib.contextmanager
     def capture_signals(self) -> Generator[None, None, None]:
@@ -85,11 +86,6 @@ class StoreServer(uvicorn.Server):
             with super().capture_signals():
                 yield
 
-    @property
-    def port(self) -> int:
-        """The bound port (useful with port 0); only valid once `started`."""
-        return int(self.servers[0].sockets[0].getsockname()[1])
-
     async def start(self) -> asyncio.Task[None]:
         """Run `serve()` as a task and return it once the server listens.
 
@@ -97,6 +93,7 @@ class StoreServer(uvicorn.Server):
         store is a clear `StorageError` (uvicorn itself would `sys.exit` from inside the loop).
         """
         sock = _bind(self.config.host, self.config.port)
+        self.port = int(sock.getsockname()[1])
         try:
             await self.store.open()
         except BaseException:

@@ -30,8 +30,9 @@ from capture.tasks._vars import parse_var_options, resolve_vars
 __all__ = ["demo", "run", "schema"]
 
 @asynccontextmanager
-async def _store(config: Config, explicit: bool, say: bool) -> AsyncIterator[str]:
-    """The base URL of a store that answers: the configured one, or an embedded one."""
+async def _store(config: Config, explicit: bool) -> AsyncIterator[str]:
+    """The base URL of a store that answers: the configured one, or an embedded one (said on
+    stderr, so a --json summary on stdout stays clean)."""
     url = config.session.server
     async with AsyncSessionClient.from_config(config.session, retries=0, timeout=2.0) as probe:
         try:
@@ -48,12 +49,11 @@ async def _store(config: Config, explicit: bool, say: bool) -> AsyncIterator[str
 
     where = store_for(config.store).describe()
     async with serve_in_background(config.store, port=0) as embedded:
-        if say:
-            typer.echo(
-                f"no session store at {url}; running the embedded store in-process "
-                f"({embedded}, data: {where})",
-                err=True,
-            )
+        typer.echo(
+            f"no session store at {url}; running the embedded store in-process "
+            f"({embedded}, data: {where})",
+            err=True,
+        )
         yield embedded
 
 
@@ -67,7 +67,7 @@ async def _run_cli(
     continue_on_error: bool,
     as_json: bool,
 ) -> tuple[RunResult, str]:
-    async with _store(config, explicit_server, say=not as_json) as base_url:
+    async with _store(config, explicit_server) as base_url:
         async with AsyncSessionClient.from_config(config.session, base_url=base_url) as client:
             listener = listener_for(as_json=as_json)
             with listener:

@@ -2,9 +2,9 @@
 
 Order of the text: header, outline (viewport, then below/beside, then above), changes
 since the previous capture, page events, notes. Order of *priority* when the budget is
-short: header, events and notes (each bounded), the viewport part of the outline, the
-changes, and only then what lies outside the viewport. Whatever is cut is replaced by an
-explicit "[… N more … omitted …]" marker, so the agent knows the view is partial.
+short: the header, events and notes (at most a quarter), the viewport part of the outline,
+the changes, and only then what lies outside the viewport. Whatever is cut is replaced by
+an explicit "[… N more … omitted …]" marker, so the agent knows the view is partial.
 """
 
 from __future__ import annotations
@@ -16,28 +16,37 @@ from capture.recorder.observe._model import EventsSnapshot, PageState
 
 __all__ = ["format_observation"]
 
-# Share of the budget the changes may take before the outline outside the viewport.
+# Share of the budget the changes may keep back from the viewport part of the outline.
 _DIFF_SHARE = 0.25
 # Share of the budget events and notes may take at most.
 _EVENTS_SHARE = 0.25
-# Room kept for one omission marker line.
-_MARKER_ROOM = 120
-
-
-def _take(lines: Sequence[str], budget: int) -> tuple[list[str], int]:
-    """The leading lines that fit in `budget` characters (with newlines); how many did not."""
-    taken: list[str] = []
-    used = 0
-    for line in lines:
-        if used + len(line) + 1 > budget:
-            break
-        taken.append(line)
-        used += len(line) + 1
-    return taken, len(lines) - len(taken)
+# Room kept for one omission marker line (markers are well under this).
+_MARKER_ROOM = 100
 
 
 def _size(lines: Sequence[str]) -> int:
+    """Characters of the lines once joined, with one newline each."""
     return sum(len(line) + 1 for line in lines)
+
+
+def _fit(head: list[str], lines: Sequence[str], budget: int, marker: str) -> list[str]:
+    """`head` and the leading `lines` within `budget`; `marker` (with {n}) says how many not.
+
+    Returns [] when not even the head and a marker fit.
+    """
+    if _size(head) + _size(lines) <= budget:
+        return [*head, *lines]
+    room = budget - _size(head) - _MARKER_ROOM
+    if room < 0:
+        return []
+    out = list(head)
+    for index, line in enumerate(lines):
+        room -= len(line) + 1
+        if room < 0:
+            out.append(marker.format(n=len(lines) - index))
+            break
+        out.append(line)
+    return out
 
 
 def _header(step: int, action: str, state: PageState | None, now: datetime) -> list[str]:
@@ -55,7 +64,7 @@ def _header(step: int, action: str, state: PageState | None, now: datetime) -> l
     return lines
 
 
-def _events(events: EventsSnapshot, notes: Sequence[str]) -> list[str]:
+def _events(events: EventsSnapshot, notes: Sequence[str], budget: int) -> list[str]:
     lines: list[str] = []
     for title, items in (
         ("Open dialogs", events.open_dialogs),
@@ -69,47 +78,45 @@ def _events(events: EventsSnapshot, notes: Sequence[str]) -> list[str]:
             lines += ["", f"## {title} ({len(items)})", *(f"- {item}" for item in items)]
     if events.dropped:
         lines.append(f"[… {events.dropped} more events omitted …]")
-    return lines
+    return _fit([], lines, budget, "[… {n} more event lines omitted (budget) …]")
 
 
 def _viewport_part(state: PageState | None, budget: int) -> list[str]:
-    """The outline's heading and its viewport lines (cut with a marker past `budget`)."""
+    """The outline's heading and its viewport lines."""
     if state is None:
         return ["", "## Page", "(outline not available: reading the page took too long)"]
     head = ["", "## Page (what is in the viewport comes first)"]
     inside = state.outline[: state.in_viewport] or ["(nothing in the viewport)"]
-    shown, cut = _take(inside, budget - _size(head) - _MARKER_ROOM)
-    if cut:
-        shown.append(f"[… {cut} more lines in the viewport omitted (budget) …]")
-    return head + shown
+    return _fit(head, inside, budget, "[… {n} more lines in the viewport omitted (budget) …]")
 
 
 def _outside_part(state: PageState | None, budget: int) -> list[str]:
     """The lines below/beside and above the viewport that fit, then omission markers."""
     if state is None:
         return []
-    outside = state.outline[state.in_viewport :]
-    shown, cut = _take(outside, budget - 2 * _MARKER_ROOM)
-    if cut:
-        shown.append(f"[… {cut} more lines outside the viewport omitted (budget) …]")
+    further = []
     if state.omitted:
-        shown.append(
+        further.append(
             f"[… about {state.omitted} more elements further from the viewport not listed; "
             "scroll to see them …]"
         )
-    return shown
+    outside = state.outline[state.in_viewport :]
+    marker = "[… {n} more lines outside the viewport omitted (budget) …]"
+    if _size(further) > budget:
+        further = []
+    return _fit([], outside, budget - _size(further), marker) + further
 
 
 def _changes(diff: list[str] | None, budget: int) -> list[str]:
+    title = "## Changes since previous capture"
     if diff is None:
-        return ["", "## Changes since previous capture", "(first capture)"]
+        return ["", title, "(first capture)"]
     if not diff:
-        return ["", "## Changes since previous capture", "no visible change"]
-    head = ["", f"## Changes since previous capture ({len(diff)})"]
-    shown, cut = _take(diff, budget - _size(head) - _MARKER_ROOM)
-    if cut:
-        shown.append(f"[… {cut} more changes omitted (budget) …]")
-    return head + shown
+        return ["", title, "no visible change"]
+    head = ["", f"{title} ({len(diff)})"]
+    fitted = _fit(head, diff, budget, "[… {n} more changes omitted (budget) …]")
+    short = [f"[… {len(diff)} changes since previous capture omitted (budget) …]"]
+    return fitted or (short if _size(short) <= budget else [])
 
 
 def format_observation(
@@ -130,22 +137,24 @@ def format_observation(
     `diff` None means there is no previous capture. `scrub` (a `Scrubber`) is applied to
     the finished text, before the budget is enforced.
     """
-    all_notes = [*(state.notes if state else []), *notes]
     header = _header(step, action, state, now)
-    events_lines, cut = _take(_events(events, all_notes), int(char_budget * _EVENTS_SHARE))
-    if cut:
-        events_lines.append(f"[… {cut} more event lines omitted (budget) …]")
+    all_notes = [*(state.notes if state else []), *notes]
+    events_lines = _events(events, all_notes, int(char_budget * _EVENTS_SHARE))
     room = char_budget - _size(header) - _size(events_lines)
-    # Priority: the viewport, then the changes (their reserve was kept back from the
-    # viewport), then whatever room is left for the outline outside the viewport.
+    # The viewport first, minus what the changes may keep back; then the changes; then
+    # what room is left for the outline outside the viewport.
     reserve = min(_size(_changes(diff, room)), int(char_budget * _DIFF_SHARE))
     view = _viewport_part(state, room - reserve)
-    changes = _changes(diff, room - _size(view))
+    # Keep room for the markers saying what outside the viewport was left out.
+    markers = 2 * _MARKER_ROOM if state and len(state.outline) > state.in_viewport else 0
+    changes = _changes(diff, room - _size(view) - markers)
     outside = _outside_part(state, room - _size(view) - _size(changes))
     text = "\n".join([*header, *view, *outside, *changes, *events_lines])
     if scrub is not None:
         text = scrub(text)
     if len(text) > char_budget:
+        # Only a scrubber making the text longer, or a header longer than the whole
+        # budget, gets here.
         marker = "\n[… cut at the character budget …]"
         text = text[: char_budget - len(marker)] + marker
     return text

@@ -1,0 +1,151 @@
+"""The `capture values|parts|sessions` commands against a real server, as a user runs them."""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from capture.cli import main
+
+PNG_1x1 = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+)
+Run = Callable[..., tuple[int, str, str]]
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Run:
+    """Run `capture ARGS` in-process through the real entry point; returns (code, out, err)."""
+    monkeypatch.delenv("CAPTURE_TOKEN", raising=False)
+
+    def run(*args: str) -> tuple[int, str, str]:
+        capsys.readouterr()
+        monkeypatch.setattr(sys, "argv", ["capture", *args])
+        try:
+            main()
+            code = 0
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+def _raw(store: Any, thread: str) -> dict[str, Any]:
+    values: dict[str, Any] = httpx.get(f"{store.base_url}/sessions/{thread}/values").json()[
+        "values"
+    ]
+    return values
+
+
+def test_values_commands(cli: Run, store_server: Any) -> None:
+    s = ("--server", store_server.base_url)
+    assert cli("values", "set", "t1", "pref", '{"theme": "dark"}', *s)[0] == 0
+    assert cli("values", "set", "t1", "word", "hello", *s)[0] == 0
+    assert cli("values", "set", "t1", "num", "42", "--string", *s)[0] == 0
+    assert cli("values", "set", "t1", "tmp", "1", "--expires", "10m", *s)[0] == 0
+    assert _raw(store_server, "t1") == {
+        "pref": {"theme": "dark"},
+        "word": "hello",
+        "num": "42",
+        "tmp": 1,
+    }
+    code, out, _ = cli("values", "get", "t1", "pref", *s)
+    assert (code, json.loads(out)) == (0, {"theme": "dark"})
+    code, out, _ = cli("values", "get", "t1", "nope", *s)
+    assert (code, json.loads(out)) == (0, None)
+    code, out, _ = cli("values", "list", "t1", *s)
+    assert json.loads(out)["word"] == "hello"
+    assert cli("values", "delete", "t1", "word", *s)[0] == 0
+    assert "word" not in _raw(store_server, "t1")
+    code, out, _ = cli("sessions", *s)
+    assert [row["thread_id"] for row in json.loads(out)] == ["t1"]
+    assert cli("values", "clear", "t1", *s)[0] == 0
+    assert _raw(store_server, "t1") == {}
+
+
+def test_parts_commands(cli: Run, store_server: Any, tmp_path: Path) -> None:
+    s = ("--server", store_server.base_url)
+    image = tmp_path / "shot.png"
+    image.write_bytes(PNG_1x1)
+    assert cli("parts", "text", "t2", "observation", "Page: Cart", *s)[0] == 0
+    assert cli("parts", "image", "t2", "screenshot", str(image), "--expires", "5m", *s)[0] == 0
+    raw = _raw(store_server, "t2")
+    assert raw["__user_part_observation"] == {"part_type": "text", "data": "Page: Cart"}
+    assert raw["__user_part_screenshot"]["data"] == {
+        "type": "bytes",
+        "bytes": base64.b64encode(PNG_1x1).decode(),
+        "mime_type": "image/png",
+        "name": "shot.png",
+    }
+    _code, out, _ = cli("parts", "list", "t2", *s)
+    assert set(json.loads(out)) == {"observation", "screenshot"}
+    assert cli("parts", "delete", "t2", "observation", *s)[0] == 0
+    assert cli("parts", "clear", "t2", *s)[0] == 0
+    assert _raw(store_server, "t2") == {}
+
+
+def test_bad_input_gets_one_line_and_exit_1(cli: Run, store_server: Any, tmp_path: Path) -> None:
+    s = ("--server", store_server.base_url)
+    code, _, err = cli("values", "set", "t3", "k", "1", "--expires", "2030-01-01T00:00:00", *s)
+    assert code == 1
+    assert err.strip().splitlines() == [
+        "error: expiry '2030-01-01T00:00:00' has no UTC offset (add 'Z' or '+00:00')"
+    ]
+    text_file = tmp_path / "notes.txt"
+    text_file.write_text("hi")
+    code, _, err = cli("parts", "image", "t3", "shot", str(text_file), *s)
+    assert code == 1
+    assert "does not look like an image" in err
+    assert "Traceback" not in err
+    code, _, err = cli("values", "get", "t3", "k", "--server", "localhost:1")
+    assert code == 1
+    assert err.startswith("error: server URL 'localhost:1' must look like http://")
+
+
+def test_unreachable_server_and_wrong_token(
+    cli: Run, start_store_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CAPTURE_SESSION_RETRIES", "0")
+    code, _, err = cli("values", "list", "t", "--server", "http://127.0.0.1:9/api/v1")
+    assert code == 1
+    assert "unreachable" in err
+    assert len(err.strip().splitlines()) == 1
+    guarded = start_store_server(token="s3cret")
+    code, _, err = cli("values", "list", "t", "--server", guarded.base_url)
+    assert code == 1
+    assert "401" in err
+    code, _, err = cli("values", "list", "t", "--server", guarded.base_url, "--token", "s3cret")
+    assert code == 0, err
+
+
+def test_bad_config_names_the_key(cli: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CAPTURE_SESSION_TIMEOUT", "forever")
+    code, _, err = cli("values", "list", "t")
+    assert code == 1
+    assert "session.timeout" in err
+    assert "CAPTURE_SESSION_TIMEOUT" in err
+
+
+def test_usage_errors_exit_2(cli: Run) -> None:
+    code, _, err = cli("values", "set", "only-thread")
+    assert code == 2
+    assert "Missing argument" in err
+
+
+def test_entry_point_runs_as_a_program() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "capture", "--help"], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0
+    assert "values" in done.stdout
+    assert "sessions" in done.stdout

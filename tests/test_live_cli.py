@@ -1,0 +1,141 @@
+"""`capture record` as a person uses it: attached over CDP to a Chromium started on its own,
+every tab followed (also one opened later), stopped with `capture record --stop`."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Page, sync_playwright
+
+from capture.browser import launch_args
+from capture.tasks import load_task
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parent.parent
+CAPTURE = [str(Path(sys.executable).parent / "capture")]
+PASSWORD = "Cdp-typed-secret-77"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_for(check: Any, what: str, timeout: float = 30.0) -> Any:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            value = check()
+        except (httpx.HTTPError, OSError):
+            value = None
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}: {value!r}")
+
+
+@pytest.fixture
+def chromium_cdp(chromium_path: str, tmp_path: Path) -> Iterator[str]:
+    """A Chromium started on its own with a debugging port on 127.0.0.1; its CDP URL."""
+    port = _free_port()
+    proc = subprocess.Popen(
+        [
+            chromium_path,
+            "--headless=new",
+            f"--remote-debugging-port={port}",
+            "--remote-debugging-address=127.0.0.1",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            *launch_args([]),
+            "about:blank",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_for(lambda: httpx.get(f"{url}/json/version").is_success, "Chromium's CDP port")
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def _steps(base_url: str, thread: str) -> list[str]:
+    values = httpx.get(f"{base_url}/sessions/{thread}/values").json()["values"]
+    return [values[k]["action"] for k in sorted(values) if k.startswith("capture.step.")]
+
+
+def _page_at(pages: list[Page], suffix: str) -> Page | None:
+    return next((p for p in pages if p.url.endswith(suffix)), None)
+
+
+def test_record_attached_over_cdp_follows_tabs_and_stops_on_request(
+    chromium_cdp: str, site: Any, store_server: Any, tmp_path: Path
+) -> None:
+    env = {**os.environ, "CAPTURE_CONFIG": str(ROOT / "playwright.config.toml")}
+    base = store_server.base_url
+    command = [*CAPTURE, "record", site.url("login.html"), "--cdp", chromium_cdp]
+    command += ["--thread", "cdp", "--out", "task.yaml", "--server", base]
+    recorder = subprocess.Popen(
+        command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        _wait_for(lambda: _steps(base, "cdp"), "the first capture (the start URL)")
+        with sync_playwright() as pw:
+            browser = pw.chromium.connect_over_cdp(chromium_cdp)
+            context = browser.contexts[0]
+            page = _wait_for(lambda: _page_at(context.pages, "login.html"), "the login tab")
+            page.locator("#username").click()
+            page.keyboard.type("carol", delay=20)
+            page.locator("#password").click()
+            page.keyboard.type(PASSWORD, delay=20)
+            page.get_by_role("button", name="Sign in").click()
+            _wait_for(lambda: len(_steps(base, "cdp")) == 4, "captures of the login")
+            later = context.new_page()  # a tab opened after the recording started
+            later.goto(site.url("spa.html"))
+            _wait_for(lambda: len(s := _steps(base, "cdp")) == 6 or print(s), "the new tab captures")
+            later.get_by_role("button", name="Increment").click()
+            _wait_for(lambda: len(_steps(base, "cdp")) == 7, "the click in the new tab")
+            browser.close()  # disconnects this client only; the browser keeps running
+        stop = subprocess.run(
+            [*CAPTURE, "record", "--stop"], cwd=tmp_path, env=env, capture_output=True,
+            text=True, timeout=90,
+        )
+        assert stop.returncode == 0, stop.stderr
+        assert "stopped recording" in stop.stdout
+        out, err = recorder.communicate(timeout=60)
+    finally:
+        if recorder.poll() is None:
+            recorder.kill()
+            recorder.wait()
+    assert recorder.returncode == 0, err
+    steps = _steps(base, "cdp")
+    # The new tab's URL is whatever it shows once settled: blank, or already the todo app.
+    assert steps[4].startswith("switched to a new tab: ")
+    assert steps[:4] + steps[5:] == [
+        f"went to {site.url('login.html')}",
+        "typed into textbox 'Username'",
+        "typed into password field 'Password'",
+        "clicked button 'Sign in'",
+        f"went to {site.url('spa.html')}",
+        "clicked button 'Increment'",
+    ]
+    assert "task file: task.yaml (6 steps)" in out
+    assert "secret variable SECRET_1" in out
+    task = load_task(tmp_path / "task.yaml")
+    assert [s.kind for s in task.steps] == ["goto", "fill", "fill", "click", "goto", "click"]
+    stored = httpx.get(f"{base}/sessions/cdp/values").text
+    for text in (out, err, stop.stdout, stop.stderr, stored, (tmp_path / "task.yaml").read_text()):
+        assert PASSWORD not in text
+    assert not list((tmp_path / ".capture").glob("recording-*.json"))

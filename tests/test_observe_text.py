@@ -1,0 +1,164 @@
+"""The pure parts of capture.recorder.observe: scrubbing, diffing, formatting, budgets."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+import pytest
+
+from capture.recorder.observe import (
+    BELOW_MARKER,
+    MIN_SECRET_LENGTH,
+    EventsSnapshot,
+    PageState,
+    Scrubber,
+    diff_outline,
+    format_observation,
+)
+
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+
+
+def state(view: list[str], outside: list[str] = (), omitted: int = 0) -> PageState:  # type: ignore[assignment]
+    outside = list(outside)
+    return PageState(
+        url="http://127.0.0.1:1/x",
+        title="X",
+        viewport=(1280, 800),
+        scroll=(0, 120),
+        page_size=(1280, 5000),
+        outline=[*view, *([BELOW_MARKER, *outside] if outside else [])],
+        omitted=omitted,
+        sensitive_rects=[],
+        secret_values=[],
+        in_viewport=len(view),
+    )
+
+
+# -- Scrubber -------------------------------------------------------------------------
+
+
+def test_scrubber_replaces_secrets_and_their_encoded_forms() -> None:
+    scrub = Scrubber(["hunter2-long-secret"])
+    scrub.add("p@ss word/1")
+    text = (
+        "typed hunter2-long-secret; url ?pw=p%40ss%20word%2F1&q=p%40ss+word%2F1; "
+        'json {"v": "p@ss word/1"}'
+    )
+    assert scrub(text) == (
+        'typed [redacted]; url ?pw=[redacted]&q=[redacted]; json {"v": "[redacted]"}'
+    )
+
+
+def test_scrubber_never_corrupts_refs_or_words_with_short_secrets() -> None:
+    scrub = Scrubber(["1234", "ab", "e1"])
+    assert MIN_SECRET_LENGTH == 4
+    # "ab" and "e1" are too short to be replaced at all; "1234" only where it stands alone.
+    assert scrub('- button "Save" [ref=e1234] PIN 1234, about 12345') == (
+        '- button "Save" [ref=e1234] PIN [redacted], about 12345'
+    )
+
+
+def test_scrubber_prefers_the_longest_secret() -> None:
+    scrub = Scrubber(["secret-value", "secret-value-extended"])
+    assert scrub("x secret-value-extended y") == "x [redacted] y"
+    assert Scrubber()("nothing to hide") == "nothing to hide"
+
+
+# -- diff_outline ---------------------------------------------------------------------
+
+
+def test_diff_lists_removed_then_added_and_ignores_position() -> None:
+    before = [
+        "- main",
+        '  - button "A" [ref=e1]',
+        "  - text: 0 items",
+        BELOW_MARKER,
+        '- link "L" [ref=e3]',
+    ]
+    after = ["- main", "  - text: 1 item", '  - button "A" [ref=e1]', '  - link "L" [ref=e3]']
+    assert diff_outline(before, after) == ["- text: 0 items", "+ text: 1 item"]
+    assert diff_outline(after, after) == []
+    assert diff_outline(None, after) == []
+
+
+def test_diff_counts_repeated_lines() -> None:
+    assert diff_outline(["- text: x"], ["- text: x", "- text: x"]) == ["+ text: x"]
+
+
+# -- format_observation ---------------------------------------------------------------
+
+
+def test_observation_has_header_outline_changes_and_events() -> None:
+    events = EventsSnapshot(
+        console_errors=["boom (at http://x/a.js:3)"],
+        failed_requests=["GET http://x/y — HTTP 404 Not Found"],
+        dialogs=["alert 'hi' (dismissed)"],
+    )
+    text = format_observation(
+        step=7,
+        action='click "Save"',
+        state=state(['- button "Save" [ref=e1]'], ['- link "Next" [ref=e2]']),
+        diff=['+ button "Save" [ref=e1]'],
+        events=events,
+        char_budget=16000,
+        now=NOW,
+        notes=["screenshot unchanged"],
+    )
+    assert text.startswith('# Step 7: click "Save"\nURL: http://127.0.0.1:1/x\nTitle: X\n')
+    assert "Viewport: 1280x800, scrolled to x=0 y=120 of a 1280x5000 page" in text
+    assert "Time: 2026-11-25T12:00:00+00:00" in text
+    order = [
+        '- button "Save" [ref=e1]',
+        BELOW_MARKER,
+        '- link "Next" [ref=e2]',
+        "## Changes since previous capture (1)",
+        "## Dialogs since previous capture (1)",
+        "## Console errors (1)",
+        "## Failed requests (1)",
+        "## Notes (1)",
+    ]
+    positions = [text.index(part) for part in order]
+    assert positions == sorted(positions)
+
+
+@pytest.mark.parametrize("budget", [1000, 2500, 6000])
+def test_budget_keeps_the_viewport_and_marks_what_is_left_out(budget: int) -> None:
+    view = [f'- button "In view {i}" [ref=e{i}]' for i in range(40)]
+    outside = [f'- link "Below {i}" [ref=e{100 + i}]' for i in range(400)]
+    diff = [f'+ link "Below {i}" [ref=e{100 + i}]' for i in range(300)]
+    text = format_observation(
+        step=1,
+        action="scroll",
+        state=state(view, outside, omitted=900),
+        diff=diff,
+        events=EventsSnapshot(console_errors=["x" * 500] * 30),
+        char_budget=budget,
+        now=NOW,
+    )
+    assert len(text) <= budget
+    assert re.search(r"changes.* omitted \(budget\)", text)
+    assert re.search(r"\[… \d+ more (event lines|events) omitted", text)
+    if budget >= 2500:  # room for the whole viewport: all of it is there
+        assert all(line in text for line in view)
+        assert "more lines outside the viewport omitted (budget)" in text
+        assert "about 900 more elements further from the viewport" in text
+    else:
+        assert view[0] in text
+        assert "more lines in the viewport omitted (budget)" in text
+
+
+def test_no_state_says_the_outline_was_late() -> None:
+    text = format_observation(
+        step=2,
+        action="",
+        state=None,
+        diff=None,
+        events=EventsSnapshot(),
+        char_budget=1000,
+        now=NOW,
+    )
+    assert "# Step 2: (no action)" in text
+    assert "outline not available" in text
+    assert "(first capture)" in text

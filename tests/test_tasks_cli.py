@@ -1,0 +1,162 @@
+"""`capture run` as a person or a CI job runs it: a real process, real Chromium, the demo shop,
+and a real store (the embedded one in-process, or a server named with --server)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from capture.demo_site import DEMO_PASSWORD, DemoSite, serve_demo_site
+from capture.session import SessionClient
+from capture.store import SqliteStore
+from tests.conftest import RunningStore
+
+pytestmark = pytest.mark.browser
+
+CAPTURE = str(Path(sys.executable).parent / "capture")
+NAME_SECRET = "zebra-quartz-secret-77"  # a secret var typed into a plain text field
+ENV_SECRET = "envsecret-5521-xyzzy"  # read from the environment: secret by default
+
+
+@pytest.fixture(scope="module")
+def shop() -> Iterator[DemoSite]:
+    with serve_demo_site() as site:
+        yield site
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def capture_run(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("CAPTURE_")}
+    return subprocess.run(
+        [CAPTURE, "run", *args],
+        cwd=cwd,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+
+
+SECRET_TASK = """\
+name: secrets stay secret
+base_url: {url}
+thread: secrets
+vars:
+  PW: {{secret: true, env: SHOP_PASSWORD}}
+  NAME: {{secret: true, value: {name}}}
+steps:
+  - goto: /cart
+  - goto: /product/blue-mug
+  - click: {{role: button, name: Add to cart}}
+  - goto: /login?next=/checkout
+  - fill: {{label: Username, value: demo}}
+  - fill: {{label: Password, value: "${{PW}}"}}
+  - click: {{role: button, name: Sign in}}
+  - fill: {{label: Full name, value: "${{NAME}}"}}
+  - fill: {{label: Address, value: "${{MY_ADDRESS}}"}}
+  - capture: the filled form
+  - expect: {{text: "${{NAME}}"}}
+    timeout: 300ms
+  - expect: {{title: Checkout}}
+"""
+
+
+def test_secrets_stay_out_of_the_store_and_the_output_on_the_embedded_store(
+    tmp_path: Path, shop: DemoSite
+) -> None:
+    (tmp_path / "task.yaml").write_text(SECRET_TASK.format(url=shop.url, name=NAME_SECRET))
+    nowhere = f"http://127.0.0.1:{free_port()}/api/v1"
+    done = capture_run(
+        tmp_path,
+        "task.yaml",
+        "--json",
+        "--out",
+        "out",
+        "--continue-on-error",
+        SHOP_PASSWORD=DEMO_PASSWORD,
+        MY_ADDRESS=ENV_SECRET,
+        CAPTURE_SESSION_SERVER=nowhere,
+    )
+    # One expectation fails on purpose (its text names a secret): exit 1, the rest ran.
+    assert done.returncode == 1, done.stderr
+    summary = json.loads(done.stdout)
+    assert [s["status"] for s in summary["steps"]] == ["ok"] * 10 + ["failed", "ok"]
+    assert summary["thread"] == "secrets" and summary["exit_code"] == 1
+    assert summary["steps"][5]["action"] == "fill label 'Password' with '${PW}'"
+    assert summary["steps"][7]["action"] == "fill label 'Full name' with '${NAME}'"
+    assert summary["steps"][8]["action"] == "fill label 'Address' with '${MY_ADDRESS}'"
+    assert "expected text '${NAME}' to be visible" in summary["failures"][0]
+    # No store answered at the configured URL: the embedded one ran, and said where.
+    assert f"no session store at {nowhere}" in done.stderr
+    assert f"data: sqlite {tmp_path / '.capture' / 'store.db'}" in done.stderr
+    assert summary["store"] != nowhere
+
+    printed = done.stdout + done.stderr
+    written = b"".join(p.read_bytes() for p in tmp_path.rglob("*") if p.is_file())
+    for secret in (DEMO_PASSWORD, NAME_SECRET, ENV_SECRET):
+        assert secret not in printed
+        assert secret.encode() not in written  # the SQLite files (+WAL) and --out
+    # ... while the captures are really there, in the embedded store's file.
+    stored = asyncio.run(_read_sqlite(tmp_path / ".capture" / "store.db", "secrets"))
+    assert stored["capture.run"]["status"] == "failed"
+    assert json.loads((tmp_path / "out" / "result.json").read_text())["thread"] == "secrets"
+    assert (tmp_path / "out" / "step-010.txt").read_text().startswith("# Step 10: capture:")
+
+
+async def _read_sqlite(path: Path, thread: str) -> dict[str, object]:
+    store = SqliteStore(path)
+    await store.open()
+    try:
+        run = await store.get(thread, "capture.run")
+    finally:
+        await store.close()
+    assert run is not None
+    return {"capture.run": json.loads(run)}
+
+
+def test_a_failing_step_exits_1_naming_step_line_and_reason(
+    tmp_path: Path, shop: DemoSite, store_server: RunningStore
+) -> None:
+    (tmp_path / "task.yaml").write_text(
+        f"name: broken\nbase_url: {shop.url}\nsteps:\n  - goto: /\n"
+        "  - click: '#no-such-thing'\n    timeout: 500ms\n  - goto: /cart\n"
+    )
+    done = capture_run(tmp_path, "task.yaml", "--server", store_server.base_url, "--thread", "b")
+    assert done.returncode == 1
+    message = (
+        'error: step 2 (click) at task.yaml:5 failed: timed out after 0.5s (waiting for '
+        "locator(\"#no-such-thing\"))"
+    )
+    assert message in done.stderr.splitlines()
+    lines = done.stdout.splitlines()  # a pipe: plain lines, one per step
+    assert lines[0] == "running broken (task.yaml) into thread b"
+    assert lines[1].startswith("[1/3] ok ")
+    assert lines[2].startswith("[2/3] failed ") and lines[2].endswith("click css '#no-such-thing'")
+    assert lines[4].startswith("[3/3] skipped ")
+    assert lines[5].startswith("failed: 1/3 steps ok")
+    with SessionClient(store_server.base_url) as client:
+        stored = client.get_session_values("b")
+    assert stored["capture.step.000002"]["status"] == "failed"
+    assert "capture.step.000003" not in stored
+    assert "task.yaml:5" in stored["__user_part_observation"]["data"]
+
+
+def test_an_explicit_server_that_does_not_answer_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "task.yaml").write_text("name: t\nbase_url: http://127.0.0.1:9\nsteps:\n  - goto: /\n")
+    nowhere = f"http://127.0.0.1:{free_port()}/api/v1"
+    done = capture_run(tmp_path, "task.yaml", "--server", nowhere)
+    assert done.returncode == 1
+    assert done.stderr == f"error: no session store answers at {nowhere}\n"
