@@ -77,7 +77,10 @@ def serve(
     ] = None,
     store: Annotated[
         str | None,
-        typer.Option("--store", help="memory:// or sqlite:///path.db [config: store.url]"),
+        typer.Option(
+            "--store",
+            help="memory://, sqlite:///path.db or redis://host:port/db [config: store.url]",
+        ),
     ] = None,
     token: Annotated[
         str | None,

@@ -124,6 +124,7 @@ class StoreConfig(_Section):
     max_body_bytes: int = Field(8 * 1024 * 1024, ge=1024)
     max_key_length: int = Field(512, ge=1)
     max_thread_id_length: int = Field(256, ge=1)
+    body_timeout: Duration = timedelta(seconds=30)  # a stalled upload gets 408, not forever
     sweep_interval: Duration = timedelta(seconds=30)
     history_versions: int = Field(200, ge=0)
     history_age: Duration = timedelta(hours=24)

@@ -46,7 +46,9 @@ class _Quiet(SimpleHTTPRequestHandler):
 @contextmanager
 def page_server(directory: Path) -> Iterator[str]:
     """Serve `directory` on a free loopback port."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(directory)))
+    server = ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(_Quiet, directory=str(directory))
+    )
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"
@@ -60,9 +62,17 @@ def store_process() -> Iterator[str]:
     """`capture serve --store memory:// --port 0` in a subprocess (its own CPU time slice,
     as a real store would be); yields its base URL."""
     proc = subprocess.Popen(
-        [str(Path(sys.executable).parent / "capture"), "serve", "--store", "memory://",
-         "--port", "0"],
-        stdout=subprocess.PIPE, text=True, cwd=ROOT,
+        [
+            str(Path(sys.executable).parent / "capture"),
+            "serve",
+            "--store",
+            "memory://",
+            "--port",
+            "0",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
     )
     try:
         assert proc.stdout is not None
@@ -96,7 +106,7 @@ async def bench_page(rec: Recorder, page: Any, url: str, rounds: int) -> dict[st
     aria = ""
     for n in range(rounds + 2):  # two warm-up rounds, not counted
         # Interleaved, so both see the same page, cache and machine load.
-        took, result = await timed(lambda: rec.capture(f"round {n}"))
+        took, result = await timed(lambda n=n: rec.capture(f"round {n}"))
         await rec.flush()  # uploads overlap the next step in real use; keep them out here
 
         async def bare() -> str:
@@ -126,15 +136,20 @@ def report(name: str, r: dict[str, Any], time_box: float) -> None:
     c50, c95 = pct(r["capture"], 0.5), pct(r["capture"], 0.95)
     b50, b95 = pct(r["bare"], 0.5), pct(r["bare"], 0.95)
     print(f"\n== {name}")
-    print(f"capture (blocking)      p50 {c50 * 1000:7.1f} ms   p95 {c95 * 1000:7.1f} ms"
-          f"   (time box {time_box * 1000:.0f} ms: p95 {'within' if c95 <= time_box else 'OVER'})")
+    print(
+        f"capture (blocking)      p50 {c50 * 1000:7.1f} ms   p95 {c95 * 1000:7.1f} ms"
+        f"   (time box {time_box * 1000:.0f} ms: p95 {'within' if c95 <= time_box else 'OVER'})"
+    )
     print(f"bare screenshot+aria    p50 {b50 * 1000:7.1f} ms   p95 {b95 * 1000:7.1f} ms")
     print(f"ratio capture/bare      p50 {c50 / b50:7.2f}      p95 {c95 / b95:7.2f}")
-    print("capture parts p50 (ms) " + ", ".join(
-        f"{k} {v * 1000:.1f}" for k, v in r["parts"].items()))
-    print(f"observation {r['observation']:,} B   page.content() {r['content']:,} B "
-          f"({r['observation'] / r['content']:.3f}x)   aria snapshot {r['aria']:,} B "
-          f"({r['observation'] / max(1, r['aria']):.3f}x)   image {len(r['image']):,} B")
+    print(
+        "capture parts p50 (ms) " + ", ".join(f"{k} {v * 1000:.1f}" for k, v in r["parts"].items())
+    )
+    print(
+        f"observation {r['observation']:,} B   page.content() {r['content']:,} B "
+        f"({r['observation'] / r['content']:.3f}x)   aria snapshot {r['aria']:,} B "
+        f"({r['observation'] / max(1, r['aria']):.3f}x)   image {len(r['image']):,} B"
+    )
 
 
 async def main(rounds: int) -> None:
@@ -142,19 +157,25 @@ async def main(rounds: int) -> None:
     with tempfile.TemporaryDirectory() as tmp, page_server(SITE) as site, store_process() as store:
         runpy.run_path(str(SITE / "bigdoc.py"))["write_big_document"](Path(tmp))
         with page_server(Path(tmp)) as big_site:
-            async with open_browser(cfg.browser, cfg.context) as session, AsyncSessionClient(
-                store
-            ) as client:
+            async with (
+                open_browser(cfg.browser, cfg.context) as session,
+                AsyncSessionClient(store) as client,
+            ):
                 page = session.page
                 async with Recorder(page, client, "bench", config=cfg.capture) as rec:
-                    pages = [("table.html (500 rows)", f"{site}/table.html"),
-                             ("big.html (>= 1 MB document)", f"{big_site}/big.html")]
-                    results = [(name, await bench_page(rec, page, url, rounds))
-                               for name, url in pages]
+                    pages = [
+                        ("table.html (500 rows)", f"{site}/table.html"),
+                        ("big.html (>= 1 MB document)", f"{big_site}/big.html"),
+                    ]
+                    results = [
+                        (name, await bench_page(rec, page, url, rounds)) for name, url in pages
+                    ]
                 dropped = rec.stats.dropped
-    print(f"capture benchmark: {rounds} rounds per page, viewport "
-          f"{cfg.context.viewport_width}x{cfg.context.viewport_height}, preset {cfg.capture.preset},"
-          f" {cfg.capture.image_format} q{cfg.capture.quality}; dropped writes: {dropped}")
+    print(
+        f"capture benchmark: {rounds} rounds per page, viewport "
+        f"{cfg.context.viewport_width}x{cfg.context.viewport_height}, preset {cfg.capture.preset},"
+        f" {cfg.capture.image_format} q{cfg.capture.quality}; dropped writes: {dropped}"
+    )
     for name, result in results:
         report(name, result, cfg.capture.time_box.total_seconds())
 

@@ -66,15 +66,19 @@ async def demo(task: TaskFile) -> int:
         out.print("(no observation part in the thread: the store dropped it?)")
     image = parts.get(config.capture.screenshot_key.removeprefix("__user_part_"))
     if isinstance(image, ImagePart):
-        out.print(f"[and the screenshot part: {image.data.mime_type}, name {image.data.name}]",
-                  markup=False)
+        out.print(
+            f"[and the screenshot part: {image.data.mime_type}, name {image.data.name}]",
+            markup=False,
+        )
     out.rule("look at the thread")
-    out.print(
-        "  capture serve                      # then open the viewer: http://127.0.0.1:8787/\n"
-        f"  capture parts list {result.thread}         # the user parts, from a shell\n"
-        f"  capture agent-context {result.thread}      # what a model gets as input",
-        markup=False,
-    )
+    hints = [
+        ("capture serve", "then open the viewer: http://127.0.0.1:8787/"),
+        (f"capture parts list {result.thread}", "the user parts, from a shell"),
+        (f"capture agent-context {result.thread}", "what a model gets as input"),
+    ]
+    width = max(len(command) for command, _ in hints)
+    for command, why in hints:
+        out.print(f"  {command:<{width}}  # {why}", markup=False)
     return result.exit_code()
 
 

@@ -173,8 +173,18 @@ class RunningStore:
 StartStore = Callable[..., RunningStore]
 
 
+@pytest.fixture(scope="session")
+def _stopping_store_threads() -> Iterator[list[threading.Thread]]:
+    """Server threads told to stop; joined once at the end, because uvicorn takes ~0.2 s
+    to wind down and no test needs to wait for that."""
+    threads: list[threading.Thread] = []
+    yield threads
+    for thread in threads:
+        thread.join(timeout=30)
+
+
 @pytest.fixture
-def start_store_server() -> Iterator[StartStore]:
+def start_store_server(_stopping_store_threads: list[threading.Thread]) -> Iterator[StartStore]:
     """Factory: `start(store=None, **store_config_fields)` -> RunningStore, stopped at teardown.
 
     The default store is a fresh MemoryStore; fields are StoreConfig's (token=...,
@@ -213,7 +223,7 @@ def start_store_server() -> Iterator[StartStore]:
 
         def stop() -> None:
             server.should_exit = True
-            thread.join(timeout=30)
+            _stopping_store_threads.append(thread)
 
         stops.append(stop)
         root = f"http://127.0.0.1:{server.port}"
@@ -234,6 +244,25 @@ def store_server(start_store_server: StartStore) -> RunningStore:
 def sqlite_store_server(start_store_server: StartStore, tmp_path: Path) -> RunningStore:
     """A fresh SQLite-backed store server (file under tmp_path) for one test."""
     return start_store_server(SqliteStore(tmp_path / "store.db"))
+
+
+# The storage backends every store contract suite runs over. Adding one is one line here;
+# a backend other than memory/sqlite gets its URL from a fixture named `<name>_url`.
+STORE_BACKENDS = [
+    pytest.param("memory"),
+    pytest.param("sqlite"),
+]
+
+
+@pytest.fixture(params=STORE_BACKENDS)
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The URL of an empty store, once per backend in STORE_BACKENDS."""
+    name: str = request.param
+    if name == "memory":
+        return "memory://"
+    if name == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.db'}"
+    return str(request.getfixturevalue(f"{name}_url"))
 
 
 # -- redis-server for the Redis backend and reliability tests (section owned by H7) -------
@@ -301,9 +330,9 @@ def redis_binary() -> str:
 
 
 @pytest.fixture(scope="session")
-def redis_server(redis_binary: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
-    RedisServer
-]:
+def redis_server(
+    redis_binary: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RedisServer]:
     """One redis-server shared by the session; use `redis_url` for a clean database."""
     server = RedisServer(tmp_path_factory.mktemp("redis")).start()
     yield server

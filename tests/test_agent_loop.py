@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import sys
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -74,12 +75,17 @@ async def test_the_loop_puts_a_mug_in_the_cart(
         seen.append(message)
         return policy(message)
 
+    # A generous time box: on a loaded machine the outline must not fall back to "late",
+    # since this test is about the loop, not about capture speed.
+    roomy = config.model_copy(
+        update={"capture": config.capture.model_copy(update={"time_box": timedelta(seconds=15)})}
+    )
     async with (
         AsyncSessionClient(store_server.base_url) as client,
         open_browser(config.browser, config.context) as browser,
     ):
         result = await example.agent_loop(
-            browser.page, client, "loop", shop.url, policy=watching, config=config
+            browser.page, client, "loop", shop.url, policy=watching, config=roomy
         )
         cart = await browser.page.goto(shop.url + "/cart")
         assert cart is not None

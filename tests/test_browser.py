@@ -8,6 +8,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,14 +16,21 @@ from capture.browser import find_browser, launch_args, open_browser
 from capture.browser._locate import _playwright_chromium
 from capture.config import BrowserConfig, Config, ContextConfig
 from capture.errors import BrowserError
+from capture.recorder import Recorder
+from capture.session import AsyncSessionClient
 from tests.conftest import Site
 
 pytestmark = pytest.mark.browser
 
 
 async def test_launch_uses_the_config(config: Config, site: Site) -> None:
-    context = ContextConfig(viewport_width=900, viewport_height=640, device_scale_factor=2,
-                            locale="de-DE", timezone="Europe/Berlin")
+    context = ContextConfig(
+        viewport_width=900,
+        viewport_height=640,
+        device_scale_factor=2,
+        locale="de-DE",
+        timezone="Europe/Berlin",
+    )
     async with open_browser(config.browser, context) as session:
         assert not session.attached
         await session.page.goto(site.url("index.html"))
@@ -38,7 +46,8 @@ async def test_launch_uses_the_config(config: Config, site: Site) -> None:
 
 def test_launch_args_for_a_root_container() -> None:
     args = launch_args(["--lang=de", "--no-first-run"])
-    assert args.count("--no-first-run") == 1 and args[-1] == "--lang=de"
+    assert args.count("--no-first-run") == 1
+    assert args[-1] == "--lang=de"
     assert ("--no-sandbox" in args) == (os.geteuid() == 0)
 
 
@@ -47,9 +56,7 @@ def test_configured_browser_that_does_not_exist_names_setup() -> None:
         find_browser("/nonexistent/chromium")
 
 
-def test_no_browser_anywhere_names_setup(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_no_browser_anywhere_names_setup(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))
     monkeypatch.setenv("PLAYWRIGHT_BROWSERS_PATH", str(tmp_path))  # no Playwright Chromium
     _playwright_chromium.cache_clear()
@@ -74,9 +81,17 @@ def running_chromium(chromium_path: str, tmp_path: Path) -> Iterator[str]:
     """A Chromium started on its own (as a person would), debugging on a free loopback port."""
     profile = tmp_path / "profile"
     proc = subprocess.Popen(
-        [chromium_path, *launch_args(), "--headless=new", "--remote-debugging-port=0",
-         "--remote-debugging-address=127.0.0.1", f"--user-data-dir={profile}", "about:blank"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            chromium_path,
+            *launch_args(),
+            "--headless=new",
+            "--remote-debugging-port=0",
+            "--remote-debugging-address=127.0.0.1",
+            f"--user-data-dir={profile}",
+            "about:blank",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         port_file = profile / "DevToolsActivePort"
@@ -92,12 +107,21 @@ def running_chromium(chromium_path: str, tmp_path: Path) -> Iterator[str]:
 
 
 async def test_attach_over_cdp_reuses_and_leaves_the_browser(
-    running_chromium: str, site: Site
+    running_chromium: str, site: Site, store_server: Any
 ) -> None:
-    async with open_browser(cdp_url=running_chromium) as session:
+    async with (
+        open_browser(cdp_url=running_chromium) as session,
+        AsyncSessionClient(store_server.base_url) as client,
+    ):
         assert session.attached
-        await session.page.goto(site.url("index.html"))
-        assert await session.page.title()
+        assert session.page.viewport_size is None  # the person's window, no emulation
+        async with Recorder(session.page, client, "t-cdp") as rec:
+            await session.page.goto(site.url("index.html"))
+            result = await rec.capture("open")
+        assert result.image is not None
+        assert result.image.width > 0
+        assert rec.stats.uploaded == 3
+        assert rec.stats.dropped == 0
     # The person's browser is still there: attach again and find the page we left.
     async with open_browser(BrowserConfig(cdp_url=running_chromium)) as again:
         urls = [p.url for ctx in again.browser.contexts for p in ctx.pages]
@@ -109,5 +133,7 @@ async def test_attach_to_nothing_is_a_browser_error() -> None:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]  # closed again on exit: nobody listens there
     with pytest.raises(BrowserError, match=f"could not attach to http://127.0.0.1:{port}"):
-        async with open_browser(BrowserConfig(launch_timeout=5), cdp_url=f"http://127.0.0.1:{port}"):
+        async with open_browser(
+            BrowserConfig(launch_timeout=5), cdp_url=f"http://127.0.0.1:{port}"
+        ):
             pass

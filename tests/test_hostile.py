@@ -29,7 +29,7 @@ from tests.conftest import RunningStore, StartStore
 def served(
     request: pytest.FixtureRequest, start_store_server: StartStore, tmp_path: Path
 ) -> Iterator[RunningStore]:
-    """The server on each backend (hostile input must not reach any backend unchecked)."""
+    """The server on each backend, for input that gets as far as the store."""
     store: Store
     if request.param == "memory":
         store = MemoryStore()
@@ -37,7 +37,15 @@ def served(
         store = SqliteStore(tmp_path / "store.db")
     else:
         store = RedisStore(request.getfixturevalue("redis_url"))
-    running = start_store_server(store, max_body_bytes=1024 * 1024)
+    running = start_store_server(store, max_body_bytes=1024 * 1024, body_timeout=1)
+    yield running
+    _assert_still_serving(running)
+
+
+@pytest.fixture
+def server(start_store_server: StartStore) -> Iterator[RunningStore]:
+    """One server (memory), for input refused before any store is involved."""
+    running = start_store_server(MemoryStore(), max_body_bytes=1024 * 1024, body_timeout=1)
     yield running
     _assert_still_serving(running)
 
@@ -108,29 +116,29 @@ def test_huge_keys_and_ids_are_400_json(served: RunningStore) -> None:
     assert "thread id is longer than 256" in _assert_json_error(status, body, 400)
 
 
-def test_a_request_line_too_long_for_http_is_refused_below_the_app(served: RunningStore) -> None:
-    status, _ = _raw(served, _request("GET", "/api/v1/sessions/" + "t" * 200_000 + "/values"))
+def test_a_request_line_too_long_for_http_is_refused_below_the_app(server: RunningStore) -> None:
+    status, _ = _raw(server, _request("GET", "/api/v1/sessions/" + "t" * 200_000 + "/values"))
     assert 400 <= status < 500  # the HTTP parser's own answer (not JSON: no app involved)
 
 
-def test_bodies_over_the_limit_are_413_json_declared_or_chunked(served: RunningStore) -> None:
+def test_bodies_over_the_limit_are_413_json_declared_or_chunked(server: RunningStore) -> None:
     declared = _request("POST", POST, Content_Type="application/json")
     declared = declared.replace(b"Content-Length: 0", b"Content-Length: 2000000")
-    _assert_json_error(*_raw(served, declared), 413)  # refused before any body byte is sent
+    _assert_json_error(*_raw(server, declared), 413)  # refused before any body byte is sent
     chunked = _request("POST", POST, Content_Type="application/json", Transfer_Encoding="chunked")
     chunked = chunked.replace(b"Content-Length: 0\r\n", b"")
     for _ in range(3):
         chunked += b"%x\r\n" % (512 * 1024) + b"x" * (512 * 1024) + b"\r\n"
-    _assert_json_error(*_raw(served, chunked + b"0\r\n\r\n"), 413)
+    _assert_json_error(*_raw(server, chunked + b"0\r\n\r\n"), 413)
 
 
 # -- malformed JSON and text -------------------------------------------------------------
 
 
 @pytest.mark.parametrize("depth", [100_000, 5_000])
-def test_deeply_nested_json_is_400_json(served: RunningStore, depth: int) -> None:
+def test_deeply_nested_json_is_400_json(server: RunningStore, depth: int) -> None:
     body = b'{"key": "k", "value": ' + b"[" * depth + b"]" * depth + b"}"
-    _assert_json_error(*_post(served, body), 400)
+    _assert_json_error(*_post(server, body), 400)
 
 
 @pytest.mark.parametrize(
@@ -150,12 +158,12 @@ def test_bad_json_text_is_400_json(served: RunningStore, body: bytes) -> None:
     _assert_json_error(*_post(served, body), 400)
 
 
-def test_invalid_utf8_in_the_path_and_query_is_never_a_5xx(served: RunningStore) -> None:
-    status, body = _raw(served, _request("GET", "/api/v1/sessions/%FF%FE/values"))
+def test_invalid_utf8_in_the_path_and_query_is_never_a_5xx(server: RunningStore) -> None:
+    status, body = _raw(server, _request("GET", "/api/v1/sessions/%FF%FE/values"))
     assert "not UTF-8" in _assert_json_error(status, body, 400)
-    status, body = _raw(served, _request("GET", "/api/v1/sessions?thread_id=%FF&limit=%FF"))
+    status, body = _raw(server, _request("GET", "/api/v1/sessions?thread_id=%FF&limit=%FF"))
     _assert_json_error(status, body, 400)
-    status, body = _raw(served, _request("GET", "/api/v1/sessions/t/history?key=%ED%A0%80"))
+    status, body = _raw(server, _request("GET", "/api/v1/sessions/t/history?key=%ED%A0%80"))
     assert status in (200, 400)
 
 
@@ -188,9 +196,16 @@ def test_dot_dot_and_encoded_slashes_are_plain_characters(served: RunningStore) 
 # -- slow, truncated and many connections ------------------------------------------------
 
 
-def test_a_truncated_body_leaves_the_server_up(served: RunningStore) -> None:
+def test_a_stalled_body_gets_408_json_within_the_body_timeout(server: RunningStore) -> None:
+    head = _request("POST", POST, Content_Type="application/json")
+    stalled = head.replace(b"Content-Length: 0", b"Content-Length: 100") + b'{"key": "k"'
+    error = _assert_json_error(*_raw(server, stalled), 408)  # body_timeout=1 (s) here
+    assert error == "request body not received within 1 s"
+
+
+def test_a_truncated_body_leaves_the_server_up(server: RunningStore) -> None:
     for _ in range(5):
-        with socket.create_connection(("127.0.0.1", _port(served)), timeout=5) as sock:
+        with socket.create_connection(("127.0.0.1", _port(server)), timeout=5) as sock:
             head = _request("POST", POST, Content_Type="application/json")
             sock.sendall(head.replace(b"Content-Length: 0", b"Content-Length: 1000"))
             sock.sendall(b'{"key": "k", "va')
@@ -199,17 +214,19 @@ def test_a_truncated_body_leaves_the_server_up(served: RunningStore) -> None:
             sock.recv(65536)  # whatever the server says (or nothing), it must not hang
 
 
-def test_slow_and_idle_connections_do_not_starve_others(served: RunningStore) -> None:
+def test_slow_and_idle_connections_do_not_starve_others(server: RunningStore) -> None:
     """Hundreds of connections that send half a request and stall, plus one trickling a body
-    byte by byte: a normal client is still served promptly meanwhile."""
+    byte by byte: a normal client is still server promptly meanwhile."""
     stalled = []
     try:
         for i in range(300):
-            sock = socket.create_connection(("127.0.0.1", _port(served)), timeout=5)
-            sock.sendall(b"POST /api/v1/sessions/t/values HTTP/1.1\r\nHost: x\r\n" if i % 2 else b"GE")
+            sock = socket.create_connection(("127.0.0.1", _port(server)), timeout=5)
+            sock.sendall(
+                b"POST /api/v1/sessions/t/values HTTP/1.1\r\nHost: x\r\n" if i % 2 else b"GE"
+            )
             stalled.append(sock)
         body = json.dumps({"key": "slow", "value": "trickled"}).encode()
-        trickle = socket.create_connection(("127.0.0.1", _port(served)), timeout=10)
+        trickle = socket.create_connection(("127.0.0.1", _port(server)), timeout=10)
         stalled.append(trickle)
         trickle.sendall(_request("POST", POST, body, Content_Type="application/json")[: -len(body)])
 
@@ -222,7 +239,7 @@ def test_slow_and_idle_connections_do_not_starve_others(served: RunningStore) ->
         sender.start()
         with httpx.Client(timeout=5) as http:
             for _ in range(20):
-                assert http.get(f"{served.root}/healthz").status_code == 200
+                assert http.get(f"{server.root}/healthz").status_code == 200
         sender.join()
         answer = trickle.recv(65536)
         assert answer.startswith(b"HTTP/1.1 204")

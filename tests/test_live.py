@@ -21,7 +21,7 @@ from playwright.async_api import BrowserContext, Page
 
 from capture.browser import open_browser
 from capture.config import Config
-from capture.live import LiveRecorder, LiveResult, export_task
+from capture.live import LiveRecorder, LiveResult, export_task, record_session
 from capture.session import AsyncSessionClient
 from capture.tasks import dump_task, load_task
 from capture.tasks._runner import run_task
@@ -61,10 +61,17 @@ class Live:
         return [values[key]["action"] for key in steps]
 
 
-async def until(check: Callable[[], bool], what: str, timeout: float = 15.0) -> None:
+async def raw(url: str) -> str:
+    """A GET's body, off the event loop (the store answers from its own thread)."""
+    answer = await asyncio.to_thread(httpx.get, url)
+    answer.raise_for_status()
+    return answer.text
+
+
+async def until(check: Callable[[], bool], what: str, limit: float = 15.0) -> None:
     """Poll until `check()` holds: events cross the binding asynchronously."""
     loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
+    end = loop.time() + limit
     while not check():
         if loop.time() > end:
             raise AssertionError(f"timed out waiting for {what}")
@@ -73,7 +80,12 @@ async def until(check: Callable[[], bool], what: str, timeout: float = 15.0) -> 
 
 @asynccontextmanager
 async def recording(
-    config: Config, base_url: str, url: str, *, thread: str = "live", **capture: Any
+    config: Config,
+    base_url: str,
+    url: str,
+    *,
+    thread: str = "live",
+    capture: dict[str, Any] | None = None,
 ) -> AsyncIterator[Live]:
     capture_cfg = config.capture.model_copy(update=capture) if capture else config.capture
     async with (
@@ -191,9 +203,7 @@ async def test_the_exported_task_replays_to_the_same_page_without_the_password(
 ) -> None:
     async with recording(config, store_server.base_url, site.url("login.html")) as live:
         result = await _sign_in(live)
-        recorded = await live.page.evaluate(
-            STATE
-        )
+        recorded = await live.page.evaluate(STATE)
     assert recorded == ["Signed in as alice", False, "it", PASSWORD]
     assert live.actions() == [
         f"went to {site.url('login.html')}",
@@ -210,8 +220,8 @@ async def test_the_exported_task_replays_to_the_same_page_without_the_password(
     assert "${SECRET_1}" in task_file.read_text(encoding="utf-8")
 
     # No stored byte, no task file and no output holds the password.
-    everything = httpx.get(f"{store_server.base_url}/sessions/{live.thread}/values").text
-    listing = httpx.get(f"{store_server.base_url}/sessions").text
+    everything = await raw(f"{store_server.base_url}/sessions/{live.thread}/values")
+    listing = await raw(f"{store_server.base_url}/sessions")
     for text in (everything, listing, task_file.read_text(encoding="utf-8")):
         assert PASSWORD not in text
     assert PASSWORD not in str([a.__dict__ for a in result.actions])
@@ -229,22 +239,86 @@ async def test_the_exported_task_replays_to_the_same_page_without_the_password(
             page=browser.page,
         )
         assert run.status == "passed", [s.error for s in run.steps]
-        replayed = await browser.page.evaluate(
-            STATE
-        )
+        replayed = await browser.page.evaluate(STATE)
     assert replayed == recorded
-    replay_values = httpx.get(f"{store_server.base_url}/sessions/replay/values").text
+    replay_values = await raw(f"{store_server.base_url}/sessions/replay/values")
     assert PASSWORD not in replay_values
     out = capsys.readouterr()
     assert PASSWORD not in out.out + out.err
 
 
+async def test_closing_the_browser_ends_the_recording_and_writes_the_task_file(
+    config: Config, site: Any, store_server: Any, tmp_path: Path
+) -> None:
+    started: list[LiveRecorder] = []
+    stop = asyncio.Event()
+    session = asyncio.ensure_future(
+        record_session(
+            config,
+            base_url=store_server.base_url,
+            thread="closed",
+            stop=stop,
+            url=site.url("spa.html"),
+            out=tmp_path / "out" / "task.yaml",
+            headless=True,
+            ready=started.append,
+        )
+    )
+    await until(lambda: bool(started) or session.done(), "the recorder to start")
+    live = started[0]
+    assert live.page is not None
+    await live.page.get_by_role("button", name="Increment").click()
+    await live.settled()
+    browser = live.context.browser
+    assert browser is not None
+    await browser.close()  # the person closes the window; `stop` is never set
+    done = await asyncio.wait_for(session, 30)
+    assert [a.text for a in done.result.actions] == [
+        f"went to {site.url('spa.html')}",
+        "clicked button 'Increment'",
+    ]
+    assert done.out is not None
+    task = load_task(done.out)
+    assert [s.kind for s in task.steps] == ["goto", "click"]
+
+
+async def test_dialogs_and_clicks_inside_iframes_are_recorded(
+    config: Config, site: Any, store_server: Any
+) -> None:
+    async with recording(config, store_server.base_url, site.url("dialog.html")) as live:
+        page = live.page
+        page.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))  # the person
+        await page.get_by_role("button", name="Show alert").click()
+        await live.recorder.settled()
+        await page.goto(site.url(f"frames.html?other={site.other}"))  # typed in the address bar
+        await live.recorder.settled()
+        cross = page.frame_locator("#cross")
+        await cross.get_by_role("button", name="Press cross").click()
+        await live.recorder.settled()
+        result = await live.recorder.stop()
+    assert [a.text for a in result.actions] == [
+        f"went to {site.url('dialog.html')}",
+        "clicked button 'Show alert'",
+        "a dialog opened: alert 'Saved: planted alert text'",
+        f"went to {site.url(f'frames.html?other={site.other}')}",
+        "clicked button 'Press cross'",
+    ]
+    assert result.actions[-1].in_frame
+    assert len(live.actions()) == 4  # the dialog itself is not a capture
+    export = export_task(result.actions, name="frames")
+    assert [s.kind for s in export.task.steps] == ["goto", "click", "goto"]
+    assert any("iframe" in why for why in export.skipped)
+
+
+@pytest.mark.slow
 async def test_idle_state_is_rewritten_before_it_expires_and_left_to_expire_after(
     config: Config, site: Any, store_server: Any
 ) -> None:
     short = {"screenshot_expiry": timedelta(seconds=2), "observation_expiry": timedelta(seconds=2)}
     key = "__user_part_observation"
-    async with recording(config, store_server.base_url, site.url("spa.html"), **short) as live:
+    async with recording(
+        config, store_server.base_url, site.url("spa.html"), capture=short
+    ) as live:
         await live.recorder.settled()
         first = live.recorder.captures
         await asyncio.sleep(3.5)  # longer than the expiry: only a re-write keeps it

@@ -61,7 +61,10 @@ def test_another_action_completes_the_typing_first() -> None:
     builder = ActionBuilder()
     builder.feed(PAGE, event("input", SEARCH, field=1, value="milk"), 0.0)
     done = builder.feed(PAGE, event("key", SEARCH, field=1, key="Enter"), 0.1)
-    assert [a.text for a in done] == ["typed into textbox 'Search'", "pressed Enter in textbox 'Search'"]
+    assert [a.text for a in done] == [
+        "typed into textbox 'Search'",
+        "pressed Enter in textbox 'Search'",
+    ]
 
 
 def test_typing_into_another_field_is_another_action() -> None:
@@ -121,7 +124,8 @@ def test_payloads_not_from_our_listener_are_dropped(payload: dict[str, Any], why
 def test_a_payload_from_our_listener_parses() -> None:
     payload = {"token": TOKEN, "type": "click", "trusted": True, "element": BUY, "extra": 1}
     parsed = parse_event(json.dumps(payload), TOKEN)
-    assert parsed is not None and parsed.element is not None
+    assert parsed is not None
+    assert parsed.element is not None
     assert parsed.element.describe() == "button 'Add to cart'"
     assert parse_event("not json", TOKEN) is None
     assert parse_event({"token": TOKEN}, TOKEN) is None
@@ -155,7 +159,9 @@ def test_export_writes_steps_a_task_file_reads_back() -> None:
     export = export_task(_session(), name="shop")
     text = dump_task(export.task)
     assert parse_task(text).model_dump() == export.task.model_dump()
-    steps = [step.model_dump(exclude_none=True, exclude_defaults=True) for step in export.task.steps]
+    steps = [
+        step.model_dump(exclude_none=True, exclude_defaults=True) for step in export.task.steps
+    ]
     assert steps == [
         {"goto": {"url": "http://127.0.0.1:8000/shop/index.html"}},
         {"fill": {"role": "textbox", "name": "Search", "exact": True, "value": "milk"}},

@@ -4,6 +4,7 @@ every tab followed (also one opened later), stopped with `capture record --stop`
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -76,6 +77,20 @@ def _steps(base_url: str, thread: str) -> list[str]:
     return [values[k]["action"] for k in sorted(values) if k.startswith("capture.step.")]
 
 
+def _until_steps(base_url: str, thread: str, count: int, what: str) -> list[str]:
+    seen: list[list[str]] = [[]]
+
+    def check() -> bool:
+        seen[0] = _steps(base_url, thread)
+        return len(seen[0]) >= count
+
+    try:
+        _wait_for(check, what)
+    except AssertionError:
+        raise AssertionError(f"timed out waiting for {what}; steps: {seen[0]}") from None
+    return seen[0]
+
+
 def _page_at(pages: list[Page], suffix: str) -> Page | None:
     return next((p for p in pages if p.url.endswith(suffix)), None)
 
@@ -101,24 +116,21 @@ def test_record_attached_over_cdp_follows_tabs_and_stops_on_request(
             page.locator("#password").click()
             page.keyboard.type(PASSWORD, delay=20)
             page.get_by_role("button", name="Sign in").click()
-            _wait_for(lambda: len(_steps(base, "cdp")) == 4, "captures of the login")
+            _until_steps(base, "cdp", 4, "captures of the login")
             later = context.new_page()  # a tab opened after the recording started
             later.goto(site.url("spa.html"))
-            _wait_for(lambda: len(s := _steps(base, "cdp")) == 6 or print(s), "the new tab captures")
+            _until_steps(base, "cdp", 6, "the new tab's captures")
             later.get_by_role("button", name="Increment").click()
-            _wait_for(lambda: len(_steps(base, "cdp")) == 7, "the click in the new tab")
+            _until_steps(base, "cdp", 7, "the click in the new tab")
             browser.close()  # disconnects this client only; the browser keeps running
-        stop = subprocess.run(
-            [*CAPTURE, "record", "--stop"], cwd=tmp_path, env=env, capture_output=True,
-            text=True, timeout=90,
-        )
+        stop = _stop(tmp_path, env)
         assert stop.returncode == 0, stop.stderr
         assert "stopped recording" in stop.stdout
         out, err = recorder.communicate(timeout=60)
     finally:
         if recorder.poll() is None:
             recorder.kill()
-            recorder.wait()
+            print("recorder output:", *recorder.communicate(), sep="\n")
     assert recorder.returncode == 0, err
     steps = _steps(base, "cdp")
     # The new tab's URL is whatever it shows once settled: blank, or already the todo app.
@@ -139,3 +151,43 @@ def test_record_attached_over_cdp_follows_tabs_and_stops_on_request(
     for text in (out, err, stop.stdout, stop.stderr, stored, (tmp_path / "task.yaml").read_text()):
         assert PASSWORD not in text
     assert not list((tmp_path / ".capture").glob("recording-*.json"))
+
+
+def _stop(cwd: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*CAPTURE, "record", "--stop", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+
+
+@pytest.mark.skipif(shutil.which("xvfb-run") is None, reason="needs xvfb-run")
+def test_record_launches_a_headed_browser_under_xvfb(
+    site: Any, store_server: Any, tmp_path: Path
+) -> None:
+    env = {**os.environ, "CAPTURE_CONFIG": str(ROOT / "playwright.config.toml")}
+    env.pop("DISPLAY", None)
+    base = store_server.base_url
+    command = ["xvfb-run", "-a", *CAPTURE, "record", site.url("spa.html"), "--thread", "xvfb"]
+    command += ["--out", "task.yaml", "--server", base]
+    recorder = subprocess.Popen(
+        command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        _until_steps(base, "xvfb", 1, "the capture of the start URL")
+        other = _stop(tmp_path, env, "--thread", "someone-else")
+        assert other.returncode == 1
+        assert "no running recording for thread 'someone-else'" in other.stderr
+        stopped = _stop(tmp_path, env, "--thread", "xvfb")
+        assert stopped.returncode == 0, stopped.stderr
+        out, err = recorder.communicate(timeout=60)
+    finally:
+        if recorder.poll() is None:
+            recorder.kill()
+            print("recorder output:", *recorder.communicate(), sep="\n")
+    assert recorder.returncode == 0, err
+    assert "task file: task.yaml (1 steps)" in out
+    assert [s.kind for s in load_task(tmp_path / "task.yaml").steps] == ["goto"]

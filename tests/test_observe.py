@@ -49,7 +49,8 @@ LINE = re.compile(r'^\s*- (?P<role>[a-z]+)(?: (?P<name>"(?:[^"\\]|\\.)*"))?.*\[r
 VISIBLE_JS = """
 () => {
   const SEL = "a[href], button, input:not([type=hidden]), select, textarea, summary, " +
-    "h1, h2, h3, h4, h5, h6, [role=button], [role=link], [role=checkbox], [role=tab]";
+    "h1, h2, h3, h4, h5, h6, [role=button], [role=link], [role=checkbox], [role=tab], " +
+    "[role=heading]";
   const roots = [document];
   for (let i = 0; i < roots.length; i++)
     for (const el of roots[i].querySelectorAll("*")) if (el.shadowRoot) roots.push(el.shadowRoot);
@@ -58,7 +59,7 @@ VISIBLE_JS = """
     const r = el.getBoundingClientRect();
     if (r.width <= 0 || r.height <= 0) continue;
     if (r.bottom <= 0 || r.right <= 0 || r.top >= innerHeight || r.left >= innerWidth) continue;
-    if (getComputedStyle(el).visibility === "hidden") continue;
+    if (!el.checkVisibility({ visibilityProperty: true })) continue;
     const id = `t${out.length}`;
     el.setAttribute("data-test-id", id);
     out.push({ id, tag: el.tagName, ref: el.getAttribute("data-capture-ref") });
@@ -76,6 +77,7 @@ PAGES = [
     "failing.html",
     "spa.html",
     "dialog.html",
+    "names.html",
 ]
 
 
@@ -152,7 +154,9 @@ async def test_every_visible_element_is_in_the_outline_with_its_name_and_a_worki
         role, name_json = match["role"], match["name"]
         accessible_name = json.loads(name_json) if name_json else ""
         await expect(locator).to_have_accessible_name(accessible_name)
-        if role not in ("generic", "iframe"):
+        # <summary> has no ARIA role of its own; the outline calls it a button (it acts
+        # as one), Playwright leaves it without a role.
+        if role not in ("generic", "iframe") and element["tag"] != "SUMMARY":
             await expect(locator).to_have_role(role)  # type: ignore[arg-type]
         assert frame is not None
 

@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
+from capture.errors import BrowserError, ConfigError
 from capture.recorder.observe import (
     BELOW_MARKER,
     MIN_SECRET_LENGTH,
     EventsSnapshot,
     PageState,
+    Rect,
     Scrubber,
     diff_outline,
     format_observation,
 )
+from capture.recorder.observe._outline import FrameRead, assemble_sensitive, assemble_state
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
@@ -162,3 +166,113 @@ def test_no_state_says_the_outline_was_late() -> None:
     assert "# Step 2: (no action)" in text
     assert "outline not available" in text
     assert "(first capture)" in text
+
+
+# -- assembling frames (pure) ---------------------------------------------------------
+
+
+def frame_data(items: list[dict[str, Any]], sensitive: list[list[float]] = ()) -> dict[str, Any]:  # type: ignore[assignment]
+    return {
+        "url": "http://127.0.0.1:1/",
+        "title": "T",
+        "viewport": [1000, 600],
+        "scroll": [0, 0],
+        "pageSize": [1000, 600],
+        "items": items,
+        "omitted": 2,
+        "sensitive": list(sensitive),
+        "secrets": ["frame-secret"] if sensitive else [],
+        "invalidSelectors": [],
+    }
+
+
+def item(role: str, name: str, box: list[int], parent: int = -1, **extra: Any) -> dict[str, Any]:
+    return {"role": role, "name": name, "box": box, "parent": parent, **extra}
+
+
+def test_nested_frames_are_placed_clipped_and_spliced_after_their_iframe() -> None:
+    main = FrameRead(
+        "",
+        None,
+        "http://127.0.0.1:1/",
+        data=frame_data(
+            [
+                item("main", "", [0, 0, 1000, 600]),
+                item("iframe", "Outer", [100, 100, 400, 300], parent=0, ref="e1"),
+                item("button", "After", [0, 500, 50, 20], parent=0, ref="e2"),
+            ]
+        ),
+    )
+    # The outer frame's content box starts at (102, 102) in the top viewport.
+    outer = FrameRead(
+        "f1",
+        "",
+        "http://127.0.0.1:2/",
+        place={"ref": "e1", "x": 102, "y": 102, "width": 396, "height": 296},
+        data=frame_data(
+            [
+                item("button", "Seen", [10, 10, 50, 20], ref="f1e1"),
+                item("button", "Scrolled out of the frame", [10, 400, 50, 20], ref="f1e2"),
+                item("iframe", "Inner", [200, 200, 100, 50], ref="f1e3"),
+            ],
+            sensitive=[[10, 40, 100, 20]],
+        ),
+    )
+    inner = FrameRead(
+        "f2",
+        "f1",
+        "http://127.0.0.1:3/",
+        place={"ref": "f1e3", "x": 200, "y": 200, "width": 100, "height": 50},
+        data=frame_data(
+            [
+                item("heading", "Deep", [0, 0, 80, 20], ref="f2e1", level=2),
+            ],
+            sensitive=[[0, 30, 10, 10]],
+        ),
+    )
+    gone = FrameRead("f3", "", "http://127.0.0.1:4/", error="Frame was detached")
+    state = assemble_state([main, outer, inner, gone])
+    assert state.outline[: state.in_viewport] == [
+        "- main",
+        '  - iframe "Outer" [ref=e1]',
+        '    - button "Seen" [ref=f1e1]',
+        '    - iframe "Inner" [ref=f1e3]',
+        '      - heading "Deep" [level=2] [ref=f2e1]',
+        '  - button "After" [ref=e2]',
+    ]
+    assert state.outline[state.in_viewport :] == [
+        BELOW_MARKER,
+        "- main",
+        '  - iframe "Outer" [ref=e1]',
+        '    - button "Scrolled out of the frame" [ref=f1e2]',
+    ]
+    assert state.sensitive_rects == [Rect(112, 142, 100, 20), Rect(302, 332, 10, 10)]
+    assert state.secret_values == ["frame-secret"]
+    assert state.omitted == 6
+    assert state.notes == ["frame http://127.0.0.1:4/ not readable: Frame was detached"]
+    rects, secrets = assemble_sensitive([main, outer, inner])
+    assert (rects, secrets) == (state.sensitive_rects, state.secret_values)
+
+
+def test_unreadable_main_frame_and_bad_selectors_are_clear_errors() -> None:
+    with pytest.raises(BrowserError, match="could not read the page: Execution context"):
+        assemble_state([FrameRead("", None, "u", error="Execution context was destroyed")])
+    bad = frame_data([])
+    bad["invalidSelectors"] = ["#x["]
+    with pytest.raises(ConfigError, match=r"capture.redact_selectors: .*'#x\['"):
+        assemble_state([FrameRead("", None, "u", data=bad)])
+
+
+def test_sensitive_fields_that_cannot_be_placed_fail_the_fast_path() -> None:
+    main = FrameRead("", None, "http://127.0.0.1:1/", data=frame_data([]))
+    unread = FrameRead("f1", "", "http://127.0.0.1:2/", error="Target crashed")
+    with pytest.raises(BrowserError, match=re.escape("could not check frame http://127.0.0.1:2/")):
+        assemble_sensitive([main, unread])
+    unplaced = FrameRead("f2", "", "http://127.0.0.1:3/", data=frame_data([], [[0, 0, 5, 5]]))
+    with pytest.raises(BrowserError, match=re.escape("could not locate frame http://127.0.0.1:3/")):
+        assemble_sensitive([main, unplaced])
+    # The outline is still built, with a note; its rects are best effort.
+    state = assemble_state([main, unread, unplaced])
+    assert state.notes == ["frame http://127.0.0.1:2/ not readable: Target crashed"]
+    assert state.sensitive_rects == []
+    assert state.secret_values == ["frame-secret"]

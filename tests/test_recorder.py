@@ -39,7 +39,8 @@ def raw_values(base_url: str, thread: str) -> tuple[bytes, dict[str, Any]]:
 
 def stored_image(values: dict[str, Any]) -> Image.Image:
     part = values[SHOT]
-    assert part["part_type"] == "image" and part["data"]["type"] == "bytes"
+    assert part["part_type"] == "image"
+    assert part["data"]["type"] == "bytes"
     return Image.open(io.BytesIO(base64.b64decode(part["data"]["bytes"]))).convert("RGB")
 
 
@@ -78,7 +79,8 @@ async def test_capture_stores_image_observation_and_step_record(
         await apage.goto(site.url("login.html"))
         result = await rec.capture("open the sign-in apage")
         await rec.flush()
-    assert result.step == 1 and result.changed
+    assert result.step == 1
+    assert result.changed
     assert result.stored == [SHOT, OBS, "capture.step.000001"]
     _, values = raw_values(store_server.base_url, "t-basic")
     image = stored_image(values)
@@ -88,14 +90,20 @@ async def test_capture_stores_image_observation_and_step_record(
     observation = values[OBS]
     assert observation["part_type"] == "text"
     assert observation["data"] == result.observation
-    assert site.url("login.html") in result.observation and "Sign in" in result.observation
+    assert site.url("login.html") in result.observation
+    assert "Sign in" in result.observation
     record = values["capture.step.000001"]
     assert len(json.dumps(record, separators=(",", ":")).encode()) < 1024
     assert record["action"] == "open the sign-in apage"
-    assert record["url"] == site.url("login.html") and record["title"] == "Sign in"
-    assert record["status"] == "ok" and record["changed"] is True
-    assert len(record["image_sha256"]) == 64 and record["image_bytes"] == result.image_bytes
-    assert rec.stats.captures == 1 and rec.stats.uploaded == 3 and rec.stats.dropped == 0
+    assert record["url"] == site.url("login.html")
+    assert record["title"] == "Sign in"
+    assert record["status"] == "ok"
+    assert record["changed"] is True
+    assert len(record["image_sha256"]) == 64
+    assert record["image_bytes"] == result.image_bytes
+    assert rec.stats.captures == 1
+    assert rec.stats.uploaded == 3
+    assert rec.stats.dropped == 0
 
 
 def _solid(image: Image.Image, box: tuple[float, float, float, float], factor: float) -> bool:
@@ -149,7 +157,8 @@ async def test_planted_secrets_are_in_no_stored_byte_and_masked_solid(
             boxes.append(box)
             assert _solid(image, box, factor), selector
         assert not _solid(image, await _box(apage.locator("#username")), factor)
-        assert "Sign in" in login.observation and "Password" in login.observation
+        assert "Sign in" in login.observation
+        assert "Password" in login.observation
 
         await apage.goto(site.url(f"frames.html?other={site.other}"))
         same = apage.frame_locator("#same").locator("#frame-password")
@@ -187,24 +196,30 @@ async def test_every_request_fits_the_budget_on_a_2560_viewport(
     # The store rejects (413) anything a stock Distri server would: a drop would show it.
     running = start_store_server(max_body_bytes=262_144)
     apage = await new_page(shared_browser, ContextConfig(viewport_width=2560, viewport_height=1600))
-    async with AsyncSessionClient(running.base_url) as client:
-        async with Recorder(apage, client, "t-budget", config=capture_config(quality=95)) as rec:
-            await apage.goto(site.url("table.html"))
-            first = await rec.capture("table")
-            # Pure noise does not compress: the budget has to step quality and scale down.
-            await apage.set_content(
-                "<canvas id=c width=2560 height=1600></canvas><script>"
-                "const c=document.getElementById('c').getContext('2d');"
-                "const d=c.createImageData(2560,1600);"
-                "for(let i=0;i<d.data.length;i++)d.data[i]=(i*2654435761>>>7)&255;"
-                "c.putImageData(d,0,0);</script>"
-            )
-            noise = await rec.capture("noise")
-            await rec.flush()
+    async with (
+        AsyncSessionClient(running.base_url) as client,
+        Recorder(apage, client, "t-budget", config=capture_config(quality=95)) as rec,
+    ):
+        await apage.goto(site.url("table.html"))
+        first = await rec.capture("table")
+        await rec.flush()  # else the next image may supersede this one in the queue
+        # Pure noise does not compress: the budget has to step quality and scale down.
+        await apage.set_content(
+            "<canvas id=c width=2560 height=1600></canvas><script>"
+            "const c=document.getElementById('c').getContext('2d');"
+            "const d=c.createImageData(2560,1600);"
+            "for(let i=0;i<d.data.length;i++)d.data[i]=(i*2654435761>>>7)&255;"
+            "c.putImageData(d,0,0);</script>"
+        )
+        noise = await rec.capture("noise")
+        await rec.flush()
     await apage.context.close()
-    assert rec.stats.dropped == 0 and rec.stats.uploaded == 6
-    assert first.image_bytes > 0 and noise.image_bytes > 0
-    assert noise.image is not None and first.image is not None
+    assert rec.stats.dropped == 0
+    assert rec.stats.uploaded == 6
+    assert first.image_bytes > 0
+    assert noise.image_bytes > 0
+    assert noise.image is not None
+    assert first.image is not None
     assert (noise.image.quality or 0) < 95 or noise.image.width < 1568  # it had to step down
     _, values = raw_values(running.base_url, "t-budget")
     image = stored_image(values)
@@ -226,10 +241,15 @@ async def test_unchanged_page_is_not_reuploaded_until_expiry_nears(
         await asyncio.sleep(0.6)  # over half of the 1 s expiry gone: re-upload even unchanged
         fourth = await rec.capture("wait")
         await rec.flush()
-    assert first.changed and SHOT in first.stored
-    assert not second.changed and SHOT not in second.stored and second.image_bytes == 0
-    assert third.changed and SHOT in third.stored
-    assert not fourth.changed and SHOT in fourth.stored
+    assert first.changed
+    assert SHOT in first.stored
+    assert not second.changed
+    assert SHOT not in second.stored
+    assert second.image_bytes == 0
+    assert third.changed
+    assert SHOT in third.stored
+    assert not fourth.changed
+    assert SHOT in fourth.stored
     assert rec.stats.unchanged == 2
     _, values = raw_values(store_server.base_url, "t-same")
     assert values["capture.step.000002"]["unchanged"] is True
@@ -250,8 +270,11 @@ async def test_only_the_latest_step_records_are_kept(
     steps = sorted(k for k in values if k.startswith("capture.step."))
     assert steps == ["capture.step.000003", "capture.step.000004", "capture.step.000005"]
     run = values["capture.run"]
-    assert run["name"] == "keep" and run["status"] == "passed" and run["steps"] == 5
-    assert run["dropped"] == 0 and run["file"] == "keep.yaml"
+    assert run["name"] == "keep"
+    assert run["status"] == "passed"
+    assert run["steps"] == 5
+    assert run["dropped"] == 0
+    assert run["file"] == "keep.yaml"
     assert run["started"] <= run["finished"]
 
 
@@ -264,17 +287,20 @@ def _down_url() -> str:
 
 async def test_store_down_never_fails_the_task(apage: Page, site: Site) -> None:
     cfg = capture_config(upload_retries=1)
-    async with AsyncSessionClient(_down_url(), retries=0) as client:
-        async with Recorder(apage, client, "t-down", config=cfg) as rec:
-            await apage.goto(site.url("spa.html"))
-            await rec.start_run("down")
-            results = [await rec.capture("open")]
-            await apage.click("#increment")
-            results.append(await rec.capture("click"))
-            await rec.finish_run("passed")
+    async with (
+        AsyncSessionClient(_down_url(), retries=0) as client,
+        Recorder(apage, client, "t-down", config=cfg) as rec,
+    ):
+        await apage.goto(site.url("spa.html"))
+        await rec.start_run("down")
+        results = [await rec.capture("open")]
+        await apage.click("#increment")
+        results.append(await rec.capture("click"))
+        await rec.finish_run("passed")
     assert [r.step for r in results] == [1, 2]
     # Writes superseded while the store was down are not drops (latest wins); the rest are.
-    assert rec.stats.uploaded == 0 and rec.stats.dropped >= 3
+    assert rec.stats.uploaded == 0
+    assert rec.stats.dropped >= 3
 
 
 async def test_strict_mode_raises_store_errors(apage: Page, site: Site) -> None:
@@ -334,3 +360,53 @@ async def test_a_new_tab_takes_over(
     assert site.url("table.html") in result.observation
     _, values = raw_values(store_server.base_url, "t-tab")
     assert values["capture.step.000002"]["title"] == "Orders"
+
+
+@pytest.mark.parametrize(
+    ("fields", "size", "mime"),
+    [
+        ({"preset": "openai"}, (1229, 768), "image/jpeg"),
+        ({"preset": "none", "image_format": "png"}, (1280, 800), "image/png"),
+    ],
+)
+async def test_presets_and_formats(
+    apage: Page,
+    client: AsyncSessionClient,
+    store_server: Any,
+    site: Site,
+    fields: dict[str, Any],
+    size: tuple[int, int],
+    mime: str,
+) -> None:
+    async with Recorder(apage, client, "t-preset", config=capture_config(**fields)) as rec:
+        await apage.goto(site.url("login.html"))
+        await apage.fill("#password", "Preset-Secret-1")
+        result = await rec.capture("open")
+        await rec.flush()
+    _, values = raw_values(store_server.base_url, "t-preset")
+    image = stored_image(values)
+    assert image.size == size
+    assert values[SHOT]["data"]["mime_type"] == mime
+    assert result.image is not None
+    assert result.image.mime_type == mime
+    box = await _box(apage.locator("#password"))
+    assert _solid(image, box, image.width / 1280)
+
+
+async def test_a_blinking_caret_is_no_change_and_the_page_is_left_as_it_was(
+    apage: Page, client: AsyncSessionClient, site: Site
+) -> None:
+    async with Recorder(apage, client, "t-caret") as rec:
+        await apage.goto(site.url("spa.html"))
+        await apage.fill("#new-todo", "buy milk")  # focus stays: the caret blinks
+        results = [await rec.capture("typed")]
+        for n in range(4):
+            await asyncio.sleep(0.3)  # the blink period is about 0.5 s: see both phases
+            results.append(await rec.capture(f"wait {n}"))
+        await rec.flush()
+        # The capture's transparent caret is undone after the screenshot.
+        style = await apage.eval_on_selector("#new-todo", "el => el.getAttribute('style')")
+        focused = await apage.evaluate("document.activeElement.id")
+    assert [r.changed for r in results] == [True, False, False, False, False]
+    assert style in (None, "")
+    assert focused == "new-todo"

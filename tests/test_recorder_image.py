@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pytest
 from PIL import Image, ImageDraw
 
-from capture.recorder._image import BLOCK, fit_scale, finish_image, mask_boxes
+from capture.recorder._image import BLOCK, finish_image, fit_scale, mask_boxes
 
 
 @dataclass(frozen=True)
@@ -50,8 +50,9 @@ def test_fit_scale_presets(size: tuple[int, int], preset: str, expected: float) 
 
 
 def test_mask_boxes_are_padded_block_aligned_and_clipped() -> None:
-    boxes = mask_boxes([R(100, 50, 200, 30), R(-50, -50, 10, 10), R(1270, 790, 100, 100)],
-                       1.0, (1280, 800))
+    boxes = mask_boxes(
+        [R(100, 50, 200, 30), R(-50, -50, 10, 10), R(1270, 790, 100, 100)], 1.0, (1280, 800)
+    )
     assert boxes[0] == (96, 32, 320, 96)  # 4 px padding, then out to the 16 px grid
     assert all(v % BLOCK == 0 or v in (1280, 800) for box in boxes for v in box)
     assert boxes[-1][2:] == (1280, 800)
@@ -66,8 +67,15 @@ def _decode(data: bytes) -> Image.Image:
 def test_masked_region_is_solid_black_after_jpeg(quality: int) -> None:
     raw = _noisy_page(1280, 800)
     field = R(313.5, 201.25, 257, 31)
-    image = finish_image(raw, css_size=(1280, 800), rects=[field], fmt="jpeg", quality=quality,
-                         target_width=1280, fits=lambda _: True)
+    image = finish_image(
+        raw,
+        css_size=(1280, 800),
+        rects=[field],
+        fmt="jpeg",
+        quality=quality,
+        target_width=1280,
+        fits=lambda _: True,
+    )
     assert image.masked == 1
     region = _decode(image.data).crop((313, 201, 313 + 258, 201 + 32))
     extrema = region.getextrema()
@@ -77,8 +85,15 @@ def test_masked_region_is_solid_black_after_jpeg(quality: int) -> None:
 def test_mask_follows_downscaling() -> None:
     raw = _noisy_page(2560, 1600)
     field = R(1000, 700, 400, 40)
-    image = finish_image(raw, css_size=(2560, 1600), rects=[field], fmt="jpeg", quality=70,
-                         target_width=1568, fits=lambda _: True)
+    image = finish_image(
+        raw,
+        css_size=(2560, 1600),
+        rects=[field],
+        fmt="jpeg",
+        quality=70,
+        target_width=1568,
+        fits=lambda _: True,
+    )
     assert (image.width, image.height) == (1568, 980)
     f = 1568 / 2560
     region = _decode(image.data).crop(
@@ -95,27 +110,44 @@ def test_budget_steps_quality_then_scale() -> None:
         sizes.append(len(data))
         return len(data) <= 60_000
 
-    image = finish_image(raw, css_size=(1568, 980), rects=[], fmt="jpeg", quality=90,
-                         target_width=1568, fits=fits)
+    image = finish_image(
+        raw, css_size=(1568, 980), rects=[], fmt="jpeg", quality=90, target_width=1568, fits=fits
+    )
     assert image.fits
     assert len(image.data) <= 60_000
-    assert len(sizes) > 1 and sizes[-1] < sizes[0]
-    assert image.width < 1568 or image.quality is not None and image.quality < 90
+    assert len(sizes) > 1
+    assert sizes[-1] < sizes[0]
+    assert image.width < 1568 or (image.quality is not None and image.quality < 90)
 
 
 def test_fast_path_keeps_browser_bytes() -> None:
     out = io.BytesIO()
     Image.open(io.BytesIO(_noisy_page(640, 400))).convert("RGB").save(out, "JPEG", quality=70)
     raw = out.getvalue()
-    image = finish_image(raw, css_size=(640, 400), rects=[], fmt="jpeg", quality=70,
-                         target_width=640, fits=lambda _: True, raw_is_final=True)
+    image = finish_image(
+        raw,
+        css_size=(640, 400),
+        rects=[],
+        fmt="jpeg",
+        quality=70,
+        target_width=640,
+        fits=lambda _: True,
+        raw_is_final=True,
+    )
     assert image.data == raw
 
 
 def test_png_format_and_impossible_budget() -> None:
     raw = _noisy_page(400, 300)
-    image = finish_image(raw, css_size=(400, 300), rects=[], fmt="png", quality=70,
-                         target_width=400, fits=lambda _: False)
+    image = finish_image(
+        raw,
+        css_size=(400, 300),
+        rects=[],
+        fmt="png",
+        quality=70,
+        target_width=400,
+        fits=lambda _: False,
+    )
     assert image.mime_type == "image/png"
     assert not image.fits
     assert image.width == round(400 * 0.2)

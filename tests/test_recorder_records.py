@@ -17,7 +17,9 @@ def _scrub(text: str) -> str:
 def test_step_keys_sort_in_step_order() -> None:
     assert step_key(7) == "capture.step.000007"
     assert sorted([step_key(10), step_key(9), step_key(100)]) == [
-        step_key(9), step_key(10), step_key(100)
+        step_key(9),
+        step_key(10),
+        step_key(100),
     ]
 
 
@@ -42,7 +44,8 @@ def test_step_record_stays_under_one_kilobyte_and_scrubbed() -> None:
     body = encode_json(record)
     assert len(body) < RECORD_LIMIT
     assert b"hunter2-secret" not in body
-    assert record["unchanged"] is True and record["step"] == 3
+    assert record["unchanged"] is True
+    assert record["step"] == 3
     assert record["image_sha256"] == "a" * 64
     assert record["time"] == "2026-11-25T12:00:00.000Z"
     assert record["timings_ms"]["screenshot"] == 41.2
@@ -60,5 +63,8 @@ def test_run_record_scrubs_info() -> None:
         scrub=_scrub,
     )
     assert b"hunter2-secret" not in encode_json(record)
-    assert record["steps"] == 4 and record["dropped"] == 1 and record["finished"] is None
-    assert record["n"] == 3 and record["name"] == "login [redacted]"
+    assert record["steps"] == 4
+    assert record["dropped"] == 1
+    assert record["finished"] is None
+    assert record["n"] == 3
+    assert record["name"] == "login [redacted]"

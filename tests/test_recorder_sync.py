@@ -46,9 +46,9 @@ def test_both_faces_have_the_same_public_names() -> None:
     for name in public(Recorder):
         a, b = getattr(Recorder, name), getattr(SyncRecorder, name)
         if callable(a):
-            assert list(inspect.signature(a).parameters) == list(
-                inspect.signature(b).parameters
-            ), name
+            assert list(inspect.signature(a).parameters) == list(inspect.signature(b).parameters), (
+                name
+            )
 
 
 def test_sync_capture_stores_masked_image_and_scrubbed_texts(
@@ -64,19 +64,29 @@ def test_sync_capture_stores_masked_image_and_scrubbed_texts(
         third = rec.capture("submit")
         rec.flush()
         box = page.locator("#password").bounding_box()
-    assert first.changed and SHOT in first.stored
-    assert not second.changed and SHOT not in second.stored
+    assert first.changed
+    assert SHOT in first.stored
+    assert not second.changed
+    assert SHOT not in second.stored
     assert third.changed
     raw, values = _values(store_server.base_url, "t-sync")
-    assert secret.encode() not in raw and b"prefilled-Secret-42" not in raw
+    assert secret.encode() not in raw
+    assert b"prefilled-Secret-42" not in raw
     assert sorted(k for k in values if k.startswith("capture.step")) == [
-        "capture.step.000002", "capture.step.000003"
+        "capture.step.000002",
+        "capture.step.000003",
     ]
     assert len(json.dumps(values["capture.step.000003"]).encode()) < 1024
     image = Image.open(io.BytesIO(base64.b64decode(values[SHOT]["data"]["bytes"]))).convert("RGB")
     assert box is not None
-    region = image.crop((int(box["x"]) + 1, int(box["y"]) + 1,
-                         int(box["x"] + box["width"]) - 1, int(box["y"] + box["height"]) - 1))
+    region = image.crop(
+        (
+            int(box["x"]) + 1,
+            int(box["y"]) + 1,
+            int(box["x"] + box["width"]) - 1,
+            int(box["y"] + box["height"]) - 1,
+        )
+    )
     assert all(high <= 4 for _, high in region.getextrema())
     assert "Sign in" in values[OBS]["data"]
 
@@ -86,11 +96,14 @@ def test_sync_store_down_never_fails_the_task(page: Page, site: Site) -> None:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     cfg = CaptureConfig(upload_retries=0)
-    with SessionClient(f"http://127.0.0.1:{port}/api/v1", retries=0) as down:
-        with SyncRecorder(page, down, "t-down", config=cfg) as rec:
-            page.goto(site.url("index.html"))
-            rec.start_run("down")
-            result = rec.capture("open")
-            rec.finish_run("passed")
+    with (
+        SessionClient(f"http://127.0.0.1:{port}/api/v1", retries=0) as down,
+        SyncRecorder(page, down, "t-down", config=cfg) as rec,
+    ):
+        page.goto(site.url("index.html"))
+        rec.start_run("down")
+        result = rec.capture("open")
+        rec.finish_run("passed")
     assert result.step == 1
-    assert rec.stats.uploaded == 0 and rec.stats.dropped >= 3
+    assert rec.stats.uploaded == 0
+    assert rec.stats.dropped >= 3

@@ -64,7 +64,8 @@ async def test_store_down_counts_drops_and_never_raises() -> None:
         up.put(Write("a", 1, on_done=results.append))
         up.put(Write("b", 2))
         await up.close()
-    assert up.stats.dropped == 2 and up.stats.uploaded == 0
+    assert up.stats.dropped == 2
+    assert up.stats.uploaded == 0
     assert results == [False]
     assert all(isinstance(e, StoreUnavailableError) for e in up.errors)
 
@@ -77,8 +78,9 @@ async def test_unavailable_is_retried_with_backoff_then_dropped() -> None:
         calls.append(request)
         return httpx.Response(503, json={"error": "overloaded"})
 
-    async with AsyncSessionClient("http://127.0.0.1:1/api/v1", retries=0,
-                                  transport=httpx.MockTransport(always_503)) as client:
+    async with AsyncSessionClient(
+        "http://127.0.0.1:1/api/v1", retries=0, transport=httpx.MockTransport(always_503)
+    ) as client:
         up = AsyncUploader(client, "t-503", **_uploader_options(retries=2))
         up.put(Write("a", 1))
         await up.close()
@@ -111,7 +113,8 @@ def test_sync_uploader_sends_drains_and_drops(store_server: Any) -> None:
         assert up.pending == 0
         up.close()
     assert _values(store_server.base_url, "t-sync") == {"shot": {"n": 4}, "rec": {"step": 1}}
-    assert up.stats.dropped == 0 and 2 <= up.stats.uploaded <= 6
+    assert up.stats.dropped == 0
+    assert 2 <= up.stats.uploaded <= 6
 
     with SessionClient(_closed_port_url(), retries=0) as down:
         up = SyncUploader(down, "t-sync", **_uploader_options(retries=1))

@@ -5,7 +5,7 @@ real redis-server that the tests kill and restart.
 (b) Redis SIGKILLed during writes (append-only, fsync always): every acknowledged write is
     there after the restart;
 (c) Redis stopped mid-run: 503 JSON while it is gone, recovery without a server restart, and
-    a client's retries carry a write through the outage.
+    retries carry a client's write and a recorder's captures through the outage.
 The SQLite SIGKILL test lives with the SQLite backend's tests.
 """
 
@@ -26,9 +26,12 @@ from typing import Any
 import httpx
 import pytest
 
+from capture.browser import open_browser
+from capture.config import CaptureConfig, Config
 from capture.errors import SessionStoreError
+from capture.recorder import Recorder
 from capture.session import AsyncSessionClient
-from tests.conftest import RedisServer
+from tests.conftest import RedisServer, Site
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 
@@ -215,3 +218,33 @@ async def test_redis_outage_is_503_json_then_heals_and_retries_carry_a_write(
                 assert await c.get_session_value("t", "k") == 3
 
             assert (await http.get(f"{values}/k")).json() == {"value": 3}
+
+
+@pytest.mark.browser
+async def test_a_recorder_rides_out_a_redis_outage(
+    new_redis: Callable[[], RedisServer], tmp_path: Path, config: Config, site: Site
+) -> None:
+    """Captures taken while Redis is down are retried by the recorder's uploader and land
+    once it is back: nothing dropped, the browser task never sees the outage."""
+    redis = new_redis()
+    cfg = CaptureConfig(upload_retries=8)  # 0.25 s doubling to 2 s: about 12 s of patience
+    with capture_serve(redis.url, tmp_path) as served:
+        async with (
+            open_browser(config.browser, config.context) as browser,
+            _client(served.base_url, retries=1, backoff=0.05) as client,
+            Recorder(browser.page, client, "outage", config=cfg) as recorder,
+        ):
+            await browser.page.goto(site.url("index.html"))
+            await recorder.capture("before")
+            await recorder.flush()
+            redis.stop()
+            await browser.page.goto(site.url("table.html"))
+            result = await recorder.capture("during the outage")
+            await asyncio.sleep(0.5)  # the uploads are failing now (and being retried)
+            redis.start()
+            await recorder.flush()
+            assert recorder.stats.dropped == 0
+            observation = await client.get_session_value("outage", "__user_part_observation")
+        assert result.stored
+        assert observation["data"] == result.observation
+        assert "table.html" in observation["data"]

@@ -131,11 +131,12 @@ async def test_every_step_kind_and_target_kind(
         result = await run_task(task, client=client, browser=chromium, thread="every")
     assert [s.status for s in result.steps] == ["ok"] * len(task.steps), result.failures
     assert result.exit_code() == EXIT_OK
-    assert result.captures == len(task.steps) and result.dropped == 0
+    assert result.captures == len(task.steps)
+    assert result.dropped == 0
     final = result.final_observation
     assert "Thank you, Grace Hopper!" in final
-    assert "Order #" in final and "express shipping" in final
-    assert "Gift card image: gift.txt." in final and "Newsletter: no." in final
+    assert "express shipping" in final
+    assert "Gift card image: gift.txt. Newsletter: no." in final
     actions = [s.action for s in result.steps]
     assert actions[1] == "type placeholder 'mugs, kettles' with 'kett'"
     assert actions[8] == "click link 'Travel Mug'"
@@ -225,7 +226,23 @@ async def test_a_failing_step_is_named_captured_and_stops_the_run(
     assert records[1]["error"] == error[:239] + ("…" if len(error) > 240 else "")
     assert stored["capture.run"]["status"] == "failed"
     failed_observation = observation(stored)  # the failure state, as the agent will see it
-    assert "FAILED: step 2" in failed_observation and "task.yaml:6" in failed_observation
+    assert f"FAILED: {error}" in failed_observation
+
+
+@on_module_loop
+async def test_a_new_tab_is_followed(
+    tmp_path: Path, shop: DemoSite, chromium: Browser, store_server: RunningStore
+) -> None:
+    task = task_at(
+        tmp_path,
+        f"name: tab\nbase_url: {shop.url}\nsteps:\n  - goto: /product/red-mug\n"
+        "  - click: {text: Size guide}\n  - expect: {text: 500 ml, url: /size-guide}\n",
+    )
+    async with AsyncSessionClient(store_server.base_url) as client:
+        result = await run_task(task, client=client, browser=chromium, thread="tab")
+    assert [s.status for s in result.steps] == ["ok"] * 3, result.failures
+    records = steps_of(await values(store_server.base_url, "tab"))
+    assert records[1]["url"] == f"{shop.url}/size-guide"  # captured in the new tab
 
 
 @on_module_loop
@@ -242,7 +259,7 @@ async def test_continue_on_error_runs_the_rest(
             task, client=client, browser=chromium, thread="on", continue_on_error=True
         )
     assert [s.status for s in result.steps] == ["ok", "failed", "ok", "ok"]
-    assert result.status == "failed" and result.exit_code() == EXIT_FAILED
+    assert result.exit_code() == EXIT_FAILED
     assert len(steps_of(await values(store_server.base_url, "on"))) == 4
 
 
@@ -264,7 +281,10 @@ async def test_store_going_away_mid_run_drops_captures_not_the_task(
     tmp_path: Path, shop: DemoSite, chromium: Browser, capsys: pytest.CaptureFixture[str]
 ) -> None:
     server = StoreServer(
-        StoreConfig(sweep_interval=timedelta(0)), MemoryStore(), host="127.0.0.1", port=0,
+        StoreConfig(sweep_interval=timedelta(0)),
+        MemoryStore(),
+        host="127.0.0.1",
+        port=0,
         embedded=True,
     )
     serving = await server.start()
@@ -272,8 +292,8 @@ async def test_store_going_away_mid_run_drops_captures_not_the_task(
     task = task_at(
         tmp_path,
         f"name: store goes\nbase_url: {shop.url}\ncapture: {{upload_retries: 0}}\nsteps:\n"
-        "  - goto: /\n  - goto: /cart\n  - goto: /search?q=mug\n  - click: {role: link, name: Blue Mug}\n"
-        "  - expect: {text: stoneware}\n",
+        "  - goto: /\n  - goto: /cart\n  - goto: /search?q=mug\n"
+        "  - click: {role: link, name: Blue Mug}\n  - expect: {text: stoneware}\n",
     )
     listener = _StopStoreAfter(server, after=2)
     async with AsyncSessionClient(base_url, retries=0, timeout=1.0) as client:
@@ -300,6 +320,7 @@ def test_sync_wrapper_builds_its_own_browser_and_client(
     task = task_at(
         tmp_path, f"name: sync\nbase_url: {shop.url}\nsteps:\n  - goto: /\n  - capture: home\n"
     )
-    result = run_task_sync(task, config=config, timeout=timedelta(seconds=5))
-    assert result.status == "passed" and result.thread == "sync"
+    result = run_task_sync(task, config=config, step_timeout=timedelta(seconds=5))
+    assert result.status == "passed"
+    assert result.thread == "sync"
     assert "Welcome to the Demo Shop" in result.final_observation

@@ -34,14 +34,24 @@ def snap(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedP
 
 def test_snap_stores_prints_and_writes_files(store_server: Any, site: Site, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    done = snap(site.url("spa.html"), "--thread", "t-snap", "--wait-for", "#increment",
-                "--out", str(out), "--server", store_server.base_url)
+    done = snap(
+        site.url("spa.html"),
+        "--thread",
+        "t-snap",
+        "--wait-for",
+        "#increment",
+        "--out",
+        str(out),
+        "--server",
+        store_server.base_url,
+    )
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0].startswith("thread t-snap step 1: 1280x800 JPEG")
     assert "wrote" in lines[-1]
     observation = (out / "observation.txt").read_text()
-    assert "Todo app" in observation and site.url("spa.html") in observation
+    assert "Todo app" in observation
+    assert site.url("spa.html") in observation
     with Image.open(out / "screenshot.jpg") as image:
         assert image.size == (1280, 800)
     values = httpx.get(f"{store_server.base_url}/sessions/t-snap/values").json()["values"]
@@ -59,18 +69,32 @@ def _closed_port() -> int:
 
 def test_snap_with_the_store_down_fails_in_one_line(site: Site) -> None:
     server = f"http://127.0.0.1:{_closed_port()}/api/v1"
-    done = snap(site.url("index.html"), "--thread", "t", "--server", server,
-                env={"CAPTURE_SESSION_RETRIES": "0", "CAPTURE_CAPTURE_UPLOAD_RETRIES": "0"})
+    done = snap(
+        site.url("index.html"),
+        "--thread",
+        "t",
+        "--server",
+        server,
+        env={"CAPTURE_SESSION_RETRIES": "0", "CAPTURE_CAPTURE_UPLOAD_RETRIES": "0"},
+    )
     assert done.returncode == 1
-    assert done.stderr.startswith("error: the store at") and "capture serve" in done.stderr
+    assert done.stderr.startswith("error: the store at")
+    assert "capture serve" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
 
 
 def test_snap_without_a_browser_names_setup(store_server: Any, site: Site) -> None:
-    done = snap(site.url("index.html"), "--thread", "t", "--server", store_server.base_url,
-                env={"CAPTURE_BROWSER_EXECUTABLE": "/nonexistent/chromium"})
+    done = snap(
+        site.url("index.html"),
+        "--thread",
+        "t",
+        "--server",
+        store_server.base_url,
+        env={"CAPTURE_BROWSER_EXECUTABLE": "/nonexistent/chromium"},
+    )
     assert done.returncode == 1
-    assert "scripts/setup" in done.stderr and "Traceback" not in done.stderr
+    assert "scripts/setup" in done.stderr
+    assert "Traceback" not in done.stderr
 
 
 def test_snap_of_an_unreachable_page_is_one_error_line(store_server: Any) -> None:

@@ -185,8 +185,8 @@ async def test_history_is_trimmed_by_count_and_age_and_expires_natively(
     clock.advance(5)
     await store.set("t", "__user_part_s", '"v5"', None)
     assert await raw.lrange(name, 0, -1) == [  # ...and the next write trims it by age
-        f"{(T0 - EPOCH) // timedelta(microseconds=1) + 25_000_000} - \"v5\"",
-        f"{(T0 - EPOCH) // timedelta(microseconds=1) + 16_000_000} - \"v4\"",
+        f'{(T0 - EPOCH) // timedelta(microseconds=1) + 25_000_000} - "v5"',
+        f'{(T0 - EPOCH) // timedelta(microseconds=1) + 16_000_000} - "v4"',
     ]
     assert 0 < await raw.pttl(name) <= 10_000  # Redis drops an idle history by itself
     assert 0 < await raw.pttl("capture:hk:t") <= 10_000
@@ -198,7 +198,9 @@ async def test_several_stores_on_one_redis_are_one_store(open_store: Callable[..
     assert await second.get("t", "k") == '"from first"'
     await second.delete("t", "k")
     assert await first.get("t", "k") is None
-    await asyncio.gather(*(s.set("t", f"k{i}", str(i), None) for i, s in enumerate([first, second] * 50)))
+    await asyncio.gather(
+        *(s.set("t", f"k{i}", str(i), None) for i, s in enumerate([first, second] * 50))
+    )
     assert len(await first.get_all("t")) == 100
     assert (await second.list_sessions("t", 10, 0))[0].keys == sorted(f"k{i}" for i in range(100))
 
@@ -229,7 +231,7 @@ def test_bad_urls_are_clear_errors() -> None:
     with pytest.raises(StorageError, match="prefix is empty"):
         RedisStore("redis://127.0.0.1:6379/0?prefix=")
     for url in ("redis://127.0.0.1:6379/notadb", "redis://127.0.0.1:port/0"):
-        with pytest.raises(StorageError, match="bad redis URL .*use redis://host:port/db"):
+        with pytest.raises(StorageError, match=r"bad redis URL .*use redis://host:port/db"):
             store_from_url(url)
 
 

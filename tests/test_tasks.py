@@ -7,9 +7,12 @@ import json
 import os
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
+import jsonschema_rs
 import pytest
+import yaml
 
 from capture.errors import TaskError
 from capture.tasks import (
@@ -88,7 +91,7 @@ def test_every_step_kind_parses_with_its_line() -> None:
     sleep = task.steps[-1]
     assert isinstance(sleep, SleepStep)
     assert sleep.sleep.total_seconds() == 0.25
-    assert sleep.timeout is not None and sleep.timeout.total_seconds() == 1
+    assert sleep.timeout == timedelta(seconds=1)
 
 
 def test_numbers_become_text_where_text_is_typed() -> None:
@@ -256,7 +259,9 @@ def test_var_options() -> None:
 # -- the CLI, before any browser starts -----------------------------------------------------
 
 
-def run_cli(*args: str, cwd: Path, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, cwd: Path, extra_env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ,
         # Any browser start or store contact would fail loudly with these: the checks below
@@ -305,3 +310,16 @@ def test_schema_command_prints_the_task_schema(tmp_path: Path) -> None:
     duration = schema["properties"]["timeout"]
     assert {"type": "number", "minimum": 0} in duration["anyOf"]
     assert run_cli("schema", "nonsense", cwd=tmp_path).returncode == 2
+
+
+def test_the_json_schema_accepts_what_the_loader_accepts() -> None:
+    validator = jsonschema_rs.Draft202012Validator(TaskFile.model_json_schema())
+    for text in (EVERY_KIND, (ROOT / "examples" / "shop.yaml").read_text()):
+        assert list(validator.iter_errors(yaml.safe_load(text))) == []
+    for wrong in (
+        "name: t\nbase_url: x\nsteps:\n  - clik: a\n",
+        "name: t\nsteps:\n  - goto: /\n",
+        "name: t\nbase_url: x\nsteps:\n  - fill: {label: a}\n",
+        "name: t\nbase_url: x\nsteps:\n  - scroll: {dy: far}\n",
+    ):
+        assert not validator.is_valid(yaml.safe_load(wrong)), wrong

@@ -22,6 +22,7 @@ __all__ = [
     "order_page",
     "product_page",
     "search_page",
+    "size_guide_page",
 ]
 
 
@@ -114,8 +115,9 @@ def _search_form(query: str = "") -> str:
   const box = document.getElementById("suggestions");
   document.getElementById("q").addEventListener("input", (e) => {{
     const q = e.target.value.trim().toLowerCase();
-    box.replaceChildren(...(q ? names.filter((n) => n.toLowerCase().includes(q)) : [])
-      .map((n) => Object.assign(document.createElement("li"), {{textContent: "Suggestion: " + n}})));
+    const hits = q ? names.filter((n) => n.toLowerCase().includes(q)) : [];
+    box.replaceChildren(...hits.map((n) =>
+      Object.assign(document.createElement("li"), {{textContent: "Suggestion: " + n}})));
   }});
 </script>"""
 
@@ -163,9 +165,7 @@ def product_page(visitor: Visitor, product: Product, added: bool = False) -> str
         if added
         else ""
     )
-    reviews = "".join(
-        f"<li>★★★★☆ “Review {n}: does what it says.”</li>" for n in range(1, 6)
-    )
+    reviews = "".join(f"<li>★★★★☆ “Review {n}: does what it says.”</li>" for n in range(1, 6))
     return _layout(
         product.name,
         visitor,
@@ -179,6 +179,7 @@ def product_page(visitor: Visitor, product: Product, added: bool = False) -> str
 <form method="post" action="/cart/add">
   <input type="hidden" name="slug" value="{product.slug}">
   <label for="size">Size</label>
+  <a href="/size-guide" target="_blank" rel="noopener">Size guide (opens a new tab)</a>
   <select id="size" name="size">
     <option value="s">Small</option><option value="m" selected>Medium</option>
     <option value="l">Large</option>
@@ -273,6 +274,18 @@ def order_page(visitor: Visitor, number: int, name: str, shipping: str, extras: 
 <p class="notice" role="status">Order #{number} is placed ({escape(shipping)} shipping).</p>
 <p>{escape(extras)}</p>
 <p><a href="/">Continue shopping</a></p>""",
+    )
+
+
+def size_guide_page(visitor: Visitor) -> str:
+    rows = "".join(
+        f"<tr><td>{name}</td><td>{ml} ml</td></tr>"
+        for name, ml in (("Small", 250), ("Medium", 350), ("Large", 500))
+    )
+    return _layout(
+        "Size guide",
+        visitor,
+        f"<h1>Size guide</h1><table><tr><th>Size</th><th>Holds</th></tr>{rows}</table>",
     )
 
 

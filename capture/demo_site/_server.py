@@ -138,6 +138,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._page(pages.product_page(visitor, p, added="added" in query), sid, new)
         elif path == "/cart":
             self._page(pages.cart_page(visitor), sid, new)
+        elif path == "/size-guide":
+            self._page(pages.size_guide_page(visitor), sid, new)
         elif path == "/login":
             self._page(pages.login_page(visitor, query.get("next", "/")), sid, new)
         elif path == "/logout":
@@ -202,7 +204,10 @@ class _Handler(BaseHTTPRequestHandler):
                 "Newsletter: yes." if "newsletter" in fields else "Newsletter: no.",
             ]
             html = pages.order_page(
-                visitor, number, fields["fullname"], fields.get("shipping", "standard"),
+                visitor,
+                number,
+                fields["fullname"],
+                fields.get("shipping", "standard"),
                 " ".join(e for e in extras if e),
             )
             self._page(html, sid, new)

@@ -4,6 +4,7 @@ from capture.live._actions import Action, ActionBuilder, ActionKind
 from capture.live._events import ElementInfo, PageEvent, listener_script, parse_event
 from capture.live._export import Export, export_task
 from capture.live._recorder import LiveRecorder, LiveResult
+from capture.live._session import Recording, record_session
 
 __all__ = [
     "Action",
@@ -14,7 +15,9 @@ __all__ = [
     "LiveRecorder",
     "LiveResult",
     "PageEvent",
+    "Recording",
     "export_task",
     "listener_script",
     "parse_event",
+    "record_session",
 ]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -70,8 +72,20 @@ def record(
     config = config_from(
         config_file, **{"session.server": server, "session.token": token, "browser.cdp_url": cdp}
     )
+    if not config.browser.cdp_url and _no_display():
+        raise LiveError(
+            "no display to show the browser on: run `xvfb-run -a capture record ...`, "
+            "or attach to a running browser with --cdp"
+        )
     with registered(thread, out):
         asyncio.run(_record(config, url, thread, out, name, explicit_server=server is not None))
+
+
+def _no_display() -> bool:
+    """Linux without X11 or Wayland: a headed browser cannot start (macOS/Windows always can)."""
+    return sys.platform.startswith("linux") and not (
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    )
 
 
 async def _record(
@@ -101,7 +115,11 @@ async def _record(
             out=out,
             name=name,
             headless=False,
-            ready=lambda line: typer.echo(line, err=True),
+            ready=lambda live: typer.echo(
+                f"recording into thread {thread!r} from {live.page.url if live.page else '-'}; "
+                "stop with Ctrl+C, by closing the browser, or with `capture record --stop`",
+                err=True,
+            ),
         )
     typer.echo(done.result.summary())
     typer.echo(f"thread: {thread} at {base_url}")

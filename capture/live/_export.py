@@ -38,7 +38,7 @@ class Export:
 def _target(element: ElementInfo | None) -> dict[str, Any] | None:
     if element is None or not element.targets:
         return None
-    best = dict(element.targets[0])
+    best: dict[str, Any] = dict(element.targets[0])
     if any(key in best for key in _EXACT):
         best["exact"] = True
     return best

@@ -72,6 +72,7 @@ class _Tab:
     """Per-page state: the CDP session for history, and the history entries seen."""
 
     cdp: CDPSession | None = None
+    ready: asyncio.Event = field(default_factory=asyncio.Event)  # set once `cdp` is known
     seen: set[int] = field(default_factory=set)
     index: int = -1
 
@@ -123,6 +124,8 @@ class LiveRecorder:
         self._tabs: dict[Page, _Tab] = {}
         self._queue: asyncio.Queue[Action | None] = asyncio.Queue()
         self._wake = asyncio.Event()
+        self._quiet = asyncio.Event()  # set while no action is pending in the builder
+        self._quiet.set()
         self._closed = asyncio.Event()
         self._nav_lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -160,7 +163,7 @@ class LiveRecorder:
         for open_page in ctx.pages:
             await self._watch(open_page, existing=True)
         page = self._first_page or await self._visible(ctx.pages) or await ctx.new_page()
-        if page not in self._tabs:
+        if not self._tabs.get(page, _Tab()).ready.is_set():
             await self._watch(page, existing=True)
         ctx.on("page", self._on_page)
         self._current = page
@@ -207,9 +210,7 @@ class LiveRecorder:
 
     async def settled(self) -> None:
         """Wait until every action so far is complete and captured (a quiet moment)."""
-        loop = asyncio.get_running_loop()
-        while (deadline := self._builder.deadline) is not None:
-            await asyncio.sleep(max(0.01, deadline - loop.time() + 0.01))
+        await self._quiet.wait()
         await self._queue.join()
 
     @property
@@ -234,17 +235,22 @@ class LiveRecorder:
                 continue
         return pages[0] if pages else None
 
+    def _track(self, page: Page) -> _Tab:
+        """Listen to `page` now, synchronously, so not one of its events is missed."""
+        if page not in self._tabs:
+            self._tabs[page] = _Tab()
+            page.on("framenavigated", lambda frame: self._on_navigated(page, frame))
+            page.on("dialog", lambda dialog: self._on_dialog(page, dialog))
+            page.on("close", lambda _: self._on_close(page))
+        return self._tabs[page]
+
     async def _watch(self, page: Page, *, existing: bool = False) -> None:
-        if page in self._tabs:
-            return
-        tab = self._tabs[page] = _Tab()
-        page.on("framenavigated", lambda frame: self._on_navigated(page, frame))
-        page.on("dialog", lambda dialog: self._on_dialog(page, dialog))
-        page.on("close", lambda _: self._on_close(page))
+        tab = self._track(page)
         try:
             tab.cdp = await self.context.new_cdp_session(page)
         except PlaywrightError:
             tab.cdp = None
+        tab.ready.set()
         if existing:
             # Init scripts reach documents created after add_init_script only.
             for frame in page.frames:
@@ -256,6 +262,7 @@ class LiveRecorder:
 
     def _on_page(self, page: Page) -> None:
         self._current = page
+        self._track(page)
         self._deliver(self._builder.add(Action("new_tab", page)))
         self._spawn(self._watch(page))
 
@@ -274,14 +281,22 @@ class LiveRecorder:
             self._spawn(self._classify(page))
 
     async def _history(self, page: Page) -> tuple[str, str, bool, int] | None:
-        """The current history entry (url, transition, new?, index move); marks it seen."""
+        """The current history entry (url, transition, new?, index move); marks it seen.
+
+        None when the page has no CDP session, is gone, or kept failing to answer (it does
+        while a navigation commits): then no action is made rather than a guessed one.
+        """
         tab = self._tabs.get(page)
         if tab is None or tab.cdp is None:
             return None
-        try:
-            history = await tab.cdp.send("Page.getNavigationHistory")
-        except PlaywrightError:
-            return None
+        for attempt in range(3):
+            try:
+                history = await tab.cdp.send("Page.getNavigationHistory")
+                break
+            except PlaywrightError:
+                if page.is_closed() or attempt == 2:
+                    return None
+                await asyncio.sleep(0.05)
         index = int(history["currentIndex"])
         entry = history["entries"][index]
         new = entry["id"] not in tab.seen
@@ -291,9 +306,15 @@ class LiveRecorder:
 
     async def _classify(self, page: Page, *, start: bool = False) -> None:
         """Turn a main-frame navigation into an action when the person caused it directly."""
+        tab = self._tabs.get(page)
+        if tab is None:
+            return
+        await tab.ready.wait()
         async with self._nav_lock:
-            entry = await self._history(page)
             kind: ActionKind | None
+            entry = await self._history(page)
+            if entry is None and tab.cdp is not None:
+                return
             if entry is None:
                 url = page.url
                 quiet = asyncio.get_running_loop().time() - self._last_input > _TYPED_GAP
@@ -332,6 +353,10 @@ class LiveRecorder:
             self.actions.append(action)
             if action.captured:
                 self._queue.put_nowait(action)
+        if self._builder.deadline is None:
+            self._quiet.set()
+        else:
+            self._quiet.clear()
         self._wake.set()
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:

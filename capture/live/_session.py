@@ -43,9 +43,12 @@ async def record_session(
     out: Path | None = None,
     name: str | None = None,
     headless: bool | None = None,
-    ready: Callable[[str], None] = lambda _: None,
+    ready: Callable[[LiveRecorder], None] = lambda _: None,
 ) -> Recording:
-    """Record until `stop` is set or the browser goes away; write `out` if given."""
+    """Record until `stop` is set or the browser goes away; write `out` if given.
+
+    `ready` is called once the recorder listens (the CLI says so; a caller can drive the page).
+    """
     async with (
         AsyncSessionClient.from_config(config.session, base_url=base_url) as client,
         open_browser(
@@ -62,11 +65,7 @@ async def record_session(
             name=name or f"live recording {thread}",
         )
         await live.start(url)
-        where = "attached to " + (cdp_url or "") if browser.attached else "browser launched"
-        ready(
-            f"recording into thread {thread!r} ({where}); stop with Ctrl+C, "
-            "by closing the browser, or with `capture record --stop`"
-        )
+        ready(live)
         stopped = asyncio.ensure_future(stop.wait())
         closed = asyncio.ensure_future(live.closed.wait())
         try:

@@ -7,8 +7,8 @@ outline, redaction of text, diffs, events)."""
 
 from capture.recorder._core import CaptureResult, RecorderCore
 from capture.recorder._image import EncodedImage, fit_scale, mask_boxes
-from capture.recorder._records import RUN_KEY, step_key
 from capture.recorder._recorder import Recorder
+from capture.recorder._records import RUN_KEY, step_key
 from capture.recorder._sync import SyncRecorder
 from capture.recorder._upload import RecorderStats
 

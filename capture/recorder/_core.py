@@ -30,14 +30,12 @@ from capture.recorder.observe import (
 from capture.session import ImageBytes, ImagePart, TextPart, user_part_key
 
 __all__ = [
-    "OUTLINE_LATE",
     "CaptureResult",
     "RecorderCore",
     "StepInput",
     "failure_note",
 ]
 
-OUTLINE_LATE = "outline not ready within the time box: page outline left out"
 
 BodySize = Callable[[str, Any, datetime | None], bytes]
 
@@ -72,6 +70,7 @@ class StepInput:
     image: EncodedImage | None
     state: PageState | None
     events: EventsSnapshot
+    located: bool = False  # the sensitive fields were located (a screenshot was allowed)
     notes: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -209,7 +208,12 @@ class RecorderCore:
         """Decide what to store for one step; return the result and the writes to queue."""
         cfg = self.config
         now = self.clock()
-        if got.state is not None:
+        if got.image is None:
+            got.notes.append(self.kept_note(located=got.located))
+        if got.state is None:
+            got.notes.append(f"outline not ready within the time box; the page is {got.url}")
+        else:
+            got.url, got.title = got.state.url, got.state.title
             self.scrub.add(*got.state.secret_values)
         image_hash = _sha256(got.image.data) if got.image is not None else None
         outline_hash = (

@@ -20,8 +20,8 @@ __all__ = [
     "BLOCK",
     "EncodedImage",
     "RectLike",
-    "fit_scale",
     "finish_image",
+    "fit_scale",
     "mask_boxes",
 ]
 
@@ -153,7 +153,11 @@ def finish_image(
     for step in _SCALE_STEPS:
         width = max(1, round(target_width * step))
         height = max(1, round(base.height * width / base.width))
-        image = base if (width, height) == base.size else base.resize((width, height), Image.BILINEAR)
+        image = (
+            base
+            if (width, height) == base.size
+            else base.resize((width, height), Image.Resampling.BILINEAR)
+        )
         boxes = mask_boxes(rects, width / css_width, (width, height))
         if boxes:
             image = image.copy() if image is base else image
@@ -162,8 +166,9 @@ def finish_image(
                 draw.rectangle((box[0], box[1], box[2] - 1, box[3] - 1), fill=(0, 0, 0))
         for q in _qualities(fmt, quality):
             data = _encode(image, fmt, q)
-            best = EncodedImage(data, mime, width, height, q if fmt == "jpeg" else None,
-                                len(boxes), fits(data))
+            best = EncodedImage(
+                data, mime, width, height, q if fmt == "jpeg" else None, len(boxes), fits(data)
+            )
             if best.fits:
                 return best
     assert best is not None

@@ -10,6 +10,7 @@ store.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Iterable
 from types import TracebackType
 from typing import Any, Self, TypeVar
@@ -20,13 +21,13 @@ from playwright.async_api import Error as PlaywrightError
 from capture.config import CaptureConfig
 from capture.errors import CaptureError, ConfigError
 from capture.recorder._core import (
-    OUTLINE_LATE,
     CaptureResult,
     RecorderCore,
     StepInput,
     failure_note,
 )
 from capture.recorder._screenshot import (
+    CARET_JS,
     Shot,
     decode_shot,
     fallback_options,
@@ -35,7 +36,7 @@ from capture.recorder._screenshot import (
     viewport_from_metrics,
 )
 from capture.recorder._upload import AsyncUploader, RecorderStats, Write
-from capture.recorder.observe import PageEvents, PageState, read_page_state, read_sensitive
+from capture.recorder.observe import PageEvents, read_page_state, read_sensitive
 from capture.session import AsyncSessionClient
 
 __all__ = ["Recorder"]
@@ -46,9 +47,9 @@ T = TypeVar("T")
 class Recorder:
     """Capture a page into a thread of the session store after every step.
 
-        async with Recorder(page, client, "thread-1") as rec:
-            await page.click("text=Next")
-            await rec.capture("click Next")
+    async with Recorder(page, client, "thread-1") as rec:
+        await page.click("text=Next")
+        await rec.capture("click Next")
     """
 
     def __init__(
@@ -71,9 +72,11 @@ class Recorder:
             stats=self._core.stats,
         )
         self._page = page
+        self._pages = [page]
         self._events = PageEvents(page)
         self._cdp: CDPSession | None = None
         self._cdp_page: Page | None = None
+        self._background: set[asyncio.Future[Any]] = set()
 
     # -- public surface --------------------------------------------------------------------
 
@@ -85,6 +88,8 @@ class Recorder:
     def page(self, page: Page) -> None:
         """Follow a new tab: later captures read `page`."""
         self._page = page
+        if all(seen is not page for seen in self._pages):
+            self._pages.append(page)
         self._events.attach(page)
 
     @property
@@ -112,6 +117,7 @@ class Recorder:
         )
         state_task = asyncio.ensure_future(read_page_state(page, redact_selectors=selectors))
         if sensitive is not None:
+            got.located = True
             rects, values = sensitive
             core.add_secrets(*values)
             shot = await self._within(self._shoot(page, bool(rects)), deadline, "screenshot", got)
@@ -119,13 +125,7 @@ class Recorder:
                 got.image = await self._within(
                     asyncio.to_thread(core.encode, shot, rects, got.step), deadline, "encode", got
                 )
-        if got.image is None:
-            got.notes.append(core.kept_note(located=sensitive is not None))
         got.state = await self._within(state_task, deadline, "outline", got)
-        if got.state is None:
-            got.notes.append(OUTLINE_LATE)
-        else:
-            got.url, got.title = got.state.url, got.state.title
         got.timings["total"] = loop.time() - begun
         result, writes = core.conclude(got)
         self._queue(writes)
@@ -149,12 +149,11 @@ class Recorder:
     async def close(self) -> None:
         """Drain the queue and stop the upload worker; the page and client stay open."""
         await self._uploader.close()
-        if self._cdp is not None:
-            try:
-                await self._cdp.detach()
-            except PlaywrightError:
-                pass  # the page is gone already
-            self._cdp = None
+        if self._background:
+            await asyncio.wait(self._background, timeout=self.config.time_box.total_seconds())
+        for page in self._pages:
+            self._events.detach(page)
+        await self._detach_cdp()
         self._raise_if_strict()
 
     async def __aenter__(self) -> Self:
@@ -196,10 +195,24 @@ class Recorder:
         finally:
             got.timings[name] = loop.time() - begun
 
+    def _spawn(self, work: Awaitable[Any]) -> None:
+        """Run `work` in the background; its failure (a closed page) is of no interest."""
+        task = asyncio.ensure_future(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        task.add_done_callback(lambda done: done.cancelled() or done.exception())
+
+    async def _detach_cdp(self) -> None:
+        if self._cdp is not None:
+            with contextlib.suppress(PlaywrightError):  # the page is gone already
+                await self._cdp.detach()
+            self._cdp = None
+
     async def _cdp_session(self, page: Page) -> CDPSession | None:
         """One CDP session per page; None for browsers without CDP (not Chromium)."""
         if self._cdp_page is not page:
-            self._cdp_page, self._cdp = page, None
+            await self._detach_cdp()
+            self._cdp_page = page
             try:
                 self._cdp = await page.context.new_cdp_session(page)
             except PlaywrightError:
@@ -214,8 +227,16 @@ class Recorder:
             return fallback_shot(data, cfg.preset)
         viewport = viewport_from_metrics(await cdp.send("Page.getLayoutMetrics"))
         params, width = shot_params(
-            viewport, preset=cfg.preset, fmt=cfg.image_format, quality=cfg.quality,
+            viewport,
+            preset=cfg.preset,
+            fmt=cfg.image_format,
+            quality=cfg.quality,
             masking=masking,
         )
-        answer = await cdp.send("Page.captureScreenshot", params)
+        try:
+            await page.evaluate(CARET_JS, True)
+            answer = await cdp.send("Page.captureScreenshot", params)
+        finally:
+            # Not awaited: a capture cut short by its time box must not wait for a busy page.
+            self._spawn(page.evaluate(CARET_JS, False))
         return Shot(decode_shot(answer), viewport, width, final=not masking)

@@ -20,6 +20,8 @@ __all__ = [
 RUN_KEY = "capture.run"
 RECORD_LIMIT = 1024
 _CUTS = {"url": 300, "title": 120, "action": 160, "error": 240}
+_RUN_INFO_KEYS = 20
+_RUN_INFO_CHARS = 200
 
 
 def step_key(step: int) -> str:
@@ -91,15 +93,17 @@ def run_record(
     info: Mapping[str, Any],
     scrub: Callable[[str], str],
 ) -> dict[str, Any]:
-    """The run record; `info` values that are not plain JSON scalars are written as text."""
-    extra = {
-        str(key): scrub(value) if isinstance(value, str) else
-        value if isinstance(value, int | float | bool) or value is None else scrub(str(value))
-        for key, value in info.items()
-    }
+    """The run record; `info` values that are not plain JSON scalars are written as text,
+    and texts are cut (a run record is loaded on every prompt build, like a step record)."""
+    extra: dict[str, Any] = {}
+    for key, value in list(info.items())[:_RUN_INFO_KEYS]:
+        if isinstance(value, bool | int | float) or value is None:
+            extra[str(key)[:40]] = value
+        else:
+            extra[str(key)[:40]] = _cut(scrub(str(value)), _RUN_INFO_CHARS)
     return {
         **extra,
-        "name": scrub(name),
+        "name": _cut(scrub(name), _CUTS["title"]),
         "status": status,
         "steps": steps,
         "started": _time(started),

@@ -18,6 +18,7 @@ from PIL import Image
 from capture.recorder._image import Preset, fit_scale
 
 __all__ = [
+    "CARET_JS",
     "Shot",
     "Viewport",
     "decode_shot",
@@ -26,6 +27,43 @@ __all__ = [
     "shot_params",
     "viewport_from_metrics",
 ]
+
+
+# The text caret blinks, so two screenshots of an unchanged page with a focused field
+# would differ and defeat change detection (page.screenshot() hides it the same way).
+# `CARET_JS(true)` makes the caret of the focused editable element transparent (followed
+# through open shadow roots and same-origin frames), `CARET_JS(false)` restores its inline
+# style. Only that one element is touched, and only for the duration of the screenshot.
+CARET_JS = """(hide) => {
+  const KEY = Symbol.for("capture.caret");
+  const saved = window[KEY] || (window[KEY] = new Map());
+  if (!hide) {
+    for (const [el, [value, priority]] of saved) {
+      el.style.setProperty("caret-color", value, priority);
+    }
+    saved.clear();
+    return false;
+  }
+  let el = document.activeElement;
+  for (;;) {
+    if (el && el.shadowRoot && el.shadowRoot.activeElement) {
+      el = el.shadowRoot.activeElement;
+      continue;
+    }
+    let inner = null;
+    try { inner = el && el.contentDocument && el.contentDocument.activeElement; } catch (e) {}
+    if (inner && inner !== el) { el = inner; continue; }
+    break;
+  }
+  if (!el || !(el.isContentEditable || el.matches("input, textarea"))) return false;
+  // A capture cut short may not have restored yet: the first saved style is the original.
+  if (!saved.has(el)) {
+    const css = el.style;
+    saved.set(el, [css.getPropertyValue("caret-color"), css.getPropertyPriority("caret-color")]);
+  }
+  el.style.setProperty("caret-color", "transparent", "important");
+  return true;
+}"""
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ result is waited for only until the box ends.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -24,13 +25,13 @@ from playwright.sync_api import Error as PlaywrightError
 from capture.config import CaptureConfig
 from capture.errors import CaptureError, ConfigError
 from capture.recorder._core import (
-    OUTLINE_LATE,
     CaptureResult,
     RecorderCore,
     StepInput,
     failure_note,
 )
 from capture.recorder._screenshot import (
+    CARET_JS,
     Shot,
     decode_shot,
     fallback_options,
@@ -50,9 +51,9 @@ T = TypeVar("T")
 class SyncRecorder:
     """`Recorder` for the sync API: same names, blocking methods.
 
-        with SyncRecorder(page, SessionClient(url), "thread-1") as rec:
-            page.click("text=Next")
-            rec.capture("click Next")
+    with SyncRecorder(page, SessionClient(url), "thread-1") as rec:
+        page.click("text=Next")
+        rec.capture("click Next")
     """
 
     def __init__(
@@ -75,6 +76,7 @@ class SyncRecorder:
             stats=self._core.stats,
         )
         self._page = page
+        self._pages = [page]
         self._events = PageEvents(page)
         self._cdp: CDPSession | None = None
         self._cdp_page: Page | None = None
@@ -88,6 +90,8 @@ class SyncRecorder:
     def page(self, page: Page) -> None:
         """Follow a new tab: later captures read `page`."""
         self._page = page
+        if all(seen is not page for seen in self._pages):
+            self._pages.append(page)
         self._events.attach(page)
 
     @property
@@ -110,19 +114,24 @@ class SyncRecorder:
         page, selectors = self._page, cfg.redact_selectors
 
         sensitive = self._within(
-            lambda: read_sensitive_sync(page, redact_selectors=selectors), deadline,
-            "sensitive", got,
+            lambda: read_sensitive_sync(page, redact_selectors=selectors),
+            deadline,
+            "sensitive",
+            got,
         )
         encoding = None
         if sensitive is not None:
+            got.located = True
             rects, values = sensitive
             core.add_secrets(*values)
             shot = self._within(lambda: self._shoot(page, bool(rects)), deadline, "screenshot", got)
             if shot is not None:
                 encoding = self._pool.submit(core.encode, shot, rects, got.step)
         got.state = self._within(
-            lambda: read_page_state_sync(page, redact_selectors=selectors), deadline,
-            "outline", got,
+            lambda: read_page_state_sync(page, redact_selectors=selectors),
+            deadline,
+            "outline",
+            got,
         )
         if encoding is not None:
             encode_begun = time.monotonic()
@@ -131,12 +140,6 @@ class SyncRecorder:
             except FutureTimeout:
                 got.image = None
             got.timings["encode"] = time.monotonic() - encode_begun
-        if got.image is None:
-            got.notes.append(core.kept_note(located=sensitive is not None))
-        if got.state is None:
-            got.notes.append(OUTLINE_LATE)
-        else:
-            got.url, got.title = got.state.url, got.state.title
         got.timings["total"] = time.monotonic() - begun
         result, writes = core.conclude(got)
         self._queue(writes)
@@ -161,12 +164,9 @@ class SyncRecorder:
         """Drain the queue and stop the worker threads; the page and client stay open."""
         self._uploader.close()
         self._pool.shutdown(wait=True)
-        if self._cdp is not None:
-            try:
-                self._cdp.detach()
-            except PlaywrightError:
-                pass  # the page is gone already
-            self._cdp = None
+        for page in self._pages:
+            self._events.detach(page)
+        self._detach_cdp()
         self._raise_if_strict()
 
     def __enter__(self) -> Self:
@@ -207,9 +207,16 @@ class SyncRecorder:
         finally:
             got.timings[name] = time.monotonic() - begun
 
+    def _detach_cdp(self) -> None:
+        if self._cdp is not None:
+            with contextlib.suppress(PlaywrightError):  # the page is gone already
+                self._cdp.detach()
+            self._cdp = None
+
     def _cdp_session(self, page: Page) -> CDPSession | None:
         if self._cdp_page is not page:
-            self._cdp_page, self._cdp = page, None
+            self._detach_cdp()
+            self._cdp_page = page
             try:
                 self._cdp = page.context.new_cdp_session(page)
             except PlaywrightError:
@@ -224,8 +231,16 @@ class SyncRecorder:
             return fallback_shot(data, cfg.preset)
         viewport = viewport_from_metrics(cdp.send("Page.getLayoutMetrics"))
         params, width = shot_params(
-            viewport, preset=cfg.preset, fmt=cfg.image_format, quality=cfg.quality,
+            viewport,
+            preset=cfg.preset,
+            fmt=cfg.image_format,
+            quality=cfg.quality,
             masking=masking,
         )
-        return Shot(decode_shot(cdp.send("Page.captureScreenshot", params)), viewport, width,
-                    final=not masking)
+        hidden = page.evaluate(CARET_JS, True)
+        try:
+            answer = cdp.send("Page.captureScreenshot", params)
+        finally:
+            if hidden:
+                page.evaluate(CARET_JS, False)
+        return Shot(decode_shot(answer), viewport, width, final=not masking)

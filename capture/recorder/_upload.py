@@ -10,6 +10,7 @@ queue, the retry policy and the bookkeeping in `UploaderBase`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 import time
@@ -159,10 +160,8 @@ class AsyncUploader(UploaderBase):
         await self.flush()
         if self._task is not None:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            except asyncio.CancelledError:
-                pass
             self._task = None
 
 

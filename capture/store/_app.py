@@ -87,6 +87,7 @@ class _Limits:
     body: int
     key: int
     thread_id: int
+    body_seconds: float
 
 
 def _check(what: str, text: str, limit: int) -> str:
@@ -210,11 +211,16 @@ class _Contract:
         if declared.isdigit() and int(declared) > limit:
             raise too_large
         body = bytearray()
+        seconds = self.limits.body_seconds
         try:
-            async for chunk in request.stream():
-                body += chunk
-                if len(body) > limit:
-                    raise too_large
+            # uvicorn waits for a body forever; a stalled or trickling client gets 408.
+            async with asyncio.timeout(seconds):
+                async for chunk in request.stream():
+                    body += chunk
+                    if len(body) > limit:
+                        raise too_large
+        except TimeoutError:
+            raise HTTPException(408, f"request body not received within {seconds:g} s") from None
         except ClientDisconnect:  # a truncated body: nobody is left to answer, so no traceback
             raise _bad("the client went away before the body was complete") from None
         return bytes(body)
@@ -329,12 +335,16 @@ def create_app(
     max_body_bytes: int = 8 * 1024 * 1024,
     max_key_length: int = 512,
     max_thread_id_length: int = 256,
+    body_timeout: timedelta = timedelta(seconds=30),
     sweep_interval: timedelta = timedelta(seconds=30),
 ) -> Starlette:
     """The ASGI app over `store`; its lifespan opens and closes the store and sweeps it
     every `sweep_interval` (zero turns the sweep off). With `token`, every route except
     /healthz and /openapi.json needs it."""
-    contract = _Contract(store, _Limits(max_body_bytes, max_key_length, max_thread_id_length))
+    limits = _Limits(
+        max_body_bytes, max_key_length, max_thread_id_length, body_timeout.total_seconds()
+    )
+    contract = _Contract(store, limits)
     document = openapi_document(secured=bool(token))
 
     async def healthz(request: Request) -> Response:

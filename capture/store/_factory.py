@@ -42,6 +42,7 @@ SCHEMES: dict[str, Factory] = {
     "memory": _memory,
     "sqlite": _sqlite,
     "redis": _redis,
+    "rediss": _redis,  # Redis over TLS
 }
 
 

@@ -75,6 +75,7 @@ def _errors(*statuses: int) -> dict[str, Any]:
     reasons = {
         400: "bad JSON, key, thread id, expiry or query parameter",
         401: "missing or wrong token",
+        408: "request body not received in time",
         413: "request body over the limit",
         503: "the storage backend failed",
     }
@@ -122,7 +123,7 @@ _PATHS: dict[str, dict[str, Any]] = {
             },
         ),
         "post": {
-            **_op("Set a value (replaces value and expiry)", [_THREAD], _NO_CONTENT, 413),
+            **_op("Set a value (replaces value and expiry)", [_THREAD], _NO_CONTENT, 408, 413),
             "requestBody": {
                 "required": True,
                 "content": {"application/json": {"schema": _SET_BODY}},

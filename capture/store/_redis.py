@@ -22,8 +22,11 @@ or by `sweep`, which visits only threads in `{p}:due`. Native TTLs do the rest: 
 whose values all expire gets PEXPIRE on its keys (so an abandoned one vanishes even if no
 server sweeps), and history lists expire after the policy's age.
 
-Scripts derive key names from the prefix, so this needs one Redis (or one shard), not a
-Redis Cluster. `redis` is imported only when this backend is used.
+A write returns once Redis acknowledged it, so it is as durable as Redis is configured to be:
+`appendonly yes` with `appendfsync always` keeps every acknowledged write through a crash
+(`everysec`, Redis' default with AOF, may lose the last second). Scripts derive key names
+from the prefix, so this needs one Redis (or one shard), not a Redis Cluster. `redis` is
+imported only when this backend is used.
 """
 
 from __future__ import annotations
@@ -131,7 +134,8 @@ return value
 
 _GET_ALL = """
 local tid = ARGV[3]
-return {redis.call('HGETALL', key('v', tid)), redis.call('ZRANGEBYSCORE', key('x', tid), '-inf', NOW)}
+local expired = redis.call('ZRANGEBYSCORE', key('x', tid), '-inf', NOW)
+return {redis.call('HGETALL', key('v', tid)), expired}
 """
 
 _DELETE = """

@@ -68,6 +68,7 @@ class StoreServer(uvicorn.Server):
             max_body_bytes=cfg.max_body_bytes,
             max_key_length=cfg.max_key_length,
             max_thread_id_length=cfg.max_thread_id_length,
+            body_timeout=cfg.body_timeout,
             sweep_interval=cfg.sweep_interval,
         )
         config = uvicorn.Config(

@@ -36,7 +36,7 @@ from capture.tasks._schema import (
     Viewport,
     WaitForStep,
 )
-from capture.tasks._steps import StepFailed
+from capture.tasks._steps import StepContext, StepFailed, perform
 from capture.tasks._vars import Vars, parse_var_options, resolve_vars
 
 __all__ = [
@@ -59,6 +59,7 @@ __all__ = [
     "SleepStep",
     "Step",
     "StepBase",
+    "StepContext",
     "StepFailed",
     "StepResult",
     "Target",
@@ -75,6 +76,7 @@ __all__ = [
     "load_task",
     "parse_task",
     "parse_var_options",
+    "perform",
     "resolve_vars",
     "run_task",
     "run_task_sync",

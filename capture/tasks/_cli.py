@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import BaseModel
 
 from capture.cli import ConfigOption, ServerOption, TokenOption, config_from
 from capture.config import Config
@@ -29,10 +30,12 @@ from capture.tasks._vars import parse_var_options, resolve_vars
 
 __all__ = ["demo", "run", "schema"]
 
+
 @asynccontextmanager
-async def _store(config: Config, explicit: bool) -> AsyncIterator[str]:
+async def _store(config: Config, explicit: bool, say: bool = True) -> AsyncIterator[str]:
     """The base URL of a store that answers: the configured one, or an embedded one (said on
-    stderr, so a --json summary on stdout stays clean)."""
+    stderr when `say`, so a --json summary on stdout stays clean). `capture record` uses it
+    too."""
     url = config.session.server
     async with AsyncSessionClient.from_config(config.session, retries=0, timeout=2.0) as probe:
         try:
@@ -49,11 +52,12 @@ async def _store(config: Config, explicit: bool) -> AsyncIterator[str]:
 
     where = store_for(config.store).describe()
     async with serve_in_background(config.store, port=0) as embedded:
-        typer.echo(
-            f"no session store at {url}; running the embedded store in-process "
-            f"({embedded}, data: {where})",
-            err=True,
-        )
+        if say:
+            typer.echo(
+                f"no session store at {url}; running the embedded store in-process "
+                f"({embedded}, data: {where})",
+                err=True,
+            )
         yield embedded
 
 
@@ -67,19 +71,20 @@ async def _run_cli(
     continue_on_error: bool,
     as_json: bool,
 ) -> tuple[RunResult, str]:
-    async with _store(config, explicit_server) as base_url:
-        async with AsyncSessionClient.from_config(config.session, base_url=base_url) as client:
-            listener = listener_for(as_json=as_json)
-            with listener:
-                result = await run_task(
-                    task,
-                    client=client,
-                    thread=thread,
-                    config=config,
-                    variables=variables,
-                    continue_on_error=continue_on_error,
-                    listener=listener,
-                )
+    async with (
+        _store(config, explicit_server) as base_url,
+        AsyncSessionClient.from_config(config.session, base_url=base_url) as client,
+    ):
+        with listener_for(as_json=as_json) as listener:
+            result = await run_task(
+                task,
+                client=client,
+                thread=thread,
+                config=config,
+                variables=variables,
+                continue_on_error=continue_on_error,
+                listener=listener,
+            )
     return result, base_url
 
 
@@ -97,7 +102,11 @@ def _write_out(out: Path, result: RunResult, base_url: str) -> None:
 def run(
     task_file: Annotated[Path, typer.Argument(help="The task file (YAML)", show_default=False)],
     thread: Annotated[
-        str | None, typer.Option("--thread", help="Thread to capture into (default: the task's thread, else its name)")
+        str | None,
+        typer.Option(
+            "--thread",
+            help="Thread to capture into (default: the task's thread, else its name)",
+        ),
     ] = None,
     server: ServerOption = None,
     token: TokenOption = None,
@@ -118,7 +127,10 @@ def run(
     ] = False,
     strict: Annotated[
         bool,
-        typer.Option("--strict", help="Exit 3 when store writes were dropped (config: capture.strict)"),
+        typer.Option(
+            "--strict",
+            help="Exit 3 when store writes were dropped (config: capture.strict)",
+        ),
     ] = False,
     config_file: ConfigOption = None,
 ) -> None:
@@ -166,7 +178,7 @@ def run(
         summary = {**result.to_dict(), "store": base_url, "exit_code": code}
         sys.stdout.write(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
     else:
-        print_summary(result, base_url)
+        print_summary(result, base_url, embedded=base_url != config.session.server)
     for failure in result.failures:
         typer.echo(f"error: {failure.error}", err=True)
     raise typer.Exit(code)
@@ -176,7 +188,7 @@ def schema(
     what: Annotated[str, typer.Argument(help="task (the task-file format) or config")] = "task",
 ) -> None:
     """Print a JSON Schema: `task` for task files (point your editor at it), or `config`."""
-    models = {"task": TaskFile, "config": Config}
+    models: dict[str, type[BaseModel]] = {"task": TaskFile, "config": Config}
     if what not in models:
         raise typer.BadParameter(f"choose one of: {', '.join(models)}", param_hint="WHAT")
     document = {

@@ -46,10 +46,8 @@ def _existing_path(data: Any, loc: tuple[str | int, ...]) -> Path_:
     path: list[str | int] = []
     here = data
     for part in loc:
-        if isinstance(here, dict) and part in here:
-            here = here[part]
-            path.append(part)
-        elif isinstance(here, list) and isinstance(part, int) and 0 <= part < len(here):
+        in_list = isinstance(here, list) and isinstance(part, int) and 0 <= part < len(here)
+        if in_list or (isinstance(here, dict) and part in here):
             here = here[part]
             path.append(part)
     return tuple(path)
@@ -226,7 +224,5 @@ def dump_task(task: TaskFile) -> str:
     if "vars" in head:
         head["vars"] = {k: _Flow(v) if isinstance(v, dict) else v for k, v in head["vars"].items()}
     ordered = {key: head[key] for key in TaskFile.model_fields if key in head}
-    text: str = yaml.dump(
-        ordered, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100
-    )
+    text: str = yaml.dump(ordered, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
     return text

@@ -118,7 +118,7 @@ def listener_for(*, as_json: bool) -> ProgressListener:
     return _Live() if sys.stdout.isatty() else _Lines()
 
 
-def print_summary(result: RunResult, base_url: str) -> None:
+def print_summary(result: RunResult, base_url: str, *, embedded: bool = False) -> None:
     """One closing paragraph: outcome, counts, dropped writes, and where to look."""
     ok = sum(1 for s in result.steps if s.status == "ok")
     lines = [
@@ -130,6 +130,8 @@ def print_summary(result: RunResult, base_url: str) -> None:
             f"warning: {result.dropped} store writes were dropped (the store was unreachable); "
             "the task itself ran to the end (--strict makes this exit 3)"
         )
+    if embedded:
+        lines.append("the embedded store stopped with the run; `capture serve` serves its data")
     lines.append(f"look: capture parts list {result.thread}  (or the viewer of `capture serve`)")
     console = Console(highlight=False, soft_wrap=True)
     for line in lines:

@@ -13,14 +13,15 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import AsyncIterator, Mapping
-from contextlib import AsyncExitStack, asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import AsyncExitStack, asynccontextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
 from playwright.async_api import Browser, Page
+from playwright.async_api import Error as PlaywrightError
 
 from capture.browser import open_browser
 from capture.browser._launch import context_options
@@ -28,7 +29,7 @@ from capture.config import Config, ContextConfig
 from capture.errors import SessionStoreError
 from capture.recorder import Recorder
 from capture.session import AsyncSessionClient
-from capture.tasks._schema import StepBase, TaskFile
+from capture.tasks._schema import ClickStep, PressStep, StepBase, TaskFile
 from capture.tasks._steps import StepContext, StepFailed, describe, perform
 from capture.tasks._vars import Vars, resolve_vars
 
@@ -133,7 +134,11 @@ def default_thread(task: TaskFile) -> str:
 
 @asynccontextmanager
 async def _open_page(
-    task: TaskFile, config: Config, browser: Browser | None, page: Page | None, headless: bool | None
+    task: TaskFile,
+    config: Config,
+    browser: Browser | None,
+    page: Page | None,
+    headless: bool | None,
 ) -> AsyncIterator[Page]:
     """The page to run on: the caller's page, a new context of the caller's browser, or a
     browser of our own (closed afterwards)."""
@@ -159,6 +164,12 @@ async def _open_page(
             yield session.page
 
 
+# Playwright reports a tab opened by a click some milliseconds after the click returns
+# (0-40 ms measured); steps that can open one wait this long for it, so their capture shows
+# the new tab rather than the old one.
+_NEW_TAB_GRACE = 0.1
+
+
 class _Tabs:
     """Follows the newest tab, as a person would: a click that opens a popup moves the run
     (and the recorder) into it; closing it moves back."""
@@ -166,24 +177,36 @@ class _Tabs:
     def __init__(self, page: Page) -> None:
         self.current = page
         self._opened: list[Page] = []
-        page.context.on("page", self._on_page)
+        self._context = page.context
+        self._arrived = asyncio.Event()
 
-    def _on_page(self, page: Page) -> None:
-        self._opened.append(page)
+        def opened(new: Page) -> None:  # a plain function: Playwright tags its handlers
+            self._opened.append(new)
+            self._arrived.set()
 
-    async def settle(self) -> bool:
-        """Switch to a tab opened during the last step (or away from a closed one)."""
+        self._handler = opened
+        self._context.on("page", opened)
+
+    def close(self) -> None:
+        """Stop listening (a caller's page outlives the run)."""
+        self._context.remove_listener("page", self._handler)
+
+    async def settle(self, *, grace: float = 0.0) -> bool:
+        """Switch to a tab opened since the last call (waiting up to `grace` seconds for one),
+        or away from a closed one; True when the current tab changed."""
+        if grace and not self._opened:
+            with suppress(TimeoutError):
+                await asyncio.wait_for(self._arrived.wait(), grace)
+        self._arrived.clear()
         fresh = [p for p in self._opened if not p.is_closed()]
         self._opened.clear()
         if fresh:
             self.current = fresh[-1]
-            try:
+            with suppress(PlaywrightError):  # a slow tab is still the tab to follow
                 await self.current.wait_for_load_state("domcontentloaded", timeout=5000)
-            except Exception:  # noqa: BLE001 - a slow tab is still the tab to follow
-                pass
             return True
         if self.current.is_closed():
-            still_open = [p for p in self.current.context.pages if not p.is_closed()]
+            still_open = [p for p in self._context.pages if not p.is_closed()]
             if still_open:
                 self.current = still_open[-1]
                 return True
@@ -201,7 +224,7 @@ async def run_task(
     browser: Browser | None = None,
     page: Page | None = None,
     headless: bool | None = None,
-    timeout: timedelta | None = None,
+    step_timeout: timedelta | None = None,
     continue_on_error: bool = False,
     listener: RunListener | None = None,
 ) -> RunResult:
@@ -211,15 +234,16 @@ async def run_task(
     launched browser (a fresh context per run) or `page` to continue in an existing page (an
     agent acting on refs from the last observation); otherwise a browser is launched from
     `config.browser` and closed at the end. Without `client`, one is built from
-    `config.session`. Invalid variables raise `TaskError` before any browser starts.
+    `config.session`. `step_timeout` overrides the task's default step time limit. Invalid
+    variables raise `TaskError` before any browser starts.
     """
     config = config or Config()
     listener = listener or RunListener()
     resolved = resolve_vars(task, variables, env)
     thread = thread or resolved.expand(default_thread(task))
-    ctx = StepContext(resolved.expand(task.base_url), Path(task.source).resolve().parent, resolved)
+    ctx = StepContext(resolved.expand(task.base_url), Path(task.source).parent, resolved)
     capture_cfg = task.capture_config(config.capture)
-    default_limit = timeout or task.timeout
+    default_limit = step_timeout or task.timeout
     begun = time.monotonic()
     async with AsyncExitStack() as stack:
         if client is None:
@@ -229,11 +253,13 @@ async def run_task(
             _open_page(task, config, browser, page, headless)
         )
         tabs = _Tabs(start_page)
+        stack.callback(tabs.close)
         recorder = Recorder(
             start_page, client, thread, config=capture_cfg, secrets=resolved.secrets
         )
+        stack.push_async_callback(_guarded, recorder.close)
         listener.run_started(task, thread)
-        await _guarded(recorder.start_run(task.name, source=task.source, steps=len(task.steps)))
+        await _guarded(recorder.start_run, task.name, source=task.source, steps=len(task.steps))
         results: list[StepResult] = []
         last_observation = ""
         for number, step in enumerate(task.steps, 1):
@@ -241,16 +267,17 @@ async def run_task(
                 results.append(_skipped(number, step, resolved))
                 listener.step_finished(results[-1], len(task.steps))
                 continue
-            result = await _run_step(number, step, task, ctx, tabs, recorder, default_limit, listener)
+            result = await _run_step(
+                number, step, task, ctx, tabs, recorder, default_limit, listener
+            )
             last_observation = result.observation or last_observation
             results.append(result)
             listener.step_finished(result, len(task.steps))
         status: Literal["passed", "failed"] = (
             "failed" if any(r.status == "failed" for r in results) else "passed"
         )
-        await _guarded(recorder.finish_run(status))
-        await _guarded(recorder.close())
-        stats = recorder.stats
+        await _guarded(recorder.finish_run, status)
+    stats = recorder.stats  # after close: every upload was sent or dropped
     return RunResult(
         task=task.name,
         source=task.source,
@@ -264,12 +291,10 @@ async def run_task(
     )
 
 
-async def _guarded(work: Any) -> None:
+async def _guarded(work: Callable[..., Awaitable[None]], *args: Any, **kwargs: Any) -> None:
     """Recorder bookkeeping that may raise in strict mode: the task goes on regardless."""
-    try:
-        await work
-    except SessionStoreError:
-        pass  # counted in recorder.stats.dropped
+    with suppress(SessionStoreError):  # counted in recorder.stats.dropped
+        await work(*args, **kwargs)
 
 
 def _skipped(number: int, step: StepBase, variables: Vars) -> StepResult:
@@ -288,6 +313,8 @@ async def _run_step(
 ) -> StepResult:
     total = len(task.steps)
     limit = (step.timeout or default_limit).total_seconds()
+    if await tabs.settle():  # a tab that opened late, after the last step's capture
+        recorder.page = tabs.current
     action = describe(step, ctx.vars)
     listener.step_started(number, total, action)
     began = time.monotonic()
@@ -298,7 +325,8 @@ async def _run_step(
         where = f"{task.source}:{step.line}" if step.line else task.source
         error = f"step {number} ({step.kind}) at {where} failed: {exc.reason}"
     seconds = time.monotonic() - began
-    if await tabs.settle():
+    grace = _NEW_TAB_GRACE if isinstance(step, ClickStep | PressStep) and not error else 0.0
+    if await tabs.settle(grace=grace):
         recorder.page = tabs.current
     result = StepResult(
         number, step.kind, step.line, action, "failed" if error else "ok", error, seconds

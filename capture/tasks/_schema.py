@@ -108,7 +108,11 @@ def _scalar_text(value: Any) -> Any:
     return value
 
 
-Text = Annotated[str, BeforeValidator(_scalar_text)]
+Text = Annotated[
+    str,
+    BeforeValidator(_scalar_text),
+    WithJsonSchema({"type": ["string", "number", "boolean"]}),
+]
 
 
 class _Model(BaseModel):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar, cast
 from urllib.parse import urljoin, urlsplit
@@ -44,7 +45,7 @@ from capture.tasks._schema import (
 )
 from capture.tasks._vars import Vars
 
-__all__ = ["StepFailed", "StepContext", "describe", "locate", "perform", "url_pattern"]
+__all__ = ["StepContext", "StepFailed", "describe", "locate", "perform", "url_pattern"]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -73,17 +74,18 @@ class StepContext:
         self.vars = variables
 
 
-def _expand(model: M, variables: Vars) -> M:
-    """A copy of `model` with `${NAME}` expanded in every string field (nested too)."""
+def _substitute(model: M, sub: Callable[[str], str]) -> M:
+    """A copy of `model` with `sub` applied to every string field (nested too): `Vars.expand`
+    for the page, `Vars.describe` for people."""
     update: dict[str, Any] = {}
     for name in type(model).model_fields:
         value = getattr(model, name)
         if isinstance(value, str):
-            update[name] = variables.expand(value)
+            update[name] = sub(value)
         elif isinstance(value, list):
-            update[name] = [variables.expand(v) if isinstance(v, str) else v for v in value]
+            update[name] = [sub(v) if isinstance(v, str) else v for v in value]
         elif isinstance(value, BaseModel):
-            update[name] = _expand(value, variables)
+            update[name] = _substitute(value, sub)
     return model.model_copy(update=update)
 
 
@@ -127,7 +129,7 @@ def _quote(text: str) -> str:
 
 def describe(step: StepBase, variables: Vars, *, value_hidden: bool = False) -> str:
     """The step in words, e.g. `fill label 'Password' with ${SHOP_PASSWORD}`."""
-    shown = _expand_described(step, variables)
+    shown = _substitute(step, variables.describe)  # secrets stay `${NAME}`
     args = shown.args
     on = args.describe_target() if isinstance(args, Target) else ""
     match shown:
@@ -177,16 +179,6 @@ def _expectations(args: ExpectArgs) -> list[str]:
     return wanted
 
 
-def _expand_described(step: StepBase, variables: Vars) -> StepBase:
-    """The step with public variables filled in and secrets left as `${NAME}`."""
-    masked = Vars(
-        {k: v for k, v in variables.values.items() if k not in variables.secret_names},
-        frozenset(),
-    )
-    kept = {name: "${" + name + "}" for name in variables.secret_names}
-    return _expand(step, Vars({**masked.values, **kept}))
-
-
 def _reason(exc: BaseException, limit: float) -> str:
     """Playwright's error as one line: the headline, plus the last call-log entry."""
     text = str(exc).strip()
@@ -209,7 +201,9 @@ async def _check_expectations(page: Page, args: ExpectArgs, ctx: StepContext, ms
         try:
             await expect(found.first).to_be_visible(timeout=ms)
         except AssertionError:
-            raise StepFailed(f"expected {args.describe_target()} to be visible; it is not") from None
+            raise StepFailed(
+                f"expected {args.describe_target()} to be visible; it is not"
+            ) from None
     if args.url is not None:
         try:
             await expect(page).to_have_url(url_pattern(args.url, ctx.base_url), timeout=ms)
@@ -296,7 +290,9 @@ async def _perform(page: Page, step: StepBase, ctx: StepContext, seconds: float)
             elif args.load_state is not None:
                 await page.wait_for_load_state(args.load_state, timeout=ms)
             else:
-                await (await locate(page, args)).wait_for(state=args.state, timeout=ms)
+                # Any match will do: waiting is about the page reaching a state.
+                found = await locate(page, args)
+                await found.first.wait_for(state=args.state, timeout=ms)
         case ExpectStep():
             await _check_expectations(page, args, ctx, ms)
         case UploadStep():
@@ -316,7 +312,7 @@ async def perform(page: Page, step: StepBase, ctx: StepContext, seconds: float) 
     guard = seconds + 2 + (step.sleep.total_seconds() if isinstance(step, SleepStep) else 0)
     try:
         async with asyncio.timeout(guard):
-            hidden = await _perform(page, _expand(step, ctx.vars), ctx, seconds)
+            hidden = await _perform(page, _substitute(step, ctx.vars.expand), ctx, seconds)
     except StepFailed as exc:
         raise StepFailed(ctx.vars.mask(exc.reason)) from None
     except (PlaywrightError, TimeoutError) as exc:

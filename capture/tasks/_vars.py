@@ -139,7 +139,9 @@ def resolve_vars(
             if name not in values and not lookup(name):
                 spec = task.vars.get(name)
                 if spec is None:
-                    hint = f"give --var {name}=..., set ${name} in the environment, or add it to vars"
+                    hint = (
+                        f"give --var {name}=..., set ${name} in the environment, or add it to vars"
+                    )
                 elif isinstance(spec, VarSpec) and spec.env:
                     hint = f"give --var {name}=... or set ${spec.env} in the environment"
                 else:

@@ -153,28 +153,41 @@ def _placements(reads: Sequence[FrameRead], viewport: tuple[int, int]) -> dict[s
     return out
 
 
-def assemble_sensitive(reads: Sequence[FrameRead]) -> tuple[list[Rect], list[str]]:
-    """Sensitive rects in top-viewport coordinates, and the secret values, of all frames.
-
-    A frame whose place is unknown still contributes its secrets; its rects are left out
-    because they could not be positioned (the caller masks nothing it cannot place).
-    """
-    _check_selectors(reads)
-    places = _placements(reads, _main(reads)[1])
+def _sensitive(
+    reads: Sequence[FrameRead], places: dict[str, _Placement], *, strict: bool
+) -> tuple[list[Rect], list[str]]:
     rects: list[Rect] = []
     secrets: list[str] = []
     for read in reads:
         if read.data is None:
+            if strict and read.parent is not None:
+                raise BrowserError(
+                    f"could not check frame {read.url} for sensitive fields: {read.error}"
+                )
             continue
         for value in read.data.get("secrets", []):
             if value not in secrets:
                 secrets.append(value)
         place = places.get(read.prefix)
+        if place is None and strict and read.data.get("sensitive"):
+            raise BrowserError(f"could not locate frame {read.url}, which has sensitive fields")
         if place is None or place.clip is None:
             continue
         for x, y, w, h in read.data.get("sensitive", []):
             rects.append(Rect(x + place.dx, y + place.dy, w, h))
     return rects, secrets
+
+
+def assemble_sensitive(reads: Sequence[FrameRead]) -> tuple[list[Rect], list[str]]:
+    """Sensitive rects in top-viewport coordinates, and the secret values, of all frames.
+
+    Strict, because the screenshot is masked with these rects: a frame that could not be
+    read, or holds sensitive fields but could not be placed, is a `BrowserError` (the
+    recorder then skips the screenshot) rather than an unmasked field. Detached frames
+    are no longer shown and are not passed in.
+    """
+    _check_selectors(reads)
+    return _sensitive(reads, _placements(reads, _main(reads)[1]), strict=True)
 
 
 def _section(rect: Rect, clip: Rect | None) -> str:
@@ -231,8 +244,16 @@ def _frame_nodes(
     for read in reads:
         if read.error:
             notes.append(f"frame {read.url or '(no url)'} not readable: {read.error}")
-        elif read.data is not None and "items" in read.data and read.prefix not in placed:
-            # Its iframe element was not walked (far off-screen or hidden): list it last.
+        elif (
+            read.data is not None
+            and "items" in read.data
+            and read.prefix not in placed
+            and read.place is not None
+            and read.place["width"] > 0
+            and read.place["height"] > 0
+        ):
+            # Its iframe element was not walked (far off-screen): list it last. A frame
+            # without area (display: none) shows nothing, so it is left out.
             nodes.append(_Node("iframe", read.url, Rect(0, 1e9, 0, 0), -1, "below"))
             add(read, len(nodes) - 1)
     return nodes, notes
@@ -260,35 +281,40 @@ def _line(node: _Node) -> str:
 
 
 def _render(nodes: list[_Node]) -> tuple[list[str], int]:
-    """Viewport section, then below/beside, then above; each element under its landmarks."""
+    """Viewport section, then below/beside, then above; each element under its containers.
+
+    Containers (landmarks, iframes, rows) are repeated in each section that shows something
+    inside them, so every section reads on its own; an element itself is listed once.
+    """
     depth: list[int] = []
     for node in nodes:
         depth.append(depth[node.parent] + 1 if node.parent >= 0 else 0)
     lines: list[str] = []
     in_viewport = 0
-    shown: set[int] = set()
+    listed: set[int] = set()
     for section, marker in (("view", None), ("below", BELOW_MARKER), ("above", ABOVE_MARKER)):
         members = [
-            i for i, n in enumerate(nodes) if n.section == section and n.role not in _CONTEXT_ROLES
+            i
+            for i, n in enumerate(nodes)
+            if n.section == section and n.role not in _CONTEXT_ROLES and i not in listed
         ]
         if not members:
             continue
         if marker:
             lines.append(marker)
-        context: set[int] = set()
+        here: set[int] = set()
         for index in members:
-            if index in shown:
+            if index in here:
                 continue
             chain = []
             parent = nodes[index].parent
-            while parent >= 0 and parent not in context and parent not in shown:
+            while parent >= 0 and parent not in here:
                 chain.append(parent)
                 parent = nodes[parent].parent
-            for anc in reversed(chain):
-                lines.append("  " * depth[anc] + _line(nodes[anc]))
-                (context if nodes[anc].role in _CONTEXT_ROLES else shown).add(anc)
-            lines.append("  " * depth[index] + _line(nodes[index]))
-            shown.add(index)
+            for shown in [*reversed(chain), index]:
+                lines.append("  " * depth[shown] + _line(nodes[shown]))
+                here.add(shown)
+        listed |= here
         if section == "view":
             in_viewport = len(lines)
     return lines, in_viewport
@@ -301,7 +327,7 @@ def assemble_state(reads: Sequence[FrameRead]) -> PageState:
     places = _placements(reads, viewport)
     nodes, notes = _frame_nodes(reads, places)
     lines, in_viewport = _render(nodes)
-    rects, secrets = assemble_sensitive(reads)
+    rects, secrets = _sensitive(reads, places, strict=False)
     return PageState(
         url=data["url"],
         title=data["title"],

@@ -12,6 +12,7 @@ from typing import Any
 
 from playwright.async_api import Frame, Locator, Page
 
+from capture.errors import BrowserError
 from capture.recorder.observe._model import PageState, Rect
 from capture.recorder.observe._outline import FrameRead, assemble_sensitive, assemble_state
 from capture.recorder.observe._script import (
@@ -36,7 +37,7 @@ async def _place(frame: Frame, parent_prefix: str) -> Any:
 
 async def _read_frame(
     page: Page, frame: Frame, mode: str, redact_selectors: Sequence[str]
-) -> FrameRead:
+) -> FrameRead | None:
     parent = frame.parent_frame
     read = FrameRead(
         frame_prefix(page, frame),
@@ -46,18 +47,25 @@ async def _read_frame(
     calls = [frame.evaluate(script(), options(mode, read.prefix, redact_selectors))]
     if read.parent is not None:
         calls.append(_place(frame, read.parent))
-    return read.record(await asyncio.gather(*calls, return_exceptions=True))
+    read.record(await asyncio.gather(*calls, return_exceptions=True))
+    # A frame detached meanwhile shows nothing any more: leave it out.
+    return None if read.error and read.parent is not None and frame.is_detached() else read
 
 
 async def _read_frames(page: Page, mode: str, redact_selectors: Sequence[str]) -> list[FrameRead]:
     frames = [f for f in page.frames if not f.is_detached()]
-    reads = list(
-        await asyncio.gather(*(_read_frame(page, f, mode, redact_selectors) for f in frames))
-    )
-    main = next(i for i, r in enumerate(reads) if r.parent is None)
-    if reads[main].data is None:
+    if not frames:
+        raise BrowserError("could not read the page: it is closed")
+    reads = [
+        read
+        for read in await asyncio.gather(
+            *(_read_frame(page, f, mode, redact_selectors) for f in frames)
+        )
+        if read is not None
+    ]
+    if reads[0].data is None:
         # Most often a navigation destroyed the context mid-call: one retry, then give up.
-        reads[main] = await _read_frame(page, page.main_frame, mode, redact_selectors)
+        reads[0] = await _read_frame(page, page.main_frame, mode, redact_selectors) or reads[0]
     return reads
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Frame, Locator, Page
 
+from capture.errors import BrowserError
 from capture.recorder.observe._model import PageState, Rect
 from capture.recorder.observe._outline import FrameRead, assemble_sensitive, assemble_state
 from capture.recorder.observe._script import (
@@ -40,7 +41,9 @@ def _place(frame: Frame, parent_prefix: str) -> Any:
         handle.dispose()
 
 
-def _read_frame(page: Page, frame: Frame, mode: str, redact_selectors: Sequence[str]) -> FrameRead:
+def _read_frame(
+    page: Page, frame: Frame, mode: str, redact_selectors: Sequence[str]
+) -> FrameRead | None:
     parent = frame.parent_frame
     read = FrameRead(
         frame_prefix(page, frame),
@@ -52,16 +55,18 @@ def _read_frame(page: Page, frame: Frame, mode: str, redact_selectors: Sequence[
     if read.parent is not None:
         parent_prefix = read.parent
         results.append(_call(lambda: _place(frame, parent_prefix)))
-    return read.record(results)
+    read.record(results)
+    # A frame detached meanwhile shows nothing any more: leave it out.
+    return None if read.error and read.parent is not None and frame.is_detached() else read
 
 
 def _read_frames(page: Page, mode: str, redact_selectors: Sequence[str]) -> list[FrameRead]:
-    reads = [
-        _read_frame(page, f, mode, redact_selectors) for f in page.frames if not f.is_detached()
-    ]
-    main = next(i for i, r in enumerate(reads) if r.parent is None)
-    if reads[main].data is None:
-        reads[main] = _read_frame(page, page.main_frame, mode, redact_selectors)
+    frames = [f for f in page.frames if not f.is_detached()]
+    if not frames:
+        raise BrowserError("could not read the page: it is closed")
+    reads = [r for r in (_read_frame(page, f, mode, redact_selectors) for f in frames) if r]
+    if reads[0].data is None:
+        reads[0] = _read_frame(page, page.main_frame, mode, redact_selectors) or reads[0]
     return reads
 
 

@@ -94,7 +94,9 @@
     const secrets = [];
     const addRect = (el) => {
       const r = el.getBoundingClientRect();
-      if (r.width > 0 && r.height > 0 && inViewport(r)) rects.push([r.left, r.top, r.width, r.height]);
+      if (r.width > 0 && r.height > 0 && inViewport(r)) {
+        rects.push([r.left, r.top, r.width, r.height]);
+      }
     };
     const addSecret = (value) => {
       const v = value.trim();
@@ -154,7 +156,10 @@
   const INTERACTIVE_SELECTOR =
     "a[href], button, input:not([type=hidden]), select, textarea, summary, [contenteditable=''], " +
     "[contenteditable=true], [tabindex]:not([tabindex='-1']), [role], h1, h2, h3, h4, h5, h6";
-  const SKIP = new Set(["SCRIPT", "STYLE", "NOSCRIPT", "TEMPLATE", "HEAD", "META", "LINK", "OPTION"]);
+  const MEDIA = new Set(["IMG", "svg", "CANVAS", "VIDEO", "AUDIO", "OBJECT", "EMBED"]);
+  const SKIP = new Set([
+    "SCRIPT", "STYLE", "NOSCRIPT", "TEMPLATE", "HEAD", "META", "LINK", "OPTION",
+  ]);
   const INLINE = new Set([
     "A", "ABBR", "B", "BDI", "BDO", "BR", "CITE", "CODE", "DATA", "DFN", "EM", "FONT", "I",
     "KBD", "MARK", "Q", "S", "SAMP", "SMALL", "SPAN", "STRONG", "SUB", "SUP", "TIME", "U",
@@ -167,11 +172,17 @@
     password: "textbox",
   };
   const SECTIONING = "article, aside, main, nav, section";
+  // Roles whose current value is shown (and read into a label that embeds them).
+  const VALUE_ROLES = new Set([
+    "textbox", "searchbox", "combobox", "listbox", "slider", "spinbutton",
+  ]);
 
   const clean = (s, max) => {
     const t = s.replace(/\s+/g, " ").trim();
     return t.length > max ? `${t.slice(0, max - 1)}…` : t;
   };
+
+  const named = (el) => el.hasAttribute("aria-label") || el.hasAttribute("aria-labelledby");
 
   const roleOf = (el) => {
     const explicit = (el.getAttribute("role") || "").trim().split(/\s+/)[0];
@@ -192,11 +203,13 @@
       case "SEARCH": return "search";
       case "HEADER": return el.closest(SECTIONING) ? "" : "banner";
       case "FOOTER": return el.closest(SECTIONING) ? "" : "contentinfo";
-      case "FORM": return el.hasAttribute("aria-label") || el.hasAttribute("aria-labelledby") ? "form" : "";
-      case "SECTION": return el.hasAttribute("aria-label") || el.hasAttribute("aria-labelledby") ? "region" : "";
+      case "FORM": return named(el) ? "form" : "";
+      case "SECTION": return named(el) ? "region" : "";
       case "TR": return "row";
       default:
-        if (el.isContentEditable && !(el.parentElement && el.parentElement.isContentEditable)) return "textbox";
+        if (el.isContentEditable && !(el.parentElement && el.parentElement.isContentEditable)) {
+          return "textbox";
+        }
         if (el.hasAttribute("tabindex") && el.tabIndex >= 0) return "generic";
         return "";
     }
@@ -204,7 +217,8 @@
 
   // Text of an element's content for names: text nodes, alt of images, aria-label of
   // children, through open shadow roots and slots; stops early once it is long enough.
-  const contentText = (el, max) => {
+  // `labelled` is the element being named when `el` is its label.
+  const contentText = (el, max, labelled = null) => {
     let out = "";
     const visit = (node) => {
       if (out.length > max) return;
@@ -217,8 +231,7 @@
       if (node.tagName === "INPUT" || node.tagName === "SELECT" || node.tagName === "TEXTAREA") {
         // An embedded control adds its value to a label, unless it is the labelled
         // element itself, a checkbox-like control, or sensitive.
-        const role = roleOf(node);
-        if (node !== el && !isSensitiveField(node) && ["textbox", "searchbox", "combobox", "spinbutton", "slider"].includes(role)) {
+        if (node !== labelled && !isSensitiveField(node) && VALUE_ROLES.has(roleOf(node))) {
           out += ` ${fieldValue(node)} `;
         }
         return;
@@ -253,21 +266,18 @@
     const label = el.getAttribute("aria-label");
     if (label && label.trim()) return clean(label, 120);
     if (el.labels && el.labels.length) {
-      const text = Array.from(el.labels, (l) => contentText(l, 120)).join(" ");
+      const text = Array.from(el.labels, (l) => contentText(l, 120, el)).join(" ");
       if (text.trim()) return clean(text, 120);
     }
-    if (el.tagName === "IMG" || el.tagName === "AREA" || (el.tagName === "INPUT" && el.type === "image")) {
+    if (["IMG", "AREA"].includes(el.tagName) || (el.tagName === "INPUT" && el.type === "image")) {
       const alt = el.getAttribute("alt");
       if (alt) return clean(alt, 120);
     }
     if (el.tagName === "INPUT" && ["submit", "reset", "button"].includes(el.type)) {
-      return clean(el.value || (el.type === "reset" ? "Reset" : el.type === "submit" ? "Submit" : ""), 120);
+      const fallback = { submit: "Submit", reset: "Reset", button: "" }[el.type];
+      return clean(el.value || fallback, 120);
     }
-    if (el.tagName === "IFRAME" || el.tagName === "DIALOG" || el.tagName === "FIELDSET") {
-      const legend = el.tagName === "FIELDSET" && el.querySelector("legend");
-      if (legend) return contentText(legend, 120);
-    }
-    if (NAME_FROM_CONTENT.has(role) || role === "generic") {
+    if (NAME_FROM_CONTENT.has(role)) {
       if (redacted) return "[redacted]";
       const text = contentText(el, 120);
       if (text) return text;
@@ -281,12 +291,14 @@
 
   const statesOf = (el, role) => {
     const states = [];
-    if (role === "checkbox" || role === "radio" || role === "switch" || role === "menuitemcheckbox") {
+    if (["checkbox", "radio", "switch", "menuitemcheckbox", "menuitemradio"].includes(role)) {
       const aria = el.getAttribute("aria-checked");
       if (el.checked || aria === "true") states.push("checked");
       else if (el.indeterminate || aria === "mixed") states.push("mixed");
     }
-    if (el.matches(":disabled") || el.getAttribute("aria-disabled") === "true") states.push("disabled");
+    if (el.matches(":disabled") || el.getAttribute("aria-disabled") === "true") {
+      states.push("disabled");
+    }
     const expanded = el.getAttribute("aria-expanded");
     if (expanded === "true") states.push("expanded");
     else if (expanded === "false") states.push("collapsed");
@@ -308,7 +320,7 @@
       : el.isContentEditable ? el.textContent : "";
     if (!raw) return null;
     if (sensitive) return "[redacted]";
-    if (role === "button" || role === "checkbox" || role === "radio" || el.type === "file") return null;
+    if (el.type === "file") return null;
     return clean(raw, 80);
   };
 
@@ -324,7 +336,8 @@
   const countInteractive = (el) =>
     (el.matches(INTERACTIVE_SELECTOR) ? 1 : 0) + el.querySelectorAll(INTERACTIVE_SELECTOR).length;
 
-  const box = (r) => [Math.round(r.left), Math.round(r.top), Math.round(r.width), Math.round(r.height)];
+  const box = (r) =>
+    [Math.round(r.left), Math.round(r.top), Math.round(r.width), Math.round(r.height)];
 
   // A text item collects the text of one block-level element (rows join their cells).
   const appendText = (owner, text) => {
@@ -332,54 +345,67 @@
     if (owner.item === null) {
       if (!text.trim()) return;
       if (items.length >= MAX_ITEMS) { full = true; owner.done = true; return; }
-      owner.item = { role: owner.row ? "row" : "text", name: "", parent: owner.parent,
-                     box: owner.box, buf: "" };
+      owner.item = { role: "text", parent: owner.parent, box: owner.box, buf: "" };
       items.push(owner.item);
     }
     owner.item.buf += text;
     if (owner.item.buf.length > 400) owner.done = true;
   };
-  const newOwner = (el, parent, rect, row) => {
+  const newOwner = (el, parent, rect) => {
     let r = rect;
-    if (r.height > vh / 2 && !row) {
+    if (r.height > vh / 2) {
       // A tall container: place its text where its first text node is.
-      const first = Array.from(el.childNodes).find((n) => n.nodeType === Node.TEXT_NODE && n.data.trim());
-      if (first) { const range = document.createRange(); range.selectNodeContents(first); r = range.getBoundingClientRect(); }
+      const first = Array.from(el.childNodes)
+        .find((n) => n.nodeType === Node.TEXT_NODE && n.data.trim());
+      if (first) {
+        const range = document.createRange();
+        range.selectNodeContents(first);
+        r = range.getBoundingClientRect();
+      }
     }
-    return { item: null, parent, box: box(r), row, done: false };
+    return { item: null, parent, box: box(r), row: false, done: false };
   };
 
   const childrenOf = (node) => {
-    if (node.nodeType === Node.ELEMENT_NODE && node.tagName === "SLOT") {
+    if (node.tagName === "DETAILS" && !node.open) {
+      // Closed: only the summary shows (the rest keeps boxes under content-visibility).
+      return Array.from(node.children).filter((child) => child.tagName === "SUMMARY");
+    }
+    if (node.tagName === "SLOT") {
       const assigned = node.assignedNodes({ flatten: true });
       return assigned.length ? assigned : node.childNodes;
     }
     return (node.shadowRoot || node).childNodes;
   };
 
+  // The owner of text that is not shown as text: the name of a button, link, heading...
+  // (already on its line), a label's text (the name of its control), a sensitive region.
+  const MUTED = { done: true };
+
   // parent: index of the nearest container item (landmark, dialog, row, iframe) or -1.
-  // owner: the text item collecting text for this part of the tree, or null (no text here).
-  // redacted: inside a sensitive region.
+  // owner: the text item collecting text for this part of the tree, MUTED, or null (none
+  // yet: the next block element starts one). redacted: inside a sensitive region.
   const visit = (node, parent, owner, redacted) => {
     for (const child of childrenOf(node)) {
       if (child.nodeType === Node.TEXT_NODE) {
-        if (owner) appendText(owner, redacted ? "" : child.data);
+        if (owner) appendText(owner, child.data);
         continue;
       }
       if (child.nodeType !== Node.ELEMENT_NODE) continue;
       const el = child;
       const tag = el.tagName;
-      if (SKIP.has(tag) || (el.hidden && tag !== "DIALOG") || el.getAttribute("aria-hidden") === "true") continue;
+      if (SKIP.has(tag) || el.hidden || el.getAttribute("aria-hidden") === "true") continue;
       if (full) { omitted += countInteractive(el); continue; }
       const r = el.getBoundingClientRect();
       if (r.width === 0 && r.height === 0) {
-        if (tag === "INPUT" && el.type === "hidden") continue;
+        // No box: display:none (skip it all), display:contents (its children have boxes),
+        // or an empty or visually hidden element (still there for assistive technology).
         if (getComputedStyle(el).display !== "contents" && !el.checkVisibility()) continue;
       } else if (r.bottom < zoneTop || r.top > zoneBottom) {
         omitted += countInteractive(el);
         continue;
       }
-      const isRedactRoot = !redacted && REDACT_ROOT && el.matches(REDACT_ROOT);
+      const isRedactRoot = !redacted && el.matches(REDACT_ROOT);
       const inRedact = redacted || isRedactRoot;
       const role = roleOf(el);
       const interactive = INTERACTIVE_ROLES.has(role) || role === "generic";
@@ -387,11 +413,11 @@
         if (items.length >= MAX_ITEMS) { full = true; omitted += countInteractive(el); continue; }
         items.push({ role: "text", name: "[redacted]", parent, box: box(r) });
       }
-      if (interactive || role === "heading" || role === "iframe" || role === "img" ||
-          LANDMARK_ROLES.has(role) || role === "row") {
+      if (interactive || role === "heading" || role === "iframe" || LANDMARK_ROLES.has(role) ||
+          role === "row" || (role === "img" && owner !== MUTED)) {
         if (role !== "row" && role !== "iframe" && !LANDMARK_ROLES.has(role) &&
-            getComputedStyle(el).visibility === "hidden") {
-          visit(el, parent, null, inRedact);
+            !el.checkVisibility({ visibilityProperty: true })) {
+          visit(el, parent, MUTED, inRedact);
           continue;
         }
         if (items.length >= MAX_ITEMS) { full = true; omitted += countInteractive(el); continue; }
@@ -399,43 +425,45 @@
         const item = { role, parent, box: box(r) };
         if (role !== "row") item.name = nameOf(el, role, inRedact);
         if (interactive || role === "heading" || role === "iframe") item.ref = refFor(el);
-        if (role === "heading") item.level = Number(el.getAttribute("aria-level")) || Number(tag[1]) || 2;
+        if (role === "heading") {
+          item.level = Number(el.getAttribute("aria-level")) || Number(tag[1]) || 2;
+        }
         if (interactive || LANDMARK_ROLES.has(role)) item.states = statesOf(el, role);
-        if (role === "textbox" || role === "searchbox" || role === "combobox" || role === "listbox" ||
-            role === "slider" || role === "spinbutton") {
+        if (VALUE_ROLES.has(role)) {
           const value = valueOf(el, role, sensitive);
           if (value !== null) item.value = value;
         }
         if (role === "textbox" && el.type === "password") item.states.push("password");
-        if (role === "iframe") item.frameSrc = el.src;
         const index = items.length;
         items.push(item);
-        if (role === "iframe" || tag === "SELECT" || tag === "TEXTAREA" || tag === "INPUT") continue;
+        // Nothing to read inside: a frame is read on its own, a field by its value.
+        if (role === "iframe" || ["SELECT", "TEXTAREA", "INPUT"].includes(tag)) continue;
         if (role === "row") {
           item.buf = "";
-          visit(el, index, { item, parent, box: item.box, row: true, done: inRedact }, inRedact);
+          const done = inRedact || owner === MUTED;
+          visit(el, index, { item, parent, box: item.box, row: true, done }, inRedact);
           continue;
         }
         const container = LANDMARK_ROLES.has(role) ? index : parent;
         // Text inside buttons, links, headings... is their name: do not repeat it.
-        const named = NAME_FROM_CONTENT.has(role) && role !== "row";
-        visit(el, container, named || inRedact ? null : newOwner(el, container, r, false), inRedact);
+        const muted = NAME_FROM_CONTENT.has(role) || inRedact || owner === MUTED;
+        visit(el, container, muted ? MUTED : newOwner(el, container, r), inRedact);
         continue;
       }
-      if (tag === "LABEL" && el.control) { visit(el, parent, null, inRedact); continue; }
+      if (tag === "LABEL" && el.control) { visit(el, parent, MUTED, inRedact); continue; }
       if (tag === "TD" || tag === "TH") {
         if (owner && owner.row && owner.item && owner.item.buf) appendText(owner, " | ");
         visit(el, parent, owner, inRedact);
         continue;
       }
-      if (tag === "IMG" || tag === "SVG" || tag === "svg" || tag === "CANVAS" || tag === "VIDEO") continue;
-      const ownText = INLINE.has(tag) && owner ? owner : newOwner(el, parent, r, false);
-      visit(el, parent, inRedact ? null : ownText, inRedact);
+      if (MEDIA.has(tag)) continue;
+      const muted = inRedact || owner === MUTED;
+      const ownText = muted ? MUTED : INLINE.has(tag) && owner ? owner : newOwner(el, parent, r);
+      visit(el, parent, ownText, inRedact);
     }
   };
 
-  visit(document.documentElement, -1, newOwner(document.body || document.documentElement, -1,
-    (document.body || document.documentElement).getBoundingClientRect(), false), false);
+  visit(document.documentElement, -1, null, false);
 
   // Drop text blocks that collected only whitespace; parents are never text blocks, but
   // indices shift, so renumber them.

@@ -288,6 +288,7 @@ function renderThread(data) {
 async function tick() {
   clearTimeout(state.timer);
   const generation = ++state.generation;
+  if (document.hidden) return;  // a background tab does not poll; visibilitychange resumes
   const route = currentRoute();
   if (!state.route || route.view !== state.route.view || route.id !== state.route.id) state.version = null;
   state.route = route;
@@ -334,5 +335,6 @@ $("login").addEventListener("submit", (event) => {
   tick();
 });
 window.addEventListener("hashchange", tick);
+document.addEventListener("visibilitychange", () => { if (!document.hidden) tick(); });
 setInterval(refreshClocks, 1000);
 tick();

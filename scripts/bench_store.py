@@ -1,0 +1,117 @@
+"""`scripts/bench store`: store throughput against the same server's /healthz, per backend.
+
+For each backend it starts a real `capture serve --port 0` subprocess, then for a fixed time
+runs N concurrent keep-alive clients that do (a) GET /healthz and (b) set + get of a small
+value, and prints requests per second of each and their ratio (store / healthz). One request
+is one operation, so a set+get pair counts two. The clients are a minimal raw HTTP/1.1 loop,
+not httpx, so that the load generator costs little next to the server it measures.
+
+Target (issue 2): ratio >= 0.5 on SQLite.
+Usage: scripts/bench store [--clients 16] [--seconds 5] [--backends sqlite,memory]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from urllib.parse import urlsplit
+
+CAPTURE = str(Path(sys.executable).with_name("capture"))
+
+
+Reader = asyncio.StreamReader
+Writer = asyncio.StreamWriter
+Op = Callable[[Reader, Writer, int, int], Awaitable[int]]
+
+
+async def request(reader: Reader, writer: Writer, method: str, path: str, body: bytes) -> int:
+    """One keep-alive request; returns the status (the body is read and dropped)."""
+    head = f"{method} {path} HTTP/1.1\r\nHost: bench\r\nContent-Length: {len(body)}\r\n"
+    if body:
+        head += "Content-Type: application/json\r\n"
+    writer.write(head.encode() + b"\r\n" + body)
+    headers = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").lower()
+    length = 0
+    for line in headers.split("\r\n"):
+        if line.startswith("content-length:"):
+            length = int(line.split(":", 1)[1])
+    await reader.readexactly(length)
+    return int(headers.split(" ", 2)[1])
+
+
+async def healthz(reader: Reader, writer: Writer, client: int, i: int) -> int:
+    assert await request(reader, writer, "GET", "/healthz", b"") == 200
+    return 1
+
+
+async def set_get(reader: Reader, writer: Writer, client: int, i: int) -> int:
+    path, key = f"/api/v1/sessions/bench{client}/values", f"k{i % 100}"
+    body = json.dumps({"key": key, "value": {"client": client, "i": i}, "expiry": None})
+    assert await request(reader, writer, "POST", path, body.encode()) == 204
+    assert await request(reader, writer, "GET", f"{path}/{key}", b"") == 200
+    return 2
+
+
+async def load(host: str, port: int, op: Op, clients: int, seconds: float) -> float:
+    """Requests per second over `seconds`, from `clients` concurrent connections."""
+    deadline = time.perf_counter() + seconds
+    done = [0] * clients
+
+    async def client(c: int) -> None:
+        reader, writer = await asyncio.open_connection(host, port)
+        i = 0
+        while time.perf_counter() < deadline:
+            done[c] += await op(reader, writer, c, i)
+            i += 1
+        writer.close()
+
+    start = time.perf_counter()
+    await asyncio.gather(*(client(c) for c in range(clients)))
+    return sum(done) / (time.perf_counter() - start)
+
+
+def start_server(store: str, cwd: str) -> tuple[subprocess.Popen[bytes], str, int]:
+    process = subprocess.Popen(
+        [CAPTURE, "serve", "--port", "0", "--store", store], cwd=cwd, stdout=subprocess.PIPE
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline().decode()
+    if "listening on" not in line:
+        process.kill()
+        sys.exit(f"capture serve did not start: {line!r}")
+    url = urlsplit(line.split("listening on ", 1)[1].split()[0])
+    return process, str(url.hostname), int(url.port or 0)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--backends", default="sqlite,memory")
+    args = parser.parse_args()
+    urls = {"sqlite": "sqlite:///bench.db", "memory": "memory://"}
+    print(f"{args.clients} clients, {args.seconds:g} s per measurement, one request = one op")
+    with tempfile.TemporaryDirectory() as cwd:
+        for backend in args.backends.split(","):
+            process, host, port = start_server(urls[backend], cwd)
+            try:
+                health = asyncio.run(load(host, port, healthz, args.clients, args.seconds))
+                store = asyncio.run(load(host, port, set_get, args.clients, args.seconds))
+            finally:
+                process.terminate()
+                process.wait(timeout=30)
+            print(
+                f"{backend:>7}: healthz {health:8.0f} req/s | set+get {store:8.0f} req/s"
+                f" ({store / 2:.0f} pairs/s) | ratio {store / health:.2f}"
+            )
+
+
+if __name__ == "__main__":
+    main()

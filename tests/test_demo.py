@@ -1,0 +1,43 @@
+"""scripts/demo.py end to end, as `scripts/demo` runs it after setup: headless, no display, on
+the embedded store, printing the step table and the final observation read from the store."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from capture.demo_site import DEMO_PASSWORD
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_demo_runs_the_example_and_prints_the_final_observation(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CAPTURE_")}
+    env.pop("DISPLAY", None)  # no display needed
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "demo.py")],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=110,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = done.stdout
+    assert "passed: 30/30 steps" in out
+    assert "the final observation, as the agent receives it" in out
+    final = out.split("the final observation", 1)[1]
+    assert "# Step 30: expect text 'Thank you, Ada Lovelace!' visible" in final
+    assert 'heading "Thank you, Ada Lovelace!"' in final
+    assert "capture parts list demo-shop" in out
+    assert "fill label 'Password' with '${SHOP_PASSWORD}'" in out
+    for secret in (DEMO_PASSWORD, "4242 4242 4242 4242"):
+        assert secret not in done.stdout + done.stderr
+        for file in (tmp_path / ".capture").iterdir():
+            assert secret.encode() not in file.read_bytes()

@@ -1,0 +1,107 @@
+"""The bundled demo shop over real HTTP: the flows examples/shop.yaml relies on, and the
+`capture demo` command that serves it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from capture.demo_site import DEMO_PASSWORD, DEMO_USER, PRODUCTS, DemoSite, serve_demo_site
+from capture.errors import CaptureError
+
+
+@pytest.fixture(scope="module")
+def shop() -> Iterator[DemoSite]:
+    with serve_demo_site() as site:
+        yield site
+
+
+@pytest.fixture
+def http(shop: DemoSite) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=shop.url, follow_redirects=True) as client:
+        yield client
+
+
+def test_search_finds_by_name_and_category_and_escapes_the_query(http: httpx.Client) -> None:
+    page = http.get("/search", params={"q": "mug"}).text
+    mugs = [p for p in PRODUCTS.values() if "mug" in f"{p.name} {p.category} {p.blurb}".lower()]
+    assert f"{len(mugs)} results for “mug”" in page
+    assert all(p.name in page for p in mugs)
+    hostile = http.get("/search", params={"q": "<script>alert(1)</script>"}).text
+    assert "<script>alert(1)</script>" not in hostile
+    assert "&lt;script&gt;" in hostile
+
+
+def test_cart_login_and_checkout(http: httpx.Client) -> None:
+    added = http.post("/cart/add", data={"slug": "blue-mug", "qty": "2", "size": "l"})
+    assert added.url.path == "/product/blue-mug"
+    assert "Added Blue Mug to your cart." in added.text
+    assert 'data-testid="cart-count">2<' in added.text
+    assert http.get("/checkout").url.path == "/login"  # checkout is behind the login
+    wrong = http.post("/login", data={"username": DEMO_USER, "password": "nope"})
+    assert "Wrong username or password." in wrong.text
+    signed_in = http.post(
+        "/login", data={"username": DEMO_USER, "password": DEMO_PASSWORD, "next": "/checkout"}
+    )
+    assert signed_in.url.path == "/checkout"
+    assert "$24.00" in signed_in.text
+    form = {"fullname": "Ada", "address": "1 Way", "card": "4242", "shipping": "express"}
+    refused = http.post("/checkout", data=form)
+    assert "Please accept the terms." in refused.text
+    placed = http.post(
+        "/checkout",
+        data={**form, "terms": "on"},
+        files={"giftcard": ("card.txt", b"hello", "text/plain")},
+    )
+    assert "Thank you, Ada!" in placed.text
+    assert "(express shipping)" in placed.text
+    assert "Gift card image: card.txt. Newsletter: no." in placed.text
+    assert 'data-testid="cart-count">0<' in placed.text
+
+
+def test_visitors_do_not_share_carts(shop: DemoSite) -> None:
+    with httpx.Client(base_url=shop.url, follow_redirects=True) as first:
+        first.post("/cart/add", data={"slug": "red-mug"})
+    with httpx.Client(base_url=shop.url) as second:
+        assert "Your cart is empty." in second.get("/cart").text
+
+
+def test_static_files_and_unknown_paths(http: httpx.Client) -> None:
+    assert http.get("/static/shop.css").headers["content-type"].startswith("text/css")
+    assert http.get("/static/../_server.py").status_code == 404
+    assert http.get("/product/unicorn").status_code == 404
+
+
+def test_a_busy_port_is_a_clear_error(shop: DemoSite) -> None:
+    port = int(shop.url.rsplit(":", 1)[1])
+    with pytest.raises(CaptureError, match=f"cannot serve the demo shop on 127.0.0.1:{port}"):
+        DemoSite(port)
+
+
+def test_capture_demo_serves_the_shop_and_says_how_to_run_the_example(tmp_path: Path) -> None:
+    capture = str(Path(sys.executable).parent / "capture")
+    with subprocess.Popen(
+        [capture, "demo", "--port", "0"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={k: v for k, v in os.environ.items() if not k.startswith("CAPTURE_")},
+    ) as process:
+        try:
+            assert process.stdout is not None
+            first = process.stdout.readline()
+            assert first.startswith("demo shop: http://127.0.0.1:")
+            url = first.split(": ", 1)[1].strip().rstrip("/")
+            assert "Welcome to the Demo Shop" in httpx.get(url + "/").text
+            lines = [process.stdout.readline() for _ in range(2)]
+            assert f"capture run examples/shop.yaml --var SHOP_URL={url}" in lines[1]
+        finally:
+            process.send_signal(signal.SIGINT)
+            process.wait(timeout=10)

@@ -1,0 +1,157 @@
+"""`capture serve` as a real subprocess: startup output, refusals, restart persistence, and
+durability of every acknowledged write across a SIGKILL."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+CAPTURE = str(Path(sys.executable).with_name("capture"))
+
+
+def clean_env() -> dict[str, str]:
+    """The environment without the developer's CAPTURE_* settings."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("CAPTURE_")}
+
+
+class Serve:
+    """One `capture serve --port 0` process; `base_url` is read from what it prints."""
+
+    def __init__(self, cwd: Path, *args: str) -> None:
+        command = [CAPTURE, "serve", "--port", "0", *args]
+        self.process = subprocess.Popen(
+            command, cwd=cwd, env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        assert self.process.stdout is not None
+        first = self.process.stdout.readline().decode()
+        if "listening on" not in first:
+            self.process.kill()
+            _, err = self.process.communicate(timeout=30)
+            raise AssertionError(f"capture serve did not start: {first!r} {err.decode()}")
+        self.base_url = first.split("listening on ", 1)[1].split()[0]
+        self.data_line = self.process.stdout.readline().decode().strip()
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+        self.process.communicate(timeout=30)
+
+
+@pytest.fixture
+def serve(tmp_path: Path) -> Iterator[type[Serve]]:
+    started: list[Serve] = []
+
+    class Tracked(Serve):
+        def __init__(self, cwd: Path, *args: str) -> None:
+            super().__init__(cwd, *args)
+            started.append(self)
+
+    yield Tracked
+    for server in started:
+        server.stop(signal.SIGKILL)
+
+
+def test_serve_starts_prints_where_and_keeps_data_across_restarts(
+    serve: type[Serve], tmp_path: Path
+) -> None:
+    server = serve(tmp_path)  # the default store: sqlite under ./.capture/
+    assert server.base_url.startswith("http://127.0.0.1:")
+    assert server.base_url.endswith("/api/v1")
+    db = tmp_path / ".capture" / "store.db"
+    assert server.data_line == f"data: sqlite {db}"
+    body = {"key": "k/1", "value": {"ok": True}, "expiry": None}
+    assert httpx.post(f"{server.base_url}/sessions/t/values", json=body).status_code == 204
+    server.stop()
+    assert server.process.returncode in (0, -signal.SIGTERM)
+
+    again = serve(tmp_path)
+    response = httpx.get(f"{again.base_url}/sessions/t/values/k%2F1")
+    assert response.json() == {"value": {"ok": True}}
+    root = again.base_url.removesuffix("/api/v1")
+    assert httpx.get(f"{root}/v1/sessions/t/values/k%2F1").json() == {"value": {"ok": True}}
+
+
+def test_serve_refuses_a_public_address_without_a_token(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [CAPTURE, "serve", "--host", "0.0.0.0", "--store", "memory://"],
+        cwd=tmp_path,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: refusing to listen on 0.0.0.0 without a token")
+    assert "--insecure" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("store", "message"),
+    [("nosuch://x", "unknown store URL"), ("sqlite:////proc/no/store.db", "cannot open")],
+)
+def test_serve_reports_a_bad_store_in_one_line(tmp_path: Path, store: str, message: str) -> None:
+    result = subprocess.run(
+        [CAPTURE, "serve", "--port", "0", "--store", store],
+        cwd=tmp_path,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_serve_with_a_token(serve: type[Serve], tmp_path: Path) -> None:
+    server = serve(tmp_path, "--store", "memory://", "--token", "tok")
+    assert "memory" in server.data_line
+    url = f"{server.base_url}/sessions"
+    assert httpx.get(url).status_code == 401
+    assert httpx.get(url, headers={"x-api-key": "tok"}).json() == []
+
+
+@pytest.mark.slow
+async def test_every_acknowledged_write_survives_sigkill(
+    serve: type[Serve], tmp_path: Path
+) -> None:
+    server = serve(tmp_path, "--store", "sqlite:///data/store.db")
+    acked: dict[str, int] = {}
+    enough = asyncio.Event()
+
+    async def writer(http: httpx.AsyncClient, n: int) -> None:
+        for i in range(1_000_000):
+            key = f"w{n:02d}-{i}"
+            body = {"key": key, "value": {"n": n, "i": i, "pad": "x" * 200}, "expiry": None}
+            try:
+                response = await http.post("/sessions/durable/values", json=body)
+            except httpx.TransportError:
+                return  # the server is gone
+            assert response.status_code == 204
+            acked[key] = i
+            if len(acked) >= 600:
+                enough.set()
+
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as http:
+        writers = [asyncio.create_task(writer(http, n)) for n in range(32)]
+        await enough.wait()
+        server.process.send_signal(signal.SIGKILL)  # in the middle of the stream of writes
+        await asyncio.gather(*writers)
+    server.stop()
+    assert server.process.returncode == -signal.SIGKILL
+
+    again = serve(tmp_path, "--store", "sqlite:///data/store.db")
+    async with httpx.AsyncClient(base_url=again.base_url, timeout=30) as http:
+        stored = (await http.get("/sessions/durable/values")).json()["values"]
+    missing = [key for key in acked if key not in stored]
+    assert not missing, f"{len(missing)} acknowledged writes lost, e.g. {missing[:5]}"
+    assert all(stored[key]["i"] == i for key, i in acked.items())
