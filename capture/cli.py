@@ -23,6 +23,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Plain help text: "[config: session.server]" in an option's help is text, not markup.
+    rich_markup_mode=None,
 )
 
 ServerOption = Annotated[

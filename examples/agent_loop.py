@@ -32,8 +32,7 @@ from capture.browser import open_browser
 from capture.config import Config, load_config
 from capture.recorder import Recorder
 from capture.session import AsyncSessionClient
-from capture.tasks import Step, StepBase, StepFailed, Vars
-from capture.tasks._steps import StepContext, perform
+from capture.tasks import Step, StepBase, StepContext, StepFailed, Vars, perform
 
 # One outline line of the observation: `- link "Blue Mug" [ref=e12]` (states may sit between).
 OUTLINE_ITEM = re.compile(

@@ -251,6 +251,7 @@ def sqlite_store_server(start_store_server: StartStore, tmp_path: Path) -> Runni
 STORE_BACKENDS = [
     pytest.param("memory"),
     pytest.param("sqlite"),
+    pytest.param("redis", marks=pytest.mark.redis),
 ]
 
 

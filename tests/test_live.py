@@ -258,7 +258,7 @@ async def test_closing_the_browser_ends_the_recording_and_writes_the_task_file(
             base_url=store_server.base_url,
             thread="closed",
             stop=stop,
-            url=site.url("spa.html"),
+            url=site.url("table.html"),
             out=tmp_path / "out" / "task.yaml",
             headless=True,
             ready=started.append,
@@ -267,19 +267,51 @@ async def test_closing_the_browser_ends_the_recording_and_writes_the_task_file(
     await until(lambda: bool(started) or session.done(), "the recorder to start")
     live = started[0]
     assert live.page is not None
-    await live.page.get_by_role("button", name="Increment").click()
+    await live.page.mouse.move(400, 400)
+    await live.page.mouse.wheel(0, 1200)  # the person scrolls the long table
+    await live.settled()
+    await until(lambda: len(live.actions) == 2, "the scroll")
+    await live.page.evaluate("window.scrollTo(0, 3000)")  # a script scrolls: not an action
+    await live.page.get_by_role("button", name="Export CSV").click()
     await live.settled()
     browser = live.context.browser
     assert browser is not None
     await browser.close()  # the person closes the window; `stop` is never set
     done = await asyncio.wait_for(session, 30)
     assert [a.text for a in done.result.actions] == [
-        f"went to {site.url('spa.html')}",
-        "clicked button 'Increment'",
+        f"went to {site.url('table.html')}",
+        "scrolled to x=0, y=1200",
+        "clicked button 'Export CSV'",
     ]
     assert done.out is not None
     task = load_task(done.out)
-    assert [s.kind for s in task.steps] == ["goto", "click"]
+    assert [s.kind for s in task.steps] == ["goto", "scroll", "click"]
+    assert task.steps[1].model_dump(exclude_defaults=True) == {"scroll": {"dy": 1200}}
+
+
+async def test_documents_already_open_when_recording_starts_are_listened_to(
+    config: Config, site: Any, store_server: Any
+) -> None:
+    async with (
+        AsyncSessionClient(store_server.base_url) as client,
+        open_browser(config.browser, config.context, headless=True) as browser,
+    ):
+        await browser.page.goto(site.url("spa.html"))  # before the recorder (an attach)
+        other = await browser.context.new_page()
+        await other.goto(site.url("login.html"))
+        await browser.page.bring_to_front()
+        live = LiveRecorder(browser.context, client, "attached", config=config.capture)
+        await live.start()  # no URL: the tab the person looks at is the start
+        assert live.page is browser.page
+        await browser.page.get_by_role("button", name="Increment").click()
+        await other.get_by_role("button", name="Sign in").click()
+        await live.settled()
+        result = await live.stop()
+    assert [a.text for a in result.actions] == [
+        f"went to {site.url('spa.html')}",
+        "clicked button 'Increment'",
+        "clicked button 'Sign in'",
+    ]
 
 
 async def test_dialogs_and_clicks_inside_iframes_are_recorded(

@@ -182,6 +182,20 @@ def test_export_writes_steps_a_task_file_reads_back() -> None:
     ]
 
 
+def test_typed_text_holding_a_configured_secret_is_exported_as_a_variable() -> None:
+    note = ElementInfo(role="textbox", name="Note", targets=[{"label": "Note"}])
+    actions = [
+        Action("goto", PAGE, value="http://127.0.0.1:8000/"),
+        Action("fill", PAGE, note, value="token tok-123456 here"),
+        Action("fill", PAGE, ElementInfo.model_validate(PASSWORD), secret="SECRET_1"),
+    ]
+    export = export_task(actions, name="notes", secrets=["tok-123456", "ab"])
+    text = dump_task(export.task)
+    assert "tok-123456" not in text
+    assert sorted(export.task.vars) == ["SECRET_1", "SECRET_2"]
+    assert actions[1].value == "token tok-123456 here"  # the caller's actions are not changed
+
+
 def test_export_skips_actions_inside_iframes() -> None:
     actions = [
         Action("goto", PAGE, value="http://127.0.0.1:8000/"),

@@ -152,6 +152,21 @@ def test_record_attached_over_cdp_follows_tabs_and_stops_on_request(
         assert PASSWORD not in text
     assert not list((tmp_path / ".capture").glob("recording-*.json"))
 
+    # `capture run` replays it, the secret supplied as a variable, to the same page state.
+    run = [*CAPTURE, "run", "task.yaml", "--thread", "replay", "--server", base]
+    replay = subprocess.run(
+        [*run, "--var", f"SECRET_1={PASSWORD}"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert replay.returncode == 0, replay.stdout + replay.stderr
+    assert PASSWORD not in replay.stdout + replay.stderr
+    final = httpx.get(f"{base}/sessions/replay/values/__user_part_observation").json()
+    assert "Clicked 1 times" in " ".join(final["value"]["data"].split())
+
 
 def _stop(cwd: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(

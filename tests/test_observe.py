@@ -47,7 +47,7 @@ LINE = re.compile(r'^\s*- (?P<role>[a-z]+)(?: (?P<name>"(?:[^"\\]|\\.)*"))?.*\[r
 # Every interactive element and heading of a frame (and its open shadow roots) whose box
 # intersects the frame's viewport; each gets a data-test-id so the test can find it again.
 VISIBLE_JS = """
-() => {
+(frameIndex) => {
   const SEL = "a[href], button, input:not([type=hidden]), select, textarea, summary, " +
     "h1, h2, h3, h4, h5, h6, [role=button], [role=link], [role=checkbox], [role=tab], " +
     "[role=heading]";
@@ -60,7 +60,7 @@ VISIBLE_JS = """
     if (r.width <= 0 || r.height <= 0) continue;
     if (r.bottom <= 0 || r.right <= 0 || r.top >= innerHeight || r.left >= innerWidth) continue;
     if (!el.checkVisibility({ visibilityProperty: true })) continue;
-    const id = `t${out.length}`;
+    const id = `f${frameIndex}-t${out.length}`;
     el.setAttribute("data-test-id", id);
     out.push({ id, tag: el.tagName, ref: el.getAttribute("data-capture-ref") });
   }
@@ -72,6 +72,7 @@ PAGES = [
     "login.html",
     "table.html",
     "frames.html",
+    "nested.html",
     "shadow.html",
     "console.html",
     "failing.html",
@@ -96,19 +97,42 @@ async def page(context: BrowserContext) -> AsyncIterator[Page]:
 
 def page_url(site: Site, name: str) -> str:
     url = site.url(name)
-    return f"{url}?other={site.other}" if name == "frames.html" else url
+    return f"{url}?other={site.other}" if name in ("frames.html", "nested.html") else url
 
 
 async def visible_elements(page: Page) -> list[tuple[Frame, dict[str, Any]]]:
-    """(frame, element) for every interactive element or heading the person can see."""
+    """(frame, element) for every interactive element or heading the person can see.
+
+    Seen in its own frame's viewport (VISIBLE_JS), and inside every ancestor iframe's box
+    and the top viewport (Playwright's bounding boxes are in top-level coordinates).
+    """
+    width, height = page.viewport_size["width"], page.viewport_size["height"]  # type: ignore[index]
     found = []
-    for frame in page.frames:
-        if frame.parent_frame is not None:
-            box = await (await frame.frame_element()).bounding_box()
-            if box is None or box["y"] >= 800 or box["y"] + box["height"] <= 0:
-                continue
-        found += [(frame, element) for element in await frame.evaluate(VISIBLE_JS)]
+    for index, frame in enumerate(page.frames):
+        clip = (0.0, 0.0, float(width), float(height))
+        ancestor = frame
+        while ancestor.parent_frame is not None:
+            box = await (await ancestor.frame_element()).bounding_box()
+            clip = intersect(clip, box) if box else None
+            if clip is None:
+                break
+            ancestor = ancestor.parent_frame
+        if clip is None:
+            continue
+        for element in await frame.evaluate(VISIBLE_JS, index):
+            box = await frame.locator(f'[data-test-id="{element["id"]}"]').bounding_box()
+            if box and intersect(clip, box):
+                found.append((frame, element))
     return found
+
+
+def intersect(
+    clip: tuple[float, float, float, float], box: dict[str, float]
+) -> tuple[float, float, float, float] | None:
+    x1, y1 = max(clip[0], box["x"]), max(clip[1], box["y"])
+    x2 = min(clip[0] + clip[2], box["x"] + box["width"])
+    y2 = min(clip[1] + clip[3], box["y"] + box["height"])
+    return (x1, y1, x2 - x1, y2 - y1) if x2 > x1 and y2 > y1 else None
 
 
 def viewport_lines(state: PageState) -> dict[str, str]:
@@ -137,6 +161,8 @@ async def test_every_visible_element_is_in_the_outline_with_its_name_and_a_worki
     await page.goto(page_url(site, name))
     if name == "frames.html":
         await page.frame_locator("#cross").get_by_role("button").wait_for()
+    if name == "nested.html":
+        await page.frame_locator("#outer").frame_locator("#nested").get_by_role("button").wait_for()
     state = await read_page_state(page)
     seen = await visible_elements(page)
     lines = viewport_lines(state)
@@ -147,8 +173,7 @@ async def test_every_visible_element_is_in_the_outline_with_its_name_and_a_worki
         assert ref in lines, f"{element} ({ref}) is not in the viewport part of the outline"
         locator = await resolve_ref(page, ref)
         assert await locator.get_attribute("data-test-id") == element["id"]
-        assert locator.page == page
-        assert (await locator.element_handle()).owner_frame is not None
+        assert await (await locator.element_handle()).owner_frame() == frame
         match = LINE.match(lines[ref])
         assert match is not None
         role, name_json = match["role"], match["name"]
@@ -158,7 +183,6 @@ async def test_every_visible_element_is_in_the_outline_with_its_name_and_a_worki
         # as one), Playwright leaves it without a role.
         if role not in ("generic", "iframe") and element["tag"] != "SUMMARY":
             await expect(locator).to_have_role(role)  # type: ignore[arg-type]
-        assert frame is not None
 
 
 async def test_refs_are_stable_across_captures_and_point_into_frames(
@@ -278,6 +302,21 @@ async def test_secrets_in_iframes_and_shadow_dom_stay_out_and_are_masked(
     rects, values = await read_sensitive(page)
     assert covered(box, rects)
     assert values == ["shadow-Secret-3"]
+
+
+async def test_secrets_in_a_nested_cross_origin_frame_are_masked(page: Page, site: Site) -> None:
+    await page.goto(page_url(site, "nested.html"))
+    inner = page.frame_locator("#outer").frame_locator("#nested")
+    await inner.locator("#frame-password").fill("nested-Secret-6")
+    state = await read_page_state(page)
+    assert "nested-Secret-6" not in "\n".join(state.outline)
+    assert "nested-Secret-6" in state.secret_values
+    box = await inner.locator("#frame-password").bounding_box()
+    assert box is not None
+    # Border and padding of both iframes are part of the offset.
+    assert covered(box, state.sensitive_rects)
+    rects, _ = await read_sensitive(page)
+    assert covered(box, rects)
 
 
 async def test_a_password_shown_in_clear_stays_redacted(page: Page, site: Site) -> None:

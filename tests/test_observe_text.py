@@ -64,6 +64,14 @@ def test_scrubber_never_corrupts_refs_or_words_with_short_secrets() -> None:
     )
 
 
+def test_scrubber_ignores_blank_secrets_and_matches_unicode_in_json() -> None:
+    scrub = Scrubber(["      ", "pässwörd-1"])
+    assert scrub("  - text: a") == "  - text: a"
+    assert scrub('{"v": "p\\u00e4ssw\\u00f6rd-1", "w": "pässwörd-1"}') == (
+        '{"v": "[redacted]", "w": "[redacted]"}'
+    )
+
+
 def test_scrubber_prefers_the_longest_secret() -> None:
     scrub = Scrubber(["secret-value", "secret-value-extended"])
     assert scrub("x secret-value-extended y") == "x [redacted] y"

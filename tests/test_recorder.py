@@ -20,7 +20,9 @@ from capture.browser import open_browser
 from capture.browser._launch import context_options
 from capture.config import CaptureConfig, Config, ContextConfig
 from capture.errors import StoreUnavailableError
-from capture.recorder import Recorder
+from capture.recorder import Recorder, RecorderCore
+from capture.recorder._screenshot import fallback_options, fallback_shot
+from capture.recorder.observe import read_sensitive
 from capture.session import AsyncSessionClient, BaseSessionClient
 from tests.conftest import Site
 
@@ -41,7 +43,11 @@ def stored_image(values: dict[str, Any]) -> Image.Image:
     part = values[SHOT]
     assert part["part_type"] == "image"
     assert part["data"]["type"] == "bytes"
-    return Image.open(io.BytesIO(base64.b64decode(part["data"]["bytes"]))).convert("RGB")
+    return _decoded(base64.b64decode(part["data"]["bytes"]))
+
+
+def _decoded(data: bytes) -> Image.Image:
+    return Image.open(io.BytesIO(data)).convert("RGB")
 
 
 def capture_config(**fields: Any) -> CaptureConfig:
@@ -311,6 +317,8 @@ async def test_strict_mode_raises_store_errors(apage: Page, site: Site) -> None:
         await rec.capture("open")
         with pytest.raises(StoreUnavailableError):
             await rec.flush()
+        await rec.flush()  # reported once, not again
+        await rec.capture("again")
         with pytest.raises(StoreUnavailableError):
             await rec.close()
 
@@ -410,3 +418,24 @@ async def test_a_blinking_caret_is_no_change_and_the_page_is_left_as_it_was(
     assert [r.changed for r in results] == [True, False, False, False, False]
     assert style in (None, "")
     assert focused == "new-todo"
+
+
+async def test_the_page_screenshot_fallback_masks_and_scales_too(
+    shared_browser: Browser, site: Site
+) -> None:
+    # Browsers without CDP take this path; here Chromium stands in, through the same calls.
+    apage = await new_page(
+        shared_browser,
+        ContextConfig(viewport_width=2000, viewport_height=1000, device_scale_factor=2),
+    )
+    await apage.goto(site.url("login.html"))
+    data = await apage.screenshot(**fallback_options("jpeg", 70))
+    shot = fallback_shot(data, "claude")
+    rects, _ = await read_sensitive(apage)
+    image = RecorderCore("t", CaptureConfig(), [], BaseSessionClient().set_body).encode(
+        shot, rects, 1
+    )
+    box = await _box(apage.locator("#password"))
+    await apage.context.close()
+    assert (image.width, image.height) == (1568, 784)  # CSS pixels, then the preset
+    assert _solid(_decoded(image.data), box, 1568 / 2000)

@@ -107,3 +107,17 @@ def test_sync_store_down_never_fails_the_task(page: Page, site: Site) -> None:
     assert result.step == 1
     assert rec.stats.uploaded == 0
     assert rec.stats.dropped >= 3
+
+
+def test_sync_spent_time_box_skips_parts_and_says_so(
+    page: Page, client: SessionClient, store_server: Any, site: Site
+) -> None:
+    with SyncRecorder(page, client, "t-sync-box", config=CaptureConfig(time_box=0)) as rec:
+        page.goto(site.url("spa.html"))
+        result = rec.capture("open")
+        rec.flush()
+    assert SHOT not in result.stored
+    assert any("outline not ready" in note for note in result.notes)
+    _, values = _values(store_server.base_url, "t-sync-box")
+    assert "screenshot skipped" in values[OBS]["data"]
+    assert site.url("spa.html") in values[OBS]["data"]

@@ -86,7 +86,8 @@ def _client(base_url: str, **options: Any) -> AsyncSessionClient:
 # -- (a) two processes on one Redis, 64 concurrent clients ----------------------------------
 
 WORKERS = 64
-DURATION = 3.0
+DURATION = 3.0  # seconds; and every client does at least ROUNDS rounds, however slow
+ROUNDS = 10
 
 
 async def test_two_servers_on_one_redis_lose_nothing_under_64_clients(
@@ -105,7 +106,7 @@ async def test_two_servers_on_one_redis_lose_nothing_under_64_clients(
             deadline = time.monotonic() + DURATION
             seq = 0
             try:
-                while time.monotonic() < deadline:
+                while seq < ROUNDS or time.monotonic() < deadline:
                     seq += 1
                     key = f"w{w}/k{seq % 5}"  # each key has one writer: reads are exact
                     writer, reader = clients[seq % 2], clients[(seq + 1) % 2]
@@ -119,9 +120,10 @@ async def test_two_servers_on_one_redis_lose_nothing_under_64_clients(
                 for client in clients:
                     await client.close()
 
+        begun = time.monotonic()
         await asyncio.gather(*(worker(w) for w in range(WORKERS)))
+        elapsed = time.monotonic() - begun
         assert not wrong
-        assert ops > WORKERS * 4  # every worker got through several rounds
 
         # Afterwards both processes agree on every value and on the session list.
         async with _client(one.base_url) as first, _client(two.base_url) as second:
@@ -136,8 +138,8 @@ async def test_two_servers_on_one_redis_lose_nothing_under_64_clients(
                     assert values == expected
                 sessions = await client.list_sessions(limit=100)
                 assert sorted(s.thread_id for s in sessions) == [f"thread {t}" for t in range(8)]
-                assert sum(s.key_count for s in sessions) == len(acked)
-        print(f"\n{ops} operations by {WORKERS} clients on 2 processes in {DURATION} s; lost 0")
+                assert sum(s.key_count for s in sessions) == len(acked) == WORKERS * 5
+        print(f"\n{ops} ops by {WORKERS} clients on 2 processes in {elapsed:.1f} s; lost 0")
 
 
 # -- (b) Redis SIGKILLed while writes stream in --------------------------------------------
@@ -150,7 +152,7 @@ async def test_every_acknowledged_write_survives_a_redis_sigkill(
     with capture_serve(redis.url, tmp_path) as served:
         acked: dict[str, int] = {}
         failed = 0
-        stop = asyncio.Event()
+        stop, streaming, refused = asyncio.Event(), asyncio.Event(), asyncio.Event()
 
         async def writer(w: int) -> None:
             nonlocal failed
@@ -163,14 +165,19 @@ async def test_every_acknowledged_write_survives_a_redis_sigkill(
                         await client.set_session_value("durable", key, i)
                     except SessionStoreError:
                         failed += 1  # not acknowledged: may or may not be stored
+                        if failed >= 32:
+                            refused.set()
                         await asyncio.sleep(0.01)
                     else:
                         acked[key] = i
+                        if len(acked) >= 300:
+                            streaming.set()
 
         tasks = [asyncio.create_task(writer(w)) for w in range(32)]
-        await asyncio.sleep(1.0)
-        redis.stop(signal.SIGKILL)  # mid-write: requests are in flight right now
-        await asyncio.sleep(0.3)
+        async with asyncio.timeout(60):  # events, not guessed sleeps: the machine may be slow
+            await streaming.wait()
+            redis.stop(signal.SIGKILL)  # mid-write: 32 requests are in flight right now
+            await refused.wait()
         stop.set()
         await asyncio.gather(*tasks)
         redis.start()  # same port, same data directory: replays the append-only file
@@ -178,8 +185,6 @@ async def test_every_acknowledged_write_survives_a_redis_sigkill(
         async with _client(served.base_url) as client:  # the same server, never restarted
             stored = await client.get_session_values("durable")
         lost = {key: i for key, i in acked.items() if stored.get(key) != i}
-        assert len(acked) > 100
-        assert failed > 0  # the kill really happened during writes
         assert not lost
         print(f"\n{len(acked)} acknowledged writes, {failed} refused during the kill, lost 0")
 

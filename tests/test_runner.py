@@ -3,6 +3,7 @@ store over HTTP. One browser per module; each run gets a fresh context (its own 
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
@@ -252,7 +253,8 @@ async def test_continue_on_error_runs_the_rest(
     task = task_at(
         tmp_path,
         f"name: goes on\nbase_url: {shop.url}\nsteps:\n  - goto: /\n"
-        "  - click: '#missing'\n    timeout: 300ms\n  - goto: /cart\n  - expect: {text: empty}\n",
+        "  - fill: {css: '#missing', value: literal-pass-1234}\n    timeout: 300ms\n"
+        "  - goto: /cart\n  - expect: {text: empty}\n",
     )
     async with AsyncSessionClient(store_server.base_url) as client:
         result = await run_task(
@@ -260,7 +262,12 @@ async def test_continue_on_error_runs_the_rest(
         )
     assert [s.status for s in result.steps] == ["ok", "failed", "ok", "ok"]
     assert result.exit_code() == EXIT_FAILED
-    assert len(steps_of(await values(store_server.base_url, "on"))) == 4
+    # The field was never found, so nobody knows whether it was a password field: the
+    # typed value stays hidden.
+    assert result.steps[1].action == "fill css '#missing' with [redacted]"
+    stored = await values(store_server.base_url, "on")
+    assert len(steps_of(stored)) == 4
+    assert "literal-pass-1234" not in json.dumps(stored)
 
 
 class _StopStoreAfter(RunListener):

@@ -121,10 +121,13 @@ def test_serve_with_a_token(serve: type[Serve], tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize(
+    "url", ["sqlite:///data/store.db", "sqlite:///data/store.db?synchronous=full"]
+)
 async def test_every_acknowledged_write_survives_sigkill(
-    serve: type[Serve], tmp_path: Path
+    serve: type[Serve], tmp_path: Path, url: str
 ) -> None:
-    server = serve(tmp_path, "--store", "sqlite:///data/store.db")
+    server = serve(tmp_path, "--store", url)
     acked: dict[str, int] = {}
     enough = asyncio.Event()
 
@@ -149,7 +152,7 @@ async def test_every_acknowledged_write_survives_sigkill(
     server.stop()
     assert server.process.returncode == -signal.SIGKILL
 
-    again = serve(tmp_path, "--store", "sqlite:///data/store.db")
+    again = serve(tmp_path, "--store", url)
     async with httpx.AsyncClient(base_url=again.base_url, timeout=30) as http:
         stored = (await http.get("/sessions/durable/values")).json()["values"]
     missing = [key for key in acked if key not in stored]

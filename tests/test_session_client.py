@@ -25,6 +25,8 @@ from capture.session import (
     TextPart,
     format_expiry,
 )
+from capture.store import store_from_url
+from tests.conftest import RunningStore, StartStore
 
 PNG_1x1 = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
@@ -49,6 +51,12 @@ class AsyncAsSync:
     def close(self) -> None:
         self._runner.run(self._client.close())
         self._runner.close()
+
+
+@pytest.fixture
+def store_server(start_store_server: StartStore, store_url: str) -> RunningStore:
+    """The real server on every backend in conftest.STORE_BACKENDS: identical assertions."""
+    return start_store_server(store_from_url(store_url))
 
 
 @pytest.fixture(params=["sync", "async"])

@@ -20,6 +20,7 @@ from capture.store import (
     MemoryStore,
     SqliteStore,
     Store,
+    StoreServer,
     check_exposure,
     serve_in_background,
     store_from_url,
@@ -82,6 +83,11 @@ def test_store_urls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert isinstance(relative, SqliteStore)
     assert relative.path == tmp_path / "data" / "b.db"
     assert relative.describe() == f"sqlite {tmp_path / 'data' / 'b.db'}"
+    assert relative.synchronous == "normal"
+    full = store_from_url("sqlite:///c.db?synchronous=FULL")
+    assert isinstance(full, SqliteStore)
+    assert full.synchronous == "full"
+    assert full.describe().endswith("c.db (synchronous=full)")
 
 
 @pytest.mark.parametrize(
@@ -91,6 +97,8 @@ def test_store_urls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         ("store.db", "unknown store URL"),
         ("sqlite://host/x.db", "bad sqlite URL"),
         ("sqlite://", "bad sqlite URL"),
+        ("sqlite:///x.db?journal=off", "bad sqlite URL"),
+        ("sqlite:///x.db?synchronous=off", "synchronous must be one of"),
     ],
 )
 def test_bad_store_urls(url: str, message: str) -> None:
@@ -129,6 +137,20 @@ async def test_sqlite_closed_store_is_a_storage_error(tmp_path: Path) -> None:
         await store.set("t", "k", "1", None)
 
 
+async def test_sqlite_one_failing_write_does_not_sink_its_batch(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "s.db")
+    await store.open()
+    writes = [store.set("t", f"k{n}", str(n), None) for n in range(20)]
+    writes.insert(10, store.set("t", "bad", '"\ud800"', None))  # not encodable as UTF-8
+    results = await asyncio.gather(*writes, return_exceptions=True)
+    assert isinstance(results[10], StorageError)
+    assert [r for r in results if r is not None] == [results[10]]
+    assert await store.get_all("t") == {f"k{n}": str(n) for n in range(20)}
+    await store.set("t", "after", "1", None)  # the writer thread is still alive
+    assert await store.get("t", "after") == "1"
+    await store.close()
+
+
 async def test_sqlite_writes_stay_off_the_event_loop(tmp_path: Path) -> None:
     store = SqliteStore(tmp_path / "s.db")
     await store.open()
@@ -158,6 +180,24 @@ async def test_serve_in_background_yields_a_working_base_url() -> None:
     with pytest.raises(httpx.ConnectError):
         async with httpx.AsyncClient() as http:
             await http.get(f"{base_url}/sessions")
+
+
+async def test_the_server_socket_gets_tcp_nodelay() -> None:
+    # asyncio sets TCP_NODELAY only on sockets created with IPPROTO_TCP; without it each
+    # response (headers, then body) stalls on a delayed ACK: ~40 ms per request.
+    server = StoreServer(StoreConfig(), MemoryStore(), host="127.0.0.1", port=0, embedded=True)
+    task = await server.start()
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        await reader.readuntil(b"\r\n\r\n")
+        [connection] = server.server_state.connections
+        accepted = connection.transport.get_extra_info("socket")
+        assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+        writer.close()
+    finally:
+        server.should_exit = True
+        await task
 
 
 async def test_serve_in_background_on_a_busy_port_is_a_storage_error() -> None:

@@ -120,6 +120,7 @@ async def _record(
                 "stop with Ctrl+C, by closing the browser, or with `capture record --stop`",
                 err=True,
             ),
+            on_action=lambda action: typer.echo(f"  {action.text}", err=True),
         )
     typer.echo(done.result.summary())
     typer.echo(f"thread: {thread} at {base_url}")

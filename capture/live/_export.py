@@ -12,14 +12,15 @@ value never reaches the task file.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Hashable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
 from capture.errors import TaskError
 from capture.live._actions import Action
 from capture.live._events import ElementInfo
+from capture.recorder.observe import MIN_SECRET_LENGTH
 from capture.tasks import TaskFile, VarSpec
 
 __all__ = ["Export", "export_task"]
@@ -94,12 +95,39 @@ def _step(action: Action, scroll: dict[Hashable, tuple[int, int]]) -> dict[str, 
     return "no target for the element"
 
 
-def export_task(actions: Sequence[Action], *, name: str, base_url: str | None = None) -> Export:
-    """The task file for `actions`; raises `TaskError` only if no action has a step."""
+def _hide_literal_secrets(actions: Sequence[Action], secrets: Iterable[str]) -> list[Action]:
+    """Typing that contains a configured literal secret becomes a secret variable too."""
+    literal = [s for s in secrets if len(s) >= MIN_SECRET_LENGTH]
+    taken = {a.secret for a in actions if a.secret}
+    out: list[Action] = []
+    for action in actions:
+        if action.kind == "fill" and action.value and any(s in action.value for s in literal):
+            var = next(
+                f"SECRET_{n}" for n in range(1, len(taken) + 2) if f"SECRET_{n}" not in taken
+            )
+            taken.add(var)
+            action = replace(action, value=None, secret=var)
+        out.append(action)
+    return out
+
+
+def export_task(
+    actions: Sequence[Action],
+    *,
+    name: str,
+    base_url: str | None = None,
+    secrets: Iterable[str] = (),
+) -> Export:
+    """The task file for `actions`; raises `TaskError` only if no action has a step.
+
+    `secrets` are configured literal secrets (`capture.secrets`): typed text containing one
+    is exported as a variable as well, like a sensitive field's.
+    """
+    actions = _hide_literal_secrets(actions, secrets)
     steps: list[dict[str, Any]] = []
     skipped: list[str] = []
     scroll: dict[Hashable, tuple[int, int]] = {}
-    secrets: dict[str, str] = {}
+    variables: dict[str, str] = {}
     for action in actions:
         step = _step(action, scroll)
         if isinstance(step, str):
@@ -107,7 +135,7 @@ def export_task(actions: Sequence[Action], *, name: str, base_url: str | None = 
             continue
         steps.append(step)
         if action.secret and action.element is not None:
-            secrets.setdefault(action.secret, f"typed into {action.element.describe()}")
+            variables.setdefault(action.secret, f"typed into {action.element.describe()}")
     if not steps:
         raise TaskError("nothing to export: no recorded action became a task step")
     first_url = next((a.value for a in actions if a.kind == "goto" and a.value), None)
@@ -115,7 +143,7 @@ def export_task(actions: Sequence[Action], *, name: str, base_url: str | None = 
         {
             "name": name,
             "base_url": base_url or _origin(first_url or "http://127.0.0.1"),
-            "vars": {var: VarSpec(secret=True, description=why) for var, why in secrets.items()},
+            "vars": {var: VarSpec(secret=True, description=why) for var, why in variables.items()},
             "steps": steps,
         }
     )

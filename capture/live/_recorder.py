@@ -11,7 +11,7 @@ before the stored parts expire; after `stop()` nothing is deleted, the parts exp
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
 from secrets import token_hex
 from typing import Any
@@ -89,7 +89,7 @@ class LiveRecorder:
     `quiet` is how long a burst of typing (or scrolling) may pause and still be one action;
     `settle` bounds the wait for the page after an action; `refresh` is the idle re-capture
     interval (default: 60% of the shortest part expiry, so the recorder's "expiry near" rule
-    re-uploads the image).
+    re-uploads the image); `on_action` hears each action as it completes (progress output).
     """
 
     def __init__(
@@ -105,6 +105,7 @@ class LiveRecorder:
         quiet: float = 1.0,
         settle: float = 2.0,
         refresh: float | None = None,
+        on_action: Callable[[Action], None] | None = None,
     ) -> None:
         self.context = context
         self.config = config or CaptureConfig()
@@ -114,6 +115,7 @@ class LiveRecorder:
         self._client = client
         self._secrets = list(secrets)
         self._first_page = page
+        self._on_action = on_action
         self._settle_ms = settle * 1000
         shortest = min(self.config.screenshot_expiry, self.config.observation_expiry)
         self._refresh = refresh if refresh is not None else shortest.total_seconds() * 0.6 or None
@@ -163,7 +165,7 @@ class LiveRecorder:
         for open_page in ctx.pages:
             await self._watch(open_page, existing=True)
         page = self._first_page or await self._visible(ctx.pages) or await ctx.new_page()
-        if not self._tabs.get(page, _Tab()).ready.is_set():
+        if page not in self._tabs:  # a page made just now: ctx.on("page") is not set yet
             await self._watch(page, existing=True)
         ctx.on("page", self._on_page)
         self._current = page
@@ -351,6 +353,8 @@ class LiveRecorder:
     def _deliver(self, actions: list[Action]) -> None:
         for action in actions:
             self.actions.append(action)
+            if self._on_action is not None:
+                self._on_action(action)
             if action.captured:
                 self._queue.put_nowait(action)
         if self._builder.deadline is None:

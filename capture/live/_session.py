@@ -15,6 +15,7 @@ from pathlib import Path
 from capture.browser import open_browser
 from capture.config import Config
 from capture.errors import TaskError
+from capture.live._actions import Action
 from capture.live._export import Export, export_task
 from capture.live._recorder import LiveRecorder, LiveResult
 from capture.session import AsyncSessionClient
@@ -44,10 +45,12 @@ async def record_session(
     name: str | None = None,
     headless: bool | None = None,
     ready: Callable[[LiveRecorder], None] = lambda _: None,
+    on_action: Callable[[Action], None] | None = None,
 ) -> Recording:
     """Record until `stop` is set or the browser goes away; write `out` if given.
 
-    `ready` is called once the recorder listens (the CLI says so; a caller can drive the page).
+    `ready` is called once the recorder listens (the CLI says so; a caller can drive the page),
+    `on_action` with each action as it completes.
     """
     async with (
         AsyncSessionClient.from_config(config.session, base_url=base_url) as client,
@@ -63,6 +66,7 @@ async def record_session(
             page=None if browser.attached else browser.page,
             secrets=config.capture.secrets,
             name=name or f"live recording {thread}",
+            on_action=on_action,
         )
         await live.start(url)
         ready(live)
@@ -77,7 +81,9 @@ async def record_session(
     if out is None:
         return Recording(result, None, None)
     try:
-        exported = export_task(result.actions, name=name or f"recorded {thread}")
+        exported = export_task(
+            result.actions, name=name or f"recorded {thread}", secrets=config.capture.secrets
+        )
     except TaskError as exc:
         result.problems.append(f"no task file written: {exc}")
         return Recording(result, None, None)

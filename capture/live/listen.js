@@ -192,26 +192,25 @@
     }
     return parts.join(" > ");
   };
+  // The first semantic target that names exactly this element, then CSS as the fallback:
+  // each check walks the document, so stop at the first that is unique.
   const targetsOf = (el, role, name) => {
-    const out = [];
-    if (role && name && count((e) => roleOf(e) === role && nameOf(e, role) === name) === 1)
-      out.push({ role, name });
     const label = labelOf(el) || clean(el.getAttribute("aria-label"));
-    if (label && count((e) => labelOf(e) === label || clean(e.getAttribute("aria-label")) === label) === 1)
-      out.push({ label });
     const placeholder = clean(el.getAttribute("placeholder"));
-    if (placeholder && count((e) => clean(e.getAttribute("placeholder")) === placeholder) === 1)
-      out.push({ placeholder });
     const testId = el.getAttribute("data-testid");
-    if (testId && count((e) => e.getAttribute("data-testid") === testId) === 1)
-      out.push({ test_id: testId });
-    if (!isTextField(el) && el.localName !== "select") {
-      const text = ownText(el);
-      if (text && text.length <= MAX_TEXT && count((e) => e.children.length === 0 ? ownText(e) === text : false) === 1 && el.children.length === 0)
-        out.push({ text });
+    const text = !isTextField(el) && el.localName !== "select" && el.children.length === 0 ? ownText(el) : "";
+    const candidates = [
+      () => role && name && count((e) => roleOf(e) === role && nameOf(e, role) === name) === 1 && { role, name },
+      () => label && count((e) => labelOf(e) === label || clean(e.getAttribute("aria-label")) === label) === 1 && { label },
+      () => placeholder && count((e) => clean(e.getAttribute("placeholder")) === placeholder) === 1 && { placeholder },
+      () => testId && count((e) => e.getAttribute("data-testid") === testId) === 1 && { test_id: testId },
+      () => text && text.length <= MAX_TEXT && count((e) => e.children.length === 0 && ownText(e) === text) === 1 && { text },
+    ];
+    for (const candidate of candidates) {
+      const found = candidate();
+      if (found) return [found, { css: cssPath(el) }];
     }
-    out.push({ css: cssPath(el) });
-    return out;
+    return [{ css: cssPath(el) }];
   };
 
   const describe = (el) => {

@@ -30,6 +30,7 @@ from capture.recorder.observe import (
 from capture.session import ImageBytes, ImagePart, TextPart, user_part_key
 
 __all__ = [
+    "BodySize",
     "CaptureResult",
     "RecorderCore",
     "StepInput",
@@ -223,7 +224,12 @@ class RecorderCore:
         changed = any(new != old for new, old in seen if new is not None) or all(
             new is None for new, _ in seen
         )
-        diff = diff_outline(self._outline, got.state.outline) if got.state is not None else None
+        # None: nothing to compare with (the first outline, or this one is missing).
+        diff = (
+            diff_outline(self._outline, got.state.outline)
+            if got.state is not None and self._outline is not None
+            else None
+        )
         if got.state is not None:
             self._outline, self._outline_hash = got.state.outline, outline_hash
         if image_hash is not None:

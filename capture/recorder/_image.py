@@ -2,9 +2,14 @@
 
 Pure functions on bytes, shared by the async and sync recorders and run in a worker thread
 so encoding never blocks the event loop. Masks are drawn in the pixels (not by restyling the
-page) so the person's page is never touched, and they are padded and aligned outward to the
-JPEG block grid (16 px with 4:2:0 chroma subsampling): a block that is entirely black encodes
-to exactly black, so no trace of the field's glyphs can bleed into the stored image.
+page) so the person's page is never touched. They stay solid through JPEG encoding:
+
+- each mask is padded and aligned outward to the 8 px luma block grid, so every luma block
+  is either all black (encodes to exactly black) or holds no masked pixel;
+- with 4:2:0 subsampling a chroma block spans 16 px, so around each mask the pixels up to
+  the 16 px grid are turned gray: the chroma block is then uniform too and cannot ring
+  colour into the mask. (Aligning the mask itself to 16 px would black out the labels next
+  to a field; graying a few pixels keeps them readable.)
 """
 
 from __future__ import annotations
@@ -28,8 +33,9 @@ __all__ = [
 Preset = Literal["claude", "openai", "none"]
 Box = tuple[int, int, int, int]
 
-BLOCK = 16  # JPEG MCU size with 4:2:0 subsampling (Pillow's default below quality 90)
-MASK_PAD = 4  # CSS-ish pixels around each field: focus rings and borders are masked too
+BLOCK = 8  # JPEG luma block
+CHROMA_BLOCK = 16  # JPEG chroma block with 4:2:0 subsampling (Pillow's default)
+MASK_PAD = 2  # pixels around each field: its focus ring is masked too
 _SCALE_STEPS = (1.0, 0.8, 0.64, 0.5, 0.4, 0.3, 0.2)
 _QUALITY_FLOOR = (60, 50, 40)
 _MIME = {"jpeg": "image/jpeg", "png": "image/png"}
@@ -106,6 +112,22 @@ def mask_boxes(
     return boxes
 
 
+def _draw_masks(image: Image.Image, boxes: list[Box]) -> None:
+    """Black out `boxes` in place, graying their surroundings up to the chroma grid."""
+    width, height = image.size
+    for left, top, right, bottom in boxes:
+        outer = (
+            left // CHROMA_BLOCK * CHROMA_BLOCK,
+            top // CHROMA_BLOCK * CHROMA_BLOCK,
+            min(width, -(-right // CHROMA_BLOCK) * CHROMA_BLOCK),
+            min(height, -(-bottom // CHROMA_BLOCK) * CHROMA_BLOCK),
+        )
+        image.paste(image.crop(outer).convert("L").convert("RGB"), outer[:2])
+    draw = ImageDraw.Draw(image)
+    for left, top, right, bottom in boxes:
+        draw.rectangle((left, top, right - 1, bottom - 1), fill=(0, 0, 0))
+
+
 def _encode(image: Image.Image, fmt: str, quality: int) -> bytes:
     out = io.BytesIO()
     if fmt == "jpeg":
@@ -161,9 +183,7 @@ def finish_image(
         boxes = mask_boxes(rects, width / css_width, (width, height))
         if boxes:
             image = image.copy() if image is base else image
-            draw = ImageDraw.Draw(image)
-            for box in boxes:
-                draw.rectangle((box[0], box[1], box[2] - 1, box[3] - 1), fill=(0, 0, 0))
+            _draw_masks(image, boxes)
         for q in _qualities(fmt, quality):
             data = _encode(image, fmt, q)
             best = EncodedImage(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import Awaitable, Iterable
 from types import TracebackType
 from typing import Any, Self, TypeVar
@@ -20,9 +21,9 @@ from playwright.async_api import Error as PlaywrightError
 
 from capture.config import CaptureConfig
 from capture.errors import CaptureError, ConfigError
+from capture.recorder._base import RecorderBase
 from capture.recorder._core import (
     CaptureResult,
-    RecorderCore,
     StepInput,
     failure_note,
 )
@@ -35,8 +36,8 @@ from capture.recorder._screenshot import (
     shot_params,
     viewport_from_metrics,
 )
-from capture.recorder._upload import AsyncUploader, RecorderStats, Write
-from capture.recorder.observe import PageEvents, read_page_state, read_sensitive
+from capture.recorder._upload import AsyncUploader
+from capture.recorder.observe import read_page_state, read_sensitive
 from capture.session import AsyncSessionClient
 
 __all__ = ["Recorder"]
@@ -44,7 +45,7 @@ __all__ = ["Recorder"]
 T = TypeVar("T")
 
 
-class Recorder:
+class Recorder(RecorderBase[Page, AsyncUploader]):
     """Capture a page into a thread of the session store after every step.
 
     async with Recorder(page, client, "thread-1") as rec:
@@ -61,44 +62,19 @@ class Recorder:
         config: CaptureConfig | None = None,
         secrets: Iterable[str] = (),
     ) -> None:
-        self.config = config or CaptureConfig()
-        self.thread_id = thread_id
-        self._core = RecorderCore(thread_id, self.config, secrets, client.set_body)
-        self._uploader = AsyncUploader(
-            client,
+        super().__init__(
+            page,
             thread_id,
-            queue_size=self.config.queue_size,
-            retries=self.config.upload_retries,
-            stats=self._core.stats,
+            config,
+            secrets,
+            client.set_body,
+            functools.partial(AsyncUploader, client, thread_id),
         )
-        self._page = page
-        self._pages = [page]
-        self._events = PageEvents(page)
         self._cdp: CDPSession | None = None
         self._cdp_page: Page | None = None
         self._background: set[asyncio.Future[Any]] = set()
 
     # -- public surface --------------------------------------------------------------------
-
-    @property
-    def page(self) -> Page:
-        return self._page
-
-    @page.setter
-    def page(self, page: Page) -> None:
-        """Follow a new tab: later captures read `page`."""
-        self._page = page
-        if all(seen is not page for seen in self._pages):
-            self._pages.append(page)
-        self._events.attach(page)
-
-    @property
-    def stats(self) -> RecorderStats:
-        return self._core.stats
-
-    def add_secrets(self, *values: str) -> None:
-        """Literal values to redact from every text from now on (never stored themselves)."""
-        self._core.add_secrets(*values)
 
     async def capture(
         self, action: str = "", *, status: str = "ok", error: str | None = None
@@ -151,8 +127,7 @@ class Recorder:
         await self._uploader.close()
         if self._background:
             await asyncio.wait(self._background, timeout=self.config.time_box.total_seconds())
-        for page in self._pages:
-            self._events.detach(page)
+        self._detach_events()
         await self._detach_cdp()
         self._raise_if_strict()
 
@@ -168,14 +143,6 @@ class Recorder:
         await self.close()
 
     # -- internals -------------------------------------------------------------------------
-
-    def _queue(self, writes: list[Write]) -> None:
-        for write in writes:
-            self._uploader.put(write)
-
-    def _raise_if_strict(self) -> None:
-        if self.config.strict and self._uploader.errors:
-            raise self._uploader.errors.pop(0)
 
     async def _within(
         self, work: Awaitable[T], deadline: float, name: str, got: StepInput

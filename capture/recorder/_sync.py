@@ -12,6 +12,7 @@ result is waited for only until the box ends.
 from __future__ import annotations
 
 import contextlib
+import functools
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -24,9 +25,9 @@ from playwright.sync_api import Error as PlaywrightError
 
 from capture.config import CaptureConfig
 from capture.errors import CaptureError, ConfigError
+from capture.recorder._base import RecorderBase
 from capture.recorder._core import (
     CaptureResult,
-    RecorderCore,
     StepInput,
     failure_note,
 )
@@ -39,8 +40,8 @@ from capture.recorder._screenshot import (
     shot_params,
     viewport_from_metrics,
 )
-from capture.recorder._upload import RecorderStats, SyncUploader, Write
-from capture.recorder.observe import PageEvents, read_page_state_sync, read_sensitive_sync
+from capture.recorder._upload import SyncUploader
+from capture.recorder.observe import read_page_state_sync, read_sensitive_sync
 from capture.session import SessionClient
 
 __all__ = ["SyncRecorder"]
@@ -48,7 +49,7 @@ __all__ = ["SyncRecorder"]
 T = TypeVar("T")
 
 
-class SyncRecorder:
+class SyncRecorder(RecorderBase[Page, SyncUploader]):
     """`Recorder` for the sync API: same names, blocking methods.
 
     with SyncRecorder(page, SessionClient(url), "thread-1") as rec:
@@ -65,42 +66,17 @@ class SyncRecorder:
         config: CaptureConfig | None = None,
         secrets: Iterable[str] = (),
     ) -> None:
-        self.config = config or CaptureConfig()
-        self.thread_id = thread_id
-        self._core = RecorderCore(thread_id, self.config, secrets, client.set_body)
-        self._uploader = SyncUploader(
-            client,
+        super().__init__(
+            page,
             thread_id,
-            queue_size=self.config.queue_size,
-            retries=self.config.upload_retries,
-            stats=self._core.stats,
+            config,
+            secrets,
+            client.set_body,
+            functools.partial(SyncUploader, client, thread_id),
         )
-        self._page = page
-        self._pages = [page]
-        self._events = PageEvents(page)
         self._cdp: CDPSession | None = None
         self._cdp_page: Page | None = None
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="capture-encode")
-
-    @property
-    def page(self) -> Page:
-        return self._page
-
-    @page.setter
-    def page(self, page: Page) -> None:
-        """Follow a new tab: later captures read `page`."""
-        self._page = page
-        if all(seen is not page for seen in self._pages):
-            self._pages.append(page)
-        self._events.attach(page)
-
-    @property
-    def stats(self) -> RecorderStats:
-        return self._core.stats
-
-    def add_secrets(self, *values: str) -> None:
-        """Literal values to redact from every text from now on (never stored themselves)."""
-        self._core.add_secrets(*values)
 
     def capture(
         self, action: str = "", *, status: str = "ok", error: str | None = None
@@ -164,8 +140,7 @@ class SyncRecorder:
         """Drain the queue and stop the worker threads; the page and client stay open."""
         self._uploader.close()
         self._pool.shutdown(wait=True)
-        for page in self._pages:
-            self._events.detach(page)
+        self._detach_events()
         self._detach_cdp()
         self._raise_if_strict()
 
@@ -181,14 +156,6 @@ class SyncRecorder:
         self.close()
 
     # -- internals -------------------------------------------------------------------------
-
-    def _queue(self, writes: list[Write]) -> None:
-        for write in writes:
-            self._uploader.put(write)
-
-    def _raise_if_strict(self) -> None:
-        if self.config.strict and self._uploader.errors:
-            raise self._uploader.errors.pop(0)
 
     def _within(
         self, work: Callable[[], T], deadline: float, name: str, got: StepInput

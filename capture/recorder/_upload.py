@@ -29,6 +29,7 @@ log = logging.getLogger("capture.recorder")
 
 RETRY_BASE = 0.25  # seconds before the first retry; doubles per attempt
 RETRY_MAX = 2.0
+MAX_ERRORS = 16
 
 
 @dataclass
@@ -76,6 +77,10 @@ class UploaderBase:
             _, oldest = self._pending.popitem(last=False)
             self._finish(oldest, StoreUnavailableError("upload queue full; oldest write dropped"))
 
+    def put(self, write: Write) -> None:
+        """Queue `write` without waiting for the store."""
+        raise NotImplementedError
+
     def _next(self) -> Write | None:
         return self._pending.popitem(last=False)[1] if self._pending else None
 
@@ -93,7 +98,8 @@ class UploaderBase:
             self.stats.uploaded += 1
         else:
             self.stats.dropped += 1
-            self.errors.append(exc)
+            if len(self.errors) < MAX_ERRORS:  # strict mode reports the first; the rest count
+                self.errors.append(exc)
             log.info("capture: dropped write of %s: %s", write.key, exc)
         if write.on_done is not None:
             write.on_done(exc is None)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
-from urllib.parse import SplitResult, urlsplit
+from urllib.parse import SplitResult, parse_qsl, urlsplit
 
 from capture.errors import StorageError
 from capture.store._base import Clock, HistoryPolicy, Store, utc_now
@@ -24,14 +24,17 @@ def _memory(url: SplitResult, clock: Clock, history: HistoryPolicy) -> Store:
 
 
 def _sqlite(url: SplitResult, clock: Clock, history: HistoryPolicy) -> Store:
-    # sqlite:///relative/file.db and sqlite:////abs/file.db, as SQLAlchemy spells them.
+    # sqlite:///relative/file.db and sqlite:////abs/file.db, as SQLAlchemy spells them;
+    # `?synchronous=full` trades write throughput for surviving a power cut.
     path = url.path[1:] if url.path.startswith("/") else url.path
-    if url.netloc or not path:
+    options = dict(parse_qsl(url.query, keep_blank_values=True))
+    if url.netloc or not path or set(options) - {"synchronous"}:
         raise StorageError(
             f"bad sqlite URL {url.geturl()!r}: use sqlite:///relative/path.db or "
-            "sqlite:////absolute/path.db"
+            "sqlite:////absolute/path.db, optionally with ?synchronous=full"
         )
-    return SqliteStore(path, clock=clock, history=history)
+    synchronous = options.get("synchronous", "normal").lower()
+    return SqliteStore(path, clock=clock, history=history, synchronous=synchronous)
 
 
 def _redis(url: SplitResult, clock: Clock, history: HistoryPolicy) -> Store:

@@ -2,10 +2,14 @@
 
 Writes go to a single writer thread through a queue (Datasette's pattern): the thread takes
 every job waiting, runs them in one transaction (a savepoint each, so one failing job does
-not sink the others) and commits once with `synchronous=FULL`. A caller's future resolves
-only after that commit, so the server's 204 means the value is on disk, while concurrent
-writers share one fsync. Reads run in a small thread pool, one read connection per thread;
-WAL lets them proceed while the writer commits.
+not sink the others) and commits once. A caller's future resolves only after that commit, so
+the server's 204 means the value is committed. Reads run in a small thread pool, one read
+connection per thread; WAL lets them proceed while the writer commits.
+
+Durability is SQLite's `synchronous` setting, chosen in the URL: `normal` (the default) keeps
+every committed write through a crash or SIGKILL of the server, and may lose the last
+moments to a power cut or kernel crash; `?synchronous=full` fsyncs every commit (concurrent
+writers share one fsync) and survives those too, at a fraction of the write throughput.
 """
 
 from __future__ import annotations
@@ -62,12 +66,15 @@ def _dt(us: int) -> datetime:
     return _EPOCH + timedelta(microseconds=us)
 
 
-def _connect(path: Path) -> sqlite3.Connection:
+SYNCHRONOUS = ("normal", "full")
+
+
+def _connect(path: Path, synchronous: str = "normal") -> sqlite3.Connection:
     # isolation_level=None: we issue BEGIN/COMMIT ourselves. check_same_thread=False only so
     # that close() may close a reader's connection from another thread once it is idle.
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     conn.execute("PRAGMA busy_timeout = 5000")
-    conn.execute("PRAGMA synchronous = FULL")
+    conn.execute(f"PRAGMA synchronous = {synchronous.upper()}")
     return conn
 
 
@@ -124,14 +131,15 @@ class _Writer(threading.Thread):
                 self._conn.execute("SAVEPOINT job")
                 try:
                     outcomes.append((fn(self._conn), None))
-                except sqlite3.Error as exc:
+                except Exception as exc:  # not only sqlite3.Error: this thread must not die
                     self._conn.execute("ROLLBACK TO job")
                     outcomes.append((None, StorageError(f"sqlite write failed: {exc}")))
                 self._conn.execute("RELEASE job")
             self._conn.execute("COMMIT")
-        except sqlite3.Error as exc:
+        except Exception as exc:
             if self._conn.in_transaction:
-                self._conn.execute("ROLLBACK")
+                with contextlib.suppress(sqlite3.Error):
+                    self._conn.execute("ROLLBACK")
             failed = StorageError(f"sqlite commit failed: {exc}")
             outcomes = [(None, failed)] * len(batch)
         for (_, future, loop), (result, error) in zip(batch, outcomes, strict=True):
@@ -150,7 +158,13 @@ class SqliteStore:
         clock: Clock = utc_now,
         history: HistoryPolicy | None = None,
         readers: int = 4,
+        synchronous: str = "normal",
     ) -> None:
+        if synchronous not in SYNCHRONOUS:
+            raise StorageError(
+                f"sqlite synchronous must be one of {SYNCHRONOUS}, not {synchronous!r}"
+            )
+        self.synchronous = synchronous
         self.path = Path(path).expanduser().resolve()
         self._clock = clock
         self._policy = history or HistoryPolicy()
@@ -162,7 +176,8 @@ class SqliteStore:
         self._readers: ThreadPoolExecutor | None = None
 
     def describe(self) -> str:
-        return f"sqlite {self.path}"
+        extra = "" if self.synchronous == "normal" else f" (synchronous={self.synchronous})"
+        return f"sqlite {self.path}{extra}"
 
     async def open(self) -> None:
         if self._writer is not None:
@@ -177,7 +192,7 @@ class SqliteStore:
 
     def _create(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = _connect(self.path)
+        conn = _connect(self.path, self.synchronous)
         conn.execute("PRAGMA journal_mode = WAL")
         conn.executescript(_SCHEMA)
         return conn

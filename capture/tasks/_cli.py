@@ -20,7 +20,7 @@ from pydantic import BaseModel
 
 from capture.cli import ConfigOption, ServerOption, TokenOption, config_from
 from capture.config import Config
-from capture.errors import AuthError, StoreUnavailableError
+from capture.errors import AuthError, StoreUnavailableError, TaskError
 from capture.session import AsyncSessionClient
 from capture.tasks._load import load_task
 from capture.tasks._progress import listener_for, print_summary
@@ -31,11 +31,8 @@ from capture.tasks._vars import parse_var_options, resolve_vars
 __all__ = ["demo", "run", "schema"]
 
 
-@asynccontextmanager
-async def _store(config: Config, explicit: bool, say: bool = True) -> AsyncIterator[str]:
-    """The base URL of a store that answers: the configured one, or an embedded one (said on
-    stderr when `say`, so a --json summary on stdout stays clean). `capture record` uses it
-    too."""
+async def _answers(config: Config) -> bool:
+    """Whether the configured store answers (quickly, without retries)."""
     url = config.session.server
     async with AsyncSessionClient.from_config(config.session, retries=0, timeout=2.0) as probe:
         try:
@@ -43,11 +40,21 @@ async def _store(config: Config, explicit: bool, say: bool = True) -> AsyncItera
         except AuthError as exc:
             raise AuthError(f"the store at {url} refused the token: {exc}", status=401) from exc
         except StoreUnavailableError:
-            if explicit:
-                raise StoreUnavailableError(f"no session store answers at {url}") from None
-        else:
-            yield url
-            return
+            return False
+    return True
+
+
+@asynccontextmanager
+async def _store(config: Config, explicit: bool, say: bool = True) -> AsyncIterator[str]:
+    """The base URL of a store that answers: the configured one, or an embedded one (said on
+    stderr when `say`, so a --json summary on stdout stays clean). `capture record` uses it
+    too."""
+    url = config.session.server
+    if await _answers(config):
+        yield url
+        return
+    if explicit:
+        raise StoreUnavailableError(f"no session store answers at {url}")
     from capture.store import serve_in_background, store_for
 
     where = store_for(config.store).describe()
@@ -90,13 +97,16 @@ async def _run_cli(
 
 def _write_out(out: Path, result: RunResult, base_url: str) -> None:
     """--out: the JSON summary and every step's observation, for reading without a store."""
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "result.json").write_text(
-        json.dumps({**result.to_dict(), "store": base_url}, indent=2) + "\n", encoding="utf-8"
-    )
-    for step in result.steps:
-        if step.observation:
-            (out / f"step-{step.number:03d}.txt").write_text(step.observation, encoding="utf-8")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        summary = json.dumps({**result.to_dict(), "store": base_url}, indent=2) + "\n"
+        (out / "result.json").write_text(summary, encoding="utf-8")
+        for step in result.steps:
+            if step.observation:
+                name = f"step-{step.number:03d}.txt"
+                (out / name).write_text(step.observation, encoding="utf-8")
+    except OSError as exc:
+        raise TaskError(f"cannot write to --out {out}: {exc.strerror or exc}") from exc
 
 
 def run(

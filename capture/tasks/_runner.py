@@ -298,7 +298,9 @@ async def _guarded(work: Callable[..., Awaitable[None]], *args: Any, **kwargs: A
 
 
 def _skipped(number: int, step: StepBase, variables: Vars) -> StepResult:
-    return StepResult(number, step.kind, step.line, describe(step, variables), "skipped")
+    return StepResult(
+        number, step.kind, step.line, describe(step, variables, value_hidden=True), "skipped"
+    )
 
 
 async def _run_step(
@@ -315,7 +317,8 @@ async def _run_step(
     limit = (step.timeout or default_limit).total_seconds()
     if await tabs.settle():  # a tab that opened late, after the last step's capture
         recorder.page = tabs.current
-    action = describe(step, ctx.vars)
+    # Until the step ran, a typed value's field is unknown: it may be a password field.
+    action = describe(step, ctx.vars, value_hidden=True)
     listener.step_started(number, total, action)
     began = time.monotonic()
     error: str | None = None

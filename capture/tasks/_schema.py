@@ -210,7 +210,7 @@ class TypeArgs(Target):
 
 
 class PressArgs(_OptionalTarget):
-    key: str = Field(description="a key or chord: Enter, Tab, Control+A, ...")
+    key: Text = Field(description="a key or chord: Enter, Tab, Control+A, ...")
 
 
 class SelectArgs(Target):

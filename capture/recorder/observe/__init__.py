@@ -6,6 +6,20 @@ never holding a sensitive field's value; `read_sensitive` is its fast path for p
 masking. `diff_outline`, `Scrubber`, `PageEvents` and `format_observation` are the pure
 pieces the recorder assembles the observation text from; `resolve_ref` turns a ref back
 into a Playwright Locator. The `*_sync` functions are the same for Playwright's sync API.
+
+An outline reads like this (refs are written to the page as `data-capture-ref`, so an
+element keeps its ref from one capture to the next; "f1e3" is element 3 of frame 1):
+
+    - main
+      - heading "Sign in" [level=1] [ref=e3]
+      - textbox "Username" [ref=e4]: ada
+      - textbox "Password" [password] [ref=e5]: [redacted]
+      - checkbox "Remember me" [checked] [ref=e11]
+      - iframe "Payment" [ref=e12]
+        - textbox "Card number" [ref=f1e2]: [redacted]
+    --- below or beside the viewport (scroll to see) ---
+    - main
+      - button "Sign in" [ref=e13]
 """
 
 from capture.recorder.observe._diff import diff_outline

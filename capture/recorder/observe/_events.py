@@ -109,7 +109,9 @@ class PageEvents:
         self._add(self._snapshot.failed_requests, f"{request.method} {request.url} — {reason}")
 
     def _on_response(self, response: Any) -> None:
-        if response.status >= 400:
+        # A missing favicon is the browser's request, not the page's; only headed
+        # Chromium even asks for it.
+        if response.status >= 400 and not response.url.endswith("/favicon.ico"):
             status = f"{response.status} {response.status_text}".strip()
             self._add(
                 self._snapshot.failed_requests,

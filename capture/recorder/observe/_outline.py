@@ -65,7 +65,8 @@ class FrameRead:
     error: str | None = None
 
     def record(self, results: Sequence[object]) -> FrameRead:
-        """Take the driver's results: [walk] or [walk, place], each a value or an exception.
+        """Take the driver's results: [walk] or [walk, place], each page.js's JSON answer or
+        an exception.
 
         Playwright errors (a detached frame, a navigation mid-call) become `error`; any
         other exception is a bug and is raised.
@@ -76,8 +77,8 @@ class FrameRead:
                 return self
             if isinstance(result, BaseException):
                 raise result
-        self.data = results[0]  # type: ignore[assignment]
-        self.place = results[1] if len(results) > 1 else None  # type: ignore[assignment]
+        self.data = json.loads(results[0])  # type: ignore[arg-type]
+        self.place = json.loads(results[1]) if len(results) > 1 else None  # type: ignore[arg-type]
         return self
 
 

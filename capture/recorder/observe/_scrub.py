@@ -4,8 +4,9 @@ Structural redaction (page.js) keeps sensitive field values out of the outline; 
 second net, for configured secrets and for values that surface elsewhere (a console message,
 a URL, a title). It replaces whole occurrences only where that cannot corrupt the text:
 
-- secrets shorter than `MIN_SECRET_LENGTH` (4) are ignored: "ab" or "12" occur in ordinary
-  words, numbers and refs, and replacing them would wreck the outline;
+- secrets shorter than `MIN_SECRET_LENGTH` (4, not counting surrounding blanks) are
+  ignored: "ab" or "12" occur in ordinary words, numbers and refs, and replacing them (or a
+  run of spaces, the outline's indentation) would wreck the text;
 - secrets shorter than `ANYWHERE_LENGTH` (8) are replaced only where they stand alone (not
   inside a longer run of letters and digits), so a PIN "1234" leaves the ref "e1234" and
   the year "12345" intact;
@@ -31,7 +32,13 @@ _WORD = "0-9A-Za-z"
 
 
 def _variants(secret: str) -> set[str]:
-    return {secret, quote(secret, safe=""), quote_plus(secret), json.dumps(secret)[1:-1]}
+    return {
+        secret,
+        quote(secret, safe=""),
+        quote_plus(secret),
+        json.dumps(secret)[1:-1],
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+    }
 
 
 def _pattern(variant: str, short: bool) -> str:
@@ -52,8 +59,8 @@ class Scrubber:
         self.add(*secrets)
 
     def add(self, *secrets: str) -> None:
-        """Learn more secrets; too-short ones are ignored (see `MIN_SECRET_LENGTH`)."""
-        new = {s for s in secrets if len(s) >= MIN_SECRET_LENGTH} - self._secrets
+        """Learn more secrets; too-short or blank ones are ignored (see the module doc)."""
+        new = {s for s in secrets if len(s.strip()) >= MIN_SECRET_LENGTH} - self._secrets
         if not new:
             return
         self._secrets |= new

@@ -1,0 +1,80 @@
+"""What `Recorder` and `SyncRecorder` hold in common: the config, the core, the upload queue,
+the pages followed and their events. The faces add only the I/O of a capture."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Generic, TypeVar
+
+from capture.config import CaptureConfig
+from capture.recorder._core import BodySize, RecorderCore
+from capture.recorder._upload import RecorderStats, UploaderBase, Write
+from capture.recorder.observe import PageEvents
+
+__all__ = ["RecorderBase"]
+
+PageT = TypeVar("PageT")
+UploaderT = TypeVar("UploaderT", bound=UploaderBase)
+
+
+class RecorderBase(Generic[PageT, UploaderT]):
+    """State and the non-I/O public surface shared by both faces."""
+
+    def __init__(
+        self,
+        page: PageT,
+        thread_id: str,
+        config: CaptureConfig | None,
+        secrets: Iterable[str],
+        body: BodySize,
+        uploader: Callable[..., UploaderT],
+    ) -> None:
+        """`body` sizes a request (the client's `set_body`); `uploader(**options)` makes the
+        face's upload queue."""
+        self.config = config or CaptureConfig()
+        self.thread_id = thread_id
+        self._core = RecorderCore(thread_id, self.config, secrets, body)
+        self._uploader = uploader(
+            queue_size=self.config.queue_size,
+            retries=self.config.upload_retries,
+            stats=self._core.stats,
+        )
+        self._page = page
+        self._pages = [page]
+        self._events = PageEvents(page)
+
+    @property
+    def page(self) -> PageT:
+        """The page captured; set it to follow a new tab."""
+        return self._page
+
+    @page.setter
+    def page(self, page: PageT) -> None:
+        self._page = page
+        if all(seen is not page for seen in self._pages):
+            self._pages.append(page)
+        self._events.attach(page)
+
+    @property
+    def stats(self) -> RecorderStats:
+        """Captures and unchanged steps; uploaded and dropped *writes*."""
+        return self._core.stats
+
+    def add_secrets(self, *values: str) -> None:
+        """Literal values to redact from every text from now on (never stored themselves)."""
+        self._core.add_secrets(*values)
+
+    def _queue(self, writes: list[Write]) -> None:
+        for write in writes:
+            self._uploader.put(write)
+
+    def _detach_events(self) -> None:
+        for page in self._pages:
+            self._events.detach(page)
+
+    def _raise_if_strict(self) -> None:
+        """In strict mode, raise the first store error since the last check (once)."""
+        if self.config.strict and self._uploader.errors:
+            first = self._uploader.errors[0]
+            self._uploader.errors.clear()
+            raise first
