@@ -273,3 +273,17 @@ def test_the_client_round_trips_dot_segment_ids(served: RunningStore) -> None:
         assert client.get_session_value("..", ".") == "dots"
         assert client.get_session_values(".") == {"..": "more dots"}
         assert sorted(s.thread_id for s in client.list_sessions()) == [".", ".."]
+
+
+def test_extreme_expiries_are_stored_or_hidden_exactly(served: RunningStore) -> None:
+    with httpx.Client(base_url=served.base_url, timeout=10) as http:
+        far, past = "9999-12-31T23:59:59.999Z", "0001-01-01T00:00:00.000Z"
+        for key, expiry in (("__user_part_far", far), ("__user_part_past", past)):
+            body = {"key": key, "value": key, "expiry": expiry}
+            assert http.post("/sessions/t/values", json=body).status_code == 204
+        values = http.get("/sessions/t/values").json()
+        assert values == {"values": {"__user_part_far": "__user_part_far"}}
+        history = http.get("/sessions/t/history", params={"key": "__user_part_past"}).json()
+        assert [entry["expiry"] for entry in history["history"]] == [past]
+        history = http.get("/sessions/t/history", params={"key": "__user_part_far"}).json()
+        assert [entry["expiry"] for entry in history["history"]] == [far]

@@ -124,21 +124,37 @@ async def test_one_capture_per_action_with_its_action_text(
         await page.evaluate("document.getElementById('increment').click()")
         await page.locator("#new-todo").press("Escape")
         await live.recorder.settled()
+        await page.locator("#increment").focus()
+        await page.keyboard.press("Enter")  # activates the button: one action, not two
+        await live.recorder.settled()
         result = await live.recorder.stop()
-        await until(lambda: len(live.actions()) == 5, "five step records")
+        await until(lambda: len(live.actions()) == 6, "six step records")
         assert live.actions() == [
             f"went to {site.url('spa.html')}",
             "clicked button 'Increment'",
             "typed into textbox 'New todo'",
             "clicked button 'Add todo'",
             "pressed Escape in textbox 'New todo'",
+            "pressed Enter in button 'Increment'",
         ]
         typed = [a for a in result.actions if a.kind == "fill"]
         assert [a.value for a in typed] == ["buy twenty apples!!!"]
         assert result.untrusted >= 1
         observation = live.values()["__user_part_observation"]["data"]
         assert "buy twenty apples!!!" in observation  # the todo the person added
-        assert await page.locator("#count").text_content() == "2"  # person + script
+        assert await page.locator("#count").text_content() == "3"  # click, script, Enter
+
+    # The export replays the person's part (not the script's click) on a fresh page.
+    task = export_task(result.actions, name="todo").task
+    async with (
+        AsyncSessionClient(store_server.base_url) as client,
+        open_browser(config.browser, config.context, headless=True) as browser,
+    ):
+        run = await run_task(task, client=client, thread="todo-replay", page=browser.page)
+        assert run.status == "passed", [s.error for s in run.steps]
+        assert await browser.page.locator("#count").text_content() == "2"
+        todos = await browser.page.locator("#todos").inner_text()
+        assert todos.strip() == "buy twenty apples!!!"
 
 
 async def test_a_click_that_opens_a_tab_is_followed_into_it(

@@ -134,6 +134,7 @@ def test_a_payload_from_our_listener_parses() -> None:
 def test_describe_falls_back_to_the_input_type_then_css() -> None:
     assert ElementInfo.model_validate(PASSWORD).describe() == "password field 'Password'"
     assert ElementInfo(tag="div", targets=[{"css": "main > div"}]).describe() == "div main > div"
+    assert ElementInfo(tag="body", targets=[{"css": "html > body"}]).describe() == "the page"
 
 
 # -- export -------------------------------------------------------------------------------

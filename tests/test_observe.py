@@ -79,6 +79,7 @@ PAGES = [
     "spa.html",
     "dialog.html",
     "names.html",
+    "fixed.html",
 ]
 
 
@@ -340,6 +341,15 @@ async def test_configured_redact_selectors(page: Page, site: Site) -> None:
     assert covered(box, state.sensitive_rects)
     with pytest.raises(ConfigError, match=r"redact_selectors.*'#note\['"):
         await read_page_state(page, redact_selectors=["#note["])
+    # Inside a shadow root, too.
+    await page.goto(site.url("shadow.html"))
+    await page.locator("#shadow-user").fill("configured-Secret-4")
+    state = await read_page_state(page, redact_selectors=["#shadow-user"])
+    assert "configured-Secret-4" not in "\n".join(state.outline)
+    assert 'textbox "Shadow user" [ref=' in "\n".join(state.outline)
+    box = await page.locator("#shadow-user").bounding_box()
+    assert box is not None
+    assert covered(box, state.sensitive_rects)
 
 
 async def test_scrubber_removes_secrets_that_surface_elsewhere(page: Page, site: Site) -> None:
@@ -465,6 +475,15 @@ async def test_console_and_page_errors_are_reported(page: Page, site: Site) -> N
     assert "## Console errors (1)" in text
     assert "clicked error: widget failed" in text
     assert "outline not available" in text
+    # Attaching twice does not double the reports; after detach nothing is recorded.
+    events.attach(page)
+    async with page.expect_event("pageerror"):
+        await page.click("#throw")
+    assert events.drain().page_errors == ["Error: clicked uncaught failure"]
+    events.detach(page)
+    async with page.expect_event("console"):
+        await page.click("#log")
+    assert not events.drain()
 
 
 async def test_failed_requests_are_reported(page: Page, site: Site) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import pytest
 
 from capture.errors import BrowserError, ConfigError
+from capture.recorder import observe
 from capture.recorder.observe import (
     BELOW_MARKER,
     MIN_SECRET_LENGTH,
@@ -284,3 +286,16 @@ def test_sensitive_fields_that_cannot_be_placed_fail_the_fast_path() -> None:
     assert state.notes == ["frame http://127.0.0.1:2/ not readable: Target crashed"]
     assert state.sensitive_rects == []
     assert state.secret_values == ["frame-secret"]
+
+
+@pytest.mark.parametrize("name", ["read_page_state", "read_sensitive", "resolve_ref"])
+def test_sync_and_async_faces_take_the_same_arguments(name: str) -> None:
+    async_face = getattr(observe, name)
+    sync_face = getattr(observe, f"{name}_sync")
+    assert inspect.iscoroutinefunction(async_face)
+    assert not inspect.iscoroutinefunction(sync_face)
+    async_params = list(inspect.signature(async_face).parameters.values())
+    sync_params = list(inspect.signature(sync_face).parameters.values())
+    assert [(p.name, p.kind, p.default) for p in async_params] == [
+        (p.name, p.kind, p.default) for p in sync_params
+    ]

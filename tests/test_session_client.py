@@ -1,4 +1,5 @@
-"""The session client, both faces, against the real embedded server over real HTTP."""
+"""The session client, both faces, against the real embedded server over real HTTP,
+on every storage backend."""
 
 from __future__ import annotations
 
@@ -60,7 +61,7 @@ def store_server(start_store_server: StartStore, store_url: str) -> RunningStore
 
 
 @pytest.fixture(params=["sync", "async"])
-def client(request: pytest.FixtureRequest, store_server: Any) -> Iterator[Any]:
+def client(request: pytest.FixtureRequest, store_server: RunningStore) -> Iterator[Any]:
     if request.param == "sync":
         with SessionClient(store_server.base_url) as sync_client:
             yield sync_client
@@ -70,7 +71,7 @@ def client(request: pytest.FixtureRequest, store_server: Any) -> Iterator[Any]:
         wrapped.close()
 
 
-def _raw_values(store_server: Any, thread: str) -> dict[str, Any]:
+def _raw_values(store_server: RunningStore, thread: str) -> dict[str, Any]:
     url = f"{store_server.base_url}/sessions/{thread}/values"
     values: dict[str, Any] = httpx.get(url).json()["values"]
     return values
@@ -93,7 +94,7 @@ def test_both_faces_have_the_same_public_methods_and_signatures() -> None:
     assert not inspect.iscoroutinefunction(SessionClient.get_session_value)
 
 
-def test_values_round_trip(client: Any, store_server: Any) -> None:
+def test_values_round_trip(client: Any, store_server: RunningStore) -> None:
     value = {"theme": "dark", "n": [1, 2.5, None, True], "ü": "✓"}
     client.set_session_value("t-values", "pref", value)
     assert client.get_session_value("t-values", "pref") == value
@@ -119,7 +120,7 @@ def test_ids_and_keys_are_percent_encoded(client: Any, thread: str, key: str) ->
     assert client.get_session_values(thread) == {}
 
 
-def test_user_parts_are_stored_in_the_distri_shape(client: Any, store_server: Any) -> None:
+def test_user_parts_are_stored_in_the_distri_shape(client: Any, store_server: RunningStore) -> None:
     client.set_user_part_text("t-parts", "observation", "Page: Checkout")
     client.set_user_part_image(
         "t-parts", "screenshot", PNG_1x1, mime_type="image/png", filename="step-1.png"
@@ -172,7 +173,7 @@ def test_user_parts_are_read_the_way_distri_reads_them(client: Any) -> None:
     assert json.loads(parts["b"].data) == {"partType": "image", "data": {}}
 
 
-def test_expiry_forms(client: Any, store_server: Any) -> None:
+def test_expiry_forms(client: Any) -> None:
     client.set_session_value("t-exp", "td", 1, timedelta(minutes=5))
     client.set_session_value("t-exp", "dt", 2, datetime.now(UTC) + timedelta(minutes=5))
     client.set_session_value("t-exp", "str", 3, "2999-01-01T00:00:00+02:00")

@@ -299,16 +299,17 @@ def test_page_and_api_send_a_strict_content_security_policy(store_server: Any) -
 
 
 @pytest.fixture(params=["store_server", "sqlite_store_server"])
-def any_server(request: pytest.FixtureRequest) -> Any:
+def any_server(request: pytest.FixtureRequest) -> Iterator[tuple[Any, SessionClient]]:
     """The API tests run on the memory and the SQLite backend (history differs per backend)."""
-    return request.getfixturevalue(request.param)
+    server = request.getfixturevalue(request.param)
+    with SessionClient(server.base_url) as session_client:
+        yield server, session_client
 
 
 def test_image_endpoint_serves_versions_and_refuses_to_label_svg_as_an_image(
-    any_server: Any,
+    any_server: tuple[Any, SessionClient],
 ) -> None:
-    store_server = any_server
-    client = SessionClient(store_server.base_url)
+    store_server, client = any_server
     client.set_user_part_image("t", "screenshot", jpeg("one"), mime_type="image/jpeg")
     first = httpx.get(store_server.root + "/viewer/api/thread?id=t").json()
     first_at = first["parts"][0]["set_at"]
@@ -328,9 +329,10 @@ def test_image_endpoint_serves_versions_and_refuses_to_label_svg_as_an_image(
     assert missing.status_code == 404
 
 
-def test_thread_snapshot_joins_steps_with_history_and_is_cached(any_server: Any) -> None:
-    store_server = any_server
-    client = SessionClient(store_server.base_url)
+def test_thread_snapshot_joins_steps_with_history_and_is_cached(
+    any_server: tuple[Any, SessionClient],
+) -> None:
+    store_server, client = any_server
     write_step(client, "t", 1, action="goto /")
     write_step(client, "t", 2, action="click", changed=False)
     client.set_session_value("t", "__user_part_odd", {"not": "a part"})

@@ -36,6 +36,8 @@ class ElementInfo(_Model):
 
     def describe(self) -> str:
         """`button 'Add to cart'` — how an action text names the element."""
+        if self.tag in ("html", "body") and not self.role:
+            return "the page"
         if self.role:
             kind = self.role
         elif self.tag == "input" and self.type:

@@ -50,13 +50,6 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else url
 
 
-def _keyed_field(element: ElementInfo | None) -> bool:
-    """A key pressed in a form field is replayed on that field; others on what has focus."""
-    return element is not None and (
-        element.tag in ("input", "textarea", "select") or element.role == "textbox"
-    )
-
-
 def _step(action: Action, scroll: dict[Hashable, tuple[int, int]]) -> dict[str, Any] | str:
     """The step for one action, or the reason it has none."""
     if action.in_frame:
@@ -79,8 +72,8 @@ def _step(action: Action, scroll: dict[Hashable, tuple[int, int]]) -> dict[str, 
             )
             return {"select": {**target, "option": option}}
         case "press":
-            on = target if target is not None and _keyed_field(action.element) else {}
-            return {"press": {**on, "key": action.value}}
+            # On the element that had focus (the runner focuses it first), else on the page.
+            return {"press": {**(target or {}), "key": action.value}}
         case "scroll" if action.element is None:
             x, y = scroll.get(action.page, (0, 0))
             scroll[action.page] = (action.x, action.y)

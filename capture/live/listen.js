@@ -266,6 +266,7 @@
     typing = null;
   };
   let lastIntent = 0;
+  let lastEnter = { el: null, at: 0 };
   const intent = (ev) => {
     if (ev.isTrusted) lastIntent = Date.now();
   };
@@ -274,18 +275,32 @@
     "a[href],button,input,select,textarea,summary,label,option,[role=button],[role=link]," +
     "[role=checkbox],[role=radio],[role=switch],[role=tab],[role=menuitem],[role=option]," +
     "[role=treeitem],[onclick],[contenteditable='true'],[contenteditable='']";
+  // A click on an element wired up by script (no role, no onclick attribute): the outermost
+  // ancestor still showing the pointer cursor is what the person meant to click.
+  const pointerTarget = (hit) => {
+    let el = hit;
+    for (let node = parentOf(hit); node && node !== document.body; node = parentOf(node)) {
+      if (getComputedStyle(node).cursor !== "pointer") break;
+      el = node;
+    }
+    return el;
+  };
   window.addEventListener("click", (ev) => {
     flushTyping();
     intent(ev);
     const hit = origin(ev);
     if (!hit) return;
-    let el = closest(hit, CLICKABLE) || hit;
+    let el = closest(hit, CLICKABLE) || pointerTarget(hit);
     // A label click is a click on its control; checkboxes, radios and selects are reported by
     // their change event (with the new state), so their clicks would only double them.
     if (el.localName === "label" && el.control) el = el.control;
     const type = (el.getAttribute("type") || "").toLowerCase();
     if (el.localName === "select" || el.localName === "option") return;
     if (el.localName === "input" && (type === "checkbox" || type === "radio")) return;
+    // Enter on a button or link fires a click (detail 0): the press is the action.
+    if (ev.detail === 0 && lastEnter.el && Date.now() - lastEnter.at < INTENT_MS) {
+      if (lastEnter.el === hit || lastEnter.el === el) return;
+    }
     send("click", ev, el, { text_field: isTextField(el) });
   }, true);
 
@@ -320,6 +335,7 @@
     if (!KEYS.has(ev.key) || ev.isComposing) return;
     flushTyping();
     const el = origin(ev);
+    if (ev.key === "Enter" && ev.isTrusted) lastEnter = { el, at: Date.now() };
     const focused = el && el !== document.body && el !== document.documentElement ? el : null;
     const mods = ["Control", "Alt", "Meta", "Shift"].filter((m) => ev.getModifierState(m));
     send("key", ev, focused, { key: [...mods, ev.key].join("+") });

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from capture.errors import SessionStoreError, StoreUnavailableError
+from capture.errors import StoreUnavailableError
 from capture.session import AsyncSessionClient, SessionClient
 
 __all__ = ["AsyncUploader", "RecorderStats", "SyncUploader", "Write"]
@@ -139,7 +139,7 @@ class AsyncUploader(UploaderBase):
                     await self.client.set_session_value(
                         self.thread_id, write.key, write.value, write.expiry
                     )
-            except (SessionStoreError, ValueError) as exc:
+            except Exception as exc:  # any failure is this write's; the worker must live on
                 if (delay := self.retry_delay(attempt, exc)) is None:
                     self._finish(write, exc)
                     return
@@ -203,7 +203,7 @@ class SyncUploader(UploaderBase):
                     self.client.set_session_value(
                         self.thread_id, write.key, write.value, write.expiry
                     )
-            except (SessionStoreError, ValueError) as exc:
+            except Exception as exc:  # any failure is this write's; the worker must live on
                 if (delay := self.retry_delay(attempt, exc)) is None:
                     return exc
                 time.sleep(delay)

@@ -97,8 +97,8 @@ def _outside_part(state: PageState | None, budget: int) -> list[str]:
     further = []
     if state.omitted:
         further.append(
-            f"[… about {state.omitted} more elements further from the viewport not listed; "
-            "scroll to see them …]"
+            f"[… about {state.omitted} more element{'s' if state.omitted != 1 else ''} "
+            "further from the viewport not listed; scroll to see them …]"
         )
     outside = state.outline[state.in_viewport :]
     marker = "[… {n} more lines outside the viewport omitted (budget) …]"

@@ -333,6 +333,7 @@
   const zoneTop = -(opts.above ?? 1) * vh;
   const zoneBottom = (1 + (opts.below ?? 2)) * vh;
   const items = [];
+  const pruned = new Set(); // roots of subtrees skipped as far from the viewport
   let omitted = 0;
   let full = false;
 
@@ -392,81 +393,120 @@
     for (const child of childrenOf(node)) {
       if (child.nodeType === Node.TEXT_NODE) {
         if (owner) appendText(owner, child.data);
-        continue;
+      } else if (child.nodeType === Node.ELEMENT_NODE) {
+        visitElement(child, parent, owner, redacted);
       }
-      if (child.nodeType !== Node.ELEMENT_NODE) continue;
-      const el = child;
-      const tag = el.tagName;
-      if (SKIP.has(tag) || el.hidden || el.getAttribute("aria-hidden") === "true") continue;
-      if (full) { omitted += countInteractive(el); continue; }
-      const r = el.getBoundingClientRect();
-      if (r.width === 0 && r.height === 0) {
-        // No box: display:none (skip it all), display:contents (its children have boxes),
-        // or an empty or visually hidden element (still there for assistive technology).
-        if (getComputedStyle(el).display !== "contents" && !el.checkVisibility()) continue;
-      } else if (r.bottom < zoneTop || r.top > zoneBottom) {
-        omitted += countInteractive(el);
-        continue;
+    }
+  };
+
+  const visitElement = (el, parent, owner, redacted) => {
+    const tag = el.tagName;
+    if (SKIP.has(tag) || el.hidden || el.getAttribute("aria-hidden") === "true") return;
+    if (full) { omitted += countInteractive(el); return; }
+    const r = el.getBoundingClientRect();
+    if (r.width === 0 && r.height === 0) {
+      // No box: display:none (skip it all), display:contents (its children have boxes),
+      // or an empty or visually hidden element (still there for assistive technology).
+      if (getComputedStyle(el).display !== "contents" && !el.checkVisibility()) return;
+    } else if (r.bottom < zoneTop || r.top > zoneBottom) {
+      omitted += countInteractive(el);
+      pruned.add(el);
+      return;
+    }
+    const isRedactRoot = !redacted && el.matches(REDACT_ROOT);
+    const inRedact = redacted || isRedactRoot;
+    const role = roleOf(el);
+    const interactive = INTERACTIVE_ROLES.has(role) || role === "generic";
+    if (isRedactRoot && !interactive && role !== "heading") {
+      if (items.length >= MAX_ITEMS) { full = true; omitted += countInteractive(el); return; }
+      items.push({ role: "text", name: "[redacted]", parent, box: box(r) });
+    }
+    if (interactive || role === "heading" || role === "iframe" || LANDMARK_ROLES.has(role) ||
+        role === "row" || (role === "img" && owner !== MUTED)) {
+      if (role !== "row" && role !== "iframe" && !LANDMARK_ROLES.has(role) &&
+          !el.checkVisibility({ visibilityProperty: true })) {
+        visit(el, parent, MUTED, inRedact);
+        return;
       }
-      const isRedactRoot = !redacted && el.matches(REDACT_ROOT);
-      const inRedact = redacted || isRedactRoot;
-      const role = roleOf(el);
-      const interactive = INTERACTIVE_ROLES.has(role) || role === "generic";
-      if (isRedactRoot && !interactive && role !== "heading") {
-        if (items.length >= MAX_ITEMS) { full = true; omitted += countInteractive(el); continue; }
-        items.push({ role: "text", name: "[redacted]", parent, box: box(r) });
+      if (items.length >= MAX_ITEMS) { full = true; omitted += countInteractive(el); return; }
+      const sensitive = inRedact || isSensitiveField(el);
+      const item = { role, parent, box: box(r) };
+      if (role !== "row") item.name = nameOf(el, role, inRedact);
+      if (interactive || role === "heading" || role === "iframe") item.ref = refFor(el);
+      if (role === "heading") {
+        item.level = Number(el.getAttribute("aria-level")) || Number(tag[1]) || 2;
       }
-      if (interactive || role === "heading" || role === "iframe" || LANDMARK_ROLES.has(role) ||
-          role === "row" || (role === "img" && owner !== MUTED)) {
-        if (role !== "row" && role !== "iframe" && !LANDMARK_ROLES.has(role) &&
-            !el.checkVisibility({ visibilityProperty: true })) {
-          visit(el, parent, MUTED, inRedact);
-          continue;
+      if (interactive || LANDMARK_ROLES.has(role)) item.states = statesOf(el, role);
+      if (VALUE_ROLES.has(role)) {
+        const value = valueOf(el, role, sensitive);
+        if (value !== null) item.value = value;
+      }
+      if (role === "textbox" && el.type === "password") item.states.push("password");
+      const index = items.length;
+      items.push(item);
+      // Nothing to read inside: a frame is read on its own, a field by its value.
+      if (role === "iframe" || ["SELECT", "TEXTAREA", "INPUT"].includes(tag)) return;
+      if (role === "row") {
+        item.buf = "";
+        const done = inRedact || owner === MUTED;
+        visit(el, index, { item, parent, box: item.box, row: true, done }, inRedact);
+        return;
+      }
+      const container = LANDMARK_ROLES.has(role) ? index : parent;
+      // Text inside buttons, links, headings... is their name: do not repeat it.
+      const muted = NAME_FROM_CONTENT.has(role) || inRedact || owner === MUTED;
+      visit(el, container, muted ? MUTED : newOwner(el, container, r), inRedact);
+      return;
+    }
+    if (tag === "LABEL" && el.control) { visit(el, parent, MUTED, inRedact); return; }
+    if (tag === "TD" || tag === "TH") {
+      if (owner && owner.row && owner.item && owner.item.buf) appendText(owner, " | ");
+      visit(el, parent, owner, inRedact);
+      return;
+    }
+    if (MEDIA.has(tag)) return;
+    const muted = inRedact || owner === MUTED;
+    const ownText = muted ? MUTED : INLINE.has(tag) && owner ? owner : newOwner(el, parent, r);
+    visit(el, parent, ownText, inRedact);
+  };
+
+  // A fixed element inside a pruned subtree (a chat button in the footer) is on screen
+  // although its container is far away. Hit-testing a grid of points over the viewport
+  // finds such elements cheaply; each is then walked like any other.
+  const GRID_COLUMNS = 24;
+  const GRID_ROWS = 16;
+  const up = (n) => (n.parentNode instanceof ShadowRoot ? n.parentNode.host : n.parentElement);
+  const rescueFixed = () => {
+    const checked = new Set();
+    const roots = new Set();
+    for (let i = 0; i < GRID_COLUMNS; i++) {
+      for (let j = 0; j < GRID_ROWS; j++) {
+        const x = ((i + 0.5) * vw) / GRID_COLUMNS;
+        const y = ((j + 0.5) * vh) / GRID_ROWS;
+        let hit = document.elementFromPoint(x, y);
+        while (hit && hit.shadowRoot) {
+          const inner = hit.shadowRoot.elementFromPoint(x, y);
+          if (!inner || inner === hit) break;
+          hit = inner;
         }
-        if (items.length >= MAX_ITEMS) { full = true; omitted += countInteractive(el); continue; }
-        const sensitive = inRedact || isSensitiveField(el);
-        const item = { role, parent, box: box(r) };
-        if (role !== "row") item.name = nameOf(el, role, inRedact);
-        if (interactive || role === "heading" || role === "iframe") item.ref = refFor(el);
-        if (role === "heading") {
-          item.level = Number(el.getAttribute("aria-level")) || Number(tag[1]) || 2;
-        }
-        if (interactive || LANDMARK_ROLES.has(role)) item.states = statesOf(el, role);
-        if (VALUE_ROLES.has(role)) {
-          const value = valueOf(el, role, sensitive);
-          if (value !== null) item.value = value;
-        }
-        if (role === "textbox" && el.type === "password") item.states.push("password");
-        const index = items.length;
-        items.push(item);
-        // Nothing to read inside: a frame is read on its own, a field by its value.
-        if (role === "iframe" || ["SELECT", "TEXTAREA", "INPUT"].includes(tag)) continue;
-        if (role === "row") {
-          item.buf = "";
-          const done = inRedact || owner === MUTED;
-          visit(el, index, { item, parent, box: item.box, row: true, done }, inRedact);
-          continue;
-        }
-        const container = LANDMARK_ROLES.has(role) ? index : parent;
-        // Text inside buttons, links, headings... is their name: do not repeat it.
-        const muted = NAME_FROM_CONTENT.has(role) || inRedact || owner === MUTED;
-        visit(el, container, muted ? MUTED : newOwner(el, container, r), inRedact);
-        continue;
+        if (!hit || checked.has(hit)) continue;
+        checked.add(hit);
+        const path = [];
+        let n = hit;
+        while (n && !pruned.has(n)) { path.push(n); n = up(n); }
+        if (!n) continue; // not inside a pruned subtree: already walked
+        const fixed = path.reverse().find((e) => getComputedStyle(e).position === "fixed");
+        if (fixed) roots.add(fixed);
       }
-      if (tag === "LABEL" && el.control) { visit(el, parent, MUTED, inRedact); continue; }
-      if (tag === "TD" || tag === "TH") {
-        if (owner && owner.row && owner.item && owner.item.buf) appendText(owner, " | ");
-        visit(el, parent, owner, inRedact);
-        continue;
-      }
-      if (MEDIA.has(tag)) continue;
-      const muted = inRedact || owner === MUTED;
-      const ownText = muted ? MUTED : INLINE.has(tag) && owner ? owner : newOwner(el, parent, r);
-      visit(el, parent, ownText, inRedact);
+    }
+    for (const root of roots) {
+      omitted = Math.max(0, omitted - countInteractive(root));
+      visitElement(root, -1, null, Boolean(root.closest(REDACT_ROOT)));
     }
   };
 
   visit(document.documentElement, -1, null, false);
+  if (pruned.size && !full) rescueFixed();
 
   // Drop text blocks that collected only whitespace; parents are never text blocks, but
   // indices shift, so renumber them.

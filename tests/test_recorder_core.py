@@ -1,0 +1,139 @@
+"""RecorderCore's decisions without a browser: change detection, re-uploads, budgets, pruning."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from capture.config import CaptureConfig
+from capture.recorder._core import RecorderCore, StepInput
+from capture.recorder._image import EncodedImage
+from capture.recorder.observe import EventsSnapshot, PageState
+from capture.session import BaseSessionClient, encode_json
+
+SHOT = "__user_part_screenshot"
+OBS = "__user_part_observation"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def _state(outline: list[str], secrets: list[str] | None = None) -> PageState:
+    return PageState(
+        url="http://127.0.0.1/app",
+        title="App",
+        viewport=(1280, 800),
+        scroll=(0, 0),
+        page_size=(1280, 800),
+        outline=outline,
+        omitted=0,
+        sensitive_rects=[],
+        secret_values=secrets or [],
+        in_viewport=len(outline),
+    )
+
+
+def _image(data: bytes) -> EncodedImage:
+    return EncodedImage(data, "image/jpeg", 10, 10, 70, 0, True)
+
+
+def _core(clock: Clock, **fields: Any) -> RecorderCore:
+    body = BaseSessionClient(clock=clock).set_body
+    return RecorderCore("t", CaptureConfig(**fields), ["Configured-Secret-1"], body, clock)
+
+
+def _step(
+    core: RecorderCore, image: bytes | None, outline: list[str] | None, **extra: Any
+) -> StepInput:
+    got = core.begin(
+        extra.pop("action", "act"), "ok", None, "http://127.0.0.1/app", EventsSnapshot()
+    )
+    got.image = _image(image) if image is not None else None
+    got.state = _state(outline, **extra) if outline is not None else None
+    got.located = True
+    return got
+
+
+def test_change_detection_uses_exact_hashes_of_image_and_outline() -> None:
+    clock = Clock()
+    core = _core(clock)
+    first, _ = core.conclude(_step(core, b"A", ['- button "Go" [ref=e1]']))
+    same, writes = core.conclude(_step(core, b"A", ['- button "Go" [ref=e1]']))
+    label, _ = core.conclude(_step(core, b"A", ['- button "Stop" [ref=e1]']))
+    pixels, _ = core.conclude(_step(core, b"B", ['- button "Stop" [ref=e1]']))
+    assert [first.changed, same.changed, label.changed, pixels.changed] == [True, False, True, True]
+    assert [w.key for w in writes] == [OBS, "capture.step.000002"]
+    assert "no visible change" in same.observation
+    assert "screenshot unchanged since step 1" in same.notes
+    assert core.stats.unchanged == 1
+
+
+def test_a_dropped_image_is_sent_again_and_a_near_expiry_renews_it() -> None:
+    clock = Clock()
+    core = _core(clock, screenshot_expiry="10m")
+    _, writes = core.conclude(_step(core, b"A", ["x"]))
+    image_write = writes[0]
+    assert image_write.key == SHOT
+    assert image_write.on_done is not None
+    image_write.on_done(False)  # the store was down: it does not hold this image
+    _, writes = core.conclude(_step(core, b"A", ["x"]))
+    assert writes[0].key == SHOT
+    clock.now += timedelta(minutes=4)  # more than half of 10 min left: keep
+    _, writes = core.conclude(_step(core, b"A", ["x"]))
+    assert writes[0].key == OBS
+    clock.now += timedelta(minutes=2)  # 4 min left: renew before it expires
+    _, writes = core.conclude(_step(core, b"A", ["x"]))
+    assert writes[0].key == SHOT
+
+
+def test_missing_parts_are_noted_and_nothing_is_claimed_unchanged() -> None:
+    clock = Clock()
+    core = _core(clock)
+    core.conclude(_step(core, b"A", ["x"]))
+    late = _step(core, None, None)
+    late.located = False
+    result, writes = core.conclude(late)
+    assert result.changed  # nothing to compare: not claimed unchanged
+    assert [w.key for w in writes] == [OBS, "capture.step.000002"]
+    assert any("skipped (sensitive fields not located in time)" in n for n in result.notes)
+    assert any("the stored image is from step 1" in n for n in result.notes)
+    assert any("outline not ready" in n and "http://127.0.0.1/app" in n for n in result.notes)
+
+
+def test_old_step_records_are_deleted_and_texts_scrubbed() -> None:
+    clock = Clock()
+    core = _core(clock, keep_steps=2)
+    core.add_secrets("Added-Secret-22")
+    for n in range(3):
+        _, writes = core.conclude(
+            _step(
+                core,
+                bytes([n]),
+                [f"- text: Field-Secret-33 Added-Secret-22 {n}"],
+                secrets=["Field-Secret-33"],
+                action="type Configured-Secret-1",
+            )
+        )
+    assert writes[-1].key == "capture.step.000001"
+    assert writes[-1].value is None
+    dumped = encode_json([w.value for w in writes])
+    for secret in (b"Field-Secret-33", b"Added-Secret-22", b"Configured-Secret-1"):
+        assert secret not in dumped
+
+
+def test_the_observation_is_cut_until_its_request_fits() -> None:
+    clock = Clock()
+    core = _core(clock, max_request_bytes=16_384, observation_chars=16_000)
+    outline = [f'- link "Ünïcödé ✓ {n} ✓✓✓✓✓✓✓✓✓✓✓✓✓✓✓✓" [ref=e{n}]' for n in range(800)]
+    result, writes = core.conclude(_step(core, b"A", outline))
+    observation = next(w for w in writes if w.key == OBS)
+    assert (
+        len(BaseSessionClient(clock=clock).set_body(OBS, observation.value, observation.expiry))
+        <= 16_384
+    )
+    assert "omitted" in result.observation
