@@ -174,6 +174,16 @@ def test_no_state_says_the_outline_was_late() -> None:
         now=NOW,
     )
     assert "# Step 2: (no action)" in text
+    long_action = format_observation(
+        step=3,
+        action="type\n" + "x" * 500,
+        state=None,
+        diff=None,
+        events=EventsSnapshot(),
+        char_budget=1000,
+        now=NOW,
+    )
+    assert long_action.splitlines()[0] == "# Step 3: type " + "x" * 194 + "…"
     assert "outline not available" in text
     assert "(first capture)" in text
 

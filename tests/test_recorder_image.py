@@ -184,3 +184,26 @@ def test_png_format_and_impossible_budget() -> None:
     assert image.mime_type == "image/png"
     assert not image.fits
     assert image.width == round(400 * 0.2)
+
+
+def test_fast_path_ignores_fields_out_of_view_but_never_one_in_view() -> None:
+    out = io.BytesIO()
+    Image.open(io.BytesIO(_noisy_page(640, 400))).convert("RGB").save(out, "JPEG", quality=70)
+    raw = out.getvalue()
+
+    def finish(field: R) -> bytes:
+        return finish_image(
+            raw,
+            css_size=(640, 400),
+            rects=[field],
+            fmt="jpeg",
+            quality=70,
+            target_width=640,
+            fits=lambda _: True,
+            raw_is_final=True,
+        ).data
+
+    assert finish(R(10, 900, 100, 20)) == raw  # below the fold
+    masked = finish(R(10, 10, 100, 20))
+    assert masked != raw
+    assert _uniform(_decode(masked).crop((10, 10, 110, 30)))

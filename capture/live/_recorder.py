@@ -20,7 +20,7 @@ from playwright.async_api import BrowserContext, CDPSession, Dialog, Frame, Page
 from playwright.async_api import Error as PlaywrightError
 
 from capture.config import CaptureConfig
-from capture.errors import CaptureError
+from capture.errors import BrowserError, CaptureError
 from capture.live._actions import Action, ActionBuilder, ActionKind
 from capture.live._events import listener_script, parse_event
 from capture.recorder import Recorder, RecorderStats
@@ -176,7 +176,11 @@ class LiveRecorder:
         self._worker = asyncio.create_task(self._work())
         self._ticker = asyncio.create_task(self._tick())
         if url:
-            await page.goto(url)  # a typed URL: classified like the address bar's
+            try:
+                await page.goto(url)  # a typed URL: classified like the address bar's
+            except PlaywrightError as exc:
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+                raise BrowserError(f"could not open {url}: {first}") from exc
             await self._classify(page)
         elif not page.url.startswith(_BLANK):
             await self._classify(page, start=True)  # attached: where the person is now

@@ -68,16 +68,16 @@ async def record_session(
             name=name or f"live recording {thread}",
             on_action=on_action,
         )
-        await live.start(url)
-        ready(live)
         stopped = asyncio.ensure_future(stop.wait())
         closed = asyncio.ensure_future(live.closed.wait())
         try:
+            await live.start(url)
+            ready(live)
             await asyncio.wait({stopped, closed}, return_when=asyncio.FIRST_COMPLETED)
         finally:
             stopped.cancel()
             closed.cancel()
-        result = await live.stop()
+            result = await live.stop()  # also when starting failed: no task is left behind
     if out is None:
         return Recording(result, None, None)
     try:

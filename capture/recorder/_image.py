@@ -157,16 +157,17 @@ def finish_image(
     """Turn a raw viewport screenshot into the stored image.
 
     `raw` may already be at the target size; `raw_is_final` says it was also encoded in
-    `fmt` at `quality`, so with nothing to mask and a fitting size it is kept byte for byte
-    (the fast path: no decode, no re-encode). Otherwise: decode, scale to `target_width`,
+    `fmt` at `quality`, so with nothing in view to mask and a fitting size it is kept byte
+    for byte (the fast path: no decode, no re-encode). Otherwise: decode, scale to `target_width`,
     black out `rects`, encode; while `fits(data)` is false, step the quality down, then the
     scale. `fits` is the caller's byte-budget check of the whole request body.
     """
     mime = _MIME[fmt]
-    if raw_is_final and not rects and fits(raw):
+    if raw_is_final and fits(raw):
         with Image.open(io.BytesIO(raw)) as probe:
             width, height = probe.size
-        if width == target_width:
+        in_view = mask_boxes(rects, width / (css_size[0] or width), (width, height))
+        if width == target_width and not in_view:
             return EncodedImage(raw, mime, width, height, quality, 0, True)
     with Image.open(io.BytesIO(raw)) as opened:
         base = opened.convert("RGB")

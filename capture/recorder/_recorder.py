@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-from collections.abc import Awaitable, Iterable
+from collections.abc import Awaitable, Iterable, Sequence
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
@@ -33,11 +33,11 @@ from capture.recorder._screenshot import (
     decode_shot,
     fallback_options,
     fallback_shot,
-    shot_params,
+    plan_shot,
     viewport_from_metrics,
 )
 from capture.recorder._upload import AsyncUploader
-from capture.recorder.observe import read_page_state, read_sensitive
+from capture.recorder.observe import Rect, read_page_state, read_sensitive
 from capture.session import AsyncSessionClient
 
 __all__ = ["Recorder"]
@@ -96,7 +96,7 @@ class Recorder(RecorderBase[Page, AsyncUploader]):
             got.located = True
             rects, values = sensitive
             core.add_secrets(*values)
-            shot = await self._within(self._shoot(page, bool(rects)), deadline, "screenshot", got)
+            shot = await self._within(self._shoot(page, rects), deadline, "screenshot", got)
             if shot is not None:
                 got.image = await self._within(
                     asyncio.to_thread(core.encode, shot, rects, got.step), deadline, "encode", got
@@ -186,24 +186,20 @@ class Recorder(RecorderBase[Page, AsyncUploader]):
                 self._cdp = None
         return self._cdp
 
-    async def _shoot(self, page: Page, masking: bool) -> Shot:
+    async def _shoot(self, page: Page, rects: Sequence[Rect]) -> Shot:
         cfg = self.config
         cdp = await self._cdp_session(page)
         if cdp is None:
             data = await page.screenshot(**fallback_options(cfg.image_format, cfg.quality))
             return fallback_shot(data, cfg.preset)
         viewport = viewport_from_metrics(await cdp.send("Page.getLayoutMetrics"))
-        params, width = shot_params(
-            viewport,
-            preset=cfg.preset,
-            fmt=cfg.image_format,
-            quality=cfg.quality,
-            masking=masking,
+        plan = plan_shot(
+            viewport, rects, preset=cfg.preset, fmt=cfg.image_format, quality=cfg.quality
         )
         try:
             await page.evaluate(CARET_JS, True)
-            answer = await cdp.send("Page.captureScreenshot", params)
+            answer = await cdp.send("Page.captureScreenshot", plan.params)
         finally:
             # Not awaited: a capture cut short by its time box must not wait for a busy page.
             self._spawn(page.evaluate(CARET_JS, False))
-        return Shot(decode_shot(answer), viewport, width, final=not masking)
+        return Shot(decode_shot(answer), viewport, plan.width, plan.final)

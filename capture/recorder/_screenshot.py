@@ -10,21 +10,23 @@ from __future__ import annotations
 
 import base64
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from PIL import Image
 
-from capture.recorder._image import Preset, fit_scale
+from capture.recorder._image import Preset, RectLike, fit_scale
 
 __all__ = [
     "CARET_JS",
     "Shot",
+    "ShotPlan",
     "Viewport",
     "decode_shot",
     "fallback_options",
     "fallback_shot",
-    "shot_params",
+    "plan_shot",
     "viewport_from_metrics",
 ]
 
@@ -94,20 +96,41 @@ def viewport_from_metrics(metrics: dict[str, Any]) -> Viewport:
     )
 
 
-def shot_params(
+@dataclass(frozen=True)
+class ShotPlan:
+    """How to take one screenshot: CDP parameters, the expected width, and whether the
+    browser's bytes can be stored as they are (nothing visible to mask)."""
+
+    params: dict[str, Any]
+    width: int
+    final: bool
+
+
+def _visible(rect: RectLike, viewport: Viewport) -> bool:
+    """Whether a viewport-relative rect overlaps the viewport."""
+    return (
+        rect.x < viewport.width
+        and rect.y < viewport.height
+        and rect.x + rect.width > 0
+        and rect.y + rect.height > 0
+    )
+
+
+def plan_shot(
     viewport: Viewport,
+    rects: Sequence[RectLike],
     *,
     preset: Preset,
     fmt: Literal["jpeg", "png"],
     quality: int,
-    masking: bool,
-) -> tuple[dict[str, Any], int]:
-    """`Page.captureScreenshot` parameters and the expected image width.
+) -> ShotPlan:
+    """Plan the `Page.captureScreenshot` call.
 
     Images are at most CSS resolution (a model reads text at CSS resolution, device pixels
-    quadruple the bytes). When fields will be masked, the browser encodes at a high quality
-    because the image is decoded and encoded once more after masking.
+    quadruple the bytes). With a sensitive field in view, the browser encodes at a high
+    quality because the image is decoded, masked and encoded once more.
     """
+    masking = any(_visible(rect, viewport) for rect in rects)
     scale = fit_scale(viewport.width, viewport.height, preset)
     params: dict[str, Any] = {"format": fmt, "captureBeyondViewport": False}
     if fmt == "jpeg":
@@ -120,7 +143,7 @@ def shot_params(
             "height": viewport.height,
             "scale": scale,
         }
-    return params, max(1, round(viewport.width * scale))
+    return ShotPlan(params, max(1, round(viewport.width * scale)), final=not masking)
 
 
 def decode_shot(answer: dict[str, Any]) -> bytes:

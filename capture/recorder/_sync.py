@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from types import TracebackType
@@ -37,11 +37,11 @@ from capture.recorder._screenshot import (
     decode_shot,
     fallback_options,
     fallback_shot,
-    shot_params,
+    plan_shot,
     viewport_from_metrics,
 )
 from capture.recorder._upload import SyncUploader
-from capture.recorder.observe import read_page_state_sync, read_sensitive_sync
+from capture.recorder.observe import Rect, read_page_state_sync, read_sensitive_sync
 from capture.session import SessionClient
 
 __all__ = ["SyncRecorder"]
@@ -100,7 +100,7 @@ class SyncRecorder(RecorderBase[Page, SyncUploader]):
             got.located = True
             rects, values = sensitive
             core.add_secrets(*values)
-            shot = self._within(lambda: self._shoot(page, bool(rects)), deadline, "screenshot", got)
+            shot = self._within(lambda: self._shoot(page, rects), deadline, "screenshot", got)
             if shot is not None:
                 encoding = self._pool.submit(core.encode, shot, rects, got.step)
         got.state = self._within(
@@ -190,24 +190,20 @@ class SyncRecorder(RecorderBase[Page, SyncUploader]):
                 self._cdp = None
         return self._cdp
 
-    def _shoot(self, page: Page, masking: bool) -> Shot:
+    def _shoot(self, page: Page, rects: Sequence[Rect]) -> Shot:
         cfg = self.config
         cdp = self._cdp_session(page)
         if cdp is None:
             data = page.screenshot(**fallback_options(cfg.image_format, cfg.quality))
             return fallback_shot(data, cfg.preset)
         viewport = viewport_from_metrics(cdp.send("Page.getLayoutMetrics"))
-        params, width = shot_params(
-            viewport,
-            preset=cfg.preset,
-            fmt=cfg.image_format,
-            quality=cfg.quality,
-            masking=masking,
+        plan = plan_shot(
+            viewport, rects, preset=cfg.preset, fmt=cfg.image_format, quality=cfg.quality
         )
         hidden = page.evaluate(CARET_JS, True)
         try:
-            answer = cdp.send("Page.captureScreenshot", params)
+            answer = cdp.send("Page.captureScreenshot", plan.params)
         finally:
             if hidden:
                 page.evaluate(CARET_JS, False)
-        return Shot(decode_shot(answer), viewport, width, final=not masking)
+        return Shot(decode_shot(answer), viewport, plan.width, plan.final)

@@ -22,6 +22,8 @@ _DIFF_SHARE = 0.25
 _EVENTS_SHARE = 0.25
 # Room kept for one omission marker line (markers are well under this).
 _MARKER_ROOM = 100
+# The action in the header line is cut to this many characters.
+_ACTION_CHARS = 200
 
 
 def _size(lines: Sequence[str]) -> int:
@@ -50,6 +52,9 @@ def _fit(head: list[str], lines: Sequence[str], budget: int, marker: str) -> lis
 
 
 def _header(step: int, action: str, state: PageState | None, now: datetime) -> list[str]:
+    action = " ".join(action.split())  # one line, whatever the caller passed
+    if len(action) > _ACTION_CHARS:
+        action = action[: _ACTION_CHARS - 1] + "…"
     lines = [f"# Step {step}: {action or '(no action)'}"]
     if state is not None:
         vw, vh = state.viewport
