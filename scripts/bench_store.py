@@ -7,15 +7,20 @@ is one operation, so a set+get pair counts two. The clients are a minimal raw HT
 not httpx, so that the load generator costs little next to the server it measures.
 
 Target (issue 2): ratio >= 0.5 on SQLite.
-`sqlite-full` is SQLite with `?synchronous=full` (an fsync per commit).
-Usage: scripts/bench store [--clients 16] [--seconds 5] [--backends sqlite,sqlite-full,memory]
+`sqlite-full` is SQLite with `?synchronous=full` (an fsync per commit). `redis` runs on a
+redis-server the script starts (append-only, fsync every second: like SQLite's default, it
+survives a crashed process); `redis-x2` is two server processes on that one Redis, the
+clients split between them, also compared with one process (`x2/x1`).
+Usage: scripts/bench store [--clients 16] [--seconds 5] [--backends sqlite,sqlite-full,...]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import socket
 import subprocess
 import sys
 import tempfile
@@ -60,13 +65,18 @@ async def set_get(reader: Reader, writer: Writer, client: int, i: int) -> int:
     return 2
 
 
-async def load(host: str, port: int, ops: list[Op], clients: int, seconds: float) -> list[float]:
-    """Requests per second of each op over `seconds` in total, from `clients` connections.
+async def load(
+    servers: list[tuple[str, int]], ops: list[Op], clients: int, seconds: float
+) -> list[float]:
+    """Requests per second of each op over `seconds` in total, from `clients` connections
+    spread evenly over `servers` (host, port).
 
     The ops take turns in short slices rather than one long run each, so that a machine
     whose load changes during the run skews every op alike and the ratio stays fair.
     """
-    connections = [await asyncio.open_connection(host, port) for _ in range(clients)]
+    connections = [
+        await asyncio.open_connection(*servers[c % len(servers)]) for c in range(clients)
+    ]
     slices = max(1, round(seconds / 0.5))
     done, spent = [0] * len(ops), [0.0] * len(ops)
     for _ in range(slices):
@@ -102,11 +112,40 @@ def start_server(store: str, cwd: str) -> tuple[subprocess.Popen[bytes], str, in
     return process, str(url.hostname), int(url.port or 0)
 
 
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    process.wait(timeout=30)
+
+
+def start_redis(cwd: str) -> tuple[subprocess.Popen[bytes], str]:
+    """A private redis-server on a free loopback port; returns it and its URL."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    command = ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--dir", cwd]
+    command += ["--save", "", "--appendonly", "yes", "--appendfsync", "everysec"]
+    try:
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+    except FileNotFoundError:
+        sys.exit("redis-server is not installed (scripts/setup --test installs it)")
+    for _ in range(500):
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+                sock.sendall(b"PING\r\n")
+                if sock.recv(16) == b"+PONG\r\n":
+                    return process, f"redis://127.0.0.1:{port}/0"
+        except OSError:
+            pass
+        time.sleep(0.02)
+    process.kill()
+    sys.exit("redis-server did not start")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=5.0)
-    parser.add_argument("--backends", default="sqlite,sqlite-full,memory")
+    parser.add_argument("--backends", default="sqlite,sqlite-full,memory,redis,redis-x2")
     args = parser.parse_args()
     urls = {
         "sqlite": "sqlite:///bench.db",
@@ -114,18 +153,27 @@ def main() -> None:
         "memory": "memory://",
     }
     print(f"{args.clients} clients, {args.seconds:g} s per measurement, one request = one op")
-    with tempfile.TemporaryDirectory() as cwd:
+    measured: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as cwd, contextlib.ExitStack() as cleanup:
         for backend in args.backends.split(","):
-            process, host, port = start_server(urls[backend], cwd)
+            name, _, times = backend.partition("-x")  # redis-x2: two processes, one Redis
+            if name == "redis" and name not in urls:
+                redis, urls[name] = start_redis(cwd)
+                cleanup.callback(stop, redis)
+            started = [start_server(urls[name], cwd) for _ in range(int(times or 1))]
             try:
                 ops: list[Op] = [healthz, set_get]
-                health, store = asyncio.run(load(host, port, ops, args.clients, args.seconds))
+                servers = [(host, port) for _, host, port in started]
+                health, store = asyncio.run(load(servers, ops, args.clients, args.seconds))
             finally:
-                process.terminate()
-                process.wait(timeout=30)
+                for process, _, _ in started:
+                    stop(process)
+            measured[backend] = store
+            one = measured.get(name)
+            scaling = f" | x{times}/x1 {store / one:.2f}" if times and one else ""
             print(
                 f"{backend:>11}: healthz {health:8.0f} req/s | set+get {store:8.0f} req/s"
-                f" ({store / 2:.0f} pairs/s) | ratio {store / health:.2f}"
+                f" ({store / 2:.0f} pairs/s) | ratio {store / health:.2f}{scaling}"
             )
 
 

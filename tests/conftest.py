@@ -279,11 +279,13 @@ def _free_port() -> int:
 class RedisServer:
     """A redis-server of our own on a loopback port, with its own data directory.
 
-    Append-only with `appendfsync always`: an acknowledged write survives a SIGKILL. `kill()`
-    and `start()` again reuse the port and the data, as a crash and restart would.
+    Append-only, by default with `appendfsync always` (an acknowledged write survives even a
+    power cut). `stop(SIGKILL)` then `start()` reuses the port and the data, as a crash and
+    restart would.
     """
 
     data_dir: Path
+    appendfsync: str = "always"
     port: int = dataclasses.field(default_factory=_free_port)
     process: subprocess.Popen[bytes] | None = None
 
@@ -295,7 +297,7 @@ class RedisServer:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         command = ["redis-server", "--bind", "127.0.0.1", "--port", str(self.port)]
         command += ["--dir", str(self.data_dir), "--save", "", "--appendonly", "yes"]
-        command += ["--appendfsync", "always", "--logfile", "redis.log"]
+        command += ["--appendfsync", self.appendfsync, "--logfile", "redis.log"]
         self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
         deadline = time.monotonic() + 15
         while self.ping() != b"+PONG\r\n":  # -LOADING while the append-only file replays
@@ -334,8 +336,12 @@ def redis_binary() -> str:
 def redis_server(
     redis_binary: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[RedisServer]:
-    """One redis-server shared by the session; use `redis_url` for a clean database."""
-    server = RedisServer(tmp_path_factory.mktemp("redis")).start()
+    """One redis-server shared by the session; use `redis_url` for a clean database.
+
+    It fsyncs once a second (still safe against a crashed process): the contract tests do
+    not need a disk flush per write. `new_redis` servers, for crash tests, fsync every write.
+    """
+    server = RedisServer(tmp_path_factory.mktemp("redis"), appendfsync="everysec").start()
     yield server
     server.stop()
 

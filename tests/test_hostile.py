@@ -12,31 +12,20 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import quote
 
 import httpx
 import pytest
 
 from capture.session import SessionClient
-from capture.store import MemoryStore, RedisStore, SqliteStore, Store
+from capture.store import MemoryStore, store_from_url
 from tests.conftest import RunningStore, StartStore
 
 
-@pytest.fixture(
-    params=["memory", "sqlite", pytest.param("redis", marks=pytest.mark.redis)],
-)
-def served(
-    request: pytest.FixtureRequest, start_store_server: StartStore, tmp_path: Path
-) -> Iterator[RunningStore]:
-    """The server on each backend, for input that gets as far as the store."""
-    store: Store
-    if request.param == "memory":
-        store = MemoryStore()
-    elif request.param == "sqlite":
-        store = SqliteStore(tmp_path / "store.db")
-    else:
-        store = RedisStore(request.getfixturevalue("redis_url"))
+@pytest.fixture
+def served(start_store_server: StartStore, store_url: str) -> Iterator[RunningStore]:
+    """The server on each backend (conftest.STORE_BACKENDS), for input that reaches a store."""
+    store = store_from_url(store_url)
     running = start_store_server(store, max_body_bytes=1024 * 1024, body_timeout=1)
     yield running
     _assert_still_serving(running)

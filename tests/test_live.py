@@ -362,14 +362,14 @@ async def test_dialogs_and_clicks_inside_iframes_are_recorded(
 async def test_idle_state_is_rewritten_before_it_expires_and_left_to_expire_after(
     config: Config, site: Any, store_server: Any
 ) -> None:
-    short = {"screenshot_expiry": timedelta(seconds=2), "observation_expiry": timedelta(seconds=2)}
+    short = {"screenshot_expiry": timedelta(seconds=3), "observation_expiry": timedelta(seconds=3)}
     key = "__user_part_observation"
     async with recording(
         config, store_server.base_url, site.url("spa.html"), capture=short
     ) as live:
         await live.recorder.settled()
         first = live.recorder.captures
-        await asyncio.sleep(3.5)  # longer than the expiry: only a re-write keeps it
+        await asyncio.sleep(4.5)  # longer than the expiry: only a re-write keeps it
         assert live.recorder.captures > first
         assert live.values().get(key) is not None
         assert live.values().get("__user_part_screenshot") is not None

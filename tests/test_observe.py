@@ -146,12 +146,6 @@ def viewport_lines(state: PageState) -> dict[str, str]:
     return lines
 
 
-async def wait_for_frames(page: Page, count: int) -> None:
-    for frame in page.frames[1:count]:
-        await frame.wait_for_load_state()
-    await page.wait_for_function(f"document.querySelectorAll('iframe').length >= {count - 1}")
-
-
 # -- nothing the person sees is lost --------------------------------------------------
 
 

@@ -309,3 +309,10 @@ def test_sync_and_async_faces_take_the_same_arguments(name: str) -> None:
     assert [(p.name, p.kind, p.default) for p in async_params] == [
         (p.name, p.kind, p.default) for p in sync_params
     ]
+
+
+def test_a_garbled_answer_is_a_frame_error_not_a_crash() -> None:
+    read = FrameRead("f1", "", "http://127.0.0.1:2/").record(['"[1, 2]"', "not json"])
+    assert read.data is None
+    assert read.error is not None
+    assert "no readable answer" in read.error

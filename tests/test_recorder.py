@@ -132,6 +132,8 @@ SECRETS = {
     "same": "SameFrame-Secret-77",
     "cross": "CrossFrame-Secret-88",
     "shadow": "Shadow-Secret-99",
+    "outer": "Outer-Frame-Secret-55",
+    "nested": "Nested-Cross-Secret-66",
     "literal": "Configured-Literal-4242",
     "added": "Runtime-Added-5151",
 }
@@ -154,6 +156,7 @@ async def test_planted_secrets_are_in_no_stored_byte_and_masked_solid(
         await apage.fill("#otp", SECRETS["otp"])
         await apage.evaluate("s => console.error('leaked ' + s)", SECRETS["typed"])
         login = await rec.capture(f"fill password {SECRETS['typed']}")
+        assert SHOT in login.stored, login.notes
         await rec.flush()
         _, values = raw_values(store_server.base_url, thread)
         image = stored_image(values)
@@ -171,16 +174,31 @@ async def test_planted_secrets_are_in_no_stored_byte_and_masked_solid(
         cross = apage.frame_locator("#cross").locator("#frame-password")
         await same.fill(SECRETS["same"])
         await cross.fill(SECRETS["cross"])
-        await rec.capture("fill frame passwords")
+        frames = await rec.capture("fill frame passwords")
+        assert SHOT in frames.stored, frames.notes
         await rec.flush()
         _, values = raw_values(store_server.base_url, thread)
         image = stored_image(values)
         assert _solid(image, await _box(same), factor)
         assert _solid(image, await _box(cross), factor)
 
+        await apage.goto(site.url(f"nested.html?other={site.other}"))
+        outer = apage.frame_locator("#outer")
+        await outer.locator("#frame-password").fill(SECRETS["outer"])
+        deep = outer.frame_locator("#nested").locator("#frame-password")
+        await deep.fill(SECRETS["nested"])
+        nested = await rec.capture("fill nested frame passwords")
+        assert SHOT in nested.stored, nested.notes
+        await rec.flush()
+        _, values = raw_values(store_server.base_url, thread)
+        image = stored_image(values)
+        assert _solid(image, await _box(outer.locator("#frame-password")), factor)
+        assert _solid(image, await _box(deep), factor)
+
         await apage.goto(site.url("shadow.html"))
         await apage.fill("#shadow-password", SECRETS["shadow"])
-        await rec.capture("fill shadow password")
+        shadow = await rec.capture("fill shadow password")
+        assert SHOT in shadow.stored, shadow.notes
         await rec.flush()
         _, values = raw_values(store_server.base_url, thread)
         assert _solid(stored_image(values), await _box(apage.locator("#shadow-password")), factor)
@@ -439,3 +457,22 @@ async def test_the_page_screenshot_fallback_masks_and_scales_too(
     await apage.context.close()
     assert (image.width, image.height) == (1568, 784)  # CSS pixels, then the preset
     assert _solid(_decoded(image.data), box, 1568 / 2000)
+
+
+async def test_a_navigation_during_the_capture_never_raises(
+    apage: Page, client: AsyncSessionClient, site: Site
+) -> None:
+    async with Recorder(apage, client, "t-nav") as rec:
+        await apage.goto(site.url("index.html"))
+        for _ in range(3):
+            # Start a navigation and capture while it is under way.
+            await apage.evaluate("setTimeout(() => { location.href = 'table.html'; }, 5)")
+            racing = await rec.capture("navigate")
+            assert racing.step >= 1
+            await apage.wait_for_url("**/table.html")
+            await apage.goto(site.url("index.html"))
+        settled = await rec.capture("after")
+        await rec.flush()
+    assert SHOT in settled.stored or "unchanged" in " ".join(settled.notes)
+    assert site.url("index.html") in settled.observation
+    assert rec.stats.dropped == 0

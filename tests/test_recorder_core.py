@@ -103,6 +103,8 @@ def test_missing_parts_are_noted_and_nothing_is_claimed_unchanged() -> None:
     assert any("skipped (sensitive fields not located in time)" in n for n in result.notes)
     assert any("the stored image is from step 1" in n for n in result.notes)
     assert any("outline not ready" in n and "http://127.0.0.1/app" in n for n in result.notes)
+    assert "no visible change" not in result.observation
+    assert "(unknown: no outline this time" in result.observation
 
 
 def test_old_step_records_are_deleted_and_texts_scrubbed() -> None:

@@ -16,7 +16,7 @@ from PIL import Image
 
 from tests.conftest import ROOT, Site
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]  # a Chromium per subprocess
 
 CAPTURE = str(Path(sys.executable).parent / "capture")
 

@@ -192,6 +192,22 @@ async def test_history_is_trimmed_by_count_and_age_and_expires_natively(
     assert 0 < await raw.pttl("capture:hk:t") <= 10_000
 
 
+async def test_sweep_visits_only_due_threads_in_batches(
+    open_store: Callable[..., Any], raw: aioredis.Redis
+) -> None:
+    clock = FakeClock()
+    store = await open_store(clock=clock)
+    soon = T0 + timedelta(seconds=1)
+    await asyncio.gather(*(store.set(f"t{n}", "k", "1", soon) for n in range(1200)))
+    await store.set("kept", "k", "1", None)
+    assert await raw.zcard("capture:due") == 1200
+    clock.advance(2)
+    assert await store.sweep() == 1200  # more than one batch of 500
+    assert await raw.zcard("capture:due") == 0
+    assert await raw.zrange("capture:threads", 0, -1) == ["kept"]
+    assert await store.sweep() == 0
+
+
 async def test_several_stores_on_one_redis_are_one_store(open_store: Callable[..., Any]) -> None:
     first, second = await open_store(), await open_store()
     await first.set("t", "k", '"from first"', None)

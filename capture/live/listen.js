@@ -20,6 +20,7 @@
   const TYPING_QUIET_MS = 300;
   const SCROLL_QUIET_MS = 400;
   const INTENT_MS = 1500;
+  const SCROLL_INTENT_MS = 700; // a wheel's (smooth) scrolling ends well within this
   const MAX_TEXT = 80;
 
   const clean = (text) => (text || "").replace(/\s+/g, " ").trim();
@@ -364,7 +365,7 @@
   let scrolling = null;
   window.addEventListener("scroll", (ev) => {
     const hit = ev.target && ev.target.nodeType === 1 ? ev.target : null;
-    const person = Date.now() - lastScrollIntent < INTENT_MS;
+    const person = Date.now() - lastScrollIntent < SCROLL_INTENT_MS;
     clearTimeout(scrolling && scrolling.timer);
     scrolling = {
       person: person || (scrolling ? scrolling.person : false),

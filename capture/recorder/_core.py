@@ -85,6 +85,9 @@ class _Stored:
     expires: datetime | None
 
 
+UNKNOWN_CHANGES = "(unknown: no outline this time, see the notes)"
+
+
 def failure_note(part: str, exc: BaseException) -> str:
     """A note for a part that failed (the first line of a Playwright error is the message)."""
     first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
@@ -199,6 +202,7 @@ class RecorderCore:
                 now=got.started,
                 notes=got.notes,
                 scrub=self.scrub,
+                error=got.error,
             )
             value = TextPart(data=text).model_dump(mode="json")
             if self.fits(key, value, expiry) or budget <= 500:
@@ -224,12 +228,15 @@ class RecorderCore:
         changed = any(new != old for new, old in seen if new is not None) or all(
             new is None for new, _ in seen
         )
-        # None: nothing to compare with (the first outline, or this one is missing).
-        diff = (
-            diff_outline(self._outline, got.state.outline)
-            if got.state is not None and self._outline is not None
-            else None
-        )
+        # None: the first outline. Without an outline this time the changes are unknown,
+        # which is not "no visible change".
+        diff: list[str] | None = None
+        if self._outline is not None:
+            diff = (
+                diff_outline(self._outline, got.state.outline)
+                if got.state is not None
+                else [UNKNOWN_CHANGES]
+            )
         if got.state is not None:
             self._outline, self._outline_hash = got.state.outline, outline_hash
         if image_hash is not None:

@@ -331,18 +331,19 @@ async def _run_step(
     grace = _NEW_TAB_GRACE if isinstance(step, ClickStep | PressStep) and not error else 0.0
     if await tabs.settle(grace=grace):
         recorder.page = tabs.current
+    if grace:
+        # A click or key press may have started a navigation: capture the page it leads
+        # to, not the one it leaves (bounded, so a never-ending load cannot stall the run).
+        with suppress(PlaywrightError):
+            await tabs.current.wait_for_load_state("load", timeout=min(limit, 5.0) * 1000)
     result = StepResult(
         number, step.kind, step.line, action, "failed" if error else "ok", error, seconds
     )
     began = time.monotonic()
     try:
-        # The observation's header carries the action: on failure it says what failed and
-        # why, so the agent reading the thread sees it without the step records.
-        captured = await recorder.capture(
-            action if error is None else f"{action} -- FAILED: {error}",
-            status="failed" if error else "ok",
-            error=error,
-        )
+        # On failure the observation says under the action what failed and why, so the
+        # agent reading the thread sees it without the step records.
+        captured = await recorder.capture(action, status="failed" if error else "ok", error=error)
     except SessionStoreError:
         pass  # strict mode: the recorder's upload error; the run result reports it
     else:

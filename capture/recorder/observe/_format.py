@@ -51,11 +51,16 @@ def _fit(head: list[str], lines: Sequence[str], budget: int, marker: str) -> lis
     return out
 
 
-def _header(step: int, action: str, state: PageState | None, now: datetime) -> list[str]:
+def _header(
+    step: int, action: str, error: str | None, state: PageState | None, now: datetime
+) -> list[str]:
     action = " ".join(action.split())  # one line, whatever the caller passed
     if len(action) > _ACTION_CHARS:
         action = action[: _ACTION_CHARS - 1] + "…"
     lines = [f"# Step {step}: {action or '(no action)'}"]
+    if error is not None:
+        # In full, right under the action: why the step failed is what the agent needs most.
+        lines.append(f"FAILED: {' '.join(error.split())}")
     if state is not None:
         vw, vh = state.viewport
         sx, sy = state.scroll
@@ -135,14 +140,16 @@ def format_observation(
     now: datetime,
     notes: Sequence[str] = (),
     scrub: Callable[[str], str] | None = None,
+    error: str | None = None,
 ) -> str:
     """The observation text, at most `char_budget` characters.
 
+    `error` (a failed step's reason) is printed whole under the action.
     `state` None means the outline could not be built in time (said so in the text);
     `diff` None means there is no previous capture. `scrub` (a `Scrubber`) is applied to
     the finished text, before the budget is enforced.
     """
-    header = _header(step, action, state, now)
+    header = _header(step, action, error, state, now)
     all_notes = [*(state.notes if state else []), *notes]
     events_lines = _events(events, all_notes, int(char_budget * _EVENTS_SHARE))
     room = char_budget - _size(header) - _size(events_lines)

@@ -77,9 +77,23 @@ class FrameRead:
                 return self
             if isinstance(result, BaseException):
                 raise result
-        self.data = json.loads(results[0])  # type: ignore[arg-type]
-        self.place = json.loads(results[1]) if len(results) > 1 else None  # type: ignore[arg-type]
+        answers = [_answer(result) for result in results]
+        if any(answer is None for answer in answers):
+            # A page that replaced JSON.stringify or Array.prototype.toJSON garbles it.
+            self.error = "page.js gave no readable answer (the page changed JSON built-ins?)"
+            return self
+        self.data = answers[0]
+        self.place = answers[1] if len(answers) > 1 else None
         return self
+
+
+def _answer(result: object) -> dict[str, Any] | None:
+    """page.js's JSON answer as a dict, or None when it is not one."""
+    try:
+        value = json.loads(result)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return value if isinstance(value, dict) else None
 
 
 def short_error(exc: BaseException) -> str:
