@@ -98,13 +98,15 @@ async def _record(
     explicit_server: bool,
 ) -> None:
     from capture.live._session import record_session
-    from capture.tasks._cli import _store
+    from capture.store import store_or_embedded
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    async with _store(config, explicit_server, say=True) as base_url:
+    async with store_or_embedded(
+        config, explicit=explicit_server, announce=lambda m: typer.echo(m, err=True)
+    ) as base_url:
         done = await record_session(
             config,
             base_url=base_url,

@@ -1,5 +1,6 @@
 """The embedded session store: an ASGI app speaking the Distri Session Store API over
-pluggable storage backends (`memory://`, `sqlite:///path.db`), and helpers to run it."""
+pluggable storage backends (`memory://`, `sqlite:///path.db`, `redis://`), and helpers to
+run it."""
 
 from capture.store._app import PUBLIC_PATHS, create_app, rfc3339
 from capture.store._base import (
@@ -14,6 +15,7 @@ from capture.store._base import (
 from capture.store._factory import DEFAULT_STORE_URL, SCHEMES, store_from_url
 from capture.store._memory import MemoryStore
 from capture.store._openapi import openapi_document
+from capture.store._reach import answers, store_or_embedded
 from capture.store._redis import RedisStore
 from capture.store._serve import (
     StoreServer,
@@ -38,6 +40,7 @@ __all__ = [
     "SqliteStore",
     "Store",
     "StoreServer",
+    "answers",
     "check_exposure",
     "create_app",
     "openapi_document",
@@ -46,5 +49,6 @@ __all__ = [
     "serve_in_background",
     "store_for",
     "store_from_url",
+    "store_or_embedded",
     "utc_now",
 ]

@@ -10,8 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -20,8 +18,9 @@ from pydantic import BaseModel
 
 from capture.cli import ConfigOption, ServerOption, TokenOption, config_from
 from capture.config import Config
-from capture.errors import AuthError, StoreUnavailableError, TaskError
+from capture.errors import TaskError
 from capture.session import AsyncSessionClient
+from capture.store import store_or_embedded
 from capture.tasks._load import load_task
 from capture.tasks._progress import listener_for, print_summary
 from capture.tasks._runner import RunResult, run_task
@@ -31,41 +30,9 @@ from capture.tasks._vars import parse_var_options, resolve_vars
 __all__ = ["demo", "run", "schema"]
 
 
-async def _answers(config: Config) -> bool:
-    """Whether the configured store answers (quickly, without retries)."""
-    url = config.session.server
-    async with AsyncSessionClient.from_config(config.session, retries=0, timeout=2.0) as probe:
-        try:
-            await probe.list_sessions(limit=1)
-        except AuthError as exc:
-            raise AuthError(f"the store at {url} refused the token: {exc}", status=401) from exc
-        except StoreUnavailableError:
-            return False
-    return True
-
-
-@asynccontextmanager
-async def _store(config: Config, explicit: bool, say: bool = True) -> AsyncIterator[str]:
-    """The base URL of a store that answers: the configured one, or an embedded one (said on
-    stderr when `say`, so a --json summary on stdout stays clean). `capture record` uses it
-    too."""
-    url = config.session.server
-    if await _answers(config):
-        yield url
-        return
-    if explicit:
-        raise StoreUnavailableError(f"no session store answers at {url}")
-    from capture.store import serve_in_background, store_for
-
-    where = store_for(config.store).describe()
-    async with serve_in_background(config.store, port=0) as embedded:
-        if say:
-            typer.echo(
-                f"no session store at {url}; running the embedded store in-process "
-                f"({embedded}, data: {where})",
-                err=True,
-            )
-        yield embedded
+def _say(message: str) -> None:
+    """Progress on stderr, so a --json summary on stdout stays clean."""
+    typer.echo(message, err=True)
 
 
 async def _run_cli(
@@ -79,7 +46,7 @@ async def _run_cli(
     as_json: bool,
 ) -> tuple[RunResult, str]:
     async with (
-        _store(config, explicit_server) as base_url,
+        store_or_embedded(config, explicit=explicit_server, announce=_say) as base_url,
         AsyncSessionClient.from_config(config.session, base_url=base_url) as client,
     ):
         with listener_for(as_json=as_json) as listener:
