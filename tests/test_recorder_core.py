@@ -102,7 +102,8 @@ def test_missing_parts_are_noted_and_nothing_is_claimed_unchanged() -> None:
     assert [w.key for w in writes] == [OBS, "capture.step.000002"]
     assert any("skipped (sensitive fields not located in time)" in n for n in result.notes)
     assert any("the stored image is from step 1" in n for n in result.notes)
-    assert any("outline not ready" in n and "http://127.0.0.1/app" in n for n in result.notes)
+    assert any("outline not ready" in n for n in result.notes)
+    assert "\nURL: http://127.0.0.1/app\n" in result.observation  # the header still says where
     assert "no visible change" not in result.observation
     assert "(unknown: no outline this time" in result.observation
 

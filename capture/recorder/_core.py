@@ -203,6 +203,7 @@ class RecorderCore:
                 notes=got.notes,
                 scrub=self.scrub,
                 error=got.error,
+                url=got.url,
             )
             value = TextPart(data=text).model_dump(mode="json")
             if self.fits(key, value, expiry) or budget <= 500:
@@ -216,7 +217,7 @@ class RecorderCore:
         if got.image is None:
             got.notes.append(self.kept_note(located=got.located))
         if got.state is None:
-            got.notes.append(f"outline not ready within the time box; the page is {got.url}")
+            got.notes.append("outline not ready within the time box; left out this time")
         else:
             got.url, got.title = got.state.url, got.state.title
             self.scrub.add(*got.state.secret_values)

@@ -52,7 +52,7 @@ def _fit(head: list[str], lines: Sequence[str], budget: int, marker: str) -> lis
 
 
 def _header(
-    step: int, action: str, error: str | None, state: PageState | None, now: datetime
+    step: int, action: str, error: str | None, state: PageState | None, url: str, now: datetime
 ) -> list[str]:
     action = " ".join(action.split())  # one line, whatever the caller passed
     if len(action) > _ACTION_CHARS:
@@ -70,6 +70,8 @@ def _header(
             f"Title: {state.title}",
             f"Viewport: {vw}x{vh}, scrolled to x={sx} y={sy} of a {pw}x{ph} page",
         ]
+    elif url:  # no outline this time, but the agent still learns where the page is
+        lines.append(f"URL: {url}")
     lines.append(f"Time: {now.isoformat(timespec='seconds')}")
     return lines
 
@@ -141,15 +143,17 @@ def format_observation(
     notes: Sequence[str] = (),
     scrub: Callable[[str], str] | None = None,
     error: str | None = None,
+    url: str = "",
 ) -> str:
     """The observation text, at most `char_budget` characters.
 
-    `error` (a failed step's reason) is printed whole under the action.
+    `error` (a failed step's reason) is printed whole under the action; `url` stands in
+    for the state's URL when there is no state.
     `state` None means the outline could not be built in time (said so in the text);
     `diff` None means there is no previous capture. `scrub` (a `Scrubber`) is applied to
     the finished text, before the budget is enforced.
     """
-    header = _header(step, action, error, state, now)
+    header = _header(step, action, error, state, url, now)
     all_notes = [*(state.notes if state else []), *notes]
     events_lines = _events(events, all_notes, int(char_budget * _EVENTS_SHARE))
     room = char_budget - _size(header) - _size(events_lines)
