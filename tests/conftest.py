@@ -21,6 +21,7 @@ import threading
 import time
 from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, TypeVar
@@ -151,6 +152,20 @@ def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]
 # -- the embedded session store over real HTTP (section owned by the store helper) ------
 
 T = TypeVar("T")
+
+
+class Clock:
+    """A settable clock for a store's `clock=`, shared by a test and the server's thread:
+    expiry tests move it instead of sleeping."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
 
 
 @dataclass

@@ -16,6 +16,7 @@ import pytest
 
 from capture.store import MemoryStore, store_from_url
 from capture.store._app import parse_expiry
+from tests.conftest import Clock
 
 MOUNTS = ["/api/v1", "/v1"]
 ODD_NAMES = [
@@ -32,19 +33,6 @@ IMAGE_PART = {
     "part_type": "image",
     "data": {"type": "bytes", "bytes": "iVBORw0KGgo=", "mime_type": "image/png", "name": "s.png"},
 }
-
-
-class Clock:
-    """A settable clock shared by the test and the server thread."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
 
 
 def q(text: str) -> str:

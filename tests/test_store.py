@@ -17,6 +17,7 @@ import pytest
 from capture.config import StoreConfig
 from capture.errors import ConfigError, StorageError
 from capture.store import (
+    Entry,
     MemoryStore,
     SqliteStore,
     Store,
@@ -25,13 +26,20 @@ from capture.store import (
     serve_in_background,
     store_from_url,
 )
+from tests.conftest import Clock
 
 NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
 
 
 @pytest.fixture
-async def store(store_url: str) -> AsyncIterator[Store]:
-    opened = store_from_url(store_url, clock=lambda: NOW, history_versions=3)
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+async def store(store_url: str, clock: Clock) -> AsyncIterator[Store]:
+    assert clock() == NOW
+    opened = store_from_url(store_url, clock=clock, history_versions=3)
     await opened.open()
     await opened.open()  # idempotent: the server opens early, then its lifespan again
     yield opened
@@ -50,6 +58,36 @@ async def test_value_text_is_kept_verbatim(store: Store) -> None:
     assert await store.get("t", "__user_part_x") == text
     [entry] = await store.history("t", "__user_part_x", 10)
     assert (entry.value_json, entry.set_at, entry.expiry) == (text, NOW, None)
+
+
+async def test_entries_are_the_live_values_with_expiry_and_write_time(
+    store: Store, clock: Clock
+) -> None:
+    part = '{"part_type":"text","data":"x"}'
+    later = NOW + timedelta(minutes=10, microseconds=123457)  # µs survive every backend
+    await store.set("t", "forever", '"a"', None)
+    clock.advance(seconds=1)
+    await store.set("t", "__user_part_x", part, later)
+    await store.set("t", "soon", "1", NOW + timedelta(seconds=5))
+    await store.set("t", "past", "2", NOW)  # already expired when written
+    await store.set("other", "k", "3", None)
+    entries = await store.entries("t")
+    assert entries == {
+        "forever": Entry('"a"', None, NOW),
+        "__user_part_x": Entry(part, later, NOW + timedelta(seconds=1)),
+        "soon": Entry("1", NOW + timedelta(seconds=5), NOW + timedelta(seconds=1)),
+    }
+    assert await store.get_all("t") == {key: e.value_json for key, e in entries.items()}
+
+    clock.advance(seconds=4)  # the expiry instant itself: no longer live
+    assert set(await store.entries("t")) == {"forever", "__user_part_x"}
+    clock.advance(seconds=1)
+    await store.set("t", "__user_part_x", '"y"', None)  # value, expiry and time all replaced
+    await store.delete("t", "forever")
+    assert await store.entries("t") == {
+        "__user_part_x": Entry('"y"', None, NOW + timedelta(seconds=6))
+    }
+    assert await store.entries("nobody") == {}
 
 
 async def test_history_orders_same_instant_versions_by_arrival(store: Store) -> None:

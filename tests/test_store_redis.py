@@ -264,7 +264,7 @@ async def _apply(store: Store, op: tuple[Any, ...]) -> Any:
         return [(e.value_json, e.set_at, e.expiry) for e in result]
     if name == "list_sessions":
         return [(r.thread_id, r.keys, r.updated_at) for r in result]
-    if name == "get_all":
+    if name in ("get_all", "entries"):
         return dict(sorted(result.items()))
     return None if name == "sweep" else result
 
@@ -281,8 +281,10 @@ def _random_op(rng: random.Random, clock: FakeClock) -> tuple[Any, ...]:
         return ("clear", thread)
     if roll < 0.63:
         return ("get", thread, key)
-    if roll < 0.73:
+    if roll < 0.68:
         return ("get_all", thread)
+    if roll < 0.73:
+        return ("entries", thread)
     if roll < 0.85:
         only = rng.choice([None, None, thread])
         return ("list_sessions", only, rng.randrange(1, 4), rng.randrange(0, 3))

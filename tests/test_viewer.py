@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from collections.abc import Callable, Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from capture.store._viewer import ViewerData
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "artifacts"
+FAR = datetime(2099, 1, 2, 3, 4, 5, 678000, tzinfo=UTC)  # the client sends ms
 HOSTILE_SCRIPT = "<script>window.__pwned = 'script'</script>"
 HOSTILE_IMG = "<img src=x onerror=\"window.__pwned = 'img'; alert('pwned')\">"
 
@@ -141,6 +143,7 @@ def test_thread_page_shows_what_the_agent_receives(
     write_step(client, thread, 2, action="click [ref=e7] 'Mugs'")
     write_step(client, thread, 3, action="hover [ref=e9]", changed=False)
     client.set_session_value(thread, "cart", {"items": ["mug"], "total": 12.5})
+    client.set_session_value(thread, "coupon", "MUG10", timedelta(minutes=30))
 
     page.set_viewport_size({"width": 1280, "height": 900})
     page.goto(thread_url(store_server.root, thread))
@@ -170,6 +173,13 @@ def test_thread_page_shows_what_the_agent_receives(
     expect(page.locator(".part[data-key=__user_part_screenshot] .expiry")).to_contain_text(
         "expires in"
     )
+    # Every value shows its own expiry: a countdown, or "no expiry" when it has none.
+    countdown = re.compile(r"^expires in (29m \d+s|30m 0s)$")
+    expect(page.locator(".value[data-key=coupon] .expiry")).to_have_text(countdown)
+    expect(page.locator(".value[data-key=cart] .expiry")).to_have_text("no expiry")
+    expect(page.locator("#run .expiry")).to_have_text(re.compile(r"^expires in [56]h \d+m$"))
+    expect(steps.nth(2).locator(".expiry")).to_have_text(re.compile(r"^expires in [56]h \d+m$"))
+    expect(page.locator(".expiry")).to_have_count(8)  # 2 parts, run, 3 steps, 2 values
     shot(page, "viewer-thread.png")
 
 
@@ -336,6 +346,8 @@ def test_thread_snapshot_joins_steps_with_history_and_is_cached(
     write_step(client, "t", 1, action="goto /")
     write_step(client, "t", 2, action="click", changed=False)
     client.set_session_value("t", "__user_part_odd", {"not": "a part"})
+    client.set_session_value("t", "capture.run", {"status": "running"}, FAR)
+    client.set_session_value("t", "note", "kept for good")
     api = store_server.root + "/viewer/api/thread"
     body = httpx.get(api, params={"id": "t"}).json()
 
@@ -352,6 +364,9 @@ def test_thread_snapshot_joins_steps_with_history_and_is_cached(
     assert parts["__user_part_screenshot"]["part"]["kind"] == "image"
     assert "bytes" not in json.dumps(parts["__user_part_screenshot"]["part"]["mime_type"])
     assert parts["__user_part_screenshot"]["expiry"]
+    assert all(step["expiry"] for step in body["steps"])  # the step records' own expiries
+    assert body["run"]["expiry"] == FAR.isoformat()
+    assert body["values"] == [{"key": "note", "value": "kept for good", "expiry": None}]
     assert parts["__user_part_odd"]["proper_part"] is False
     assert parts["__user_part_odd"]["part"]["text"] == '{"not": "a part"}'
 

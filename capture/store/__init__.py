@@ -6,6 +6,7 @@ from capture.store._app import PUBLIC_PATHS, create_app, rfc3339
 from capture.store._base import (
     HISTORY_PREFIX,
     Clock,
+    Entry,
     HistoryEntry,
     HistoryPolicy,
     SessionRow,
@@ -32,6 +33,7 @@ __all__ = [
     "PUBLIC_PATHS",
     "SCHEMES",
     "Clock",
+    "Entry",
     "HistoryEntry",
     "HistoryPolicy",
     "MemoryStore",

@@ -15,6 +15,7 @@ from typing import Protocol
 __all__ = [
     "HISTORY_PREFIX",
     "Clock",
+    "Entry",
     "HistoryEntry",
     "HistoryPolicy",
     "SessionRow",
@@ -58,6 +59,15 @@ class SessionRow:
 
 
 @dataclass(frozen=True)
+class Entry:
+    """One live value with its expiry (None = never) and the time it was last set."""
+
+    value_json: str
+    expiry: datetime | None
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
 class HistoryEntry:
     """One past (or the current) value of a user-part key."""
 
@@ -70,8 +80,11 @@ class Store(Protocol):
     """Thread-scoped key/value storage with expiry, as the Session Store API needs it.
 
     A value is *live* while its expiry is unset or later than the store's clock. Every read
-    (get, get_all, list_sessions) sees live values only, whether or not `sweep` has run yet.
-    Methods raise `StorageError` when the backend itself fails.
+    (get, entries, get_all, list_sessions) sees live values only, whether or not `sweep` has
+    run yet. Methods raise `StorageError` when the backend itself fails.
+
+    Backends subclass this protocol explicitly to inherit `get_all`, which is `entries`
+    without the times, so the two reads cannot disagree about which values are live.
     """
 
     async def open(self) -> None:
@@ -95,9 +108,18 @@ class Store(Protocol):
     async def get(self, thread_id: str, key: str) -> str | None:
         """The live value's JSON text, or None when it is missing or expired."""
 
+    async def entries(self, thread_id: str) -> dict[str, Entry]:
+        """Every live value of the thread with its expiry and last write time, in one read.
+
+        The contract routes never return expiries, but the viewer shows a countdown for each
+        value; reading them here (rather than from history, which only user parts have)
+        gives every key one.
+        """
+        ...
+
     async def get_all(self, thread_id: str) -> dict[str, str]:
         """Every live value of the thread, key -> JSON text."""
-        ...
+        return {key: entry.value_json for key, entry in (await self.entries(thread_id)).items()}
 
     async def delete(self, thread_id: str, key: str) -> None:
         """Remove one value; removing an absent key is not an error. History is kept."""

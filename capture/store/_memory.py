@@ -7,28 +7,28 @@ needs no lock.
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
 from datetime import datetime
 
-from capture.store._base import Clock, HistoryEntry, HistoryPolicy, SessionRow, utc_now
+from capture.store._base import (
+    Clock,
+    Entry,
+    HistoryEntry,
+    HistoryPolicy,
+    SessionRow,
+    Store,
+    utc_now,
+)
 
 __all__ = ["MemoryStore"]
 
 
-@dataclass(frozen=True)
-class _Value:
-    value_json: str
-    expiry: datetime | None
-    updated_at: datetime
-
-
-class MemoryStore:
+class MemoryStore(Store):
     """A `Store` in process memory; for tests, demos and throwaway servers."""
 
     def __init__(self, *, clock: Clock = utc_now, history: HistoryPolicy | None = None) -> None:
         self._clock = clock
         self._policy = history or HistoryPolicy()
-        self._threads: dict[str, dict[str, _Value]] = {}
+        self._threads: dict[str, dict[str, Entry]] = {}
         self._history: dict[tuple[str, str], deque[HistoryEntry]] = {}
 
     async def open(self) -> None:
@@ -40,14 +40,14 @@ class MemoryStore:
     def describe(self) -> str:
         return "memory (not saved: lost when the server stops)"
 
-    def _live(self, thread_id: str) -> dict[str, _Value]:
+    def _live(self, thread_id: str) -> dict[str, Entry]:
         now = self._clock()
         values = self._threads.get(thread_id, {})
         return {k: v for k, v in values.items() if v.expiry is None or v.expiry > now}
 
     async def set(self, thread_id: str, key: str, value_json: str, expiry: datetime | None) -> None:
         now = self._clock()
-        self._threads.setdefault(thread_id, {})[key] = _Value(value_json, expiry, now)
+        self._threads.setdefault(thread_id, {})[key] = Entry(value_json, expiry, now)
         if self._policy.keeps(key):
             versions = self._history.setdefault((thread_id, key), deque())
             versions.appendleft(HistoryEntry(value_json, now, expiry))
@@ -63,8 +63,8 @@ class MemoryStore:
         value = self._live(thread_id).get(key)
         return None if value is None else value.value_json
 
-    async def get_all(self, thread_id: str) -> dict[str, str]:
-        return {k: v.value_json for k, v in self._live(thread_id).items()}
+    async def entries(self, thread_id: str) -> dict[str, Entry]:
+        return self._live(thread_id)
 
     async def delete(self, thread_id: str, key: str) -> None:
         self._threads.get(thread_id, {}).pop(key, None)

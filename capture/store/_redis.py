@@ -37,7 +37,15 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from capture.errors import StorageError
-from capture.store._base import Clock, HistoryEntry, HistoryPolicy, SessionRow, utc_now
+from capture.store._base import (
+    Clock,
+    Entry,
+    HistoryEntry,
+    HistoryPolicy,
+    SessionRow,
+    Store,
+    utc_now,
+)
 
 __all__ = ["RedisStore"]
 
@@ -132,10 +140,23 @@ if exp and tonumber(exp) <= NOW then return false end
 return value
 """
 
-_GET_ALL = """
+# Returns {key, value JSON, set µs, expiry µs or ''} for each live value of the thread.
+_ENTRIES = """
 local tid = ARGV[3]
-local expired = redis.call('ZRANGEBYSCORE', key('x', tid), '-inf', NOW)
-return {redis.call('HGETALL', key('v', tid)), expired}
+local set_at, expiry = {}, {}
+local u = redis.call('ZRANGE', key('u', tid), 0, -1, 'WITHSCORES')
+for i = 1, #u, 2 do set_at[u[i]] = u[i + 1] end
+local x = redis.call('ZRANGE', key('x', tid), 0, -1, 'WITHSCORES')
+for i = 1, #x, 2 do expiry[x[i]] = x[i + 1] end
+local values, out = redis.call('HGETALL', key('v', tid)), {}
+for i = 1, #values, 2 do
+  local k = values[i]
+  local exp = expiry[k]
+  if not exp or tonumber(exp) > NOW then
+    out[#out + 1] = {k, values[i + 1], set_at[k], exp or ''}
+  end
+end
+return out
 """
 
 _DELETE = """
@@ -194,7 +215,7 @@ def _dt(us: str | float | int) -> datetime:
 _SCRIPTS = {
     "set": _SET,
     "get": _GET,
-    "get_all": _GET_ALL,
+    "entries": _ENTRIES,
     "delete": _DELETE,
     "clear": _CLEAR,
     "sweep": _SWEEP,
@@ -203,7 +224,7 @@ _SCRIPTS = {
 }
 
 
-class RedisStore:
+class RedisStore(Store):
     """A `Store` in Redis at `redis://host:port/db` (also `rediss://`, `unix://`).
 
     `?prefix=name` in the URL namespaces the keys, so several stores can share a database.
@@ -314,11 +335,12 @@ class RedisStore:
         value: str | None = await self._script("get", thread_id, key)
         return value
 
-    async def get_all(self, thread_id: str) -> dict[str, str]:
-        flat, expired = await self._script("get_all", thread_id)
-        gone = set(expired)
-        pairs = zip(flat[::2], flat[1::2], strict=True)
-        return {key: value for key, value in sorted(pairs) if key not in gone}
+    async def entries(self, thread_id: str) -> dict[str, Entry]:
+        rows = await self._script("entries", thread_id)
+        return {
+            key: Entry(value, None if expiry == "" else _dt(expiry), _dt(set_at))
+            for key, value, set_at, expiry in sorted(rows)
+        }
 
     async def delete(self, thread_id: str, key: str) -> None:
         await self._script("delete", thread_id, key)

@@ -177,48 +177,40 @@ class ViewerData:
         return snapshot
 
     async def _build(self, thread_id: str) -> _Snapshot:
-        values = await self.store.get_all(thread_id)
+        entries = await self.store.entries(thread_id)
         histories = {
             key: await self.store.history(thread_id, key, self.history_limit)
-            for key in sorted(
-                {*TIMELINE_KEYS, *(k for k in values if k.startswith(HISTORY_PREFIX))}
-            )
+            for key in TIMELINE_KEYS
         }
         parts: list[dict[str, Any]] = []
         steps: list[dict[str, Any]] = []
         others: list[dict[str, Any]] = []
         run: dict[str, Any] | None = None
-        for key in sorted(values):
-            value_json = values[key]
-            current = _current_version(histories.get(key, []), value_json)
-            # Only history records an expiry; without it the page says "expiry unknown".
-            expiry = {
-                "expiry": _iso(current.expiry) if current else None,
-                "expiry_known": current is not None,
-            }
+        for key, entry in sorted(entries.items()):
+            value = _parse(entry.value_json)
+            expiry = _iso(entry.expiry)
             if key.startswith(HISTORY_PREFIX):
-                part, proper = _read_part(_parse(value_json))
+                part, proper = _read_part(value)
                 parts.append(
                     {
                         "key": key,
                         "part": _describe_part(part),
                         "proper_part": proper,
-                        "version": _iso(current.set_at) if current else _digest(value_json),
-                        "set_at": _iso(current.set_at) if current else None,
-                        **expiry,
+                        "set_at": _iso(entry.updated_at),
+                        "expiry": expiry,
                     }
                 )
             elif key == RUN_KEY:
-                run = {"key": key, "value": _parse(value_json), **expiry}
+                run = {"key": key, "value": value, "expiry": expiry}
             elif match := STEP_KEY.match(key):
                 steps.append(
-                    {"key": key, "step": int(match.group(1)), "record": _parse(value_json)}
+                    {"key": key, "step": int(match.group(1)), "record": value, "expiry": expiry}
                 )
             else:
-                others.append({"key": key, "value": _parse(value_json), **expiry})
+                others.append({"key": key, "value": value, "expiry": expiry})
         rank = {key: i for i, key in enumerate(TIMELINE_KEYS)}
         parts.sort(key=lambda p: (rank.get(p["key"], len(rank)), p["key"]))
-        timeline = _timeline(steps, {k: histories.get(k, []) for k in TIMELINE_KEYS})
+        timeline = _timeline(steps, histories)
         body = {
             "thread_id": thread_id,
             "parts": parts,
@@ -243,13 +235,6 @@ def _digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 
-def _current_version(versions: list[HistoryEntry], value_json: str) -> HistoryEntry | None:
-    """The history entry of the live value (its write time and expiry), if history has it."""
-    if versions and versions[0].value_json == value_json:
-        return versions[0]
-    return None
-
-
 def _timeline(
     steps: list[dict[str, Any]], histories: dict[str, list[HistoryEntry]]
 ) -> list[dict[str, Any]]:
@@ -259,9 +244,7 @@ def _timeline(
     its own (an unchanged page is not re-uploaded) points at the latest earlier one instead.
     Versions with no step record (records expired or trimmed) still get an entry.
     """
-    by_step: dict[int, dict[str, Any]] = {
-        s["step"]: {"step": s["step"], "key": s["key"], "record": s["record"]} for s in steps
-    }
+    by_step: dict[int, dict[str, Any]] = {s["step"]: dict(s) for s in steps}
     loose: list[dict[str, Any]] = []
     for key, versions in histories.items():
         field = "screenshot" if key == SCREENSHOT_KEY else "observation"

@@ -100,11 +100,10 @@ function ago(iso) {
   return Number.isNaN(t) ? "" : duration(serverNow() - t) + " ago";
 }
 
+// Every live value carries its expiry (null = never); refreshClocks fills in the countdown.
 function expiryBadge(item) {
-  const iso = item.expiry;
-  if (!item.expiry_known) return el("span", { class: "expiry muted", text: "expiry not tracked" });
-  if (!iso) return el("span", { class: "expiry", text: "no expiry" });
-  return el("span", { class: "expiry", dataset: { expiry: iso } });
+  if (!item.expiry) return el("span", { class: "expiry", text: "no expiry" });
+  return el("span", { class: "expiry", dataset: { expiry: item.expiry } });
 }
 
 function refreshClocks() {
@@ -198,7 +197,7 @@ function partCard(thread, part) {
     card.append(el("pre", { class: "part-text", text: p.text }));
   } else if (p.kind === "image") {
     meta.append(el("span", { text: [p.mime_type, p.name, Math.round(p.bytes / 1024) + " KB"].filter(Boolean).join(" · ") }));
-    card.append(imageNode(thread, part.key, null, "now|" + part.key + "|" + part.version, part.key));
+    card.append(imageNode(thread, part.key, null, "now|" + part.key + "|" + part.set_at, part.key));
   } else {
     card.append(el("p", { class: "muted", text: "image by URL (not loaded here): " }), el("pre", { text: p.url }));
   }
@@ -233,7 +232,8 @@ function stepItem(thread, item, openSteps) {
     el("div", { class: "meta" }, el("strong", { text: title }),
       status ? el("span", { class: "badge " + status.replace(/[^a-z]/gi, ""), text: status }) : null,
       changed ? el("span", { class: "badge " + changed, text: changed }) : null,
-      record.time ? el("span", { text: str(record.time) }) : null),
+      record.time ? el("span", { text: str(record.time) }) : null,
+      item.record ? expiryBadge(item) : null),
     el("div", { class: "action", text: str(record.action) }),
     record.url ? el("div", { class: "url", text: str(record.url) + (record.title ? " — " + str(record.title) : "") }) : null,
     el("div", { class: "timings", text: timingsText(record) }),
