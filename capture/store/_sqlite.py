@@ -3,8 +3,9 @@
 Writes go to a single writer thread through a queue (Datasette's pattern): the thread takes
 every job waiting, runs them in one transaction (a savepoint each, so one failing job does
 not sink the others) and commits once. A caller's future resolves only after that commit, so
-the server's 204 means the value is committed. Reads run in a small thread pool, one read
-connection per thread; WAL lets them proceed while the writer commits.
+the server's 204 means the value is committed. Reads by key (one value, one thread's values)
+run on the event loop's own connection, since they take microseconds and WAL never makes
+them wait for the writer; scans across threads run in a small thread pool.
 
 Durability is SQLite's `synchronous` setting, chosen in the URL: `normal` (the default) keeps
 every committed write through a crash or SIGKILL of the server, and may lose the last
@@ -89,13 +90,17 @@ def _connect(path: Path, synchronous: str = "normal") -> sqlite3.Connection:
 _Job = tuple[Callable[[sqlite3.Connection], Any], "asyncio.Future[Any]", asyncio.AbstractEventLoop]
 
 
-def _resolve(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
-    if future.cancelled():
-        return
-    if error is None:
-        future.set_result(result)
-    else:
-        future.set_exception(error)
+_Settled = tuple["asyncio.Future[Any]", Any, BaseException | None]
+
+
+def _resolve_all(settled: list[_Settled]) -> None:
+    for future, result, error in settled:
+        if future.cancelled():
+            continue
+        if error is None:
+            future.set_result(result)
+        else:
+            future.set_exception(error)
 
 
 class _Writer(threading.Thread):
@@ -150,10 +155,15 @@ class _Writer(threading.Thread):
                     self._conn.execute("ROLLBACK")
             failed = StorageError(f"sqlite commit failed: {exc}")
             outcomes = [(None, failed)] * len(batch)
+        # One wake-up per loop for the whole batch, not one per job: each wake-up costs the
+        # busy event loop a self-pipe round trip.
+        by_loop: dict[asyncio.AbstractEventLoop, list[_Settled]] = {}
         for (_, future, loop), (result, error) in zip(batch, outcomes, strict=True):
+            by_loop.setdefault(loop, []).append((future, result, error))
+        for loop, settled in by_loop.items():
             # RuntimeError: the caller's loop is already closed, so nobody is waiting.
             with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(_resolve, future, result, error)
+                loop.call_soon_threadsafe(_resolve_all, settled)
 
 
 class SqliteStore(Store):
@@ -238,11 +248,12 @@ class SqliteStore(Store):
             raise StorageError(f"sqlite read failed: {exc}") from exc
 
     def _read_inline(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """A primary-key read on the event loop's own connection.
+        """A read by primary key (one value, or one thread's values) on the loop's connection.
 
         Such a read takes microseconds and, in WAL mode, never waits for the writer; a hop to
-        a thread costs more than the read itself (the worker must win the GIL back from a
-        busy loop), which halved the server's throughput. Scans stay on the thread pool.
+        a thread costs more than the read itself (an executor future, a self-pipe wake-up,
+        and the worker winning the GIL back from a busy loop). Scans across threads
+        (list_sessions, history) stay on the thread pool.
         """
         if self._loop_conn is None:
             raise StorageError("sqlite store is not open")
@@ -301,7 +312,7 @@ class SqliteStore(Store):
             row = conn.execute(sql, args).fetchone()
             return None if row is None else str(row[0])
 
-        return await self._read(read)
+        return self._read_inline(read)
 
     async def entries(self, thread_id: str) -> dict[str, Entry]:
         args = {"t": thread_id, "now": _us(self._clock())}
@@ -309,7 +320,7 @@ class SqliteStore(Store):
             "SELECT key, value, expiry, updated_at FROM kv"
             f" WHERE thread_id = :t AND {_LIVE} ORDER BY key"
         )
-        rows = await self._read(lambda conn: conn.execute(sql, args).fetchall())
+        rows = self._read_inline(lambda conn: conn.execute(sql, args).fetchall())
         return {k: Entry(v, None if e is None else _dt(e), _dt(u)) for k, v, e, u in rows}
 
     async def delete(self, thread_id: str, key: str) -> None:
