@@ -7,6 +7,8 @@ loop must reach its goal (a mug in the cart) through steps it picked from observ
 from __future__ import annotations
 
 import importlib.util
+import os
+import shutil
 import sys
 from collections.abc import Iterator
 from datetime import timedelta
@@ -123,7 +125,11 @@ async def test_the_loop_puts_a_mug_in_the_cart(
 
 
 async def _show_in_viewer(context: BrowserContext, url: str, *, executed: int) -> None:
-    """Open the thread in the viewer; save it as an artifact and as the README's image."""
+    """Open the thread in the viewer and save it under artifacts/ (gitignored).
+
+    The README's image is this screenshot: CAPTURE_UPDATE_README_IMAGE=1 also writes it to
+    docs/viewer.png (a test run must not dirty the work tree by default).
+    """
     page = await context.new_page()
     await page.set_viewport_size({"width": 1280, "height": 1000})
     await page.goto(url)
@@ -135,10 +141,11 @@ async def _show_in_viewer(context: BrowserContext, url: str, *, executed: int) -
     )
     (ROOT / "artifacts").mkdir(exist_ok=True)
     await page.screenshot(path=str(ROOT / "artifacts" / "viewer-agent-loop.png"), full_page=True)
-    (ROOT / "docs").mkdir(exist_ok=True)
-    readme_image = ROOT / "docs" / "viewer.png"
+    readme_image = ROOT / "artifacts" / "viewer.png"
     await page.screenshot(path=str(readme_image))
     shrink_png(readme_image, 200_000)
+    if os.environ.get("CAPTURE_UPDATE_README_IMAGE"):
+        shutil.copyfile(readme_image, ROOT / "docs" / "viewer.png")
     await page.close()
 
 

@@ -1,4 +1,4 @@
-"""The SQLite backend (the default): one file, WAL mode, never blocking the event loop.
+"""The SQLite backend (the default): one file, WAL mode, writes never blocking the event loop.
 
 Writes go to a single writer thread through a queue (Datasette's pattern): the thread takes
 every job waiting, runs them in one transaction (a savepoint each, so one failing job does
