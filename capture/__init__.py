@@ -3,12 +3,15 @@ Distri session user parts so the next agent iteration sees the page as it is now
 
 from capture.config import Config, load_config
 from capture.errors import (
+    AgentContextError,
     AuthError,
     BadRequestError,
     BrowserError,
     CaptureError,
     ConfigError,
+    LiveError,
     PayloadTooLargeError,
+    RefNotFoundError,
     SessionStoreError,
     StorageError,
     StoreUnavailableError,
@@ -28,6 +31,7 @@ from capture.session import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "AgentContextError",
     "AsyncSessionClient",
     "AuthError",
     "BadRequestError",
@@ -38,8 +42,10 @@ __all__ = [
     "ImageBytes",
     "ImagePart",
     "ImageUrl",
+    "LiveError",
     "Part",
     "PayloadTooLargeError",
+    "RefNotFoundError",
     "SessionClient",
     "SessionInfo",
     "SessionStoreError",

@@ -1,14 +1,18 @@
 """`capture values`, `capture parts` and `capture sessions`: the session store from a shell.
 
-Each command builds a `SessionClient` from the config (flags win) and makes one call; what
-comes back is printed as JSON on a pipe and as a table on a terminal.
+Each command gets a `SessionClient` built from the config (flags win) and makes one call;
+what comes back is printed as JSON on a pipe and as a table on a terminal.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import inspect
 import json
 import mimetypes
 import sys
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -18,7 +22,7 @@ import typer
 from capture._output import emit, table
 from capture.cli import ConfigOption, ServerOption, TokenOption, config_from
 from capture.config import parse_duration
-from capture.session import ImagePart, SessionClient, TextPart
+from capture.session import ImagePart, ImageUrl, SessionClient, TextPart
 
 __all__ = ["parts_app", "sessions", "values_app"]
 
@@ -39,11 +43,38 @@ ExpiresOption = Annotated[
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON even on a terminal")]
 Thread = Annotated[str, typer.Argument(help="Thread id (the session id)")]
+Key = Annotated[str, typer.Argument(help="Key")]
+
+# The options every command here shares, appended to each command's own by `_with_client`.
+_STORE_OPTIONS = [
+    inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=annotation)
+    for name, annotation in (
+        ("server", ServerOption),
+        ("token", TokenOption),
+        ("config_file", ConfigOption),
+    )
+]
 
 
-def _client(server: str | None, token: str | None, config_file: str | None) -> SessionClient:
-    config = config_from(config_file, **{"session.server": server, "session.token": token})
-    return SessionClient.from_config(config.session)
+def _with_client(command: Callable[..., None]) -> Callable[..., None]:
+    """Turn `command(client, ...)` into a CLI command with `--server`, `--token` and
+    `--config` after its own options, run with a client built from them and closed after.
+
+    Typer reads the parameters from `__signature__`, so the options are declared once here
+    instead of in every command, and the command line stays `capture values get T K --server
+    URL`."""
+    signature = inspect.signature(command, eval_str=True)
+    own = list(signature.parameters.values())[1:]  # all but `client`
+
+    def run(*, server: str | None, token: str | None, config_file: str | None, **args: Any) -> None:
+        config = config_from(config_file, **{"session.server": server, "session.token": token})
+        with SessionClient.from_config(config.session) as client:
+            command(client, **args)
+
+    # name and docstring (the help text) from the command; the parameters typer reads:
+    functools.update_wrapper(run, command, ("__module__", "__name__", "__qualname__", "__doc__"))
+    run.__signature__ = signature.replace(parameters=[*own, *_STORE_OPTIONS])  # type: ignore[attr-defined]
+    return run
 
 
 def _expiry(text: str | None) -> timedelta | str | None:
@@ -60,10 +91,33 @@ def _read_text(text: str) -> str:
     return sys.stdin.read() if text == "-" else text
 
 
+def _preview(text: str, limit: int = 80) -> str:
+    one_line = " ".join(text.split())
+    return one_line if len(one_line) <= limit else one_line[: limit - 1] + "…"
+
+
+def _describe(part: TextPart | ImagePart) -> tuple[str, str]:
+    """(type, content) columns of a user part in `capture parts list`."""
+    if isinstance(part, TextPart):
+        return "text", _preview(part.data)
+    data = part.data
+    content = (
+        data.url if isinstance(data, ImageUrl) else f"{len(data.bytes.rstrip('=')) * 3 // 4} bytes"
+    )
+    return f"image ({data.mime_type})", content
+
+
+def _done(message: str) -> None:
+    """Confirmations go to stderr: stdout carries only results."""
+    typer.echo(message, err=True)
+
+
 @values_app.command("set")
+@_with_client
 def values_set(
+    client: SessionClient,
     thread: Thread,
-    key: Annotated[str, typer.Argument(help="Key")],
+    key: Key,
     value: Annotated[
         str, typer.Argument(help="A JSON value; text that is not JSON is a string; - reads stdin")
     ],
@@ -71,47 +125,28 @@ def values_set(
     string: Annotated[
         bool, typer.Option("--string", help="Store VALUE as a string, never as JSON")
     ] = False,
-    server: ServerOption = None,
-    token: TokenOption = None,
-    config_file: ConfigOption = None,
 ) -> None:
     """Set KEY of THREAD to VALUE."""
-    raw = _read_text(value)
-    parsed: Any = raw
+    parsed: Any = _read_text(value)
     if not string:
-        try:
-            parsed = json.loads(raw)
-        except ValueError:
-            parsed = raw
-    with _client(server, token, config_file) as client:
-        client.set_session_value(thread, key, parsed, _expiry(expires))
-    typer.echo(f"set {key!r} in thread {thread!r}", err=True)
+        with contextlib.suppress(ValueError):
+            parsed = json.loads(parsed)
+    client.set_session_value(thread, key, parsed, _expiry(expires))
+    _done(f"set {key!r} in thread {thread!r}")
 
 
 @values_app.command("get")
-def values_get(
-    thread: Thread,
-    key: Annotated[str, typer.Argument(help="Key")],
-    server: ServerOption = None,
-    token: TokenOption = None,
-    config_file: ConfigOption = None,
-) -> None:
+@_with_client
+def values_get(client: SessionClient, thread: Thread, key: Key) -> None:
     """Print the value of KEY (null when it is missing or expired)."""
-    with _client(server, token, config_file) as client:
-        emit(client.get_session_value(thread, key))
+    emit(client.get_session_value(thread, key))
 
 
 @values_app.command("list")
-def values_list(
-    thread: Thread,
-    as_json: JsonOption = False,
-    server: ServerOption = None,
-    token: TokenOption = None,
-    config_file: ConfigOption = None,
-) -> None:
+@_with_client
+def values_list(client: SessionClient, thread: Thread, as_json: JsonOption = False) -> None:
     """Print every live value of THREAD."""
-    with _client(server, token, config_file) as client:
-        values = client.get_session_values(thread)
+    values = client.get_session_values(thread)
     rows = [
         (key, _preview(json.dumps(value, ensure_ascii=False)))
         for key, value in sorted(values.items())
@@ -120,52 +155,41 @@ def values_list(
 
 
 @values_app.command("delete")
-def values_delete(
-    thread: Thread,
-    key: Annotated[str, typer.Argument(help="Key")],
-    server: ServerOption = None,
-    token: TokenOption = None,
-    config_file: ConfigOption = None,
-) -> None:
+@_with_client
+def values_delete(client: SessionClient, thread: Thread, key: Key) -> None:
     """Delete KEY (not an error when it is absent)."""
-    with _client(server, token, config_file) as client:
-        client.delete_session_value(thread, key)
-    typer.echo(f"deleted {key!r} from thread {thread!r}", err=True)
+    client.delete_session_value(thread, key)
+    _done(f"deleted {key!r} from thread {thread!r}")
 
 
 @values_app.command("clear")
-def values_clear(
-    thread: Thread,
-    server: ServerOption = None,
-    token: TokenOption = None,
-    config_file: ConfigOption = None,
-) -> None:
+@_with_client
+def values_clear(client: SessionClient, thread: Thread) -> None:
     """Delete every value of THREAD."""
-    with _client(server, token, config_file) as client:
-        client.clear_session(thread)
-    typer.echo(f"cleared thread {thread!r}", err=True)
+    client.clear_session(thread)
+    _done(f"cleared thread {thread!r}")
 
 
 @parts_app.command("text")
+@_with_client
 def parts_text(
+    client: SessionClient,
     thread: Thread,
     name: Annotated[
         str, typer.Argument(help="Part name ('observation' or '__user_part_observation')")
     ],
     text: Annotated[str, typer.Argument(help="The text; - reads stdin")],
     expires: ExpiresOption = None,
-    server: ServerOption = None,
-    token: TokenOption = None,
-    config_file: ConfigOption = None,
 ) -> None:
     """Set a text user part."""
-    with _client(server, token, config_file) as client:
-        client.set_user_part_text(thread, name, _read_text(text), _expiry(expires))
-    typer.echo(f"set text part {name!r} in thread {thread!r}", err=True)
+    client.set_user_part_text(thread, name, _read_text(text), _expiry(expires))
+    _done(f"set text part {name!r} in thread {thread!r}")
 
 
 @parts_app.command("image")
+@_with_client
 def parts_image(
+    client: SessionClient,
     thread: Thread,
     name: Annotated[
         str, typer.Argument(help="Part name ('screenshot' or '__user_part_screenshot')")
@@ -177,9 +201,6 @@ def parts_image(
         str | None, typer.Option("--mime-type", help="Default: from the file name")
     ] = None,
     expires: ExpiresOption = None,
-    server: ServerOption = None,
-    token: TokenOption = None,
-    config_file: ConfigOption = None,
 ) -> None:
     """Set an image user part from FILE."""
     mime = mime_type or mimetypes.guess_type(file.name)[0] or ""
@@ -188,92 +209,57 @@ def parts_image(
             f"{file} does not look like an image ({mime or 'unknown type'}); "
             "pass --mime-type image/..."
         )
-    with _client(server, token, config_file) as client:
-        client.set_user_part_image(
-            thread,
-            name,
-            file.read_bytes(),
-            mime_type=mime,
-            filename=file.name,
-            expiry=_expiry(expires),
-        )
-    typer.echo(
-        f"set image part {name!r} ({file.stat().st_size} bytes) in thread {thread!r}", err=True
+    image = file.read_bytes()
+    client.set_user_part_image(
+        thread, name, image, mime_type=mime, filename=file.name, expiry=_expiry(expires)
     )
-
-
-def _preview(text: str, limit: int = 80) -> str:
-    one_line = " ".join(text.split())
-    return one_line if len(one_line) <= limit else one_line[: limit - 1] + "…"
+    _done(f"set image part {name!r} ({len(image)} bytes) in thread {thread!r}")
 
 
 @parts_app.command("list")
-def parts_list(
-    thread: Thread,
-    as_json: JsonOption = False,
-    server: ServerOption = None,
-    token: TokenOption = None,
-    config_file: ConfigOption = None,
-) -> None:
+@_with_client
+def parts_list(client: SessionClient, thread: Thread, as_json: JsonOption = False) -> None:
     """Print the user parts of THREAD as an agent would receive them."""
-    with _client(server, token, config_file) as client:
-        parts = client.get_user_parts(thread)
-    rows = []
-    for name, part in parts.items():
-        if isinstance(part, TextPart):
-            rows.append((name, "text", _preview(part.data)))
-        elif isinstance(part, ImagePart):
-            data = part.data
-            detail = (
-                getattr(data, "url", None) or f"{len(getattr(data, 'bytes', '')) * 3 // 4} bytes"
-            )
-            rows.append((name, f"image ({data.mime_type})", detail))
+    parts = client.get_user_parts(thread)
     emit(
         {name: part.model_dump(mode="json") for name, part in parts.items()},
-        table(f"user parts of {thread}", ["name", "type", "content"], rows),
+        table(
+            f"user parts of {thread}",
+            ["name", "type", "content"],
+            [(name, *_describe(part)) for name, part in parts.items()],
+        ),
         force_json=as_json,
     )
 
 
 @parts_app.command("delete")
+@_with_client
 def parts_delete(
-    thread: Thread,
-    name: Annotated[str, typer.Argument(help="Part name")],
-    server: ServerOption = None,
-    token: TokenOption = None,
-    config_file: ConfigOption = None,
+    client: SessionClient, thread: Thread, name: Annotated[str, typer.Argument(help="Part name")]
 ) -> None:
     """Delete one user part."""
-    with _client(server, token, config_file) as client:
-        client.delete_user_part(thread, name)
-    typer.echo(f"deleted part {name!r} from thread {thread!r}", err=True)
+    client.delete_user_part(thread, name)
+    _done(f"deleted part {name!r} from thread {thread!r}")
 
 
 @parts_app.command("clear")
-def parts_clear(
-    thread: Thread,
-    server: ServerOption = None,
-    token: TokenOption = None,
-    config_file: ConfigOption = None,
-) -> None:
+@_with_client
+def parts_clear(client: SessionClient, thread: Thread) -> None:
     """Delete every user part of THREAD (other values stay)."""
-    with _client(server, token, config_file) as client:
-        client.clear_user_parts(thread)
-    typer.echo(f"cleared user parts of thread {thread!r}", err=True)
+    client.clear_user_parts(thread)
+    _done(f"cleared user parts of thread {thread!r}")
 
 
+@_with_client
 def sessions(
+    client: SessionClient,
     thread: Annotated[str | None, typer.Option("--thread", help="Only this thread")] = None,
     limit: Annotated[int, typer.Option("--limit", min=1, max=1000)] = 50,
     offset: Annotated[int, typer.Option("--offset", min=0)] = 0,
     as_json: JsonOption = False,
-    server: ServerOption = None,
-    token: TokenOption = None,
-    config_file: ConfigOption = None,
 ) -> None:
     """List sessions, newest first."""
-    with _client(server, token, config_file) as client:
-        rows = client.list_sessions(thread, limit=limit, offset=offset)
+    rows = client.list_sessions(thread, limit=limit, offset=offset)
     emit(
         [row.model_dump(mode="json") for row in rows],
         table(

@@ -14,7 +14,7 @@ import typer
 from capture.config import Config, load_config
 from capture.errors import CaptureError
 
-__all__ = ["app", "main"]
+__all__ = ["ConfigOption", "ServerOption", "TokenOption", "app", "config_from", "fail", "main"]
 
 app = typer.Typer(
     name="capture",

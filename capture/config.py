@@ -15,9 +15,10 @@ import tomllib
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_origin
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic.fields import FieldInfo
 
 from capture.errors import ConfigError
 
@@ -145,30 +146,29 @@ def _config_path(explicit: str | Path | None, env: Mapping[str, str]) -> Path | 
         return Path(explicit)
     if env.get("CAPTURE_CONFIG"):
         return Path(env["CAPTURE_CONFIG"])
-    default = Path.cwd() / CONFIG_FILE
+    default = Path(CONFIG_FILE)  # relative: errors say "(from playwright.config.toml)"
     return default if default.exists() else None
 
 
-def _env_layer(env: Mapping[str, str]) -> dict[str, tuple[str, str]]:
-    """Map `CAPTURE_SECTION_KEY=value` to {"section.key": (value, "CAPTURE_SECTION_KEY")}."""
-    layer: dict[str, tuple[str, str]] = {}
+def _env_layer(env: Mapping[str, str]) -> dict[str, tuple[Any, str]]:
+    """Map `CAPTURE_SECTION_KEY=value` to {"section.key": (value, "CAPTURE_SECTION_KEY")},
+    the value split into items for a list field."""
+    layer: dict[str, tuple[Any, str]] = {}
     if env.get("CAPTURE_TOKEN"):
         for dotted in ("session.token", "store.token"):
             layer[dotted] = (env["CAPTURE_TOKEN"], "CAPTURE_TOKEN")
     for section, model in Config.model_fields.items():
         assert model.annotation is not None
-        for key in model.annotation.model_fields:
+        for key, field in model.annotation.model_fields.items():
             name = f"CAPTURE_{section}_{key}".upper()
             if name in env:
-                layer[f"{section}.{key}"] = (env[name], name)
+                layer[f"{section}.{key}"] = (_coerce_env(env[name], field), name)
     return layer
 
 
-def _coerce_env(raw: str, dotted: str) -> Any:
-    """Environment values are strings; lists are comma-separated."""
-    section, key = dotted.split(".", 1)
-    field = Config.model_fields[section].annotation.model_fields[key]  # type: ignore[union-attr]
-    if "list" in str(field.annotation):
+def _coerce_env(raw: str, field: FieldInfo) -> Any:
+    """Environment values are strings; a list field takes comma-separated items."""
+    if get_origin(field.annotation) is list:
         return [item.strip() for item in raw.split(",") if item.strip()]
     return raw
 
@@ -197,9 +197,9 @@ def load_config(
             data[section] = dict(values)
             for key in values:
                 sources[f"{section}.{key}"] = str(file)
-    for dotted, (raw, name) in _env_layer(env).items():
+    for dotted, (value, name) in _env_layer(env).items():
         section, key = dotted.split(".", 1)
-        data.setdefault(section, {})[key] = _coerce_env(raw, dotted)
+        data.setdefault(section, {})[key] = value
         sources[dotted] = f"environment variable {name}"
     for dotted, value in (overrides or {}).items():
         if value is None:

@@ -4,7 +4,7 @@
     ├── ConfigError               a bad config value (names the key)
     ├── SessionStoreError         the session store answered with an error (status, message)
     │   ├── BadRequestError       400: bad JSON, key, id or expiry
-    │   ├── AuthError             401: missing or wrong token
+    │   ├── AuthError             401/403: missing or wrong token
     │   ├── PayloadTooLargeError  413: body over the server's limit
     │   └── StoreUnavailableError cannot connect, timed out, or 5xx/429 after the retries
     ├── StorageError              a storage backend failed (server side)
@@ -62,7 +62,7 @@ class BadRequestError(SessionStoreError):
 
 
 class AuthError(SessionStoreError):
-    """401: the server wants a token and got none, or a wrong one."""
+    """401/403: the server wants a token and got none, or a wrong one."""
 
 
 class PayloadTooLargeError(SessionStoreError):

@@ -14,10 +14,9 @@ from rich.console import Console
 
 from capture.config import load_config
 from capture.demo_site import DEMO_PASSWORD, serve_demo_site
-from capture.session import AsyncSessionClient, ImagePart, TextPart
+from capture.session import USER_PART_PREFIX, AsyncSessionClient, ImagePart, TextPart
 from capture.store import serve_in_background, store_for
-from capture.tasks import RunListener, StepResult, TaskFile, load_task, run_task
-from capture.tasks._progress import step_table
+from capture.tasks import RunListener, StepResult, TaskFile, load_task, run_task, step_table
 
 ROOT = Path(__file__).resolve().parent.parent
 TASK = ROOT / "examples" / "shop.yaml"
@@ -35,8 +34,9 @@ async def demo(task: TaskFile) -> int:
     out = Console(highlight=False, soft_wrap=True)
     with serve_demo_site() as site:
         out.print(f"demo shop: {site.url}/ (bundled, capture/demo_site)", markup=False)
-        async with serve_in_background(config.store, port=0) as store_url:
-            where = store_for(config.store).describe()
+        store = store_for(config.store)
+        async with serve_in_background(config.store, port=0, store=store) as store_url:
+            where = store.describe()
             out.print(f"session store: {store_url} (embedded, in-process; data: {where})")
             out.print(f"running {TASK.relative_to(ROOT)} headless …")
             async with AsyncSessionClient.from_config(config.session, base_url=store_url) as client:
@@ -59,12 +59,12 @@ async def demo(task: TaskFile) -> int:
         f"{result.dropped} store writes dropped"
     )
     out.rule("the final observation, as the agent receives it (__user_part_observation)")
-    observation = parts.get(config.capture.observation_key.removeprefix("__user_part_"))
+    observation = parts.get(config.capture.observation_key.removeprefix(USER_PART_PREFIX))
     if isinstance(observation, TextPart):
         out.print(observation.data, markup=False)
     else:
         out.print("(no observation part in the thread: the store dropped it?)")
-    image = parts.get(config.capture.screenshot_key.removeprefix("__user_part_"))
+    image = parts.get(config.capture.screenshot_key.removeprefix(USER_PART_PREFIX))
     if isinstance(image, ImagePart):
         out.print(
             f"[and the screenshot part: {image.data.mime_type}, name {image.data.name}]",

@@ -17,6 +17,8 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Coroutine, Iterator
@@ -25,12 +27,13 @@ from datetime import UTC, datetime, timedelta
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 import pytest
 
-from capture.browser import find_browser, launch_args
-from capture.browser._launch import context_options
+from capture.browser import context_options, find_browser, launch_args
 from capture.config import Config, StoreConfig, load_config
+from capture.demo_site import DemoSite, serve_demo_site
 from capture.store import MemoryStore, SqliteStore, Store, StoreServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -93,7 +96,8 @@ class Site:
         return f"{self.other}/{path.lstrip('/')}"
 
 
-def _serve_dir(directory: Path, host: str = "127.0.0.1") -> ThreadingHTTPServer:
+def serve_dir(directory: Path, host: str = "127.0.0.1") -> ThreadingHTTPServer:
+    """`directory` over HTTP from a daemon thread (quiet, uncached); shut it down after."""
     handler = functools.partial(_QuietHandler, directory=str(directory))
     server = ThreadingHTTPServer((host, 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -103,7 +107,7 @@ def _serve_dir(directory: Path, host: str = "127.0.0.1") -> ThreadingHTTPServer:
 @pytest.fixture(scope="session")
 def site() -> Iterator[Site]:
     """tests/site served on 127.0.0.1 (two ports = two origins)."""
-    first, second = _serve_dir(SITE_DIR), _serve_dir(SITE_DIR)
+    first, second = serve_dir(SITE_DIR), serve_dir(SITE_DIR)
     yield Site(
         origin=f"http://127.0.0.1:{first.server_address[1]}",
         other=f"http://127.0.0.1:{second.server_address[1]}",
@@ -114,11 +118,18 @@ def site() -> Iterator[Site]:
 
 
 @pytest.fixture(scope="session")
+def shop() -> Iterator[DemoSite]:
+    """The bundled demo shop on 127.0.0.1 (state per cookie, so tests do not share carts)."""
+    with serve_demo_site() as site:
+        yield site
+
+
+@pytest.fixture(scope="session")
 def big_document(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """URL of a generated static HTML document of at least 1 MB (tests/site/bigdoc.py)."""
     directory = tmp_path_factory.mktemp("big")
     runpy.run_path(str(SITE_DIR / "bigdoc.py"))["write_big_document"](directory)
-    server = _serve_dir(directory)
+    server = serve_dir(directory)
     yield f"http://127.0.0.1:{server.server_address[1]}/big.html"
     server.shutdown()
     server.server_close()
@@ -156,10 +167,12 @@ T = TypeVar("T")
 
 class Clock:
     """A settable clock for a store's `clock=`, shared by a test and the server's thread:
-    expiry tests move it instead of sleeping."""
+    expiry tests move it instead of sleeping. It starts at `START`."""
+
+    START = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
     def __init__(self) -> None:
-        self.now = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+        self.now = self.START
 
     def __call__(self) -> datetime:
         return self.now
@@ -261,6 +274,69 @@ def sqlite_store_server(start_store_server: StartStore, tmp_path: Path) -> Runni
     return start_store_server(SqliteStore(tmp_path / "store.db"))
 
 
+def quote_segment(text: str) -> str:
+    """Percent-encode one path segment, `/` and `.` included (httpx would resolve `..`)."""
+    return quote(text, safe="").replace(".", "%2E")
+
+
+CAPTURE = str(Path(sys.executable).with_name("capture"))
+"""The venv's `capture` console script."""
+
+
+def clean_env() -> dict[str, str]:
+    """The environment without the developer's CAPTURE_* settings."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("CAPTURE_")}
+
+
+class ServeProcess:
+    """One `capture serve --port 0 ARGS` subprocess; `base_url` (…/api/v1) and the `data:`
+    line are read from what it prints. Its stderr goes to a file, not an unread pipe that
+    a server logging errors could fill and block on."""
+
+    def __init__(self, cwd: Path, *args: str) -> None:
+        self.stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed by stop()
+        command = [CAPTURE, "serve", "--port", "0", *args]
+        self.process = subprocess.Popen(
+            command, cwd=cwd, env=clean_env(), stdout=subprocess.PIPE, stderr=self.stderr
+        )
+        assert self.process.stdout is not None
+        first = self.process.stdout.readline().decode()
+        if "listening on" not in first:
+            self.stop(signal.SIGKILL)
+            self.stderr.seek(0)
+            raise AssertionError(f"capture serve did not start: {first!r} {self.stderr.read()!r}")
+        self.base_url = first.split("listening on ", 1)[1].split()[0]
+        self.data_line = self.process.stdout.readline().decode().strip()
+
+    @property
+    def root(self) -> str:
+        return self.base_url.removesuffix("/api/v1")
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        """Stop it (SIGKILL for a crash) and wait; a no-op once it has exited."""
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+        self.process.communicate(timeout=30)
+        self.stderr.close()
+
+
+StartServe = Callable[..., ServeProcess]
+
+
+@pytest.fixture
+def capture_serve(tmp_path: Path) -> Iterator[StartServe]:
+    """Factory: `start(*serve_args, cwd=tmp_path)` -> ServeProcess, SIGKILLed at teardown."""
+    started: list[ServeProcess] = []
+
+    def start(*args: str, cwd: Path = tmp_path) -> ServeProcess:
+        started.append(ServeProcess(cwd, *args))
+        return started[-1]
+
+    yield start
+    for server in started:
+        server.stop(signal.SIGKILL)
+
+
 # The storage backends every store contract suite runs over. Adding one is one line here;
 # a backend other than memory/sqlite gets its URL from a fixture named `<name>_url`.
 STORE_BACKENDS = [
@@ -284,7 +360,8 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 # -- redis-server for the Redis backend and reliability tests (section owned by H7) -------
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A loopback port nothing listens on right now."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -301,7 +378,7 @@ class RedisServer:
 
     data_dir: Path
     appendfsync: str = "always"
-    port: int = dataclasses.field(default_factory=_free_port)
+    port: int = dataclasses.field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
 
     @property

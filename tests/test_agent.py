@@ -50,8 +50,8 @@ def image_bytes(size: tuple[int, int], fmt: str = "JPEG") -> bytes:
     return buffer.getvalue()
 
 
-def decoded_size(data: str) -> tuple[int, int]:
-    return Image.open(io.BytesIO(base64.b64decode(data))).size
+def decoded(data: str) -> Image.Image:
+    return Image.open(io.BytesIO(base64.b64decode(data)))
 
 
 @pytest.fixture
@@ -81,7 +81,7 @@ def test_anthropic_blocks_are_a_base64_image_then_the_text(thread: tuple[str, st
     assert set(image["source"]) == {"type", "media_type", "data"}
     assert image["source"]["type"] == "base64"
     assert image["source"]["media_type"] == "image/jpeg"
-    assert decoded_size(image["source"]["data"]) == (800, 500)
+    assert decoded(image["source"]["data"]).size == (800, 500)
     assert text == {"type": "text", "text": OBSERVATION}
     message = user_message(blocks, "anthropic")
     assert message == {"role": "user", "content": blocks}
@@ -95,7 +95,7 @@ def test_openai_chat_parts_carry_a_data_url(thread: tuple[str, str]) -> None:
     url = image["image_url"]["url"]
     prefix = "data:image/jpeg;base64,"
     assert url.startswith(prefix)
-    assert decoded_size(url[len(prefix) :]) == (800, 500)
+    assert decoded(url[len(prefix) :]).size == (800, 500)
     assert text == {"type": "text", "text": OBSERVATION}
 
 
@@ -118,7 +118,7 @@ async def test_distri_parts_round_trip_through_the_wire_models(thread: tuple[str
     assert isinstance(image.data, ImageBytes)
     assert image.data.name == "step-3.jpg"
     assert image.data.mime_type == "image/jpeg"
-    assert decoded_size(image.data.bytes) == (400, 250)
+    assert decoded(image.data.bytes).size == (400, 250)
     assert text == TextPart(data=OBSERVATION)
     assert user_message(parts, "distri") == {"role": "user", "parts": parts}
 
@@ -127,7 +127,7 @@ def test_resize_keeps_aspect_and_leaves_small_images_untouched() -> None:
     data = base64.b64encode(image_bytes((1600, 900))).decode()
     scaled, mime = fit_image(data, "image/jpeg", 800)
     assert mime == "image/jpeg"
-    assert decoded_size(scaled) == (800, 450)
+    assert decoded(scaled).size == (800, 450)
     assert fit_image(data, "image/jpeg", 2000) == (data, "image/jpeg")
     assert fit_image(data, "image/jpeg") == (data, "image/jpeg")
 
@@ -136,7 +136,7 @@ def test_a_type_no_model_accepts_is_re_encoded_as_png() -> None:
     bmp = base64.b64encode(image_bytes((40, 30), "BMP")).decode()
     block = render_part(ImagePart(data=ImageBytes(bytes=bmp, mime_type="image/bmp")), "anthropic")
     assert block["source"]["media_type"] == "image/png"
-    assert Image.open(io.BytesIO(base64.b64decode(block["source"]["data"]))).format == "PNG"
+    assert decoded(block["source"]["data"]).format == "PNG"
 
 
 def test_url_images_pass_through_by_url() -> None:

@@ -10,7 +10,6 @@ import importlib.util
 import os
 import shutil
 import sys
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from types import ModuleType
@@ -22,13 +21,13 @@ from PIL import Image
 
 from capture.browser import open_browser
 from capture.config import Config
-from capture.demo_site import DemoSite, serve_demo_site
+from capture.demo_site import DemoSite
 from capture.session import AsyncSessionClient
+from tests.conftest import ROOT
 
 if TYPE_CHECKING:
     from playwright.async_api import BrowserContext
 
-ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "agent_loop.py"
 
 
@@ -41,12 +40,6 @@ def example() -> ModuleType:
     sys.modules[spec.name] = module  # dataclasses look their module up by name
     spec.loader.exec_module(module)
     return module
-
-
-@pytest.fixture
-def shop() -> Iterator[DemoSite]:
-    with serve_demo_site() as site:
-        yield site
 
 
 def test_policy_reads_refs_from_the_observation_text(example: ModuleType) -> None:
@@ -75,7 +68,8 @@ async def test_the_loop_puts_a_mug_in_the_cart(
 
     def watching(message: dict[str, Any]) -> dict[str, Any] | None:
         seen.append(message)
-        return policy(message)
+        step: dict[str, Any] | None = policy(message)
+        return step
 
     # A generous time box: on a loaded machine the outline must not fall back to "late",
     # since this test is about the loop, not about capture speed.

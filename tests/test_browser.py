@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -18,7 +17,7 @@ from capture.config import BrowserConfig, Config, ContextConfig
 from capture.errors import BrowserError
 from capture.recorder import Recorder
 from capture.session import AsyncSessionClient
-from tests.conftest import Site
+from tests.conftest import Site, free_port
 
 pytestmark = pytest.mark.browser
 
@@ -129,9 +128,7 @@ async def test_attach_over_cdp_reuses_and_leaves_the_browser(
 
 
 async def test_attach_to_nothing_is_a_browser_error() -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]  # closed again on exit: nobody listens there
+    port = free_port()
     with pytest.raises(BrowserError, match=f"could not attach to http://127.0.0.1:{port}"):
         async with open_browser(
             BrowserConfig(launch_timeout=5), cdp_url=f"http://127.0.0.1:{port}"

@@ -47,7 +47,7 @@ def _raw(store: Any, thread: str) -> dict[str, Any]:
     return values
 
 
-def test_values_commands(cli: Run, store_server: Any) -> None:
+def test_values_commands(cli: Run, store_server: Any, tmp_path: Path) -> None:
     s = ("--server", store_server.base_url)
     assert cli("values", "set", "t1", "pref", '{"theme": "dark"}', *s)[0] == 0
     assert cli("values", "set", "t1", "word", "hello", *s)[0] == 0
@@ -69,6 +69,10 @@ def test_values_commands(cli: Run, store_server: Any) -> None:
     assert "word" not in _raw(store_server, "t1")
     code, out, _ = cli("sessions", *s)
     assert [row["thread_id"] for row in json.loads(out)] == ["t1"]
+    config_file = tmp_path / "c.toml"
+    config_file.write_text(f'[session]\nserver = "{store_server.base_url}"\n')
+    code, out, _ = cli("values", "get", "t1", "num", "--config", str(config_file))
+    assert (code, json.loads(out)) == (0, "42")
     assert cli("values", "clear", "t1", *s)[0] == 0
     assert _raw(store_server, "t1") == {}
 
@@ -92,6 +96,27 @@ def test_parts_commands(cli: Run, store_server: Any, tmp_path: Path) -> None:
     assert cli("parts", "delete", "t2", "observation", *s)[0] == 0
     assert cli("parts", "clear", "t2", *s)[0] == 0
     assert _raw(store_server, "t2") == {}
+
+
+def test_a_terminal_gets_tables_with_inert_markup(
+    cli: Run, store_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s = ("--server", store_server.base_url)
+    thread = "[/weird] [bold]id"  # markup in a title used to raise rich's MarkupError
+    assert cli("values", "set", thread, "k", "[red]v[/red]", *s)[0] == 0
+    assert cli("parts", "text", thread, "note", "hello", *s)[0] == 0
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    code, out, err = cli("values", "list", thread, *s)
+    assert code == 0, err
+    assert thread in out
+    assert '"[red]v[/red]"' in out
+    code, out, _ = cli("parts", "list", thread, *s)
+    assert "text" in out
+    assert "hello" in out
+    code, out, _ = cli("sessions", *s)
+    assert "thread" in out
+    code, out, _ = cli("values", "list", thread, "--json", *s)
+    assert json.loads(out)["k"] == "[red]v[/red]"
 
 
 def test_bad_input_gets_one_line_and_exit_1(cli: Run, store_server: Any, tmp_path: Path) -> None:

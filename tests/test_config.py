@@ -66,6 +66,18 @@ def test_bad_values_name_the_key_and_the_source(tmp_path: Path) -> None:
         load_config(tmp_path / "missing.toml", env={})
 
 
+def test_the_file_is_found_by_env_or_in_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "playwright.config.toml").write_text("[capture]\nquality = 500\n")
+    (tmp_path / "other.toml").write_text("[capture]\nquality = 40\n")
+    monkeypatch.chdir(tmp_path)
+    # named as the user knows it, as in docs/config.md
+    with pytest.raises(ConfigError, match=r"\(from playwright\.config\.toml\)$"):
+        load_config(env={})
+    assert load_config(env={"CAPTURE_CONFIG": "other.toml"}).capture.quality == 40
+
+
 @pytest.mark.parametrize(
     ("text", "seconds"),
     [

@@ -3,7 +3,6 @@ the embedded store, printing the step table and the final observation read from 
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,14 +10,13 @@ from pathlib import Path
 import pytest
 
 from capture.demo_site import DEMO_PASSWORD
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.conftest import ROOT, clean_env
 
 
 @pytest.mark.browser
 @pytest.mark.slow
 def test_demo_runs_the_example_and_prints_the_final_observation(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CAPTURE_")}
+    env = clean_env()
     env.pop("DISPLAY", None)  # no display needed
     done = subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "demo.py")],

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -13,14 +12,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from capture.demo_site import DEMO_PASSWORD, DEMO_USER, PRODUCTS, DemoSite, serve_demo_site
+from capture.demo_site import DEMO_PASSWORD, DEMO_USER, PRODUCTS, DemoSite
 from capture.errors import CaptureError
-
-
-@pytest.fixture(scope="module")
-def shop() -> Iterator[DemoSite]:
-    with serve_demo_site() as site:
-        yield site
+from tests.conftest import clean_env
 
 
 @pytest.fixture
@@ -92,7 +86,7 @@ def test_capture_demo_serves_the_shop_and_says_how_to_run_the_example(tmp_path: 
         cwd=tmp_path,
         stdout=subprocess.PIPE,
         text=True,
-        env={k: v for k, v in os.environ.items() if not k.startswith("CAPTURE_")},
+        env=clean_env(),
     ) as process:
         try:
             assert process.stdout is not None

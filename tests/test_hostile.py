@@ -12,14 +12,13 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from urllib.parse import quote
 
 import httpx
 import pytest
 
 from capture.session import SessionClient
 from capture.store import MemoryStore, store_from_url
-from tests.conftest import RunningStore, StartStore
+from tests.conftest import RunningStore, StartStore, quote_segment
 
 
 @pytest.fixture
@@ -162,18 +161,13 @@ def test_invalid_utf8_in_the_path_and_query_is_never_a_5xx(server: RunningStore)
 PATHS = [("..", "../../etc/passwd"), ("a/b", "c"), ("a", "b/c"), (".", "."), ("..", "%2F")]
 
 
-def _encode(text: str) -> str:
-    """Percent-encode everything, dots included (a bare `..` would be resolved by httpx)."""
-    return quote(text, safe="").replace(".", "%2E")
-
-
 def test_dot_dot_and_encoded_slashes_are_plain_characters(served: RunningStore) -> None:
     with httpx.Client(base_url=served.base_url, timeout=10) as http:
         for thread, key in PATHS:
-            path = f"/sessions/{_encode(thread)}/values"
+            path = f"/sessions/{quote_segment(thread)}/values"
             assert http.post(path, json={"key": key, "value": [thread, key]}).status_code == 204
         for thread, key in PATHS:
-            path = f"/sessions/{_encode(thread)}/values/{_encode(key)}"
+            path = f"/sessions/{quote_segment(thread)}/values/{quote_segment(key)}"
             assert http.get(path).json() == {"value": [thread, key]}
         assert http.get("/sessions/a/values").json() == {"values": {"b/c": ["a", "b/c"]}}
         assert http.get("/sessions/%2E/values").json() == {"values": {".": [".", "."]}}

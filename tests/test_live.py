@@ -5,13 +5,10 @@ records into a real embedded store, checked over raw HTTP."""
 from __future__ import annotations
 
 import asyncio
-import functools
-import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +20,8 @@ from capture.browser import open_browser
 from capture.config import Config
 from capture.live import LiveRecorder, LiveResult, export_task, record_session
 from capture.session import AsyncSessionClient
-from capture.tasks import dump_task, load_task
-from capture.tasks._runner import run_task
+from capture.tasks import dump_task, load_task, run_task
+from tests.conftest import serve_dir
 
 pytestmark = [pytest.mark.browser]
 
@@ -165,10 +162,7 @@ async def test_a_click_that_opens_a_tab_is_followed_into_it(
         f'<a href="{site.url("spa.html")}" target="_blank">Open the todo app</a></main>',
         encoding="utf-8",
     )
-    server = ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(SimpleHTTPRequestHandler, directory=str(tmp_path))
-    )
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server = serve_dir(tmp_path)
     start = f"http://127.0.0.1:{server.server_address[1]}/links.html"
     try:
         async with recording(config, store_server.base_url, start) as live:

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from subprocess import PIPE, Popen
 from typing import Any
 
 import httpx
@@ -19,18 +19,11 @@ from playwright.sync_api import Page, sync_playwright
 
 from capture.browser import launch_args
 from capture.tasks import load_task
+from tests.conftest import CAPTURE, ROOT, free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-ROOT = Path(__file__).resolve().parent.parent
-CAPTURE = [str(Path(sys.executable).parent / "capture")]
 PASSWORD = "Cdp-typed-secret-77"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _wait_for(check: Any, what: str, timeout: float = 30.0) -> Any:
@@ -49,7 +42,7 @@ def _wait_for(check: Any, what: str, timeout: float = 30.0) -> Any:
 @pytest.fixture
 def chromium_cdp(chromium_path: str, tmp_path: Path) -> Iterator[str]:
     """A Chromium started on its own with a debugging port on 127.0.0.1; its CDP URL."""
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [
             chromium_path,
@@ -95,17 +88,30 @@ def _page_at(pages: list[Page], suffix: str) -> Page | None:
     return next((p for p in pages if p.url.endswith(suffix)), None)
 
 
+def _env() -> dict[str, str]:
+    return {**os.environ, "CAPTURE_CONFIG": str(ROOT / "playwright.config.toml")}
+
+
+@contextmanager
+def _recorder(command: list[str], cwd: Path, env: dict[str, str]) -> Iterator[Popen[str]]:
+    """A `capture record` process; killed (its output printed) if the test leaves it running."""
+    process = Popen(command, cwd=cwd, env=env, stdout=PIPE, stderr=PIPE, text=True)
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+            print("recorder output:", *process.communicate(), sep="\n")
+
+
 def test_record_attached_over_cdp_follows_tabs_and_stops_on_request(
     chromium_cdp: str, site: Any, store_server: Any, tmp_path: Path
 ) -> None:
-    env = {**os.environ, "CAPTURE_CONFIG": str(ROOT / "playwright.config.toml")}
+    env = _env()
     base = store_server.base_url
-    command = [*CAPTURE, "record", site.url("login.html"), "--cdp", chromium_cdp]
+    command = [CAPTURE, "record", site.url("login.html"), "--cdp", chromium_cdp]
     command += ["--thread", "cdp", "--out", "task.yaml", "--server", base]
-    recorder = subprocess.Popen(
-        command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    try:
+    with _recorder(command, tmp_path, env) as recorder:
         _wait_for(lambda: _steps(base, "cdp"), "the first capture (the start URL)")
         with sync_playwright() as pw:
             browser = pw.chromium.connect_over_cdp(chromium_cdp)
@@ -127,10 +133,6 @@ def test_record_attached_over_cdp_follows_tabs_and_stops_on_request(
         assert stop.returncode == 0, stop.stderr
         assert "stopped recording" in stop.stdout
         out, err = recorder.communicate(timeout=60)
-    finally:
-        if recorder.poll() is None:
-            recorder.kill()
-            print("recorder output:", *recorder.communicate(), sep="\n")
     assert recorder.returncode == 0, err
     steps = _steps(base, "cdp")
     # The new tab's URL is whatever it shows once settled: blank, or already the todo app.
@@ -153,7 +155,7 @@ def test_record_attached_over_cdp_follows_tabs_and_stops_on_request(
     assert not list((tmp_path / ".capture").glob("recording-*.json"))
 
     # `capture run` replays it, the secret supplied as a variable, to the same page state.
-    run = [*CAPTURE, "run", "task.yaml", "--thread", "replay", "--server", base]
+    run = [CAPTURE, "run", "task.yaml", "--thread", "replay", "--server", base]
     replay = subprocess.run(
         [*run, "--var", f"SECRET_1={PASSWORD}"],
         cwd=tmp_path,
@@ -170,7 +172,7 @@ def test_record_attached_over_cdp_follows_tabs_and_stops_on_request(
 
 def _stop(cwd: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [*CAPTURE, "record", "--stop", *args],
+        [CAPTURE, "record", "--stop", *args],
         cwd=cwd,
         env=env,
         capture_output=True,
@@ -183,15 +185,12 @@ def _stop(cwd: Path, env: dict[str, str], *args: str) -> subprocess.CompletedPro
 def test_record_launches_a_headed_browser_under_xvfb(
     site: Any, store_server: Any, tmp_path: Path
 ) -> None:
-    env = {**os.environ, "CAPTURE_CONFIG": str(ROOT / "playwright.config.toml")}
+    env = _env()
     env.pop("DISPLAY", None)
     base = store_server.base_url
-    command = ["xvfb-run", "-a", *CAPTURE, "record", site.url("spa.html"), "--thread", "xvfb"]
+    command = ["xvfb-run", "-a", CAPTURE, "record", site.url("spa.html"), "--thread", "xvfb"]
     command += ["--out", "task.yaml", "--server", base]
-    recorder = subprocess.Popen(
-        command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    try:
+    with _recorder(command, tmp_path, env) as recorder:
         _until_steps(base, "xvfb", 1, "the capture of the start URL")
         other = _stop(tmp_path, env, "--thread", "someone-else")
         assert other.returncode == 1
@@ -199,10 +198,6 @@ def test_record_launches_a_headed_browser_under_xvfb(
         stopped = _stop(tmp_path, env, "--thread", "xvfb")
         assert stopped.returncode == 0, stopped.stderr
         out, err = recorder.communicate(timeout=60)
-    finally:
-        if recorder.poll() is None:
-            recorder.kill()
-            print("recorder output:", *recorder.communicate(), sep="\n")
     assert recorder.returncode == 0, err
     assert "task file: task.yaml (1 steps)" in out
     assert [s.kind for s in load_task(tmp_path / "task.yaml").steps] == ["goto"]

@@ -11,10 +11,8 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import socket
 import time
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -26,22 +24,20 @@ from capture.config import Config
 from capture.errors import ConfigError, RefNotFoundError
 from capture.recorder.observe import (
     BELOW_MARKER,
-    EventsSnapshot,
     PageEvents,
     PageState,
     Rect,
     Scrubber,
     diff_outline,
-    format_observation,
     read_page_state,
     read_sensitive,
     resolve_ref,
 )
-from tests.conftest import Site
+from tests.conftest import Site, free_port
+from tests.test_observe_text import observation
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 
-NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 LINE = re.compile(r'^\s*- (?P<role>[a-z]+)(?: (?P<name>"(?:[^"\\]|\\.)*"))?.*\[ref=(?P<ref>\w+)\]')
 
 # Every interactive element and heading of a frame (and its open shadow roots) whose box
@@ -229,15 +225,7 @@ async def test_login_secrets_stay_out_of_every_text_and_are_masked(page: Page, s
     for selector, value in TYPED.items():
         await page.fill(selector, value)
     state = await read_page_state(page)
-    text = format_observation(
-        step=1,
-        action="fill",
-        state=state,
-        diff=None,
-        events=events.drain(),
-        char_budget=16000,
-        now=NOW,
-    )
+    text = observation(action="fill", state=state, events=events.drain())
     secrets = [*TYPED.values(), "prefilled-Secret-42", "ACCT-7781-2290-44", "REF-PRIVATE-0042"]
     for secret in secrets:
         assert secret not in text
@@ -353,16 +341,7 @@ async def test_scrubber_removes_secrets_that_surface_elsewhere(page: Page, site:
     await page.evaluate("console.error('login failed for password ' + password.value)")
     state = await read_page_state(page)
     scrub = Scrubber(state.secret_values)
-    text = format_observation(
-        step=2,
-        action="submit",
-        state=state,
-        diff=None,
-        events=events.drain(),
-        char_budget=16000,
-        now=NOW,
-        scrub=scrub,
-    )
+    text = observation(step=2, action="submit", state=state, events=events.drain(), scrub=scrub)
     assert "leaky-Secret-77" not in text
     assert "login failed for password [redacted]" in text
 
@@ -388,15 +367,7 @@ async def test_long_table_is_viewport_first_and_fits_the_budget(page: Page, site
     # Above the viewport comes last: the first line is a visible row, not the page heading.
     assert 'heading "Orders"' not in view
 
-    text = format_observation(
-        step=3,
-        action="scroll",
-        state=state,
-        diff=None,
-        events=EventsSnapshot(),
-        char_budget=2000,
-        now=NOW,
-    )
+    text = observation(step=3, action="scroll", state=state, char_budget=2000)
     assert len(text) <= 2000
     assert re.search(r"\[… \d+ more lines (in|outside) the viewport omitted \(budget\) …\]", text)
     assert f'"Cancel {visible_rows[0]}"' in text
@@ -421,25 +392,9 @@ async def test_diff_on_a_single_page_app(page: Page, site: Site) -> None:
     assert any(line.startswith('+ heading "Details"') for line in diff)
     assert any(re.match(r'\+ button "Details" \[expanded\] \[ref=e\d+\]', x) for x in diff)
     assert any(re.match(r'- button "Details" \[collapsed\] \[ref=e\d+\]', x) for x in diff)
-    text = format_observation(
-        step=2,
-        action="click",
-        state=after,
-        diff=diff,
-        events=EventsSnapshot(),
-        char_budget=16000,
-        now=NOW,
-    )
+    text = observation(step=2, action="click", state=after, diff=diff)
     assert f"## Changes since previous capture ({len(diff)})" in text
-    unchanged = format_observation(
-        step=3,
-        action="wait",
-        state=after,
-        diff=[],
-        events=EventsSnapshot(),
-        char_budget=16000,
-        now=NOW,
-    )
+    unchanged = observation(step=3, action="wait", state=after, diff=[])
     assert "no visible change" in unchanged
 
 
@@ -457,15 +412,7 @@ async def test_console_and_page_errors_are_reported(page: Page, site: Site) -> N
     assert not events.drain()  # drained: nothing new
     async with page.expect_event("console"):
         await page.click("#log")
-    text = format_observation(
-        step=2,
-        action="click",
-        state=None,
-        diff=None,
-        events=events.drain(),
-        char_budget=4000,
-        now=NOW,
-    )
+    text = observation(step=2, action="click", events=events.drain(), char_budget=4000)
     assert "## Console errors (1)" in text
     assert "clicked error: widget failed" in text
     assert "outline not available" in text
@@ -482,9 +429,7 @@ async def test_console_and_page_errors_are_reported(page: Page, site: Site) -> N
 
 async def test_failed_requests_are_reported(page: Page, site: Site) -> None:
     events = PageEvents(page)
-    with socket.socket() as sock:  # a port nothing listens on once closed
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     await page.goto(site.url(f"failing.html?refused={port}"))
     await expect(page.locator("#result")).to_contain_text("refused")
     failed = events.drain().failed_requests
@@ -525,15 +470,7 @@ async def test_an_open_dialog_is_listed_while_it_is_open(page: Page, site: Site)
     dialog = await opened
     snapshot = events.drain()
     assert snapshot.open_dialogs == ["confirm 'Delete everything?'"]
-    text = format_observation(
-        step=1,
-        action="click",
-        state=None,
-        diff=None,
-        events=snapshot,
-        char_budget=4000,
-        now=NOW,
-    )
+    text = observation(action="click", events=snapshot, char_budget=4000)
     assert "## Open dialogs (1)" in text
     async with page.expect_event("dialogclosed"):
         await dialog.dismiss()

@@ -26,6 +26,20 @@ from capture.recorder.observe._outline import FrameRead, assemble_sensitive, ass
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
 
+def observation(**fields: Any) -> str:
+    """`format_observation` with the fields a test leaves alone filled in (test_observe too)."""
+    defaults: dict[str, Any] = {
+        "step": 1,
+        "action": "",
+        "state": None,
+        "diff": None,
+        "events": EventsSnapshot(),
+        "char_budget": 16000,
+        "now": NOW,
+    }
+    return format_observation(**{**defaults, **fields})
+
+
 def state(view: list[str], outside: list[str] = (), omitted: int = 0) -> PageState:  # type: ignore[assignment]
     outside = list(outside)
     return PageState(
@@ -110,14 +124,12 @@ def test_observation_has_header_outline_changes_and_events() -> None:
         failed_requests=["GET http://x/y — HTTP 404 Not Found"],
         dialogs=["alert 'hi' (dismissed)"],
     )
-    text = format_observation(
+    text = observation(
         step=7,
         action='click "Save"',
         state=state(['- button "Save" [ref=e1]'], ['- link "Next" [ref=e2]']),
         diff=['+ button "Save" [ref=e1]'],
         events=events,
-        char_budget=16000,
-        now=NOW,
         notes=["screenshot unchanged"],
     )
     assert text.startswith('# Step 7: click "Save"\nURL: http://127.0.0.1:1/x\nTitle: X\n')
@@ -142,14 +154,12 @@ def test_budget_keeps_the_viewport_and_marks_what_is_left_out(budget: int) -> No
     view = [f'- button "In view {i}" [ref=e{i}]' for i in range(40)]
     outside = [f'- link "Below {i}" [ref=e{100 + i}]' for i in range(400)]
     diff = [f'+ link "Below {i}" [ref=e{100 + i}]' for i in range(300)]
-    text = format_observation(
-        step=1,
+    text = observation(
         action="scroll",
         state=state(view, outside, omitted=900),
         diff=diff,
         events=EventsSnapshot(console_errors=["x" * 500] * 30),
         char_budget=budget,
-        now=NOW,
     )
     assert len(text) <= budget
     assert re.search(r"changes.* omitted \(budget\)", text)
@@ -164,25 +174,9 @@ def test_budget_keeps_the_viewport_and_marks_what_is_left_out(budget: int) -> No
 
 
 def test_no_state_says_the_outline_was_late() -> None:
-    text = format_observation(
-        step=2,
-        action="",
-        state=None,
-        diff=None,
-        events=EventsSnapshot(),
-        char_budget=1000,
-        now=NOW,
-    )
+    text = observation(step=2, char_budget=1000)
     assert "# Step 2: (no action)" in text
-    long_action = format_observation(
-        step=3,
-        action="type\n" + "x" * 500,
-        state=None,
-        diff=None,
-        events=EventsSnapshot(),
-        char_budget=1000,
-        now=NOW,
-    )
+    long_action = observation(step=3, action="type\n" + "x" * 500, char_budget=1000)
     assert long_action.splitlines()[0] == "# Step 3: type " + "x" * 194 + "…"
     assert "outline not available" in text
     assert "(first capture)" in text

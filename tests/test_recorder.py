@@ -6,7 +6,6 @@ import asyncio
 import base64
 import io
 import json
-import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -16,15 +15,14 @@ import pytest_asyncio
 from PIL import Image
 from playwright.async_api import Browser, Page
 
-from capture.browser import open_browser
-from capture.browser._launch import context_options
+from capture.browser import context_options, open_browser
 from capture.config import CaptureConfig, Config, ContextConfig
 from capture.errors import StoreUnavailableError
 from capture.recorder import Recorder, RecorderCore
 from capture.recorder._screenshot import fallback_options, fallback_shot
 from capture.recorder.observe import read_sensitive
 from capture.session import AsyncSessionClient, BaseSessionClient
-from tests.conftest import Site
+from tests.conftest import Site, free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 
@@ -48,10 +46,6 @@ def stored_image(values: dict[str, Any]) -> Image.Image:
 
 def _decoded(data: bytes) -> Image.Image:
     return Image.open(io.BytesIO(data)).convert("RGB")
-
-
-def capture_config(**fields: Any) -> CaptureConfig:
-    return CaptureConfig(**fields)
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
@@ -143,7 +137,7 @@ PREFILLED = ["prefilled-Secret-42", "ACCT-7781-2290-44", "REF-PRIVATE-0042"]
 async def test_planted_secrets_are_in_no_stored_byte_and_masked_solid(
     apage: Page, client: AsyncSessionClient, store_server: Any, site: Site
 ) -> None:
-    cfg = capture_config(secrets=[SECRETS["literal"]], redact_selectors=["#note"])
+    cfg = CaptureConfig(secrets=[SECRETS["literal"]], redact_selectors=["#note"])
     thread = "t-secrets"
     boxes: list[tuple[float, float, float, float]] = []
     async with Recorder(apage, client, thread, config=cfg) as rec:
@@ -222,7 +216,7 @@ async def test_every_request_fits_the_budget_on_a_2560_viewport(
     apage = await new_page(shared_browser, ContextConfig(viewport_width=2560, viewport_height=1600))
     async with (
         AsyncSessionClient(running.base_url) as client,
-        Recorder(apage, client, "t-budget", config=capture_config(quality=95)) as rec,
+        Recorder(apage, client, "t-budget", config=CaptureConfig(quality=95)) as rec,
     ):
         await apage.goto(site.url("table.html"))
         first = await rec.capture("table")
@@ -255,7 +249,7 @@ async def test_every_request_fits_the_budget_on_a_2560_viewport(
 async def test_unchanged_page_is_not_reuploaded_until_expiry_nears(
     apage: Page, client: AsyncSessionClient, store_server: Any, site: Site
 ) -> None:
-    cfg = capture_config(screenshot_expiry="1s")
+    cfg = CaptureConfig(screenshot_expiry="1s")
     async with Recorder(apage, client, "t-same", config=cfg) as rec:
         await apage.goto(site.url("spa.html"))
         first = await rec.capture("open")
@@ -283,7 +277,7 @@ async def test_unchanged_page_is_not_reuploaded_until_expiry_nears(
 async def test_only_the_latest_step_records_are_kept(
     apage: Page, client: AsyncSessionClient, store_server: Any, site: Site
 ) -> None:
-    async with Recorder(apage, client, "t-keep", config=capture_config(keep_steps=3)) as rec:
+    async with Recorder(apage, client, "t-keep", config=CaptureConfig(keep_steps=3)) as rec:
         await apage.goto(site.url("spa.html"))
         for n in range(5):
             await apage.click("#increment")
@@ -303,14 +297,11 @@ async def test_only_the_latest_step_records_are_kept(
 
 
 def _down_url() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}/api/v1"
+    return f"http://127.0.0.1:{free_port()}/api/v1"
 
 
 async def test_store_down_never_fails_the_task(apage: Page, site: Site) -> None:
-    cfg = capture_config(upload_retries=1)
+    cfg = CaptureConfig(upload_retries=1)
     async with (
         AsyncSessionClient(_down_url(), retries=0) as client,
         Recorder(apage, client, "t-down", config=cfg) as rec,
@@ -328,7 +319,7 @@ async def test_store_down_never_fails_the_task(apage: Page, site: Site) -> None:
 
 
 async def test_strict_mode_raises_store_errors(apage: Page, site: Site) -> None:
-    cfg = capture_config(upload_retries=0, strict=True)
+    cfg = CaptureConfig(upload_retries=0, strict=True)
     async with AsyncSessionClient(_down_url(), retries=0) as client:
         rec = Recorder(apage, client, "t-strict", config=cfg)
         await apage.goto(site.url("index.html"))
@@ -344,7 +335,7 @@ async def test_strict_mode_raises_store_errors(apage: Page, site: Site) -> None:
 async def test_a_spent_time_box_falls_back_and_says_so(
     apage: Page, client: AsyncSessionClient, store_server: Any, site: Site
 ) -> None:
-    async with Recorder(apage, client, "t-box", config=capture_config(time_box=0)) as rec:
+    async with Recorder(apage, client, "t-box", config=CaptureConfig(time_box=0)) as rec:
         await apage.goto(site.url("login.html"))
         result = await rec.capture("open")
         await rec.flush()
@@ -359,7 +350,7 @@ async def test_a_spent_time_box_falls_back_and_says_so(
 async def test_a_busy_page_does_not_block_past_the_time_box(
     apage: Page, client: AsyncSessionClient, store_server: Any, site: Site
 ) -> None:
-    async with Recorder(apage, client, "t-busy", config=capture_config(time_box=0.3)) as rec:
+    async with Recorder(apage, client, "t-busy", config=CaptureConfig(time_box=0.3)) as rec:
         await apage.goto(site.url("spa.html"))
         await rec.capture("open")
         # Block the page's main thread for 1.5 s, well past the 0.3 s box.
@@ -404,7 +395,7 @@ async def test_presets_and_formats(
     size: tuple[int, int],
     mime: str,
 ) -> None:
-    async with Recorder(apage, client, "t-preset", config=capture_config(**fields)) as rec:
+    async with Recorder(apage, client, "t-preset", config=CaptureConfig(**fields)) as rec:
         await apage.goto(site.url("login.html"))
         await apage.fill("#password", "Preset-Secret-1")
         result = await rec.capture("open")

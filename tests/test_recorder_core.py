@@ -2,25 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+import io
 from typing import Any
+
+from PIL import Image
 
 from capture.config import CaptureConfig
 from capture.recorder._core import RecorderCore, StepInput
 from capture.recorder._image import EncodedImage
-from capture.recorder.observe import EventsSnapshot, PageState
+from capture.recorder._screenshot import Shot, Viewport
+from capture.recorder.observe import EventsSnapshot, PageState, Rect
 from capture.session import BaseSessionClient, encode_json
+from tests.conftest import Clock
 
 SHOT = "__user_part_screenshot"
 OBS = "__user_part_observation"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def _state(outline: list[str], secrets: list[str] | None = None) -> PageState:
@@ -83,10 +79,10 @@ def test_a_dropped_image_is_sent_again_and_a_near_expiry_renews_it() -> None:
     image_write.on_done(False)  # the store was down: it does not hold this image
     _, writes = core.conclude(_step(core, b"A", ["x"]))
     assert writes[0].key == SHOT
-    clock.now += timedelta(minutes=4)  # more than half of 10 min left: keep
+    clock.advance(minutes=4)  # more than half of 10 min left: keep
     _, writes = core.conclude(_step(core, b"A", ["x"]))
     assert writes[0].key == OBS
-    clock.now += timedelta(minutes=2)  # 4 min left: renew before it expires
+    clock.advance(minutes=2)  # 4 min left: renew before it expires
     _, writes = core.conclude(_step(core, b"A", ["x"]))
     assert writes[0].key == SHOT
 
@@ -140,3 +136,18 @@ def test_the_observation_is_cut_until_its_request_fits() -> None:
         <= 16_384
     )
     assert "omitted" in result.observation
+
+
+def test_an_unchanged_screenshot_is_not_encoded_again() -> None:
+    clock = Clock()
+    core = _core(clock)
+    out = io.BytesIO()
+    Image.new("RGB", (640, 400), "white").save(out, "JPEG", quality=92)
+    shot = Shot(out.getvalue(), Viewport(0, 0, 640, 400), 640, final=False)
+    field = [Rect(10, 10, 100, 20)]
+    first = core.encode(shot, field, 1)
+    assert first.masked == 1
+    assert core.encode(shot, field, 2) is first  # same bytes, same fields: reused
+    moved = core.encode(shot, [Rect(10, 200, 100, 20)], 3)
+    assert moved is not first  # a field moved: masked anew
+    assert moved.data != first.data

@@ -153,21 +153,30 @@ def test_budget_steps_quality_then_scale() -> None:
     assert image.width < 1568 or (image.quality is not None and image.quality < 90)
 
 
-def test_fast_path_keeps_browser_bytes() -> None:
+def _browser_jpeg() -> bytes:
+    """A 640x400 page as the browser sends it on the fast path: JPEG at the quality set."""
     out = io.BytesIO()
     Image.open(io.BytesIO(_noisy_page(640, 400))).convert("RGB").save(out, "JPEG", quality=70)
-    raw = out.getvalue()
-    image = finish_image(
+    return out.getvalue()
+
+
+def _finish_final(raw: bytes, rects: list[R]) -> bytes:
+    """`finish_image` on browser bytes that are final already (the fast path's input)."""
+    return finish_image(
         raw,
         css_size=(640, 400),
-        rects=[],
+        rects=rects,
         fmt="jpeg",
         quality=70,
         target_width=640,
         fits=lambda _: True,
         raw_is_final=True,
-    )
-    assert image.data == raw
+    ).data
+
+
+def test_fast_path_keeps_browser_bytes() -> None:
+    raw = _browser_jpeg()
+    assert _finish_final(raw, []) == raw
 
 
 def test_png_format_and_impossible_budget() -> None:
@@ -187,23 +196,8 @@ def test_png_format_and_impossible_budget() -> None:
 
 
 def test_fast_path_ignores_fields_out_of_view_but_never_one_in_view() -> None:
-    out = io.BytesIO()
-    Image.open(io.BytesIO(_noisy_page(640, 400))).convert("RGB").save(out, "JPEG", quality=70)
-    raw = out.getvalue()
-
-    def finish(field: R) -> bytes:
-        return finish_image(
-            raw,
-            css_size=(640, 400),
-            rects=[field],
-            fmt="jpeg",
-            quality=70,
-            target_width=640,
-            fits=lambda _: True,
-            raw_is_final=True,
-        ).data
-
-    assert finish(R(10, 900, 100, 20)) == raw  # below the fold
-    masked = finish(R(10, 10, 100, 20))
+    raw = _browser_jpeg()
+    assert _finish_final(raw, [R(10, 900, 100, 20)]) == raw  # below the fold
+    masked = _finish_final(raw, [R(10, 10, 100, 20)])
     assert masked != raw
     assert _uniform(_decode(masked).crop((10, 10, 110, 30)))

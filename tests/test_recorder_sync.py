@@ -6,7 +6,6 @@ import base64
 import inspect
 import io
 import json
-import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,7 +17,7 @@ from playwright.sync_api import Page
 from capture.config import CaptureConfig
 from capture.recorder import Recorder, SyncRecorder
 from capture.session import SessionClient
-from tests.conftest import Site
+from tests.conftest import Site, free_port
 
 pytestmark = pytest.mark.browser
 
@@ -92,12 +91,9 @@ def test_sync_capture_stores_masked_image_and_scrubbed_texts(
 
 
 def test_sync_store_down_never_fails_the_task(page: Page, site: Site) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
     cfg = CaptureConfig(upload_retries=0)
     with (
-        SessionClient(f"http://127.0.0.1:{port}/api/v1", retries=0) as down,
+        SessionClient(f"http://127.0.0.1:{free_port()}/api/v1", retries=0) as down,
         SyncRecorder(page, down, "t-down", config=cfg) as rec,
     ):
         page.goto(site.url("index.html"))

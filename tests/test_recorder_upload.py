@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from typing import Any
 
 import httpx
@@ -11,6 +10,7 @@ import pytest
 from capture.errors import PayloadTooLargeError, StoreUnavailableError
 from capture.recorder._upload import AsyncUploader, RecorderStats, SyncUploader, Write
 from capture.session import AsyncSessionClient, SessionClient
+from tests.conftest import free_port
 
 
 def _values(base_url: str, thread: str) -> dict[str, Any]:
@@ -21,10 +21,7 @@ def _values(base_url: str, thread: str) -> dict[str, Any]:
 
 
 def _closed_port_url() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}/api/v1"
+    return f"http://127.0.0.1:{free_port()}/api/v1"
 
 
 def _uploader_options(**overrides: Any) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -16,7 +16,7 @@ from playwright.async_api import Browser, async_playwright
 
 from capture.browser import find_browser, launch_args
 from capture.config import Config, StoreConfig, load_config
-from capture.demo_site import DEMO_PASSWORD, DemoSite, serve_demo_site
+from capture.demo_site import DEMO_PASSWORD, DemoSite
 from capture.session import AsyncSessionClient, TextPart
 from capture.store import MemoryStore, StoreServer
 from capture.tasks import (
@@ -24,25 +24,24 @@ from capture.tasks import (
     EXIT_FAILED,
     EXIT_OK,
     STEP_KINDS,
+    FillStep,
     RunListener,
+    RunResult,
+    StepContext,
     StepResult,
     TaskFile,
+    Vars,
     parse_task,
+    perform,
+    print_summary,
     run_task,
     run_task_sync,
 )
-from capture.tasks._progress import print_summary
 from tests.conftest import CONFIG, ROOT, RunningStore
 
 pytestmark = pytest.mark.browser
 # One event loop for the module, so the module's browser serves every async test.
 on_module_loop = pytest.mark.asyncio(loop_scope="module")
-
-
-@pytest.fixture(scope="module")
-def shop() -> Iterator[DemoSite]:
-    with serve_demo_site() as site:
-        yield site
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
@@ -62,6 +61,14 @@ def task_at(tmp_path: Path, text: str) -> TaskFile:
     path = tmp_path / "task.yaml"
     path.write_text(text)
     return parse_task(text, str(path))
+
+
+async def run_in(
+    store: RunningStore, browser: Browser, task: TaskFile, thread: str, **options: Any
+) -> RunResult:
+    """Run `task` in a fresh context of `browser`, capturing into `thread` of `store`."""
+    async with AsyncSessionClient(store.base_url) as client:
+        return await run_task(task, client=client, browser=browser, thread=thread, **options)
 
 
 async def values(base_url: str, thread: str) -> dict[str, Any]:
@@ -128,8 +135,7 @@ async def test_every_step_kind_and_target_kind(
     (tmp_path / "gift.txt").write_text("happy birthday")
     task = task_at(tmp_path, EVERY_KIND.format(url=shop.url, password=DEMO_PASSWORD))
     assert {step.kind for step in task.steps} == set(STEP_KINDS)
-    async with AsyncSessionClient(store_server.base_url) as client:
-        result = await run_task(task, client=client, browser=chromium, thread="every")
+    result = await run_in(store_server, chromium, task, "every")
     assert [s.status for s in result.steps] == ["ok"] * len(task.steps), result.failures
     assert result.exit_code() == EXIT_OK
     assert result.captures == len(task.steps)
@@ -211,8 +217,7 @@ async def test_a_failing_step_is_named_captured_and_stops_the_run(
         f"name: fails\nbase_url: {shop.url}\ntimeout: 500ms\nsteps:\n"
         f"  - goto: /\n  - {step}\n  - goto: /cart\n",
     )
-    async with AsyncSessionClient(store_server.base_url) as client:
-        result = await run_task(task, client=client, browser=chromium, thread="fails")
+    result = await run_in(store_server, chromium, task, "fails")
     assert result.status == "failed"
     assert result.exit_code() == EXIT_FAILED
     assert [s.status for s in result.steps] == ["ok", "failed", "skipped"]
@@ -239,8 +244,7 @@ async def test_a_new_tab_is_followed(
         f"name: tab\nbase_url: {shop.url}\nsteps:\n  - goto: /product/red-mug\n"
         "  - click: {text: Size guide}\n  - expect: {text: 500 ml, url: /size-guide}\n",
     )
-    async with AsyncSessionClient(store_server.base_url) as client:
-        result = await run_task(task, client=client, browser=chromium, thread="tab")
+    result = await run_in(store_server, chromium, task, "tab")
     assert [s.status for s in result.steps] == ["ok"] * 3, result.failures
     records = steps_of(await values(store_server.base_url, "tab"))
     assert records[1]["url"] == f"{shop.url}/size-guide"  # captured in the new tab
@@ -256,10 +260,7 @@ async def test_continue_on_error_runs_the_rest(
         "  - fill: {css: '#missing', value: literal-pass-1234}\n    timeout: 300ms\n"
         "  - goto: /cart\n  - expect: {text: empty}\n",
     )
-    async with AsyncSessionClient(store_server.base_url) as client:
-        result = await run_task(
-            task, client=client, browser=chromium, thread="on", continue_on_error=True
-        )
+    result = await run_in(store_server, chromium, task, "on", continue_on_error=True)
     assert [s.status for s in result.steps] == ["ok", "failed", "ok", "ok"]
     assert result.exit_code() == EXIT_FAILED
     # The field was never found, so nobody knows whether it was a password field: the
@@ -316,6 +317,31 @@ async def test_store_going_away_mid_run_drops_captures_not_the_task(
     print_summary(result, base_url)
     shown = capsys.readouterr().out
     assert f"{result.dropped} store writes were dropped" in shown
+
+
+@on_module_loop
+async def test_values_typed_into_fields_the_recorder_redacts_stay_out_of_the_action(
+    chromium: Browser,
+) -> None:
+    """The action text hides a value wherever the recorder's sensitive-field rule applies."""
+    context = await chromium.new_context()
+    page = await context.new_page()
+    await page.set_content(
+        '<input aria-label="Code" autocomplete="one-time-code">'
+        '<div data-capture-redact><input aria-label="Note"></div>'
+        '<input aria-label="Name">'
+    )
+    ctx = StepContext("http://127.0.0.1/", ROOT, Vars())
+    actions = [
+        await perform(page, FillStep(fill={"label": label, "value": "typed-1234"}), ctx, 5)
+        for label in ("Code", "Note", "Name")
+    ]
+    await context.close()
+    assert actions == [
+        "fill label 'Code' with [redacted]",
+        "fill label 'Note' with [redacted]",
+        "fill label 'Name' with 'typed-1234'",
+    ]
 
 
 def test_sync_wrapper_builds_its_own_browser_and_client(

@@ -9,14 +9,14 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 import pytest
 
+from capture.session import rfc3339
 from capture.store import MemoryStore, store_from_url
 from capture.store._app import parse_expiry
-from tests.conftest import Clock
+from tests.conftest import Clock, RunningStore, StartStore, quote_segment
 
 MOUNTS = ["/api/v1", "/v1"]
 ODD_NAMES = [
@@ -35,23 +35,14 @@ IMAGE_PART = {
 }
 
 
-def q(text: str) -> str:
-    """Percent-encode one path segment, `/` and `.` included (httpx would resolve `..`)."""
-    return quote(text, safe="").replace(".", "%2E")
-
-
-def iso(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
-
-
 class Api:
     """Raw HTTP against one mount of a running server."""
 
-    def __init__(self, http: httpx.Client, mount: str, running: Any, clock: Clock) -> None:
+    def __init__(self, http: httpx.Client, mount: str, running: RunningStore, clock: Clock) -> None:
         self.http, self.mount, self.running, self.clock = http, mount, running, clock
 
     def url(self, thread: str, *rest: str) -> str:
-        return "/".join([f"{self.mount}/sessions/{q(thread)}", *map(q, rest)])
+        return "/".join([f"{self.mount}/sessions", *map(quote_segment, [thread, *rest])])
 
     def set(self, thread: str, key: str, value: Any, expiry: str | None = None) -> httpx.Response:
         body = {"key": key, "value": value, "expiry": expiry}
@@ -83,7 +74,7 @@ StartApi = Callable[..., Api]
 
 
 @pytest.fixture
-def start_api(start_store_server: Any, store_url: str) -> Iterator[StartApi]:
+def start_api(start_store_server: StartStore, store_url: str) -> Iterator[StartApi]:
     """`start(mount="/api/v1", **store_config)` -> Api on a fresh server with a fake clock."""
     clients: list[httpx.Client] = []
 
@@ -354,7 +345,7 @@ def test_unknown_paths_and_methods_are_json(api: Api) -> None:
     assert_error(api.http.post(f"{api.mount}/sessions"), 405)
 
 
-def test_a_failing_backend_is_503_json(sqlite_store_server: Any) -> None:
+def test_a_failing_backend_is_503_json(sqlite_store_server: RunningStore) -> None:
     running = sqlite_store_server
     running.call(running.store.close())  # a real failure: the storage is gone
     with httpx.Client(base_url=running.base_url) as http:
@@ -381,7 +372,7 @@ def test_healthz_and_openapi(api: Api) -> None:
 
 
 def test_a_past_expiry_is_invisible_to_every_read(api: Api) -> None:
-    past = iso(api.clock.now - timedelta(seconds=1))
+    past = rfc3339(api.clock.now - timedelta(seconds=1))
     assert api.set("t", "gone", 1, expiry=past).status_code == 204
     api.set("t", "kept", 2)
     assert api.get("t", "gone") == {"value": None}
@@ -393,7 +384,7 @@ def test_a_past_expiry_is_invisible_to_every_read(api: Api) -> None:
 
 
 def test_a_future_expiry_disappears_when_reached(api: Api) -> None:
-    api.set("t", "k", "v", expiry=iso(api.clock.now + timedelta(minutes=10)))
+    api.set("t", "k", "v", expiry=rfc3339(api.clock.now + timedelta(minutes=10)))
     api.clock.advance(minutes=9, seconds=59)
     assert api.get("t", "k") == {"value": "v"}
     api.clock.advance(seconds=1)
@@ -403,17 +394,17 @@ def test_a_future_expiry_disappears_when_reached(api: Api) -> None:
 
 
 def test_a_reset_replaces_value_and_expiry(api: Api) -> None:
-    api.set("t", "k", "first", expiry=iso(api.clock.now + timedelta(minutes=1)))
+    api.set("t", "k", "first", expiry=rfc3339(api.clock.now + timedelta(minutes=1)))
     api.set("t", "k", "second")  # no expiry: the old one must not linger
     api.clock.advance(hours=1)
     assert api.get("t", "k") == {"value": "second"}
-    api.set("t", "k", "third", expiry=iso(api.clock.now + timedelta(seconds=5)))
+    api.set("t", "k", "third", expiry=rfc3339(api.clock.now + timedelta(seconds=5)))
     api.clock.advance(seconds=6)
     assert api.get("t", "k") == {"value": None}
 
 
 def test_sweep_removes_expired_rows(api: Api) -> None:
-    soon = iso(api.clock.now + timedelta(seconds=30))
+    soon = rfc3339(api.clock.now + timedelta(seconds=30))
     for n in range(3):
         api.set("t", f"short{n}", n, expiry=soon)
     api.set("t", "forever", 1)
@@ -435,11 +426,11 @@ class CountingStore(MemoryStore):
         return await super().sweep()
 
 
-def test_the_server_sweeps_periodically(start_store_server: Any) -> None:
+def test_the_server_sweeps_periodically(start_store_server: StartStore) -> None:
     clock = Clock()
     store = CountingStore(clock=clock)
     running = start_store_server(store, sweep_interval=0.05)
-    expiry = iso(clock.now + timedelta(seconds=1))
+    expiry = rfc3339(clock.now + timedelta(seconds=1))
     body = {"key": "k", "value": 1, "expiry": expiry}
     assert httpx.post(f"{running.base_url}/sessions/t/values", json=body).status_code == 204
     clock.advance(seconds=2)
@@ -457,7 +448,7 @@ def test_the_server_sweeps_periodically(start_store_server: Any) -> None:
 def test_history_keeps_user_part_versions_newest_first(api: Api) -> None:
     expiry = api.clock.now + timedelta(minutes=10)
     for step in range(5):
-        api.set("t", "__user_part_screenshot", {"step": step}, expiry=iso(expiry))
+        api.set("t", "__user_part_screenshot", {"step": step}, expiry=rfc3339(expiry))
         api.clock.advance(seconds=1)
     history = api.history("t", "__user_part_screenshot")
     assert [h["value"] for h in history] == [{"step": n} for n in (4, 3, 2, 1, 0)]
@@ -474,7 +465,7 @@ def test_history_keeps_user_part_versions_newest_first(api: Api) -> None:
 
 
 def test_history_outlives_expiry_and_delete_but_not_clear(api: Api) -> None:
-    api.set("t", "__user_part_x", "v1", expiry=iso(api.clock.now + timedelta(seconds=5)))
+    api.set("t", "__user_part_x", "v1", expiry=rfc3339(api.clock.now + timedelta(seconds=5)))
     api.clock.advance(minutes=1)
     api.running.call(api.running.store.sweep())
     api.http.delete(api.url("t", "values", "__user_part_x"))

@@ -4,65 +4,20 @@ durability of every acknowledged write across a SIGKILL."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-CAPTURE = str(Path(sys.executable).with_name("capture"))
-
-
-def clean_env() -> dict[str, str]:
-    """The environment without the developer's CAPTURE_* settings."""
-    return {k: v for k, v in os.environ.items() if not k.startswith("CAPTURE_")}
-
-
-class Serve:
-    """One `capture serve --port 0` process; `base_url` is read from what it prints."""
-
-    def __init__(self, cwd: Path, *args: str) -> None:
-        command = [CAPTURE, "serve", "--port", "0", *args]
-        self.process = subprocess.Popen(
-            command, cwd=cwd, env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE
-        )
-        assert self.process.stdout is not None
-        first = self.process.stdout.readline().decode()
-        if "listening on" not in first:
-            self.process.kill()
-            _, err = self.process.communicate(timeout=30)
-            raise AssertionError(f"capture serve did not start: {first!r} {err.decode()}")
-        self.base_url = first.split("listening on ", 1)[1].split()[0]
-        self.data_line = self.process.stdout.readline().decode().strip()
-
-    def stop(self, sig: int = signal.SIGTERM) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(sig)
-        self.process.communicate(timeout=30)
-
-
-@pytest.fixture
-def serve(tmp_path: Path) -> Iterator[type[Serve]]:
-    started: list[Serve] = []
-
-    class Tracked(Serve):
-        def __init__(self, cwd: Path, *args: str) -> None:
-            super().__init__(cwd, *args)
-            started.append(self)
-
-    yield Tracked
-    for server in started:
-        server.stop(signal.SIGKILL)
+from tests.conftest import CAPTURE, StartServe, clean_env
 
 
 def test_serve_starts_prints_where_and_keeps_data_across_restarts(
-    serve: type[Serve], tmp_path: Path
+    capture_serve: StartServe, tmp_path: Path
 ) -> None:
-    server = serve(tmp_path)  # the default store: sqlite under ./.capture/
+    server = capture_serve()  # the default store: sqlite under ./.capture/
     assert server.base_url.startswith("http://127.0.0.1:")
     assert server.base_url.endswith("/api/v1")
     db = tmp_path / ".capture" / "store.db"
@@ -72,11 +27,10 @@ def test_serve_starts_prints_where_and_keeps_data_across_restarts(
     server.stop()
     assert server.process.returncode in (0, -signal.SIGTERM)
 
-    again = serve(tmp_path)
+    again = capture_serve()
     response = httpx.get(f"{again.base_url}/sessions/t/values/k%2F1")
     assert response.json() == {"value": {"ok": True}}
-    root = again.base_url.removesuffix("/api/v1")
-    assert httpx.get(f"{root}/v1/sessions/t/values/k%2F1").json() == {"value": {"ok": True}}
+    assert httpx.get(f"{again.root}/v1/sessions/t/values/k%2F1").json() == {"value": {"ok": True}}
 
 
 def test_serve_refuses_a_public_address_without_a_token(tmp_path: Path) -> None:
@@ -112,8 +66,8 @@ def test_serve_reports_a_bad_store_in_one_line(tmp_path: Path, store: str, messa
     assert "Traceback" not in result.stderr
 
 
-def test_serve_with_a_token(serve: type[Serve], tmp_path: Path) -> None:
-    server = serve(tmp_path, "--store", "memory://", "--token", "tok")
+def test_serve_with_a_token(capture_serve: StartServe) -> None:
+    server = capture_serve("--store", "memory://", "--token", "tok")
     assert "memory" in server.data_line
     url = f"{server.base_url}/sessions"
     assert httpx.get(url).status_code == 401
@@ -125,9 +79,9 @@ def test_serve_with_a_token(serve: type[Serve], tmp_path: Path) -> None:
     "url", ["sqlite:///data/store.db", "sqlite:///data/store.db?synchronous=full"]
 )
 async def test_every_acknowledged_write_survives_sigkill(
-    serve: type[Serve], tmp_path: Path, url: str
+    capture_serve: StartServe, url: str
 ) -> None:
-    server = serve(tmp_path, "--store", url)
+    server = capture_serve("--store", url)
     acked: dict[str, int] = {}
     enough = asyncio.Event()
 
@@ -152,7 +106,7 @@ async def test_every_acknowledged_write_survives_sigkill(
     server.stop()
     assert server.process.returncode == -signal.SIGKILL
 
-    again = serve(tmp_path, "--store", url)
+    again = capture_serve("--store", url)
     async with httpx.AsyncClient(base_url=again.base_url, timeout=30) as http:
         stored = (await http.get("/sessions/durable/values")).json()["values"]
     missing = [key for key in acked if key not in stored]

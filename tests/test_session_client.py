@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
@@ -27,7 +27,9 @@ from capture.session import (
     format_expiry,
 )
 from capture.store import store_from_url
-from tests.conftest import RunningStore, StartStore
+
+if TYPE_CHECKING:  # annotations only: importing conftest again at run time would run it twice
+    from tests.conftest import RunningStore, StartStore
 
 PNG_1x1 = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="

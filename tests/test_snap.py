@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import base64
-import os
-import socket
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -14,11 +11,9 @@ import httpx
 import pytest
 from PIL import Image
 
-from tests.conftest import ROOT, Site
+from tests.conftest import CAPTURE, ROOT, Site, clean_env, free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]  # a Chromium per subprocess
-
-CAPTURE = str(Path(sys.executable).parent / "capture")
 
 
 def snap(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -28,7 +23,7 @@ def snap(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedP
         text=True,
         timeout=90,
         cwd=ROOT,
-        env={**os.environ, **(env or {})},
+        env={**clean_env(), **(env or {})},
     )
 
 
@@ -61,14 +56,8 @@ def test_snap_stores_prints_and_writes_files(store_server: Any, site: Site, tmp_
     assert "capture.step.000001" in values
 
 
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_snap_with_the_store_down_fails_in_one_line(site: Site) -> None:
-    server = f"http://127.0.0.1:{_closed_port()}/api/v1"
+    server = f"http://127.0.0.1:{free_port()}/api/v1"
     done = snap(
         site.url("index.html"),
         "--thread",
@@ -98,7 +87,7 @@ def test_snap_without_a_browser_names_setup(store_server: Any, site: Site) -> No
 
 
 def test_snap_of_an_unreachable_page_is_one_error_line(store_server: Any) -> None:
-    url = f"http://127.0.0.1:{_closed_port()}/nothing.html"
+    url = f"http://127.0.0.1:{free_port()}/nothing.html"
     done = snap(url, "--thread", "t", "--server", store_server.base_url)
     assert done.returncode == 1
     assert done.stderr.startswith(f"error: could not open {url}")

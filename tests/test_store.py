@@ -8,7 +8,7 @@ import socket
 import sqlite3
 import threading
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -28,7 +28,7 @@ from capture.store import (
 )
 from tests.conftest import Clock
 
-NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
+NOW = Clock.START
 
 
 @pytest.fixture
@@ -38,7 +38,6 @@ def clock() -> Clock:
 
 @pytest.fixture
 async def store(store_url: str, clock: Clock) -> AsyncIterator[Store]:
-    assert clock() == NOW
     opened = store_from_url(store_url, clock=clock, history_versions=3)
     await opened.open()
     await opened.open()  # idempotent: the server opens early, then its lifespan again

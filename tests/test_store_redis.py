@@ -18,25 +18,12 @@ import redis.asyncio as aioredis
 
 from capture.errors import StorageError
 from capture.store import HistoryPolicy, MemoryStore, RedisStore, Store, store_from_url
-from tests.conftest import RedisServer
+from tests.conftest import Clock, RedisServer
 
 pytestmark = pytest.mark.redis
 
-T0 = datetime(2026, 11, 25, 12, 0, 0, tzinfo=UTC)
+T0 = Clock.START
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-class FakeClock:
-    """A clock the test moves by hand, shared by the stores under comparison."""
-
-    def __init__(self, now: datetime = T0) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
 
 
 @pytest.fixture
@@ -143,19 +130,19 @@ async def test_redis_itself_drops_an_expired_thread_without_a_sweep(
 async def test_partial_expiry_leaves_the_live_values_and_the_right_updated_at(
     open_store: Callable[..., Any],
 ) -> None:
-    clock = FakeClock()
+    clock = Clock()
     store = await open_store(clock=clock)
     await store.set("older", "k", "1", None)
-    clock.advance(1)
+    clock.advance(seconds=1)
     await store.set("t", "stays", "1", None)
-    clock.advance(1)
+    clock.advance(seconds=1)
     await store.set("t", "goes", "2", clock.now + timedelta(seconds=5))
     rows = await store.list_sessions(None, 10, 0)
     assert [(r.thread_id, r.keys, r.updated_at) for r in rows] == [
         ("t", ["goes", "stays"], T0 + timedelta(seconds=2)),
         ("older", ["k"], T0),
     ]
-    clock.advance(5)
+    clock.advance(seconds=5)
     assert await store.get("t", "goes") is None
     assert await store.get_all("t") == {"stays": "1"}
     rows = await store.list_sessions(None, 10, 0)
@@ -168,13 +155,13 @@ async def test_partial_expiry_leaves_the_live_values_and_the_right_updated_at(
 async def test_history_is_trimmed_by_count_and_age_and_expires_natively(
     open_store: Callable[..., Any], raw: aioredis.Redis
 ) -> None:
-    clock = FakeClock()
+    clock = Clock()
     policy = HistoryPolicy(versions=3, age=timedelta(seconds=10))
     store = await open_store(clock=clock, history=policy)
     name = "capture:h:1:t:__user_part_s"  # 1 = len("t"): ids holding ':' cannot collide
     for i in range(5):  # set at 0, 4, 8, 12 and 16 s
         await store.set("t", "__user_part_s", f'"v{i}"', None)
-        clock.advance(4)
+        clock.advance(seconds=4)
     assert await raw.llen(name) == 3  # the count bound, applied when writing
     # At 20 s, v2 (set at 8 s) is past the 10 s age bound: reads leave it out at once...
     history = await store.history("t", "__user_part_s", 10)
@@ -182,7 +169,7 @@ async def test_history_is_trimmed_by_count_and_age_and_expires_natively(
         ('"v4"', T0 + timedelta(seconds=16)),
         ('"v3"', T0 + timedelta(seconds=12)),
     ]
-    clock.advance(5)
+    clock.advance(seconds=5)
     await store.set("t", "__user_part_s", '"v5"', None)
     assert await raw.lrange(name, 0, -1) == [  # ...and the next write trims it by age
         f'{(T0 - EPOCH) // timedelta(microseconds=1) + 25_000_000} - "v5"',
@@ -195,13 +182,13 @@ async def test_history_is_trimmed_by_count_and_age_and_expires_natively(
 async def test_sweep_visits_only_due_threads_in_batches(
     open_store: Callable[..., Any], raw: aioredis.Redis
 ) -> None:
-    clock = FakeClock()
+    clock = Clock()
     store = await open_store(clock=clock)
     soon = T0 + timedelta(seconds=1)
     await asyncio.gather(*(store.set(f"t{n}", "k", "1", soon) for n in range(1200)))
     await store.set("kept", "k", "1", None)
     assert await raw.zcard("capture:due") == 1200
-    clock.advance(2)
+    clock.advance(seconds=2)
     assert await store.sweep() == 1200  # more than one batch of 500
     assert await raw.zcard("capture:due") == 0
     assert await raw.zrange("capture:threads", 0, -1) == ["kept"]
@@ -269,7 +256,7 @@ async def _apply(store: Store, op: tuple[Any, ...]) -> Any:
     return None if name == "sweep" else result
 
 
-def _random_op(rng: random.Random, clock: FakeClock) -> tuple[Any, ...]:
+def _random_op(rng: random.Random, clock: Clock) -> tuple[Any, ...]:
     thread, key = rng.choice(THREADS), rng.choice(KEYS)
     roll = rng.random()
     if roll < 0.40:
@@ -297,7 +284,7 @@ def _random_op(rng: random.Random, clock: FakeClock) -> tuple[Any, ...]:
 async def test_redis_agrees_with_memory_on_random_operations(
     seed: int, open_store: Callable[..., Any]
 ) -> None:
-    clock = FakeClock()
+    clock = Clock()
     policy = HistoryPolicy(versions=4, age=timedelta(seconds=8))
     memory = MemoryStore(clock=clock, history=policy)
     redis_store = await open_store(clock=clock, history=policy)
@@ -307,4 +294,4 @@ async def test_redis_agrees_with_memory_on_random_operations(
         expected, got = await _apply(memory, op), await _apply(redis_store, op)
         assert got == expected, f"step {step}: {op}"
         # Distinct set times keep the session order free of ties the backends break alike.
-        clock.advance(rng.choice([0.001, 0.01, 0.3, 1.0]))
+        clock.advance(seconds=rng.choice([0.001, 0.01, 0.3, 1.0]))

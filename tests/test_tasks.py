@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -27,11 +26,10 @@ from capture.tasks import (
     dump_task,
     load_task,
     parse_task,
+    parse_var_options,
+    resolve_vars,
 )
-from capture.tasks._vars import parse_var_options, resolve_vars
-
-ROOT = Path(__file__).resolve().parent.parent
-CAPTURE = str(Path(sys.executable).parent / "capture")
+from tests.conftest import CAPTURE, ROOT
 
 EVERY_KIND = """\
 name: every kind

@@ -5,46 +5,30 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
-import socket
+import signal
 import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from capture.demo_site import DEMO_PASSWORD, DemoSite, serve_demo_site
+from capture.demo_site import DEMO_PASSWORD, DemoSite
 from capture.session import SessionClient
 from capture.store import SqliteStore
-from tests.conftest import RunningStore
+from tests.conftest import CAPTURE, RunningStore, StartServe, clean_env, free_port
 
 pytestmark = pytest.mark.browser
 
-CAPTURE = str(Path(sys.executable).parent / "capture")
 NAME_SECRET = "zebra-quartz-secret-77"  # a secret var typed into a plain text field
 ENV_SECRET = "envsecret-5521-xyzzy"  # read from the environment: secret by default
 
 
-@pytest.fixture(scope="module")
-def shop() -> Iterator[DemoSite]:
-    with serve_demo_site() as site:
-        yield site
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def capture_run(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("CAPTURE_")}
     return subprocess.run(
         [CAPTURE, "run", *args],
         cwd=cwd,
-        env={**clean, **env},
+        env={**clean_env(), **env},
         capture_output=True,
         text=True,
         timeout=90,
@@ -122,7 +106,7 @@ def test_secrets_stay_out_of_the_store_and_the_output_on_the_embedded_store(
     assert (tmp_path / "out" / "step-010.txt").read_text().startswith("# Step 10: capture:")
 
 
-async def _read_sqlite(path: Path, thread: str) -> dict[str, object]:
+async def _read_sqlite(path: Path, thread: str) -> dict[str, Any]:
     store = SqliteStore(path)
     await store.open()
     try:
@@ -171,43 +155,30 @@ def test_an_explicit_server_that_does_not_answer_is_an_error(tmp_path: Path) -> 
     assert done.stderr == f"error: no session store answers at {nowhere}\n"
 
 
-def test_the_store_going_away_mid_run_is_reported_not_fatal(tmp_path: Path, shop: DemoSite) -> None:
+def test_the_store_going_away_mid_run_is_reported_not_fatal(
+    tmp_path: Path, shop: DemoSite, capture_serve: StartServe
+) -> None:
     """`capture serve` is killed after step 2: the task completes, the summary counts the
     dropped writes, and the exit code is 0 (the documented policy without --strict)."""
-    port = free_port()
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("CAPTURE_")}
+    server = capture_serve("--store", "memory://")
+    (tmp_path / "task.yaml").write_text(
+        f"name: store goes\nbase_url: {shop.url}\nsteps:\n  - goto: /\n  - goto: /cart\n"
+        "  - sleep: 200ms\n  - goto: /search?q=mug\n  - expect: {text: Blue Mug}\n"
+    )
+    env = {**clean_env(), "CAPTURE_SESSION_RETRIES": "0", "CAPTURE_CAPTURE_UPLOAD_RETRIES": "0"}
     with subprocess.Popen(
-        [CAPTURE, "serve", "--port", str(port), "--store", "memory://"],
+        [CAPTURE, "run", "task.yaml", "--server", server.base_url],
         cwd=tmp_path,
-        env=clean,
+        env=env,
         stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
+        stderr=subprocess.PIPE,
         text=True,
-    ) as server:
-        assert server.stdout is not None
-        assert "listening" in server.stdout.readline()
-        (tmp_path / "task.yaml").write_text(
-            f"name: store goes\nbase_url: {shop.url}\nsteps:\n  - goto: /\n  - goto: /cart\n"
-            "  - sleep: 200ms\n  - goto: /search?q=mug\n  - expect: {text: Blue Mug}\n"
-        )
-        env = {
-            **clean,
-            "CAPTURE_SESSION_RETRIES": "0",
-            "CAPTURE_CAPTURE_UPLOAD_RETRIES": "0",
-        }
-        with subprocess.Popen(
-            [CAPTURE, "run", "task.yaml", "--server", f"http://127.0.0.1:{port}/api/v1"],
-            cwd=tmp_path,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        ) as run:
-            assert run.stdout is not None
-            seen = [run.stdout.readline() for _ in range(3)]  # header, step 1, step 2
-            assert seen[2].startswith("[2/5] ok")
-            server.kill()
-            rest, errors = run.communicate(timeout=90)
+    ) as run:
+        assert run.stdout is not None
+        seen = [run.stdout.readline() for _ in range(3)]  # header, step 1, step 2
+        assert seen[2].startswith("[2/5] ok")
+        server.stop(signal.SIGKILL)
+        rest, errors = run.communicate(timeout=90)
     assert run.returncode == 0, errors
     assert [line[:9] for line in rest.splitlines()[:3]] == ["[3/5] ok ", "[4/5] ok ", "[5/5] ok "]
     assert "passed: 5/5 steps ok" in rest

@@ -9,10 +9,9 @@ from __future__ import annotations
 import io
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -21,6 +20,7 @@ from playwright.sync_api import Dialog, Page, expect
 
 from capture.session import SessionClient
 from capture.store._viewer import ViewerData
+from tests.conftest import RunningStore, StartStore
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "artifacts"
@@ -76,7 +76,7 @@ def write_step(
 
 
 @pytest.fixture
-def client(store_server: Any) -> Iterator[SessionClient]:
+def client(store_server: RunningStore) -> Iterator[SessionClient]:
     with SessionClient(store_server.base_url) as session_client:
         yield session_client
 
@@ -108,7 +108,7 @@ def thread_url(root: str, thread: str) -> str:
 
 @pytest.mark.browser
 def test_thread_list_is_newest_first_with_counts_and_run_status(
-    page: Page, store_server: Any, client: SessionClient
+    page: Page, store_server: RunningStore, client: SessionClient
 ) -> None:
     client.set_session_value("older-thread", "note", {"n": 1})
     client.set_session_value("newer-thread", "capture.run", {"name": "shop", "status": "running"})
@@ -130,7 +130,7 @@ def test_thread_list_is_newest_first_with_counts_and_run_status(
 
 @pytest.mark.browser
 def test_thread_page_shows_what_the_agent_receives(
-    page: Page, store_server: Any, client: SessionClient
+    page: Page, store_server: RunningStore, client: SessionClient
 ) -> None:
     thread = "shop-run"
     client.set_session_value(
@@ -185,7 +185,7 @@ def test_thread_page_shows_what_the_agent_receives(
 
 @pytest.mark.browser
 def test_hostile_values_render_inert(
-    page: Page, store_server: Any, client: SessionClient, dialogs: list[str]
+    page: Page, store_server: RunningStore, client: SessionClient, dialogs: list[str]
 ) -> None:
     thread = "t" + HOSTILE_IMG
     client.set_session_value(thread, "capture.run", {"name": HOSTILE_SCRIPT, "status": HOSTILE_IMG})
@@ -223,7 +223,7 @@ def test_hostile_values_render_inert(
 
 @pytest.mark.browser
 def test_a_step_written_while_the_page_is_open_appears_without_reload(
-    page: Page, store_server: Any, client: SessionClient
+    page: Page, store_server: RunningStore, client: SessionClient
 ) -> None:
     thread = "live"
     write_step(client, thread, 1, action="goto /")
@@ -243,7 +243,7 @@ def test_a_step_written_while_the_page_is_open_appears_without_reload(
 
 @pytest.mark.browser
 def test_with_a_token_no_data_is_readable_without_it(
-    page: Page, start_store_server: Callable[..., Any]
+    page: Page, start_store_server: StartStore
 ) -> None:
     running = start_store_server(token="s3cret-token")
     with SessionClient(running.base_url, token="s3cret-token") as authed:
@@ -292,7 +292,7 @@ def test_with_a_token_no_data_is_readable_without_it(
 # -- the JSON API and its building blocks (no browser) -------------------------------------
 
 
-def test_page_and_api_send_a_strict_content_security_policy(store_server: Any) -> None:
+def test_page_and_api_send_a_strict_content_security_policy(store_server: RunningStore) -> None:
     page = httpx.get(store_server.root + "/")
     assert page.status_code == 200
     csp = page.headers["content-security-policy"]
@@ -309,7 +309,7 @@ def test_page_and_api_send_a_strict_content_security_policy(store_server: Any) -
 
 
 @pytest.fixture(params=["store_server", "sqlite_store_server"])
-def any_server(request: pytest.FixtureRequest) -> Iterator[tuple[Any, SessionClient]]:
+def any_server(request: pytest.FixtureRequest) -> Iterator[tuple[RunningStore, SessionClient]]:
     """The API tests run on the memory and the SQLite backend (history differs per backend)."""
     server = request.getfixturevalue(request.param)
     with SessionClient(server.base_url) as session_client:
@@ -317,7 +317,7 @@ def any_server(request: pytest.FixtureRequest) -> Iterator[tuple[Any, SessionCli
 
 
 def test_image_endpoint_serves_versions_and_refuses_to_label_svg_as_an_image(
-    any_server: tuple[Any, SessionClient],
+    any_server: tuple[RunningStore, SessionClient],
 ) -> None:
     store_server, client = any_server
     client.set_user_part_image("t", "screenshot", jpeg("one"), mime_type="image/jpeg")
@@ -340,7 +340,7 @@ def test_image_endpoint_serves_versions_and_refuses_to_label_svg_as_an_image(
 
 
 def test_thread_snapshot_joins_steps_with_history_and_is_cached(
-    any_server: tuple[Any, SessionClient],
+    any_server: tuple[RunningStore, SessionClient],
 ) -> None:
     store_server, client = any_server
     write_step(client, "t", 1, action="goto /")
@@ -379,7 +379,7 @@ def test_thread_snapshot_joins_steps_with_history_and_is_cached(
     assert httpx.get(api, params={"id": "nobody"}).status_code == 404
 
 
-def test_snapshot_is_rebuilt_only_when_the_thread_changes(store_server: Any) -> None:
+def test_snapshot_is_rebuilt_only_when_the_thread_changes(store_server: RunningStore) -> None:
     # Driven on the server's own loop: a sync Playwright session in this process keeps a
     # loop running on the main thread, where an async test could not start.
     store, call = store_server.store, store_server.call

@@ -2,7 +2,6 @@
 
 from capture.agent._distri import DEFAULT_KEYS, distri_snippet
 from capture.agent._render import (
-    DEFAULT_ORDER,
     FORMATS,
     Format,
     fit_image,
@@ -16,7 +15,6 @@ from capture.agent._render import (
 
 __all__ = [
     "DEFAULT_KEYS",
-    "DEFAULT_ORDER",
     "FORMATS",
     "Format",
     "distri_snippet",

@@ -9,9 +9,13 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
+from capture.config import CaptureConfig
+
 __all__ = ["DEFAULT_KEYS", "distri_snippet"]
 
-DEFAULT_KEYS: tuple[str, ...] = ("__user_part_screenshot", "__user_part_observation")
+_DEFAULTS = CaptureConfig()
+# The keys the recorder writes by default ([capture] screenshot_key / observation_key).
+DEFAULT_KEYS: tuple[str, ...] = (_DEFAULTS.screenshot_key, _DEFAULTS.observation_key)
 
 
 def distri_snippet(keys: Sequence[str] = DEFAULT_KEYS) -> str:

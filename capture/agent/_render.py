@@ -16,6 +16,7 @@ from typing import Any, Literal, get_args
 
 from PIL import Image, UnidentifiedImageError
 
+from capture.agent._distri import DEFAULT_KEYS
 from capture.errors import AgentContextError
 from capture.session import (
     USER_PART_PREFIX,
@@ -28,7 +29,6 @@ from capture.session import (
 )
 
 __all__ = [
-    "DEFAULT_ORDER",
     "FORMATS",
     "Format",
     "fit_image",
@@ -43,10 +43,6 @@ __all__ = [
 Format = Literal["anthropic", "openai", "openai-responses", "distri"]
 FORMATS: tuple[str, ...] = get_args(Format)
 
-# Screenshot before observation: the order of the Distri snippet, and the order in which a
-# person reads a page (look, then read the outline).
-DEFAULT_ORDER: tuple[str, ...] = ("screenshot", "observation")
-
 # The image types both Anthropic and OpenAI accept; anything else is re-encoded as PNG.
 _MODEL_MIME_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
 _PIL_FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG", "image/gif": "GIF", "image/webp": "WEBP"}
@@ -54,12 +50,12 @@ _PIL_FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG", "image/gif": "GIF", "i
 AnyPart = TextPart | ImagePart
 
 
-def order_parts(
-    parts: Mapping[str, AnyPart], order: Sequence[str] = DEFAULT_ORDER
-) -> list[AnyPart]:
+def order_parts(parts: Mapping[str, AnyPart], order: Sequence[str] = DEFAULT_KEYS) -> list[AnyPart]:
     """The parts named in `order` first (in that order), then the rest by name.
 
-    Names may be given with or without the `__user_part_` prefix.
+    Names may be given with or without the `__user_part_` prefix. The default puts the
+    screenshot before the observation: the Distri snippet's order, and how a person reads a
+    page (look, then read the outline).
     """
     wanted = [name.removeprefix(USER_PART_PREFIX) for name in order]
     first = [parts[name] for name in wanted if name in parts]
@@ -138,7 +134,7 @@ def render_parts(
     fmt: Format,
     *,
     max_edge: int | None = None,
-    order: Sequence[str] = DEFAULT_ORDER,
+    order: Sequence[str] = DEFAULT_KEYS,
 ) -> list[dict[str, Any]]:
     """Content blocks for every part; a mapping (as `get_user_parts` returns) is ordered first."""
     items = order_parts(parts, order) if isinstance(parts, Mapping) else list(parts)
@@ -158,7 +154,7 @@ async def read_content(
     fmt: Format,
     *,
     max_edge: int | None = None,
-    order: Sequence[str] = DEFAULT_ORDER,
+    order: Sequence[str] = DEFAULT_KEYS,
 ) -> list[dict[str, Any]]:
     """The thread's current user parts as content blocks of `fmt`."""
     parts = await client.get_user_parts(thread_id)
@@ -171,7 +167,7 @@ def read_content_sync(
     fmt: Format,
     *,
     max_edge: int | None = None,
-    order: Sequence[str] = DEFAULT_ORDER,
+    order: Sequence[str] = DEFAULT_KEYS,
 ) -> list[dict[str, Any]]:
     """`read_content` for the blocking client."""
     return render_parts(client.get_user_parts(thread_id), fmt, max_edge=max_edge, order=order)

@@ -1,6 +1,13 @@
 """Finding, launching and attaching to a browser, from the `[browser]` and `[context]` config."""
 
-from capture.browser._launch import BrowserSession, open_browser
+from capture.browser._launch import BrowserSession, context_options, open_browser
 from capture.browser._locate import PATH_CANDIDATES, find_browser, launch_args
 
-__all__ = ["PATH_CANDIDATES", "BrowserSession", "find_browser", "launch_args", "open_browser"]
+__all__ = [
+    "PATH_CANDIDATES",
+    "BrowserSession",
+    "context_options",
+    "find_browser",
+    "launch_args",
+    "open_browser",
+]

@@ -1,7 +1,7 @@
 """Finding a Chromium: the one place that decides which binary capture launches.
 
-Order for `executable = "auto"`: Playwright's own downloaded Chromium, then `chromium`,
-`chromium-browser`, `google-chrome` on PATH. A name or path in the config is used as given.
+Order for `executable = "auto"`: Playwright's own downloaded Chromium, then the
+`PATH_CANDIDATES` on PATH. A name or path in the config is used as given.
 """
 
 from __future__ import annotations

@@ -60,7 +60,6 @@ class Visitor:
 
     user: str | None = None
     cart: dict[tuple[str, str], int] = field(default_factory=dict)  # (slug, size) -> quantity
-    orders: list[int] = field(default_factory=list)
 
     @property
     def cart_count(self) -> int:

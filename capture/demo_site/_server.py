@@ -82,14 +82,16 @@ class _Handler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(body)
 
+    @staticmethod
+    def _cookie(sid: str, new: bool) -> dict[str, str]:
+        """The session cookie header, for a visitor seen for the first time."""
+        return {"Set-Cookie": f"{_COOKIE}={sid}; Path=/; HttpOnly; SameSite=Lax"} if new else {}
+
     def _page(self, html: str, sid: str, new: bool, status: HTTPStatus = HTTPStatus.OK) -> None:
-        headers = {"Set-Cookie": f"{_COOKIE}={sid}; Path=/; HttpOnly; SameSite=Lax"} if new else {}
-        self._send(status, html.encode(), headers=headers)
+        self._send(status, html.encode(), headers=self._cookie(sid, new))
 
     def _redirect(self, location: str, sid: str, new: bool) -> None:
-        headers = {"Location": location}
-        if new:
-            headers["Set-Cookie"] = f"{_COOKIE}={sid}; Path=/; HttpOnly; SameSite=Lax"
+        headers = {"Location": location, **self._cookie(sid, new)}
         self._send(HTTPStatus.SEE_OTHER, b"", headers=headers)
 
     def _form(self) -> tuple[dict[str, str], dict[str, str]]:
@@ -150,8 +152,6 @@ class _Handler(BaseHTTPRequestHandler):
                 self._redirect("/login?next=/checkout", sid, new)
             else:
                 self._page(pages.checkout_page(visitor), sid, new)
-        elif path.startswith("/order/"):
-            self._redirect("/", sid, new)
         else:
             self._page(pages.not_found_page(visitor), sid, new, HTTPStatus.NOT_FOUND)
 
@@ -197,7 +197,6 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             with self.server.lock:
                 number = next(self.server.order_numbers)
-            visitor.orders.append(number)
             visitor.cart.clear()
             extras = [
                 f"Gift card image: {files['giftcard']}." if "giftcard" in files else "",

@@ -113,7 +113,7 @@ async def _record(
             thread=thread,
             stop=stop,
             url=url,
-            cdp_url=config.browser.cdp_url or None,
+            cdp_url=config.browser.cdp_url,
             out=out,
             name=name,
             headless=False,

@@ -224,11 +224,6 @@ class LiveRecorder:
         """Captures made so far (idle refreshes included)."""
         return self._captures
 
-    @property
-    def secret_names(self) -> list[str]:
-        """`SECRET_1`, ...: the variables that stand for what was typed into sensitive fields."""
-        return self._builder.secret_names
-
     # -- pages, navigation, dialogs --------------------------------------------------------
 
     async def _visible(self, pages: list[Page]) -> Page | None:

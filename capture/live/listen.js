@@ -56,10 +56,12 @@
 
   const isSensitive = (el) => {
     if (!el || el.nodeType !== 1) return false;
+    // The recorder's sensitive-field rule (FIELD in recorder/observe/page.js), then redaction.
     if (el.localName === "input" && (el.getAttribute("type") || "").toLowerCase() === "password")
       return true;
+    if (el.hasAttribute("data-capture-sensitive")) return true;
     const auto = (el.getAttribute("autocomplete") || "").toLowerCase();
-    if (/(^|\s)(cc-|one-time-code)/.test(auto)) return true;
+    if (/cc-|one-time-code|current-password|new-password/.test(auto)) return true;
     if (closest(el, "[data-capture-redact]")) return true;
     for (const selector of redact) {
       try {

@@ -7,34 +7,43 @@ from collections.abc import Callable, Iterable
 from typing import Generic, TypeVar
 
 from capture.config import CaptureConfig
-from capture.recorder._core import BodySize, RecorderCore
+from capture.recorder._core import RecorderCore
 from capture.recorder._upload import RecorderStats, UploaderBase, Write
 from capture.recorder.observe import PageEvents
+from capture.session import BaseSessionClient
 
 __all__ = ["RecorderBase"]
 
 PageT = TypeVar("PageT")
+ClientT = TypeVar("ClientT", bound=BaseSessionClient)
 UploaderT = TypeVar("UploaderT", bound=UploaderBase)
+CdpT = TypeVar("CdpT")
 
 
-class RecorderBase(Generic[PageT, UploaderT]):
-    """State and the non-I/O public surface shared by both faces."""
+class RecorderBase(Generic[PageT, ClientT, UploaderT, CdpT]):
+    """State and the non-I/O public surface shared by both faces.
+
+    A face names its upload queue in `_uploader_type` (called as `(client, thread_id,
+    **options)`); `CdpT` is its API's CDP session, kept for one page at a time.
+    """
+
+    _uploader_type: Callable[..., UploaderT]
 
     def __init__(
         self,
         page: PageT,
+        client: ClientT,
         thread_id: str,
-        config: CaptureConfig | None,
-        secrets: Iterable[str],
-        body: BodySize,
-        uploader: Callable[..., UploaderT],
+        *,
+        config: CaptureConfig | None = None,
+        secrets: Iterable[str] = (),
     ) -> None:
-        """`body` sizes a request (the client's `set_body`); `uploader(**options)` makes the
-        face's upload queue."""
         self.config = config or CaptureConfig()
         self.thread_id = thread_id
-        self._core = RecorderCore(thread_id, self.config, secrets, body)
-        self._uploader = uploader(
+        self._core = RecorderCore(thread_id, self.config, secrets, client.set_body)
+        self._uploader = self._uploader_type(
+            client,
+            thread_id,
             queue_size=self.config.queue_size,
             retries=self.config.upload_retries,
             stats=self._core.stats,
@@ -42,6 +51,8 @@ class RecorderBase(Generic[PageT, UploaderT]):
         self._page = page
         self._pages = [page]
         self._events = PageEvents(page)
+        self._cdp: CdpT | None = None
+        self._cdp_page: PageT | None = None
 
     @property
     def page(self) -> PageT:

@@ -15,6 +15,7 @@ from capture.config import Config
 from capture.errors import BrowserError, StoreUnavailableError
 from capture.recorder._core import CaptureResult
 from capture.recorder._recorder import Recorder
+from capture.recorder.observe._outline import short_error
 from capture.session import AsyncSessionClient
 
 __all__ = ["snap"]
@@ -80,7 +81,6 @@ async def _snap(
                 if wait_for:
                     await page.wait_for_selector(wait_for)
             except PlaywrightError as exc:
-                first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-                raise BrowserError(f"could not open {url}: {first}") from exc
+                raise BrowserError(f"could not open {url}: {short_error(exc)}") from exc
             result = await rec.capture(f"open {url}")
         return result, rec.stats.dropped

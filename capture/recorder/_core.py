@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from capture.config import CaptureConfig
-from capture.recorder._image import EncodedImage, RectLike, finish_image
+from capture.recorder._image import EncodedImage, RectLike, extension, finish_image
 from capture.recorder._records import RUN_KEY, run_record, step_key, step_record
 from capture.recorder._screenshot import Shot
 from capture.recorder._upload import RecorderStats, Write
@@ -27,6 +27,7 @@ from capture.recorder.observe import (
     diff_outline,
     format_observation,
 )
+from capture.recorder.observe._outline import short_error
 from capture.session import ImageBytes, ImagePart, TextPart, user_part_key
 
 __all__ = [
@@ -90,8 +91,7 @@ UNKNOWN_CHANGES = "(unknown: no outline this time, see the notes)"
 
 def failure_note(part: str, exc: BaseException) -> str:
     """A note for a part that failed (the first line of a Playwright error is the message)."""
-    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-    return f"{part} failed: {first}"
+    return f"{part} failed: {short_error(exc)}"
 
 
 def _sha256(data: bytes) -> str:
@@ -126,6 +126,8 @@ class RecorderCore:
         self._outline_hash: str | None = None
         self._stored: _Stored | None = None
         self._run: dict[str, Any] | None = None
+        # What `encode` made last, and from what (the raw bytes' hash, viewport, width, rects).
+        self._last_encoded: tuple[tuple[Any, ...], EncodedImage] | None = None
 
     # -- before I/O ------------------------------------------------------------------------
 
@@ -156,12 +158,11 @@ class RecorderCore:
         return len(self._body(key, value, expiry)) <= self.config.max_request_bytes
 
     def _image_value(self, data: bytes, mime_type: str, step: int) -> dict[str, Any]:
-        ext = "jpg" if mime_type == "image/jpeg" else "png"
         part = ImagePart(
             data=ImageBytes(
                 bytes=base64.b64encode(data).decode("ascii"),
                 mime_type=mime_type,
-                name=f"step-{step}.{ext}",
+                name=f"step-{step}.{extension(mime_type)}",
             )
         )
         return part.model_dump(mode="json")
@@ -172,16 +173,33 @@ class RecorderCore:
         mime = f"image/{cfg.image_format}"
         key = user_part_key(cfg.screenshot_key)
         expiry = _expiry(self.clock(), cfg.screenshot_expiry)
-        return finish_image(
+
+        def fits(data: bytes) -> bool:
+            return self.fits(key, self._image_value(data, mime, step), expiry)
+
+        # An unchanged page gives the same browser bytes: with fields to mask, skip the
+        # decode, mask and encode (the slow path) and reuse the last result.
+        source = (
+            _sha256(shot.data),
+            shot.viewport,
+            shot.target_width,
+            tuple((r.x, r.y, r.width, r.height) for r in rects),
+        )
+        last = self._last_encoded
+        if last is not None and last[0] == source and fits(last[1].data):
+            return last[1]
+        image = finish_image(
             shot.data,
             css_size=(shot.viewport.width, shot.viewport.height),
             rects=rects,
             fmt=cfg.image_format,
             quality=cfg.quality,
             target_width=shot.target_width,
-            fits=lambda data: self.fits(key, self._image_value(data, mime, step), expiry),
+            fits=fits,
             raw_is_final=shot.final,
         )
+        self._last_encoded = (source, image)
+        return image
 
     # -- after I/O -------------------------------------------------------------------------
 

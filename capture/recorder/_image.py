@@ -25,6 +25,7 @@ __all__ = [
     "BLOCK",
     "EncodedImage",
     "RectLike",
+    "extension",
     "finish_image",
     "fit_scale",
     "mask_boxes",
@@ -68,7 +69,12 @@ class EncodedImage:
 
     @property
     def extension(self) -> str:
-        return "jpg" if self.mime_type == "image/jpeg" else "png"
+        return extension(self.mime_type)
+
+
+def extension(mime_type: str) -> str:
+    """The file extension of an image MIME type the recorder writes."""
+    return "jpg" if mime_type == "image/jpeg" else "png"
 
 
 def fit_scale(width: float, height: float, preset: Preset, max_scale: float = 1.0) -> float:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 from collections.abc import Awaitable, Iterable, Sequence
 from types import TracebackType
 from typing import Any, Self, TypeVar
@@ -45,13 +44,15 @@ __all__ = ["Recorder"]
 T = TypeVar("T")
 
 
-class Recorder(RecorderBase[Page, AsyncUploader]):
+class Recorder(RecorderBase[Page, AsyncSessionClient, AsyncUploader, CDPSession]):
     """Capture a page into a thread of the session store after every step.
 
     async with Recorder(page, client, "thread-1") as rec:
         await page.click("text=Next")
         await rec.capture("click Next")
     """
+
+    _uploader_type = AsyncUploader
 
     def __init__(
         self,
@@ -62,16 +63,7 @@ class Recorder(RecorderBase[Page, AsyncUploader]):
         config: CaptureConfig | None = None,
         secrets: Iterable[str] = (),
     ) -> None:
-        super().__init__(
-            page,
-            thread_id,
-            config,
-            secrets,
-            client.set_body,
-            functools.partial(AsyncUploader, client, thread_id),
-        )
-        self._cdp: CDPSession | None = None
-        self._cdp_page: Page | None = None
+        super().__init__(page, client, thread_id, config=config, secrets=secrets)
         self._background: set[asyncio.Future[Any]] = set()
 
     # -- public surface --------------------------------------------------------------------
@@ -192,14 +184,20 @@ class Recorder(RecorderBase[Page, AsyncUploader]):
         if cdp is None:
             data = await page.screenshot(**fallback_options(cfg.image_format, cfg.quality))
             return fallback_shot(data, cfg.preset)
-        viewport = viewport_from_metrics(await cdp.send("Page.getLayoutMetrics"))
-        plan = plan_shot(
-            viewport, rects, preset=cfg.preset, fmt=cfg.image_format, quality=cfg.quality
-        )
+        hidden: bool | None = None  # None: unknown (cut short), so restore to be safe
         try:
-            await page.evaluate(CARET_JS, True)
+            # Independent round trips: one wait instead of two.
+            metrics, hidden = await asyncio.gather(
+                cdp.send("Page.getLayoutMetrics"), page.evaluate(CARET_JS, True)
+            )
+            viewport = viewport_from_metrics(metrics)
+            plan = plan_shot(
+                viewport, rects, preset=cfg.preset, fmt=cfg.image_format, quality=cfg.quality
+            )
             answer = await cdp.send("Page.captureScreenshot", plan.params)
         finally:
-            # Not awaited: a capture cut short by its time box must not wait for a busy page.
-            self._spawn(page.evaluate(CARET_JS, False))
+            if hidden is not False:
+                # Not awaited: a capture cut short by its time box must not wait for a
+                # busy page.
+                self._spawn(page.evaluate(CARET_JS, False))
         return Shot(decode_shot(answer), viewport, plan.width, plan.final)

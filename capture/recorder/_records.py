@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from capture.session import encode_json
+from capture.session import encode_json, rfc3339
 
 __all__ = [
     "RECORD_LIMIT",
@@ -36,7 +36,7 @@ def _cut(text: str | None, limit: int) -> str | None:
 
 
 def _time(moment: datetime | None) -> str | None:
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z") if moment else None
+    return rfc3339(moment) if moment else None
 
 
 def step_record(

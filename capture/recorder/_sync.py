@@ -12,7 +12,6 @@ result is waited for only until the box ends.
 from __future__ import annotations
 
 import contextlib
-import functools
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -49,13 +48,15 @@ __all__ = ["SyncRecorder"]
 T = TypeVar("T")
 
 
-class SyncRecorder(RecorderBase[Page, SyncUploader]):
+class SyncRecorder(RecorderBase[Page, SessionClient, SyncUploader, CDPSession]):
     """`Recorder` for the sync API: same names, blocking methods.
 
     with SyncRecorder(page, SessionClient(url), "thread-1") as rec:
         page.click("text=Next")
         rec.capture("click Next")
     """
+
+    _uploader_type = SyncUploader
 
     def __init__(
         self,
@@ -66,16 +67,7 @@ class SyncRecorder(RecorderBase[Page, SyncUploader]):
         config: CaptureConfig | None = None,
         secrets: Iterable[str] = (),
     ) -> None:
-        super().__init__(
-            page,
-            thread_id,
-            config,
-            secrets,
-            client.set_body,
-            functools.partial(SyncUploader, client, thread_id),
-        )
-        self._cdp: CDPSession | None = None
-        self._cdp_page: Page | None = None
+        super().__init__(page, client, thread_id, config=config, secrets=secrets)
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="capture-encode")
 
     def capture(

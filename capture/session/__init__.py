@@ -1,7 +1,14 @@
 """The Distri Session Store API: wire models, the sync and async clients, expiry helpers."""
 
 from capture.session._client import AsyncSessionClient, SessionClient
-from capture.session._core import BaseSessionClient, Expiry, encode_json, format_expiry
+from capture.session._core import (
+    BaseSessionClient,
+    Expiry,
+    encode_json,
+    format_expiry,
+    read_part,
+    rfc3339,
+)
 from capture.session.models import (
     USER_PART_PREFIX,
     ImageBytes,
@@ -29,5 +36,7 @@ __all__ = [
     "encode_json",
     "format_expiry",
     "part_adapter",
+    "read_part",
+    "rfc3339",
     "user_part_key",
 ]

@@ -42,13 +42,13 @@ if TYPE_CHECKING:
     from capture.config import SessionConfig
 
 __all__ = [
-    "RETRY_STATUSES",
     "BaseSessionClient",
     "Expiry",
     "Op",
     "encode_json",
     "format_expiry",
-    "raise_for_status",
+    "read_part",
+    "rfc3339",
 ]
 
 T = TypeVar("T")
@@ -79,7 +79,12 @@ def format_expiry(expiry: Expiry, now: datetime | None = None) -> str | None:
         raise TypeError(f"expiry must be a datetime, timedelta or str, not {type(expiry)}")
     if expiry.tzinfo is None or expiry.utcoffset() is None:
         raise ValueError("expiry is a naive datetime; pass an aware one (tzinfo=UTC)")
-    return expiry.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return rfc3339(expiry)
+
+
+def rfc3339(moment: datetime) -> str:
+    """UTC with milliseconds and `Z`, the way JS `toISOString()` writes it."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def encode_json(data: Any) -> bytes:
@@ -130,14 +135,18 @@ def _json(response: httpx.Response) -> Any:
         ) from exc
 
 
-def _to_part(value: Any) -> TextPart | ImagePart:
-    """Read a user part the way Distri does: a Part, a bare string, else a JSON text dump."""
+def read_part(value: Any) -> tuple[TextPart | ImagePart, bool]:
+    """The part Distri builds from a stored value, and whether the value was a proper Part.
+
+    Distri passes a bare string on as text and any other non-Part value as a JSON text dump
+    -- which is how a mis-shaped image part silently stops being an image.
+    """
     if isinstance(value, str):
-        return TextPart(data=value)
+        return TextPart(data=value), True
     try:
-        return part_adapter.validate_python(value)
+        return part_adapter.validate_python(value), True
     except ValidationError:
-        return TextPart(data=json.dumps(value, ensure_ascii=False))
+        return TextPart(data=json.dumps(value, ensure_ascii=False)), False
 
 
 def _segment(text: str) -> str:
@@ -225,7 +234,7 @@ class BaseSessionClient:
         delay: float = min(self.max_backoff, self.backoff * 2.0 ** (attempt - 1))
         if response is not None and (after := response.headers.get("retry-after")):
             with contextlib.suppress(ValueError):  # an HTTP-date Retry-After: keep ours
-                delay = min(self.max_backoff, max(delay, float(str(after))))
+                delay = min(self.max_backoff, max(delay, float(after)))
         return delay
 
     # -- operations (generators driven by the sync and async faces) ----------------------
@@ -298,7 +307,7 @@ class BaseSessionClient:
         """The thread's user parts by name (prefix removed), read as Distri reads them."""
         values = yield from self._get_session_values(thread_id)
         return {
-            key[len(USER_PART_PREFIX) :]: _to_part(value)
+            key[len(USER_PART_PREFIX) :]: read_part(value)[0]
             for key, value in sorted(values.items())
             if key.startswith(USER_PART_PREFIX)
         }

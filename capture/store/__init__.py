@@ -2,7 +2,7 @@
 pluggable storage backends (`memory://`, `sqlite:///path.db`, `redis://`), and helpers to
 run it."""
 
-from capture.store._app import PUBLIC_PATHS, create_app, rfc3339
+from capture.store._app import PUBLIC_PATHS, create_app
 from capture.store._base import (
     HISTORY_PREFIX,
     Clock,
@@ -46,7 +46,6 @@ __all__ = [
     "check_exposure",
     "create_app",
     "openapi_document",
-    "rfc3339",
     "serve",
     "serve_in_background",
     "store_for",

@@ -32,11 +32,13 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from capture.errors import StorageError
+from capture.session import rfc3339
 from capture.store._base import HistoryEntry, SessionRow, Store
 from capture.store._openapi import openapi_document
+from capture.store._query import int_param
 from capture.store._viewer import VIEWER_PUBLIC_PATHS, viewer_routes
 
-__all__ = ["PUBLIC_PATHS", "create_app", "rfc3339"]
+__all__ = ["PUBLIC_PATHS", "create_app"]
 
 log = logging.getLogger("capture.store")
 
@@ -47,11 +49,6 @@ page shell (which holds no data; the viewer's JSON API needs the token)."""
 _BASES = (("api", "v1"), ("v1",))
 _RFC3339 = re.compile(r"\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d:\d\d(\.\d+)?([Zz]|[+-]\d\d:\d\d)")
 _EXPIRY_HELP = "expected an RFC 3339 timestamp with an offset, e.g. 2026-11-25T12:00:00Z"
-
-
-def rfc3339(moment: datetime) -> str:
-    """UTC with milliseconds and `Z`, the way JS `toISOString()` writes it."""
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -109,15 +106,6 @@ def _is_unicode(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
-
-
-def _int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
-        return default
-    if not raw.isascii() or not raw.isdigit() or not low <= int(raw) <= high:
-        raise _bad(f"query parameter {name!r} must be an integer from {low} to {high}")
-    return int(raw)
 
 
 def _session_json(row: SessionRow) -> dict[str, Any]:
@@ -266,14 +254,14 @@ class _Contract:
 
     async def list_sessions(self, request: Request) -> Response:
         thread_id = request.query_params.get("thread_id") or None
-        limit = _int_param(request, "limit", 50, 1, 1000)
-        offset = _int_param(request, "offset", 0, 0, 10**9)
+        limit = int_param(request, "limit", 50, 1, 1000)
+        offset = int_param(request, "offset", 0, 0, 10**9)
         rows = await self.store.list_sessions(thread_id, limit, offset)
         return JSONResponse([_session_json(row) for row in rows])
 
     async def history(self, request: Request, thread_id: str) -> Response:
         key = self._key(request.query_params.get("key", ""))
-        limit = _int_param(request, "limit", 100, 1, 10_000)
+        limit = int_param(request, "limit", 100, 1, 10_000)
         entries = await self.store.history(self._thread(thread_id), key, limit)
         return _raw_json('{"history":[' + ",".join(map(_history_json, entries)) + "]}")
 
@@ -340,7 +328,7 @@ def create_app(
 ) -> Starlette:
     """The ASGI app over `store`; its lifespan opens and closes the store and sweeps it
     every `sweep_interval` (zero turns the sweep off). With `token`, every route except
-    /healthz and /openapi.json needs it."""
+    `PUBLIC_PATHS` (liveness, the API description, the viewer's page shell) needs it."""
     limits = _Limits(
         max_body_bytes, max_key_length, max_thread_id_length, body_timeout.total_seconds()
     )

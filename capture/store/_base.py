@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+from capture.session.models import USER_PART_PREFIX
+
 __all__ = [
     "HISTORY_PREFIX",
     "Clock",
@@ -20,10 +22,12 @@ __all__ = [
     "HistoryPolicy",
     "SessionRow",
     "Store",
+    "from_us",
+    "to_us",
     "utc_now",
 ]
 
-HISTORY_PREFIX = "__user_part_"
+HISTORY_PREFIX = USER_PART_PREFIX
 """Only keys with this prefix (Distri user parts) keep a history of past values."""
 
 Clock = Callable[[], datetime]
@@ -33,6 +37,21 @@ Clock = Callable[[], datetime]
 def utc_now() -> datetime:
     """The default clock."""
     return datetime.now(UTC)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def to_us(moment: datetime) -> int:
+    """Exact integer microseconds since the epoch, as the SQLite and Redis backends store
+    times (floats would round)."""
+    return (moment - _EPOCH) // _MICROSECOND
+
+
+def from_us(us: int) -> datetime:
+    """The inverse of `to_us`: an aware UTC datetime."""
+    return _EPOCH + us * _MICROSECOND
 
 
 @dataclass(frozen=True)
@@ -65,6 +84,10 @@ class Entry:
     value_json: str
     expiry: datetime | None
     updated_at: datetime
+
+    def live_at(self, now: datetime) -> bool:
+        """Whether the value is visible at `now`: it expires *at* its expiry instant."""
+        return self.expiry is None or self.expiry > now
 
 
 @dataclass(frozen=True)

@@ -42,8 +42,7 @@ class MemoryStore(Store):
 
     def _live(self, thread_id: str) -> dict[str, Entry]:
         now = self._clock()
-        values = self._threads.get(thread_id, {})
-        return {k: v for k, v in values.items() if v.expiry is None or v.expiry > now}
+        return {k: v for k, v in self._threads.get(thread_id, {}).items() if v.live_at(now)}
 
     async def set(self, thread_id: str, key: str, value_json: str, expiry: datetime | None) -> None:
         now = self._clock()
@@ -60,8 +59,8 @@ class MemoryStore(Store):
             versions.pop()
 
     async def get(self, thread_id: str, key: str) -> str | None:
-        value = self._live(thread_id).get(key)
-        return None if value is None else value.value_json
+        entry = self._threads.get(thread_id, {}).get(key)  # one key, not the whole thread
+        return entry.value_json if entry is not None and entry.live_at(self._clock()) else None
 
     async def entries(self, thread_id: str) -> dict[str, Entry]:
         return self._live(thread_id)
@@ -97,7 +96,7 @@ class MemoryStore(Store):
         removed = 0
         for tid in list(self._threads):
             values = self._threads[tid]
-            for key in [k for k, v in values.items() if v.expiry is not None and v.expiry <= now]:
+            for key in [k for k, v in values.items() if not v.live_at(now)]:
                 del values[key]
                 removed += 1
             if not values:

@@ -50,11 +50,11 @@ async def store_or_embedded(
         return
     if explicit:
         raise StoreUnavailableError(f"no session store answers at {url}")
-    where = store_for(config.store).describe()
-    async with serve_in_background(config.store, port=0) as embedded:
+    store = store_for(config.store)
+    async with serve_in_background(config.store, port=0, store=store) as embedded:
         if announce is not None:
             announce(
                 f"no session store at {url}; running the embedded store in-process "
-                f"({embedded}, data: {where})"
+                f"({embedded}, data: {store.describe()})"
             )
         yield embedded

@@ -32,7 +32,7 @@ imported only when this backend is used.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -44,12 +44,13 @@ from capture.store._base import (
     HistoryPolicy,
     SessionRow,
     Store,
+    from_us,
+    to_us,
     utc_now,
 )
 
 __all__ = ["RedisStore"]
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _SWEEP_BATCH = 500
 
 # Shared by every script. ARGV[1] is the prefix, ARGV[2] the clock's now (µs). Lua numbers
@@ -204,12 +205,9 @@ return redis.call('LRANGE', hist(ARGV[3], ARGV[4]), 0, tonumber(ARGV[5]) - 1)
 """
 
 
-def _us(moment: datetime) -> int:
-    return (moment - _EPOCH) // timedelta(microseconds=1)
-
-
-def _dt(us: str | float | int) -> datetime:
-    return _EPOCH + timedelta(microseconds=int(float(us)))
+def _dt(score: str) -> datetime:
+    """A time from a script's reply, where Lua numbers arrive as text."""
+    return from_us(int(float(score)))
 
 
 _SCRIPTS = {
@@ -316,7 +314,7 @@ class RedisStore(Store):
         script = self._scripts.get(name)
         if script is None:
             raise StorageError("redis store is not open")
-        return await self._run(name, script, None, [self.prefix, _us(self._clock()), *args])
+        return await self._run(name, script, None, [self.prefix, to_us(self._clock()), *args])
 
     async def set(self, thread_id: str, key: str, value_json: str, expiry: datetime | None) -> None:
         policy = self._policy
@@ -325,10 +323,10 @@ class RedisStore(Store):
             thread_id,
             key,
             value_json,
-            "" if expiry is None else _us(expiry),
+            "" if expiry is None else to_us(expiry),
             int(policy.keeps(key)),
             policy.versions,
-            _us(_EPOCH + policy.age),
+            policy.age // timedelta(microseconds=1),
         )
 
     async def get(self, thread_id: str, key: str) -> str | None:
@@ -360,7 +358,7 @@ class RedisStore(Store):
     async def history(self, thread_id: str, key: str, limit: int) -> list[HistoryEntry]:
         if limit <= 0:  # LRANGE 0 -1 would mean "all"
             return []
-        cutoff = _us(self._clock() - self._policy.age)
+        cutoff = to_us(self._clock() - self._policy.age)
         entries = []
         for raw in await self._script("history", thread_id, key, limit):
             set_at, expiry, value_json = raw.split(" ", 2)

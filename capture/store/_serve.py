@@ -125,17 +125,17 @@ async def serve(cfg: StoreConfig, *, announce: Callable[[str, Store], None] | No
 
 @contextlib.asynccontextmanager
 async def serve_in_background(
-    store_cfg: StoreConfig, *, port: int | None = None
+    store_cfg: StoreConfig, *, port: int | None = None, store: Store | None = None
 ) -> AsyncIterator[str]:
     """Run the store on 127.0.0.1 inside the current event loop; yield its base URL.
 
-    `port` defaults to the configured one; 0 picks a free port. The server stops (and the
-    store closes) when the block exits.
+    `port` defaults to the configured one; 0 picks a free port. `store` defaults to the one
+    `store_cfg` names (pass it when the caller also wants to `describe()` it). The server
+    stops (and the store closes) when the block exits.
     """
     chosen = store_cfg.port if port is None else port
-    server = StoreServer(
-        store_cfg, store_for(store_cfg), host="127.0.0.1", port=chosen, embedded=True
-    )
+    store = store if store is not None else store_for(store_cfg)
+    server = StoreServer(store_cfg, store, host="127.0.0.1", port=chosen, embedded=True)
     task = await server.start()
     try:
         yield f"http://127.0.0.1:{server.port}/api/v1"

@@ -23,7 +23,7 @@ import sqlite3
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -35,13 +35,14 @@ from capture.store._base import (
     HistoryPolicy,
     SessionRow,
     Store,
+    from_us,
+    to_us,
     utc_now,
 )
 
 __all__ = ["SqliteStore"]
 
 T = TypeVar("T")
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _LIVE = "(expiry IS NULL OR expiry > :now)"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS kv (
@@ -64,15 +65,6 @@ CREATE TABLE IF NOT EXISTS history (
 CREATE INDEX IF NOT EXISTS history_key ON history (thread_id, key, id);
 CREATE INDEX IF NOT EXISTS history_age ON history (set_at);
 """
-
-
-def _us(moment: datetime) -> int:
-    """Exact integer microseconds since the epoch (floats would round)."""
-    return (moment - _EPOCH) // timedelta(microseconds=1)
-
-
-def _dt(us: int) -> datetime:
-    return _EPOCH + timedelta(microseconds=us)
 
 
 SYNCHRONOUS = ("normal", "full")
@@ -271,13 +263,14 @@ class SqliteStore(Store):
         return fn(conn)
 
     async def set(self, thread_id: str, key: str, value_json: str, expiry: datetime | None) -> None:
+        now = self._clock()
         args = {
             "t": thread_id,
             "k": key,
             "v": value_json,
-            "e": None if expiry is None else _us(expiry),
-            "now": _us(self._clock()),
-            "cutoff": _us(self._clock() - self._policy.age),
+            "e": None if expiry is None else to_us(expiry),
+            "now": to_us(now),
+            "cutoff": to_us(now - self._policy.age),
             "n": self._policy.versions,
         }
         keep = self._policy.keeps(key)
@@ -305,7 +298,7 @@ class SqliteStore(Store):
         await self._write(write)
 
     async def get(self, thread_id: str, key: str) -> str | None:
-        args = {"t": thread_id, "k": key, "now": _us(self._clock())}
+        args = {"t": thread_id, "k": key, "now": to_us(self._clock())}
         sql = f"SELECT value FROM kv WHERE thread_id = :t AND key = :k AND {_LIVE}"
 
         def read(conn: sqlite3.Connection) -> str | None:
@@ -315,13 +308,13 @@ class SqliteStore(Store):
         return self._read_inline(read)
 
     async def entries(self, thread_id: str) -> dict[str, Entry]:
-        args = {"t": thread_id, "now": _us(self._clock())}
+        args = {"t": thread_id, "now": to_us(self._clock())}
         sql = (
             "SELECT key, value, expiry, updated_at FROM kv"
             f" WHERE thread_id = :t AND {_LIVE} ORDER BY key"
         )
         rows = self._read_inline(lambda conn: conn.execute(sql, args).fetchall())
-        return {k: Entry(v, None if e is None else _dt(e), _dt(u)) for k, v, e, u in rows}
+        return {k: Entry(v, None if e is None else from_us(e), from_us(u)) for k, v, e, u in rows}
 
     async def delete(self, thread_id: str, key: str) -> None:
         sql = "DELETE FROM kv WHERE thread_id = ? AND key = ?"
@@ -337,28 +330,28 @@ class SqliteStore(Store):
     async def list_sessions(
         self, thread_id: str | None, limit: int, offset: int
     ) -> list[SessionRow]:
-        args = {"t": thread_id, "now": _us(self._clock()), "limit": limit, "offset": offset}
+        args = {"t": thread_id, "now": to_us(self._clock()), "limit": limit, "offset": offset}
         sql = (
             "SELECT thread_id, json_group_array(key), MAX(updated_at) AS u FROM kv"
             f" WHERE {_LIVE} AND (:t IS NULL OR thread_id = :t) GROUP BY thread_id"
             " ORDER BY u DESC, thread_id DESC LIMIT :limit OFFSET :offset"
         )
         rows = await self._read(lambda conn: conn.execute(sql, args).fetchall())
-        return [SessionRow(tid, sorted(json.loads(keys)), _dt(u)) for tid, keys, u in rows]
+        return [SessionRow(tid, sorted(json.loads(keys)), from_us(u)) for tid, keys, u in rows]
 
     async def history(self, thread_id: str, key: str, limit: int) -> list[HistoryEntry]:
-        cutoff = _us(self._clock() - self._policy.age)
+        cutoff = to_us(self._clock() - self._policy.age)
         args = {"t": thread_id, "k": key, "cutoff": cutoff, "limit": limit}
         sql = (
             "SELECT value, set_at, expiry FROM history WHERE thread_id = :t AND key = :k"
             " AND set_at >= :cutoff ORDER BY id DESC LIMIT :limit"
         )
         rows = await self._read(lambda conn: conn.execute(sql, args).fetchall())
-        return [HistoryEntry(v, _dt(s), None if e is None else _dt(e)) for v, s, e in rows]
+        return [HistoryEntry(v, from_us(s), None if e is None else from_us(e)) for v, s, e in rows]
 
     async def sweep(self) -> int:
         now = self._clock()
-        args = {"now": _us(now), "cutoff": _us(now - self._policy.age)}
+        args = {"now": to_us(now), "cutoff": to_us(now - self._policy.age)}
 
         def write(conn: sqlite3.Connection) -> int:
             removed = conn.execute("DELETE FROM kv WHERE expiry <= :now", args).rowcount

@@ -13,7 +13,6 @@ responses carry `sandbox` so that even a stored SVG opened directly cannot run s
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import json
 import re
@@ -23,13 +22,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from capture.session.models import ImageBytes, ImagePart, ImageUrl, TextPart, part_adapter
+from capture.session import ImageBytes, ImagePart, ImageUrl, TextPart, read_part
 from capture.store._base import HISTORY_PREFIX, HistoryEntry, Store, utc_now
+from capture.store._query import int_param
 
 __all__ = ["RUN_KEY", "STEP_KEY", "VIEWER_PUBLIC_PATHS", "ViewerData", "viewer_routes"]
 
@@ -73,20 +72,6 @@ def _parse(value_json: str) -> Any:
         return value_json
 
 
-def _read_part(value: Any) -> tuple[TextPart | ImagePart, bool]:
-    """The part Distri builds from a stored value, and whether the value was a proper Part.
-
-    Distri passes a string on as text and any other non-Part value as a JSON text dump; the
-    viewer says so, because that is how an image part silently stops being an image.
-    """
-    if isinstance(value, str):
-        return TextPart(data=value), True
-    try:
-        return part_adapter.validate_python(value), True
-    except ValidationError:
-        return TextPart(data=json.dumps(value, ensure_ascii=False)), False
-
-
 def _step_of(part: TextPart | ImagePart) -> int | None:
     """The step a captured part belongs to: from the image name or the observation header."""
     if isinstance(part, ImagePart):
@@ -113,12 +98,12 @@ def _describe_part(part: TextPart | ImagePart) -> dict[str, Any]:
 
 
 def _image_bytes(value_json: str) -> tuple[bytes, str] | None:
-    part, _ = _read_part(_parse(value_json))
+    part, _ = read_part(_parse(value_json))
     if not isinstance(part, ImagePart) or not isinstance(part.data, ImageBytes):
         return None
     try:
         raw = base64.b64decode(part.data.bytes, validate=True)
-    except (binascii.Error, ValueError):
+    except ValueError:  # binascii.Error included
         return None
     mime = (
         part.data.mime_type if part.data.mime_type in _IMAGE_TYPES else "application/octet-stream"
@@ -190,7 +175,7 @@ class ViewerData:
             value = _parse(entry.value_json)
             expiry = _iso(entry.expiry)
             if key.startswith(HISTORY_PREFIX):
-                part, proper = _read_part(value)
+                part, proper = read_part(value)
                 parts.append(
                     {
                         "key": key,
@@ -249,7 +234,7 @@ def _timeline(
     for key, versions in histories.items():
         field = "screenshot" if key == SCREENSHOT_KEY else "observation"
         for entry in versions:
-            part, _ = _read_part(_parse(entry.value_json))
+            part, _ = read_part(_parse(entry.value_json))
             ref: dict[str, Any] = {"set_at": _iso(entry.set_at), "expiry": _iso(entry.expiry)}
             if field == "observation":
                 ref["text"] = part.data if isinstance(part, TextPart) else ""
@@ -295,10 +280,8 @@ def viewer_routes(store: Store) -> list[BaseRoute]:
         return FileResponse(STATIC_DIR / name, headers=_SECURITY_HEADERS)
 
     async def threads(request: Request) -> Response:
-        limit = _int_param(request, "limit", 50, 1, 500)
-        offset = _int_param(request, "offset", 0, 0, 10**9)
-        if limit is None or offset is None:
-            return _json({"error": "limit and offset must be whole numbers"}, 400)
+        limit = int_param(request, "limit", 50, 1, 500)
+        offset = int_param(request, "offset", 0, 0, 10**9)
         return _json(await data.threads(limit, offset))
 
     async def thread(request: Request) -> Response:
@@ -329,14 +312,3 @@ def viewer_routes(store: Store) -> list[BaseRoute]:
         Route("/viewer/api/thread", thread, methods=["GET"]),
         Route("/viewer/api/image", image, methods=["GET"]),
     ]
-
-
-def _int_param(request: Request, name: str, default: int, low: int, high: int) -> int | None:
-    raw = request.query_params.get(name)
-    if raw is None:
-        return default
-    try:
-        number = int(raw)
-    except ValueError:
-        return None
-    return number if low <= number <= high else None

@@ -1,6 +1,7 @@
 """Scripted browser tasks: the task-file format, loading it with line numbers, running it."""
 
 from capture.tasks._load import dump_task, load_task, parse_task
+from capture.tasks._progress import print_summary, step_table
 from capture.tasks._runner import (
     EXIT_DROPPED,
     EXIT_FAILED,
@@ -77,7 +78,9 @@ __all__ = [
     "parse_task",
     "parse_var_options",
     "perform",
+    "print_summary",
     "resolve_vars",
     "run_task",
     "run_task_sync",
+    "step_table",
 ]

@@ -23,8 +23,7 @@ from typing import Any, Literal
 from playwright.async_api import Browser, Page
 from playwright.async_api import Error as PlaywrightError
 
-from capture.browser import open_browser
-from capture.browser._launch import context_options
+from capture.browser import context_options, open_browser
 from capture.config import Config, ContextConfig
 from capture.errors import SessionStoreError
 from capture.recorder import Recorder
@@ -165,9 +164,11 @@ async def _open_page(
 
 
 # Playwright reports a tab opened by a click some milliseconds after the click returns
-# (0-40 ms measured); steps that can open one wait this long for it, so their capture shows
-# the new tab rather than the old one.
+# (0-40 ms measured on an idle machine); steps that can open one wait at least this long for
+# it, so their capture shows the new tab rather than the old one. On a loaded machine the
+# report lags like everything else, so the wait grows with the step's own duration (capped).
 _NEW_TAB_GRACE = 0.1
+_NEW_TAB_GRACE_MAX = 1.0
 
 
 class _Tabs:
@@ -328,7 +329,9 @@ async def _run_step(
         where = f"{task.source}:{step.line}" if step.line else task.source
         error = f"step {number} ({step.kind}) at {where} failed: {exc.reason}"
     seconds = time.monotonic() - began
-    grace = _NEW_TAB_GRACE if isinstance(step, ClickStep | PressStep) and not error else 0.0
+    grace = 0.0
+    if isinstance(step, ClickStep | PressStep) and not error:
+        grace = min(_NEW_TAB_GRACE_MAX, max(_NEW_TAB_GRACE, seconds))
     if await tabs.settle(grace=grace):
         recorder.page = tabs.current
     if grace:

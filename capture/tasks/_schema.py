@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from typing import Annotated, Any, ClassVar, Literal, Self
+from typing import Annotated, Any, ClassVar, Literal, Self, cast
 
 from pydantic import (
     BaseModel,
@@ -168,9 +168,7 @@ class Target(_Model):
 
     def target(self) -> Target:
         """Only the target fields (for the step kinds whose arguments extend a target)."""
-        return Target.model_validate(
-            {key: getattr(self, key) for key in (*TARGET_KEYS, "name", "exact", "nth")}
-        )
+        return Target.model_validate({key: getattr(self, key) for key in Target.model_fields})
 
     def describe_target(self) -> str:
         """`button 'Add to cart'`, `css '#buy'`, `ref e12`: for action texts and errors."""
@@ -286,12 +284,17 @@ class UploadArgs(Target):
 class StepBase(_Model):
     """Keys every step may have besides its kind key."""
 
-    kind: ClassVar[str]
+    kind: ClassVar[str]  # the one field a step class adds, e.g. `goto` (derived from it)
     shorthand: ClassVar[str | None] = None  # the argument a scalar value stands for
-    shorthand_type: ClassVar[str] = "string"
 
     timeout: Duration | None = Field(None, description="this step's time limit")
     _line: int = PrivateAttr(0)
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        """The kind is the name of the field a step class adds (`goto: GotoArgs`): no copy."""
+        super().__pydantic_init_subclass__(**kwargs)
+        (cls.kind,) = [name for name in cls.model_fields if name not in StepBase.model_fields]
 
     @property
     def line(self) -> int:
@@ -316,9 +319,11 @@ class StepBase(_Model):
         schema: dict[str, Any] = handler(core_schema)
         schema = handler.resolve_ref_schema(schema)
         if cls.shorthand:
+            args = cast(type[BaseModel], cls.model_fields[cls.kind].annotation)
+            short = "integer" if args.model_fields[cls.shorthand].annotation is int else "string"
             props = schema["properties"]
             props[cls.kind] = {
-                "anyOf": [props[cls.kind], {"type": cls.shorthand_type}],
+                "anyOf": [props[cls.kind], {"type": short}],
                 "description": f"arguments, or just the {cls.shorthand}",
             }
         return schema
@@ -327,114 +332,98 @@ class StepBase(_Model):
 class GotoStep(StepBase):
     """Open a URL (a path is resolved against base_url)."""
 
-    kind: ClassVar[str] = "goto"
-    shorthand: ClassVar[str | None] = "url"
+    shorthand = "url"
     goto: GotoArgs
 
 
 class ClickStep(StepBase):
     """Click an element (a bare string is a CSS selector)."""
 
-    kind: ClassVar[str] = "click"
-    shorthand: ClassVar[str | None] = "css"
+    shorthand = "css"
     click: Target
 
 
 class FillStep(StepBase):
     """Replace a field's content."""
 
-    kind: ClassVar[str] = "fill"
     fill: FillArgs
 
 
 class TypeStep(StepBase):
     """Type text key by key into an element (for fields that react to keystrokes)."""
 
-    kind: ClassVar[str] = "type"
     type: TypeArgs
 
 
 class PressStep(StepBase):
     """Press a key, on a target or on whatever has focus."""
 
-    kind: ClassVar[str] = "press"
-    shorthand: ClassVar[str | None] = "key"
+    shorthand = "key"
     press: PressArgs
 
 
 class SelectStep(StepBase):
     """Choose option(s) of a <select> by value or label."""
 
-    kind: ClassVar[str] = "select"
     select: SelectArgs
 
 
 class CheckStep(StepBase):
     """Tick a checkbox or radio button."""
 
-    kind: ClassVar[str] = "check"
-    shorthand: ClassVar[str | None] = "css"
+    shorthand = "css"
     check: Target
 
 
 class UncheckStep(StepBase):
     """Untick a checkbox."""
 
-    kind: ClassVar[str] = "uncheck"
-    shorthand: ClassVar[str | None] = "css"
+    shorthand = "css"
     uncheck: Target
 
 
 class HoverStep(StepBase):
     """Move the mouse over an element."""
 
-    kind: ClassVar[str] = "hover"
-    shorthand: ClassVar[str | None] = "css"
+    shorthand = "css"
     hover: Target
 
 
 class ScrollStep(StepBase):
     """Scroll a target into view, or the page by dx/dy pixels (a number is dy)."""
 
-    kind: ClassVar[str] = "scroll"
-    shorthand: ClassVar[str | None] = "dy"
-    shorthand_type: ClassVar[str] = "integer"
+    shorthand = "dy"
     scroll: ScrollArgs
 
 
 class WaitForStep(StepBase):
     """Wait for an element state, a URL, or a load state."""
 
-    kind: ClassVar[str] = "wait_for"
     wait_for: WaitForArgs
 
 
 class ExpectStep(StepBase):
     """Assert what the page shows; the run fails when it does not hold in time."""
 
-    kind: ClassVar[str] = "expect"
     expect: ExpectArgs
 
 
 class CaptureStep(StepBase):
     """An explicit capture with a label (every step is captured anyway)."""
 
-    kind: ClassVar[str] = "capture"
-    shorthand: ClassVar[str | None] = "label"
+    shorthand = "label"
     capture: CaptureArgs
 
 
 class UploadStep(StepBase):
     """Set the files of a file input."""
 
-    kind: ClassVar[str] = "upload"
     upload: UploadArgs
 
 
 class SleepStep(StepBase):
     """Wait a fixed time (prefer wait_for: it is faster and says what it waits for)."""
 
-    kind: ClassVar[str] = "sleep"
     sleep: Duration
 
 

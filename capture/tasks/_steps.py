@@ -49,12 +49,12 @@ __all__ = ["StepContext", "StepFailed", "describe", "locate", "perform", "url_pa
 
 M = TypeVar("M", bound=BaseModel)
 
-# Fields whose value is typed into the page; their text is masked when the field is secret-ish.
-_SENSITIVE_JS = """el => {
-  const t = (el.getAttribute('type') || '').toLowerCase();
-  const ac = (el.getAttribute('autocomplete') || '').toLowerCase();
-  return t === 'password' || ac.startsWith('cc-') || ac.includes('password');
-}"""
+# A field whose typed value stays out of the action text: the recorder's sensitive-field rule
+# (FIELD in recorder/observe/page.js), or a field inside a `data-capture-redact` area.
+_SENSITIVE_JS = """el => el.matches(
+  "input[type=password i], [data-capture-sensitive], [autocomplete*='cc-' i], "
+  + "[autocomplete*='one-time-code' i], [autocomplete*='password' i]"
+) || el.closest("[data-capture-redact]") !== null"""
 
 
 class StepFailed(TaskError):

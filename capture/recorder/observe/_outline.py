@@ -17,6 +17,7 @@ from playwright.async_api import Error as PlaywrightError
 
 from capture.errors import BrowserError, ConfigError
 from capture.recorder.observe._model import PageState, Rect
+from capture.recorder.observe._script import frame_prefix
 
 __all__ = [
     "ABOVE_MARKER",
@@ -24,6 +25,7 @@ __all__ = [
     "FrameRead",
     "assemble_sensitive",
     "assemble_state",
+    "live_frames",
     "short_error",
 ]
 
@@ -85,6 +87,29 @@ class FrameRead:
         self.data = answers[0]
         self.place = answers[1] if len(answers) > 1 else None
         return self
+
+    @classmethod
+    def of(cls, page: Any, frame: Any) -> FrameRead:
+        """An empty read of `frame` (a Frame of either Playwright API), named by its refs."""
+        parent = frame.parent_frame
+        return cls(
+            frame_prefix(page, frame),
+            None if parent is None else frame_prefix(page, parent),
+            frame.url,
+        )
+
+    def kept(self, frame: Any) -> FrameRead | None:
+        """This read, or None for a child frame detached meanwhile (it shows nothing now)."""
+        gone = self.error and self.parent is not None and frame.is_detached()
+        return None if gone else self
+
+
+def live_frames(page: Any) -> list[Any]:
+    """The frames of `page` still attached, main frame first; a closed page is an error."""
+    frames = [f for f in page.frames if not f.is_detached()]
+    if not frames:
+        raise BrowserError("could not read the page: it is closed")
+    return frames
 
 
 def _answer(result: object) -> dict[str, Any] | None:

@@ -12,12 +12,15 @@ from typing import Any
 
 from playwright.async_api import Frame, Locator, Page
 
-from capture.errors import BrowserError
 from capture.recorder.observe._model import PageState, Rect
-from capture.recorder.observe._outline import FrameRead, assemble_sensitive, assemble_state
+from capture.recorder.observe._outline import (
+    FrameRead,
+    assemble_sensitive,
+    assemble_state,
+    live_frames,
+)
 from capture.recorder.observe._script import (
     frame_for_ref,
-    frame_prefix,
     options,
     ref_count_error,
     ref_selector,
@@ -38,28 +41,18 @@ async def _place(frame: Frame, parent_prefix: str) -> Any:
 async def _read_frame(
     page: Page, frame: Frame, mode: str, redact_selectors: Sequence[str]
 ) -> FrameRead | None:
-    parent = frame.parent_frame
-    read = FrameRead(
-        frame_prefix(page, frame),
-        None if parent is None else frame_prefix(page, parent),
-        frame.url,
-    )
+    read = FrameRead.of(page, frame)
     calls = [frame.evaluate(script(), options(mode, read.prefix, redact_selectors))]
     if read.parent is not None:
         calls.append(_place(frame, read.parent))
-    read.record(await asyncio.gather(*calls, return_exceptions=True))
-    # A frame detached meanwhile shows nothing any more: leave it out.
-    return None if read.error and read.parent is not None and frame.is_detached() else read
+    return read.record(await asyncio.gather(*calls, return_exceptions=True)).kept(frame)
 
 
 async def _read_frames(page: Page, mode: str, redact_selectors: Sequence[str]) -> list[FrameRead]:
-    frames = [f for f in page.frames if not f.is_detached()]
-    if not frames:
-        raise BrowserError("could not read the page: it is closed")
     reads = [
         read
         for read in await asyncio.gather(
-            *(_read_frame(page, f, mode, redact_selectors) for f in frames)
+            *(_read_frame(page, f, mode, redact_selectors) for f in live_frames(page))
         )
         if read is not None
     ]

@@ -11,12 +11,15 @@ from typing import Any
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Frame, Locator, Page
 
-from capture.errors import BrowserError
 from capture.recorder.observe._model import PageState, Rect
-from capture.recorder.observe._outline import FrameRead, assemble_sensitive, assemble_state
+from capture.recorder.observe._outline import (
+    FrameRead,
+    assemble_sensitive,
+    assemble_state,
+    live_frames,
+)
 from capture.recorder.observe._script import (
     frame_for_ref,
-    frame_prefix,
     options,
     ref_count_error,
     ref_selector,
@@ -44,26 +47,17 @@ def _place(frame: Frame, parent_prefix: str) -> Any:
 def _read_frame(
     page: Page, frame: Frame, mode: str, redact_selectors: Sequence[str]
 ) -> FrameRead | None:
-    parent = frame.parent_frame
-    read = FrameRead(
-        frame_prefix(page, frame),
-        None if parent is None else frame_prefix(page, parent),
-        frame.url,
-    )
+    read = FrameRead.of(page, frame)
     walk = options(mode, read.prefix, redact_selectors)
     results = [_call(lambda: frame.evaluate(script(), walk))]
     if read.parent is not None:
         parent_prefix = read.parent
         results.append(_call(lambda: _place(frame, parent_prefix)))
-    read.record(results)
-    # A frame detached meanwhile shows nothing any more: leave it out.
-    return None if read.error and read.parent is not None and frame.is_detached() else read
+    return read.record(results).kept(frame)
 
 
 def _read_frames(page: Page, mode: str, redact_selectors: Sequence[str]) -> list[FrameRead]:
-    frames = [f for f in page.frames if not f.is_detached()]
-    if not frames:
-        raise BrowserError("could not read the page: it is closed")
+    frames = live_frames(page)
     reads = [r for r in (_read_frame(page, f, mode, redact_selectors) for f in frames) if r]
     if reads[0].data is None:
         reads[0] = _read_frame(page, page.main_frame, mode, redact_selectors) or reads[0]
