@@ -343,3 +343,24 @@ async def test_dblclick_is_one_double_click(
     )
     assert ok(result)[1] == "dblclick css '#word'"
     assert "clicks: 2, dblclicks: 1" in result.final_observation
+
+
+async def test_drags_inside_cross_origin_frames(
+    tmp_path: Path, site: Site, chromium: Browser, store_server: RunningStore
+) -> None:
+    result = await run_steps(
+        tmp_path,
+        site,
+        chromium,
+        store_server,
+        "boards.html",
+        "  - drag: {from: {text: Review the draft, frame: {name: board}}, "
+        "to: {test_id: done, frame: {name: board}}}\n"
+        "  - drag: {from: {css: '#token', frame: {name: slots}}, "
+        "to: {css: '#slot-b', frame: {name: slots}}}\n",
+    )
+    actions = ok(result)
+    assert actions[1] == "drag text 'Review the draft' to test id 'done' in frame 'board'"
+    final = result.final_observation
+    assert "dragstart card-2. dropped card-2 on done." in final
+    assert re.search(r"token in slot-b after \d+ moves", final), final

@@ -206,7 +206,10 @@ def describe(step: StepBase, variables: Vars, *, value_hidden: bool = False) -> 
         case ClickStep() | DblclickStep() | CheckStep() | UncheckStep() | HoverStep():
             return f"{shown.kind} {on}"
         case DragStep():
-            return f"drag {args.from_.describe_target()} to {args.to.describe_target()}"
+            start = args.from_
+            if start.frame is not None and start.frame == args.to.frame:  # say it once
+                start = start.model_copy(update={"frame": None})
+            return f"drag {start.describe_target()} to {args.to.describe_target()}"
         case ScrollStep():
             if not args.by:
                 return f"scroll to {on}"
