@@ -149,7 +149,7 @@ async def test_a_frame_that_appears_late_is_waited_for(site: Site, chromium: Bro
         ("click: {role: button, frame: f9}", r"no frame f9 on the page \(frame refs are numbered"),
         (
             "click: {css: '#no-such-thing', frame: {name: pay}}",
-            r"timed out after 1s \(waiting for locator\(.*\)\) in frame 'pay'$",
+            r"failed: in frame 'pay': timed out after 1s \(waiting for locator\(.*\)\)$",
         ),
         (
             "expect: {text: Never shown, frame: {name: shop}}",

@@ -31,6 +31,7 @@ from capture.tasks import (
     parse_var_options,
     resolve_vars,
 )
+from capture.tasks._steps import describe
 from tests.conftest import CAPTURE, ROOT
 
 EVERY_KIND = """\
@@ -279,6 +280,20 @@ def test_unset_variables_fail_with_their_lines() -> None:
         "v.yaml:9: variable ${HOME_DIR} is not set (give --var HOME_DIR=..., set $HOME_DIR in "
         "the environment, or add it to vars)",
     ]
+
+
+def test_variables_reach_frame_paths_and_drag_targets() -> None:
+    task = parse_task(
+        "name: v\nbase_url: x\nvars:\n  F: outer\n  T: Done\nsteps:\n"
+        "  - click: {css: a, frame: [{name: '${F}'}, {title: '${F} 2'}]}\n"
+        "  - drag: {from: {text: '${T}', frame: {name: '${F}'}},\n"
+        "           to: {css: b, frame: {name: '${F}'}}}\n"
+    )
+    resolved = resolve_vars(task, {}, {})
+    assert describe(task.steps[0], resolved) == (
+        "click css 'a' in frame 'outer' > frame titled 'outer 2'"
+    )
+    assert describe(task.steps[1], resolved) == "drag text 'Done' to css 'b' in frame 'outer'"
 
 
 def test_var_options() -> None:
