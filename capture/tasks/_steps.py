@@ -330,7 +330,8 @@ async def _scroll_by(box: Locator | Frame, dx: int, dy: int, limit: _Limit) -> b
     until it has landed; False when the element has no room to scroll that way."""
     args = [dx, dy, limit.ms]
     if isinstance(box, Frame):
-        script = f"(arg) => ({_SCROLL_BY})(document.scrollingElement, arg)"
+        document = "document.scrollingElement || document.documentElement"
+        script = f"(arg) => ({_SCROLL_BY})({document}, arg)"
         return bool(await box.evaluate(script, args))
     return bool(await box.evaluate(_SCROLL_BY, args, timeout=limit.ms))
 
