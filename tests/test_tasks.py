@@ -329,6 +329,11 @@ def run_cli(
         ("name: t\nsteps:\n  - goto: /\n", "bad.yaml:1: base_url: missing required field"),
         ("name: t\nbase_url: x\nsteps:\n  - scroll: {dy: far}\n", "bad.yaml:4: steps[0].scroll.dy"),
         ("name: t\nbase_url: x\nsteps:\n  - goto: /${NOPE}\n", "bad.yaml:4: variable ${NOPE}"),
+        (
+            "name: t\nbase_url: x\nsteps:\n  - goto: /\n  - click:\n      css: a\n"
+            "      frame: {nam: pay}\n",
+            "bad.yaml:7: steps[1].click.frame.nam: unknown field 'nam'",
+        ),
     ],
 )
 def test_run_rejects_invalid_files_before_any_browser(
