@@ -69,7 +69,7 @@ def _phrase(spec: FrameSpec) -> str:
 async def _listing(frames: Sequence[Frame], spec: FrameSpec) -> str:
     """The frames there are, shown by the key the file used: `'shop' (http://...)`."""
     if not frames:
-        return "there are none"
+        return "none"
     shown = []
     for frame in frames[:_LISTED]:
         if spec.url is not None:
