@@ -21,7 +21,7 @@ from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 from pydantic import BaseModel
 
 from capture.errors import CaptureError, TaskError
-from capture.recorder.observe import resolve_ref
+from capture.recorder.observe import SENSITIVE_FIELD_JS, resolve_ref
 from capture.tasks._schema import (
     CaptureStep,
     CheckStep,
@@ -48,13 +48,6 @@ from capture.tasks._vars import Vars
 __all__ = ["StepContext", "StepFailed", "describe", "locate", "perform", "url_pattern"]
 
 M = TypeVar("M", bound=BaseModel)
-
-# A field whose typed value stays out of the action text: the recorder's sensitive-field rule
-# (FIELD in recorder/observe/page.js), or a field inside a `data-capture-redact` area.
-_SENSITIVE_JS = """el => el.matches(
-  "input[type=password i], [data-capture-sensitive], [autocomplete*='cc-' i], "
-  + "[autocomplete*='one-time-code' i], [autocomplete*='password' i]"
-) || el.closest("[data-capture-redact]") !== null"""
 
 
 class StepFailed(TaskError):
@@ -244,7 +237,7 @@ async def _is_sensitive(found: Locator) -> bool:
     value costs a little clarity, showing a secret cannot be undone.
     """
     try:
-        return bool(await found.evaluate(_SENSITIVE_JS, timeout=1000))
+        return bool(await found.evaluate(SENSITIVE_FIELD_JS, timeout=1000))
     except PlaywrightError:
         return True
 
