@@ -130,9 +130,15 @@ def _short(value: Any) -> str:
 
 
 def _target(owner: Any) -> str:
-    """`page`, or `locator('<selector>')` read from the locator's repr."""
+    """`locator('<selector>')`, read from the locator's repr.
+
+    `LocatorAssertions` has no public way back to its locator; its implementation's
+    `_actual_locator` is read for the text only, with a plain `locator` when it is gone.
+    """
+    if type(owner).__name__ == "LocatorAssertions":
+        owner = getattr(getattr(owner, "_impl_obj", None), "_actual_locator", None)
     match = re.search(r"selector='(.*)'>$", repr(owner))
-    return f"locator({match.group(1)!r})" if match else type(owner).__name__.lower()
+    return f"locator({match.group(1)!r})" if match else "locator"
 
 
 def describe_call(call: Call, *, hide_value: bool) -> str:

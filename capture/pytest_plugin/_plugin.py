@@ -161,6 +161,7 @@ class CapturePlugin:
         thread_id = thread_id_for(item.nodeid, self.prefix)
         place = TestPlace(
             node_id=item.nodeid,
+            name=item.name,
             thread_id=thread_id,
             base_url=self.store.base_url,
             folder=(self.out or self.failures) / folder_name(thread_id),

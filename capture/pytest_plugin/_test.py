@@ -41,6 +41,7 @@ class TestPlace:
     """Where a test's captures go: its thread in the store and its folder on disk."""
 
     node_id: str
+    name: str  # the test's name, which starts every action text
     thread_id: str
     base_url: str
     folder: Path
@@ -107,9 +108,7 @@ class TestCapture:
             hide = error is not None or self._sensitive_sync(call, page)
             recorder = self.sync_recorder(page)
             self._remember(recorder, call, hide, error)
-            result = recorder.capture(
-                describe_call(call, hide_value=hide), **self._status(call, error)
-            )
+            result = recorder.capture(self._action(call, hide), **self._status(call, error))
             self._done(result)
         finally:
             self.busy = False
@@ -123,9 +122,7 @@ class TestCapture:
             hide = error is not None or await self._sensitive_async(call, page)
             recorder = await self._async_recorder(page)
             self._remember(recorder, call, hide, error)
-            result = await recorder.capture(
-                describe_call(call, hide_value=hide), **self._status(call, error)
-            )
+            result = await recorder.capture(self._action(call, hide), **self._status(call, error))
             self._done(result)
         finally:
             self.busy = False
@@ -154,7 +151,7 @@ class TestCapture:
     def _finish_sync(self, status: str, failure: str | None) -> None:
         if failure is not None and isinstance(self.current, SyncPage):
             recorder = self.sync_recorder(self.current)
-            self._done(recorder.capture("test failed", status="failed", error=failure))
+            self._done(recorder.capture(self._action(None), status="failed", error=failure))
         if self.sync is not None:
             self.sync.finish_run(status)
             self.sync.close()
@@ -169,7 +166,9 @@ class TestCapture:
         async def finish() -> None:
             if failure is not None and isinstance(self.current, AsyncPage):
                 recorder = await self._async_recorder(self.current)
-                self._done(await recorder.capture("test failed", status="failed", error=failure))
+                self._done(
+                    await recorder.capture(self._action(None), status="failed", error=failure)
+                )
             if self.asynchronous is not None:
                 await self.asynchronous.finish_run(status)
                 await self.asynchronous.close()
@@ -277,6 +276,11 @@ class TestCapture:
             recorder.add_secrets(*_secret_values(call.typed_value))
         if error is not None:
             self._failure = error
+
+    def _action(self, call: Call | None, hide: bool = True) -> str:
+        """The observation's action line: the test, then the call (or "test failed")."""
+        what = describe_call(call, hide_value=hide) if call is not None else "test failed"
+        return f"{self.place.name}: {what}"
 
     def _status(self, call: Call, error: BaseException | None) -> dict[str, Any]:
         if error is None:

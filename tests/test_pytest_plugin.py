@@ -1,0 +1,249 @@
+"""The pytest plugin: plain pytest-playwright test files run in a child pytest (pytester, a
+subprocess: the plugin wraps Playwright's classes, which must not happen in this process)
+against real Chromium and the test site, the captures checked through raw HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from capture.browser import find_browser, launch_args
+from capture.pytest_plugin import thread_id_for, viewer_url
+from capture.pytest_plugin._actions import Call, describe_call
+from capture.pytest_plugin._names import MAX_THREAD_ID
+from tests.conftest import CONFIG, RunningStore, Site, StartServe, free_port, quote_segment
+
+pytest_plugins = ["pytester"]
+
+PASSWORD = "Hunter2-Plugin-Secret"
+OTP = "Otp-9981-Secret-Code"
+
+# A plain pytest-playwright test file: nothing in it knows about capture.
+SIGN_IN = f"""
+import re
+from playwright.sync_api import BrowserContext, Page, expect
+
+
+def test_sign_in(page: Page, context: BrowserContext) -> None:
+    page.goto("/login.html")
+    page.get_by_label("Username").fill("ada")
+    page.get_by_label("Password", exact=True).fill("{PASSWORD}")
+    page.get_by_label("One-time code").click()
+    page.keyboard.type("{OTP}")
+    page.get_by_label("Remember me").uncheck()
+    page.get_by_label("Country").select_option("it")
+    box = page.get_by_label("Username").bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + 5, box["y"] + 5)
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("status")).to_have_text("Signed in as ada")
+    orders = context.new_page()
+    orders.goto("/table.html")
+    expect(orders).to_have_title(re.compile("Orders"))
+"""
+
+# What each action's step record says, in order (after "test_sign_in[chromium]: ").
+SIGN_IN_ACTIONS = [
+    r"page\.goto\('/login\.html'\)",
+    r"locator\('.*Username.*'\)\.fill\('ada'\)",
+    r"locator\('.*Password.*'\)\.fill\(\[redacted\]\)",
+    r"locator\('.*One-time code.*'\)\.click\(\)",
+    r"keyboard\.type\(\[redacted\]\)",
+    r"locator\('.*Remember me.*'\)\.uncheck\(\)",
+    r"locator\('.*Country.*'\)\.select_option\('it'\)",
+    r"mouse\.click\([\d.]+, [\d.]+\)",
+    r"keyboard\.press\('Enter'\)",
+    r"expect\(locator\('.*status.*'\)\)\.to_have_text\('Signed in as ada'\)",
+    r"page\.goto\('/table\.html'\)",
+    r"expect\(page\)\.to_have_title\(/Orders/\)",
+]
+
+FAILING = """
+from playwright.sync_api import Page, expect
+
+
+def test_wrong_heading(page: Page) -> None:
+    page.goto("/login.html")
+    expect(page.get_by_role("heading")).to_have_text("Welcome back", timeout=500)
+
+
+def test_wrong_title(page: Page) -> None:
+    page.goto("/table.html")
+    assert page.title() == "Invoices"
+"""
+
+ASYNC = """
+import pytest
+from playwright.async_api import async_playwright
+
+from launch import LAUNCH
+
+
+@pytest.fixture
+async def async_page():
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(**LAUNCH)
+        context = await browser.new_context()
+        yield await context.new_page()
+        await browser.close()
+
+
+@pytest.mark.asyncio
+async def test_orders(async_page, base_url):
+    await async_page.goto(base_url + "/table.html")
+    await async_page.get_by_role("link", name="Home").click()
+    await async_page.keyboard.press("End")
+"""
+
+
+@pytest.fixture
+def child(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    """A pytester folder whose pytest-playwright launches Chromium as this suite does."""
+    for name in list(os.environ):
+        if name.startswith("CAPTURE_"):
+            monkeypatch.delenv(name)
+    launch = {
+        "executable_path": find_browser(CONFIG.browser.executable),
+        "args": launch_args(CONFIG.browser.args),
+        "headless": True,
+    }
+    pytester.makepyfile(
+        launch=f"LAUNCH = {launch!r}\n",
+        conftest="""
+import json, os, sys
+import pytest
+from launch import LAUNCH
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {**browser_type_launch_args, **LAUNCH}
+
+
+def pytest_sessionfinish(session):
+    # What the run did to this process: was capture imported, were Playwright's methods wrapped?
+    from playwright.sync_api import Locator
+    facts = {"imported": "capture" in sys.modules, "wrapped": hasattr(Locator.fill, "__wrapped__")}
+    with open("facts.json", "w") as out:
+        json.dump(facts, out)
+""",
+    )
+    pytester.makeini(
+        """
+[pytest]
+asyncio_default_fixture_loop_scope = function
+filterwarnings =
+    error
+    ignore:Session-scoped fixtures defined as instance methods:pytest.PytestRemovedIn10Warning
+"""
+    )
+    return pytester
+
+
+def run_child(child: pytest.Pytester, site: Site, *args: str) -> pytest.RunResult:
+    return child.runpytest_subprocess("-p", "no:cacheprovider", "--base-url", site.origin, *args)
+
+
+def facts(child: pytest.Pytester) -> dict[str, bool]:
+    return dict(json.loads((child.path / "facts.json").read_text()))
+
+
+def thread_values(base_url: str, thread: str) -> dict[str, Any]:
+    answer = httpx.get(f"{base_url}/sessions/{quote_segment(thread)}/values", timeout=10)
+    answer.raise_for_status()
+    return dict(answer.json()["values"])
+
+
+def steps_of(values: dict[str, Any]) -> list[dict[str, Any]]:
+    return [values[key] for key in sorted(values) if key.startswith("capture.step.")]
+
+
+# -- no browser ------------------------------------------------------------------------
+
+
+def test_thread_ids_are_readable_unique_and_short() -> None:
+    assert thread_id_for("tests/test_a.py::test_b[chromium]") == "tests/test_a.py::test_b[chromium]"
+    assert thread_id_for("t.py::test_b", "ci-7/") == "ci-7/t.py::test_b"
+    spaced, slashed = thread_id_for("t.py::test[a b]"), thread_id_for("t.py::test[a_b]")
+    assert spaced.startswith("t.py::test[a_b]~") and spaced != slashed
+    long_one, long_two = (thread_id_for("t.py::test_" + "x" * 300 + end) for end in "12")
+    assert len(long_one) == MAX_THREAD_ID and long_one != long_two
+    assert long_one.startswith("t.py::test_xxx")
+
+
+def test_viewer_url_is_the_stores_thread_page() -> None:
+    url = viewer_url("http://127.0.0.1:9/api/v1", "t.py::test[x]")
+    assert url == "http://127.0.0.1:9/#/thread/t.py%3A%3Atest%5Bx%5D"
+
+
+def test_typed_values_are_named_only_when_not_hidden() -> None:
+    call = Call("Page", "fill", None, ("#user", "ada"))
+    assert describe_call(call, hide_value=False) == "page.fill('#user', 'ada')"
+    assert describe_call(call, hide_value=True) == "page.fill('#user', [redacted])"
+    keyword = Call("Keyboard", "type", None, (), {"text": "s3cret-value"})
+    assert describe_call(keyword, hide_value=True) == "keyboard.type([redacted])"
+    key = Call("Keyboard", "press", None, ("Enter",))
+    assert key.typed_value is None and describe_call(key, hide_value=True) == "keyboard.press('Enter')"
+    # An expected field value is never named: it may repeat what was typed.
+    value = Call("LocatorAssertions", "to_have_value", None, ("s3cret-value",))
+    assert "s3cret" not in describe_call(value, hide_value=False)
+
+
+# -- real Chromium in a child pytest ---------------------------------------------------
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_every_action_is_one_capture_in_the_tests_thread(
+    child: pytest.Pytester, site: Site, sqlite_store_server: RunningStore, tmp_path: Path
+) -> None:
+    child.makepyfile(test_sign_in=SIGN_IN)
+    out = tmp_path / "out"
+    result = run_child(
+        child,
+        site,
+        "--capture-session",
+        "--capture-server",
+        sqlite_store_server.base_url,
+        "--capture-out",
+        str(out),
+    )
+    result.assert_outcomes(passed=1)
+    assert facts(child) == {"imported": True, "wrapped": True}
+
+    thread = "test_sign_in.py::test_sign_in[chromium]"
+    values = thread_values(sqlite_store_server.base_url, thread)
+    steps = steps_of(values)
+    assert len(steps) == len(SIGN_IN_ACTIONS), [s["action"] for s in steps]
+    for step, pattern in zip(steps, SIGN_IN_ACTIONS, strict=True):
+        assert re.fullmatch(r"test_sign_in\[chromium\]: " + pattern, step["action"]), step
+        assert step["status"] == "ok"
+    assert steps[-1]["url"].endswith("/table.html")  # the page the test opened itself
+    assert values["capture.run"]["status"] == "passed"
+    assert values["__user_part_observation"]["data"].startswith(
+        f"# Step {len(steps)}: test_sign_in[chromium]: expect(page).to_have_title"
+    )
+    assert values["__user_part_screenshot"]["part_type"] == "image"
+
+    # --capture-out: every step's files, under the test's folder.
+    folder = out / "test_sign_in.py_test_sign_in[chromium]"
+    written = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+    assert written == [
+        f"step-{n:03d}/{name}"
+        for n in range(1, len(steps) + 1)
+        for name in ("observation.txt", "screenshot.jpg")
+    ]
+    # The secrets typed by the test are in no stored byte, no file and no output.
+    stored = b"".join(p.read_bytes() for p in tmp_path.glob("store.db*"))  # with the WAL
+    assert len(stored) > 10_000
+    files = b"".join(p.read_bytes() for p in out.rglob("*") if p.is_file())
+    output = "\n".join(result.outlines + result.errlines).encode()
+    for secret in (PASSWORD, OTP):
+        for where in (stored, files, output):
+            assert secret.encode() not in where
