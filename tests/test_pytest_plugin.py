@@ -80,12 +80,13 @@ def test_wrong_title(page: Page) -> None:
 
 ASYNC = """
 import pytest
+import pytest_asyncio
 from playwright.async_api import async_playwright
 
 from launch import LAUNCH
 
 
-@pytest.fixture
+@pytest_asyncio.fixture
 async def async_page():
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(**LAUNCH)
@@ -189,7 +190,9 @@ def test_typed_values_are_named_only_when_not_hidden() -> None:
     keyword = Call("Keyboard", "type", None, (), {"text": "s3cret-value"})
     assert describe_call(keyword, hide_value=True) == "keyboard.type([redacted])"
     key = Call("Keyboard", "press", None, ("Enter",))
-    assert key.typed_value is None and describe_call(key, hide_value=True) == "keyboard.press('Enter')"
+    assert (
+        key.typed_value is None and describe_call(key, hide_value=True) == "keyboard.press('Enter')"
+    )
     # An expected field value is never named: it may repeat what was typed.
     value = Call("LocatorAssertions", "to_have_value", None, ("s3cret-value",))
     assert "s3cret" not in describe_call(value, hide_value=False)
@@ -247,3 +250,136 @@ def test_every_action_is_one_capture_in_the_tests_thread(
     for secret in (PASSWORD, OTP):
         for where in (stored, files, output):
             assert secret.encode() not in where
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_without_the_flag_nothing_is_imported_wrapped_or_stored(
+    child: pytest.Pytester, site: Site, store_server: RunningStore
+) -> None:
+    child.makepyfile(test_sign_in=SIGN_IN)
+    # The store is named, but capture is not enabled: it must stay empty.
+    result = run_child(child, site, "--capture-server", store_server.base_url)
+    result.assert_outcomes(passed=1)
+    assert facts(child) == {"imported": False, "wrapped": False}
+    assert httpx.get(f"{store_server.base_url}/sessions", timeout=10).json() == []
+    assert not re.search(r"^-+ capture -+$", "\n".join(result.outlines), re.M)
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_a_failing_test_names_its_thread_viewer_and_screenshot(
+    child: pytest.Pytester, site: Site, store_server: RunningStore
+) -> None:
+    child.makepyfile(test_failing=FAILING)
+    result = run_child(
+        child, site, "--capture-session", "--capture-server", store_server.base_url,
+        "--capture-thread-prefix", "ci-7/",
+    )  # fmt: skip
+    result.assert_outcomes(failed=2)
+    output = "\n".join(result.outlines)
+    for name, last_action in [
+        (
+            "test_wrong_heading",
+            r"expect\(locator\('.*heading.*'\)\)\.to_have_text\('Welcome back'\)",
+        ),
+        ("test_wrong_title", "test failed"),
+    ]:
+        thread = f"ci-7/test_failing.py::{name}[chromium]"
+        assert f"thread: {thread}\n" in output
+        assert f"viewer: {viewer_url(store_server.base_url, thread)}\n" in output
+        shot = re.search(rf"last screenshot: (\S*{name}\S*/screenshot\.jpg) \(step 2\)", output)
+        assert shot is not None, output
+        assert Path(shot.group(1)).read_bytes()[:3] == b"\xff\xd8\xff"  # a JPEG
+        assert (Path(shot.group(1)).parent / "observation.txt").is_file()
+
+        values = thread_values(store_server.base_url, thread)
+        failed = steps_of(values)[-1]
+        assert re.fullmatch(rf"{name}\[chromium\]: {last_action}", failed["action"]), failed
+        assert failed["status"] == "failed"
+        assert values["capture.run"]["status"] == "failed"
+    # The assertion's reason is stored with the failing step (the timeout of the expect, and
+    # pytest's assertion message).
+    heading = steps_of(
+        thread_values(store_server.base_url, "ci-7/test_failing.py::test_wrong_heading[chromium]")
+    )
+    assert heading[-1]["error"].startswith("AssertionError")
+    title = steps_of(
+        thread_values(store_server.base_url, "ci-7/test_failing.py::test_wrong_title[chromium]")
+    )
+    assert "Invoices" in title[-1]["error"]
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_async_tests_are_captured_on_their_own_loop(
+    child: pytest.Pytester, site: Site, store_server: RunningStore
+) -> None:
+    child.makepyfile(test_orders=ASYNC)
+    result = run_child(child, site, "--capture-session", "--capture-server", store_server.base_url)
+    result.assert_outcomes(passed=1)
+    values = thread_values(store_server.base_url, "test_orders.py::test_orders")
+    actions = [step["action"] for step in steps_of(values)]
+    assert len(actions) == 3, actions
+    assert actions[0] == f"test_orders: page.goto('{site.origin}/table.html')"
+    assert re.fullmatch(r"test_orders: locator\('.*Home.*'\)\.click\(\)", actions[1])
+    assert actions[2] == "test_orders: keyboard.press('End')"
+    assert steps_of(values)[1]["url"].endswith("/index.html")
+    assert values["capture.run"]["status"] == "passed"
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_config_enables_it_with_an_embedded_store_and_explicit_captures(
+    child: pytest.Pytester,
+    site: Site,
+    capture_serve: StartServe,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    (child.path / "playwright.config.toml").write_text("[capture]\npytest = true\n")
+    child.makepyfile(
+        test_explicit="""
+from playwright.sync_api import Page
+
+
+def test_explicit(page: Page, capture_recorder) -> None:
+    page.goto("/table.html")
+    result = capture_recorder.capture("the orders table")
+    assert result.step == 2
+"""
+    )
+    nothing = f"http://127.0.0.1:{free_port()}/api/v1"
+    monkeypatch.setenv("CAPTURE_SESSION_SERVER", nothing)  # nothing answers there
+    result = run_child(child, site)
+    result.assert_outcomes(passed=1)
+    output = "\n".join(result.outlines)
+    assert f"no session store at {nothing}; running the embedded store in-process" in output
+    assert re.search(r"^viewer: http://127\.0\.0\.1:\d+/ \(while this run lasts\)$", output, re.M)
+
+    # The embedded store kept its data (SQLite under .capture/): serve it and look.
+    served = capture_serve("--store", f"sqlite:///{child.path / '.capture' / 'store.db'}")
+    values = thread_values(served.base_url, "test_explicit.py::test_explicit[chromium]")
+    actions = [step["action"] for step in steps_of(values)]
+    assert actions == [
+        "test_explicit[chromium]: page.goto('/table.html')",
+        "the orders table",
+    ]
+
+
+def test_bad_capture_settings_are_one_line_errors(
+    child: pytest.Pytester, site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    child.makepyfile(test_nothing="def test_nothing() -> None:\n    pass\n")
+    nothing = f"http://127.0.0.1:{free_port()}/api/v1"
+    result = run_child(child, site, "--capture-session", "--capture-server", nothing)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert [line for line in result.errlines if line] == [
+        f"ERROR: capture: no session store answers at {nothing}"
+    ]
+
+    monkeypatch.setenv("CAPTURE_CAPTURE_PYTEST", "maybe")
+    result = run_child(child, site)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    lines = [line for line in result.errlines if line]
+    assert len(lines) == 1 and "CAPTURE_CAPTURE_PYTEST" in lines[0]
+    assert lines[0].startswith("ERROR: capture: invalid configuration: capture.pytest")

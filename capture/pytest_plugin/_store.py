@@ -8,6 +8,7 @@ run, exactly as `capture run` would start it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 
 from capture.config import Config
@@ -46,7 +47,8 @@ class RunStore:
         if self._thread is None:
             return
         if self._loop is not None and self._stop is not None:
-            self._loop.call_soon_threadsafe(self._stop.set)
+            with contextlib.suppress(RuntimeError):  # the loop has ended already (no store)
+                self._loop.call_soon_threadsafe(self._stop.set)
         self._thread.join(timeout=30)
 
     def _announce(self, message: str) -> None:
