@@ -172,9 +172,11 @@ def test_thread_ids_are_readable_unique_and_short() -> None:
     assert thread_id_for("tests/test_a.py::test_b[chromium]") == "tests/test_a.py::test_b[chromium]"
     assert thread_id_for("t.py::test_b", "ci-7/") == "ci-7/t.py::test_b"
     spaced, slashed = thread_id_for("t.py::test[a b]"), thread_id_for("t.py::test[a_b]")
-    assert spaced.startswith("t.py::test[a_b]~") and spaced != slashed
+    assert spaced.startswith("t.py::test[a_b]~")
+    assert spaced != slashed
     long_one, long_two = (thread_id_for("t.py::test_" + "x" * 300 + end) for end in "12")
-    assert len(long_one) == MAX_THREAD_ID and long_one != long_two
+    assert len(long_one) == MAX_THREAD_ID
+    assert long_one != long_two
     assert long_one.startswith("t.py::test_xxx")
 
 
@@ -190,9 +192,8 @@ def test_typed_values_are_named_only_when_not_hidden() -> None:
     keyword = Call("Keyboard", "type", None, (), {"text": "s3cret-value"})
     assert describe_call(keyword, hide_value=True) == "keyboard.type([redacted])"
     key = Call("Keyboard", "press", None, ("Enter",))
-    assert (
-        key.typed_value is None and describe_call(key, hide_value=True) == "keyboard.press('Enter')"
-    )
+    assert key.typed_value is None
+    assert describe_call(key, hide_value=True) == "keyboard.press('Enter')"
     # An expected field value is never named: it may repeat what was typed.
     value = Call("LocatorAssertions", "to_have_value", None, ("s3cret-value",))
     assert "s3cret" not in describe_call(value, hide_value=False)
@@ -381,5 +382,6 @@ def test_bad_capture_settings_are_one_line_errors(
     result = run_child(child, site)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     lines = [line for line in result.errlines if line]
-    assert len(lines) == 1 and "CAPTURE_CAPTURE_PYTEST" in lines[0]
+    assert len(lines) == 1
+    assert "CAPTURE_CAPTURE_PYTEST" in lines[0]
     assert lines[0].startswith("ERROR: capture: invalid configuration: capture.pytest")
