@@ -14,10 +14,19 @@ import httpx
 import pytest
 
 from capture.browser import find_browser, launch_args
+from capture.demo_site import DEMO_PASSWORD, DemoSite
 from capture.pytest_plugin import thread_id_for, viewer_url
 from capture.pytest_plugin._actions import Call, describe_call
 from capture.pytest_plugin._names import MAX_THREAD_ID
-from tests.conftest import CONFIG, RunningStore, Site, StartServe, free_port, quote_segment
+from tests.conftest import (
+    CONFIG,
+    ROOT,
+    RunningStore,
+    Site,
+    StartServe,
+    free_port,
+    quote_segment,
+)
 
 pytest_plugins = ["pytester"]
 
@@ -385,3 +394,28 @@ def test_bad_capture_settings_are_one_line_errors(
     assert len(lines) == 1
     assert "CAPTURE_CAPTURE_PYTEST" in lines[0]
     assert lines[0].startswith("ERROR: capture: invalid configuration: capture.pytest")
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_the_example_checks_out_on_the_demo_shop(
+    child: pytest.Pytester,
+    shop: DemoSite,
+    store_server: RunningStore,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    example = ROOT / "examples" / "test_shop_capture.py"
+    (child.path / example.name).write_text(example.read_text())
+    monkeypatch.setenv("SHOP_PASSWORD", DEMO_PASSWORD)
+    result = child.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--base-url", shop.url, "--capture-session",
+        "--capture-server", store_server.base_url,
+    )  # fmt: skip
+    result.assert_outcomes(passed=1)
+    values = thread_values(store_server.base_url, "test_shop_capture.py::test_checkout[chromium]")
+    actions = [step["action"] for step in steps_of(values)]
+    assert len(actions) == 13, actions
+    assert actions[6] == "the product page after adding to the cart"
+    assert actions[10].endswith(".fill([redacted])")
+    assert steps_of(values)[-1]["title"].startswith("Checkout")
+    assert DEMO_PASSWORD not in json.dumps(values)
