@@ -70,7 +70,7 @@ VALUE_ARGS: dict[tuple[str, str], tuple[int, str]] = {
     ("Keyboard", "press"): (0, "key"),
 }
 # Locator assertions whose expected values may repeat what was typed into a field.
-QUIET_ASSERTIONS = re.compile(r"^(not_)?to_have_values?$")
+QUIET_ASSERTIONS = re.compile(r"^(not_)?to_have_(values?|attribute|js_property)$")
 HIDDEN = "[redacted]"
 
 

@@ -1,7 +1,7 @@
 """`CapturePlugin`: the pytest hooks of an enabled run.
 
 `capture_pytest` (the `pytest11` entry point) registers it only when capture is on. It finds
-or starts the store once per run, gives every test a `TestCapture` from the start of its
+or starts the store once per run, gives every test a `CapturedTest` from the start of its
 setup to the end of its call (so a fixture that logs in through `page` is captured too),
 adds the capture section to a failing test's report, and prints where the captures are.
 """
@@ -18,16 +18,16 @@ from capture._cli_options import config_from
 from capture.config import Config
 from capture.errors import CaptureError
 from capture.pytest_plugin import _actions
+from capture.pytest_plugin._captured import CapturedTest, Placement, folder_name
 from capture.pytest_plugin._names import thread_id_for
 from capture.pytest_plugin._store import RunStore
-from capture.pytest_plugin._test import TestCapture, TestPlace, folder_name
 from capture.recorder import SyncRecorder
 from capture.session import SessionClient
 
 __all__ = ["PLUGIN_NAME", "CapturePlugin"]
 
 PLUGIN_NAME = "capture-session-plugin"
-_TEST = pytest.StashKey[TestCapture]()
+_TEST = pytest.StashKey[CapturedTest]()
 
 
 class CapturePlugin:
@@ -155,11 +155,11 @@ class CapturePlugin:
             raise pytest.UsageError("capture_recorder is only available inside a test")
         return test.sync_recorder(page)
 
-    def _begin(self, item: pytest.Item) -> TestCapture | None:
+    def _begin(self, item: pytest.Item) -> CapturedTest | None:
         if self.client is None:
             return None
         thread_id = thread_id_for(item.nodeid, self.prefix)
-        place = TestPlace(
+        place = Placement(
             node_id=item.nodeid,
             name=item.name,
             thread_id=thread_id,
@@ -167,14 +167,14 @@ class CapturePlugin:
             folder=(self.out or self.failures) / folder_name(thread_id),
             write_steps=self.out is not None,
         )
-        test = TestCapture(place, self.config, self.client)
+        test = CapturedTest(place, self.config, self.client)
         test.start()
         item.stash[_TEST] = test
         self.tests += 1
         _actions.use(test)
         return test
 
-    def _end(self, test: TestCapture, error: BaseException | None) -> None:
+    def _end(self, test: CapturedTest, error: BaseException | None) -> None:
         _actions.use(None)
         if not test.finished:
             try:

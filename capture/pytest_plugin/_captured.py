@@ -1,6 +1,6 @@
 """One test's captures: its thread, its recorder, and the files it leaves behind.
 
-A `TestCapture` is the `StepHook` while its test runs. The first hooked call picks the face:
+A `CapturedTest` is the `StepHook` while its test runs. The first hooked call picks the face:
 a `SyncRecorder` for Playwright's sync API (pytest-playwright's `page`), a `Recorder` on the
 test's event loop for the async API; calls of the other API in the same test are not
 captured (both would number the same steps). Typed input is named in the action text only
@@ -33,11 +33,11 @@ from capture.recorder.observe import FOCUSED_SENSITIVE_JS, SENSITIVE_FIELD_JS
 from capture.recorder.observe._outline import short_error
 from capture.session import AsyncSessionClient, SessionClient
 
-__all__ = ["TestCapture", "TestPlace", "folder_name"]
+__all__ = ["CapturedTest", "Placement", "folder_name"]
 
 
 @dataclass
-class TestPlace:
+class Placement:
     """Where a test's captures go: its thread in the store and its folder on disk."""
 
     node_id: str
@@ -67,10 +67,10 @@ def _is_outcome(error: BaseException) -> bool:
 
 
 @dataclass
-class TestCapture:
+class CapturedTest:
     """The captures of one test (see the module docstring)."""
 
-    place: TestPlace
+    place: Placement
     config: Config
     client: SessionClient
     busy: bool = False
