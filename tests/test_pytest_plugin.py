@@ -109,6 +109,12 @@ async def test_orders(async_page, base_url):
     await async_page.goto(base_url + "/table.html")
     await async_page.get_by_role("link", name="Home").click()
     await async_page.keyboard.press("End")
+
+
+@pytest.mark.asyncio
+async def test_orders_title(async_page, base_url):
+    await async_page.goto(base_url + "/table.html")
+    assert await async_page.title() == "Invoices"
 """
 
 
@@ -327,7 +333,7 @@ def test_async_tests_are_captured_on_their_own_loop(
 ) -> None:
     child.makepyfile(test_orders=ASYNC)
     result = run_child(child, site, "--capture-session", "--capture-server", store_server.base_url)
-    result.assert_outcomes(passed=1)
+    result.assert_outcomes(passed=1, failed=1)
     values = thread_values(store_server.base_url, "test_orders.py::test_orders")
     actions = [step["action"] for step in steps_of(values)]
     assert len(actions) == 3, actions
@@ -336,6 +342,19 @@ def test_async_tests_are_captured_on_their_own_loop(
     assert actions[2] == "test_orders: keyboard.press('End')"
     assert steps_of(values)[1]["url"].endswith("/index.html")
     assert values["capture.run"]["status"] == "passed"
+
+    # A plain assert failing in an async test: the failing state is captured on the test's
+    # loop after the test returned.
+    values = thread_values(store_server.base_url, "test_orders.py::test_orders_title")
+    steps = steps_of(values)
+    assert [step["action"] for step in steps] == [
+        f"test_orders_title: page.goto('{site.origin}/table.html')",
+        "test_orders_title: test failed",
+    ]
+    assert steps[-1]["status"] == "failed"
+    assert "Invoices" in steps[-1]["error"]
+    assert values["capture.run"]["status"] == "failed"
+    assert "thread: test_orders.py::test_orders_title\n" in "\n".join(result.outlines)
 
 
 @pytest.mark.browser
