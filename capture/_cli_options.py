@@ -1,7 +1,9 @@
 """Options and helpers every `capture` command shares, below all command modules.
 
 `capture/cli.py` imports the command modules and the command modules import this one, so
-imports run one way (cli → commands → options); the pytest plugin reuses the same help texts.
+imports run one way (cli → commands → options). The pytest plugin loads its config through
+the same `config_from`, its `--capture-server/--capture-token/--capture-config` overriding
+the same keys as `--server/--token/--config` here.
 """
 
 from __future__ import annotations
