@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import os
 import re
+from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
 from capture.recorder import SyncRecorder
 
 
-def test_checkout(page: Page, capture_recorder: SyncRecorder) -> None:
+def test_checkout(page: Page, capture_recorder: SyncRecorder, tmp_path: Path) -> None:
     page.goto("/")
     page.get_by_label("Search").fill("mug")
     page.keyboard.press("Enter")
@@ -36,3 +37,7 @@ def test_checkout(page: Page, capture_recorder: SyncRecorder) -> None:
     page.get_by_label("Password").fill(os.environ["SHOP_PASSWORD"])  # never shown or stored
     page.get_by_label("Password").press("Enter")
     expect(page).to_have_title(re.compile("^Checkout"))
+    page.get_by_label("Card number").fill("4242 4242 4242 4242")  # masked, [redacted]
+    gift = tmp_path / "gift-card.txt"
+    gift.write_text("a gift card worth 20 EUR")
+    page.get_by_label("Gift card image (optional)").set_input_files(gift)

@@ -433,8 +433,11 @@ def test_the_example_checks_out_on_the_demo_shop(
     result.assert_outcomes(passed=1)
     values = thread_values(store_server.base_url, "test_shop_capture.py::test_checkout[chromium]")
     actions = [step["action"] for step in steps_of(values)]
-    assert len(actions) == 13, actions
+    assert len(actions) == 15, actions
     assert actions[6] == "the product page after adding to the cart"
-    assert actions[10].endswith(".fill([redacted])")
+    assert actions[10].endswith(".fill([redacted])")  # the password
+    assert actions[13].endswith(".fill([redacted])")  # the card number
+    assert actions[14].endswith(".set_input_files('gift-card.txt')")
     assert steps_of(values)[-1]["title"].startswith("Checkout")
-    assert DEMO_PASSWORD not in json.dumps(values)
+    for secret in (DEMO_PASSWORD, "4242 4242 4242 4242", "4242424242424242"):
+        assert secret not in json.dumps(values)
