@@ -11,7 +11,6 @@ when the field it went to is not sensitive (the task runner's rule); otherwise t
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import re
 import shutil
 from collections.abc import Iterator
@@ -93,7 +92,11 @@ class CapturedTest:
         shutil.rmtree(self.place.folder, ignore_errors=True)
 
     def start_page(self, page: Any) -> None:
-        """The test's `page` fixture, captured on failure even before any action."""
+        """The test's `page` fixture, captured on failure even before any action. A sync
+        page gets its recorder now, so console errors and failed requests of the first
+        navigation are in the first observation."""
+        if isinstance(page, SyncPage):
+            self.sync_recorder(page)
         if isinstance(page, SyncPage | AsyncPage):
             self._follow(page)
 
@@ -304,13 +307,16 @@ class CapturedTest:
     def _write(self, result: CaptureResult) -> None:
         """A step's observation and (its own or the last) screenshot, as files."""
         folder = self._step_folder(result.step)
-        with contextlib.suppress(OSError):  # a full disk must not fail the test
+        try:
             folder.mkdir(parents=True, exist_ok=True)
             (folder / "observation.txt").write_text(result.observation, encoding="utf-8")
             if self.last_image is not None:
                 step, image = self.last_image
-                self._image_path(step, image).parent.mkdir(parents=True, exist_ok=True)
-                self._image_path(step, image).write_bytes(image.data)
+                path = self._image_path(step, image)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(image.data)
+        except OSError as exc:  # a full disk must not fail the test; the report says so
+            self.notes.append(f"could not write {folder}: {exc.strerror or exc}")
 
 
 def folder_name(thread_id: str) -> str:
