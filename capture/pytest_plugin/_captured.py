@@ -76,7 +76,6 @@ class CapturedTest:
     current: Any = None  # the page captured last (or the test's `page` before any action)
     sync: SyncRecorder | None = None
     asynchronous: Recorder | None = None
-    captures: int = 0
     last: CaptureResult | None = None
     last_image: tuple[int, EncodedImage] | None = None
     notes: list[str] = field(default_factory=list)
@@ -85,6 +84,11 @@ class CapturedTest:
     _async_client: AsyncSessionClient | None = None
     finished: bool = False
     _failure: BaseException | None = None  # the error an action's capture already showed
+
+    @property
+    def captures(self) -> int:
+        """Captures so far, explicit ones (`capture_recorder`) included."""
+        return sum(r.stats.captures for r in (self.sync, self.asynchronous) if r is not None)
 
     def start(self) -> None:
         """A fresh thread and folder for this test (a re-run replaces the last run's)."""
@@ -291,7 +295,6 @@ class CapturedTest:
         return {"status": "failed", "error": _error_line(call, error)}
 
     def _done(self, result: CaptureResult) -> None:
-        self.captures += 1
         self.last = result
         if result.image is not None:
             self.last_image = (result.step, result.image)
