@@ -442,3 +442,39 @@ def test_the_example_checks_out_on_the_demo_shop(
     assert steps_of(values)[-1]["title"].startswith("Checkout")
     for secret in (DEMO_PASSWORD, "4242 4242 4242 4242", "4242424242424242"):
         assert secret not in json.dumps(values)
+
+
+STORE_GOES_AWAY = """
+import os
+import signal
+
+from playwright.sync_api import Page
+
+
+def test_store_goes_away(page: Page) -> None:
+    page.goto("/login.html")
+    os.kill(int(os.environ["STORE_PID"]), signal.SIGKILL)  # the store crashes mid-test
+    page.get_by_label("Username").fill("ada")
+
+
+def test_after_the_store(page: Page) -> None:
+    page.goto("/table.html")
+"""
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_a_store_that_goes_away_fails_no_test(
+    child: pytest.Pytester,
+    site: Site,
+    capture_serve: StartServe,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    served = capture_serve("--store", "memory://")
+    monkeypatch.setenv("STORE_PID", str(served.process.pid))
+    monkeypatch.setenv("CAPTURE_SESSION_RETRIES", "0")
+    child.makepyfile(test_store=STORE_GOES_AWAY)
+    result = run_child(child, site, "--capture-session", "--capture-server", served.base_url)
+    result.assert_outcomes(passed=2)
+    output = "\n".join(result.outlines)
+    assert re.search(r"^\d+ store writes dropped \(the store did not take them\)$", output, re.M)

@@ -24,6 +24,7 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page as SyncPage
 
 from capture.config import Config
+from capture.errors import SessionStoreError
 from capture.pytest_plugin._actions import ASSERTIONS, QUIET_ASSERTIONS, Call, describe_call
 from capture.pytest_plugin._names import viewer_url
 from capture.recorder import CaptureResult, EncodedImage, Recorder, SyncRecorder
@@ -88,11 +89,25 @@ class CapturedTest:
     @property
     def captures(self) -> int:
         """Captures so far, explicit ones (`capture_recorder`) included."""
-        return sum(r.stats.captures for r in (self.sync, self.asynchronous) if r is not None)
+        return sum(r.stats.captures for r in self._recorders())
+
+    @property
+    def dropped(self) -> int:
+        """Store writes given up on (the store was down): the test did not fail for them."""
+        return sum(r.stats.dropped for r in self._recorders())
+
+    def _recorders(self) -> list[SyncRecorder | Recorder]:
+        return [r for r in (self.sync, self.asynchronous) if r is not None]
 
     def start(self) -> None:
-        """A fresh thread and folder for this test (a re-run replaces the last run's)."""
-        self.client.clear_session(self.place.thread_id)
+        """A fresh thread and folder for this test (a re-run replaces the last run's).
+
+        A store that went away does not fail the test (the captures' writes are dropped
+        and counted); the report says the thread was not cleared."""
+        try:
+            self.client.clear_session(self.place.thread_id)
+        except SessionStoreError as exc:
+            self.notes.append(f"the thread was not cleared: {exc}")
         shutil.rmtree(self.place.folder, ignore_errors=True)
 
     def start_page(self, page: Any) -> None:
@@ -195,7 +210,7 @@ class CapturedTest:
             lines.append(f"last screenshot: {self._image_path(step, image)} (step {step})")
         else:
             lines.append("last screenshot: none (no page was captured)")
-        lines.append(f"captures: {self.captures}")
+        lines.append(f"captures: {self.captures}, store writes dropped: {self.dropped}")
         lines.extend(f"note: {note}" for note in self.notes)
         return "\n".join(lines)
 

@@ -50,6 +50,7 @@ class CapturePlugin:
         self.client: SessionClient | None = None
         self.tests = 0
         self.captures = 0
+        self.dropped = 0
         _actions.install()
 
     @classmethod
@@ -96,6 +97,8 @@ class CapturePlugin:
         write = terminalreporter.write_line
         terminalreporter.write_sep("-", "capture")
         write(f"{self.captures} captures from {self.tests} tests, one thread per test")
+        if self.dropped:
+            write(f"{self.dropped} store writes dropped (the store did not take them)")
         write(f"store: {self.store.base_url}")
         if self.store.embedded:
             root = self.store.base_url.removesuffix("/api/v1")
@@ -181,3 +184,4 @@ class CapturePlugin:
                 test.finish(error)
             finally:
                 self.captures += test.captures
+                self.dropped += test.dropped
