@@ -473,6 +473,7 @@ def test_a_store_that_goes_away_fails_no_test(
     served = capture_serve("--store", "memory://")
     monkeypatch.setenv("STORE_PID", str(served.process.pid))
     monkeypatch.setenv("CAPTURE_SESSION_RETRIES", "0")
+    monkeypatch.setenv("CAPTURE_CAPTURE_UPLOAD_RETRIES", "0")
     child.makepyfile(test_store=STORE_GOES_AWAY)
     result = run_child(child, site, "--capture-session", "--capture-server", served.base_url)
     result.assert_outcomes(passed=2)
