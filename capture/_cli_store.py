@@ -19,8 +19,8 @@ from typing import Annotated, Any
 
 import typer
 
+from capture._cli_options import ConfigOption, ServerOption, TokenOption, config_from
 from capture._output import emit, table
-from capture.cli import ConfigOption, ServerOption, TokenOption, config_from
 from capture.config import parse_duration
 from capture.session import ImagePart, ImageUrl, SessionClient, TextPart
 

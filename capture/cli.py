@@ -7,14 +7,19 @@ usage mistakes exit 2 (click's convention). No traceback for user mistakes.
 from __future__ import annotations
 
 import sys
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from capture.config import Config, load_config
+from capture._cli_options import ConfigOption, config_from
+from capture._cli_store import parts_app, sessions, values_app
+from capture.agent._cli import agent_context
 from capture.errors import CaptureError
+from capture.live._cli import record
+from capture.recorder._cli import snap
+from capture.tasks._cli import demo, run, schema
 
-__all__ = ["ConfigOption", "ServerOption", "TokenOption", "app", "config_from", "fail", "main"]
+__all__ = ["app", "main"]
 
 app = typer.Typer(
     name="capture",
@@ -26,34 +31,6 @@ app = typer.Typer(
     # Plain help text: "[config: session.server]" in an option's help is text, not markup.
     rich_markup_mode=None,
 )
-
-ServerOption = Annotated[
-    str | None,
-    typer.Option("--server", help="Session store base URL [config: session.server]"),
-]
-TokenOption = Annotated[
-    str | None,
-    typer.Option(
-        "--token", help="Bearer token for the store [config: session.token, env CAPTURE_TOKEN]"
-    ),
-]
-ConfigOption = Annotated[
-    str | None,
-    typer.Option(
-        "--config", help="Config file [default: ./playwright.config.toml, env CAPTURE_CONFIG]"
-    ),
-]
-
-
-def config_from(config_file: str | None, **overrides: Any) -> Config:
-    """Load the config with dotted CLI overrides (None means 'not given on the command line')."""
-    return load_config(config_file, overrides=overrides)
-
-
-def fail(message: str, code: int = 1) -> typer.Exit:
-    """Print one error line and return the exit to raise."""
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code)
 
 
 def main() -> None:
@@ -112,29 +89,15 @@ def serve(
 
 
 def _register() -> None:
-    """Attach the command groups; their modules import this one for the shared options."""
-    from capture._cli_store import parts_app, sessions, values_app
-
+    """Attach the command groups (their modules take the shared options from `_cli_options`)."""
     app.add_typer(values_app, name="values")
     app.add_typer(parts_app, name="parts")
     app.command("sessions")(sessions)
-
-    from capture.agent._cli import agent_context
-
     app.command("agent-context")(agent_context)
-
-    from capture.tasks._cli import demo, run, schema
-
     app.command("run")(run)
     app.command("schema")(schema)
     app.command("demo")(demo)
-
-    from capture.live._cli import record
-
     app.command("record")(record)
-
-    from capture.recorder._cli import snap
-
     app.command("snap")(snap)
 
 

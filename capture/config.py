@@ -103,6 +103,7 @@ class CaptureConfig(_Section):
     queue_size: int = Field(32, ge=1)
     upload_retries: int = Field(3, ge=0)
     strict: bool = False
+    pytest: bool = False  # capture every Playwright action of a pytest run (docs/pytest.md)
 
 
 class SessionConfig(_Section):

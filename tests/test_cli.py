@@ -174,3 +174,22 @@ def test_entry_point_runs_as_a_program() -> None:
     assert done.returncode == 0
     assert "values" in done.stdout
     assert "sessions" in done.stdout
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        "capture._cli_store",
+        "capture.agent._cli",
+        "capture.live._cli",
+        "capture.recorder._cli",
+        "capture.tasks._cli",
+        "capture.pytest_plugin",
+    ],
+)
+def test_command_modules_do_not_import_the_cli(module: str) -> None:
+    """Imports run one way: cli.py imports the commands, the commands import _cli_options."""
+    probe = f"import sys, {module}; print('capture.cli' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"

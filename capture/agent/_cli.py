@@ -7,9 +7,9 @@ from typing import Annotated, cast
 
 import typer
 
+from capture._cli_options import ConfigOption, ServerOption, TokenOption, config_from, fail
 from capture.agent._distri import distri_snippet
 from capture.agent._render import FORMATS, Format, render_parts, user_message
-from capture.cli import ConfigOption, ServerOption, TokenOption, config_from, fail
 from capture.session import SessionClient
 
 __all__ = ["agent_context"]

@@ -9,8 +9,8 @@ from typing import Annotated
 import typer
 from playwright.async_api import Error as PlaywrightError
 
+from capture._cli_options import ConfigOption, ServerOption, TokenOption, config_from
 from capture.browser import open_browser
-from capture.cli import ConfigOption, ServerOption, TokenOption, config_from
 from capture.config import Config
 from capture.errors import BrowserError, StoreUnavailableError
 from capture.recorder._core import CaptureResult

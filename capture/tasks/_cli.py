@@ -16,7 +16,7 @@ from typing import Annotated
 import typer
 from pydantic import BaseModel
 
-from capture.cli import ConfigOption, ServerOption, TokenOption, config_from
+from capture._cli_options import ConfigOption, ServerOption, TokenOption, config_from
 from capture.config import Config
 from capture.errors import TaskError
 from capture.session import AsyncSessionClient

@@ -23,7 +23,7 @@ from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 from pydantic import BaseModel
 
 from capture.errors import CaptureError, TaskError
-from capture.recorder.observe import frame_numbered, resolve_ref
+from capture.recorder.observe import SENSITIVE_FIELD_JS, frame_numbered, resolve_ref
 from capture.tasks._frames import find_frame, url_pattern
 from capture.tasks._schema import (
     CaptureStep,
@@ -54,13 +54,6 @@ from capture.tasks._vars import Vars
 __all__ = ["StepContext", "StepFailed", "describe", "locate", "perform"]
 
 M = TypeVar("M", bound=BaseModel)
-
-# A field whose typed value stays out of the action text: the recorder's sensitive-field rule
-# (FIELD in recorder/observe/page.js), or a field inside a `data-capture-redact` area.
-_SENSITIVE_JS = """el => el.matches(
-  "input[type=password i], [data-capture-sensitive], [autocomplete*='cc-' i], "
-  + "[autocomplete*='one-time-code' i], [autocomplete*='password' i]"
-) || el.closest("[data-capture-redact]") !== null"""
 
 
 # Scroll a box by [dx, dy] and resolve once it has landed (at the clamped goal, or where a
@@ -320,7 +313,7 @@ async def _is_sensitive(found: Locator) -> bool:
     value costs a little clarity, showing a secret cannot be undone.
     """
     try:
-        return bool(await found.evaluate(_SENSITIVE_JS, timeout=1000))
+        return bool(await found.evaluate(SENSITIVE_FIELD_JS, timeout=1000))
     except PlaywrightError:
         return True
 

@@ -34,15 +34,22 @@ from capture.recorder.observe._read_sync import (
     read_sensitive_sync,
     resolve_ref_sync,
 )
-from capture.recorder.observe._script import REF_ATTR, frame_numbered
+from capture.recorder.observe._script import (
+    FOCUSED_SENSITIVE_JS,
+    REF_ATTR,
+    SENSITIVE_FIELD_JS,
+    frame_numbered,
+)
 from capture.recorder.observe._scrub import MIN_SECRET_LENGTH, REDACTED, Scrubber
 
 __all__ = [
     "ABOVE_MARKER",
     "BELOW_MARKER",
+    "FOCUSED_SENSITIVE_JS",
     "MIN_SECRET_LENGTH",
     "REDACTED",
     "REF_ATTR",
+    "SENSITIVE_FIELD_JS",
     "EventsSnapshot",
     "PageEvents",
     "PageState",

@@ -17,7 +17,9 @@ from weakref import WeakKeyDictionary
 from capture.errors import RefNotFoundError
 
 __all__ = [
+    "FOCUSED_SENSITIVE_JS",
     "REF_ATTR",
+    "SENSITIVE_FIELD_JS",
     "frame_for_ref",
     "frame_numbered",
     "frame_prefix",
@@ -29,6 +31,24 @@ __all__ = [
 ]
 
 REF_ATTR = "data-capture-ref"
+
+# A field whose typed value stays out of an action text: the recorder's sensitive-field rule
+# (FIELD in page.js), or a field inside a `data-capture-redact` area. Used by the task runner
+# and the pytest plugin to decide whether a filled value may be named.
+SENSITIVE_FIELD_JS = """el => el.matches(
+  "input[type=password i], [data-capture-sensitive], [autocomplete*='cc-' i], "
+  + "[autocomplete*='one-time-code' i], [autocomplete*='password' i]"
+) || el.closest("[data-capture-redact]") !== null"""
+
+# The same question for the element keyboard input goes to. Inside a frame the focused
+# element is out of reach, which counts as sensitive (unknown is treated as secret).
+FOCUSED_SENSITIVE_JS = f"""() => {{
+  let el = document.activeElement;
+  while (el && el.shadowRoot && el.shadowRoot.activeElement) el = el.shadowRoot.activeElement;
+  if (!el || el.tagName === "IFRAME" || el.tagName === "FRAME") return true;
+  if (el === document.body) return false;
+  return ({SENSITIVE_FIELD_JS})(el);
+}}"""
 REF_PATTERN = re.compile(r"^(f\d+)?e\d+$")
 
 # How far from the viewport page.js still lists elements one by one (in viewport heights),

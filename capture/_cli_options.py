@@ -1,0 +1,36 @@
+"""Options and helpers every `capture` command shares, below all command modules.
+
+`capture/cli.py` imports the command modules and the command modules import this one, so
+imports run one way (cli → commands → options). The pytest plugin loads its config through
+the same `config_from`, its `--capture-server/--capture-token/--capture-config` overriding
+the same keys as `--server/--token/--config` here.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from capture.config import Config, load_config
+
+__all__ = ["ConfigOption", "ServerOption", "TokenOption", "config_from", "fail"]
+
+SERVER_HELP = "Session store base URL [config: session.server]"
+TOKEN_HELP = "Bearer token for the store [config: session.token, env CAPTURE_TOKEN]"
+CONFIG_HELP = "Config file [default: ./playwright.config.toml, env CAPTURE_CONFIG]"
+
+ServerOption = Annotated[str | None, typer.Option("--server", help=SERVER_HELP)]
+TokenOption = Annotated[str | None, typer.Option("--token", help=TOKEN_HELP)]
+ConfigOption = Annotated[str | None, typer.Option("--config", help=CONFIG_HELP)]
+
+
+def config_from(config_file: str | None, **overrides: Any) -> Config:
+    """Load the config with dotted CLI overrides (None means 'not given on the command line')."""
+    return load_config(config_file, overrides=overrides)
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    """Print one error line and return the exit to raise."""
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)

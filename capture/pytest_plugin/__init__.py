@@ -1,0 +1,11 @@
+"""capture inside pytest-playwright suites: a screenshot and an observation after every
+Playwright action of a test, in a thread per test (docs/pytest.md).
+
+The `pytest11` entry point is the small `capture_pytest` module, which imports this package
+only when capture is enabled (`--capture-session` or `[capture] pytest = true`).
+"""
+
+from capture.pytest_plugin._names import thread_id_for, viewer_url
+from capture.pytest_plugin._plugin import PLUGIN_NAME, CapturePlugin
+
+__all__ = ["PLUGIN_NAME", "CapturePlugin", "thread_id_for", "viewer_url"]

@@ -1,0 +1,35 @@
+"""Thread ids from pytest node ids, and the viewer URL of a thread."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from urllib.parse import quote
+
+__all__ = ["MAX_THREAD_ID", "thread_id_for", "viewer_url"]
+
+MAX_THREAD_ID = 120
+"""Well under the embedded store's default limit (256) and short enough to read."""
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.:/\[\]=-]+")
+
+
+def thread_id_for(node_id: str, prefix: str = "") -> str:
+    """`prefix` + the node id, readable, unique and at most `MAX_THREAD_ID` characters.
+
+    Characters outside a plain set (spaces, quotes, non-ASCII in parameter ids) become `_`;
+    when that or the length cut loses information, a short hash of the full node id keeps
+    two tests from sharing a thread.
+    """
+    readable = _UNSAFE.sub("_", node_id)
+    whole = prefix + readable
+    if readable == node_id and len(whole) <= MAX_THREAD_ID:
+        return whole
+    digest = "~" + hashlib.sha1(node_id.encode()).hexdigest()[:10]
+    return whole[: MAX_THREAD_ID - len(digest)] + digest
+
+
+def viewer_url(base_url: str, thread_id: str) -> str:
+    """The embedded store's viewer page for one thread (served at the store's root)."""
+    root = base_url.rstrip("/").removesuffix("/api/v1").removesuffix("/v1")
+    return f"{root}/#/thread/{quote(thread_id, safe='')}"

@@ -1,0 +1,187 @@
+"""`CapturePlugin`: the pytest hooks of an enabled run.
+
+`capture_pytest` (the `pytest11` entry point) registers it only when capture is on. It finds
+or starts the store once per run, gives every test a `CapturedTest` from the start of its
+setup to the end of its call (so a fixture that logs in through `page` is captured too),
+adds the capture section to a failing test's report, and prints where the captures are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from capture._cli_options import config_from
+from capture.config import Config
+from capture.errors import CaptureError
+from capture.pytest_plugin import _actions
+from capture.pytest_plugin._captured import CapturedTest, Placement, folder_name
+from capture.pytest_plugin._names import thread_id_for
+from capture.pytest_plugin._store import RunStore
+from capture.recorder import SyncRecorder
+from capture.session import SessionClient
+
+__all__ = ["PLUGIN_NAME", "CapturePlugin"]
+
+PLUGIN_NAME = "capture-session-plugin"
+_TEST = pytest.StashKey[CapturedTest]()
+
+
+class CapturePlugin:
+    """Hooks of a capture-enabled pytest run (see the module docstring)."""
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        explicit_server: bool,
+        prefix: str,
+        out: Path | None,
+        failures: Path,
+    ) -> None:
+        self.config = config
+        self.prefix = prefix
+        self.out = out
+        self.failures = failures
+        self.store = RunStore(config, explicit=explicit_server)
+        self.client: SessionClient | None = None
+        self.tests = 0
+        self.captures = 0
+        self.dropped = 0
+        _actions.install()
+
+    @classmethod
+    def from_pytest(cls, pconfig: pytest.Config) -> CapturePlugin | None:
+        """The plugin for this run, or None when capture is not enabled after all."""
+        option = pconfig.option
+        try:
+            config = config_from(
+                option.capture_config,
+                **{
+                    "session.server": option.capture_server,
+                    "session.token": option.capture_token,
+                    "capture.pytest": True if option.capture_session else None,
+                },
+            )
+        except (CaptureError, ValueError) as exc:
+            raise pytest.UsageError(f"capture: {exc}") from None
+        if not config.capture.pytest:
+            return None
+        out = Path(option.capture_out).resolve() if option.capture_out else None
+        return cls(
+            config,
+            explicit_server=option.capture_server is not None,
+            prefix=option.capture_thread_prefix or "",
+            out=out,
+            failures=pconfig.rootpath / ".capture" / "pytest",
+        )
+
+    # -- the run ---------------------------------------------------------------------------
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        """Find or start the store once, before the first test (not for --collect-only)."""
+        if not session.items or session.config.option.collectonly:
+            return
+        try:
+            base_url = self.store.start()
+        except CaptureError as exc:
+            raise pytest.UsageError(f"capture: {exc}") from None
+        self.client = SessionClient.from_config(self.config.session, base_url=base_url)
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.client is None:
+            return
+        write = terminalreporter.write_line
+        terminalreporter.write_sep("-", "capture")
+        write(f"{self.captures} captures from {self.tests} tests, one thread per test")
+        if self.dropped:
+            write(f"{self.dropped} store writes dropped (the store did not take them)")
+        write(f"store: {self.store.base_url}")
+        if self.store.embedded:
+            root = self.store.base_url.removesuffix("/api/v1")
+            write(f"viewer: {root}/ (while this run lasts)")
+            write(self.store.embedded)
+            write("look at it afterwards with `capture serve` (same store.url)")
+        else:
+            write(f"viewer: {self.store.base_url.removesuffix('/api/v1')}/")
+
+    def pytest_unconfigure(self) -> None:
+        _actions.uninstall()
+        if self.client is not None:
+            self.client.close()
+        self.store.stop()
+
+    # -- one test --------------------------------------------------------------------------
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, None, None]:
+        test = self._begin(item)
+        try:
+            return (yield)
+        except BaseException as exc:
+            if test is not None:
+                self._end(test, exc)
+            raise
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, None, None]:
+        test = item.stash.get(_TEST, None)
+        if test is None:
+            return (yield)
+        if test.current is None:
+            test.start_page(getattr(item, "funcargs", {}).get("page"))
+        try:
+            result = yield
+        except BaseException as exc:
+            self._end(test, exc)
+            raise
+        self._end(test, None)
+        return result
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        report = yield
+        test = item.stash.get(_TEST, None)
+        if test is not None and report.failed and report.when in ("setup", "call"):
+            report.sections.append(("capture", test.report()))
+        return report
+
+    def recorder_for(self, item: pytest.Item, page: Any) -> SyncRecorder:
+        """The `capture_recorder` fixture's recorder: the test's own, on `page`."""
+        test = item.stash.get(_TEST, None)
+        if test is None:
+            raise pytest.UsageError("capture_recorder is only available inside a test")
+        return test.sync_recorder(page)
+
+    def _begin(self, item: pytest.Item) -> CapturedTest | None:
+        if self.client is None:
+            return None
+        thread_id = thread_id_for(item.nodeid, self.prefix)
+        place = Placement(
+            node_id=item.nodeid,
+            name=item.name,
+            thread_id=thread_id,
+            base_url=self.store.base_url,
+            folder=(self.out or self.failures) / folder_name(thread_id),
+            write_steps=self.out is not None,
+        )
+        test = CapturedTest(place, self.config, self.client)
+        test.start()
+        item.stash[_TEST] = test
+        self.tests += 1
+        _actions.use(test)
+        return test
+
+    def _end(self, test: CapturedTest, error: BaseException | None) -> None:
+        _actions.use(None)
+        if not test.finished:
+            try:
+                test.finish(error)
+            finally:
+                self.captures += test.captures
+                self.dropped += test.dropped

@@ -1,0 +1,103 @@
+"""capture's pytest entry point (`pytest11`): the options, and nothing more unless enabled.
+
+This module lives outside the `capture` package on purpose: importing `capture` costs a few
+hundred milliseconds (pydantic, httpx), and a pytest run without capture must not pay for
+it. Only when `--capture-session` is given, or the config may turn capture on
+(`[capture] pytest` in the config file, or `CAPTURE_CAPTURE_PYTEST`), is
+`capture.pytest_plugin` imported; it reads the full config and decides.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from capture.recorder import SyncRecorder
+
+__all__ = ["capture_recorder", "pytest_addoption", "pytest_configure"]
+
+_GROUP = "capture (screenshots and observations of every Playwright step)"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("capture-session", _GROUP)
+    group.addoption(
+        "--capture-session",
+        action="store_true",
+        default=False,
+        help="capture every Playwright action of every test into a thread per test "
+        "[config: capture.pytest]",
+    )
+    group.addoption(
+        "--capture-server",
+        metavar="URL",
+        help="session store base URL; without it, session.server when it answers, "
+        "else an embedded store for this run [config: session.server]",
+    )
+    group.addoption(
+        "--capture-token",
+        metavar="TOKEN",
+        help="bearer token for the store [config: session.token, env CAPTURE_TOKEN]",
+    )
+    group.addoption(
+        "--capture-config",
+        metavar="FILE",
+        help="config file [default: ./playwright.config.toml, env CAPTURE_CONFIG]",
+    )
+    group.addoption(
+        "--capture-thread-prefix",
+        metavar="PREFIX",
+        default="",
+        help="put PREFIX before every test's thread id (e.g. ci-1234/)",
+    )
+    group.addoption(
+        "--capture-out",
+        metavar="DIR",
+        help="also write each step's screenshot and observation to DIR/<test>/step-NNN/",
+    )
+
+
+def _config_says_maybe(option: Any) -> bool:
+    """Whether the environment or the config file mentions `capture.pytest` at all
+    (its value is judged by the full config loader)."""
+    if "CAPTURE_CAPTURE_PYTEST" in os.environ:
+        return True
+    name = option.capture_config or os.environ.get("CAPTURE_CONFIG") or "playwright.config.toml"
+    try:
+        parsed = tomllib.loads(Path(name).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return option.capture_config is not None  # a named file that is missing: say so
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return False  # not ours to judge when capture is not asked for
+    section = parsed.get("capture")
+    return isinstance(section, dict) and "pytest" in section
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not (config.option.capture_session or _config_says_maybe(config.option)):
+        return
+    from capture.pytest_plugin import PLUGIN_NAME, CapturePlugin
+
+    plugin = CapturePlugin.from_pytest(config)
+    if plugin is not None:
+        config.pluginmanager.register(plugin, PLUGIN_NAME)
+
+
+@pytest.fixture
+def capture_recorder(request: pytest.FixtureRequest, page: Any) -> SyncRecorder:
+    """The test's `SyncRecorder` on pytest-playwright's `page`, for explicit captures
+    (`capture_recorder.capture("cart with 3 items")`) in the test's own thread."""
+    plugin = request.config.pluginmanager.get_plugin("capture-session-plugin")
+    if plugin is None:
+        pytest.fail(
+            "capture_recorder needs capture enabled: pytest --capture-session "
+            "(or [capture] pytest = true in playwright.config.toml)",
+            pytrace=False,
+        )
+    recorder: SyncRecorder = plugin.recorder_for(request.node, page)
+    return recorder

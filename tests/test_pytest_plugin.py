@@ -1,0 +1,481 @@
+"""The pytest plugin: plain pytest-playwright test files run in a child pytest (pytester, a
+subprocess: the plugin wraps Playwright's classes, which must not happen in this process)
+against real Chromium and the test site, the captures checked through raw HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from capture.browser import find_browser, launch_args
+from capture.demo_site import DEMO_PASSWORD, DemoSite
+from capture.pytest_plugin import thread_id_for, viewer_url
+from capture.pytest_plugin._actions import Call, describe_call
+from capture.pytest_plugin._names import MAX_THREAD_ID
+from tests.conftest import (
+    CONFIG,
+    ROOT,
+    RunningStore,
+    Site,
+    StartServe,
+    free_port,
+    quote_segment,
+)
+
+pytest_plugins = ["pytester"]
+
+PASSWORD = "Hunter2-Plugin-Secret"
+OTP = "Otp-9981-Secret-Code"
+
+# A plain pytest-playwright test file: nothing in it knows about capture.
+SIGN_IN = f"""
+import re
+from playwright.sync_api import BrowserContext, Page, expect
+
+
+def test_sign_in(page: Page, context: BrowserContext) -> None:
+    page.goto("/login.html")
+    page.get_by_label("Username").fill("ada")
+    page.get_by_label("Password", exact=True).fill("{PASSWORD}")
+    page.get_by_label("One-time code").click()
+    page.keyboard.type("{OTP}")
+    page.get_by_label("Remember me").uncheck()
+    page.get_by_label("Country").select_option("it")
+    box = page.get_by_label("Username").bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + 5, box["y"] + 5)
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("status")).to_have_text("Signed in as ada")
+    orders = context.new_page()
+    orders.goto("/table.html")
+    expect(orders).to_have_title(re.compile("Orders"))
+"""
+
+# What each action's step record says, in order (after "test_sign_in[chromium]: ").
+SIGN_IN_ACTIONS = [
+    r"page\.goto\('/login\.html'\)",
+    r"locator\('.*Username.*'\)\.fill\('ada'\)",
+    r"locator\('.*Password.*'\)\.fill\(\[redacted\]\)",
+    r"locator\('.*One-time code.*'\)\.click\(\)",
+    r"keyboard\.type\(\[redacted\]\)",
+    r"locator\('.*Remember me.*'\)\.uncheck\(\)",
+    r"locator\('.*Country.*'\)\.select_option\('it'\)",
+    r"mouse\.click\([\d.]+, [\d.]+\)",
+    r"keyboard\.press\('Enter'\)",
+    r"expect\(locator\('.*status.*'\)\)\.to_have_text\('Signed in as ada'\)",
+    r"page\.goto\('/table\.html'\)",
+    r"expect\(page\)\.to_have_title\(/Orders/\)",
+]
+
+FAILING = """
+from playwright.sync_api import Page, expect
+
+
+def test_wrong_heading(page: Page) -> None:
+    page.goto("/login.html")
+    expect(page.get_by_role("heading")).to_have_text("Welcome back", timeout=500)
+
+
+def test_wrong_title(page: Page) -> None:
+    page.goto("/table.html")
+    assert page.title() == "Invoices"
+"""
+
+ASYNC = """
+import pytest
+import pytest_asyncio
+from playwright.async_api import async_playwright
+
+from launch import LAUNCH
+
+
+@pytest_asyncio.fixture
+async def async_page():
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(**LAUNCH)
+        context = await browser.new_context()
+        yield await context.new_page()
+        await browser.close()
+
+
+@pytest.mark.asyncio
+async def test_orders(async_page, base_url):
+    await async_page.goto(base_url + "/table.html")
+    await async_page.get_by_role("link", name="Home").click()
+    await async_page.keyboard.press("End")
+
+
+@pytest.mark.asyncio
+async def test_orders_title(async_page, base_url):
+    await async_page.goto(base_url + "/table.html")
+    assert await async_page.title() == "Invoices"
+"""
+
+
+@pytest.fixture
+def child(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    """A pytester folder whose pytest-playwright launches Chromium as this suite does."""
+    for name in list(os.environ):
+        if name.startswith("CAPTURE_"):
+            monkeypatch.delenv(name)
+    launch = {
+        "executable_path": find_browser(CONFIG.browser.executable),
+        "args": launch_args(CONFIG.browser.args),
+        "headless": True,
+    }
+    pytester.makepyfile(
+        launch=f"LAUNCH = {launch!r}\n",
+        conftest="""
+import json, os, sys
+import pytest
+from launch import LAUNCH
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {**browser_type_launch_args, **LAUNCH}
+
+
+def pytest_sessionfinish(session):
+    # What the run did to this process: was capture imported, were Playwright's methods wrapped?
+    from playwright.sync_api import Locator
+    facts = {"imported": "capture" in sys.modules, "wrapped": hasattr(Locator.fill, "__wrapped__")}
+    with open("facts.json", "w") as out:
+        json.dump(facts, out)
+""",
+    )
+    pytester.makeini(
+        """
+[pytest]
+asyncio_default_fixture_loop_scope = function
+filterwarnings =
+    error
+    ignore:Session-scoped fixtures defined as instance methods:pytest.PytestRemovedIn10Warning
+"""
+    )
+    return pytester
+
+
+def run_child(child: pytest.Pytester, site: Site, *args: str) -> pytest.RunResult:
+    return child.runpytest_subprocess("-p", "no:cacheprovider", "--base-url", site.origin, *args)
+
+
+def facts(child: pytest.Pytester) -> dict[str, bool]:
+    return dict(json.loads((child.path / "facts.json").read_text()))
+
+
+def thread_values(base_url: str, thread: str) -> dict[str, Any]:
+    answer = httpx.get(f"{base_url}/sessions/{quote_segment(thread)}/values", timeout=10)
+    answer.raise_for_status()
+    return dict(answer.json()["values"])
+
+
+def steps_of(values: dict[str, Any]) -> list[dict[str, Any]]:
+    return [values[key] for key in sorted(values) if key.startswith("capture.step.")]
+
+
+# -- no browser ------------------------------------------------------------------------
+
+
+def test_thread_ids_are_readable_unique_and_short() -> None:
+    assert thread_id_for("tests/test_a.py::test_b[chromium]") == "tests/test_a.py::test_b[chromium]"
+    assert thread_id_for("t.py::test_b", "ci-7/") == "ci-7/t.py::test_b"
+    spaced, slashed = thread_id_for("t.py::test[a b]"), thread_id_for("t.py::test[a_b]")
+    assert spaced.startswith("t.py::test[a_b]~")
+    assert spaced != slashed
+    long_one, long_two = (thread_id_for("t.py::test_" + "x" * 300 + end) for end in "12")
+    assert len(long_one) == MAX_THREAD_ID
+    assert long_one != long_two
+    assert long_one.startswith("t.py::test_xxx")
+
+
+def test_viewer_url_is_the_stores_thread_page() -> None:
+    url = viewer_url("http://127.0.0.1:9/api/v1", "t.py::test[x]")
+    assert url == "http://127.0.0.1:9/#/thread/t.py%3A%3Atest%5Bx%5D"
+
+
+def test_typed_values_are_named_only_when_not_hidden() -> None:
+    call = Call("Page", "fill", None, ("#user", "ada"))
+    assert describe_call(call, hide_value=False) == "page.fill('#user', 'ada')"
+    assert describe_call(call, hide_value=True) == "page.fill('#user', [redacted])"
+    keyword = Call("Keyboard", "type", None, (), {"text": "s3cret-value"})
+    assert describe_call(keyword, hide_value=True) == "keyboard.type([redacted])"
+    key = Call("Keyboard", "press", None, ("Enter",))
+    assert key.typed_value is None
+    assert describe_call(key, hide_value=True) == "keyboard.press('Enter')"
+    # An expected field value is never named: it may repeat what was typed.
+    value = Call("LocatorAssertions", "to_have_value", None, ("s3cret-value",))
+    assert "s3cret" not in describe_call(value, hide_value=False)
+
+
+# -- real Chromium in a child pytest ---------------------------------------------------
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_every_action_is_one_capture_in_the_tests_thread(
+    child: pytest.Pytester, site: Site, sqlite_store_server: RunningStore, tmp_path: Path
+) -> None:
+    child.makepyfile(test_sign_in=SIGN_IN)
+    out = tmp_path / "out"
+    result = run_child(
+        child,
+        site,
+        "--capture-session",
+        "--capture-server",
+        sqlite_store_server.base_url,
+        "--capture-out",
+        str(out),
+    )
+    result.assert_outcomes(passed=1)
+    assert facts(child) == {"imported": True, "wrapped": True}
+
+    thread = "test_sign_in.py::test_sign_in[chromium]"
+    values = thread_values(sqlite_store_server.base_url, thread)
+    steps = steps_of(values)
+    assert len(steps) == len(SIGN_IN_ACTIONS), [s["action"] for s in steps]
+    for step, pattern in zip(steps, SIGN_IN_ACTIONS, strict=True):
+        assert re.fullmatch(r"test_sign_in\[chromium\]: " + pattern, step["action"]), step
+        assert step["status"] == "ok"
+    assert steps[-1]["url"].endswith("/table.html")  # the page the test opened itself
+    assert values["capture.run"]["status"] == "passed"
+    assert values["__user_part_observation"]["data"].startswith(
+        f"# Step {len(steps)}: test_sign_in[chromium]: expect(page).to_have_title"
+    )
+    assert values["__user_part_screenshot"]["part_type"] == "image"
+
+    # --capture-out: every step's files, under the test's folder.
+    folder = out / "test_sign_in.py_test_sign_in[chromium]"
+    written = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+    assert written == [
+        f"step-{n:03d}/{name}"
+        for n in range(1, len(steps) + 1)
+        for name in ("observation.txt", "screenshot.jpg")
+    ]
+    # The secrets typed by the test are in no stored byte, no file and no output.
+    stored = b"".join(p.read_bytes() for p in tmp_path.glob("store.db*"))  # with the WAL
+    assert len(stored) > 10_000
+    files = b"".join(p.read_bytes() for p in out.rglob("*") if p.is_file())
+    output = "\n".join(result.outlines + result.errlines).encode()
+    for secret in (PASSWORD, OTP):
+        for where in (stored, files, output):
+            assert secret.encode() not in where
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_without_the_flag_nothing_is_imported_wrapped_or_stored(
+    child: pytest.Pytester, site: Site, store_server: RunningStore
+) -> None:
+    child.makepyfile(test_sign_in=SIGN_IN)
+    # The store is named, but capture is not enabled: it must stay empty.
+    result = run_child(child, site, "--capture-server", store_server.base_url)
+    result.assert_outcomes(passed=1)
+    assert facts(child) == {"imported": False, "wrapped": False}
+    assert httpx.get(f"{store_server.base_url}/sessions", timeout=10).json() == []
+    assert not re.search(r"^-+ capture -+$", "\n".join(result.outlines), re.M)
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_a_failing_test_names_its_thread_viewer_and_screenshot(
+    child: pytest.Pytester, site: Site, store_server: RunningStore
+) -> None:
+    child.makepyfile(test_failing=FAILING)
+    result = run_child(
+        child, site, "--capture-session", "--capture-server", store_server.base_url,
+        "--capture-thread-prefix", "ci-7/",
+    )  # fmt: skip
+    result.assert_outcomes(failed=2)
+    output = "\n".join(result.outlines)
+    for name, last_action in [
+        (
+            "test_wrong_heading",
+            r"expect\(locator\('.*heading.*'\)\)\.to_have_text\('Welcome back'\)",
+        ),
+        ("test_wrong_title", "test failed"),
+    ]:
+        thread = f"ci-7/test_failing.py::{name}[chromium]"
+        assert f"thread: {thread}\n" in output
+        assert f"viewer: {viewer_url(store_server.base_url, thread)}\n" in output
+        shot = re.search(rf"last screenshot: (\S*{name}\S*/screenshot\.jpg) \(step 2\)", output)
+        assert shot is not None, output
+        assert Path(shot.group(1)).read_bytes()[:3] == b"\xff\xd8\xff"  # a JPEG
+        assert (Path(shot.group(1)).parent / "observation.txt").is_file()
+
+        values = thread_values(store_server.base_url, thread)
+        failed = steps_of(values)[-1]
+        assert re.fullmatch(rf"{name}\[chromium\]: {last_action}", failed["action"]), failed
+        assert failed["status"] == "failed"
+        assert values["capture.run"]["status"] == "failed"
+    # The assertion's reason is stored with the failing step (the timeout of the expect, and
+    # pytest's assertion message).
+    heading = steps_of(
+        thread_values(store_server.base_url, "ci-7/test_failing.py::test_wrong_heading[chromium]")
+    )
+    assert heading[-1]["error"].startswith("AssertionError")
+    title = steps_of(
+        thread_values(store_server.base_url, "ci-7/test_failing.py::test_wrong_title[chromium]")
+    )
+    assert "Invoices" in title[-1]["error"]
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_async_tests_are_captured_on_their_own_loop(
+    child: pytest.Pytester, site: Site, store_server: RunningStore
+) -> None:
+    child.makepyfile(test_orders=ASYNC)
+    result = run_child(child, site, "--capture-session", "--capture-server", store_server.base_url)
+    result.assert_outcomes(passed=1, failed=1)
+    values = thread_values(store_server.base_url, "test_orders.py::test_orders")
+    actions = [step["action"] for step in steps_of(values)]
+    assert len(actions) == 3, actions
+    assert actions[0] == f"test_orders: page.goto('{site.origin}/table.html')"
+    assert re.fullmatch(r"test_orders: locator\('.*Home.*'\)\.click\(\)", actions[1])
+    assert actions[2] == "test_orders: keyboard.press('End')"
+    assert steps_of(values)[1]["url"].endswith("/index.html")
+    assert values["capture.run"]["status"] == "passed"
+
+    # A plain assert failing in an async test: the failing state is captured on the test's
+    # loop after the test returned.
+    values = thread_values(store_server.base_url, "test_orders.py::test_orders_title")
+    steps = steps_of(values)
+    assert [step["action"] for step in steps] == [
+        f"test_orders_title: page.goto('{site.origin}/table.html')",
+        "test_orders_title: test failed",
+    ]
+    assert steps[-1]["status"] == "failed"
+    assert "Invoices" in steps[-1]["error"]
+    assert values["capture.run"]["status"] == "failed"
+    assert "thread: test_orders.py::test_orders_title\n" in "\n".join(result.outlines)
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_config_enables_it_with_an_embedded_store_and_explicit_captures(
+    child: pytest.Pytester,
+    site: Site,
+    capture_serve: StartServe,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    (child.path / "playwright.config.toml").write_text("[capture]\npytest = true\n")
+    child.makepyfile(
+        test_explicit="""
+from playwright.sync_api import Page
+
+
+def test_explicit(page: Page, capture_recorder) -> None:
+    page.goto("/table.html")
+    result = capture_recorder.capture("the orders table")
+    assert result.step == 2
+"""
+    )
+    nothing = f"http://127.0.0.1:{free_port()}/api/v1"
+    monkeypatch.setenv("CAPTURE_SESSION_SERVER", nothing)  # nothing answers there
+    result = run_child(child, site)
+    result.assert_outcomes(passed=1)
+    output = "\n".join(result.outlines)
+    assert f"no session store at {nothing}; running the embedded store in-process" in output
+    assert "2 captures from 1 tests, one thread per test" in output  # the explicit one too
+    assert re.search(r"^viewer: http://127\.0\.0\.1:\d+/ \(while this run lasts\)$", output, re.M)
+
+    # The embedded store kept its data (SQLite under .capture/): serve it and look.
+    served = capture_serve("--store", f"sqlite:///{child.path / '.capture' / 'store.db'}")
+    values = thread_values(served.base_url, "test_explicit.py::test_explicit[chromium]")
+    actions = [step["action"] for step in steps_of(values)]
+    assert actions == [
+        "test_explicit[chromium]: page.goto('/table.html')",
+        "the orders table",
+    ]
+
+
+def test_bad_capture_settings_are_one_line_errors(
+    child: pytest.Pytester, site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    child.makepyfile(test_nothing="def test_nothing() -> None:\n    pass\n")
+    nothing = f"http://127.0.0.1:{free_port()}/api/v1"
+    result = run_child(child, site, "--capture-session", "--capture-server", nothing)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert [line for line in result.errlines if line] == [
+        f"ERROR: capture: no session store answers at {nothing}"
+    ]
+
+    monkeypatch.setenv("CAPTURE_CAPTURE_PYTEST", "maybe")
+    result = run_child(child, site)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    lines = [line for line in result.errlines if line]
+    assert len(lines) == 1
+    assert "CAPTURE_CAPTURE_PYTEST" in lines[0]
+    assert lines[0].startswith("ERROR: capture: invalid configuration: capture.pytest")
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_the_example_checks_out_on_the_demo_shop(
+    child: pytest.Pytester,
+    shop: DemoSite,
+    store_server: RunningStore,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    example = ROOT / "examples" / "test_shop_capture.py"
+    (child.path / example.name).write_text(example.read_text())
+    monkeypatch.setenv("SHOP_PASSWORD", DEMO_PASSWORD)
+    result = child.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--base-url", shop.url, "--capture-session",
+        "--capture-server", store_server.base_url,
+    )  # fmt: skip
+    result.assert_outcomes(passed=1)
+    values = thread_values(store_server.base_url, "test_shop_capture.py::test_checkout[chromium]")
+    actions = [step["action"] for step in steps_of(values)]
+    assert len(actions) == 15, actions
+    assert actions[6] == "the product page after adding to the cart"
+    assert actions[10].endswith(".fill([redacted])")  # the password
+    assert actions[13].endswith(".fill([redacted])")  # the card number
+    assert actions[14].endswith(".set_input_files('gift-card.txt')")
+    assert steps_of(values)[-1]["title"].startswith("Checkout")
+    for secret in (DEMO_PASSWORD, "4242 4242 4242 4242", "4242424242424242"):
+        assert secret not in json.dumps(values)
+
+
+STORE_GOES_AWAY = """
+import os
+import signal
+
+from playwright.sync_api import Page
+
+
+def test_store_goes_away(page: Page) -> None:
+    page.goto("/login.html")
+    os.kill(int(os.environ["STORE_PID"]), signal.SIGKILL)  # the store crashes mid-test
+    page.get_by_label("Username").fill("ada")
+
+
+def test_after_the_store(page: Page) -> None:
+    page.goto("/table.html")
+"""
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_a_store_that_goes_away_fails_no_test(
+    child: pytest.Pytester,
+    site: Site,
+    capture_serve: StartServe,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    served = capture_serve("--store", "memory://")
+    monkeypatch.setenv("STORE_PID", str(served.process.pid))
+    monkeypatch.setenv("CAPTURE_SESSION_RETRIES", "0")
+    monkeypatch.setenv("CAPTURE_CAPTURE_UPLOAD_RETRIES", "0")
+    child.makepyfile(test_store=STORE_GOES_AWAY)
+    result = run_child(child, site, "--capture-session", "--capture-server", served.base_url)
+    result.assert_outcomes(passed=2)
+    output = "\n".join(result.outlines)
+    assert re.search(r"^\d+ store writes dropped \(the store did not take them\)$", output, re.M)
