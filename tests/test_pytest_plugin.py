@@ -10,6 +10,10 @@ import re
 from pathlib import Path
 from typing import Any
 
+# httpx imports httpcore on first use and caches its exception classes; pytester drops every
+# module first imported during a test when the test ends, so a later import would make new
+# classes that the cache does not know. Importing it here keeps it out of that snapshot.
+import httpcore  # noqa: F401
 import httpx
 import pytest
 
