@@ -22,8 +22,10 @@ from capture.store._serve import (
     StoreServer,
     check_exposure,
     serve,
+    serve_foreground,
     serve_in_background,
     store_for,
+    worker_count,
 )
 from capture.store._sqlite import SqliteStore
 
@@ -47,9 +49,11 @@ __all__ = [
     "create_app",
     "openapi_document",
     "serve",
+    "serve_foreground",
     "serve_in_background",
     "store_for",
     "store_from_url",
     "store_or_embedded",
     "utc_now",
+    "worker_count",
 ]
