@@ -11,7 +11,15 @@ Target (issue 2): ratio >= 0.5 on SQLite.
 redis-server the script starts (append-only, fsync every second: like SQLite's default, it
 survives a crashed process); `redis-x2` is two server processes on that one Redis, the
 clients split between them, also compared with one process (`x2/x1`).
+
+`--workers 1,2,4` runs every backend once per count as `capture serve --workers N` (one
+socket, N processes) and prints each against one worker (`w4/w1`), with the machine's core
+count: workers cannot scale past the cores, which the server, Redis and the load generator
+share. `--load-processes P` splits the clients over P generator processes, so that on a big
+machine the generator is not what limits the figure. memory:// is skipped past one worker
+(each process would hold its own data, so `capture serve` refuses it).
 Usage: scripts/bench store [--clients 16] [--seconds 5] [--backends sqlite,sqlite-full,...]
+       [--workers 1,2,4] [--load-processes 1]
 """
 
 from __future__ import annotations
@@ -20,12 +28,14 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import socket
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -99,10 +109,29 @@ async def load(
     return [count / elapsed for count, elapsed in zip(done, spent, strict=True)]
 
 
-def start_server(store: str, cwd: str) -> tuple[subprocess.Popen[bytes], str, int]:
-    process = subprocess.Popen(
-        [CAPTURE, "serve", "--port", "0", "--store", store], cwd=cwd, stdout=subprocess.PIPE
-    )
+def load_in_process(servers: list[tuple[str, int]], clients: int, seconds: float) -> list[float]:
+    """`load` of healthz and set+get in a process of its own (see --load-processes)."""
+    return asyncio.run(load(servers, [healthz, set_get], clients, seconds))
+
+
+def load_split(
+    servers: list[tuple[str, int]], clients: int, seconds: float, processes: int
+) -> list[float]:
+    """The clients split over `processes` generator processes; their rates add up."""
+    if processes == 1:
+        return load_in_process(servers, clients, seconds)
+    shares = [clients // processes + (p < clients % processes) for p in range(processes)]
+    with ProcessPoolExecutor(processes) as pool:
+        runs = [pool.submit(load_in_process, servers, n, seconds) for n in shares if n]
+        rates = [run.result() for run in runs]
+    return [sum(column) for column in zip(*rates, strict=True)]
+
+
+def start_server(
+    store: str, cwd: str, workers: int = 1
+) -> tuple[subprocess.Popen[bytes], str, int]:
+    command = [CAPTURE, "serve", "--port", "0", "--store", store, "--workers", str(workers)]
+    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE)
     assert process.stdout is not None
     line = process.stdout.readline().decode()
     if "listening on" not in line:
@@ -146,13 +175,20 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--backends", default="sqlite,sqlite-full,memory,redis,redis-x2")
+    parser.add_argument("--workers", default="1", help="comma-separated worker counts")
+    parser.add_argument("--load-processes", type=int, default=1)
     args = parser.parse_args()
+    worker_counts = [int(count) for count in args.workers.split(",")]
     urls = {
         "sqlite": "sqlite:///bench.db",
         "sqlite-full": "sqlite:///bench-full.db?synchronous=full",
         "memory": "memory://",
     }
-    print(f"{args.clients} clients, {args.seconds:g} s per measurement, one request = one op")
+    print(
+        f"{args.clients} clients in {args.load_processes} generator process(es), "
+        f"{args.seconds:g} s per measurement, one request = one op; "
+        f"{os.cpu_count()} cores (os.cpu_count())"
+    )
     measured: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as cwd, contextlib.ExitStack() as cleanup:
         for backend in args.backends.split(","):
@@ -160,21 +196,30 @@ def main() -> None:
             if name == "redis" and name not in urls:
                 redis, urls[name] = start_redis(cwd)
                 cleanup.callback(stop, redis)
-            started = [start_server(urls[name], cwd) for _ in range(int(times or 1))]
-            try:
-                ops: list[Op] = [healthz, set_get]
-                servers = [(host, port) for _, host, port in started]
-                health, store = asyncio.run(load(servers, ops, args.clients, args.seconds))
-            finally:
-                for process, _, _ in started:
-                    stop(process)
-            measured[backend] = store
-            one = measured.get(name)
-            scaling = f" | x{times}/x1 {store / one:.2f}" if times and one else ""
-            print(
-                f"{backend:>11}: healthz {health:8.0f} req/s | set+get {store:8.0f} req/s"
-                f" ({store / 2:.0f} pairs/s) | ratio {store / health:.2f}{scaling}"
-            )
+            for workers in worker_counts:
+                label = backend if worker_counts == [1] else f"{backend} w{workers}"
+                if name == "memory" and workers > 1:
+                    print(f"{label:>14}: skipped (memory:// cannot be shared by workers)")
+                    continue
+                started = [start_server(urls[name], cwd, workers) for _ in range(int(times or 1))]
+                try:
+                    servers = [(host, port) for _, host, port in started]
+                    health, store = load_split(
+                        servers, args.clients, args.seconds, args.load_processes
+                    )
+                finally:
+                    for process, _, _ in started:
+                        stop(process)
+                measured[label] = store
+                one = measured.get(name + label[len(backend) :])  # x1 at this worker count
+                scaling = f" | x{times}/x1 {store / one:.2f}" if times and one else ""
+                first = measured.get(f"{backend} w1")
+                if workers > 1 and first:
+                    scaling += f" | w{workers}/w1 {store / first:.2f}"
+                print(
+                    f"{label:>14}: healthz {health:8.0f} req/s | set+get {store:8.0f} req/s"
+                    f" ({store / 2:.0f} pairs/s) | ratio {store / health:.2f}{scaling}"
+                )
 
 
 if __name__ == "__main__":
