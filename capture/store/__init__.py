@@ -25,7 +25,6 @@ from capture.store._serve import (
     serve_foreground,
     serve_in_background,
     store_for,
-    worker_count,
 )
 from capture.store._sqlite import SqliteStore
 
@@ -55,5 +54,4 @@ __all__ = [
     "store_from_url",
     "store_or_embedded",
     "utc_now",
-    "worker_count",
 ]

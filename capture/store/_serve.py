@@ -27,7 +27,6 @@ __all__ = [
     "serve_foreground",
     "serve_in_background",
     "store_for",
-    "worker_count",
 ]
 
 Announce = Callable[[str, Store], None]
@@ -141,7 +140,7 @@ async def serve(cfg: StoreConfig, *, announce: Announce | None = None) -> None:
     await task
 
 
-def worker_count(cfg: StoreConfig) -> int:
+def _worker_count(cfg: StoreConfig) -> int:
     """How many server processes `cfg` asks for: `workers`, where 0 means one per core.
 
     The in-memory store cannot be shared: each process would hold its own data, and a value
@@ -157,9 +156,9 @@ def worker_count(cfg: StoreConfig) -> int:
 
 
 def serve_foreground(cfg: StoreConfig, *, announce: Announce | None = None) -> None:
-    """Serve `cfg` until SIGINT/SIGTERM, in this process or in `worker_count(cfg)` worker
+    """Serve `cfg` until SIGINT/SIGTERM, in this process or in `_worker_count(cfg)` worker
     processes sharing one listening socket (see `capture.store._workers`)."""
-    count = worker_count(cfg)
+    count = _worker_count(cfg)
     if count == 1:
         asyncio.run(serve(cfg, announce=announce))
         return

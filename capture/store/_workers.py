@@ -38,7 +38,7 @@ log = logging.getLogger("capture.store")
 _READY = "ready"
 _START_SECONDS = 60.0  # a worker spawns a fresh interpreter and imports capture: seconds
 _STOP_SECONDS = 30.0
-_spawn = multiprocessing.get_context("spawn")  # no fork: the parent may hold threads
+_spawn = multiprocessing.get_context("spawn")  # a clean interpreter: nothing but the socket shared
 
 
 def _watch_parent(conn: Connection, stop: Callable[[], None]) -> None:
@@ -67,6 +67,8 @@ def _worker_main(cfg: StoreConfig, sock: socket.socket, conn: Connection) -> Non
 
     try:
         asyncio.run(main())
+    except KeyboardInterrupt:  # Ctrl+C reaches the whole process group; uvicorn re-raises it
+        pass  # after its graceful shutdown, and the parent stops the rest
     except StorageError as exc:
         print(f"error: worker: {exc}", file=sys.stderr)
         sys.exit(1)
