@@ -21,7 +21,7 @@ from playwright.sync_api import Page, expect
 
 from capture.session import SessionClient
 from tests.conftest import CAPTURE, ServeProcess, StartServe, clean_env
-from tests.test_viewer import thread_url, write_step
+from tests.test_viewer import shot, thread_url, write_step
 
 SHARED = [pytest.param("sqlite"), pytest.param("redis", marks=pytest.mark.redis)]
 
@@ -145,10 +145,13 @@ def test_the_viewer_page_shows_steps_written_through_either_worker(
     page: Page, capture_serve: StartServe, pin: PinByWorker, tmp_path: Path
 ) -> None:
     server = capture_serve("--store", f"sqlite:///{tmp_path / 'store.db'}", "--workers", "2")
-    (a,), (b,) = pin(server, 2, 1).values()
-    write_step(a.session, "live", 1, action="goto /")
+    with SessionClient(server.base_url) as client:
+        write_step(client, "live", 1, action="goto /")
     page.goto(thread_url(server.root, "live"))
     expect(page.locator("#steps li.step")).to_have_count(1)
+    # Pinned only now: an idle keep-alive connection is closed after 5 s, and its
+    # replacement could reach the other worker.
+    (a,), (b,) = pin(server, 2, 1).values()
     # Whichever worker(s) the page polls, one of these two steps was written elsewhere.
     write_step(a.session, "live", 2, action="click [ref=e4] 'Add to cart'")
     write_step(b.session, "live", 3, action="click [ref=e9] 'Checkout'")
@@ -158,6 +161,7 @@ def test_the_viewer_page_shows_steps_written_through_either_worker(
     expect(page.locator(".part[data-key=__user_part_observation]")).to_contain_text(
         "Checkout", timeout=5000
     )
+    shot(page, "viewer-workers.png")
 
 
 @pytest.mark.slow
