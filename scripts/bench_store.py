@@ -13,9 +13,10 @@ survives a crashed process); `redis-x2` is two server processes on that one Redi
 clients split between them, also compared with one process (`x2/x1`).
 
 `--workers 1,2,4` runs every backend once per count as `capture serve --workers N` (one
-socket, N processes) and prints each against one worker (`w4/w1`), with the machine's core
-count: workers cannot scale past the cores, which the server, Redis and the load generator
-share. `--load-processes P` splits the clients over P generator processes, so that on a big
+socket, N processes; the connections spread evenly over the workers, see `connect`) and
+prints each against one worker (`w4/w1`), with the machine's core count: workers cannot
+scale past the cores, which the server, Redis and the load generator share.
+`--load-processes P` splits the clients over P generator processes, so that on a big
 machine the generator is not what limits the figure. memory:// is skipped past one worker
 (each process would hold its own data, so `capture serve` refuses it).
 Usage: scripts/bench store [--clients 16] [--seconds 5] [--backends sqlite,sqlite-full,...]
@@ -45,6 +46,7 @@ CAPTURE = str(Path(sys.executable).with_name("capture"))
 Reader = asyncio.StreamReader
 Writer = asyncio.StreamWriter
 Op = Callable[[Reader, Writer, int, int], Awaitable[int]]
+Conn = tuple[Reader, Writer]
 
 
 async def request(reader: Reader, writer: Writer, method: str, path: str, body: bytes) -> int:
@@ -75,18 +77,46 @@ async def set_get(reader: Reader, writer: Writer, client: int, i: int) -> int:
     return 2
 
 
+async def connect(servers: list[tuple[str, int]], clients: int, workers: int) -> list[Conn]:
+    """`clients` connections spread evenly over `servers` and over each one's `workers`.
+
+    The kernel gives a new connection to whichever worker accepts first, which can leave one
+    of them most of a few long-lived connections (14 of 16 was seen), and the figure would
+    then measure that imbalance rather than the workers. So each connection asks /healthz
+    which process it reached, and one over its worker's share is closed and tried again.
+    """
+    connections: list[Conn] = []
+    for s, server in enumerate(servers):
+        share = clients // len(servers) + (s < clients % len(servers))
+        per_pid: dict[int, int] = {}
+        for _ in range(50 * share):
+            if sum(per_pid.values()) == share:
+                break
+            reader, writer = await asyncio.open_connection(*server)
+            writer.write(b"GET /healthz HTTP/1.1\r\nHost: bench\r\n\r\n")
+            head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").lower()
+            length = int(head.split("content-length:", 1)[1].split("\r\n", 1)[0])
+            pid = json.loads(await reader.readexactly(length))["pid"]
+            if per_pid.get(pid, 0) < -(-share // workers):  # ceil: at most this many each
+                per_pid[pid] = per_pid.get(pid, 0) + 1
+                connections.append((reader, writer))
+            else:
+                writer.close()
+        else:
+            sys.exit(f"could not spread {share} connections over {workers} workers")
+    return connections
+
+
 async def load(
-    servers: list[tuple[str, int]], ops: list[Op], clients: int, seconds: float
+    servers: list[tuple[str, int]], ops: list[Op], clients: int, seconds: float, workers: int = 1
 ) -> list[float]:
     """Requests per second of each op over `seconds` in total, from `clients` connections
-    spread evenly over `servers` (host, port).
+    spread evenly over `servers` (host, port) and their `workers` processes.
 
     The ops take turns in short slices rather than one long run each, so that a machine
     whose load changes during the run skews every op alike and the ratio stays fair.
     """
-    connections = [
-        await asyncio.open_connection(*servers[c % len(servers)]) for c in range(clients)
-    ]
+    connections = await connect(servers, clients, workers)
     slices = max(1, round(seconds / 0.5))
     done, spent = [0] * len(ops), [0.0] * len(ops)
     for _ in range(slices):
@@ -109,20 +139,22 @@ async def load(
     return [count / elapsed for count, elapsed in zip(done, spent, strict=True)]
 
 
-def load_in_process(servers: list[tuple[str, int]], clients: int, seconds: float) -> list[float]:
+def load_in_process(
+    servers: list[tuple[str, int]], clients: int, seconds: float, workers: int
+) -> list[float]:
     """`load` of healthz and set+get in a process of its own (see --load-processes)."""
-    return asyncio.run(load(servers, [healthz, set_get], clients, seconds))
+    return asyncio.run(load(servers, [healthz, set_get], clients, seconds, workers))
 
 
 def load_split(
-    servers: list[tuple[str, int]], clients: int, seconds: float, processes: int
+    servers: list[tuple[str, int]], clients: int, seconds: float, workers: int, processes: int
 ) -> list[float]:
     """The clients split over `processes` generator processes; their rates add up."""
     if processes == 1:
-        return load_in_process(servers, clients, seconds)
+        return load_in_process(servers, clients, seconds, workers)
     shares = [clients // processes + (p < clients % processes) for p in range(processes)]
     with ProcessPoolExecutor(processes) as pool:
-        runs = [pool.submit(load_in_process, servers, n, seconds) for n in shares if n]
+        runs = [pool.submit(load_in_process, servers, n, seconds, workers) for n in shares if n]
         rates = [run.result() for run in runs]
     return [sum(column) for column in zip(*rates, strict=True)]
 
@@ -205,7 +237,7 @@ def main() -> None:
                 try:
                     servers = [(host, port) for _, host, port in started]
                     health, store = load_split(
-                        servers, args.clients, args.seconds, args.load_processes
+                        servers, args.clients, args.seconds, workers, args.load_processes
                     )
                 finally:
                     for process, _, _ in started:
