@@ -219,7 +219,7 @@ def main() -> None:
     print(
         f"{args.clients} clients in {args.load_processes} generator process(es), "
         f"{args.seconds:g} s per measurement, one request = one op; "
-        f"{os.cpu_count()} cores (os.cpu_count())"
+        f"{os.cpu_count()} cores (os.cpu_count()), load average {os.getloadavg()[0]:.1f}"
     )
     measured: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as cwd, contextlib.ExitStack() as cleanup:
