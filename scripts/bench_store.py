@@ -18,9 +18,11 @@ prints each against one worker (`w4/w1`), with the machine's core count: workers
 scale past the cores, which the server, Redis and the load generator share.
 `--load-processes P` splits the clients over P generator processes, so that on a big
 machine the generator is not what limits the figure. memory:// is skipped past one worker
-(each process would hold its own data, so `capture serve` refuses it).
+(each process would hold its own data, so `capture serve` refuses it). `--rounds R` repeats
+the whole run R times and then prints each figure's median, so that on a shared machine a
+burst of someone else's load skews one round, not the comparison.
 Usage: scripts/bench store [--clients 16] [--seconds 5] [--backends sqlite,sqlite-full,...]
-       [--workers 1,2,4] [--load-processes 1]
+       [--workers 1,2,4] [--load-processes 1] [--rounds 1]
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import contextlib
 import json
 import os
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -209,6 +212,7 @@ def main() -> None:
     parser.add_argument("--backends", default="sqlite,sqlite-full,memory,redis,redis-x2")
     parser.add_argument("--workers", default="1", help="comma-separated worker counts")
     parser.add_argument("--load-processes", type=int, default=1)
+    parser.add_argument("--rounds", type=int, default=1, help="repeat all; print medians")
     args = parser.parse_args()
     worker_counts = [int(count) for count in args.workers.split(",")]
     urls = {
@@ -222,36 +226,54 @@ def main() -> None:
         f"{os.cpu_count()} cores (os.cpu_count()), load average {os.getloadavg()[0]:.1f}"
     )
     measured: dict[str, float] = {}
+    rates: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory() as cwd, contextlib.ExitStack() as cleanup:
-        for backend in args.backends.split(","):
-            name, _, times = backend.partition("-x")  # redis-x2: two processes, one Redis
-            if name == "redis" and name not in urls:
-                redis, urls[name] = start_redis(cwd)
-                cleanup.callback(stop, redis)
-            for workers in worker_counts:
-                label = backend if worker_counts == [1] else f"{backend} w{workers}"
-                if name == "memory" and workers > 1:
-                    print(f"{label:>14}: skipped (memory:// cannot be shared by workers)")
-                    continue
-                started = [start_server(urls[name], cwd, workers) for _ in range(int(times or 1))]
-                try:
-                    servers = [(host, port) for _, host, port in started]
-                    health, store = load_split(
-                        servers, args.clients, args.seconds, workers, args.load_processes
+        for _ in range(args.rounds):
+            for backend in args.backends.split(","):
+                name, _, times = backend.partition("-x")  # redis-x2: two processes, one Redis
+                if name == "redis" and name not in urls:
+                    redis, urls[name] = start_redis(cwd)
+                    cleanup.callback(stop, redis)
+                for workers in worker_counts:
+                    label = backend if worker_counts == [1] else f"{backend} w{workers}"
+                    if name == "memory" and workers > 1:
+                        print(f"{label:>14}: skipped (memory:// cannot be shared by workers)")
+                        continue
+                    started = [
+                        start_server(urls[name], cwd, workers) for _ in range(int(times or 1))
+                    ]
+                    try:
+                        servers = [(host, port) for _, host, port in started]
+                        health, store = load_split(
+                            servers, args.clients, args.seconds, workers, args.load_processes
+                        )
+                    finally:
+                        for process, _, _ in started:
+                            stop(process)
+                    measured[label] = store
+                    rates.setdefault(label, []).append(store)
+                    one = measured.get(name + label[len(backend) :])  # x1 at this worker count
+                    scaling = f" | x{times}/x1 {store / one:.2f}" if times and one else ""
+                    first = measured.get(f"{backend} w1")
+                    if workers > 1 and first:
+                        scaling += f" | w{workers}/w1 {store / first:.2f}"
+                    print(
+                        f"{label:>14}: healthz {health:8.0f} req/s | set+get {store:8.0f} req/s"
+                        f" ({store / 2:.0f} pairs/s) | ratio {store / health:.2f}{scaling}"
                     )
-                finally:
-                    for process, _, _ in started:
-                        stop(process)
-                measured[label] = store
-                one = measured.get(name + label[len(backend) :])  # x1 at this worker count
-                scaling = f" | x{times}/x1 {store / one:.2f}" if times and one else ""
-                first = measured.get(f"{backend} w1")
-                if workers > 1 and first:
-                    scaling += f" | w{workers}/w1 {store / first:.2f}"
-                print(
-                    f"{label:>14}: healthz {health:8.0f} req/s | set+get {store:8.0f} req/s"
-                    f" ({store / 2:.0f} pairs/s) | ratio {store / health:.2f}{scaling}"
-                )
+    if args.rounds > 1:
+        print_medians(rates, args.rounds)
+
+
+def print_medians(rates: dict[str, list[float]], rounds: int) -> None:
+    """Each figure's median over the rounds, and each worker count's against one worker."""
+    print(f"medians of {rounds} rounds, set+get req/s:")
+    for label, values in rates.items():
+        backend, _, workers = label.partition(" w")
+        median = statistics.median(values)
+        first = rates.get(f"{backend} w1")
+        vs = f" | w{workers}/w1 {median / statistics.median(first):.2f}" if first else ""
+        print(f"{label:>14}: {median:8.0f}{vs if workers not in ('', '1') else ''}")
 
 
 if __name__ == "__main__":
