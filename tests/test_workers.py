@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -243,3 +244,22 @@ def test_memory_store_with_workers_is_refused_in_one_line(tmp_path: Path) -> Non
     assert result.stderr.startswith("error: memory:// cannot be shared by 2 workers")
     assert result.stderr.count("\n") == 1
     assert "Traceback" not in result.stderr
+
+
+def test_workers_exit_when_the_supervisor_is_killed(
+    capture_serve: StartServe, pin: PinByWorker, tmp_path: Path
+) -> None:
+    # Orphaned workers would keep the port and the store busy after a crash of the parent.
+    server = capture_serve("--store", f"sqlite:///{tmp_path / 'store.db'}", "--workers", "2")
+    pin(server, 2, 1)
+    server.stop(signal.SIGKILL)
+    port = int(server.root.rsplit(":", 1)[1])
+
+    def refused() -> bool:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=5).close()
+        except ConnectionRefusedError:
+            return True
+        return False
+
+    wait_until(refused)

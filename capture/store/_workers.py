@@ -17,6 +17,7 @@ internals changed between uvicorn releases, and which cannot say when all worker
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import multiprocessing
 import signal
@@ -110,9 +111,10 @@ def _await_ready(workers: list[_Worker]) -> None:
         if not events:
             raise StorageError(f"the store workers did not start within {_START_SECONDS:g} s")
         for worker in waiting:
-            if worker.conn in events and worker.conn.poll():
-                worker.ready = worker.conn.recv() == _READY
-            elif worker.process.sentinel in events:
+            if worker.conn in events:
+                with contextlib.suppress(EOFError):  # it died: its sentinel says so below
+                    worker.ready = worker.conn.recv() == _READY
+            if not worker.ready and worker.process.sentinel in events:
                 raise StorageError(
                     f"a store worker exited during startup (exit code {worker.process.exitcode})"
                 )
