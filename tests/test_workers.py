@@ -98,7 +98,7 @@ def test_workers_share_one_store_and_every_acknowledged_write_is_read_everywhere
 
     def write(index: int) -> dict[str, int]:
         conn, acked = conns[index], {}
-        for i in range(60):  # one shared thread: every write contends for the same rows
+        for i in range(60):  # all in one thread, the workers contending for the write lock
             key = f"c{index}-{i}"
             status = put(conn.http, "shared", key, {"worker": conn.pid, "i": i, "pad": "x" * 300})
             assert status == 204, f"write {key} through worker {conn.pid} answered {status}"
@@ -108,8 +108,8 @@ def test_workers_share_one_store_and_every_acknowledged_write_is_read_everywhere
     with ThreadPoolExecutor(len(conns)) as pool:
         acked = {k: v for part in pool.map(write, range(len(conns))) for k, v in part.items()}
     assert len(acked) == 60 * len(conns)
-    served = {conn.ask_pid() for conn in conns}
-    assert served == set(workers), "a connection moved to another worker mid-test"
+    # Each write was served by the worker its connection was pinned to: it never moved.
+    assert [conn.ask_pid() for conn in conns] == [conn.pid for conn in conns]
 
     for group in workers.values():  # every worker reads every write, whoever took it
         stored = group[0].http.get("/api/v1/sessions/shared/values").json()["values"]
