@@ -68,15 +68,21 @@ def serve(
     insecure: Annotated[
         bool, typer.Option("--insecure", help="Allow a non-loopback address without a token")
     ] = False,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            help="Server processes sharing the port, 0 for one per core; sqlite or redis only"
+            " [config: store.workers]",
+        ),
+    ] = None,
     config_file: ConfigOption = None,
 ) -> None:
     """Run the embedded session store (the Distri Session Store API under /api/v1 and /v1)."""
-    import asyncio
-
-    from capture.store import Store, check_exposure
-    from capture.store import serve as serve_store
+    from capture.store import Store, check_exposure, serve_foreground
 
     overrides = {"store.host": host, "store.port": port, "store.url": store, "store.token": token}
+    overrides["store.workers"] = workers
     cfg = config_from(config_file, **overrides).store
     check_exposure(cfg.host, cfg.token, insecure=insecure)
 
@@ -85,7 +91,7 @@ def serve(
         typer.echo(f"data: {opened.describe()}")
         typer.echo(f"viewer: {base_url.removesuffix('/api/v1')}/")
 
-    asyncio.run(serve_store(cfg, announce=announce))
+    serve_foreground(cfg, announce=announce)
 
 
 def _register() -> None:

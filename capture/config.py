@@ -123,6 +123,7 @@ class StoreConfig(_Section):
     host: str = "127.0.0.1"
     port: int = Field(8787, ge=0, le=65535)
     token: str = ""
+    workers: int = Field(1, ge=0, le=256)  # server processes; 0 = one per core
     max_body_bytes: int = Field(8 * 1024 * 1024, ge=1024)
     max_key_length: int = Field(512, ge=1)
     max_thread_id_length: int = Field(256, ge=1)

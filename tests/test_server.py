@@ -5,6 +5,7 @@ history, auth."""
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -354,7 +355,7 @@ def test_a_failing_backend_is_503_json(sqlite_store_server: RunningStore) -> Non
 
 
 def test_healthz_and_openapi(api: Api) -> None:
-    assert api.http.get("/healthz").json() == {"status": "ok"}
+    assert api.http.get("/healthz").json() == {"status": "ok", "pid": os.getpid()}
     document = api.http.get("/openapi.json").json()
     assert document["openapi"].startswith("3.")
     for mount in MOUNTS:

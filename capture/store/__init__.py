@@ -22,6 +22,7 @@ from capture.store._serve import (
     StoreServer,
     check_exposure,
     serve,
+    serve_foreground,
     serve_in_background,
     store_for,
 )
@@ -47,6 +48,7 @@ __all__ = [
     "create_app",
     "openapi_document",
     "serve",
+    "serve_foreground",
     "serve_in_background",
     "store_for",
     "store_from_url",

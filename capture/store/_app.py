@@ -12,6 +12,7 @@ import asyncio
 import hmac
 import json
 import logging
+import os
 import re
 import unicodedata
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -336,7 +337,8 @@ def create_app(
     document = openapi_document(secured=bool(token))
 
     async def healthz(request: Request) -> Response:
-        return JSONResponse({"status": "ok"})
+        # The pid tells which worker answered when `capture serve --workers N` runs several.
+        return JSONResponse({"status": "ok", "pid": os.getpid()})
 
     async def openapi(request: Request) -> Response:
         return JSONResponse(document)

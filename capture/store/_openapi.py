@@ -170,7 +170,16 @@ def openapi_document(*, secured: bool) -> dict[str, Any]:
         "get": {
             "summary": "Liveness",
             "security": [],
-            "responses": {"200": _json("alive", {"type": "object"})},
+            "responses": {
+                "200": _json(
+                    "alive; `pid` is the answering server process (one of several workers)",
+                    {
+                        "type": "object",
+                        "properties": {"status": {"const": "ok"}, "pid": {"type": "integer"}},
+                        "required": ["status", "pid"],
+                    },
+                )
+            },
         }
     }
     document: dict[str, Any] = {

@@ -1,13 +1,16 @@
-"""Running the app on uvicorn: in the foreground (`capture serve`) or embedded in a running
-event loop (`serve_in_background`, used by `capture run` when no store answers)."""
+"""Running the app on uvicorn: in the foreground (`capture serve`, in this process or in
+worker processes) or embedded in a running event loop (`serve_in_background`, used by
+`capture run` when no store answers)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import ipaddress
+import os
 import socket
 from collections.abc import AsyncIterator, Callable, Generator
+from urllib.parse import urlsplit
 
 import uvicorn
 
@@ -17,7 +20,16 @@ from capture.store._app import create_app
 from capture.store._base import Clock, Store, utc_now
 from capture.store._factory import store_from_url
 
-__all__ = ["StoreServer", "check_exposure", "serve", "serve_in_background", "store_for"]
+__all__ = [
+    "StoreServer",
+    "check_exposure",
+    "serve",
+    "serve_foreground",
+    "serve_in_background",
+    "store_for",
+]
+
+Announce = Callable[[str, Store], None]
 
 
 def store_for(cfg: StoreConfig, *, clock: Clock = utc_now) -> Store:
@@ -90,13 +102,14 @@ class StoreServer(uvicorn.Server):
             with super().capture_signals():
                 yield
 
-    async def start(self) -> asyncio.Task[None]:
+    async def start(self, sock: socket.socket | None = None) -> asyncio.Task[None]:
         """Run `serve()` as a task and return it once the server listens.
 
-        The socket is bound and the store opened here first, so a busy port or an unusable
-        store is a clear `StorageError` (uvicorn itself would `sys.exit` from inside the loop).
+        The socket is bound (unless given, as a worker gets its parent's) and the store opened
+        here first, so a busy port or an unusable store is a clear `StorageError` (uvicorn
+        itself would `sys.exit` from inside the loop).
         """
-        sock = _bind(self.config.host, self.config.port)
+        sock = sock or _bind(self.config.host, self.config.port)
         self.port = int(sock.getsockname()[1])
         try:
             await self.store.open()
@@ -113,14 +126,61 @@ class StoreServer(uvicorn.Server):
         return task
 
 
-async def serve(cfg: StoreConfig, *, announce: Callable[[str, Store], None] | None = None) -> None:
-    """Serve `cfg` until SIGINT/SIGTERM; `announce(base_url, store)` runs once listening."""
+def _base_url(host: str, port: int) -> str:
+    return f"http://[{host}]:{port}/api/v1" if ":" in host else f"http://{host}:{port}/api/v1"
+
+
+async def serve(cfg: StoreConfig, *, announce: Announce | None = None) -> None:
+    """Serve `cfg` in this process until SIGINT/SIGTERM; `announce(base_url, store)` runs
+    once listening."""
     server = StoreServer(cfg, store_for(cfg), host=cfg.host, port=cfg.port, embedded=False)
     task = await server.start()
     if announce is not None:
-        host = f"[{cfg.host}]" if ":" in cfg.host else cfg.host
-        announce(f"http://{host}:{server.port}/api/v1", server.store)
+        announce(_base_url(cfg.host, server.port), server.store)
     await task
+
+
+def _worker_count(cfg: StoreConfig) -> int:
+    """How many server processes `cfg` asks for: `workers`, where 0 means one per core.
+
+    The in-memory store cannot be shared: each process would hold its own data, and a value
+    written through one would be missing from the next, so it is refused with more than one.
+    """
+    count = cfg.workers or os.cpu_count() or 1
+    if count > 1 and urlsplit(cfg.url).scheme == "memory":
+        raise ConfigError(
+            f"memory:// cannot be shared by {count} workers (each process would hold its own "
+            "data): use sqlite:///path.db or redis://host:port/db, or --workers 1"
+        )
+    return count
+
+
+def serve_foreground(cfg: StoreConfig, *, announce: Announce | None = None) -> None:
+    """Serve `cfg` until SIGINT/SIGTERM, in this process or in `_worker_count(cfg)` worker
+    processes sharing one listening socket (see `capture.store._workers`)."""
+    count = _worker_count(cfg)
+    if count == 1:
+        asyncio.run(serve(cfg, announce=announce))
+        return
+    from capture.store._workers import run_workers
+
+    store = store_for(cfg)
+    # Open once here before any worker starts: a bad store is one clear error, and SQLite's
+    # file, schema and WAL mode are made by one process instead of N racing ones.
+    asyncio.run(_check_store(store))
+    sock = _bind(cfg.host, cfg.port)
+    port = int(sock.getsockname()[1])
+
+    def ready() -> None:
+        if announce is not None:
+            announce(_base_url(cfg.host, port), store)
+
+    run_workers(cfg, sock, count, ready)
+
+
+async def _check_store(store: Store) -> None:
+    await store.open()
+    await store.close()
 
 
 @contextlib.asynccontextmanager

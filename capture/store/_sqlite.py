@@ -7,6 +7,11 @@ the server's 204 means the value is committed. Reads by key (one value, one thre
 run on the event loop's own connection, since they take microseconds and WAL never makes
 them wait for the writer; scans across threads run in a small thread pool.
 
+Several processes may share the file (`capture serve --workers N`): each has its own writer
+thread, SQLite's write lock (taken up front by `BEGIN IMMEDIATE`) serialises their
+transactions, and a writer that finds it taken waits up to `busy_timeout` instead of failing.
+WAL lets every process read while another writes, and see each commit once it is made.
+
 Durability is SQLite's `synchronous` setting, chosen in the URL: `normal` (the default) keeps
 every committed write through a crash or SIGKILL of the server, and may lose the last
 moments to a power cut or kernel crash; `?synchronous=full` fsyncs every commit (concurrent

@@ -27,7 +27,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from capture.session import ImageBytes, ImagePart, ImageUrl, TextPart, read_part
-from capture.store._base import HISTORY_PREFIX, HistoryEntry, Store, utc_now
+from capture.store._base import HISTORY_PREFIX, Entry, HistoryEntry, Store, utc_now
 from capture.store._query import int_param
 
 __all__ = ["RUN_KEY", "STEP_KEY", "VIEWER_PUBLIC_PATHS", "ViewerData", "viewer_routes"]
@@ -121,7 +121,12 @@ class ViewerData:
     """Builds the viewer's JSON from a store, caching each thread's snapshot until it changes.
 
     A snapshot reads every history version of the timeline keys (images included), so it is
-    rebuilt only when the thread's key set or last write time moves, not on every poll.
+    rebuilt only when a value of the thread moves, not on every poll. Whether one moved is
+    read from the backend on every poll, never from this process's memory, so with
+    `--workers N` a viewer polling one worker sees a step written through another. The stamp
+    is every live key's last write time and expiry: any set, delete, clear or expiry changes
+    it, even when two writers' commits land out of the order of their clocks (the newest
+    write time of the thread alone would then stay put and hide the later commit).
     """
 
     def __init__(self, store: Store, *, history_limit: int = 200, cache_size: int = 16) -> None:
@@ -146,23 +151,22 @@ class ViewerData:
         return {"now": _iso(utc_now()), "threads": threads}
 
     async def thread(self, thread_id: str) -> _Snapshot | None:
-        rows = await self.store.list_sessions(thread_id, 1, 0)
-        if not rows:
+        entries = await self.store.entries(thread_id)
+        if not entries:
             self._cache.pop(thread_id, None)
             return None
-        stamp = (rows[0].updated_at, tuple(rows[0].keys))
+        stamp = tuple((key, e.updated_at, e.expiry) for key, e in entries.items())
         cached = self._cache.get(thread_id)
         if cached is not None and cached[0] == stamp:
             self._cache.move_to_end(thread_id)
             return cached[1]
-        snapshot = await self._build(thread_id)
+        snapshot = await self._build(thread_id, entries)
         self._cache[thread_id] = (stamp, snapshot)
         while len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
         return snapshot
 
-    async def _build(self, thread_id: str) -> _Snapshot:
-        entries = await self.store.entries(thread_id)
+    async def _build(self, thread_id: str, entries: dict[str, Entry]) -> _Snapshot:
         histories = {
             key: await self.store.history(thread_id, key, self.history_limit)
             for key in TIMELINE_KEYS
