@@ -77,6 +77,25 @@ class _Tab:
     index: int = -1
 
 
+def _frame_path(frame: Frame, title: str) -> list[dict[str, str]]:
+    """How a task names the iframe `frame` (outermost first; empty for the top document).
+
+    Each level by its name (the iframe's name or id attribute, as Playwright's `frame.name`),
+    else its URL, else its title (`title` is the innermost document's, from the listener; a
+    nameless srcdoc frame around it keeps its `about:srcdoc` URL).
+    """
+    levels: list[dict[str, str]] = []
+    while frame.parent_frame is not None:
+        if frame.name:
+            levels.append({"name": frame.name})
+        elif (frame.url.startswith("about:") or not frame.url) and title and not levels:
+            levels.append({"title": title})
+        else:
+            levels.append({"url": frame.url})
+        frame = frame.parent_frame
+    return levels[::-1]
+
+
 class LiveRecorder:
     """Record every action of a person in `context` into `thread_id`.
 
@@ -346,8 +365,9 @@ class LiveRecorder:
             return
         now = asyncio.get_running_loop().time()
         self._last_input = now
-        in_frame = source.get("frame") is not page.main_frame
-        self._deliver(self._builder.feed(page, event, now, in_frame=in_frame))
+        frame = source.get("frame")
+        where = _frame_path(frame, event.title) if isinstance(frame, Frame) else []
+        self._deliver(self._builder.feed(page, event, now, frame=where))
 
     def _deliver(self, actions: list[Action]) -> None:
         for action in actions:
