@@ -74,6 +74,17 @@ def test_every_config_key_is_documented() -> None:
     assert not missing, f"undocumented in docs/config.md: {missing}"
 
 
+def test_every_task_step_kind_and_target_key_is_documented() -> None:
+    from capture.tasks import STEP_KINDS, DragArgs, FrameSpec, Target
+
+    text = (DOCS / "tasks.md").read_text()
+    first_cells = [line.split("|")[1] for line in text.splitlines() if line.startswith("| `")]
+    missing = [k for k in STEP_KINDS if not any(f"`{k}`" in cell for cell in first_cells)]
+    keys = [*Target.model_fields, *FrameSpec.model_fields, "from", *DragArgs.model_fields]
+    missing += [key for key in keys if key != "from_" and f"`{key}" not in text]
+    assert not missing, f"undocumented in docs/tasks.md: {missing}"
+
+
 def test_cli_examples_use_real_commands_and_options() -> None:
     root = typer.main.get_command(app)
     problems, seen = [], 0

@@ -17,7 +17,9 @@ from capture.errors import TaskError
 from capture.tasks import (
     STEP_KINDS,
     ClickStep,
+    DragStep,
     FillStep,
+    FrameSpec,
     GotoStep,
     ScrollStep,
     SleepStep,
@@ -62,6 +64,14 @@ steps:
   - expect: {url_matches: "order/\\\\d+"}
   - capture: the cart
   - upload: {label: Photo, files: [a.png, b.png]}
+  - dblclick: ".row"
+  - drag: {from: {text: Task 1}, to: {test_id: done}}
+  - click: {role: button, name: Pay, frame: {name: pay}}
+  - fill: {label: Card, value: "4242", frame: [{url: "**/shop.html"}, {title: Card}]}
+  - expect: {text: Paid, frame: f2}
+  - scroll: {css: "#list", dy: 300}
+  - scroll: {frame: {name: pay}, dx: -40}
+  - drag: {from: {ref: f1e3}, to: {css: "#bin", frame: f1}}
   - sleep: 250ms
     timeout: 1s
 """
@@ -78,7 +88,7 @@ def test_every_step_kind_parses_with_its_line() -> None:
     kinds = {step.kind for step in task.steps}
     assert kinds == set(STEP_KINDS)
     assert [step.line for step in task.steps[:3]] == [10, 11, 12]
-    assert task.steps[-1].line == 31
+    assert task.steps[-1].line == 39
     assert task.source == "every.yaml"
     click = task.steps[2]
     assert isinstance(click, ClickStep)
@@ -86,6 +96,15 @@ def test_every_step_kind_parses_with_its_line() -> None:
     scroll = task.steps[12]
     assert isinstance(scroll, ScrollStep)
     assert (scroll.scroll.dx, scroll.scroll.dy) == (0, 600)
+    in_frame = task.steps[23]
+    assert isinstance(in_frame, ClickStep)
+    assert in_frame.click.frame == FrameSpec(name="pay")
+    nested = task.steps[24]
+    assert isinstance(nested, FillStep)
+    assert nested.fill.frame == [FrameSpec(url="**/shop.html"), FrameSpec(title="Card")]
+    drag = task.steps[22]
+    assert isinstance(drag, DragStep)
+    assert (drag.drag.from_, drag.drag.to) == (Target(text="Task 1"), Target(test_id="done"))
     sleep = task.steps[-1]
     assert isinstance(sleep, SleepStep)
     assert sleep.sleep.total_seconds() == 0.25
@@ -171,7 +190,21 @@ def test_wrong_types_are_named_with_their_lines() -> None:
         ("click: {css: a, text: b}", "give one target, not 2: css, text"),
         ("click: {name: Save}", "needs a target"),
         ("click: {ref: button}", "'button' is not an element ref like 'e12'"),
-        ("scroll: {css: a, dy: 5}", "either a target to scroll into view, or dx/dy"),
+        ("scroll: {}", "scroll what? give a target to scroll into view, dx/dy"),
+        ("scroll: {dy: 0}", "scroll what?"),
+        ("click: {frame: {name: pay}}", "'frame' says where to look; also give what"),
+        ("expect: {frame: f1}", "'frame' says where to look"),
+        ("click: {css: a, frame: {nme: pay}}", "steps[0].click.frame.nme: unknown field 'nme'"),
+        ("click: {css: a, frame: {}}", "a frame is named by one of name, url, title"),
+        ("click: {css: a, frame: {name: a, title: b}}", "(not 2: name, title)"),
+        ("click: {css: a, frame: g1}", "'g1' is not a frame ref like 'f1'"),
+        ("click: {css: a, frame: 3}", "a frame is a frame ref like 'f1', a mapping with one"),
+        ("click: {css: a, frame: [{name: a}, f2]}", "steps[0].click.frame[1]: Input should be"),
+        ("click: {ref: f1e2, frame: f1}", "a ref already names its frame"),
+        ("drag: {from: {css: a}, to: {css: b, frame: f1}}", "'from' is on the top page, 'to' is"),
+        ("drag: {from: {ref: f2e1}, to: {ref: f1e1}}", "'from' is in frame f2, 'to' is in frame"),
+        ("drag: {from: {css: a}}", "steps[0].drag.to: missing required field 'to'"),
+        ("dblclick: {}", "needs a target"),
         ("wait_for: {url: /a, load_state: load}", "wait for one thing"),
         ("expect: {}", "expect what?"),
         ("expect: {url_matches: '('}", "not a regular expression"),
@@ -319,5 +352,9 @@ def test_the_json_schema_accepts_what_the_loader_accepts() -> None:
         "name: t\nsteps:\n  - goto: /\n",
         "name: t\nbase_url: x\nsteps:\n  - fill: {label: a}\n",
         "name: t\nbase_url: x\nsteps:\n  - scroll: {dy: far}\n",
+        "name: t\nbase_url: x\nsteps:\n  - click: {css: a, frame: g1}\n",
+        "name: t\nbase_url: x\nsteps:\n  - click: {css: a, frame: {nme: pay}}\n",
+        "name: t\nbase_url: x\nsteps:\n  - drag: {from: {css: a}}\n",
+        "name: t\nbase_url: x\nsteps:\n  - drag: {from_: {css: a}, to: {css: b}}\n",
     ):
         assert not validator.is_valid(yaml.safe_load(wrong)), wrong

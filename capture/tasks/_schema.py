@@ -4,8 +4,9 @@ A step is a mapping with exactly one *kind* key (`click`, `fill`, ...) whose val
 step's arguments, plus optional common keys (`timeout`). Steps that act on an element name it
 with one *target* key: `css`, `text`, `role` (+ `name`), `test_id`, `label`, `placeholder`, or
 `ref` (an element ref such as `e12` from an observation, so an agent can write steps straight
-from what it was shown). Scalar shorthands keep hand-written files short: `goto: /cart`,
-`click: "#buy"` (a CSS selector), `press: Enter`, `scroll: 600`, `capture: cart`, `sleep: 1s`.
+from what it was shown); `frame` says which iframe to look in. Scalar shorthands keep
+hand-written files short: `goto: /cart`, `click: "#buy"` (a CSS selector), `press: Enter`,
+`scroll: 600`, `capture: cart`, `sleep: 1s`.
 
 These models are the one definition of the format: the loader validates against them, the
 runner executes them, `capture schema task` prints their JSON Schema, and live recording
@@ -19,6 +20,7 @@ from datetime import timedelta
 from typing import Annotated, Any, ClassVar, Literal, Self, cast
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -41,10 +43,14 @@ __all__ = [
     "CaptureStep",
     "CheckStep",
     "ClickStep",
+    "DblclickStep",
+    "DragArgs",
+    "DragStep",
     "ExpectArgs",
     "ExpectStep",
     "FillArgs",
     "FillStep",
+    "FrameSpec",
     "GotoArgs",
     "GotoStep",
     "HoverStep",
@@ -67,12 +73,15 @@ __all__ = [
     "Viewport",
     "WaitForArgs",
     "WaitForStep",
+    "describe_frame",
     "format_duration",
 ]
 
 TARGET_KEYS = ("css", "text", "role", "test_id", "label", "placeholder", "ref")
 _VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _REF = re.compile(r"^(f\d+)?e\d+$")  # the observation's refs: e12, or f1e3 inside a frame
+_FRAME_REF = re.compile(r"^f\d+$")  # the frame part of such a ref
+FRAME_KEYS = ("name", "url", "title")
 
 
 def format_duration(value: timedelta) -> str:
@@ -119,6 +128,95 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+# -- frames -------------------------------------------------------------------------------
+
+
+class FrameSpec(_Model):
+    """One frame, by what a person can tell it by: exactly one of `name`, `url`, `title`."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"minProperties": 1, "maxProperties": 1}
+    )
+
+    name: Text | None = Field(
+        None, description="the iframe's name attribute (else its id), as Playwright's frame.name"
+    )
+    url: Text | None = Field(
+        None, description="the frame's URL: a glob, or a path resolved against base_url"
+    )
+    title: Text | None = Field(None, description="contained in the frame document's title")
+
+    @model_validator(mode="after")
+    def _one_key(self) -> Self:
+        given = [key for key in FRAME_KEYS if getattr(self, key) is not None]
+        if len(given) != 1:
+            have = f"not {len(given)}: {', '.join(given)}" if given else "none given"
+            raise ValueError(f"a frame is named by one of {', '.join(FRAME_KEYS)} ({have})")
+        return self
+
+    def describe(self) -> str:
+        """`frame 'pay'`, `frame at '**/pay.html'`, `frame titled 'Payment'`."""
+        if self.name is not None:
+            return f"frame {self.name!r}"
+        if self.url is not None:
+            return f"frame at {self.url!r}"
+        return f"frame titled {self.title!r}"
+
+
+def _frame_ref(value: str) -> str:
+    if not _FRAME_REF.match(value):
+        raise ValueError(f"{value!r} is not a frame ref like 'f1' (or give name, url or title)")
+    return value
+
+
+FrameRef = Annotated[
+    str,
+    AfterValidator(_frame_ref),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": _FRAME_REF.pattern,
+            "description": "a frame ref from an observation: the f1 of f1e3",
+        }
+    ),
+]
+
+
+def _frame_shape(value: Any) -> str | None:
+    """Which form a `frame` value has, so a mistake is reported against that form only."""
+    if isinstance(value, str):
+        return "ref"
+    if isinstance(value, dict | FrameSpec):
+        return "one frame"
+    if isinstance(value, list):
+        return "frame path"
+    return None
+
+
+Frame = Annotated[
+    Annotated[FrameRef, Tag("ref")]
+    | Annotated[FrameSpec, Tag("one frame")]
+    | Annotated[list[FrameSpec], Field(min_length=1), Tag("frame path")],
+    Discriminator(
+        _frame_shape,
+        custom_error_type="frame_shape",
+        custom_error_message=(
+            "a frame is a frame ref like 'f1', a mapping with one of name, url, title, "
+            "or a list of those mappings (outermost first)"
+        ),
+    ),
+]
+
+
+def describe_frame(frame: str | FrameSpec | list[FrameSpec]) -> str:
+    """`frame 'pay'`, `frame f1`, `frame 'outer' > frame titled 'Card'` (outermost first)."""
+    if isinstance(frame, str):
+        return f"frame {frame}"
+    if isinstance(frame, FrameSpec):
+        return frame.describe()
+    return " > ".join(spec.describe() for spec in frame)
+
+
 # -- targets ------------------------------------------------------------------------------
 
 
@@ -126,7 +224,8 @@ class Target(_Model):
     """Which element a step acts on: exactly one of the target keys.
 
     Strict like Playwright: a target that matches several elements is an error naming the
-    count; `nth` picks one (0-based, -1 for the last).
+    count; `nth` picks one (0-based, -1 for the last). `frame` looks for it inside an iframe
+    (a `ref` already says which frame it is in).
     """
 
     css: str | None = Field(None, description="a CSS selector (Playwright selector syntax)")
@@ -139,8 +238,14 @@ class Target(_Model):
     ref: str | None = Field(None, description="an element ref from an observation, e.g. e12")
     exact: bool = Field(False, description="match text/name/label exactly (case-sensitive)")
     nth: int | None = Field(None, description="pick the n-th match (0-based; -1 = last)")
+    frame: Frame | None = Field(
+        None,
+        description="the iframe to look in: a frame ref (f1), {name|url|title: ...}, "
+        "or a list of those from the outermost frame in",
+    )
 
     target_required: ClassVar[bool] = True
+    frame_alone: ClassVar[bool] = False  # whether `frame` without a target means something
 
     @field_validator("ref")
     @classmethod
@@ -152,6 +257,10 @@ class Target(_Model):
     @model_validator(mode="after")
     def _one_target(self) -> Self:
         given = [key for key in TARGET_KEYS if getattr(self, key) is not None]
+        if self.frame is not None and not given and not self.frame_alone:
+            raise ValueError(
+                f"'frame' says where to look; also give what: one of {', '.join(TARGET_KEYS)}"
+            )
         if len(given) > 1:
             raise ValueError(f"give one target, not {len(given)}: {', '.join(given)}")
         if not given and self.target_required:
@@ -160,6 +269,8 @@ class Target(_Model):
             raise ValueError("'name' goes with 'role' (e.g. role: button, name: Save)")
         if self.ref is not None and (self.exact or self.nth is not None):
             raise ValueError("a ref names one element; 'exact' and 'nth' do not apply")
+        if self.frame is not None and self.ref is not None:
+            raise ValueError("a ref already names its frame (f1e3 is in frame f1); drop 'frame'")
         return self
 
     @property
@@ -183,7 +294,11 @@ class Target(_Model):
             text = f"{key.replace('_', ' ')} {getattr(self, key)!r}"
         if self.nth is not None:
             text += f" (match #{self.nth})"
-        return text
+        return text + self.in_frame()
+
+    def in_frame(self) -> str:
+        """` in frame 'pay'` when the target is inside a named frame, else empty."""
+        return "" if self.frame is None else f" in {describe_frame(self.frame)}"
 
 
 class _OptionalTarget(Target):
@@ -216,14 +331,27 @@ class SelectArgs(Target):
 
 
 class ScrollArgs(_OptionalTarget):
+    """A target alone is scrolled into view; dx/dy alone scroll the page (or, with `frame`,
+    that frame's document); a target with dx/dy scrolls inside that element's own box."""
+
     dx: int = Field(0, description="pixels to scroll right (negative: left)")
     dy: int = Field(0, description="pixels to scroll down (negative: up)")
 
+    frame_alone: ClassVar[bool] = True
+
     @model_validator(mode="after")
     def _target_or_amount(self) -> Self:
-        if self.has_target == bool(self.dx or self.dy):
-            raise ValueError("give either a target to scroll into view, or dx/dy (not both)")
+        if not self.has_target and not (self.dx or self.dy):
+            raise ValueError(
+                "scroll what? give a target to scroll into view, dx/dy to scroll the page, "
+                "or both to scroll inside the target"
+            )
         return self
+
+    @property
+    def by(self) -> bool:
+        """Whether this scrolls by an amount (rather than a target into view)."""
+        return bool(self.dx or self.dy)
 
 
 class WaitForArgs(_OptionalTarget):
@@ -268,6 +396,51 @@ class ExpectArgs(_OptionalTarget):
         if not (self.has_target or self.url or self.url_matches or self.title is not None):
             raise ValueError("expect what? give a target (e.g. text), url, url_matches or title")
         return self
+
+
+def _frame_of(target: Target) -> tuple[str, Any] | None:
+    """Where a target is, as far as the file says: None for the top page, else a comparable
+    ("ref", "f1") or ("path", [specs]) (a frame ref and a named frame may be the same frame:
+    only the runner can tell)."""
+    if target.ref is not None:
+        prefix = target.ref[: target.ref.index("e")]
+        return ("ref", prefix) if prefix else None
+    if target.frame is None:
+        return None
+    if isinstance(target.frame, str):
+        return ("ref", target.frame)
+    specs = target.frame if isinstance(target.frame, list) else [target.frame]
+    return ("path", [spec.model_dump() for spec in specs])
+
+
+class DragArgs(_Model):
+    """Drag one element onto another with the mouse; both in the same frame."""
+
+    model_config = ConfigDict(
+        extra="forbid", validate_by_name=True, validate_by_alias=True, serialize_by_alias=True
+    )
+
+    from_: Target = Field(alias="from", description="the element to pick up")
+    to: Target = Field(description="the element to drop it on")
+
+    @model_validator(mode="after")
+    def _same_frame(self) -> Self:
+        start, end = _frame_of(self.from_), _frame_of(self.to)
+        differ = (start is None) != (end is None) or (
+            start is not None and end is not None and start[0] == end[0] and start != end
+        )
+        if differ:
+            raise ValueError(
+                f"drag within one frame: 'from' is {self._where(self.from_)}, "
+                f"'to' is {self._where(self.to)}"
+            )
+        return self
+
+    @staticmethod
+    def _where(target: Target) -> str:
+        if target.ref is not None and target.ref.startswith("f"):
+            return f"in frame {target.ref[: target.ref.index('e')]}"
+        return target.in_frame().strip() or "on the top page"
 
 
 class CaptureArgs(_Model):
@@ -368,6 +541,19 @@ class SelectStep(StepBase):
     select: SelectArgs
 
 
+class DblclickStep(StepBase):
+    """Double-click an element (a bare string is a CSS selector)."""
+
+    shorthand = "css"
+    dblclick: Target
+
+
+class DragStep(StepBase):
+    """Drag an element onto another with real mouse input (HTML5 and pointer-event drags)."""
+
+    drag: DragArgs
+
+
 class CheckStep(StepBase):
     """Tick a checkbox or radio button."""
 
@@ -432,6 +618,7 @@ STEP_TYPES: dict[str, type[StepBase]] = {
     for cls in (
         GotoStep,
         ClickStep,
+        DblclickStep,
         FillStep,
         TypeStep,
         PressStep,
@@ -439,6 +626,7 @@ STEP_TYPES: dict[str, type[StepBase]] = {
         CheckStep,
         UncheckStep,
         HoverStep,
+        DragStep,
         ScrollStep,
         WaitForStep,
         ExpectStep,
@@ -463,6 +651,7 @@ def step_kind(value: Any) -> str | None:
 Step = Annotated[
     Annotated[GotoStep, Tag("goto")]
     | Annotated[ClickStep, Tag("click")]
+    | Annotated[DblclickStep, Tag("dblclick")]
     | Annotated[FillStep, Tag("fill")]
     | Annotated[TypeStep, Tag("type")]
     | Annotated[PressStep, Tag("press")]
@@ -470,6 +659,7 @@ Step = Annotated[
     | Annotated[CheckStep, Tag("check")]
     | Annotated[UncheckStep, Tag("uncheck")]
     | Annotated[HoverStep, Tag("hover")]
+    | Annotated[DragStep, Tag("drag")]
     | Annotated[ScrollStep, Tag("scroll")]
     | Annotated[WaitForStep, Tag("wait_for")]
     | Annotated[ExpectStep, Tag("expect")]

@@ -26,6 +26,8 @@ from capture.tasks._schema import (
     CaptureStep,
     CheckStep,
     ClickStep,
+    DblclickStep,
+    DragStep,
     ExpectArgs,
     ExpectStep,
     FillStep,
@@ -144,10 +146,15 @@ def describe(step: StepBase, variables: Vars, *, value_hidden: bool = False) -> 
         case SelectStep():
             options = args.option if isinstance(args.option, list) else [args.option]
             return f"select {', '.join(map(_quote, options))} in {on}"
-        case ClickStep() | CheckStep() | UncheckStep() | HoverStep():
+        case ClickStep() | DblclickStep() | CheckStep() | UncheckStep() | HoverStep():
             return f"{shown.kind} {on}"
+        case DragStep():
+            return f"drag {args.from_.describe_target()} to {args.to.describe_target()}"
         case ScrollStep():
-            return f"scroll to {on}" if args.has_target else f"scroll by {args.dx}, {args.dy}"
+            if not args.by:
+                return f"scroll to {on}"
+            where = f" in {on}" if args.has_target else args.in_frame()
+            return f"scroll by {args.dx}, {args.dy}{where}"
         case WaitForStep():
             if args.url is not None:
                 return f"wait for URL {args.url}"
