@@ -149,7 +149,9 @@ class ActionBuilder:
         if not event.trusted:
             self.untrusted += 1
             return []
-        key = (page, event.doc, event.field) if event.field is not None else None
+        # A field's key; a page's own scroll is keyed by its document (field 0).
+        number = 0 if event.type == "scroll" and event.field is None else event.field
+        key = (page, event.doc, number) if number is not None else None
         made = Action("click", page, event.element, frame=frame or [], field_key=key)
         pending = self._pending
         match event.type:
