@@ -41,6 +41,7 @@ ActionKind = Literal[
 # Actions that change nothing a capture could show (the dialog blocks screenshots until the
 # person answers it; the observation after the next action reports it).
 _NOT_CAPTURED = frozenset({"dialog"})
+_TYPING_GRACE = 3.0
 
 
 @dataclass
@@ -236,5 +237,8 @@ class ActionBuilder:
             made.secret = self._secrets.setdefault(
                 made.field_key, f"SECRET_{len(set(self._secrets.values())) + 1}"
             )
-        self._pending, self._deadline = made, now + self.quiet
+        # While the listener has a later report coming, `_TYPING_GRACE` only covers a document
+        # that went away without sending it.
+        wait = self.quiet if event.done else self.quiet + _TYPING_GRACE
+        self._pending, self._deadline = made, now + wait
         return done

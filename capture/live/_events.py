@@ -81,6 +81,7 @@ class PageEvent(_Model):
     field: int | None = None
     text_field: bool = False
     value: str | None = None
+    done: bool = True  # typing: false while the listener has a later report of it coming
     options: list[SelectedOption] = Field(default_factory=list)
     checked: bool | None = None
     key: str | None = None

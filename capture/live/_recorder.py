@@ -156,6 +156,7 @@ class LiveRecorder:
         self._ticker: asyncio.Task[None] | None = None
         self._result: LiveResult | None = None
         self._captures = 0
+        self._reports = 0
         self._forged = 0
         self._problems: list[str] = []
         self._last_input = 0.0
@@ -242,6 +243,12 @@ class LiveRecorder:
     def captures(self) -> int:
         """Captures made so far (idle refreshes included)."""
         return self._captures
+
+    @property
+    def reports(self) -> int:
+        """Reports heard from the listeners so far (page-script events included, not forged
+        ones): a caller waits for a debounced one (a scroll) with it."""
+        return self._reports
 
     # -- pages, navigation, dialogs --------------------------------------------------------
 
@@ -359,6 +366,7 @@ class LiveRecorder:
         if event is None:
             self._forged += 1
             return
+        self._reports += 1
         page: Page = source["page"]
         if event.type == "visible":
             self._current = page

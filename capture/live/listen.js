@@ -264,20 +264,21 @@
 
   // Typing is throttled per field: the first keystroke is reported at once (so Python can fold
   // the click into the field into the typing), then at most every TYPING_EVERY_MS while the
-  // person types, and once more when they pause; Python folds these into one action.
+  // person types, each with `done: false`; the report once they pause (or act elsewhere, or
+  // leave the page) says `done: true`. Python folds these into one action and, told that more
+  // is coming, does not close it early.
   let typing = null;
-  const sendTyping = () => {
-    clearTimeout(typing.timer);
-    typing.dirty = false;
+  const sendTyping = (done) => {
+    typing.done = done;
     typing.sent = Date.now();
     const el = typing.el;
     const value = isSensitive(el) ? null : el.isContentEditable ? el.innerText : el.value;
-    send("input", typing.ev, el, { value });
+    send("input", typing.ev, el, { value, done });
   };
   const flushTyping = () => {
     if (!typing) return;
-    if (typing.dirty) sendTyping();
     clearTimeout(typing.timer);
+    if (!typing.done) sendTyping(true);
     typing = null;
   };
   let lastIntent = 0;
@@ -314,13 +315,16 @@
   };
 
   // -- the hover a click needed ---------------------------------------------------------------
-  // `path` is where the pointer went (each element it entered). A menu opened by a script on
+  // `path` is where the pointer went (each element it entered). A menu a script opens on
   // mouseover/mouseenter is seen by a MutationObserver: what changed while the entering events
-  // of an element were dispatched (before the next task) was revealed by entering it. A menu
-  // opened by a CSS `:hover` rule is found from the rules that show an element under :hover.
+  // of an element were dispatched (before the next task) was changed by entering it -- an
+  // element shown (style, hidden, added), or a class added to a container that a CSS rule turns
+  // into showing the menu inside it. A menu opened by a CSS `:hover` rule is found from the
+  // rules that show an element under :hover. Either way the target must be inside what was
+  // shown, and the element entered outside it: else no hover was needed to reach the target.
   const path = [];
   let entering = null;
-  const revealedBy = new WeakMap();
+  const changedBy = new WeakMap(); // element -> { by: the element entered, added: classes }
   window.addEventListener("pointerover", (ev) => {
     const el = origin(ev);
     if (!ev.isTrusted || !el || path[path.length - 1] === el) return;
@@ -331,27 +335,36 @@
       if (entering === el) entering = null;
     }, 0);
   }, true);
+  const classes = (text) => new Set((text || "").split(/\s+/).filter(Boolean));
   new MutationObserver((records) => {
     if (!entering) return;
     for (const record of records) {
-      const nodes = record.type === "childList" ? [...record.addedNodes] : [record.target];
-      for (const node of nodes) if (node.nodeType === 1) revealedBy.set(node, entering);
+      if (record.type === "childList") {
+        for (const node of record.addedNodes)
+          if (node.nodeType === 1) changedBy.set(node, { by: entering, added: null });
+      } else if (record.attributeName === "class") {
+        const before = classes(record.oldValue);
+        const added = [...record.target.classList].filter((c) => !before.has(c));
+        if (added.length) changedBy.set(record.target, { by: entering, added });
+      } else {
+        changedBy.set(record.target, { by: entering, added: null });
+      }
     }
   }).observe(document, {
-    subtree: true, childList: true, attributes: true,
-    attributeFilter: ["class", "style", "hidden", "open", "aria-expanded"],
+    subtree: true, childList: true, attributes: true, attributeOldValue: true,
+    attributeFilter: ["class", "style", "hidden", "open"],
   });
-  const hoverRules = (sheets) => {
+  // Selectors of the style rules that show or hide (display, visibility, opacity).
+  const showing = () => {
     const out = [];
     const walk = (rules) => {
       for (const rule of rules) {
         if (rule.cssRules && !rule.selectorText) walk(rule.cssRules);
-        else if (rule.selectorText && rule.selectorText.includes(":hover") && rule.style &&
-                 (rule.style.display || rule.style.visibility || rule.style.opacity))
-          out.push(...rule.selectorText.split(",").filter((sel) => sel.includes(":hover")));
+        else if (rule.selectorText && rule.style && (rule.style.display || rule.style.visibility || rule.style.opacity))
+          out.push(...rule.selectorText.split(","));
       }
     };
-    for (const sheet of sheets) {
+    for (const sheet of document.styleSheets) {
       try {
         walk(sheet.cssRules);
       } catch (e) {
@@ -369,26 +382,30 @@
   };
   // The element the pointer rested on that opened what `target` is in, or null.
   const hoverFor = (target) => {
-    const rested = (shown, by) => {
-      // the last element entered inside `by` but outside what it showed
-      for (let i = path.length - 1; i >= 0; i--) {
-        const el = path[i];
-        if (el.isConnected && contains(by, el) && !contains(shown, el)) return clickable(el);
+    const selectors = showing();
+    const chain = [];
+    for (let el = target; el && el !== document.body; el = parentOf(el)) chain.push(el);
+    const shownBy = (container, test) =>
+      chain.some((el) => el !== container && contains(container, el) && selectors.some((sel) => test(sel) && matches(el, sel)));
+    for (const el of chain) {
+      const change = changedBy.get(el);
+      if (change && change.by.isConnected && !contains(target, change.by)) {
+        if (!contains(el, change.by)) return clickable(change.by);
+        const added = change.added || [];
+        if (shownBy(el, (sel) => added.some((c) => sel.includes(`.${c}`)))) return clickable(change.by);
       }
-      return null;
-    };
-    const selectors = hoverRules(document.styleSheets);
-    for (let shown = target; shown && shown !== document.body; shown = parentOf(shown)) {
-      const by = revealedBy.get(shown);
-      if (by && by.isConnected && !contains(shown, by) && !contains(target, by) &&
-          (!shown.checkVisibility || shown.checkVisibility())) return clickable(by);
-      for (const selector of selectors) {
-        if (!matches(shown, selector)) continue;
-        const end = selector.lastIndexOf(":hover") + ":hover".length;
-        const hovered = [...document.querySelectorAll(selector.slice(0, end))].pop();
-        const from = hovered && hovered !== shown && rested(shown, hovered);
-        if (from && !contains(target, from)) return from;
-      }
+    }
+    for (const selector of selectors) {
+      if (!selector.includes(":hover")) continue;
+      const shown = chain.find((el) => matches(el, selector));
+      if (!shown) continue;
+      const end = selector.lastIndexOf(":hover") + ":hover".length;
+      const hovered = [...document.querySelectorAll(selector.slice(0, end))].pop();
+      if (!hovered || contains(shown, hovered)) continue;
+      // the last element entered inside the hovered one but outside what it showed
+      const rested = path.filter((el) => el.isConnected && contains(hovered, el) && !contains(shown, el));
+      const from = rested.filter((el) => el !== hovered).pop() || rested.pop();
+      if (from && !contains(target, from)) return clickable(from);
     }
     return null;
   };
@@ -470,10 +487,10 @@
     if (typing && typing.el !== el) flushTyping();
     if (!typing) typing = { el, sent: 0 };
     typing.ev = ev;
-    typing.dirty = true;
+    typing.done = false;
     clearTimeout(typing.timer);
-    if (Date.now() - typing.sent >= TYPING_EVERY_MS) sendTyping();
-    else typing.timer = setTimeout(() => typing && sendTyping(), TYPING_QUIET_MS);
+    if (Date.now() - typing.sent >= TYPING_EVERY_MS) sendTyping(false);
+    typing.timer = setTimeout(() => typing && !typing.done && sendTyping(true), TYPING_QUIET_MS);
   }, true);
 
   window.addEventListener("change", (ev) => {
