@@ -21,7 +21,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -30,6 +30,8 @@ from typing import Any, TypeVar
 from urllib.parse import quote
 
 import pytest
+import pytest_asyncio
+from playwright.async_api import Browser, async_playwright
 
 from capture.browser import context_options, find_browser, launch_args
 from capture.config import Config, StoreConfig, load_config
@@ -158,6 +160,18 @@ def browser_type_launch_args(
 @pytest.fixture(scope="session")
 def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]:
     return {**browser_context_args, **context_options(CONFIG.context)}
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def chromium(chromium_path: str) -> AsyncIterator[Browser]:
+    """A headless Chromium on Playwright's async API, one per test module: tests marked
+    `pytest.mark.asyncio(loop_scope="module")` share it (a fresh context each)."""
+    async with async_playwright() as pw:
+        launched = await pw.chromium.launch(
+            executable_path=chromium_path, args=launch_args(CONFIG.browser.args), headless=True
+        )
+        yield launched
+        await launched.close()
 
 
 # -- the embedded session store over real HTTP (section owned by the store helper) ------

@@ -1,32 +1,36 @@
 """One step on a page: find its target, do it, and describe it in words.
 
 `describe()` is the action text a capture stores and a person reads, so it fills in public
-variables and leaves secrets as `${NAME}`. `perform()` maps each step kind onto one
-Playwright call with the step's time limit; a failure becomes a `StepFailed` whose reason is
-one readable line (Playwright's multi-line call logs are boiled down), with secrets masked.
+variables and leaves secrets as `${NAME}`. `perform()` maps each step kind onto Playwright
+calls (a target in a frame is looked for in that frame) within the step's time limit; a
+failure becomes a `StepFailed` whose reason is one readable line (Playwright's multi-line
+call logs are boiled down), with secrets masked.
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar, cast
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 from playwright.async_api import Error as PlaywrightError
-from playwright.async_api import Locator, Page, expect
+from playwright.async_api import Frame, Locator, Page, expect
 from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 from pydantic import BaseModel
 
 from capture.errors import CaptureError, TaskError
-from capture.recorder.observe import resolve_ref
+from capture.recorder.observe import frame_numbered, resolve_ref
+from capture.tasks._frames import find_frame, url_pattern
 from capture.tasks._schema import (
     CaptureStep,
     CheckStep,
     ClickStep,
     DblclickStep,
+    DragArgs,
     DragStep,
     ExpectArgs,
     ExpectStep,
@@ -47,7 +51,7 @@ from capture.tasks._schema import (
 )
 from capture.tasks._vars import Vars
 
-__all__ = ["StepContext", "StepFailed", "describe", "locate", "perform", "url_pattern"]
+__all__ = ["StepContext", "StepFailed", "describe", "locate", "perform"]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -57,6 +61,42 @@ _SENSITIVE_JS = """el => el.matches(
   "input[type=password i], [data-capture-sensitive], [autocomplete*='cc-' i], "
   + "[autocomplete*='one-time-code' i], [autocomplete*='password' i]"
 ) || el.closest("[data-capture-redact]") !== null"""
+
+
+# Scroll a box by [dx, dy] and resolve once it has landed (at the clamped goal, or where a
+# smooth scroll or scroll snapping stopped: still for 100 ms after it moved) and the page
+# has seen its scroll events. False when the box cannot scroll in any direction asked for.
+_SCROLL_BY = """async (el, [dx, dy, ms]) => {
+  const roomX = el.scrollWidth - el.clientWidth, roomY = el.scrollHeight - el.clientHeight;
+  if (!((dx && roomX > 0) || (dy && roomY > 0))) return false;
+  const clamp = (v, max) => Math.max(0, Math.min(v, Math.max(max, 0)));
+  const goal = [clamp(el.scrollLeft + dx, roomX), clamp(el.scrollTop + dy, roomY)];
+  const from = [el.scrollLeft, el.scrollTop].join();
+  el.scrollBy(dx, dy);
+  // Give up on a scroll that never starts (a page that cancels it) after 2 s.
+  const end = performance.now() + ms, giveUp = performance.now() + Math.min(ms, 2000);
+  let last = from, still = 0;
+  while (performance.now() < (last === from ? giveUp : end)) {
+    const at = [el.scrollLeft, el.scrollTop];
+    if (Math.abs(at[0] - goal[0]) < 0.5 && Math.abs(at[1] - goal[1]) < 0.5) break;
+    const key = at.join();
+    still = key === last ? still + 1 : 0;
+    last = key;
+    if (key !== from && still >= 5) break;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  // The page's scroll listeners run with the next rendering (a frame that is not painted
+  // has none: then 50 ms will do).
+  await Promise.race([
+    new Promise((resolve) => requestAnimationFrame(resolve)),
+    new Promise((resolve) => setTimeout(resolve, 50)),
+  ]);
+  return true;
+}"""
+
+# Pointer positions between pressing on a drag's source and releasing on its target: a drag
+# needs movement to start, and pointer-event code sees a glide rather than a jump.
+_DRAG_MOVES = 12
 
 
 class StepFailed(TaskError):
@@ -91,35 +131,52 @@ def _substitute(model: M, sub: Callable[[str], str]) -> M:
     return model.model_copy(update=update)
 
 
-def url_pattern(pattern: str, base_url: str) -> re.Pattern[str]:
-    """A URL pattern from a task file as a regex: a path is resolved against base_url; `**`
-    matches anything, `*` anything but `/`; without wildcards the URL must be equal."""
-    if pattern.startswith("/"):
-        parts = urlsplit(base_url)
-        pattern = f"{parts.scheme}://{parts.netloc}{pattern}"
-    out = []
-    for token in re.split(r"(\*\*|\*)", pattern):
-        out.append(".*" if token == "**" else "[^/]*" if token == "*" else re.escape(token))
-    return re.compile("^" + "".join(out) + "$")
+class Limit:
+    """A step's time limit as a deadline: each wait in the step gets what is left of it, so
+    finding a late frame and then acting in it together stay within the limit."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._end = time.monotonic() + seconds
+
+    @property
+    def left(self) -> float:
+        """Seconds left; never 0, which Playwright would read as "no limit"."""
+        return max(0.001, self._end - time.monotonic())
+
+    @property
+    def ms(self) -> float:
+        return self.left * 1000
 
 
-async def locate(page: Page, target: Target) -> Locator:
+async def _frame(page: Page, target: Target, ctx: StepContext, limit: Limit) -> Frame:
+    """The frame a target is in: its `frame` (waited for), its ref's frame, or the page's."""
+    if target.ref is not None:
+        # A frame that is gone leaves the ref to fail in resolve_ref, with its own message.
+        return frame_numbered(page, target.ref[: target.ref.index("e")]) or page.main_frame
+    if target.frame is None:
+        return page.main_frame
+    return await find_frame(page, target.frame, ctx.base_url, limit.left)
+
+
+async def locate(page: Page, target: Target, ctx: StepContext, limit: Limit) -> Locator:
     """The Playwright locator for a target; refs are resolved in the page as it is now."""
     if target.ref is not None:
         return await resolve_ref(page, target.ref)
+    root = await _frame(page, target, ctx, limit)
     exact = target.exact
     if target.css is not None:
-        found = page.locator(target.css)
+        found = root.locator(target.css)
     elif target.text is not None:
-        found = page.get_by_text(target.text, exact=exact)
+        found = root.get_by_text(target.text, exact=exact)
     elif target.role is not None:
-        found = page.get_by_role(cast(Any, target.role), name=target.name, exact=exact)
+        found = root.get_by_role(cast(Any, target.role), name=target.name, exact=exact)
     elif target.test_id is not None:
-        found = page.get_by_test_id(target.test_id)
+        found = root.get_by_test_id(target.test_id)
     elif target.label is not None:
-        found = page.get_by_label(target.label, exact=exact)
+        found = root.get_by_label(target.label, exact=exact)
     elif target.placeholder is not None:
-        found = page.get_by_placeholder(target.placeholder, exact=exact)
+        found = root.get_by_placeholder(target.placeholder, exact=exact)
     else:
         raise TaskError("the step has no target")
     return found.nth(target.nth) if target.nth is not None else found
@@ -202,30 +259,30 @@ def _reason(exc: BaseException, limit: float) -> str:
     return head
 
 
-async def _check_expectations(page: Page, args: ExpectArgs, ctx: StepContext, ms: float) -> None:
+async def _check_expectations(page: Page, args: ExpectArgs, ctx: StepContext, limit: Limit) -> None:
     if args.has_target:
-        found = await locate(page, args.target())
+        found = await locate(page, args.target(), ctx, limit)
         try:
-            await expect(found.first).to_be_visible(timeout=ms)
+            await expect(found.first).to_be_visible(timeout=limit.ms)
         except AssertionError:
             raise StepFailed(
                 f"expected {args.describe_target()} to be visible; it is not"
             ) from None
     if args.url is not None:
         try:
-            await expect(page).to_have_url(url_pattern(args.url, ctx.base_url), timeout=ms)
+            await expect(page).to_have_url(url_pattern(args.url, ctx.base_url), timeout=limit.ms)
         except AssertionError:
             raise StepFailed(f"expected URL {args.url}; the page is at {page.url}") from None
     if args.url_matches is not None:
         try:
-            await expect(page).to_have_url(re.compile(args.url_matches), timeout=ms)
+            await expect(page).to_have_url(re.compile(args.url_matches), timeout=limit.ms)
         except AssertionError:
             raise StepFailed(
                 f"expected the URL to match /{args.url_matches}/; the page is at {page.url}"
             ) from None
     if args.title is not None:
         try:
-            await expect(page).to_have_title(re.compile(re.escape(args.title)), timeout=ms)
+            await expect(page).to_have_title(re.compile(re.escape(args.title)), timeout=limit.ms)
         except AssertionError:
             title = await page.title()
             raise StepFailed(
@@ -256,60 +313,116 @@ async def _is_sensitive(found: Locator) -> bool:
         return True
 
 
-async def _perform(page: Page, step: StepBase, ctx: StepContext, seconds: float) -> bool:
+async def _scroll_by(box: Locator | Frame, dx: int, dy: int, limit: Limit) -> bool:
+    """Scroll an element's own box (a Locator) or a document (a Frame) by (dx, dy) and wait
+    until it has landed; False when the element has no room to scroll that way."""
+    args = [dx, dy, limit.ms]
+    if isinstance(box, Frame):
+        script = f"(arg) => ({_SCROLL_BY})(document.scrollingElement, arg)"
+        return bool(await box.evaluate(script, args))
+    return bool(await box.evaluate(_SCROLL_BY, args, timeout=limit.ms))
+
+
+async def _drag(page: Page, args: DragArgs, ctx: StepContext, limit: Limit) -> None:
+    """Drag as a person does: rest on the source, press, glide to the target, release.
+
+    Real mouse input, so Chromium runs its own drag machinery: HTML5 drag and drop
+    (dragstart ... drop) and pointer-event drags (pointerdown, pointermove..., pointerup)
+    both see what they would from a hand on a mouse.
+    """
+    start, end = await _frame(page, args.from_, ctx, limit), await _frame(page, args.to, ctx, limit)
+    if start != end:
+        raise StepFailed(f"drag within one frame: 'from' is in {start.url}, 'to' in {end.url}")
+    source = await locate(page, args.from_, ctx, limit)
+    target = await locate(page, args.to, ctx, limit)
+    await source.hover(timeout=limit.ms)  # scrolled into view, stable, reachable
+    await page.mouse.down()
+    try:
+        await target.scroll_into_view_if_needed(timeout=limit.ms)
+        box = await target.bounding_box(timeout=limit.ms)
+        if box is None:
+            raise StepFailed(f"{args.to.describe_target()} is not visible to drop on")
+        x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        await page.mouse.move(x, y, steps=_DRAG_MOVES)
+    finally:
+        await page.mouse.up()
+
+
+async def _perform(page: Page, step: StepBase, ctx: StepContext, limit: Limit) -> bool:
     """Do the step; True when the value it typed must be hidden from the action text."""
-    ms = seconds * 1000
     args = step.args
     match step:
         case GotoStep():
-            await page.goto(urljoin(ctx.base_url, args.url), wait_until=args.wait_until, timeout=ms)
+            url = urljoin(ctx.base_url, args.url)
+            await page.goto(url, wait_until=args.wait_until, timeout=limit.ms)
         case ClickStep():
-            await (await locate(page, args)).click(timeout=ms)
+            await (await locate(page, args, ctx, limit)).click(timeout=limit.ms)
+        case DblclickStep():
+            await (await locate(page, args, ctx, limit)).dblclick(timeout=limit.ms)
         case FillStep():
-            found = await locate(page, args)
-            await found.fill(args.value, timeout=ms)
+            found = await locate(page, args, ctx, limit)
+            await found.fill(args.value, timeout=limit.ms)
             return await _is_sensitive(found)
         case TypeStep():
-            found = await locate(page, args)
-            await found.press_sequentially(args.value, delay=args.delay, timeout=ms)
+            found = await locate(page, args, ctx, limit)
+            await found.press_sequentially(args.value, delay=args.delay, timeout=limit.ms)
             return await _is_sensitive(found)
         case PressStep():
             if args.has_target:
-                await (await locate(page, args)).press(args.key, timeout=ms)
+                await (await locate(page, args, ctx, limit)).press(args.key, timeout=limit.ms)
             else:
                 await page.keyboard.press(args.key)
         case SelectStep():
-            await (await locate(page, args)).select_option(args.option, timeout=ms)
+            found = await locate(page, args, ctx, limit)
+            await found.select_option(args.option, timeout=limit.ms)
         case CheckStep():
-            await (await locate(page, args)).check(timeout=ms)
+            await (await locate(page, args, ctx, limit)).check(timeout=limit.ms)
         case UncheckStep():
-            await (await locate(page, args)).uncheck(timeout=ms)
+            await (await locate(page, args, ctx, limit)).uncheck(timeout=limit.ms)
         case HoverStep():
-            await (await locate(page, args)).hover(timeout=ms)
+            await (await locate(page, args, ctx, limit)).hover(timeout=limit.ms)
+        case DragStep():
+            await _drag(page, args, ctx, limit)
         case ScrollStep():
-            if args.has_target:
-                await (await locate(page, args)).scroll_into_view_if_needed(timeout=ms)
+            if not args.by:
+                found = await locate(page, args, ctx, limit)
+                await found.scroll_into_view_if_needed(timeout=limit.ms)
+            elif args.has_target:
+                found = await locate(page, args, ctx, limit)
+                if not await _scroll_by(found, args.dx, args.dy, limit):
+                    raise StepFailed(f"{args.describe_target()} has nothing to scroll that way")
             else:
-                await page.evaluate("([x, y]) => window.scrollBy(x, y)", [args.dx, args.dy])
+                # The page (or a frame's document) scrolls as far as it can: no complaint.
+                root = await _frame(page, args, ctx, limit)
+                await _scroll_by(root, args.dx, args.dy, limit)
         case WaitForStep():
             if args.url is not None:
-                await page.wait_for_url(url_pattern(args.url, ctx.base_url), timeout=ms)
+                await page.wait_for_url(url_pattern(args.url, ctx.base_url), timeout=limit.ms)
             elif args.load_state is not None:
-                await page.wait_for_load_state(args.load_state, timeout=ms)
+                await page.wait_for_load_state(args.load_state, timeout=limit.ms)
             else:
                 # Any match will do: waiting is about the page reaching a state.
-                found = await locate(page, args)
-                await found.first.wait_for(state=args.state, timeout=ms)
+                found = await locate(page, args, ctx, limit)
+                await found.first.wait_for(state=args.state, timeout=limit.ms)
         case ExpectStep():
-            await _check_expectations(page, args, ctx, ms)
+            await _check_expectations(page, args, ctx, limit)
         case UploadStep():
             files = _files(args.files, ctx.folder)
-            await (await locate(page, args)).set_input_files(files, timeout=ms)
+            await (await locate(page, args, ctx, limit)).set_input_files(files, timeout=limit.ms)
         case SleepStep():
             await asyncio.sleep(step.sleep.total_seconds())
         case CaptureStep():
             pass  # the capture after every step is this step's whole point
     return False
+
+
+def _in_frame(step: StepBase) -> str:
+    """` in frame 'pay'` for a step whose target is in a frame: Playwright's own messages
+    name the element, not the frame."""
+    args = step.args
+    if isinstance(args, DragArgs):
+        return args.from_.in_frame() or args.to.in_frame()
+    return args.in_frame() if isinstance(args, Target) else ""
 
 
 async def perform(page: Page, step: StepBase, ctx: StepContext, seconds: float) -> str:
@@ -319,11 +432,12 @@ async def perform(page: Page, step: StepBase, ctx: StepContext, seconds: float) 
     guard = seconds + 2 + (step.sleep.total_seconds() if isinstance(step, SleepStep) else 0)
     try:
         async with asyncio.timeout(guard):
-            hidden = await _perform(page, _substitute(step, ctx.vars.expand), ctx, seconds)
+            hidden = await _perform(page, _substitute(step, ctx.vars.expand), ctx, Limit(seconds))
     except StepFailed as exc:
         raise StepFailed(ctx.vars.mask(exc.reason)) from None
     except (PlaywrightError, TimeoutError) as exc:
-        raise StepFailed(ctx.vars.mask(_reason(exc, seconds))) from exc
+        reason = _reason(exc, seconds) + _in_frame(step)
+        raise StepFailed(ctx.vars.mask(reason)) from exc
     except CaptureError as exc:  # an unknown or stale ref, a missing variable
         raise StepFailed(ctx.vars.mask(str(exc))) from exc
     return describe(step, ctx.vars, value_hidden=hidden)

@@ -5,7 +5,8 @@ page.js call per frame and returns a viewport-first outline with stable element 
 never holding a sensitive field's value; `read_sensitive` is its fast path for pixel
 masking. `diff_outline`, `Scrubber`, `PageEvents` and `format_observation` are the pure
 pieces the recorder assembles the observation text from; `resolve_ref` turns a ref back
-into a Playwright Locator. The `*_sync` functions are the same for Playwright's sync API.
+into a Playwright Locator, `frame_numbered` a frame ref like `f1` into its Frame. The
+`*_sync` functions are the same for Playwright's sync API.
 
 An outline reads like this (refs are written to the page as `data-capture-ref`, so an
 element keeps its ref from one capture to the next; "f1e3" is element 3 of frame 1):
@@ -33,7 +34,7 @@ from capture.recorder.observe._read_sync import (
     read_sensitive_sync,
     resolve_ref_sync,
 )
-from capture.recorder.observe._script import REF_ATTR
+from capture.recorder.observe._script import REF_ATTR, frame_numbered
 from capture.recorder.observe._scrub import MIN_SECRET_LENGTH, REDACTED, Scrubber
 
 __all__ = [
@@ -49,6 +50,7 @@ __all__ = [
     "Scrubber",
     "diff_outline",
     "format_observation",
+    "frame_numbered",
     "read_page_state",
     "read_page_state_sync",
     "read_sensitive",

@@ -19,6 +19,7 @@ from capture.errors import RefNotFoundError
 __all__ = [
     "REF_ATTR",
     "frame_for_ref",
+    "frame_numbered",
     "frame_prefix",
     "options",
     "ref_count_error",
@@ -80,13 +81,24 @@ def ref_prefix(ref: str) -> str:
     return match.group(1) or ""
 
 
-def frame_for_ref(page: Any, ref: str) -> Any:
-    """The frame of `page` whose elements carry `ref`; RefNotFoundError when there is none."""
-    prefix = ref_prefix(ref)
+def frame_numbered(page: Any, prefix: str) -> Any | None:
+    """The frame of `page` with ref prefix `prefix` ("" = the main frame, "f1", ...), or None.
+
+    Frames not numbered yet get their numbers here, in page order, as a capture would give
+    them: so a task's `frame: f1` finds the frame the observation called f1.
+    """
     for frame in page.frames:
         if frame_prefix(page, frame) == prefix:
             return frame
-    raise RefNotFoundError(f"ref {ref}: its frame is gone; take a new capture")
+    return None
+
+
+def frame_for_ref(page: Any, ref: str) -> Any:
+    """The frame of `page` whose elements carry `ref`; RefNotFoundError when there is none."""
+    frame = frame_numbered(page, ref_prefix(ref))
+    if frame is None:
+        raise RefNotFoundError(f"ref {ref}: its frame is gone; take a new capture")
+    return frame
 
 
 def ref_selector(ref: str) -> str:

@@ -1,0 +1,345 @@
+"""Steps on the test site in real Chromium: targets inside frames (by name, URL, title, a
+nested path, a frame ref from a real observation; same- and cross-origin), scrolls inside
+elements, drags (HTML5 and pointer events) and double clicks, and how they fail."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser
+
+from capture.recorder.observe import ABOVE_MARKER
+from capture.session import AsyncSessionClient
+from capture.tasks import ClickStep, RunResult, StepContext, Vars, perform, run_task
+from tests.conftest import RunningStore, Site
+from tests.test_runner import observation, run_in, steps_of, task_at, values
+
+pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
+
+
+async def run_steps(
+    tmp_path: Path,
+    site: Site,
+    chromium: Browser,
+    store: RunningStore,
+    page: str,
+    steps: str,
+) -> RunResult:
+    """Open `page` of the test site (its frames from the second origin), then run `steps`
+    (YAML list items, one per line) and return the result."""
+    text = (
+        f"name: steps\nbase_url: {site.origin}\ntimeout: 10s\n"
+        "viewport: {width: 1100, height: 800}\nsteps:\n"
+        f"  - goto: /{page}{'&' if '?' in page else '?'}other={site.other}\n{steps}"
+    )
+    return await run_in(store, chromium, task_at(tmp_path, text), "steps")
+
+
+def ok(result: RunResult) -> list[str]:
+    """The action texts of a run that must have passed."""
+    assert [s.status for s in result.steps] == ["ok"] * len(result.steps), result.failures
+    return [s.action for s in result.steps]
+
+
+def failure(result: RunResult) -> str:
+    """The one error of a run whose last step must have failed."""
+    assert [s.status for s in result.steps][-1] == "failed", result.steps
+    return result.steps[-1].error or ""
+
+
+# -- frames -----------------------------------------------------------------------------
+
+
+async def test_fill_click_and_expect_in_frames_by_name_url_and_title(
+    tmp_path: Path, site: Site, chromium: Browser, store_server: RunningStore
+) -> None:
+    result = await run_steps(
+        tmp_path,
+        site,
+        chromium,
+        store_server,
+        "framed.html",
+        # `pay` is cross-origin, `shop` same-origin; the top page has a Pay button of its own.
+        "  - fill: {label: Card holder, value: Ada, frame: {name: pay}}\n"
+        "  - click: {role: button, name: Pay, frame: {name: pay}}\n"
+        "  - wait_for: {text: Paid by Ada, frame: {title: Payment details}}\n"
+        "  - fill: {label: Card holder, value: Bob, frame: {url: '/widget.html?who=shop'}}\n"
+        "  - press: {label: Card holder, key: Tab, frame: {url: '**/widget.html?who=shop'}}\n"
+        "  - press: Enter\n"
+        "  - expect: {text: Paid by Bob in shop, frame: {name: shop}}\n"
+        "  - expect: {role: status, frame: {name: pay}, title: Framed shop}\n",
+    )
+    actions = ok(result)
+    assert actions[1:4] == [
+        "fill label 'Card holder' in frame 'pay' with 'Ada'",
+        "click button 'Pay' in frame 'pay'",
+        "wait for text 'Paid by Ada' in frame titled 'Payment details' to be visible",
+    ]
+    assert actions[4] == "fill label 'Card holder' in frame at '/widget.html?who=shop' with 'Bob'"
+    assert actions[7] == "expect text 'Paid by Bob in shop' in frame 'shop' visible"
+    final = result.final_observation
+    assert "Paid by Ada in pay" in final
+    assert "Paid by Bob in shop" in final  # Tab moved focus to its Pay button, Enter pressed it
+    records = steps_of(await values(store_server.base_url, "steps"))
+    assert records[2]["action"] == "click button 'Pay' in frame 'pay'"
+
+
+async def test_nested_frames_by_path_and_anywhere_by_one_mapping(
+    tmp_path: Path, site: Site, chromium: Browser, store_server: RunningStore
+) -> None:
+    result = await run_steps(
+        tmp_path,
+        site,
+        chromium,
+        store_server,
+        "framed.html",
+        # outer is same-origin, inner (inside outer) cross-origin
+        "  - fill: {label: Card holder, value: Cy, frame: [{name: outer}, {name: inner}]}\n"
+        "  - click: {role: button, name: Pay, frame: [{title: Widget outer}, {name: inner}]}\n"
+        "  - expect: {text: Paid by Cy in inner, frame: {name: inner}}\n"
+        "  - expect: {text: Widget inner, frame: [{name: outer}, {url: '**who=inner'}]}\n",
+    )
+    actions = ok(result)
+    assert actions[2] == "click button 'Pay' in frame titled 'Widget outer' > frame 'inner'"
+    assert "Paid by Cy in inner" in result.final_observation
+
+
+async def test_a_frame_that_appears_late_is_waited_for(site: Site, chromium: Browser) -> None:
+    context = await chromium.new_context()
+    page = await context.new_page()
+    await page.goto(site.url("framed.html?late=1500"))
+    absent_at_first = page.frame(name="late") is None
+    ctx = StepContext(site.origin, Path(), Vars())
+    step = ClickStep(click={"role": "button", "name": "Pay", "frame": {"name": "late"}})
+    action = await perform(page, step, ctx, 10)
+    paid = await page.frame_locator("[name=late]").locator("#status").inner_text()
+    await context.close()
+    assert absent_at_first
+    assert action == "click button 'Pay' in frame 'late'"
+    assert paid == "Paid by in late"
+
+
+@pytest.mark.parametrize(
+    ("step", "reason"),
+    [
+        (
+            "click: {role: button, name: Pay, frame: {name: nope}}",
+            r"no frame named 'nope' on the page; frames: 'shop' at http://127\.0\.0\.1:\d+/widget"
+            r"\.html\?who=shop, 'pay' at http://127\.0\.0\.1:\d+/widget\.html\?who=pay&title=",
+        ),
+        (
+            # A list is a path from the top: 'inner' is not a child frame of the page.
+            "click: {role: button, frame: [{name: inner}]}",
+            r"no frame named 'inner' on the page; frames: 'shop' at .*, 'outer' at ",
+        ),
+        (
+            "click: {role: button, frame: [{name: outer}, {title: Receipt}]}",
+            r"no frame titled 'Receipt' inside frame 'outer'; its frames: 'Widget inner' at http",
+        ),
+        (
+            "click: {role: button, frame: {url: '**/nowhere.html'}}",
+            r"no frame at '\*\*/nowhere\.html' on the page; frames: http://127\.0\.0\.1:\d+/widget",
+        ),
+        (
+            "click: {role: button, frame: {title: Widget}}",
+            r"3 frames match frame titled 'Widget' on the page \(http.*\); name it by another key",
+        ),
+        ("click: {role: button, frame: f9}", r"no frame f9 on the page \(frame refs are numbered"),
+        (
+            "click: {css: '#no-such-thing', frame: {name: pay}}",
+            r"timed out after 1s \(waiting for locator\(.*\)\) in frame 'pay'$",
+        ),
+        (
+            "expect: {text: Never shown, frame: {name: shop}}",
+            r"expected text 'Never shown' in frame 'shop' to be visible; it is not",
+        ),
+    ],
+)
+async def test_a_frame_or_target_that_is_not_there_fails_clearly(
+    tmp_path: Path,
+    site: Site,
+    chromium: Browser,
+    store_server: RunningStore,
+    step: str,
+    reason: str,
+) -> None:
+    started = "  - expect: {text: Widget inner, frame: {name: inner}}\n"  # every frame loaded
+    result = await run_steps(
+        tmp_path,
+        site,
+        chromium,
+        store_server,
+        "framed.html",
+        f"{started}  - {step}\n    timeout: 1s\n",
+    )
+    error = failure(result)
+    assert error.startswith(f"step 3 ({step.split(':')[0]}) at {tmp_path / 'task.yaml'}:8 failed: ")
+    assert re.search(reason, error), error
+
+
+async def test_frame_refs_are_the_frames_the_observation_numbered(
+    tmp_path: Path, site: Site, chromium: Browser, store_server: RunningStore
+) -> None:
+    """An agent reads f2e5 in an observation and writes `frame: f2` for another element."""
+    context = await chromium.new_context()
+    page = await context.new_page()
+    base = f"name: look\nbase_url: {site.origin}\nsteps:\n"
+    async with AsyncSessionClient(store_server.base_url) as client:
+        look = task_at(
+            tmp_path,
+            f"{base}  - goto: /framed.html?other={site.other}\n"
+            "  - expect: {text: Widget inner, frame: {name: inner}}\n",
+        )
+        assert (await run_task(look, client=client, page=page, thread="fr")).status == "passed"
+        seen = observation(await values(store_server.base_url, "fr"))
+        prefixes = dict(re.findall(r'heading "Widget (\w+)" \[level=2\] \[ref=(f\d+)e\d+\]', seen))
+        assert set(prefixes) == {"shop", "pay", "outer", "inner"}, seen
+        assert len(set(prefixes.values())) == 4
+        steps = "".join(
+            f"  - expect: {{role: heading, name: Widget {who}, frame: {prefix}}}\n"
+            for who, prefix in prefixes.items()
+        )
+        pay = prefixes["pay"]
+        steps += (
+            f"  - fill: {{label: Card holder, value: Dee, frame: {pay}}}\n"
+            f"  - click: {{role: button, name: Pay, frame: {pay}}}\n"
+            f"  - expect: {{text: Paid by Dee in pay, frame: {pay}}}\n"
+            # a frame ref and a name for two different frames: caught when the step runs
+            f"  - drag: {{from: {{text: shop item 1, frame: {prefixes['shop']}}}, "
+            "to: {role: button, name: Pay, frame: {name: pay}}}\n"
+        )
+        act = task_at(tmp_path, f"{base}{steps}")
+        result = await run_task(act, client=client, page=page, thread="fr")
+    await context.close()
+    assert [s.status for s in result.steps][:-1] == ["ok"] * 7, result.failures
+    assert result.steps[5].action == f"click button 'Pay' in frame {pay}"
+    error = result.steps[-1].error or ""
+    assert re.search(
+        r"drag within one frame: 'from' is in http://\S+who=shop, 'to' in http://\S+who=pay",
+        error,
+    ), error
+
+
+# -- scrolling inside elements ----------------------------------------------------------
+
+
+async def test_scroll_inside_elements_shows_in_the_next_observation(
+    tmp_path: Path, site: Site, chromium: Browser, store_server: RunningStore
+) -> None:
+    result = await run_steps(
+        tmp_path,
+        site,
+        chromium,
+        store_server,
+        "gestures.html",
+        "  - scroll: {css: '#feed', dy: 200}\n"
+        "  - scroll: {label: Feed, exact: true, dy: -50}\n"  # relative to where it is
+        "  - scroll: {label: Smooth feed, dy: 300}\n"  # scroll-behavior: smooth
+        "  - scroll: {css: '#wide', dx: 250}\n",
+    )
+    actions = ok(result)
+    assert actions[1] == "scroll by 0, 200 in css '#feed'"
+    shown = [step.observation for step in result.steps]
+    assert "feed at 0,0" in shown[0]
+    assert "feed at 0,200" in shown[1]
+    assert "feed at 0,150" in shown[2]
+    assert "smooth at 0,300" in shown[3]  # the step waited for the smooth scroll to land
+    assert "wide at 250,0" in shown[4]
+    # The outline agrees: the feed's first messages went above the viewport, while the
+    # page itself did not scroll.
+    assert "feed message 1\n" not in above(shown[0])
+    assert "feed message 1\n" in above(shown[2])
+    assert all("scrolled to x=0 y=0 " in text for text in shown)
+
+
+def above(observation_text: str) -> str:
+    """The part of an observation's outline listed as above the viewport."""
+    return observation_text.partition(ABOVE_MARKER)[2]
+
+
+async def test_scroll_inside_an_element_and_a_document_in_a_frame(
+    tmp_path: Path, site: Site, chromium: Browser, store_server: RunningStore
+) -> None:
+    result = await run_steps(
+        tmp_path,
+        site,
+        chromium,
+        store_server,
+        "framed.html",
+        "  - scroll: {label: Items, dy: 48, frame: {name: pay}}\n"  # cross-origin
+        "  - scroll: {frame: {name: shop}, dy: 60}\n",
+    )
+    actions = ok(result)
+    assert actions[1:] == [
+        "scroll by 0, 48 in label 'Items' in frame 'pay'",
+        "scroll by 0, 60 in frame 'shop'",
+    ]
+
+
+async def test_scroll_on_an_element_with_nothing_to_scroll_fails(
+    tmp_path: Path, site: Site, chromium: Browser, store_server: RunningStore
+) -> None:
+    result = await run_steps(
+        tmp_path,
+        site,
+        chromium,
+        store_server,
+        "gestures.html",
+        "  - scroll: {css: '#fits', dy: 80}\n",
+    )
+    assert failure(result).endswith("failed: css '#fits' has nothing to scroll that way")
+
+
+# -- drag and double click --------------------------------------------------------------
+
+
+async def test_drag_with_html5_drag_and_drop(
+    tmp_path: Path, site: Site, chromium: Browser, store_server: RunningStore
+) -> None:
+    result = await run_steps(
+        tmp_path,
+        site,
+        chromium,
+        store_server,
+        "dnd.html",
+        "  - drag: {from: {text: Write the report}, to: {test_id: done}}\n"
+        "  - expect: {css: '#done #card-1'}\n",
+    )
+    actions = ok(result)
+    assert actions[1] == "drag text 'Write the report' to test id 'done'"
+    assert "dragstart card-1. dropped card-1 on done." in result.final_observation
+
+
+async def test_drag_with_pointer_events(
+    tmp_path: Path, site: Site, chromium: Browser, store_server: RunningStore
+) -> None:
+    result = await run_steps(
+        tmp_path,
+        site,
+        chromium,
+        store_server,
+        "pointer.html",
+        "  - drag: {from: {text: Token, exact: true}, to: {css: '#slot-c'}}\n"
+        "  - expect: {css: '#slot-c #token'}\n",
+    )
+    ok(result)
+    moved = re.search(r"token in slot-c after (\d+) moves", result.final_observation)
+    assert moved is not None, result.final_observation
+    assert int(moved.group(1)) > 1  # a glide, not a jump
+
+
+async def test_dblclick_is_one_double_click(
+    tmp_path: Path, site: Site, chromium: Browser, store_server: RunningStore
+) -> None:
+    result = await run_steps(
+        tmp_path,
+        site,
+        chromium,
+        store_server,
+        "gestures.html",
+        "  - dblclick: '#word'\n  - expect: {text: Editing}\n",
+    )
+    assert ok(result)[1] == "dblclick css '#word'"
+    assert "clicks: 2, dblclicks: 1" in result.final_observation
