@@ -46,6 +46,7 @@ __all__ = [
 
 CARD = "4242 4242 4242 4242"
 LOGIN_PASSWORD = "Hunter2-very-secret-pw"
+FRAME_PASSWORD = "Nested-frame-secret-77"
 _REF = re.compile(r"\s*\[ref=[^\]]*\]")
 
 
@@ -66,10 +67,16 @@ class Person:
         self.intents = 1  # opening the start URL
 
     async def _centre(self, target: Locator) -> tuple[float, float]:
-        await target.wait_for()  # no scrolling: a scenario scrolls as the person does
+        """Where the target is on screen; a scenario scrolls to it first, as a person does."""
+        await target.wait_for()
         box = await target.bounding_box()
+        size = self.page.viewport_size
         assert box is not None, f"{target} has no box"
-        return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        assert size is not None
+        x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        assert 0 <= x < size["width"], f"{target} is out of view"
+        assert 0 <= y < size["height"], f"{target} is out of view"
+        return x, y
 
     async def _move(self, target: Locator) -> tuple[float, float]:
         x, y = await self._centre(target)
@@ -81,8 +88,10 @@ class Person:
         self.intents += 1
         loop = asyncio.get_running_loop()
         end = loop.time() + 10
-        while self.live.reports < reports and loop.time() < end:
-            await asyncio.sleep(0.02)  # a debounced report (a scroll) is still on its way
+        while self.live.reports < reports:  # a debounced report (a scroll) is on its way
+            if loop.time() > end:
+                raise AssertionError("the listener did not report the action")
+            await asyncio.sleep(0.02)
         await self.page.wait_for_load_state()
         await self.live.settled()
 
@@ -119,8 +128,13 @@ class Person:
             await self.page.keyboard.press("ArrowDown")
         await self._done()
 
-    async def wheel(self, over: Locator, dy: int) -> None:
-        await self._move(over)
+    async def wheel(self, dy: int, over: Locator | None = None) -> None:
+        """Turn the mouse wheel over an element (else the middle of the page)."""
+        if over is not None:
+            await self._move(over)
+        else:
+            size = self.page.viewport_size or {"width": 800, "height": 600}
+            await self.page.mouse.move(size["width"] / 2, size["height"] / 2, steps=4)
         before = self.live.reports
         await self.page.mouse.wheel(0, dy)
         await self._done(before + 1)
@@ -217,11 +231,17 @@ async def _iframe_payment(p: Person, page: Page) -> None:
     await p.click(pay.get_by_role("button", name="Pay now"))
 
 
+async def _nested_iframes(p: Person, page: Page) -> None:
+    inner = page.frame_locator("#outer").frame_locator("#nested")
+    await p.type(inner.get_by_label("Frame password"), FRAME_PASSWORD)
+    await p.click(inner.get_by_role("button", name="Press inner"))
+
+
 async def _scroll_container(p: Person, page: Page) -> None:
     seats = page.get_by_role("list", name="Seats")
-    await p.wheel(seats, 900)
+    await p.wheel(900, seats)
     await p.click(page.get_by_role("button", name="Seat 27", exact=True))
-    await p.wheel(seats, -400)
+    await p.wheel(-400, seats)
     await p.click(page.get_by_role("button", name="Seat 16", exact=True))
 
 
@@ -258,6 +278,9 @@ SCENARIOS: tuple[Scenario, ...] = (
     ),
     Scenario("site: login form", "test", "/login.html", _login_form, secrets=(LOGIN_PASSWORD,)),
     Scenario("site: iframe payment", "test", "/payframe.html", _iframe_payment, secrets=(CARD,)),
+    Scenario(
+        "site: nested iframes", "test", "/nested.html", _nested_iframes, secrets=(FRAME_PASSWORD,)
+    ),
     Scenario("site: scroll container", "test", "/scrollbox.html", _scroll_container),
     Scenario("site: hover menus", "test", "/menu.html", _hover_menus),
     Scenario("site: drag and double click", "test", "/board.html", _drag_and_double_click),
@@ -378,7 +401,9 @@ async def record_and_replay(
         task_file.write_text(dump_task(export.task), encoding="utf-8")
         for name in export.files:  # "place the files next to the task file"
             (workdir / name).write_bytes((sources / name).read_bytes())
-        output = "\n".join([result.summary(), *export.skipped])
+        # What `capture record` shows: each action as it happens, the summary, the skipped.
+        shown = [f"  {a.text}" for a in result.actions]
+        output = "\n".join([*shown, result.summary(), *export.skipped])
         variables = {f"SECRET_{n}": value for n, value in enumerate(scenario.secrets, 1)}
         with _shop(sites, scenario):
             async with open_browser(config.browser, config.context, headless=True) as fresh:

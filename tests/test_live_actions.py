@@ -292,3 +292,17 @@ def test_hover_drag_and_upload_become_steps() -> None:
 def test_nothing_to_export_is_a_task_error() -> None:
     with pytest.raises(TaskError, match="nothing to export"):
         export_task([Action("dialog", PAGE, value="alert 'x'")], name="empty")
+
+
+def test_typing_resumed_after_a_pause_in_the_same_field_is_one_fill() -> None:
+    builder = ActionBuilder(quiet=0.5)
+    done = builder.feed(PAGE, event("input", SEARCH, field=1, doc="d", value="Ada Lov"), 0.0)
+    done += builder.due(1.0)  # the person paused longer than `quiet`
+    done += builder.feed(PAGE, event("input", SEARCH, field=1, doc="d", value="Ada Lovelace"), 1.2)
+    done += builder.flush()
+    assert [a.value for a in done] == ["Ada Lov", "Ada Lovelace"]  # two captures...
+    goto = Action("goto", PAGE, value="http://127.0.0.1:8000/")
+    steps = export_task([goto, *done], name="t").task.steps
+    assert [s.model_dump(exclude_defaults=True) for s in steps[1:]] == [  # ...one step
+        {"fill": {"role": "textbox", "name": "Search", "exact": True, "value": "Ada Lovelace"}}
+    ]

@@ -113,6 +113,17 @@ def _page_of(key: Hashable) -> Hashable:
     return key[0] if isinstance(key, tuple) and key else None
 
 
+def _more_typing(previous: Action | None, action: Action) -> bool:
+    """Whether `action` goes on typing into the field of the step just before it (a person
+    paused mid-word): then that step is part of this one."""
+    return (
+        previous is not None
+        and previous.kind == action.kind == "fill"
+        and action.field_key is not None
+        and previous.field_key == action.field_key
+    )
+
+
 def _hide_literal_secrets(actions: Sequence[Action], secrets: Iterable[str]) -> list[Action]:
     """Typing that contains a configured literal secret becomes a secret variable too."""
     literal = [s for s in secrets if len(s) >= MIN_SECRET_LENGTH]
@@ -147,12 +158,16 @@ def export_task(
     files: list[str] = []
     scroll: dict[Hashable, tuple[int, int]] = {}
     variables: dict[str, str] = {}
+    previous: Action | None = None
     for action in actions:
         step = _step(action, scroll)
         if isinstance(step, str):
             skipped.append(f"{action.text}: {step}")
             continue
+        if _more_typing(previous, action):
+            steps.pop()  # a fill replaces the field's text: the later one is the whole of it
         steps.append(step)
+        previous = action
         files.extend(name for name in action.files if name not in files)
         if action.secret and action.element is not None:
             variables.setdefault(action.secret, f"typed into {action.element.describe()}")
