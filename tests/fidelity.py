@@ -260,6 +260,7 @@ async def _drag_and_double_click(p: Person, page: Page) -> None:
 
 async def _upload(p: Person, page: Page) -> None:
     await p.upload(page.get_by_label("Receipt"), "receipt.txt", "notes.txt")
+    await p.upload(page.get_by_role("button", name="Attach a photo"), "photo.txt")
     await p.type(page.get_by_label("Comment"), "for March")
     await p.click(page.get_by_role("button", name="Send"))
 
@@ -289,7 +290,11 @@ SCENARIOS: tuple[Scenario, ...] = (
         "test",
         "/upload.html",
         _upload,
-        files={"receipt.txt": "total 12.50\n", "notes.txt": "paid in cash\n"},
+        files={
+            "receipt.txt": "total 12.50\n",
+            "notes.txt": "paid in cash\n",
+            "photo.txt": "(a photo)\n",
+        },
     ),
 )
 

@@ -306,3 +306,13 @@ def test_typing_resumed_after_a_pause_in_the_same_field_is_one_fill() -> None:
     assert [s.model_dump(exclude_defaults=True) for s in steps[1:]] == [  # ...one step
         {"fill": {"role": "textbox", "name": "Search", "exact": True, "value": "Ada Lovelace"}}
     ]
+
+
+def test_a_click_that_opened_a_file_chooser_is_part_of_the_upload() -> None:
+    attach = {"role": "button", "name": "Attach", "tag": "button", "targets": [{"css": "#a"}]}
+    builder = ActionBuilder(quiet=1.0)
+    assert builder.feed(PAGE, event("click", attach, field=1, doc="d"), 0.0) == []
+    assert builder.feed(PAGE, event("chooser", attach, field=1, doc="d"), 0.0) == []
+    [upload] = builder.feed(PAGE, event("upload", FILE, field=2, doc="d", files=["p.png"]), 3.0)
+    assert upload.kind == "upload"
+    assert builder.flush() == []

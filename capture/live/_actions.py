@@ -176,6 +176,10 @@ class ActionBuilder:
             case "upload":
                 made.kind, made.files = "upload", list(event.files)
                 return self._emit(made)
+            case "chooser" if pending and pending.kind == "click" and pending.field_key == key:
+                # The click opened a file chooser: the upload that follows is the action.
+                self._pending = self._deadline = None
+                return []
             case "input":
                 return self._typing(made, event, now)
             case "key":

@@ -70,6 +70,7 @@ class PageEvent(_Model):
         "hover",
         "drag",
         "upload",
+        "chooser",
         "visible",
     ]
     trusted: bool

@@ -415,6 +415,7 @@
   let forwarded = null; // the click a label is about to forward to its control
   let enter = null; // the element a held Enter key went down on
   let dnd = null; // an HTML5 drag in progress
+  let clicking = null; // the element of the person's click being dispatched (this task)
   window.addEventListener("pointerdown", (ev) => {
     if (!ev.isTrusted || !ev.isPrimary || ev.button !== 0) return;
     const hit = origin(ev);
@@ -444,6 +445,16 @@
       const label = closest(hit, "label");
       if (label && label.control && !contains(label.control, hit))
         forwarded = { el: label.control, x: ev.clientX, y: ev.clientY };
+    }
+    if (ev.isTrusted) {
+      clicking = el;
+      setTimeout(() => {
+        if (clicking === el) clicking = null;
+      }, 0);
+    } else if (clicking && inputType(el) === "file") {
+      // The person's click made the page open a file chooser (`input.click()` in a handler):
+      // the files chosen are the action, that click only led to them.
+      send("chooser", { isTrusted: true }, clicking, {});
     }
     if (byChange(el)) return;
     send("click", ev, el, { text_field: isTextField(el) });
@@ -484,6 +495,7 @@
   window.addEventListener("input", (ev) => {
     const el = origin(ev);
     if (!isTextField(el)) return;
+    if (!ev.isTrusted) return send("input", ev, el, { value: null }); // counted, not typing
     if (typing && typing.el !== el) flushTyping();
     if (!typing) typing = { el, sent: 0 };
     typing.ev = ev;
