@@ -547,13 +547,20 @@
 
   // Scroll events are trusted even when a script (or Playwright's scrollIntoView) scrolls, so a
   // scroll counts as the person's only shortly after input that scrolls: the wheel, a touch
-  // move, a scrolling key outside a text field, or a press on the scrollbar (the root element).
+  // move, a scrolling key outside a text field, or a press on a scrollbar (the page's is on the
+  // root element; an element's lies outside its client area).
   let lastScrollIntent = 0;
   const SCROLL_KEYS = new Set(["PageUp", "PageDown", "Home", "End", "ArrowUp", "ArrowDown", " "]);
+  const onScrollbar = (ev) => {
+    const el = origin(ev);
+    if (el === document.documentElement) return true;
+    const scrolls = el && el.clientWidth > 0 && (el.scrollHeight > el.clientHeight || el.scrollWidth > el.clientWidth);
+    return !!scrolls && (ev.offsetX >= el.clientWidth || ev.offsetY >= el.clientHeight);
+  };
   const scrollIntent = (ev) => {
     if (!ev.isTrusted) return;
     if (ev.type === "keydown" && (!SCROLL_KEYS.has(ev.key) || isTextField(origin(ev)))) return;
-    if (ev.type === "pointerdown" && origin(ev) !== document.documentElement) return;
+    if (ev.type === "pointerdown" && !onScrollbar(ev)) return;
     lastScrollIntent = Date.now();
   };
   for (const type of ["wheel", "touchmove", "keydown", "pointerdown"])
