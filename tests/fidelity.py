@@ -261,7 +261,7 @@ async def _drag_and_double_click(p: Person, page: Page) -> None:
 async def _upload(p: Person, page: Page) -> None:
     await p.upload(page.get_by_label("Receipt"), "receipt.txt", "notes.txt")
     await p.upload(page.get_by_role("button", name="Attach a photo"), "photo.txt")
-    await p.type(page.get_by_label("Comment"), "for March")
+    await p.type(page.locator("label[for=comment]"), "for March")  # into it by its label
     await p.click(page.get_by_role("button", name="Send"))
 
 

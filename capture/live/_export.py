@@ -46,9 +46,14 @@ def _target(element: ElementInfo | None, frame: list[dict[str, str]]) -> dict[st
     best: dict[str, Any] = dict(element.targets[0])
     if any(key in best for key in _EXACT):
         best["exact"] = True
-    if frame:
-        best["frame"] = frame[0] if len(frame) == 1 else frame
-    return best
+    return {**best, **_in_frame(frame)}
+
+
+def _in_frame(frame: list[dict[str, str]]) -> dict[str, Any]:
+    """The `frame` key of a target: one mapping, or the path of nested frames."""
+    if not frame:
+        return {}
+    return {"frame": frame[0] if len(frame) == 1 else frame}
 
 
 def _origin(url: str) -> str:
@@ -95,11 +100,7 @@ def _step(action: Action, scroll: dict[Hashable, tuple[int, int]]) -> dict[str, 
             return {"press": {**(target or {}), "key": action.value}}
         case "scroll":
             # The page's, a frame document's (by the frame), or an element's own box.
-            where: dict[str, Any] = target or (
-                {"frame": action.frame[0] if len(action.frame) == 1 else action.frame}
-                if action.frame
-                else {}
-            )
+            where = target or _in_frame(action.frame)
             dx, dy = _moved(action, action.field_key, scroll)
             return {"scroll": {**where, "dx": dx, "dy": dy}} if dx or dy else "no movement"
         case "submit":
