@@ -478,7 +478,8 @@
   }, true);
   // An HTML5 drag and drop: reported when it ends, with where it was dropped.
   window.addEventListener("dragstart", (ev) => {
-    if (ev.isTrusted) dnd = { from: clickable(origin(ev)), to: null };
+    const el = origin(ev);
+    if (ev.isTrusted && el) dnd = { from: clickable(el), to: null };
   }, true);
   for (const type of ["dragenter", "dragover", "drop"]) {
     window.addEventListener(type, (ev) => {
