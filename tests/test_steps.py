@@ -65,8 +65,8 @@ async def test_fill_click_and_expect_in_frames_by_name_url_and_title(
         "  - fill: {label: Card holder, value: Ada, frame: {name: pay}}\n"
         "  - click: {role: button, name: Pay, frame: {name: pay}}\n"
         "  - wait_for: {text: Paid by Ada, frame: {title: Payment details}}\n"
-        "  - fill: {label: Card holder, value: Bob, frame: {url: '/widget.html?who=shop'}}\n"
-        "  - press: {label: Card holder, key: Tab, frame: {url: '**/widget.html?who=shop'}}\n"
+        "  - fill: {label: Card holder, value: Bob, frame: {url: '/widget.html?who=shop&tall=1'}}\n"
+        "  - press: {label: Card holder, key: Tab, frame: {url: '**/widget.html?who=shop*'}}\n"
         "  - press: Enter\n"
         "  - expect: {text: Paid by Bob in shop, frame: {name: shop}}\n"
         "  - expect: {role: status, frame: {name: pay}, title: Framed shop}\n",
@@ -77,7 +77,9 @@ async def test_fill_click_and_expect_in_frames_by_name_url_and_title(
         "click button 'Pay' in frame 'pay'",
         "wait for text 'Paid by Ada' in frame titled 'Payment details' to be visible",
     ]
-    assert actions[4] == "fill label 'Card holder' in frame at '/widget.html?who=shop' with 'Bob'"
+    assert actions[4] == (
+        "fill label 'Card holder' in frame at '/widget.html?who=shop&tall=1' with 'Bob'"
+    )
     assert actions[7] == "expect text 'Paid by Bob in shop' in frame 'shop' visible"
     final = result.final_observation
     assert "Paid by Ada in pay" in final
@@ -127,7 +129,7 @@ async def test_a_frame_that_appears_late_is_waited_for(site: Site, chromium: Bro
         (
             "click: {role: button, name: Pay, frame: {name: nope}}",
             r"no frame named 'nope' on the page; frames: 'shop' at http://127\.0\.0\.1:\d+/widget"
-            r"\.html\?who=shop, 'pay' at http://127\.0\.0\.1:\d+/widget\.html\?who=pay&title=",
+            r"\.html\?who=shop&tall=1, 'pay' at http://127\.0\.0\.1:\d+/widget\.html\?who=pay&title=",
         ),
         (
             # A list is a path from the top: 'inner' is not a child frame of the page.
@@ -149,7 +151,7 @@ async def test_a_frame_that_appears_late_is_waited_for(site: Site, chromium: Bro
         ("click: {role: button, frame: f9}", r"no frame f9 on the page \(frame refs are numbered"),
         (
             "click: {css: '#no-such-thing', frame: {name: pay}}",
-            r"timed out after 1s \(waiting for locator\(.*\)\) in frame 'pay'$",
+            r"failed: in frame 'pay': timed out after 1s \(waiting for locator\(.*\)\)$",
         ),
         (
             "expect: {text: Never shown, frame: {name: shop}}",
@@ -217,7 +219,7 @@ async def test_frame_refs_are_the_frames_the_observation_numbered(
     assert result.steps[5].action == f"click button 'Pay' in frame {pay}"
     error = result.steps[-1].error or ""
     assert re.search(
-        r"drag within one frame: 'from' is in http://\S+who=shop, 'to' in http://\S+who=pay",
+        r"drag within one frame: 'from' is in http://\S+who=shop\S*, 'to' in http://\S+who=pay",
         error,
     ), error
 
@@ -276,6 +278,10 @@ async def test_scroll_inside_an_element_and_a_document_in_a_frame(
         "scroll by 0, 48 in label 'Items' in frame 'pay'",
         "scroll by 0, 60 in frame 'shop'",
     ]
+    # The outline lists a frame's items whether or not its list shows them: the screenshot
+    # is what changed.
+    assert result.steps[1].changed
+    assert "shop page at 60" in result.steps[2].observation
 
 
 async def test_scroll_on_an_element_with_nothing_to_scroll_fails(
@@ -343,3 +349,24 @@ async def test_dblclick_is_one_double_click(
     )
     assert ok(result)[1] == "dblclick css '#word'"
     assert "clicks: 2, dblclicks: 1" in result.final_observation
+
+
+async def test_drags_inside_cross_origin_frames(
+    tmp_path: Path, site: Site, chromium: Browser, store_server: RunningStore
+) -> None:
+    result = await run_steps(
+        tmp_path,
+        site,
+        chromium,
+        store_server,
+        "boards.html",
+        "  - drag: {from: {text: Review the draft, frame: {name: board}}, "
+        "to: {test_id: done, frame: {name: board}}}\n"
+        "  - drag: {from: {css: '#token', frame: {name: slots}}, "
+        "to: {css: '#slot-b', frame: {name: slots}}}\n",
+    )
+    actions = ok(result)
+    assert actions[1] == "drag text 'Review the draft' to test id 'done' in frame 'board'"
+    final = result.final_observation
+    assert "dragstart card-2. dropped card-2 on done." in final
+    assert re.search(r"token in slot-b after \d+ moves", final), final

@@ -31,6 +31,7 @@ from capture.tasks import (
     parse_var_options,
     resolve_vars,
 )
+from capture.tasks._steps import describe
 from tests.conftest import CAPTURE, ROOT
 
 EVERY_KIND = """\
@@ -281,6 +282,20 @@ def test_unset_variables_fail_with_their_lines() -> None:
     ]
 
 
+def test_variables_reach_frame_paths_and_drag_targets() -> None:
+    task = parse_task(
+        "name: v\nbase_url: x\nvars:\n  F: outer\n  T: Done\nsteps:\n"
+        "  - click: {css: a, frame: [{name: '${F}'}, {title: '${F} 2'}]}\n"
+        "  - drag: {from: {text: '${T}', frame: {name: '${F}'}},\n"
+        "           to: {css: b, frame: {name: '${F}'}}}\n"
+    )
+    resolved = resolve_vars(task, {}, {})
+    assert describe(task.steps[0], resolved) == (
+        "click css 'a' in frame 'outer' > frame titled 'outer 2'"
+    )
+    assert describe(task.steps[1], resolved) == "drag text 'Done' to css 'b' in frame 'outer'"
+
+
 def test_var_options() -> None:
     assert parse_var_options(["A=1", "B=x=y", "C="]) == {"A": "1", "B": "x=y", "C": ""}
     with pytest.raises(TaskError, match="NAME=VALUE"):
@@ -314,6 +329,11 @@ def run_cli(
         ("name: t\nsteps:\n  - goto: /\n", "bad.yaml:1: base_url: missing required field"),
         ("name: t\nbase_url: x\nsteps:\n  - scroll: {dy: far}\n", "bad.yaml:4: steps[0].scroll.dy"),
         ("name: t\nbase_url: x\nsteps:\n  - goto: /${NOPE}\n", "bad.yaml:4: variable ${NOPE}"),
+        (
+            "name: t\nbase_url: x\nsteps:\n  - goto: /\n  - click:\n      css: a\n"
+            "      frame: {nam: pay}\n",
+            "bad.yaml:7: steps[1].click.frame.nam: unknown field 'nam'",
+        ),
     ],
 )
 def test_run_rejects_invalid_files_before_any_browser(

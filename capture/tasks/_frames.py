@@ -20,14 +20,12 @@ from playwright.async_api import Frame, Page
 
 from capture.errors import TaskError
 from capture.recorder.observe import frame_numbered
-from capture.tasks._schema import FrameSpec, describe_frame
+from capture.tasks._schema import FrameSpec, FrameWhere, describe_frame
 
 __all__ = ["find_frame", "url_pattern"]
 
 _POLL = 0.05  # seconds between looks for a frame that is not there yet
 _LISTED = 6  # frames named in a "no such frame" message
-
-FrameArg = str | FrameSpec | list[FrameSpec]
 
 
 def url_pattern(pattern: str, base_url: str) -> re.Pattern[str]:
@@ -71,7 +69,7 @@ def _phrase(spec: FrameSpec) -> str:
 async def _listing(frames: Sequence[Frame], spec: FrameSpec) -> str:
     """The frames there are, shown by the key the file used: `'shop' (http://...)`."""
     if not frames:
-        return "there are none"
+        return "none"
     shown = []
     for frame in frames[:_LISTED]:
         if spec.url is not None:
@@ -104,7 +102,7 @@ def _children(frame: Frame) -> list[Frame]:
     return [child for child in frame.child_frames if not child.is_detached()]
 
 
-async def _look(page: Page, frame: FrameArg, base_url: str) -> Frame:
+async def _look(page: Page, frame: FrameWhere, base_url: str) -> Frame:
     """The frame as the page is now; TaskError (or _Ambiguous) when it is not there."""
     if isinstance(frame, str):
         found: Frame | None = frame_numbered(page, frame)
@@ -124,7 +122,7 @@ async def _look(page: Page, frame: FrameArg, base_url: str) -> Frame:
     return here
 
 
-async def find_frame(page: Page, frame: FrameArg, base_url: str, seconds: float) -> Frame:
+async def find_frame(page: Page, frame: FrameWhere, base_url: str, seconds: float) -> Frame:
     """The frame `frame` names, waiting up to `seconds` for it; TaskError naming the frames
     there are when it does not appear, or at once when several match."""
     deadline = time.monotonic() + seconds

@@ -28,7 +28,7 @@ from capture.config import Config, ContextConfig
 from capture.errors import SessionStoreError
 from capture.recorder import Recorder
 from capture.session import AsyncSessionClient
-from capture.tasks._schema import ClickStep, PressStep, StepBase, TaskFile
+from capture.tasks._schema import ClickStep, DblclickStep, PressStep, StepBase, TaskFile
 from capture.tasks._steps import StepContext, StepFailed, describe, perform
 from capture.tasks._vars import Vars, resolve_vars
 
@@ -330,7 +330,7 @@ async def _run_step(
         error = f"step {number} ({step.kind}) at {where} failed: {exc.reason}"
     seconds = time.monotonic() - began
     grace = 0.0
-    if isinstance(step, ClickStep | PressStep) and not error:
+    if isinstance(step, ClickStep | DblclickStep | PressStep) and not error:
         grace = min(_NEW_TAB_GRACE_MAX, max(_NEW_TAB_GRACE, seconds))
     if await tabs.settle(grace=grace):
         recorder.page = tabs.current

@@ -51,6 +51,7 @@ __all__ = [
     "FillArgs",
     "FillStep",
     "FrameSpec",
+    "FrameWhere",
     "GotoArgs",
     "GotoStep",
     "HoverStep",
@@ -193,7 +194,9 @@ def _frame_shape(value: Any) -> str | None:
     return None
 
 
-Frame = Annotated[
+FrameWhere = str | FrameSpec | list[FrameSpec]  # a `frame` value, validated
+
+_FrameField = Annotated[
     Annotated[FrameRef, Tag("ref")]
     | Annotated[FrameSpec, Tag("one frame")]
     | Annotated[list[FrameSpec], Field(min_length=1), Tag("frame path")],
@@ -208,7 +211,7 @@ Frame = Annotated[
 ]
 
 
-def describe_frame(frame: str | FrameSpec | list[FrameSpec]) -> str:
+def describe_frame(frame: FrameWhere) -> str:
     """`frame 'pay'`, `frame f1`, `frame 'outer' > frame titled 'Card'` (outermost first)."""
     if isinstance(frame, str):
         return f"frame {frame}"
@@ -238,7 +241,7 @@ class Target(_Model):
     ref: str | None = Field(None, description="an element ref from an observation, e.g. e12")
     exact: bool = Field(False, description="match text/name/label exactly (case-sensitive)")
     nth: int | None = Field(None, description="pick the n-th match (0-based; -1 = last)")
-    frame: Frame | None = Field(
+    frame: _FrameField | None = Field(
         None,
         description="the iframe to look in: a frame ref (f1), {name|url|title: ...}, "
         "or a list of those from the outermost frame in",

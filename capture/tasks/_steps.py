@@ -125,13 +125,20 @@ def _substitute(model: M, sub: Callable[[str], str]) -> M:
         if isinstance(value, str):
             update[name] = sub(value)
         elif isinstance(value, list):
-            update[name] = [sub(v) if isinstance(v, str) else v for v in value]
+            update[name] = [
+                sub(v)
+                if isinstance(v, str)
+                else _substitute(v, sub)
+                if isinstance(v, BaseModel)
+                else v
+                for v in value
+            ]
         elif isinstance(value, BaseModel):
             update[name] = _substitute(value, sub)
     return model.model_copy(update=update)
 
 
-class Limit:
+class _Limit:
     """A step's time limit as a deadline: each wait in the step gets what is left of it, so
     finding a late frame and then acting in it together stay within the limit."""
 
@@ -149,7 +156,7 @@ class Limit:
         return self.left * 1000
 
 
-async def _frame(page: Page, target: Target, ctx: StepContext, limit: Limit) -> Frame:
+async def _frame(page: Page, target: Target, ctx: StepContext, limit: _Limit) -> Frame:
     """The frame a target is in: its `frame` (waited for), its ref's frame, or the page's."""
     if target.ref is not None:
         # A frame that is gone leaves the ref to fail in resolve_ref, with its own message.
@@ -159,7 +166,7 @@ async def _frame(page: Page, target: Target, ctx: StepContext, limit: Limit) -> 
     return await find_frame(page, target.frame, ctx.base_url, limit.left)
 
 
-async def locate(page: Page, target: Target, ctx: StepContext, limit: Limit) -> Locator:
+async def locate(page: Page, target: Target, ctx: StepContext, limit: _Limit) -> Locator:
     """The Playwright locator for a target; refs are resolved in the page as it is now."""
     if target.ref is not None:
         return await resolve_ref(page, target.ref)
@@ -206,7 +213,10 @@ def describe(step: StepBase, variables: Vars, *, value_hidden: bool = False) -> 
         case ClickStep() | DblclickStep() | CheckStep() | UncheckStep() | HoverStep():
             return f"{shown.kind} {on}"
         case DragStep():
-            return f"drag {args.from_.describe_target()} to {args.to.describe_target()}"
+            start = args.from_
+            if start.frame is not None and start.frame == args.to.frame:  # say it once
+                start = start.model_copy(update={"frame": None})
+            return f"drag {start.describe_target()} to {args.to.describe_target()}"
         case ScrollStep():
             if not args.by:
                 return f"scroll to {on}"
@@ -259,7 +269,9 @@ def _reason(exc: BaseException, limit: float) -> str:
     return head
 
 
-async def _check_expectations(page: Page, args: ExpectArgs, ctx: StepContext, limit: Limit) -> None:
+async def _check_expectations(
+    page: Page, args: ExpectArgs, ctx: StepContext, limit: _Limit
+) -> None:
     if args.has_target:
         found = await locate(page, args.target(), ctx, limit)
         try:
@@ -313,17 +325,18 @@ async def _is_sensitive(found: Locator) -> bool:
         return True
 
 
-async def _scroll_by(box: Locator | Frame, dx: int, dy: int, limit: Limit) -> bool:
+async def _scroll_by(box: Locator | Frame, dx: int, dy: int, limit: _Limit) -> bool:
     """Scroll an element's own box (a Locator) or a document (a Frame) by (dx, dy) and wait
     until it has landed; False when the element has no room to scroll that way."""
     args = [dx, dy, limit.ms]
     if isinstance(box, Frame):
-        script = f"(arg) => ({_SCROLL_BY})(document.scrollingElement, arg)"
+        document = "document.scrollingElement || document.documentElement"
+        script = f"(arg) => ({_SCROLL_BY})({document}, arg)"
         return bool(await box.evaluate(script, args))
     return bool(await box.evaluate(_SCROLL_BY, args, timeout=limit.ms))
 
 
-async def _drag(page: Page, args: DragArgs, ctx: StepContext, limit: Limit) -> None:
+async def _drag(page: Page, args: DragArgs, ctx: StepContext, limit: _Limit) -> None:
     """Drag as a person does: rest on the source, press, glide to the target, release.
 
     Real mouse input, so Chromium runs its own drag machinery: HTML5 drag and drop
@@ -348,7 +361,7 @@ async def _drag(page: Page, args: DragArgs, ctx: StepContext, limit: Limit) -> N
         await page.mouse.up()
 
 
-async def _perform(page: Page, step: StepBase, ctx: StepContext, limit: Limit) -> bool:
+async def _perform(page: Page, step: StepBase, ctx: StepContext, limit: _Limit) -> bool:
     """Do the step; True when the value it typed must be hidden from the action text."""
     args = step.args
     match step:
@@ -417,12 +430,14 @@ async def _perform(page: Page, step: StepBase, ctx: StepContext, limit: Limit) -
 
 
 def _in_frame(step: StepBase) -> str:
-    """` in frame 'pay'` for a step whose target is in a frame: Playwright's own messages
-    name the element, not the frame."""
+    """`in frame 'pay': ` for a step whose target is in a frame (Playwright's own messages
+    name the element, not the frame), else empty."""
     args = step.args
     if isinstance(args, DragArgs):
-        return args.from_.in_frame() or args.to.in_frame()
-    return args.in_frame() if isinstance(args, Target) else ""
+        where = args.from_.in_frame() or args.to.in_frame()
+    else:
+        where = args.in_frame() if isinstance(args, Target) else ""
+    return f"{where.strip()}: " if where else ""
 
 
 async def perform(page: Page, step: StepBase, ctx: StepContext, seconds: float) -> str:
@@ -432,12 +447,11 @@ async def perform(page: Page, step: StepBase, ctx: StepContext, seconds: float) 
     guard = seconds + 2 + (step.sleep.total_seconds() if isinstance(step, SleepStep) else 0)
     try:
         async with asyncio.timeout(guard):
-            hidden = await _perform(page, _substitute(step, ctx.vars.expand), ctx, Limit(seconds))
+            hidden = await _perform(page, _substitute(step, ctx.vars.expand), ctx, _Limit(seconds))
     except StepFailed as exc:
         raise StepFailed(ctx.vars.mask(exc.reason)) from None
     except (PlaywrightError, TimeoutError) as exc:
-        reason = _reason(exc, seconds) + _in_frame(step)
-        raise StepFailed(ctx.vars.mask(reason)) from exc
+        raise StepFailed(ctx.vars.mask(_in_frame(step) + _reason(exc, seconds))) from exc
     except CaptureError as exc:  # an unknown or stale ref, a missing variable
         raise StepFailed(ctx.vars.mask(str(exc))) from exc
     return describe(step, ctx.vars, value_hidden=hidden)
