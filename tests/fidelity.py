@@ -26,6 +26,7 @@ from playwright.async_api import Locator, Page
 from capture.browser import open_browser
 from capture.config import Config, StoreConfig
 from capture.demo_site import DEMO_PASSWORD, DEMO_USER, DemoSite
+from capture.errors import BrowserError
 from capture.live import LiveRecorder, export_task
 from capture.recorder.observe import read_page_state
 from capture.session import AsyncSessionClient
@@ -369,9 +370,18 @@ class Outcome:
         )
 
 
-async def _outline(page: Page) -> list[str]:
-    state = await read_page_state(page)
-    return [_REF.sub("", line) for line in state.outline]
+async def _final(page: Page) -> tuple[str, list[str]]:
+    """The page's URL and outline (refs left out) once a navigation the last action started
+    has loaded (a document that goes away while it is read is read again)."""
+    for attempt in range(3):
+        await page.wait_for_load_state()
+        try:
+            state = await read_page_state(page)
+            break
+        except BrowserError:
+            if attempt == 2:
+                raise
+    return page.url, [_REF.sub("", line) for line in state.outline]
 
 
 async def record_and_replay(
@@ -399,7 +409,7 @@ async def record_and_replay(
                 await live.start(root + scenario.start)
                 person = Person(browser.page, live, sources)
                 await scenario.drive(person, browser.page)
-                url, outline = browser.page.url, await _outline(browser.page)
+                url, outline = await _final(browser.page)
                 result = await live.stop()
         export = export_task(result.actions, name=scenario.name, secrets=config.capture.secrets)
         task_file = workdir / f"{slug}.yaml"
@@ -420,7 +430,7 @@ async def record_and_replay(
                     variables=variables,
                     page=fresh.page,
                 )
-                replay_url, replay_outline = fresh.page.url, await _outline(fresh.page)
+                replay_url, replay_outline = await _final(fresh.page)
     return Outcome(
         name=scenario.name,
         intended=person.intents,
