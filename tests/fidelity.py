@@ -66,6 +66,7 @@ class Person:
         self.live = live
         self.files = files
         self.intents = 1  # opening the start URL
+        self._menu = 0  # a hover the next action's click will report
 
     async def _centre(self, target: Locator) -> tuple[float, float]:
         """Where the target is on screen; a scenario scrolls to it first, as a person does."""
@@ -84,50 +85,55 @@ class Person:
         await self.page.mouse.move(x, y, steps=4)
         return x, y
 
-    async def _done(self, reports: int = 0) -> None:
-        """One intended action is complete once the recorder heard it and captured it."""
+    @asynccontextmanager
+    async def _action(self, reports: int = 1) -> AsyncIterator[None]:
+        """One intended action: complete once the listener's `reports` of it (plus the hover
+        a menu opened before it) reached the recorder, and the recorder captured it."""
+        before = self.live.reports
+        yield
         self.intents += 1
+        expected = before + reports + self._menu
+        self._menu = 0
         loop = asyncio.get_running_loop()
-        end = loop.time() + 10
-        while self.live.reports < reports:  # a debounced report (a scroll) is on its way
+        end = loop.time() + 15
+        while self.live.reports < expected:  # reports cross the binding asynchronously
             if loop.time() > end:
                 raise AssertionError("the listener did not report the action")
             await asyncio.sleep(0.02)
         await self.page.wait_for_load_state()
         await self.live.settled()
 
-    async def click(self, target: Locator) -> None:
+    async def _press(self, target: Locator) -> None:
         await self._move(target)
         await self.page.mouse.down()
         await self.page.mouse.up()
-        await self._done()
+
+    async def click(self, target: Locator) -> None:
+        async with self._action():
+            await self._press(target)
 
     async def dblclick(self, target: Locator) -> None:
-        x, y = await self._move(target)
-        await self.page.mouse.dblclick(x, y)
-        await self._done()
+        async with self._action(2):  # the first click, the dblclick
+            x, y = await self._move(target)
+            await self.page.mouse.dblclick(x, y)
 
     async def type(self, target: Locator, text: str) -> None:
         """Click into a field and type key by key."""
-        await self._move(target)
-        await self.page.mouse.down()
-        await self.page.mouse.up()
-        await self.page.keyboard.type(text, delay=20)
-        await self._done()
+        async with self._action(2):  # the click, the first keystroke (the rest follows)
+            await self._press(target)
+            await self.page.keyboard.type(text, delay=20)
 
     async def press(self, key: str) -> None:
-        await self.page.keyboard.press(key)
-        await self._done()
+        async with self._action():
+            await self.page.keyboard.press(key)
 
     async def choose(self, label: Locator, down: int) -> None:
         """Pick an option of a <select>: click its label (which focuses it), then arrow keys
         (a headless select opens no popup a mouse could pick from)."""
-        await self._move(label)
-        await self.page.mouse.down()
-        await self.page.mouse.up()
-        for _ in range(down):
-            await self.page.keyboard.press("ArrowDown")
-        await self._done()
+        async with self._action():  # the change
+            await self._press(label)
+            for _ in range(down):
+                await self.page.keyboard.press("ArrowDown")
 
     async def wheel(self, dy: int, over: Locator | None = None) -> None:
         """Turn the mouse wheel over an element (else the middle of the page)."""
@@ -136,31 +142,31 @@ class Person:
         else:
             size = self.page.viewport_size or {"width": 800, "height": 600}
             await self.page.mouse.move(size["width"] / 2, size["height"] / 2, steps=4)
-        before = self.live.reports
-        await self.page.mouse.wheel(0, dy)
-        await self._done(before + 1)
+        async with self._action():  # the (debounced) scroll
+            await self.page.mouse.wheel(0, dy)
 
     async def drag(self, source: Locator, target: Locator) -> None:
-        await self._move(source)
-        await self.page.mouse.down()
-        x, y = await self._centre(target)
-        await self.page.mouse.move(x, y, steps=12)
-        await self.page.mouse.up()
-        await self._done()
+        async with self._action():
+            await self._move(source)
+            await self.page.mouse.down()
+            x, y = await self._centre(target)
+            await self.page.mouse.move(x, y, steps=12)
+            await self.page.mouse.up()
 
     async def open_menu(self, trigger: Locator) -> None:
-        """Rest the pointer on a menu trigger (the menu opens); the hover is an action."""
+        """Rest the pointer on a menu trigger (the menu opens); the hover is an action, which
+        the recorder hears of with the click that needed it."""
         await self._move(trigger)
         self.intents += 1
+        self._menu = 1
 
     async def upload(self, chooser: Locator, *names: str) -> None:
-        """Click a file input; in the file chooser it opens, pick files."""
-        async with self.page.expect_file_chooser() as opened:
-            await self._move(chooser)
-            await self.page.mouse.down()
-            await self.page.mouse.up()
-        await (await opened.value).set_files([self.files / name for name in names])
-        await self._done()
+        """Click a file input (or a button that opens one); pick files in the chooser."""
+        direct = await chooser.evaluate("el => el.type === 'file'")
+        async with self._action(1 if direct else 3):  # [the click, the chooser,] the files
+            async with self.page.expect_file_chooser() as opened:
+                await self._press(chooser)
+            await (await opened.value).set_files([self.files / name for name in names])
 
 
 # -- scenarios ----------------------------------------------------------------------------

@@ -316,3 +316,15 @@ def test_a_click_that_opened_a_file_chooser_is_part_of_the_upload() -> None:
     [upload] = builder.feed(PAGE, event("upload", FILE, field=2, doc="d", files=["p.png"]), 3.0)
     assert upload.kind == "upload"
     assert builder.flush() == []
+
+
+def test_a_click_into_a_field_long_before_the_typing_is_still_part_of_it() -> None:
+    builder = ActionBuilder(quiet=0.5)
+    done = builder.feed(PAGE, event("click", SEARCH, field=1, doc="d", text_field=True), 0.0)
+    done += builder.due(0.6)  # the person looked away before typing
+    done += builder.feed(PAGE, event("input", SEARCH, field=1, doc="d", value="tea"), 2.0)
+    done += builder.flush()
+    assert [a.kind for a in done] == ["click", "fill"]
+    goto = Action("goto", PAGE, value="http://127.0.0.1:8000/")
+    steps = export_task([goto, *done], name="t").task.steps
+    assert [s.kind for s in steps] == ["goto", "fill"]

@@ -115,11 +115,13 @@ def _page_of(key: Hashable) -> Hashable:
 
 
 def _more_typing(previous: Action | None, action: Action) -> bool:
-    """Whether `action` goes on typing into the field of the step just before it (a person
-    paused mid-word): then that step is part of this one."""
+    """Whether `action` types into the field the step just before it clicked or typed into
+    (the person paused after clicking, or mid-word, longer than `quiet`): a fill focuses the
+    field and replaces its text, so that step is part of this one."""
     return (
         previous is not None
-        and previous.kind == action.kind == "fill"
+        and action.kind == "fill"
+        and previous.kind in ("click", "dblclick", "fill")
         and action.field_key is not None
         and previous.field_key == action.field_key
     )
@@ -166,7 +168,7 @@ def export_task(
             skipped.append(f"{action.text}: {step}")
             continue
         if _more_typing(previous, action):
-            steps.pop()  # a fill replaces the field's text: the later one is the whole of it
+            steps.pop()
         steps.append(step)
         previous = action
         files.extend(name for name in action.files if name not in files)
