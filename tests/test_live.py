@@ -324,7 +324,7 @@ async def test_documents_already_open_when_recording_starts_are_listened_to(
     ]
 
 
-async def test_dialogs_and_clicks_inside_iframes_are_recorded(
+async def test_dialogs_and_clicks_inside_iframes_are_recorded_with_their_frame(
     config: Config, site: Any, store_server: Any
 ) -> None:
     async with recording(config, store_server.base_url, site.url("dialog.html")) as live:
@@ -343,13 +343,20 @@ async def test_dialogs_and_clicks_inside_iframes_are_recorded(
         "clicked button 'Show alert'",
         "a dialog opened: alert 'Saved: planted alert text'",
         f"went to {site.url(f'frames.html?other={site.other}')}",
-        "clicked button 'Press cross'",
+        "clicked button 'Press cross' in frame 'cross'",
     ]
-    assert result.actions[-1].in_frame
+    assert result.actions[-1].frame == [{"name": "cross"}]
     assert len(live.actions()) == 4  # the dialog itself is not a capture
     export = export_task(result.actions, name="frames")
-    assert [s.kind for s in export.task.steps] == ["goto", "click", "goto"]
-    assert any("iframe" in why for why in export.skipped)
+    assert [s.kind for s in export.task.steps] == ["goto", "click", "goto", "click"]
+    assert export.task.steps[-1].model_dump(exclude_defaults=True) == {
+        "click": {
+            "role": "button",
+            "name": "Press cross",
+            "exact": True,
+            "frame": {"name": "cross"},
+        }
+    }
 
 
 @pytest.mark.slow

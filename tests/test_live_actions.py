@@ -197,16 +197,134 @@ def test_typed_text_holding_a_configured_secret_is_exported_as_a_variable() -> N
     assert actions[1].value == "token tok-123456 here"  # the caller's actions are not changed
 
 
-def test_export_skips_actions_inside_iframes() -> None:
+LIST = {"tag": "div", "targets": [{"css": "#list"}]}
+CARD = {"role": "listitem", "name": "Card 1", "tag": "li", "targets": [{"text": "Card 1"}]}
+LANE = {"role": "region", "name": "Done", "tag": "section", "targets": [{"test_id": "done"}]}
+FILE = {
+    "role": None,
+    "name": "Receipt",
+    "tag": "input",
+    "type": "file",
+    "targets": [{"label": "Receipt"}],
+}
+
+
+def test_actions_in_frames_carry_the_frame_path_onto_their_targets() -> None:
+    nested = [{"name": "outer"}, {"url": "http://127.0.0.1:9/frame.html?name=inner"}]
     actions = [
         Action("goto", PAGE, value="http://127.0.0.1:8000/"),
-        Action("click", PAGE, ElementInfo.model_validate(BUY), in_frame=True),
+        Action("click", PAGE, ElementInfo.model_validate(BUY), frame=[{"name": "pay"}]),
+        Action("press", PAGE, ElementInfo.model_validate(BUY), value="Enter", frame=nested),
+        Action("scroll", PAGE, frame=[{"title": "Terms"}], y=300, field_key=(PAGE, "d", 0)),
     ]
-    export = export_task(actions, name="frames")
-    assert len(export.task.steps) == 1
-    assert "iframe" in export.skipped[0]
+    assert actions[2].text == (
+        "pressed Enter in button 'Add to cart' in frame 'outer' > "
+        "'http://127.0.0.1:9/frame.html?name=inner'"
+    )
+    steps = [s.model_dump(exclude_defaults=True) for s in export_task(actions, name="f").task.steps]
+    assert steps[1:] == [
+        {"click": {"css": "#buy", "frame": {"name": "pay"}}},
+        {"press": {"css": "#buy", "frame": nested, "key": "Enter"}},
+        {"scroll": {"frame": {"title": "Terms"}, "dy": 300}},
+    ]
+
+
+def test_scrolls_inside_an_element_are_relative_to_its_last_recorded_position() -> None:
+    builder = ActionBuilder(quiet=1.0)
+    done = builder.feed(PAGE, event("scroll", LIST, field=4, doc="d1", y=120), 0.0)
+    done += builder.feed(PAGE, event("scroll", LIST, field=4, doc="d1", y=200), 0.5)
+    done += builder.feed(PAGE, event("scroll", field=None, doc="d1", y=900), 0.6)  # the page
+    done += builder.feed(PAGE, event("scroll", LIST, field=4, doc="d1", x=30, y=50), 2.0)
+    done += builder.flush()
+    assert [a.text for a in done] == [
+        "scrolled to x=0, y=200 in div #list",
+        "scrolled to x=0, y=900",
+        "scrolled to x=30, y=50 in div #list",
+    ]
+    steps = [
+        s.model_dump(exclude_defaults=True)
+        for s in export_task(
+            [Action("goto", PAGE, value="http://127.0.0.1:8000/"), *done], name="s"
+        ).task.steps
+    ]
+    assert steps[1:] == [
+        {"scroll": {"css": "#list", "dy": 200}},
+        {"scroll": {"dy": 900}},
+        {"scroll": {"css": "#list", "dx": 30, "dy": -150}},
+    ]
+
+
+def test_the_clicks_of_a_double_click_are_one_action() -> None:
+    builder = ActionBuilder(quiet=1.0)
+    assert builder.feed(PAGE, event("click", BUY, field=1, doc="d"), 0.0) == []
+    [double] = builder.feed(PAGE, event("dblclick", BUY, field=1, doc="d"), 0.2)
+    assert double.text == "double-clicked button 'Add to cart'"
+    assert builder.deadline is None
+    # A double click into a text field followed by typing is the typing.
+    builder.feed(PAGE, event("click", SEARCH, field=2, doc="d", text_field=True), 1.0)
+    assert (
+        builder.feed(PAGE, event("dblclick", SEARCH, field=2, doc="d", text_field=True), 1.1) == []
+    )
+    builder.feed(PAGE, event("input", SEARCH, field=2, doc="d", value="mugs"), 1.3)
+    [typed] = builder.flush()
+    assert (typed.kind, typed.value) == ("fill", "mugs")
+
+
+def test_hover_drag_and_upload_become_steps() -> None:
+    builder = ActionBuilder(quiet=1.0)
+    done = builder.feed(PAGE, event("hover", BUY, field=1), 0.0)
+    done += builder.feed(PAGE, event("drag", CARD, field=2, to=LANE), 0.1)
+    done += builder.feed(PAGE, event("upload", FILE, field=3, files=["a.txt", "b.png"]), 0.2)
+    assert [a.text for a in done] == [
+        "hovered over button 'Add to cart'",
+        "dragged listitem 'Card 1' to region 'Done'",
+        "chose 'a.txt', 'b.png' in file field 'Receipt'",
+    ]
+    export = export_task([Action("goto", PAGE, value="http://127.0.0.1:8000/"), *done], name="h")
+    assert [s.model_dump(exclude_defaults=True, by_alias=True) for s in export.task.steps[1:]] == [
+        {"hover": {"css": "#buy"}},
+        {"drag": {"from": {"text": "Card 1", "exact": True}, "to": {"test_id": "done"}}},
+        {"upload": {"label": "Receipt", "exact": True, "files": ["a.txt", "b.png"]}},
+    ]
+    assert export.files == ["a.txt", "b.png"]
 
 
 def test_nothing_to_export_is_a_task_error() -> None:
     with pytest.raises(TaskError, match="nothing to export"):
         export_task([Action("dialog", PAGE, value="alert 'x'")], name="empty")
+
+
+def test_typing_resumed_after_a_pause_in_the_same_field_is_one_fill() -> None:
+    builder = ActionBuilder(quiet=0.5)
+    done = builder.feed(PAGE, event("input", SEARCH, field=1, doc="d", value="Ada Lov"), 0.0)
+    done += builder.due(1.0)  # the person paused longer than `quiet`
+    done += builder.feed(PAGE, event("input", SEARCH, field=1, doc="d", value="Ada Lovelace"), 1.2)
+    done += builder.flush()
+    assert [a.value for a in done] == ["Ada Lov", "Ada Lovelace"]  # two captures...
+    goto = Action("goto", PAGE, value="http://127.0.0.1:8000/")
+    steps = export_task([goto, *done], name="t").task.steps
+    assert [s.model_dump(exclude_defaults=True) for s in steps[1:]] == [  # ...one step
+        {"fill": {"role": "textbox", "name": "Search", "exact": True, "value": "Ada Lovelace"}}
+    ]
+
+
+def test_a_click_that_opened_a_file_chooser_is_part_of_the_upload() -> None:
+    attach = {"role": "button", "name": "Attach", "tag": "button", "targets": [{"css": "#a"}]}
+    builder = ActionBuilder(quiet=1.0)
+    assert builder.feed(PAGE, event("click", attach, field=1, doc="d"), 0.0) == []
+    assert builder.feed(PAGE, event("chooser", attach, field=1, doc="d"), 0.0) == []
+    [upload] = builder.feed(PAGE, event("upload", FILE, field=2, doc="d", files=["p.png"]), 3.0)
+    assert upload.kind == "upload"
+    assert builder.flush() == []
+
+
+def test_a_click_into_a_field_long_before_the_typing_is_still_part_of_it() -> None:
+    builder = ActionBuilder(quiet=0.5)
+    done = builder.feed(PAGE, event("click", SEARCH, field=1, doc="d", text_field=True), 0.0)
+    done += builder.due(0.6)  # the person looked away before typing
+    done += builder.feed(PAGE, event("input", SEARCH, field=1, doc="d", value="tea"), 2.0)
+    done += builder.flush()
+    assert [a.kind for a in done] == ["click", "fill"]
+    goto = Action("goto", PAGE, value="http://127.0.0.1:8000/")
+    steps = export_task([goto, *done], name="t").task.steps
+    assert [s.kind for s in steps] == ["goto", "fill"]

@@ -2,9 +2,10 @@
 
 The `ActionBuilder` folds what the page reports into actions a person would name: a burst of
 keystrokes into one field is one "typed into" action, a click into a text field that is
-followed by typing is part of that typing, and a submit caused by a click or Enter is not an
-action of its own. It holds at most one *pending* action (typing, a click into a field, a
-scroll) until something else happens or the person has been quiet for `quiet` seconds.
+followed by typing is part of that typing, the clicks of a double click are one "dblclick",
+and a submit caused by a click or Enter is not an action of its own. It holds at most one
+*pending* action (typing, a click that a second click may make a double click, a scroll) until
+something else happens or the person has been quiet for `quiet` seconds.
 """
 
 from __future__ import annotations
@@ -20,6 +21,10 @@ __all__ = ["Action", "ActionBuilder", "ActionKind"]
 ActionKind = Literal[
     "goto",
     "click",
+    "dblclick",
+    "hover",
+    "drag",
+    "upload",
     "fill",
     "press",
     "select",
@@ -36,6 +41,7 @@ ActionKind = Literal[
 # Actions that change nothing a capture could show (the dialog blocks screenshots until the
 # person answers it; the observation after the next action reports it).
 _NOT_CAPTURED = frozenset({"dialog"})
+_TYPING_GRACE = 3.0
 
 
 @dataclass
@@ -48,8 +54,12 @@ class Action:
     value: str | None = None  # typed text (None when sensitive), URL, key, dialog message
     options: list[str] = field(default_factory=list)  # chosen option values of a select
     secret: str | None = None  # the ${VAR} that stands for a sensitive field's value
-    in_frame: bool = False  # happened inside an iframe
-    field_key: tuple[Hashable, int] | None = None
+    # The iframe(s) it happened in, outermost first, each as {name|url|title: ...}; empty in
+    # the top document.
+    frame: list[dict[str, str]] = field(default_factory=list)
+    to: ElementInfo | None = None  # where a drag ended
+    files: list[str] = field(default_factory=list)  # names of the files chosen for an upload
+    field_key: tuple[Hashable, str, int] | None = None
     x: int = 0
     y: int = 0
 
@@ -58,14 +68,30 @@ class Action:
         return self.kind not in _NOT_CAPTURED
 
     @property
+    def in_frame(self) -> bool:
+        return bool(self.frame)
+
+    @property
     def text(self) -> str:
         """What the person did, as the observation's action line says it."""
         what = self.element.describe() if self.element is not None else "the page"
+        if self.frame:
+            what += " in frame " + " > ".join(repr(next(iter(f.values()))) for f in self.frame)
         match self.kind:
             case "goto":
                 return f"went to {self.value}"
             case "click":
                 return f"clicked {what}"
+            case "dblclick":
+                return f"double-clicked {what}"
+            case "hover":
+                return f"hovered over {what}"
+            case "drag":
+                to = self.to.describe() if self.to is not None else "the page"
+                return f"dragged {what} to {to}"
+            case "upload":
+                names = ", ".join(f"'{name}'" for name in self.files) or "no file"
+                return f"chose {names} in {what}"
             case "fill":
                 return f"typed into {what}"
             case "press":
@@ -98,7 +124,7 @@ class ActionBuilder:
         self.untrusted = 0
         self._pending: Action | None = None
         self._deadline: float | None = None
-        self._secrets: dict[tuple[Hashable, int], str] = {}
+        self._secrets: dict[tuple[Hashable, str, int], str] = {}
 
     @property
     def deadline(self) -> float | None:
@@ -110,19 +136,50 @@ class ActionBuilder:
         return sorted(set(self._secrets.values()), key=lambda name: int(name.rsplit("_", 1)[1]))
 
     def feed(
-        self, page: Hashable, event: PageEvent, now: float, *, in_frame: bool = False
+        self,
+        page: Hashable,
+        event: PageEvent,
+        now: float,
+        *,
+        frame: list[dict[str, str]] | None = None,
     ) -> list[Action]:
-        """Take one listener event; untrusted (page script) events are counted, not acted on."""
+        """Take one listener event; untrusted (page script) events are counted, not acted on.
+
+        `frame` describes the iframe the event came from (see `Action.frame`).
+        """
         if not event.trusted:
             self.untrusted += 1
             return []
-        key = (page, event.field) if event.field is not None else None
-        made = Action("click", page, event.element, in_frame=in_frame, field_key=key)
+        # A field's key; a page's own scroll is keyed by its document (field 0).
+        number = 0 if event.type == "scroll" and event.field is None else event.field
+        key = (page, event.doc, number) if number is not None else None
+        made = Action("click", page, event.element, frame=frame or [], field_key=key)
+        pending = self._pending
         match event.type:
-            case "click" if event.text_field:
-                return self._hold(made, now)
             case "click":
+                # Held: typing may follow (a click into a field is part of it), or a second
+                # click (a double click is one action).
+                return self._hold(made, now)
+            case "dblclick" if pending and pending.kind == "click" and pending.field_key == key:
+                pending.kind = "dblclick"
+                # Into a text field, typing may still follow (and replaces the selected word).
+                return [] if event.text_field else self.flush()
+            case "dblclick":
+                made.kind = "dblclick"
                 return self._emit(made)
+            case "hover":
+                made.kind = "hover"
+                return self._emit(made)
+            case "drag":
+                made.kind, made.to = "drag", event.to
+                return self._emit(made)
+            case "upload":
+                made.kind, made.files = "upload", list(event.files)
+                return self._emit(made)
+            case "chooser" if pending and pending.kind == "click" and pending.field_key == key:
+                # The click opened a file chooser: the upload that follows is the action.
+                self._pending = self._deadline = None
+                return []
             case "input":
                 return self._typing(made, event, now)
             case "key":
@@ -139,7 +196,6 @@ class ActionBuilder:
                 return self._emit(made)
             case "scroll":
                 made.kind, made.x, made.y = "scroll", event.x, event.y
-                pending = self._pending
                 if pending and pending.kind == "scroll" and pending.field_key == key:
                     pending.x, pending.y = event.x, event.y
                     self._deadline = now + self.quiet
@@ -173,7 +229,7 @@ class ActionBuilder:
     def _typing(self, made: Action, event: PageEvent, now: float) -> list[Action]:
         pending = self._pending
         same_field = pending is not None and pending.field_key == made.field_key
-        if same_field and pending is not None and pending.kind in ("click", "fill"):
+        if same_field and pending is not None and pending.kind in ("click", "dblclick", "fill"):
             made = pending  # the click into the field, or earlier keystrokes: one action
             made.element = event.element or made.element
             done: list[Action] = []
@@ -185,5 +241,8 @@ class ActionBuilder:
             made.secret = self._secrets.setdefault(
                 made.field_key, f"SECRET_{len(set(self._secrets.values())) + 1}"
             )
-        self._pending, self._deadline = made, now + self.quiet
+        # While the listener has a later report coming, `_TYPING_GRACE` only covers a document
+        # that went away without sending it.
+        wait = self.quiet if event.done else self.quiet + _TYPING_GRACE
+        self._pending, self._deadline = made, now + wait
         return done

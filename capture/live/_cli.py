@@ -131,5 +131,9 @@ async def _record(
         typer.echo(f"task file: {done.out} ({len(task.steps)} steps)")
         for var in task.vars:
             typer.echo(f"  secret variable {var}: replay with --var {var}=... (value not recorded)")
+        for name in done.export.files:
+            typer.echo(
+                f"  upload: place {name!r} next to the task file (only its name was recorded)"
+            )
         for skipped in done.export.skipped:
             typer.echo(f"  not exported: {skipped}")

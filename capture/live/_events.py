@@ -58,16 +58,35 @@ class SelectedOption(_Model):
 class PageEvent(_Model):
     """One report of the listener; `trusted` is false for events a page script produced."""
 
-    type: Literal["click", "input", "select", "check", "key", "submit", "scroll", "visible"]
+    type: Literal[
+        "click",
+        "dblclick",
+        "input",
+        "select",
+        "check",
+        "key",
+        "submit",
+        "scroll",
+        "hover",
+        "drag",
+        "upload",
+        "chooser",
+        "visible",
+    ]
     trusted: bool
     url: str = ""
+    title: str = ""
+    doc: str = ""  # the document's id: field ids count per document
     element: ElementInfo | None = None
+    to: ElementInfo | None = None  # where a drag ended
     field: int | None = None
     text_field: bool = False
     value: str | None = None
+    done: bool = True  # typing: false while the listener has a later report of it coming
     options: list[SelectedOption] = Field(default_factory=list)
     checked: bool | None = None
     key: str | None = None
+    files: list[str] = Field(default_factory=list)  # names of the chosen files, never paths
     caused: bool = False
     x: int = 0
     y: int = 0

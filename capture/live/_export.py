@@ -7,7 +7,10 @@ placeholder, test id, text, CSS (the listener checks uniqueness when the action 
 back/forward/reload, which a task can only express by URL; navigations a click caused are
 replayed by the click, and so is a tab a click opened (the runner follows new tabs). A
 sensitive field's text is `${SECRET_n}`, declared as a secret variable with no value: the
-value never reaches the task file.
+value never reaches the task file. An action inside an iframe gets the frame on its target;
+scrolls (of the page, a frame's document or an element's own box) become relative dx/dy from
+the previous recorded position; an upload names the chosen files, which the browser reveals
+by name only, as paths next to the task file.
 """
 
 from __future__ import annotations
@@ -34,15 +37,23 @@ class Export:
 
     task: TaskFile
     skipped: list[str] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)  # uploads: to be placed next to the task
 
 
-def _target(element: ElementInfo | None) -> dict[str, Any] | None:
+def _target(element: ElementInfo | None, frame: list[dict[str, str]]) -> dict[str, Any] | None:
     if element is None or not element.targets:
         return None
     best: dict[str, Any] = dict(element.targets[0])
     if any(key in best for key in _EXACT):
         best["exact"] = True
-    return best
+    return {**best, **_in_frame(frame)}
+
+
+def _in_frame(frame: list[dict[str, str]]) -> dict[str, Any]:
+    """The `frame` key of a target: one mapping, or the path of nested frames."""
+    if not frame:
+        return {}
+    return {"frame": frame[0] if len(frame) == 1 else frame}
 
 
 def _origin(url: str) -> str:
@@ -50,18 +61,26 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else url
 
 
+def _moved(
+    action: Action, key: Hashable, scroll: dict[Hashable, tuple[int, int]]
+) -> tuple[int, int]:
+    """How far a scroll moved from the previous recorded position of the same box (0,0 first)."""
+    x, y = scroll.get(key, (0, 0))
+    scroll[key] = (action.x, action.y)
+    return action.x - x, action.y - y
+
+
 def _step(action: Action, scroll: dict[Hashable, tuple[int, int]]) -> dict[str, Any] | str:
     """The step for one action, or the reason it has none."""
-    if action.in_frame:
-        return "inside an iframe (task targets reach the top document only)"
-    target = _target(action.element)
+    target = _target(action.element, action.frame)
     match action.kind:
         case "new_tab":
             return "the runner follows the tab a click opens (a typed URL there is a goto)"
         case "goto" | "reload" | "back" | "forward":
-            scroll[action.page] = (0, 0)
+            for key in [k for k in scroll if k == action.page or _page_of(k) == action.page]:
+                del scroll[key]
             return {"goto": {"url": action.value}} if action.value else "no URL"
-        case "click" | "check" | "uncheck" if target is not None:
+        case "click" | "dblclick" | "hover" | "check" | "uncheck" if target is not None:
             return {action.kind: target}
         case "fill" if target is not None:
             value = f"${{{action.secret}}}" if action.secret else (action.value or "")
@@ -71,21 +90,41 @@ def _step(action: Action, scroll: dict[Hashable, tuple[int, int]]) -> dict[str, 
                 action.options[0] if len(action.options) == 1 else action.options
             )
             return {"select": {**target, "option": option}}
+        case "upload" if target is not None and action.files:
+            return {"upload": {**target, "files": list(action.files)}}
+        case "drag" if target is not None:
+            to = _target(action.to, action.frame)
+            return {"drag": {"from": target, "to": to}} if to is not None else "no drop target"
         case "press":
             # On the element that had focus (the runner focuses it first), else on the page.
             return {"press": {**(target or {}), "key": action.value}}
-        case "scroll" if action.element is None:
-            x, y = scroll.get(action.page, (0, 0))
-            scroll[action.page] = (action.x, action.y)
-            dx, dy = action.x - x, action.y - y
-            return {"scroll": {"dx": dx, "dy": dy}} if dx or dy else "no movement"
         case "scroll":
-            return "scrolled inside an element"
+            # The page's, a frame document's (by the frame), or an element's own box.
+            where = target or _in_frame(action.frame)
+            dx, dy = _moved(action, action.field_key, scroll)
+            return {"scroll": {**where, "dx": dx, "dy": dy}} if dx or dy else "no movement"
         case "submit":
             return "a form submitted without a click or Enter"
         case "dialog":
             return "dialogs are answered by the person"
     return "no target for the element"
+
+
+def _page_of(key: Hashable) -> Hashable:
+    return key[0] if isinstance(key, tuple) and key else None
+
+
+def _more_typing(previous: Action | None, action: Action) -> bool:
+    """Whether `action` types into the field the step just before it clicked or typed into
+    (the person paused after clicking, or mid-word, longer than `quiet`): a fill focuses the
+    field and replaces its text, so that step is part of this one."""
+    return (
+        previous is not None
+        and action.kind == "fill"
+        and previous.kind in ("click", "dblclick", "fill")
+        and action.field_key is not None
+        and previous.field_key == action.field_key
+    )
 
 
 def _hide_literal_secrets(actions: Sequence[Action], secrets: Iterable[str]) -> list[Action]:
@@ -119,14 +158,20 @@ def export_task(
     actions = _hide_literal_secrets(actions, secrets)
     steps: list[dict[str, Any]] = []
     skipped: list[str] = []
+    files: list[str] = []
     scroll: dict[Hashable, tuple[int, int]] = {}
     variables: dict[str, str] = {}
+    previous: Action | None = None
     for action in actions:
         step = _step(action, scroll)
         if isinstance(step, str):
             skipped.append(f"{action.text}: {step}")
             continue
+        if _more_typing(previous, action):
+            steps.pop()
         steps.append(step)
+        previous = action
+        files.extend(name for name in action.files if name not in files)
         if action.secret and action.element is not None:
             variables.setdefault(action.secret, f"typed into {action.element.describe()}")
     if not steps:
@@ -140,4 +185,4 @@ def export_task(
             "steps": steps,
         }
     )
-    return Export(task, skipped)
+    return Export(task, skipped, files)

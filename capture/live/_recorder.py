@@ -77,6 +77,25 @@ class _Tab:
     index: int = -1
 
 
+def _frame_path(frame: Frame, title: str) -> list[dict[str, str]]:
+    """How a task names the iframe `frame` (outermost first; empty for the top document).
+
+    Each level by its name (the iframe's name or id attribute, as Playwright's `frame.name`),
+    else its URL, else its title (`title` is the innermost document's, from the listener; a
+    nameless srcdoc frame around it keeps its `about:srcdoc` URL).
+    """
+    levels: list[dict[str, str]] = []
+    while frame.parent_frame is not None:
+        if frame.name:
+            levels.append({"name": frame.name})
+        elif (frame.url.startswith("about:") or not frame.url) and title and not levels:
+            levels.append({"title": title})
+        else:
+            levels.append({"url": frame.url})
+        frame = frame.parent_frame
+    return levels[::-1]
+
+
 class LiveRecorder:
     """Record every action of a person in `context` into `thread_id`.
 
@@ -137,6 +156,7 @@ class LiveRecorder:
         self._ticker: asyncio.Task[None] | None = None
         self._result: LiveResult | None = None
         self._captures = 0
+        self._reports = 0
         self._forged = 0
         self._problems: list[str] = []
         self._last_input = 0.0
@@ -223,6 +243,12 @@ class LiveRecorder:
     def captures(self) -> int:
         """Captures made so far (idle refreshes included)."""
         return self._captures
+
+    @property
+    def reports(self) -> int:
+        """Reports heard from the listeners so far (page-script events included, not forged
+        ones): a caller waits for a debounced one (a scroll) with it."""
+        return self._reports
 
     # -- pages, navigation, dialogs --------------------------------------------------------
 
@@ -340,14 +366,16 @@ class LiveRecorder:
         if event is None:
             self._forged += 1
             return
+        self._reports += 1
         page: Page = source["page"]
         if event.type == "visible":
             self._current = page
             return
         now = asyncio.get_running_loop().time()
         self._last_input = now
-        in_frame = source.get("frame") is not page.main_frame
-        self._deliver(self._builder.feed(page, event, now, in_frame=in_frame))
+        frame = source.get("frame")
+        where = _frame_path(frame, event.title) if isinstance(frame, Frame) else []
+        self._deliver(self._builder.feed(page, event, now, frame=where))
 
     def _deliver(self, actions: list[Action]) -> None:
         for action in actions:

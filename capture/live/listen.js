@@ -1,11 +1,18 @@
 // capture live recording: the listener installed in every page and frame.
 //
-// It reports what the person does (clicks, typing, keys, select/check, submit, scroll) to
-// Python through ONE binding, as a JSON string carrying a per-recording token, so a page
-// script that calls the binding itself is told apart from this listener. Listeners sit on
-// `window` in the capture phase: a page handler that stops propagation cannot hide an action.
+// It reports what the person does (clicks, double clicks, typing, keys, select/check, submit,
+// scroll, drag and drop, file choices, the hover that opened a menu) to Python through ONE
+// binding, as a JSON string carrying a per-recording token, so a page script that calls the
+// binding itself is told apart from this listener. Listeners sit on `window` in the capture
+// phase: a page handler that stops propagation cannot hide an action.
 // The value of a sensitive field (password, card, one-time code, data-capture-redact,
 // configured selectors) never leaves the page: only "sensitive: true" does.
+//
+// One report per intent, decided from the events themselves: a click the browser synthesizes
+// for a key (Enter's implicit submission, Enter/Space on a button) has no pointer (detail 0,
+// pointerType ""); a label's forwarded click repeats the label click's coordinates on the
+// label's control; `el.click()` from a script is untrusted; the clicks of a double click carry
+// detail 1 and 2 before the dblclick event; a click whose pointer went down elsewhere ends a drag.
 (({ binding, token, redact }) => {
   // The flag is named after the binding: the token must stay inside this closure.
   const flag = `${binding}_installed`;
@@ -20,6 +27,7 @@
   const TYPING_QUIET_MS = 300;
   const SCROLL_QUIET_MS = 400;
   const INTENT_MS = 1500;
+  const DRAG_PX = 8; // a press and release farther apart than this is a drag, not a click
   const SCROLL_INTENT_MS = 700; // a wheel's (smooth) scrolling ends well within this
   const MAX_TEXT = 80;
 
@@ -233,12 +241,16 @@
 
   const ids = new WeakMap();
   let nextId = 1;
+  // Field ids count per document: this one's id keeps them apart from another's.
+  const doc = Math.random().toString(36).slice(2);
   const fieldId = (el) => {
     if (!ids.has(el)) ids.set(el, nextId++);
     return ids.get(el);
   };
   const send = (type, ev, el, extra) => {
-    const payload = { token, type, trusted: ev ? ev.isTrusted : true, url: location.href, ...extra };
+    const payload = {
+      token, type, trusted: ev ? ev.isTrusted : true, url: location.href, title: document.title, doc, ...extra,
+    };
     if (el) {
       payload.element = describe(el);
       payload.field = fieldId(el);
@@ -252,24 +264,24 @@
 
   // Typing is throttled per field: the first keystroke is reported at once (so Python can fold
   // the click into the field into the typing), then at most every TYPING_EVERY_MS while the
-  // person types, and once more when they pause; Python folds these into one action.
+  // person types, each with `done: false`; the report once they pause (or act elsewhere, or
+  // leave the page) says `done: true`. Python folds these into one action and, told that more
+  // is coming, does not close it early.
   let typing = null;
-  const sendTyping = () => {
-    clearTimeout(typing.timer);
-    typing.dirty = false;
+  const sendTyping = (done) => {
+    typing.done = done;
     typing.sent = Date.now();
     const el = typing.el;
     const value = isSensitive(el) ? null : el.isContentEditable ? el.innerText : el.value;
-    send("input", typing.ev, el, { value });
+    send("input", typing.ev, el, { value, done });
   };
   const flushTyping = () => {
     if (!typing) return;
-    if (typing.dirty) sendTyping();
     clearTimeout(typing.timer);
+    if (!typing.done) sendTyping(true);
     typing = null;
   };
   let lastIntent = 0;
-  let lastEnter = { el: null, at: 0 };
   const intent = (ev) => {
     if (ev.isTrusted) lastIntent = Date.now();
   };
@@ -288,47 +300,227 @@
     }
     return el;
   };
+  const clickable = (hit) => {
+    const el = closest(hit, CLICKABLE) || pointerTarget(hit);
+    return el.localName === "label" && el.control ? el.control : el;
+  };
+  const inputType = (el) => (el.localName === "input" ? (el.getAttribute("type") || "").toLowerCase() : "");
+  // Reported by their change event (with the new state, or the chosen files): their clicks,
+  // and the clicks their labels forward to them, would only double the action.
+  const byChange = (el) =>
+    el.localName === "select" || el.localName === "option" || ["checkbox", "radio", "file"].includes(inputType(el));
+  const contains = (outer, inner) => {
+    for (let node = inner; node; node = parentOf(node)) if (node === outer) return true;
+    return false;
+  };
+
+  // -- the hover a click needed ---------------------------------------------------------------
+  // `path` is where the pointer went (each element it entered). A menu a script opens on
+  // mouseover/mouseenter is seen by a MutationObserver: what changed while the entering events
+  // of an element were dispatched (before the next task) was changed by entering it -- an
+  // element shown (style, hidden, added), or a class added to a container that a CSS rule turns
+  // into showing the menu inside it. A menu opened by a CSS `:hover` rule is found from the
+  // rules that show an element under :hover. Either way the target must be inside what was
+  // shown, and the element entered outside it: else no hover was needed to reach the target.
+  const path = [];
+  let entering = null;
+  const changedBy = new WeakMap(); // element -> { by: the element entered, added: classes }
+  window.addEventListener("pointerover", (ev) => {
+    const el = origin(ev);
+    if (!ev.isTrusted || !el || path[path.length - 1] === el) return;
+    path.push(el);
+    if (path.length > 30) path.shift();
+    entering = el;
+    setTimeout(() => {
+      if (entering === el) entering = null;
+    }, 0);
+  }, true);
+  const classes = (text) => new Set((text || "").split(/\s+/).filter(Boolean));
+  new MutationObserver((records) => {
+    if (!entering) return;
+    for (const record of records) {
+      if (record.type === "childList") {
+        for (const node of record.addedNodes)
+          if (node.nodeType === 1) changedBy.set(node, { by: entering, added: null });
+      } else if (record.attributeName === "class") {
+        const before = classes(record.oldValue);
+        const added = [...record.target.classList].filter((c) => !before.has(c));
+        if (added.length) changedBy.set(record.target, { by: entering, added });
+      } else {
+        changedBy.set(record.target, { by: entering, added: null });
+      }
+    }
+  }).observe(document, {
+    subtree: true, childList: true, attributes: true, attributeOldValue: true,
+    attributeFilter: ["class", "style", "hidden", "open"],
+  });
+  // Selectors of the style rules that show or hide (display, visibility, opacity).
+  const showing = () => {
+    const out = [];
+    const walk = (rules) => {
+      for (const rule of rules) {
+        if (rule.cssRules && !rule.selectorText) walk(rule.cssRules);
+        else if (rule.selectorText && rule.style && (rule.style.display || rule.style.visibility || rule.style.opacity))
+          out.push(...rule.selectorText.split(","));
+      }
+    };
+    for (const sheet of document.styleSheets) {
+      try {
+        walk(sheet.cssRules);
+      } catch (e) {
+        // a cross-origin style sheet cannot be read
+      }
+    }
+    return out;
+  };
+  const matches = (el, selector) => {
+    try {
+      return el.matches(selector);
+    } catch (e) {
+      return false;
+    }
+  };
+  // The element the pointer rested on that opened what `target` is in, or null.
+  const hoverFor = (target) => {
+    const selectors = showing();
+    const chain = [];
+    for (let el = target; el && el !== document.body; el = parentOf(el)) chain.push(el);
+    const shownBy = (container, test) =>
+      chain.some((el) => el !== container && contains(container, el) && selectors.some((sel) => test(sel) && matches(el, sel)));
+    for (const el of chain) {
+      const change = changedBy.get(el);
+      if (change && change.by.isConnected && !contains(target, change.by)) {
+        if (!contains(el, change.by)) return clickable(change.by);
+        const added = change.added || [];
+        if (shownBy(el, (sel) => added.some((c) => sel.includes(`.${c}`)))) return clickable(change.by);
+      }
+    }
+    for (const selector of selectors) {
+      if (!selector.includes(":hover")) continue;
+      const shown = chain.find((el) => matches(el, selector));
+      if (!shown) continue;
+      const end = selector.lastIndexOf(":hover") + ":hover".length;
+      const hovered = [...document.querySelectorAll(selector.slice(0, end))].pop();
+      if (!hovered || contains(shown, hovered)) continue;
+      // the last element entered inside the hovered one but outside what it showed
+      const rested = path.filter((el) => el.isConnected && contains(hovered, el) && !contains(shown, el));
+      const from = rested.filter((el) => el !== hovered).pop() || rested.pop();
+      if (from && !contains(target, from)) return clickable(from);
+    }
+    return null;
+  };
+
+  // -- clicks, double clicks, drags -------------------------------------------------------------
+  let down = null; // the person's last press: where, on what
+  let forwarded = null; // the click a label is about to forward to its control
+  let enter = null; // the element a held Enter key went down on
+  let dnd = null; // an HTML5 drag in progress
+  let clicking = null; // the element of the person's click being dispatched (this task)
+  window.addEventListener("pointerdown", (ev) => {
+    if (!ev.isTrusted || !ev.isPrimary || ev.button !== 0) return;
+    const hit = origin(ev);
+    down = hit && { el: hit, x: ev.clientX, y: ev.clientY };
+    forwarded = null;
+    if (!hit) return;
+    const needs = hoverFor(hit);
+    if (needs) send("hover", ev, needs, {});
+  }, true);
+  const far = (ev) => !!down && Math.hypot(ev.clientX - down.x, ev.clientY - down.y) > DRAG_PX;
   window.addEventListener("click", (ev) => {
     flushTyping();
     intent(ev);
     const hit = origin(ev);
     if (!hit) return;
-    let el = closest(hit, CLICKABLE) || pointerTarget(hit);
-    // A label click is a click on its control; checkboxes, radios and selects are reported by
-    // their change event (with the new state), so their clicks would only double them.
-    if (el.localName === "label" && el.control) el = el.control;
-    const type = (el.getAttribute("type") || "").toLowerCase();
-    if (el.localName === "select" || el.localName === "option") return;
-    if (el.localName === "input" && (type === "checkbox" || type === "radio")) return;
-    // Enter on a button or link fires a click (detail 0): the press is the action.
-    if (ev.detail === 0 && lastEnter.el && Date.now() - lastEnter.at < INTENT_MS) {
-      if (lastEnter.el === hit || lastEnter.el === el) return;
+    const el = clickable(hit);
+    if (ev.isTrusted) {
+      const pointerless = ev.detail === 0 && !ev.pointerType;
+      // Enter on a button or link, or in a field of a form (implicit submission), fires a
+      // click without a pointer while the key is down: the press is the action.
+      if (pointerless && enter && (enter === hit || enter === el || (enter.form && enter.form === el.form))) return;
+      if (forwarded && forwarded.el === hit && forwarded.x === ev.clientX && forwarded.y === ev.clientY) {
+        forwarded = null;
+        return;
+      }
+      if (!pointerless && (ev.detail > 1 || far(ev))) return; // part of a double click or a drag
+      const label = closest(hit, "label");
+      if (label && label.control && !contains(label.control, hit))
+        forwarded = { el: label.control, x: ev.clientX, y: ev.clientY };
     }
+    if (ev.isTrusted) {
+      clicking = el;
+      setTimeout(() => {
+        if (clicking === el) clicking = null;
+      }, 0);
+    } else if (clicking && inputType(el) === "file") {
+      // The person's click made the page open a file chooser (`input.click()` in a handler):
+      // the files chosen are the action, that click only led to them.
+      send("chooser", { isTrusted: true }, clicking, {});
+    }
+    if (byChange(el)) return;
     send("click", ev, el, { text_field: isTextField(el) });
+  }, true);
+  window.addEventListener("dblclick", (ev) => {
+    const hit = origin(ev);
+    if (!hit || !ev.isTrusted) return;
+    const el = clickable(hit);
+    if (!byChange(el)) send("dblclick", ev, el, { text_field: isTextField(el) });
+  }, true);
+
+  // A drag the page handles with pointer events: pressed on one element, released over another.
+  const dropTarget = (ev, from) =>
+    document.elementsFromPoint(ev.clientX, ev.clientY).find((el) => !contains(from, el)) || null;
+  window.addEventListener("pointerup", (ev) => {
+    if (!ev.isTrusted || !ev.isPrimary || !down || dnd || !far(ev)) return;
+    const from = clickable(down.el);
+    if (isTextField(from) || byChange(from)) return; // selecting text, moving a slider
+    const to = dropTarget(ev, from);
+    if (to) send("drag", ev, from, { to: describe(clickable(to)) });
+  }, true);
+  // An HTML5 drag and drop: reported when it ends, with where it was dropped.
+  window.addEventListener("dragstart", (ev) => {
+    const el = origin(ev);
+    if (ev.isTrusted && el) dnd = { from: clickable(el), to: null };
+  }, true);
+  for (const type of ["dragenter", "dragover", "drop"]) {
+    window.addEventListener(type, (ev) => {
+      if (dnd && ev.isTrusted) dnd.to = origin(ev);
+    }, true);
+  }
+  window.addEventListener("dragend", (ev) => {
+    const drag = dnd;
+    dnd = null;
+    down = null;
+    if (drag && drag.to && ev.isTrusted) send("drag", ev, drag.from, { to: describe(clickable(drag.to)) });
   }, true);
 
   window.addEventListener("input", (ev) => {
     const el = origin(ev);
     if (!isTextField(el)) return;
+    if (!ev.isTrusted) return send("input", ev, el, { value: null }); // counted, not typing
     if (typing && typing.el !== el) flushTyping();
     if (!typing) typing = { el, sent: 0 };
     typing.ev = ev;
-    typing.dirty = true;
+    typing.done = false;
     clearTimeout(typing.timer);
-    if (Date.now() - typing.sent >= TYPING_EVERY_MS) sendTyping();
-    else typing.timer = setTimeout(() => typing && sendTyping(), TYPING_QUIET_MS);
+    if (Date.now() - typing.sent >= TYPING_EVERY_MS) sendTyping(false);
+    typing.timer = setTimeout(() => typing && !typing.done && sendTyping(true), TYPING_QUIET_MS);
   }, true);
 
   window.addEventListener("change", (ev) => {
     const el = origin(ev);
     if (!el) return;
+    const type = inputType(el);
     if (el.localName === "select") {
       flushTyping();
       const chosen = [...el.selectedOptions].map((o) => ({ value: o.value, label: clean(o.label || o.textContent) }));
       send("select", ev, el, { options: chosen });
-    } else if (el.localName === "input" && ["checkbox", "radio"].includes((el.type || "").toLowerCase())) {
+    } else if (type === "checkbox" || type === "radio") {
       flushTyping();
       send("check", ev, el, { checked: el.checked });
+    } else if (type === "file") {
+      flushTyping();
+      // Only the names: the browser never reveals the chosen files' paths.
+      send("upload", ev, el, { files: [...el.files].map((f) => f.name) });
     }
   }, true);
 
@@ -338,10 +530,13 @@
     if (!KEYS.has(ev.key) || ev.isComposing) return;
     flushTyping();
     const el = origin(ev);
-    if (ev.key === "Enter" && ev.isTrusted) lastEnter = { el, at: Date.now() };
+    if (ev.key === "Enter" && ev.isTrusted) enter = el;
     const focused = el && el !== document.body && el !== document.documentElement ? el : null;
     const mods = ["Control", "Alt", "Meta", "Shift"].filter((m) => ev.getModifierState(m));
     send("key", ev, focused, { key: [...mods, ev.key].join("+") });
+  }, true);
+  window.addEventListener("keyup", (ev) => {
+    if (ev.key === "Enter") enter = null;
   }, true);
 
   window.addEventListener("submit", (ev) => {
@@ -353,13 +548,20 @@
 
   // Scroll events are trusted even when a script (or Playwright's scrollIntoView) scrolls, so a
   // scroll counts as the person's only shortly after input that scrolls: the wheel, a touch
-  // move, a scrolling key outside a text field, or a press on the scrollbar (the root element).
+  // move, a scrolling key outside a text field, or a press on a scrollbar (the page's is on the
+  // root element; an element's lies outside its client area).
   let lastScrollIntent = 0;
   const SCROLL_KEYS = new Set(["PageUp", "PageDown", "Home", "End", "ArrowUp", "ArrowDown", " "]);
+  const onScrollbar = (ev) => {
+    const el = origin(ev);
+    if (el === document.documentElement) return true;
+    const scrolls = el && el.clientWidth > 0 && (el.scrollHeight > el.clientHeight || el.scrollWidth > el.clientWidth);
+    return !!scrolls && (ev.offsetX >= el.clientWidth || ev.offsetY >= el.clientHeight);
+  };
   const scrollIntent = (ev) => {
     if (!ev.isTrusted) return;
     if (ev.type === "keydown" && (!SCROLL_KEYS.has(ev.key) || isTextField(origin(ev)))) return;
-    if (ev.type === "pointerdown" && origin(ev) !== document.documentElement) return;
+    if (ev.type === "pointerdown" && !onScrollbar(ev)) return;
     lastScrollIntent = Date.now();
   };
   for (const type of ["wheel", "touchmove", "keydown", "pointerdown"])
