@@ -102,11 +102,11 @@ async def test_a_thread_whose_values_all_expire_gets_a_native_ttl(
     now = datetime.now(UTC)
     await store.set("t", "a", "1", now + timedelta(seconds=60))
     await store.set("t", "b", "2", now + timedelta(seconds=30))
-    assert 59_000 < await raw.pttl("capture:v:t") <= 60_000
+    assert 59_000 < await raw.pttl("capture:{0}:v:t") <= 60_000
     await store.set("t", "c", "3", None)  # one value that never expires: no TTL on the thread
-    assert await raw.pttl("capture:v:t") == -1
+    assert await raw.pttl("capture:{0}:v:t") == -1
     await store.delete("t", "c")
-    assert 59_000 < await raw.pttl("capture:v:t") <= 60_000
+    assert 59_000 < await raw.pttl("capture:{0}:v:t") <= 60_000
 
 
 async def test_redis_itself_drops_an_expired_thread_without_a_sweep(
@@ -115,16 +115,16 @@ async def test_redis_itself_drops_an_expired_thread_without_a_sweep(
     store = await open_store()
     await store.set("gone", "k", "1", datetime.now(UTC) + timedelta(milliseconds=150))
     await store.set("kept", "k", "1", None)
-    assert await raw.exists("capture:v:gone")
+    assert await raw.exists("capture:{0}:v:gone")
     for _ in range(100):  # Redis expires keys on its own clock; poll instead of sleeping long
-        if not await raw.exists("capture:v:gone", "capture:u:gone", "capture:x:gone"):
+        if not await raw.exists("capture:{0}:v:gone", "capture:{0}:u:gone", "capture:{0}:x:gone"):
             break
         await asyncio.sleep(0.02)
-    assert not await raw.exists("capture:v:gone", "capture:u:gone", "capture:x:gone")
+    assert not await raw.exists("capture:{0}:v:gone", "capture:{0}:u:gone", "capture:{0}:x:gone")
     # The stale index entries are dropped on the next listing.
     assert [row.thread_id for row in await store.list_sessions(None, 10, 0)] == ["kept"]
-    assert await raw.zrange("capture:threads", 0, -1) == ["kept"]
-    assert await raw.zrange("capture:due", 0, -1) == []
+    assert await raw.zrange("capture:{0}:threads", 0, -1) == ["kept"]
+    assert await raw.zrange("capture:{0}:due", 0, -1) == []
 
 
 async def test_partial_expiry_leaves_the_live_values_and_the_right_updated_at(
@@ -158,7 +158,7 @@ async def test_history_is_trimmed_by_count_and_age_and_expires_natively(
     clock = Clock()
     policy = HistoryPolicy(versions=3, age=timedelta(seconds=10))
     store = await open_store(clock=clock, history=policy)
-    name = "capture:h:1:t:__user_part_s"  # 1 = len("t"): ids holding ':' cannot collide
+    name = "capture:{0}:h:1:t:__user_part_s"  # 1 = len("t"): ids holding ':' cannot collide
     for i in range(5):  # set at 0, 4, 8, 12 and 16 s
         await store.set("t", "__user_part_s", f'"v{i}"', None)
         clock.advance(seconds=4)
@@ -176,7 +176,7 @@ async def test_history_is_trimmed_by_count_and_age_and_expires_natively(
         f'{(T0 - EPOCH) // timedelta(microseconds=1) + 16_000_000} - "v4"',
     ]
     assert 0 < await raw.pttl(name) <= 10_000  # Redis drops an idle history by itself
-    assert 0 < await raw.pttl("capture:hk:t") <= 10_000
+    assert 0 < await raw.pttl("capture:{0}:hk:t") <= 10_000
 
 
 async def test_sweep_visits_only_due_threads_in_batches(
@@ -187,11 +187,11 @@ async def test_sweep_visits_only_due_threads_in_batches(
     soon = T0 + timedelta(seconds=1)
     await asyncio.gather(*(store.set(f"t{n}", "k", "1", soon) for n in range(1200)))
     await store.set("kept", "k", "1", None)
-    assert await raw.zcard("capture:due") == 1200
+    assert await raw.zcard("capture:{0}:due") == 1200
     clock.advance(seconds=2)
     assert await store.sweep() == 1200  # more than one batch of 500
-    assert await raw.zcard("capture:due") == 0
-    assert await raw.zrange("capture:threads", 0, -1) == ["kept"]
+    assert await raw.zcard("capture:{0}:due") == 0
+    assert await raw.zrange("capture:{0}:threads", 0, -1) == ["kept"]
     assert await store.sweep() == 0
 
 
