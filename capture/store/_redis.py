@@ -33,6 +33,7 @@ replicas have it, so a failover to one of them loses no acknowledged write.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import re
@@ -131,6 +132,8 @@ class RedisStore(Store):
         self._bases: list[str] = []
         self._hfe = "0"
         self._gate: Any = contextlib.nullcontext()
+        self._loading = asyncio.Lock()
+        self._loaded = 0  # how many times the scripts were loaded
 
     @property
     def field_expiry(self) -> bool:
@@ -165,6 +168,7 @@ class RedisStore(Store):
                 self._client = self._cluster_client()
                 await self._run("ping", self._client.initialize)
             await self._read_meta()
+            await self._load_scripts()
         except BaseException:
             await self.close()
             raise
@@ -189,8 +193,6 @@ class RedisStore(Store):
         return aioredis.Redis.from_pool(pool)
 
     def _cluster_client(self) -> Any:
-        import asyncio
-
         from redis.asyncio.cluster import RedisCluster
 
         # redis-py's cluster pools fail a request past `max_connections` per node instead of
@@ -279,11 +281,14 @@ class RedisStore(Store):
         from redis.exceptions import NoScriptError, RedisClusterException, RedisError
 
         try:
+            loaded = self._loaded
             try:
                 async with self._gate:
                     return await send()
             except NoScriptError:
-                await self._load_scripts()
+                async with self._loading:  # one reload for all the calls that missed
+                    if self._loaded == loaded:
+                        await self._load_scripts()
                 async with self._gate:
                     return await send()
         except (RedisError, RedisClusterException) as exc:
@@ -302,7 +307,7 @@ class RedisStore(Store):
         client = self._client
         where = {"target_nodes": client.get_node_from_key(argv[0])} if self.cluster else {}
         async with client.pipeline(transaction=False) as pipe:
-            pipe.evalsha(_SHAS[name], 1, *argv)
+            pipe.execute_command("EVALSHA", _SHAS[name], 1, *argv)
             pipe.execute_command("WAIT", self.wait, int(self._timeout * 1000), **where)
             result, replicas = await pipe.execute()
         if int(replicas) < self.wait:
@@ -314,12 +319,13 @@ class RedisStore(Store):
 
     async def _script_each(self, name: str, calls: list[tuple[str, tuple[object, ...]]]) -> Any:
         """Run a script once per (base, args) in one pipeline; redis-py's cluster pipeline
-        sends each primary its share at once."""
+        sends each primary its share at once. (Its `evalsha` method is blocked, but a raw
+        EVALSHA is routed by its declared key like any other command.)"""
 
         async def send() -> Any:
             async with self._client.pipeline(transaction=False) as pipe:
                 for base, args in calls:
-                    pipe.evalsha(_SHAS[name], 1, *self._argv(base, args))
+                    pipe.execute_command("EVALSHA", _SHAS[name], 1, *self._argv(base, args))
                 return await pipe.execute()
 
         return await self._scripts(name, send) if calls else []
@@ -328,6 +334,7 @@ class RedisStore(Store):
         """SCRIPT LOAD every script (on every primary, in a cluster)."""
         for body in SCRIPTS.values():
             await self._run("script load", self._client.script_load, body)
+        self._loaded += 1
 
     async def set(self, thread_id: str, key: str, value_json: str, expiry: datetime | None) -> None:
         policy = self._policy

@@ -64,8 +64,11 @@ end
 # ARGV[4..]: thread, key, value JSON, expiry µs or '', keep history '1'/'0', versions, age µs.
 # With per-field expiry Redis also drops the field by itself once it is due (relative to the
 # store's clock, rounded up so Redis never drops a value the store still shows); HSET of a
-# field clears its old field TTL, so a value set without expiry needs nothing more.
+# field clears its old field TTL, so a value set without expiry needs nothing more. Redis
+# refuses field TTLs past about the year 4000, so one further than FIELD_TTL_MAX (~31 years)
+# is left to the score and the sweep.
 _SET = """
+local FIELD_TTL_MAX = 1e12
 local tid, k, val, exp = ARGV[4], ARGV[5], ARGV[6], ARGV[7]
 local v = key('v', tid)
 redis.call('HSET', v, k, val)
@@ -75,7 +78,7 @@ if exp == '' then
 else
   redis.call('ZADD', key('x', tid), exp, k)
   local ms = math.ceil((tonumber(exp) - NOW) / 1000)
-  if HFE and ms > 0 then redis.call('HPEXPIRE', v, ms, 'FIELDS', 1, k) end
+  if HFE and ms > 0 and ms < FIELD_TTL_MAX then redis.call('HPEXPIRE', v, ms, 'FIELDS', 1, k) end
 end
 settle(tid)
 if ARGV[8] == '1' then
