@@ -291,8 +291,10 @@ class RedisStore(Store):
                         await self._load_scripts()
                 async with self._gate:
                     return await send()
-        except (RedisError, RedisClusterException) as exc:
-            raise StorageError(f"redis {what} failed ({self._where}): {exc}") from exc
+        except (RedisError, RedisClusterException, AttributeError) as exc:
+            # AttributeError: redis-py (8.1) may use a connection that its cluster client
+            # closed under it while re-reading the slot map after a failover.
+            raise StorageError(f"redis {what} failed ({self._where}): {exc!r}") from exc
 
     async def _script(self, name: str, base: str, *args: object, replicate: bool = False) -> Any:
         """Run one script on the bucket `base`; `replicate` (a write) honours `?wait=`."""
@@ -308,12 +310,13 @@ class RedisStore(Store):
         where = {"target_nodes": client.get_node_from_key(argv[0])} if self.cluster else {}
         async with client.pipeline(transaction=False) as pipe:
             pipe.execute_command("EVALSHA", _SHAS[name], 1, *argv)
-            pipe.execute_command("WAIT", self.wait, int(self._timeout * 1000), **where)
+            # half the timeout: the reply must come before the socket's own timeout
+            pipe.execute_command("WAIT", self.wait, int(self._timeout * 500), **where)
             result, replicas = await pipe.execute()
         if int(replicas) < self.wait:
             raise StorageError(
                 f"redis {name} reached {replicas} of {self.wait} replicas within "
-                f"{self._timeout:g} s ({self._where})"
+                f"{self._timeout / 2:g} s ({self._where})"
             )
         return result
 
