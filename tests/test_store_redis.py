@@ -18,6 +18,7 @@ import redis.asyncio as aioredis
 
 from capture.errors import StorageError
 from capture.store import HistoryPolicy, MemoryStore, RedisStore, Store, store_from_url
+from capture.store._redis import has_field_expiry
 from tests.conftest import Clock, RedisServer
 
 pytestmark = pytest.mark.redis
@@ -295,3 +296,57 @@ async def test_redis_agrees_with_memory_on_random_operations(
         assert got == expected, f"step {step}: {op}"
         # Distinct set times keep the session order free of ties the backends break alike.
         clock.advance(seconds=rng.choice([0.001, 0.01, 0.3, 1.0]))
+
+
+# -- the key layout's version, and per-field expiry where the server has it ---------------
+
+
+async def test_data_in_the_old_layout_is_a_clear_error(raw: aioredis.Redis, redis_url: str) -> None:
+    await raw.zadd("capture:threads", {"t": 1})  # what capture wrote before layout 2
+    with pytest.raises(StorageError, match="old key layout under prefix 'capture'.*capture:\\*"):
+        await RedisStore(redis_url).open()
+    fresh = RedisStore(redis_url + "?prefix=fresh")  # another prefix is untouched
+    await fresh.open()
+    await fresh.close()
+    await raw.hset("other:meta", mapping={"layout": "3", "buckets": "1"})
+    with pytest.raises(StorageError, match="layout '3' under prefix 'other'.*reads layout 2"):
+        await RedisStore(redis_url + "?prefix=other").open()
+
+
+@pytest.mark.parametrize(
+    ("info", "expected"),
+    [
+        ({"redis_version": "7.0.15"}, False),
+        ({"redis_version": "7.4.0"}, True),
+        ({"redis_version": "8.2.3"}, True),
+        ({"redis_version": "7.2.4", "valkey_version": "8.1.1"}, False),
+        ({"redis_version": "7.2.4", "valkey_version": "9.0.0"}, True),
+    ],
+)
+def test_per_field_expiry_is_detected_from_the_server_version(
+    info: dict[str, str], expected: bool
+) -> None:
+    assert has_field_expiry(info) is expected
+
+
+async def test_per_field_expiry_is_used_only_where_the_server_has_it(
+    redis_url: str, redis_hfe_url: str
+) -> None:
+    for url, native in ((redis_hfe_url, True), (redis_url, False)):
+        store = RedisStore(url)
+        await store.open()
+        assert store.field_expiry is native
+        raw = aioredis.Redis.from_url(url, decode_responses=True)
+        await store.set("t", "gone", "1", datetime.now(UTC) + timedelta(milliseconds=200))
+        await store.set("t", "kept", "2", None)
+        await asyncio.sleep(0.3)  # past the expiry, on Redis' own clock too
+        for _ in range(100):  # Redis 8 expires fields actively, a few times a second
+            if not await raw.hexists("capture:{0}:v:t", "gone"):
+                break
+            await asyncio.sleep(0.02)
+        # Redis 7.0 keeps the field until a write, a listing or a sweep settles the thread;
+        # both hide it from every read at once.
+        assert await raw.hexists("capture:{0}:v:t", "gone") is not native
+        assert await store.get_all("t") == {"kept": "2"}
+        await raw.aclose()
+        await store.close()

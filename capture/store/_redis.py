@@ -55,6 +55,7 @@ from capture.store._base import (
     to_us,
     utc_now,
 )
+from capture.store._redis_batch import AutoPipeline
 from capture.store._redis_scripts import SCRIPTS
 
 __all__ = ["RedisStore"]
@@ -129,6 +130,7 @@ class RedisStore(Store):
         self._timeout = timeout
         self._max_connections = max_connections
         self._client: Any = None
+        self._batch: AutoPipeline
         self._bases: list[str] = []
         self._hfe = "0"
         self._gate: Any = contextlib.nullcontext()
@@ -169,6 +171,7 @@ class RedisStore(Store):
                 await self._run("ping", self._client.initialize)
             await self._read_meta()
             await self._load_scripts()
+            self._batch = AutoPipeline(self._client)
         except BaseException:
             await self.close()
             raise
@@ -216,9 +219,13 @@ class RedisStore(Store):
         return Retry(ExponentialBackoff(cap=0.5, base=0.05), times)
 
     def _connection_options(self) -> dict[str, Any]:
+        # `_run` bounds every call with asyncio.timeout. A socket timeout as well makes
+        # redis-py send each command through asyncio.wait_for, a task per command (~10% of
+        # a set+get's time); only the cluster client keeps one, as its signal to re-read the
+        # slot map when a node stops answering.
         return {
             "decode_responses": True,
-            "socket_timeout": self._timeout,
+            "socket_timeout": self._timeout if self.cluster else None,
             "socket_connect_timeout": min(self._timeout, 2.0),
         }
 
@@ -257,13 +264,23 @@ class RedisStore(Store):
             await client.aclose()
 
     async def _run(self, what: str, call: Any, *args: Any, **kwargs: Any) -> Any:
-        """Await `call(*args)`, turning every Redis failure into a `StorageError`."""
-        from redis.exceptions import RedisClusterException, RedisError
+        """Await `call(*args)` within the timeout, turning every Redis failure into a
+        `StorageError` (except NoScriptError, which `_scripts` handles)."""
+        from redis.exceptions import NoScriptError, RedisClusterException, RedisError
 
         try:
-            return await call(*args, **kwargs)
-        except (RedisError, RedisClusterException) as exc:
-            raise StorageError(f"redis {what} failed ({self._where}): {exc}") from exc
+            async with asyncio.timeout(self._timeout):
+                return await call(*args, **kwargs)
+        except NoScriptError:
+            raise
+        except TimeoutError as exc:
+            raise StorageError(
+                f"redis {what} timed out after {self._timeout:g} s ({self._where})"
+            ) from exc
+        except (RedisError, RedisClusterException, AttributeError) as exc:
+            # AttributeError: redis-py (8.1) may use a connection that its cluster client
+            # closed under it while re-reading the slot map after a failover.
+            raise StorageError(f"redis {what} failed ({self._where}): {exc!r}") from exc
 
     def _base(self, thread_id: str) -> str:
         """The key base (prefix and hash tag) of the thread's bucket."""
@@ -274,34 +291,34 @@ class RedisStore(Store):
         return [base + ":threads", base, to_us(self._clock()), self._hfe, *args]
 
     async def _scripts(self, what: str, send: Callable[[], Awaitable[Any]]) -> Any:
-        """Await `send()` (script calls), loading the scripts first where a node lacks them
-        (a new or a failed-over one), and turning every Redis failure into a StorageError."""
+        """Await `send()` (script calls) through `_run`, loading the scripts first where a
+        node lacks them (a new or a failed-over one)."""
         if self._client is None:
             raise StorageError("redis store is not open")
-        from redis.exceptions import NoScriptError, RedisClusterException, RedisError
+        from redis.exceptions import NoScriptError
 
+        loaded = self._loaded
         try:
-            loaded = self._loaded
-            try:
-                async with self._gate:
-                    return await send()
-            except NoScriptError:
-                async with self._loading:  # one reload for all the calls that missed
-                    if self._loaded == loaded:
-                        await self._load_scripts()
-                async with self._gate:
-                    return await send()
-        except (RedisError, RedisClusterException, AttributeError) as exc:
-            # AttributeError: redis-py (8.1) may use a connection that its cluster client
-            # closed under it while re-reading the slot map after a failover.
-            raise StorageError(f"redis {what} failed ({self._where}): {exc!r}") from exc
+            return await self._run(what, self._gated, send)
+        except NoScriptError:
+            async with self._loading:  # one reload for all the calls that missed
+                if self._loaded == loaded:
+                    await self._load_scripts()
+        try:
+            return await self._run(what, self._gated, send)
+        except NoScriptError as exc:
+            raise StorageError(f"redis {what} failed ({self._where}): {exc}") from exc
+
+    async def _gated(self, send: Callable[[], Awaitable[Any]]) -> Any:
+        async with self._gate:
+            return await send()
 
     async def _script(self, name: str, base: str, *args: object, replicate: bool = False) -> Any:
         """Run one script on the bucket `base`; `replicate` (a write) honours `?wait=`."""
         argv = self._argv(base, args)
         if replicate and self.wait:
             return await self._scripts(name, lambda: self._replicated(name, argv))
-        return await self._scripts(name, lambda: self._client.evalsha(_SHAS[name], 1, *argv))
+        return await self._scripts(name, lambda: self._batch.call("EVALSHA", _SHAS[name], 1, *argv))
 
     async def _replicated(self, name: str, argv: list[object]) -> Any:
         """The script, then WAIT on the same connection (a pipeline of two commands to the
