@@ -15,10 +15,12 @@ from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
+from redis.exceptions import ResponseError
 
 from capture.errors import StorageError
 from capture.store import HistoryPolicy, MemoryStore, RedisStore, Store, store_from_url
 from capture.store._redis import has_field_expiry
+from capture.store._redis_batch import AutoPipeline
 from tests.conftest import Clock, RedisServer
 
 pytestmark = pytest.mark.redis
@@ -303,13 +305,13 @@ async def test_redis_agrees_with_memory_on_random_operations(
 
 async def test_data_in_the_old_layout_is_a_clear_error(raw: aioredis.Redis, redis_url: str) -> None:
     await raw.zadd("capture:threads", {"t": 1})  # what capture wrote before layout 2
-    with pytest.raises(StorageError, match="old key layout under prefix 'capture'.*capture:\\*"):
+    with pytest.raises(StorageError, match=r"old key layout under prefix 'capture'.*capture:\*"):
         await RedisStore(redis_url).open()
     fresh = RedisStore(redis_url + "?prefix=fresh")  # another prefix is untouched
     await fresh.open()
     await fresh.close()
     await raw.hset("other:meta", mapping={"layout": "3", "buckets": "1"})
-    with pytest.raises(StorageError, match="layout '3' under prefix 'other'.*reads layout 2"):
+    with pytest.raises(StorageError, match=r"layout '3' under prefix 'other'.*reads layout 2"):
         await RedisStore(redis_url + "?prefix=other").open()
 
 
@@ -350,3 +352,27 @@ async def test_per_field_expiry_is_used_only_where_the_server_has_it(
         assert await store.get_all("t") == {"kept": "2"}
         await raw.aclose()
         await store.close()
+
+
+async def test_calls_of_one_loop_turn_share_a_pipeline_and_keep_their_own_replies(
+    raw: aioredis.Redis,
+) -> None:
+    await raw.set("s", "x")
+    await raw.hset("h", "f", "v")
+    batch = AutoPipeline(raw)
+    sizes: list[int] = []
+    send = batch._send
+
+    async def counted(calls: list[Any]) -> None:  # the real send, counted
+        sizes.append(len(calls))
+        await send(calls)
+
+    batch._send = counted  # type: ignore[method-assign]
+    replies = await asyncio.gather(
+        *(batch.call("GET", "s") for _ in range(20)), batch.call("GET", "h"), return_exceptions=True
+    )
+    assert replies[:20] == ["x"] * 20
+    assert isinstance(replies[20], ResponseError)  # WRONGTYPE: that caller's error alone
+    assert sizes == [21]
+    assert await batch.call("HGET", "h", "f") == "v"  # a later turn: a batch of its own
+    assert sizes == [21, 1]

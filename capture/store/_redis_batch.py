@@ -41,10 +41,13 @@ class AutoPipeline:
 
     async def _send(self, batch: list[tuple[tuple[object, ...], asyncio.Future[Any]]]) -> None:
         try:
-            async with self._client.pipeline(transaction=False) as pipe:
-                for command, _ in batch:
-                    pipe.execute_command(*command)
-                results = await pipe.execute(raise_on_error=False)
+            if len(batch) == 1:  # a pipeline object costs more than it saves for one
+                results = [await self._client.execute_command(*batch[0][0])]
+            else:
+                async with self._client.pipeline(transaction=False) as pipe:
+                    for command, _ in batch:
+                        pipe.execute_command(*command)
+                    results = await pipe.execute(raise_on_error=False)
         except Exception as exc:
             results = [exc] * len(batch)
         for (_, future), result in zip(batch, results, strict=True):
