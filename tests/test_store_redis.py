@@ -239,6 +239,17 @@ def test_bad_urls_are_clear_errors() -> None:
     for url in ("redis://127.0.0.1:6379/notadb", "redis://127.0.0.1:port/0"):
         with pytest.raises(StorageError, match=r"bad redis URL .*use redis://host:port/db"):
             store_from_url(url)
+    with pytest.raises(StorageError, match=r"prefix is empty or holds \{ or \}"):
+        RedisStore("redis://127.0.0.1:6379/0?prefix=a{b}")  # would move keys' hash slot
+    with pytest.raises(StorageError, match="wait must be a number of replicas"):
+        RedisStore("redis://127.0.0.1:6379/0?wait=all")
+    for url in ("redis+cluster://127.0.0.1:7000/3", "redis+sentinel://127.0.0.1:26379"):
+        with pytest.raises(StorageError, match=r"bad redis URL .*use redis\+cluster://host:port"):
+            RedisStore(url)
+    cluster = store_from_url("rediss+cluster://127.0.0.1:7000?wait=1&prefix=p")
+    assert isinstance(cluster, RedisStore)
+    assert (cluster.cluster, cluster.wait, cluster.prefix) == (True, 1, "p")
+    assert cluster.url == "rediss://127.0.0.1:7000"  # what redis-py is given
 
 
 # -- the Redis backend against the in-memory one, on random histories --------------------

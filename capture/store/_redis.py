@@ -220,9 +220,9 @@ class RedisStore(Store):
 
     def _connection_options(self) -> dict[str, Any]:
         # `_run` bounds every call with asyncio.timeout. A socket timeout as well makes
-        # redis-py send each command through asyncio.wait_for, a task per command (~10% of
-        # a set+get's time); only the cluster client keeps one, as its signal to re-read the
-        # slot map when a node stops answering.
+        # redis-py send each command through asyncio.wait_for, a task per command (see
+        # docs/store.md, Throughput); only the cluster client keeps one, as its signal to
+        # re-read the slot map when a node stops answering.
         return {
             "decode_responses": True,
             "socket_timeout": self._timeout if self.cluster else None,
