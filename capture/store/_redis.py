@@ -58,7 +58,7 @@ from capture.store._base import (
 from capture.store._redis_batch import AutoPipeline
 from capture.store._redis_scripts import SCRIPTS
 
-__all__ = ["RedisStore"]
+__all__ = ["LAYOUT", "RedisStore", "has_field_expiry"]
 
 LAYOUT = "2"
 """The key layout this code reads and writes; `P:meta` records the one a store was made with."""
