@@ -58,7 +58,8 @@ def serve(
         str | None,
         typer.Option(
             "--store",
-            help="memory://, sqlite:///path.db or redis://host:port/db [config: store.url]",
+            help="memory://, sqlite:///path.db, redis://host:port/db or redis+cluster://host:port"
+            " [config: store.url]",
         ),
     ] = None,
     token: Annotated[

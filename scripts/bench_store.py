@@ -6,7 +6,7 @@ value, and prints requests per second of each and their ratio (store / healthz).
 is one operation, so a set+get pair counts two. The clients are a minimal raw HTTP/1.1 loop,
 not httpx, so that the load generator costs little next to the server it measures.
 
-Target (issue 2): ratio >= 0.5 on SQLite.
+Targets: ratio >= 0.5 on SQLite (issue 2) and on Redis (issue 11).
 `sqlite-full` is SQLite with `?synchronous=full` (an fsync per commit). `redis` runs on a
 redis-server the script starts (append-only, fsync every second: like SQLite's default, it
 survives a crashed process); `redis-x2` is two server processes on that one Redis, the

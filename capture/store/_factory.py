@@ -46,6 +46,8 @@ SCHEMES: dict[str, Factory] = {
     "sqlite": _sqlite,
     "redis": _redis,
     "rediss": _redis,  # Redis over TLS
+    "redis+cluster": _redis,  # Redis Cluster (a redis:// URL reaching one is detected too)
+    "rediss+cluster": _redis,
 }
 
 
