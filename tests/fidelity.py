@@ -54,6 +54,9 @@ _REF = re.compile(r"\s*\[ref=[^\]]*\]")
 # -- the person ---------------------------------------------------------------------------
 
 
+_TWO_FRAMES = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
+
+
 class Person:
     """Acts on a page with the mouse and the keyboard; each method is one intended action.
 
@@ -71,7 +74,16 @@ class Person:
     async def _centre(self, target: Locator) -> tuple[float, float]:
         """Where the target is on screen; a scenario scrolls to it first, as a person does."""
         await target.wait_for()
+        # A person aims at the page as rendered: after a navigation the element exists before
+        # the stylesheet has moved it into place (a click there lands on its container).
+        await self.page.wait_for_load_state()
         box = await target.bounding_box()
+        for _ in range(20):
+            await self.page.evaluate(_TWO_FRAMES)
+            again = await target.bounding_box()
+            if again == box:
+                break
+            box = again
         size = self.page.viewport_size
         assert box is not None, f"{target} has no box"
         assert size is not None
