@@ -82,8 +82,13 @@ def serve(
     """Run the embedded session store (the Distri Session Store API under /api/v1 and /v1)."""
     from capture.store import Store, check_exposure, serve_foreground
 
-    overrides = {"store.host": host, "store.port": port, "store.url": store, "store.token": token}
-    overrides["store.workers"] = workers
+    overrides = {
+        "store.host": host,
+        "store.port": port,
+        "store.url": store,
+        "store.token": token,
+        "store.workers": workers,
+    }
     cfg = config_from(config_file, **overrides).store
     check_exposure(cfg.host, cfg.token, insecure=insecure)
 

@@ -92,7 +92,9 @@ def pytest_configure(config: pytest.Config) -> None:
 def capture_recorder(request: pytest.FixtureRequest, page: Any) -> SyncRecorder:
     """The test's `SyncRecorder` on pytest-playwright's `page`, for explicit captures
     (`capture_recorder.capture("cart with 3 items")`) in the test's own thread."""
-    plugin = request.config.pluginmanager.get_plugin("capture-session-plugin")
+    from capture.pytest_plugin import PLUGIN_NAME  # already imported when capture is on
+
+    plugin = request.config.pluginmanager.get_plugin(PLUGIN_NAME)
     if plugin is None:
         pytest.fail(
             "capture_recorder needs capture enabled: pytest --capture-session "

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -31,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from capture.browser import find_browser, launch_args  # noqa: E402
 from capture.config import load_config  # noqa: E402
-from tests.conftest import serve_dir  # noqa: E402
+from tests.conftest import free_port, serve_dir  # noqa: E402
 
 WAYS = {
     "no plugin": ["-p", "no:capture_session"],
@@ -80,12 +79,6 @@ def write_project(folder: Path) -> None:
         "from playwright.sync_api import Page, expect\n\n\n"
         f"def test_thirty_actions(page: Page) -> None:\n{body}\n"
     )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def run_once(folder: Path, base_url: str, extra: list[str], env: dict[str, str]) -> float:

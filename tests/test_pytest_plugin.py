@@ -8,7 +8,7 @@ import json
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 # httpx imports httpcore on first use and caches its exception classes; pytester drops every
 # module first imported during a test when the test ends, so a later import would make new
@@ -33,6 +33,8 @@ from tests.conftest import (
 )
 
 pytest_plugins = ["pytester"]
+
+T = TypeVar("T")
 
 PASSWORD = "Hunter2-Plugin-Secret"
 OTP = "Otp-9981-Secret-Code"
@@ -166,8 +168,18 @@ filterwarnings =
     return pytester
 
 
-def run_child(child: pytest.Pytester, site: Site, *args: str) -> pytest.RunResult:
-    return child.runpytest_subprocess("-p", "no:cacheprovider", "--base-url", site.origin, *args)
+def run_child(child: pytest.Pytester, origin: str, *args: str) -> pytest.RunResult:
+    return child.runpytest_subprocess("-p", "no:cacheprovider", "--base-url", origin, *args)
+
+
+def run_captured(child: pytest.Pytester, origin: str, server: str, *args: str) -> pytest.RunResult:
+    """The child pytest with capture on, into the store at `server`."""
+    return run_child(child, origin, "--capture-session", "--capture-server", server, *args)
+
+
+def in_child_chromium(test: T) -> T:
+    """A test of real Chromium in a child pytest (a browser process per test: slow)."""
+    return pytest.mark.browser(pytest.mark.slow(test))
 
 
 def facts(child: pytest.Pytester) -> dict[str, bool]:
@@ -221,21 +233,14 @@ def test_typed_values_are_named_only_when_not_hidden() -> None:
 # -- real Chromium in a child pytest ---------------------------------------------------
 
 
-@pytest.mark.browser
-@pytest.mark.slow
+@in_child_chromium
 def test_every_action_is_one_capture_in_the_tests_thread(
     child: pytest.Pytester, site: Site, sqlite_store_server: RunningStore, tmp_path: Path
 ) -> None:
     child.makepyfile(test_sign_in=SIGN_IN)
     out = tmp_path / "out"
-    result = run_child(
-        child,
-        site,
-        "--capture-session",
-        "--capture-server",
-        sqlite_store_server.base_url,
-        "--capture-out",
-        str(out),
+    result = run_captured(
+        child, site.origin, sqlite_store_server.base_url, "--capture-out", str(out)
     )
     result.assert_outcomes(passed=1)
     assert facts(child) == {"imported": True, "wrapped": True}
@@ -272,30 +277,27 @@ def test_every_action_is_one_capture_in_the_tests_thread(
             assert secret.encode() not in where
 
 
-@pytest.mark.browser
-@pytest.mark.slow
+@in_child_chromium
 def test_without_the_flag_nothing_is_imported_wrapped_or_stored(
     child: pytest.Pytester, site: Site, store_server: RunningStore
 ) -> None:
     child.makepyfile(test_sign_in=SIGN_IN)
     # The store is named, but capture is not enabled: it must stay empty.
-    result = run_child(child, site, "--capture-server", store_server.base_url)
+    result = run_child(child, site.origin, "--capture-server", store_server.base_url)
     result.assert_outcomes(passed=1)
     assert facts(child) == {"imported": False, "wrapped": False}
     assert httpx.get(f"{store_server.base_url}/sessions", timeout=10).json() == []
     assert not re.search(r"^-+ capture -+$", "\n".join(result.outlines), re.M)
 
 
-@pytest.mark.browser
-@pytest.mark.slow
+@in_child_chromium
 def test_a_failing_test_names_its_thread_viewer_and_screenshot(
     child: pytest.Pytester, site: Site, store_server: RunningStore
 ) -> None:
     child.makepyfile(test_failing=FAILING)
-    result = run_child(
-        child, site, "--capture-session", "--capture-server", store_server.base_url,
-        "--capture-thread-prefix", "ci-7/",
-    )  # fmt: skip
+    result = run_captured(
+        child, site.origin, store_server.base_url, "--capture-thread-prefix", "ci-7/"
+    )
     result.assert_outcomes(failed=2)
     output = "\n".join(result.outlines)
     for name, last_action in [
@@ -330,13 +332,12 @@ def test_a_failing_test_names_its_thread_viewer_and_screenshot(
     assert "Invoices" in title[-1]["error"]
 
 
-@pytest.mark.browser
-@pytest.mark.slow
+@in_child_chromium
 def test_async_tests_are_captured_on_their_own_loop(
     child: pytest.Pytester, site: Site, store_server: RunningStore
 ) -> None:
     child.makepyfile(test_orders=ASYNC)
-    result = run_child(child, site, "--capture-session", "--capture-server", store_server.base_url)
+    result = run_captured(child, site.origin, store_server.base_url)
     result.assert_outcomes(passed=1, failed=1)
     values = thread_values(store_server.base_url, "test_orders.py::test_orders")
     actions = [step["action"] for step in steps_of(values)]
@@ -361,8 +362,7 @@ def test_async_tests_are_captured_on_their_own_loop(
     assert "thread: test_orders.py::test_orders_title\n" in "\n".join(result.outlines)
 
 
-@pytest.mark.browser
-@pytest.mark.slow
+@in_child_chromium
 def test_config_enables_it_with_an_embedded_store_and_explicit_captures(
     child: pytest.Pytester,
     site: Site,
@@ -383,7 +383,7 @@ def test_explicit(page: Page, capture_recorder) -> None:
     )
     nothing = f"http://127.0.0.1:{free_port()}/api/v1"
     monkeypatch.setenv("CAPTURE_SESSION_SERVER", nothing)  # nothing answers there
-    result = run_child(child, site)
+    result = run_child(child, site.origin)
     result.assert_outcomes(passed=1)
     output = "\n".join(result.outlines)
     assert f"no session store at {nothing}; running the embedded store in-process" in output
@@ -405,14 +405,14 @@ def test_bad_capture_settings_are_one_line_errors(
 ) -> None:
     child.makepyfile(test_nothing="def test_nothing() -> None:\n    pass\n")
     nothing = f"http://127.0.0.1:{free_port()}/api/v1"
-    result = run_child(child, site, "--capture-session", "--capture-server", nothing)
+    result = run_captured(child, site.origin, nothing)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert [line for line in result.errlines if line] == [
         f"ERROR: capture: no session store answers at {nothing}"
     ]
 
     monkeypatch.setenv("CAPTURE_CAPTURE_PYTEST", "maybe")
-    result = run_child(child, site)
+    result = run_child(child, site.origin)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     lines = [line for line in result.errlines if line]
     assert len(lines) == 1
@@ -420,8 +420,7 @@ def test_bad_capture_settings_are_one_line_errors(
     assert lines[0].startswith("ERROR: capture: invalid configuration: capture.pytest")
 
 
-@pytest.mark.browser
-@pytest.mark.slow
+@in_child_chromium
 def test_the_example_checks_out_on_the_demo_shop(
     child: pytest.Pytester,
     shop: DemoSite,
@@ -431,10 +430,7 @@ def test_the_example_checks_out_on_the_demo_shop(
     example = ROOT / "examples" / "test_shop_capture.py"
     (child.path / example.name).write_text(example.read_text())
     monkeypatch.setenv("SHOP_PASSWORD", DEMO_PASSWORD)
-    result = child.runpytest_subprocess(
-        "-p", "no:cacheprovider", "--base-url", shop.url, "--capture-session",
-        "--capture-server", store_server.base_url,
-    )  # fmt: skip
+    result = run_captured(child, shop.url, store_server.base_url)
     result.assert_outcomes(passed=1)
     values = thread_values(store_server.base_url, "test_shop_capture.py::test_checkout[chromium]")
     actions = [step["action"] for step in steps_of(values)]
@@ -466,8 +462,7 @@ def test_after_the_store(page: Page) -> None:
 """
 
 
-@pytest.mark.browser
-@pytest.mark.slow
+@in_child_chromium
 def test_a_store_that_goes_away_fails_no_test(
     child: pytest.Pytester,
     site: Site,
@@ -479,7 +474,7 @@ def test_a_store_that_goes_away_fails_no_test(
     monkeypatch.setenv("CAPTURE_SESSION_RETRIES", "0")
     monkeypatch.setenv("CAPTURE_CAPTURE_UPLOAD_RETRIES", "0")
     child.makepyfile(test_store=STORE_GOES_AWAY)
-    result = run_child(child, site, "--capture-session", "--capture-server", served.base_url)
+    result = run_captured(child, site.origin, served.base_url)
     result.assert_outcomes(passed=2)
     output = "\n".join(result.outlines)
     assert re.search(r"^\d+ store writes dropped \(the store did not take them\)$", output, re.M)

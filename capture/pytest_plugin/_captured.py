@@ -28,7 +28,6 @@ from capture.errors import SessionStoreError
 from capture.pytest_plugin._actions import ASSERTIONS, QUIET_ASSERTIONS, Call, describe_call
 from capture.pytest_plugin._names import viewer_url
 from capture.recorder import CaptureResult, EncodedImage, Recorder, SyncRecorder
-from capture.recorder._image import extension
 from capture.recorder.observe import FOCUSED_SENSITIVE_JS, SENSITIVE_FIELD_JS
 from capture.recorder.observe._outline import short_error
 from capture.session import AsyncSessionClient, SessionClient
@@ -59,6 +58,18 @@ def _error_line(call: Call | None, error: BaseException) -> str:
     if call is not None and call.kind in ASSERTIONS and QUIET_ASSERTIONS.match(call.method):
         return f"{call.method} did not pass"
     return f"{type(error).__name__}: {short_error(error)}"
+
+
+def _sensitivity_probe(call: Call, page: Any) -> tuple[Any, str, dict[str, Any]] | None:
+    """What to evaluate (on a locator or the page) to learn whether the field `call` typed
+    into is sensitive; None when the call typed nothing. The same for both APIs."""
+    if call.typed_value is None:
+        return None
+    if call.kind == "Locator":
+        return call.owner, SENSITIVE_FIELD_JS, {"timeout": 1000}
+    if call.selector is not None:
+        return page.locator(call.selector), SENSITIVE_FIELD_JS, {"timeout": 1000}
+    return page, FOCUSED_SENSITIVE_JS, {}
 
 
 def _is_outcome(error: BaseException) -> bool:
@@ -157,14 +168,15 @@ class CapturedTest:
         self.finished = True
         failed = error is not None and not _is_outcome(error)
         status = "failed" if failed else "passed"
-        capture_failure = failed and self._failure is not error
-        line = _error_line(None, error) if error is not None and failed else None
+        failure = None  # the line of a failure no action's capture has shown yet
+        if error is not None and failed and self._failure is not error:
+            failure = _error_line(None, error)
         self.busy = True
         try:
             if self.asynchronous is not None or isinstance(self.current, AsyncPage):
-                self._finish_async(status, line if capture_failure else None)
+                self._finish_async(status, failure)
             else:
-                self._finish_sync(status, line if capture_failure else None)
+                self._finish_sync(status, failure)
         finally:
             self.busy = False
         if failed and not self.place.write_steps and self.last is not None:
@@ -240,28 +252,22 @@ class CapturedTest:
         return page
 
     def _sensitive_sync(self, call: Call, page: SyncPage) -> bool:
-        if call.typed_value is None:
+        probe = _sensitivity_probe(call, page)
+        if probe is None:
             return False
+        target, script, options = probe
         try:
-            if call.kind == "Locator":
-                return bool(call.owner.evaluate(SENSITIVE_FIELD_JS, timeout=1000))
-            if call.selector is not None:
-                field_ = page.locator(call.selector)
-                return bool(field_.evaluate(SENSITIVE_FIELD_JS, timeout=1000))
-            return bool(page.evaluate(FOCUSED_SENSITIVE_JS))
+            return bool(target.evaluate(script, **options))
         except PlaywrightError:
             return True  # unknown counts as sensitive: a shown secret cannot be taken back
 
     async def _sensitive_async(self, call: Call, page: AsyncPage) -> bool:
-        if call.typed_value is None:
+        probe = _sensitivity_probe(call, page)
+        if probe is None:
             return False
+        target, script, options = probe
         try:
-            if call.kind == "Locator":
-                return bool(await call.owner.evaluate(SENSITIVE_FIELD_JS, timeout=1000))
-            if call.selector is not None:
-                field_ = page.locator(call.selector)
-                return bool(await field_.evaluate(SENSITIVE_FIELD_JS, timeout=1000))
-            return bool(await page.evaluate(FOCUSED_SENSITIVE_JS))
+            return bool(await target.evaluate(script, **options))
         except PlaywrightError:
             return True
 
@@ -320,7 +326,7 @@ class CapturedTest:
         return self.place.folder / f"step-{step:03d}"
 
     def _image_path(self, step: int, image: EncodedImage) -> Path:
-        return self._step_folder(step) / f"screenshot.{extension(image.mime_type)}"
+        return self._step_folder(step) / f"screenshot.{image.extension}"
 
     def _write(self, result: CaptureResult) -> None:
         """A step's observation and (its own or the last) screenshot, as files."""

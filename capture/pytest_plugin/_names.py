@@ -6,7 +6,7 @@ import hashlib
 import re
 from urllib.parse import quote
 
-__all__ = ["MAX_THREAD_ID", "thread_id_for", "viewer_url"]
+__all__ = ["MAX_THREAD_ID", "thread_id_for", "viewer_root", "viewer_url"]
 
 MAX_THREAD_ID = 120
 """Well under the embedded store's default limit (256) and short enough to read."""
@@ -29,7 +29,11 @@ def thread_id_for(node_id: str, prefix: str = "") -> str:
     return whole[: MAX_THREAD_ID - len(digest)] + digest
 
 
+def viewer_root(base_url: str) -> str:
+    """The store's root, where the viewer is served, from its API base URL (no `/` at the end)."""
+    return base_url.rstrip("/").removesuffix("/api/v1").removesuffix("/v1")
+
+
 def viewer_url(base_url: str, thread_id: str) -> str:
     """The embedded store's viewer page for one thread (served at the store's root)."""
-    root = base_url.rstrip("/").removesuffix("/api/v1").removesuffix("/v1")
-    return f"{root}/#/thread/{quote(thread_id, safe='')}"
+    return f"{viewer_root(base_url)}/#/thread/{quote(thread_id, safe='')}"

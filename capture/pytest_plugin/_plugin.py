@@ -19,7 +19,7 @@ from capture.config import Config
 from capture.errors import CaptureError
 from capture.pytest_plugin import _actions
 from capture.pytest_plugin._captured import CapturedTest, Placement, folder_name
-from capture.pytest_plugin._names import thread_id_for
+from capture.pytest_plugin._names import thread_id_for, viewer_root
 from capture.pytest_plugin._store import RunStore
 from capture.recorder import SyncRecorder
 from capture.session import SessionClient
@@ -100,13 +100,13 @@ class CapturePlugin:
         if self.dropped:
             write(f"{self.dropped} store writes dropped (the store did not take them)")
         write(f"store: {self.store.base_url}")
+        root = viewer_root(self.store.base_url)
         if self.store.embedded:
-            root = self.store.base_url.removesuffix("/api/v1")
             write(f"viewer: {root}/ (while this run lasts)")
             write(self.store.embedded)
             write("look at it afterwards with `capture serve` (same store.url)")
         else:
-            write(f"viewer: {self.store.base_url.removesuffix('/api/v1')}/")
+            write(f"viewer: {root}/")
 
     def pytest_unconfigure(self) -> None:
         _actions.uninstall()
