@@ -19,13 +19,18 @@ import tempfile
 import time
 from pathlib import Path
 
-import httpx
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the scenarios live with the tests
 
 from capture.config import load_config  # noqa: E402
-from tests.fidelity import SCENARIOS, Outcome, record_and_replay, sites, store  # noqa: E402
+from tests.fidelity import (  # noqa: E402
+    SCENARIOS,
+    Outcome,
+    record_and_replay,
+    sites,
+    store,
+    stored_text,
+)
 
 
 def _row(outcome: Outcome, seconds: float) -> str:
@@ -38,15 +43,6 @@ def _row(outcome: Outcome, seconds: float) -> str:
     return (
         f"| {outcome.name} | {outcome.intended} | {outcome.recorded} | {verdict} | {seconds:.1f} |"
     )
-
-
-async def _stored(base_url: str) -> str:
-    async with httpx.AsyncClient(base_url=base_url) as http:
-        listing = (await http.get("/sessions", params={"limit": 1000})).json()
-        texts = [str(listing)]
-        for session in listing:
-            texts.append((await http.get(f"/sessions/{session['thread_id']}/values")).text)
-    return "\n".join(texts)
 
 
 async def main(only: str | None, keep: Path | None) -> int:
@@ -69,7 +65,7 @@ async def main(only: str | None, keep: Path | None) -> int:
                 outcome = await record_and_replay(scenario, config, where, base_url, work)
                 outcomes.append(outcome)
                 print(_row(outcome, time.perf_counter() - started), flush=True)
-            stored = await _stored(base_url)
+            stored = await stored_text(base_url)
     secrets = {secret for scenario in chosen for secret in scenario.secrets}
     database_bytes = b"".join(p.read_bytes() for p in database.parent.iterdir())
     places = {

@@ -21,6 +21,7 @@ from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
 from playwright.async_api import Locator, Page
 
 from capture.browser import open_browser
@@ -43,6 +44,7 @@ __all__ = [
     "record_and_replay",
     "sites",
     "store",
+    "stored_text",
 ]
 
 CARD = "4242 4242 4242 4242"
@@ -349,6 +351,19 @@ async def store(path: Path) -> AsyncIterator[str]:
     """The embedded store on SQLite at `path`, served over HTTP in this loop; its base URL."""
     async with serve_in_background(StoreConfig(), port=0, store=SqliteStore(path)) as base_url:
         yield base_url
+
+
+async def stored_text(base_url: str) -> str:
+    """Every thread's values and the session list, as the store serves them over HTTP."""
+    async with httpx.AsyncClient(base_url=base_url) as http:
+        listing = await http.get("/sessions", params={"limit": 1000})
+        listing.raise_for_status()
+        texts = [listing.text]
+        for session in listing.json():
+            values = await http.get(f"/sessions/{session['thread_id']}/values")
+            values.raise_for_status()
+            texts.append(values.text)
+    return "\n".join(texts)
 
 
 @contextmanager

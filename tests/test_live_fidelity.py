@@ -9,26 +9,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import httpx
 import pytest
 
 from capture.config import Config
-from tests.fidelity import SCENARIOS, Outcome, Scenario, record_and_replay, sites, store
+from tests.fidelity import (
+    SCENARIOS,
+    Outcome,
+    Scenario,
+    record_and_replay,
+    sites,
+    store,
+    stored_text,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(240)]
-
-
-async def _stored_text(base_url: str) -> str:
-    """Every thread's values and the session list, as the store serves them over HTTP."""
-    async with httpx.AsyncClient(base_url=base_url) as http:
-        listing = await http.get("/sessions", params={"limit": 1000})
-        listing.raise_for_status()
-        texts = [listing.text]
-        for session in listing.json():
-            values = await http.get(f"/sessions/{session['thread_id']}/values")
-            values.raise_for_status()
-            texts.append(values.text)
-    return "\n".join(texts)
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.name for s in SCENARIOS])
@@ -43,7 +37,7 @@ async def test_a_recorded_session_replays_to_the_same_page(
                 scenario, config, where, base_url, tmp_path / "work"
             )
             print(outcome.output)
-            stored = await _stored_text(base_url)
+            stored = await stored_text(base_url)
 
     assert outcome.replay_errors == []
     assert outcome.recorded == outcome.intended, outcome.task_file.read_text(encoding="utf-8")

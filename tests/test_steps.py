@@ -5,6 +5,7 @@ elements, drags (HTML5 and pointer events) and double clicks, and how they fail.
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -19,22 +20,23 @@ from tests.test_runner import observation, run_in, steps_of, task_at, values
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 
 
-async def run_steps(
-    tmp_path: Path,
-    site: Site,
-    chromium: Browser,
-    store: RunningStore,
-    page: str,
-    steps: str,
-) -> RunResult:
-    """Open `page` of the test site (its frames from the second origin), then run `steps`
-    (YAML list items, one per line) and return the result."""
-    text = (
-        f"name: steps\nbase_url: {site.origin}\ntimeout: 10s\n"
-        "viewport: {width: 1100, height: 800}\nsteps:\n"
-        f"  - goto: /{page}{'&' if '?' in page else '?'}other={site.other}\n{steps}"
-    )
-    return await run_in(store, chromium, task_at(tmp_path, text), "steps")
+RunSteps = Callable[[str, str], Awaitable[RunResult]]
+
+
+@pytest.fixture
+def steps(tmp_path: Path, site: Site, chromium: Browser, store_server: RunningStore) -> RunSteps:
+    """`await steps(page, yaml)`: open `page` of the test site (its frames from the second
+    origin), then run `yaml` (YAML list items, one per line) and return the result."""
+
+    async def run(page: str, yaml: str) -> RunResult:
+        text = (
+            f"name: steps\nbase_url: {site.origin}\ntimeout: 10s\n"
+            "viewport: {width: 1100, height: 800}\nsteps:\n"
+            f"  - goto: /{page}{'&' if '?' in page else '?'}other={site.other}\n{yaml}"
+        )
+        return await run_in(store_server, chromium, task_at(tmp_path, text), "steps")
+
+    return run
 
 
 def ok(result: RunResult) -> list[str]:
@@ -53,13 +55,9 @@ def failure(result: RunResult) -> str:
 
 
 async def test_fill_click_and_expect_in_frames_by_name_url_and_title(
-    tmp_path: Path, site: Site, chromium: Browser, store_server: RunningStore
+    steps: RunSteps, store_server: RunningStore
 ) -> None:
-    result = await run_steps(
-        tmp_path,
-        site,
-        chromium,
-        store_server,
+    result = await steps(
         "framed.html",
         # `pay` is cross-origin, `shop` same-origin; the top page has a Pay button of its own.
         "  - fill: {label: Card holder, value: Ada, frame: {name: pay}}\n"
@@ -88,14 +86,8 @@ async def test_fill_click_and_expect_in_frames_by_name_url_and_title(
     assert records[2]["action"] == "click button 'Pay' in frame 'pay'"
 
 
-async def test_nested_frames_by_path_and_anywhere_by_one_mapping(
-    tmp_path: Path, site: Site, chromium: Browser, store_server: RunningStore
-) -> None:
-    result = await run_steps(
-        tmp_path,
-        site,
-        chromium,
-        store_server,
+async def test_nested_frames_by_path_and_anywhere_by_one_mapping(steps: RunSteps) -> None:
+    result = await steps(
         "framed.html",
         # outer is same-origin, inner (inside outer) cross-origin
         "  - fill: {label: Card holder, value: Cy, frame: [{name: outer}, {name: inner}]}\n"
@@ -160,19 +152,10 @@ async def test_a_frame_that_appears_late_is_waited_for(site: Site, chromium: Bro
     ],
 )
 async def test_a_frame_or_target_that_is_not_there_fails_clearly(
-    tmp_path: Path,
-    site: Site,
-    chromium: Browser,
-    store_server: RunningStore,
-    step: str,
-    reason: str,
+    steps: RunSteps, tmp_path: Path, step: str, reason: str
 ) -> None:
     started = "  - expect: {text: Widget inner, frame: {name: inner}}\n"  # every frame loaded
-    result = await run_steps(
-        tmp_path,
-        site,
-        chromium,
-        store_server,
+    result = await steps(
         "framed.html",
         f"{started}  - {step}\n    timeout: 1s\n",
     )
@@ -227,14 +210,8 @@ async def test_frame_refs_are_the_frames_the_observation_numbered(
 # -- scrolling inside elements ----------------------------------------------------------
 
 
-async def test_scroll_inside_elements_shows_in_the_next_observation(
-    tmp_path: Path, site: Site, chromium: Browser, store_server: RunningStore
-) -> None:
-    result = await run_steps(
-        tmp_path,
-        site,
-        chromium,
-        store_server,
+async def test_scroll_inside_elements_shows_in_the_next_observation(steps: RunSteps) -> None:
+    result = await steps(
         "gestures.html",
         "  - scroll: {css: '#feed', dy: 200}\n"
         "  - scroll: {label: Feed, exact: true, dy: -50}\n"  # relative to where it is
@@ -261,14 +238,8 @@ def above(observation_text: str) -> str:
     return observation_text.partition(ABOVE_MARKER)[2]
 
 
-async def test_scroll_inside_an_element_and_a_document_in_a_frame(
-    tmp_path: Path, site: Site, chromium: Browser, store_server: RunningStore
-) -> None:
-    result = await run_steps(
-        tmp_path,
-        site,
-        chromium,
-        store_server,
+async def test_scroll_inside_an_element_and_a_document_in_a_frame(steps: RunSteps) -> None:
+    result = await steps(
         "framed.html",
         "  - scroll: {label: Items, dy: 48, frame: {name: pay}}\n"  # cross-origin
         "  - scroll: {frame: {name: shop}, dy: 60}\n",
@@ -284,14 +255,8 @@ async def test_scroll_inside_an_element_and_a_document_in_a_frame(
     assert "shop page at 60" in result.steps[2].observation
 
 
-async def test_scroll_on_an_element_with_nothing_to_scroll_fails(
-    tmp_path: Path, site: Site, chromium: Browser, store_server: RunningStore
-) -> None:
-    result = await run_steps(
-        tmp_path,
-        site,
-        chromium,
-        store_server,
+async def test_scroll_on_an_element_with_nothing_to_scroll_fails(steps: RunSteps) -> None:
+    result = await steps(
         "gestures.html",
         "  - scroll: {css: '#fits', dy: 80}\n",
     )
@@ -301,14 +266,8 @@ async def test_scroll_on_an_element_with_nothing_to_scroll_fails(
 # -- drag and double click --------------------------------------------------------------
 
 
-async def test_drag_with_html5_drag_and_drop(
-    tmp_path: Path, site: Site, chromium: Browser, store_server: RunningStore
-) -> None:
-    result = await run_steps(
-        tmp_path,
-        site,
-        chromium,
-        store_server,
+async def test_drag_with_html5_drag_and_drop(steps: RunSteps) -> None:
+    result = await steps(
         "dnd.html",
         "  - drag: {from: {text: Write the report}, to: {test_id: done}}\n"
         "  - expect: {css: '#done #card-1'}\n",
@@ -318,14 +277,8 @@ async def test_drag_with_html5_drag_and_drop(
     assert "dragstart card-1. dropped card-1 on done." in result.final_observation
 
 
-async def test_drag_with_pointer_events(
-    tmp_path: Path, site: Site, chromium: Browser, store_server: RunningStore
-) -> None:
-    result = await run_steps(
-        tmp_path,
-        site,
-        chromium,
-        store_server,
+async def test_drag_with_pointer_events(steps: RunSteps) -> None:
+    result = await steps(
         "pointer.html",
         "  - drag: {from: {text: Token, exact: true}, to: {css: '#slot-c'}}\n"
         "  - expect: {css: '#slot-c #token'}\n",
@@ -336,14 +289,8 @@ async def test_drag_with_pointer_events(
     assert int(moved.group(1)) > 1  # a glide, not a jump
 
 
-async def test_dblclick_is_one_double_click(
-    tmp_path: Path, site: Site, chromium: Browser, store_server: RunningStore
-) -> None:
-    result = await run_steps(
-        tmp_path,
-        site,
-        chromium,
-        store_server,
+async def test_dblclick_is_one_double_click(steps: RunSteps) -> None:
+    result = await steps(
         "gestures.html",
         "  - dblclick: '#word'\n  - expect: {text: Editing}\n",
     )
@@ -351,14 +298,8 @@ async def test_dblclick_is_one_double_click(
     assert "clicks: 2, dblclicks: 1" in result.final_observation
 
 
-async def test_drags_inside_cross_origin_frames(
-    tmp_path: Path, site: Site, chromium: Browser, store_server: RunningStore
-) -> None:
-    result = await run_steps(
-        tmp_path,
-        site,
-        chromium,
-        store_server,
+async def test_drags_inside_cross_origin_frames(steps: RunSteps) -> None:
+    result = await steps(
         "boards.html",
         "  - drag: {from: {text: Review the draft, frame: {name: board}}, "
         "to: {test_id: done, frame: {name: board}}}\n"

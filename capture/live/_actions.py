@@ -68,10 +68,6 @@ class Action:
         return self.kind not in _NOT_CAPTURED
 
     @property
-    def in_frame(self) -> bool:
-        return bool(self.frame)
-
-    @property
     def text(self) -> str:
         """What the person did, as the observation's action line says it."""
         what = self.element.describe() if self.element is not None else "the page"

@@ -77,7 +77,8 @@ def _step(action: Action, scroll: dict[Hashable, tuple[int, int]]) -> dict[str, 
         case "new_tab":
             return "the runner follows the tab a click opens (a typed URL there is a goto)"
         case "goto" | "reload" | "back" | "forward":
-            for key in [k for k in scroll if k == action.page or _page_of(k) == action.page]:
+            # Scroll positions are keyed by Action.field_key: (page, document, box).
+            for key in [k for k in scroll if isinstance(k, tuple) and k[0] == action.page]:
                 del scroll[key]
             return {"goto": {"url": action.value}} if action.value else "no URL"
         case "click" | "dblclick" | "hover" | "check" | "uncheck" if target is not None:
@@ -108,10 +109,6 @@ def _step(action: Action, scroll: dict[Hashable, tuple[int, int]]) -> dict[str, 
         case "dialog":
             return "dialogs are answered by the person"
     return "no target for the element"
-
-
-def _page_of(key: Hashable) -> Hashable:
-    return key[0] if isinstance(key, tuple) and key else None
 
 
 def _more_typing(previous: Action | None, action: Action) -> bool:

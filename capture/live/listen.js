@@ -445,8 +445,6 @@
       const label = closest(hit, "label");
       if (label && label.control && !contains(label.control, hit))
         forwarded = { el: label.control, x: ev.clientX, y: ev.clientY };
-    }
-    if (ev.isTrusted) {
       clicking = el;
       setTimeout(() => {
         if (clicking === el) clicking = null;

@@ -303,6 +303,11 @@ class Target(_Model):
         """` in frame 'pay'` when the target is inside a named frame, else empty."""
         return "" if self.frame is None else f" in {describe_frame(self.frame)}"
 
+    @property
+    def ref_frame(self) -> str:
+        """The frame part of `ref`: the f1 of f1e3 ("" for the top page, or without a ref)."""
+        return "" if self.ref is None else self.ref[: self.ref.index("e")]
+
 
 class _OptionalTarget(Target):
     target_required: ClassVar[bool] = False
@@ -406,8 +411,7 @@ def _frame_of(target: Target) -> tuple[str, Any] | None:
     ("ref", "f1") or ("path", [specs]) (a frame ref and a named frame may be the same frame:
     only the runner can tell)."""
     if target.ref is not None:
-        prefix = target.ref[: target.ref.index("e")]
-        return ("ref", prefix) if prefix else None
+        return ("ref", target.ref_frame) if target.ref_frame else None
     if target.frame is None:
         return None
     if isinstance(target.frame, str):
@@ -441,8 +445,8 @@ class DragArgs(_Model):
 
     @staticmethod
     def _where(target: Target) -> str:
-        if target.ref is not None and target.ref.startswith("f"):
-            return f"in frame {target.ref[: target.ref.index('e')]}"
+        if target.ref_frame:
+            return f"in frame {target.ref_frame}"
         return target.in_frame().strip() or "on the top page"
 
 

@@ -136,7 +136,6 @@ class _Limit:
     finding a late frame and then acting in it together stay within the limit."""
 
     def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
         self._end = time.monotonic() + seconds
 
     @property
@@ -153,17 +152,21 @@ async def _frame(page: Page, target: Target, ctx: StepContext, limit: _Limit) ->
     """The frame a target is in: its `frame` (waited for), its ref's frame, or the page's."""
     if target.ref is not None:
         # A frame that is gone leaves the ref to fail in resolve_ref, with its own message.
-        return frame_numbered(page, target.ref[: target.ref.index("e")]) or page.main_frame
+        return frame_numbered(page, target.ref_frame) or page.main_frame
     if target.frame is None:
         return page.main_frame
     return await find_frame(page, target.frame, ctx.base_url, limit.left)
 
 
-async def locate(page: Page, target: Target, ctx: StepContext, limit: _Limit) -> Locator:
-    """The Playwright locator for a target; refs are resolved in the page as it is now."""
+async def locate(
+    page: Page, target: Target, ctx: StepContext, limit: _Limit, root: Frame | None = None
+) -> Locator:
+    """The Playwright locator for a target; refs are resolved in the page as it is now.
+    `root` is the target's frame when the caller has found it already."""
     if target.ref is not None:
         return await resolve_ref(page, target.ref)
-    root = await _frame(page, target, ctx, limit)
+    if root is None:
+        root = await _frame(page, target, ctx, limit)
     exact = target.exact
     if target.css is not None:
         found = root.locator(target.css)
@@ -339,8 +342,8 @@ async def _drag(page: Page, args: DragArgs, ctx: StepContext, limit: _Limit) -> 
     start, end = await _frame(page, args.from_, ctx, limit), await _frame(page, args.to, ctx, limit)
     if start != end:
         raise StepFailed(f"drag within one frame: 'from' is in {start.url}, 'to' in {end.url}")
-    source = await locate(page, args.from_, ctx, limit)
-    target = await locate(page, args.to, ctx, limit)
+    source = await locate(page, args.from_, ctx, limit, start)
+    target = await locate(page, args.to, ctx, limit, end)
     await source.hover(timeout=limit.ms)  # scrolled into view, stable, reachable
     await page.mouse.down()
     try:
