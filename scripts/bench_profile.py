@@ -27,7 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench_store import healthz, load, set_get, start_redis, start_server, stop
+from bench_store import backend_url, healthz, load, set_get, start_server, stop
 
 OWNERS = [  # (owner, markers in a py-spy frame "function (path:line)"), the last one found wins
     (
@@ -96,10 +96,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as cwd, contextlib.ExitStack() as cleanup:
         urls = {"memory": "memory://", "sqlite": "sqlite:///profile.db"}
         for backend in args.backends.split(","):
-            if backend == "redis" and backend not in urls:
-                redis, urls[backend] = start_redis(cwd)
-                cleanup.callback(stop, redis)
-            process, host, port = start_server(urls[backend], cwd)
+            process, host, port = start_server(backend_url(backend, urls, cwd, cleanup), cwd)
             try:
                 for op in (healthz, set_get):
                     before, start = cpu_seconds(process.pid), time.perf_counter()

@@ -205,6 +205,14 @@ def start_redis(cwd: str) -> tuple[subprocess.Popen[bytes], str]:
     sys.exit("redis-server did not start")
 
 
+def backend_url(name: str, urls: dict[str, str], cwd: str, cleanup: contextlib.ExitStack) -> str:
+    """`urls[name]`; for `redis`, a redis-server started on first use and stopped by `cleanup`."""
+    if name == "redis" and name not in urls:
+        redis, urls[name] = start_redis(cwd)
+        cleanup.callback(stop, redis)
+    return urls[name]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=16)
@@ -231,17 +239,13 @@ def main() -> None:
         for _ in range(args.rounds):
             for backend in args.backends.split(","):
                 name, _, times = backend.partition("-x")  # redis-x2: two processes, one Redis
-                if name == "redis" and name not in urls:
-                    redis, urls[name] = start_redis(cwd)
-                    cleanup.callback(stop, redis)
+                url = backend_url(name, urls, cwd, cleanup)
                 for workers in worker_counts:
                     label = backend if worker_counts == [1] else f"{backend} w{workers}"
                     if name == "memory" and workers > 1:
                         print(f"{label:>14}: skipped (memory:// cannot be shared by workers)")
                         continue
-                    started = [
-                        start_server(urls[name], cwd, workers) for _ in range(int(times or 1))
-                    ]
+                    started = [start_server(url, cwd, workers) for _ in range(int(times or 1))]
                     try:
                         servers = [(host, port) for _, host, port in started]
                         health, store = load_split(

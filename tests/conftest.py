@@ -337,6 +337,18 @@ class ServeProcess:
 StartServe = Callable[..., ServeProcess]
 
 
+def serve_refused(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run `capture serve ARGS` expecting it to refuse and exit; its exit code and output."""
+    return subprocess.run(
+        [CAPTURE, "serve", *args],
+        cwd=cwd,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
 @pytest.fixture
 def capture_serve(tmp_path: Path) -> Iterator[StartServe]:
     """Factory: `start(*serve_args, cwd=tmp_path)` -> ServeProcess, SIGKILLed at teardown."""

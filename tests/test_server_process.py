@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import subprocess
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.conftest import CAPTURE, StartServe, clean_env
+from tests.conftest import StartServe, serve_refused
 
 
 def test_serve_starts_prints_where_and_keeps_data_across_restarts(
@@ -34,14 +33,7 @@ def test_serve_starts_prints_where_and_keeps_data_across_restarts(
 
 
 def test_serve_refuses_a_public_address_without_a_token(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [CAPTURE, "serve", "--host", "0.0.0.0", "--store", "memory://"],
-        cwd=tmp_path,
-        env=clean_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = serve_refused(tmp_path, "--host", "0.0.0.0", "--store", "memory://")
     assert result.returncode == 1
     assert result.stderr.startswith("error: refusing to listen on 0.0.0.0 without a token")
     assert "--insecure" in result.stderr
@@ -53,14 +45,7 @@ def test_serve_refuses_a_public_address_without_a_token(tmp_path: Path) -> None:
     [("nosuch://x", "unknown store URL"), ("sqlite:////proc/no/store.db", "cannot open")],
 )
 def test_serve_reports_a_bad_store_in_one_line(tmp_path: Path, store: str, message: str) -> None:
-    result = subprocess.run(
-        [CAPTURE, "serve", "--port", "0", "--store", store],
-        cwd=tmp_path,
-        env=clean_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = serve_refused(tmp_path, "--port", "0", "--store", store)
     assert result.returncode == 1
     assert message in result.stderr
     assert "Traceback" not in result.stderr

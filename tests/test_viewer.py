@@ -396,22 +396,20 @@ def test_snapshot_is_rebuilt_only_when_the_thread_changes(store_server: RunningS
     assert [v["key"] for v in second.body["values"]] == ["a", "b"]
 
 
-def test_snapshot_follows_a_commit_that_lands_out_of_clock_order(
-    store_server: RunningStore,
-) -> None:
+async def test_snapshot_follows_a_commit_that_lands_out_of_clock_order() -> None:
     # Two workers (or two connections) may commit writes in another order than their clocks
     # read: here `a` is re-set with a time older than `b`'s, so the thread's newest write
     # time does not move, yet the viewer must show the new value.
     now = [datetime(2026, 1, 1, tzinfo=UTC)]
     store = MemoryStore(clock=lambda: now[0])
-    data, call = ViewerData(store), store_server.call
-    call(store.set("t", "a", '"a1"', None))
+    data = ViewerData(store)
+    await store.set("t", "a", '"a1"', None)
     now[0] += timedelta(seconds=2)
-    call(store.set("t", "b", '"b1"', None))
-    first = call(data.thread("t"))
+    await store.set("t", "b", '"b1"', None)
+    first = await data.thread("t")
     assert first is not None
     now[0] -= timedelta(seconds=1)
-    call(store.set("t", "a", '"a2"', None))
-    second = call(data.thread("t"))
+    await store.set("t", "a", '"a2"', None)
+    second = await data.thread("t")
     assert second is not None
     assert [v["value"] for v in second.body["values"]] == ["a2", "b1"]

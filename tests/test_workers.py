@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import signal
 import socket
-import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -21,7 +20,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from capture.session import SessionClient
-from tests.conftest import CAPTURE, ServeProcess, StartServe, clean_env
+from tests.conftest import ServeProcess, StartServe, serve_refused
 from tests.test_viewer import shot, thread_url, write_step
 
 SHARED = [pytest.param("sqlite"), pytest.param("redis", marks=pytest.mark.redis)]
@@ -232,14 +231,7 @@ def wait_until(condition: Callable[[], bool], seconds: float = 60) -> None:
 
 
 def test_memory_store_with_workers_is_refused_in_one_line(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [CAPTURE, "serve", "--port", "0", "--store", "memory://", "--workers", "2"],
-        cwd=tmp_path,
-        env=clean_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = serve_refused(tmp_path, "--port", "0", "--store", "memory://", "--workers", "2")
     assert result.returncode == 1
     assert result.stderr.startswith("error: memory:// cannot be shared by 2 workers")
     assert result.stderr.count("\n") == 1

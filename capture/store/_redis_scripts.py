@@ -51,14 +51,6 @@ local function settle(tid)
   end
   return #dead
 end
-
--- Settle up to `limit` threads that hold an expired value; returns {values removed, threads}.
-local function settle_due(limit)
-  local tids = redis.call('ZRANGEBYSCORE', DUE, '-inf', NOW, 'LIMIT', 0, limit)
-  local removed = 0
-  for i = 1, #tids do removed = removed + settle(tids[i]) end
-  return {removed, #tids}
-end
 """
 
 # ARGV[4..]: thread, key, value JSON, expiry µs or '', keep history '1'/'0', versions, age µs.
@@ -144,8 +136,12 @@ redis.call('ZREM', THREADS, tid)
 redis.call('ZREM', DUE, tid)
 """
 
+# Settles up to ARGV[4] threads that hold an expired value; returns {values removed, threads}.
 _SWEEP = """
-return settle_due(tonumber(ARGV[4]))
+local tids = redis.call('ZRANGEBYSCORE', DUE, '-inf', NOW, 'LIMIT', 0, tonumber(ARGV[4]))
+local removed = 0
+for i = 1, #tids do removed = removed + settle(tids[i]) end
+return {removed, #tids}
 """
 
 # The bucket's newest `ARGV[4]` threads: {tid, updated µs, tid, updated µs, ...}.

@@ -198,7 +198,7 @@ async def serve_in_background(
     server = StoreServer(store_cfg, store, host="127.0.0.1", port=chosen, embedded=True)
     task = await server.start()
     try:
-        yield f"http://127.0.0.1:{server.port}/api/v1"
+        yield _base_url("127.0.0.1", server.port)
     finally:
         server.should_exit = True
         await task
