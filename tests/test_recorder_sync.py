@@ -6,6 +6,7 @@ import base64
 import inspect
 import io
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -103,6 +104,25 @@ def test_sync_store_down_never_fails_the_task(page: Page, site: Site) -> None:
     assert result.step == 1
     assert rec.stats.uploaded == 0
     assert rec.stats.dropped >= 3
+
+
+def test_sync_busy_page_does_not_block_past_the_time_box(
+    page: Page, client: SessionClient, store_server: Any, site: Site
+) -> None:
+    """The sync face waits like the async one: a page whose main thread is stuck for 1.5 s
+    holds a capture only until its 0.3 s box ends (a blocking call would wait it out)."""
+    with SyncRecorder(page, client, "t-sync-busy", config=CaptureConfig(time_box=0.3)) as rec:
+        page.goto(site.url("spa.html"))
+        rec.capture("open")
+        page.evaluate(
+            "setTimeout(() => { const t = Date.now(); while (Date.now() - t < 1500); }, 0)"
+        )
+        begun = time.monotonic()
+        busy = rec.capture("busy")
+        elapsed = time.monotonic() - begun
+        rec.flush()
+    assert elapsed < 1.2, elapsed
+    assert any("not ready" in note or "not located" in note for note in busy.notes)
 
 
 def test_sync_spent_time_box_skips_parts_and_says_so(

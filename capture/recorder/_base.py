@@ -1,5 +1,5 @@
-"""What `Recorder` and `SyncRecorder` hold in common: the config, the core, the upload queue,
-the pages followed and their events. The faces add only the I/O of a capture."""
+"""What `Recorder` and `SyncRecorder` hold in common: the config, the core, the page I/O,
+the upload queue, the pages followed and their events. The faces add only how they wait."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Generic, TypeVar
 
 from capture.config import CaptureConfig
 from capture.recorder._core import RecorderCore
+from capture.recorder._io import PageIO
 from capture.recorder._upload import RecorderStats, UploaderBase, Write
 from capture.recorder.observe import PageEvents
 from capture.session import BaseSessionClient
@@ -17,14 +18,13 @@ __all__ = ["RecorderBase"]
 PageT = TypeVar("PageT")
 ClientT = TypeVar("ClientT", bound=BaseSessionClient)
 UploaderT = TypeVar("UploaderT", bound=UploaderBase)
-CdpT = TypeVar("CdpT")
 
 
-class RecorderBase(Generic[PageT, ClientT, UploaderT, CdpT]):
+class RecorderBase(Generic[PageT, ClientT, UploaderT]):
     """State and the non-I/O public surface shared by both faces.
 
     A face names its upload queue in `_uploader_type` (called as `(client, thread_id,
-    **options)`); `CdpT` is its API's CDP session, kept for one page at a time.
+    **options)`).
     """
 
     _uploader_type: Callable[..., UploaderT]
@@ -51,8 +51,7 @@ class RecorderBase(Generic[PageT, ClientT, UploaderT, CdpT]):
         self._page = page
         self._pages = [page]
         self._events = PageEvents(page)
-        self._cdp: CdpT | None = None
-        self._cdp_page: PageT | None = None
+        self._io = PageIO(self.config)
 
     @property
     def page(self) -> PageT:

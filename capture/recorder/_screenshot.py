@@ -158,8 +158,23 @@ def decode_shot(answer: dict[str, Any]) -> bytes:
 
 
 def fallback_options(fmt: Literal["jpeg", "png"], quality: int) -> dict[str, Any]:
-    """`page.screenshot()` keyword arguments for browsers without CDP."""
-    return {"type": fmt, "quality": quality if fmt == "jpeg" else None, "scale": "css"}
+    """`page.screenshot()` keyword arguments for browsers without CDP: every one of them,
+    as the object behind a sync-API page takes no defaults (see `observe._bridge`)."""
+    return {
+        "timeout": None,
+        "type": fmt,
+        "path": None,
+        "quality": quality if fmt == "jpeg" else None,
+        "omit_background": None,
+        "full_page": None,
+        "clip": None,
+        "animations": None,
+        "caret": None,
+        "scale": "css",
+        "mask": None,
+        "mask_color": None,
+        "style": None,
+    }
 
 
 def fallback_shot(data: bytes, preset: Preset) -> Shot:

@@ -1,16 +1,17 @@
-"""Reading the page on Playwright's async API: one page.js call per frame, concurrently.
+"""Reading the page: one page.js call per frame, concurrently.
 
-Everything but the calls themselves (options, prefixes, errors, assembly) is shared with
-the sync twin in `_read_sync.py`.
+`page` is an async-API Page, or the implementation object behind a sync-API Page (see
+`_bridge`; `_read_sync.py` runs these same functions that way): both take these calls, as
+`PageLike` says.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 
-from playwright.async_api import Frame, Locator, Page
+from playwright.async_api import Locator, Page
 
 from capture.recorder.observe._model import PageState, Rect
 from capture.recorder.observe._outline import (
@@ -27,10 +28,34 @@ from capture.recorder.observe._script import (
     script,
 )
 
-__all__ = ["read_page_state", "read_sensitive", "resolve_ref"]
+__all__ = ["PageLike", "read_page_state", "read_sensitive", "resolve_ref"]
 
 
-async def _place(frame: Frame, parent_prefix: str) -> Any:
+class _HandleLike(Protocol):
+    async def evaluate(self, expression: str, arg: Any) -> Any: ...
+    async def dispose(self) -> None: ...
+
+
+class _FrameLike(Protocol):
+    @property
+    def url(self) -> str: ...
+    @property
+    def parent_frame(self) -> _FrameLike | None: ...
+    def is_detached(self) -> bool: ...
+    async def evaluate(self, expression: str, arg: Any) -> Any: ...
+    async def frame_element(self) -> _HandleLike: ...
+
+
+class PageLike(Protocol):
+    """What the reads use of a page: its frames (an async-API Page has them)."""
+
+    @property
+    def frames(self) -> Sequence[_FrameLike]: ...
+    @property
+    def main_frame(self) -> _FrameLike: ...
+
+
+async def _place(frame: _FrameLike, parent_prefix: str) -> Any:
     handle = await frame.frame_element()
     try:
         return await handle.evaluate(script(), options("frame", parent_prefix, ()))
@@ -39,7 +64,7 @@ async def _place(frame: Frame, parent_prefix: str) -> Any:
 
 
 async def _read_frame(
-    page: Page, frame: Frame, mode: str, redact_selectors: Sequence[str]
+    page: PageLike, frame: _FrameLike, mode: str, redact_selectors: Sequence[str]
 ) -> FrameRead | None:
     read = FrameRead.of(page, frame)
     calls = [frame.evaluate(script(), options(mode, read.prefix, redact_selectors))]
@@ -48,7 +73,9 @@ async def _read_frame(
     return read.record(await asyncio.gather(*calls, return_exceptions=True)).kept(frame)
 
 
-async def _read_frames(page: Page, mode: str, redact_selectors: Sequence[str]) -> list[FrameRead]:
+async def _read_frames(
+    page: PageLike, mode: str, redact_selectors: Sequence[str]
+) -> list[FrameRead]:
     reads = [
         read
         for read in await asyncio.gather(
@@ -62,13 +89,13 @@ async def _read_frames(page: Page, mode: str, redact_selectors: Sequence[str]) -
     return reads
 
 
-async def read_page_state(page: Page, *, redact_selectors: Sequence[str] = ()) -> PageState:
+async def read_page_state(page: PageLike, *, redact_selectors: Sequence[str] = ()) -> PageState:
     """One pass over every frame and open shadow root: the outline and what to mask."""
     return assemble_state(await _read_frames(page, "walk", redact_selectors))
 
 
 async def read_sensitive(
-    page: Page, *, redact_selectors: Sequence[str] = ()
+    page: PageLike, *, redact_selectors: Sequence[str] = ()
 ) -> tuple[list[Rect], list[str]]:
     """The fast path: sensitive rects (top-viewport coordinates) and secret values only."""
     return assemble_sensitive(await _read_frames(page, "sensitive", redact_selectors))

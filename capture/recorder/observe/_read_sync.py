@@ -1,79 +1,33 @@
-"""The sync twin of `_read.py`, for Playwright's sync API (pytest-playwright, scripts).
+"""The reads for Playwright's sync API: `_read.py`'s own functions, run on the page's loop.
 
-Same calls, made one after another; options, prefixes, errors and assembly are shared.
+They run through `_bridge`, so a sync-API page is read exactly as an async one, its frames
+concurrently.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
 
-from playwright.sync_api import Error as PlaywrightError
-from playwright.sync_api import Frame, Locator, Page
+from playwright.sync_api import Locator, Page
 
+from capture.recorder.observe._bridge import impl_of, run_sync
 from capture.recorder.observe._model import PageState, Rect
-from capture.recorder.observe._outline import (
-    FrameRead,
-    assemble_sensitive,
-    assemble_state,
-    live_frames,
-)
-from capture.recorder.observe._script import (
-    frame_for_ref,
-    options,
-    ref_count_error,
-    ref_selector,
-    script,
-)
+from capture.recorder.observe._read import read_page_state, read_sensitive
+from capture.recorder.observe._script import frame_for_ref, ref_count_error, ref_selector
 
 __all__ = ["read_page_state_sync", "read_sensitive_sync", "resolve_ref_sync"]
 
 
-def _call(fn: Callable[[], Any]) -> object:
-    try:
-        return fn()
-    except PlaywrightError as exc:
-        return exc
-
-
-def _place(frame: Frame, parent_prefix: str) -> Any:
-    handle = frame.frame_element()
-    try:
-        return handle.evaluate(script(), options("frame", parent_prefix, ()))
-    finally:
-        handle.dispose()
-
-
-def _read_frame(
-    page: Page, frame: Frame, mode: str, redact_selectors: Sequence[str]
-) -> FrameRead | None:
-    read = FrameRead.of(page, frame)
-    walk = options(mode, read.prefix, redact_selectors)
-    results = [_call(lambda: frame.evaluate(script(), walk))]
-    if read.parent is not None:
-        parent_prefix = read.parent
-        results.append(_call(lambda: _place(frame, parent_prefix)))
-    return read.record(results).kept(frame)
-
-
-def _read_frames(page: Page, mode: str, redact_selectors: Sequence[str]) -> list[FrameRead]:
-    frames = live_frames(page)
-    reads = [r for r in (_read_frame(page, f, mode, redact_selectors) for f in frames) if r]
-    if reads[0].data is None:
-        reads[0] = _read_frame(page, page.main_frame, mode, redact_selectors) or reads[0]
-    return reads
-
-
 def read_page_state_sync(page: Page, *, redact_selectors: Sequence[str] = ()) -> PageState:
     """`read_page_state` for a sync-API page."""
-    return assemble_state(_read_frames(page, "walk", redact_selectors))
+    return run_sync(page, read_page_state(impl_of(page), redact_selectors=redact_selectors))
 
 
 def read_sensitive_sync(
     page: Page, *, redact_selectors: Sequence[str] = ()
 ) -> tuple[list[Rect], list[str]]:
     """`read_sensitive` for a sync-API page."""
-    return assemble_sensitive(_read_frames(page, "sensitive", redact_selectors))
+    return run_sync(page, read_sensitive(impl_of(page), redact_selectors=redact_selectors))
 
 
 def resolve_ref_sync(page: Page, ref: str) -> Locator:

@@ -15,6 +15,7 @@ from typing import Any
 from weakref import WeakKeyDictionary
 
 from capture.errors import RefNotFoundError
+from capture.recorder.observe._bridge import impl_of
 
 __all__ = [
     "FOCUSED_SENSITIVE_JS",
@@ -82,7 +83,12 @@ def options(mode: str, prefix: str, redact_selectors: Sequence[str]) -> dict[str
 
 
 def frame_prefix(page: Any, frame: Any) -> str:
-    """The ref prefix of `frame` on `page`: "" for the main frame, else a stable "f<n>"."""
+    """The ref prefix of `frame` on `page`: "" for the main frame, else a stable "f<n>".
+
+    Numbered by the objects behind the API ones (`impl_of`), so a frame has one prefix
+    whether a capture read it through the sync or the async API.
+    """
+    page, frame = impl_of(page), impl_of(frame)
     if frame == page.main_frame:
         return ""
     prefix = _prefixes.get(frame)

@@ -1,0 +1,178 @@
+"""The page I/O of a capture, shared by both faces: what runs at once, and for how long.
+
+Three parts start together: the sensitive fields, the screenshot (caret hidden and layout
+read meanwhile; Chromium's `Page.captureScreenshot` itself is sent once the fields are
+located, as an image that might show a secret is never taken, and then waits about two
+frames), and the outline, which the renderer reads while those frames are drawn. So a
+capture costs about one sensitive read and one screenshot, not the sum of its parts.
+
+Every part waits at most until the time box ends; a late or failed part is left out and
+the observation names why. `page` is an async-API Page, or the object behind a sync-API
+one (`observe._bridge`): both take the same calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Sequence
+from typing import Any, TypeVar
+
+from playwright.async_api import Error as PlaywrightError
+
+from capture.config import CaptureConfig
+from capture.errors import CaptureError, ConfigError
+from capture.recorder._core import RecorderCore, StepInput, failure_note
+from capture.recorder._screenshot import (
+    CARET_JS,
+    Shot,
+    decode_shot,
+    fallback_options,
+    fallback_shot,
+    plan_shot,
+    viewport_from_metrics,
+)
+from capture.recorder.observe import Rect, read_page_state, read_sensitive
+
+__all__ = ["PageIO"]
+
+T = TypeVar("T")
+
+
+class PageIO:
+    """A recorder's page I/O: its CDP session (one page at a time) and background work."""
+
+    def __init__(self, config: CaptureConfig) -> None:
+        self.config = config
+        self._cdp: Any = None
+        self._cdp_page: Any = None
+        self._background: set[asyncio.Future[Any]] = set()
+
+    async def read(self, page: Any, core: RecorderCore, got: StepInput) -> None:
+        """Fill `got` with this step's image and page state, within the time box."""
+        cfg = self.config
+        loop = asyncio.get_running_loop()
+        begun = loop.time()
+        deadline = begun + cfg.time_box.total_seconds()
+        selectors = cfg.redact_selectors
+        cdp = await self._cdp_session(page)
+        # In this order, so the renderer runs the sensitive read first and the outline while
+        # the screenshot's frames are drawn.
+        sensitive_part = self._part(
+            read_sensitive(page, redact_selectors=selectors), "sensitive", got
+        )
+        shot_part = self._part(self._shoot(page, cdp, sensitive_part), "screenshot", got)
+        state_part = self._part(read_page_state(page, redact_selectors=selectors), "outline", got)
+        sensitive = await self._within(sensitive_part, deadline, "sensitive", got)
+        if sensitive is None:
+            shot_part.cancel()  # waits for the fields: never taken
+        else:
+            got.located = True
+            rects, values = sensitive
+            core.add_secrets(*values)
+            shot = await self._within(shot_part, deadline, "screenshot", got)
+            if shot is not None:
+                got.image = await self._within(
+                    self._part(
+                        asyncio.to_thread(core.encode, shot, rects, got.step), "encode", got
+                    ),
+                    deadline,
+                    "encode",
+                    got,
+                )
+        got.state = await self._within(state_part, deadline, "outline", got)
+        got.timings["total"] = loop.time() - begun
+
+    async def close(self) -> None:
+        """Let background work (a caret restore) finish briefly; detach the CDP session."""
+        if self._background:
+            await asyncio.wait(self._background, timeout=self.config.time_box.total_seconds())
+        await self._detach_cdp()
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _part(self, work: Awaitable[T], name: str, got: StepInput) -> asyncio.Future[T]:
+        """Start `work` now; its own duration goes to `got.timings[name]` when it ends."""
+        loop = asyncio.get_running_loop()
+        begun = loop.time()
+        future = asyncio.ensure_future(work)
+
+        def timed(done: asyncio.Future[T]) -> None:
+            got.timings[name] = loop.time() - begun
+            if not done.cancelled():
+                done.exception()  # awaited by `_within`, unless the part was given up
+
+        future.add_done_callback(timed)
+        return future
+
+    async def _within(
+        self, work: Awaitable[T], deadline: float, name: str, got: StepInput
+    ) -> T | None:
+        """Await `work` until `deadline`; None (and a note) when late or when the page failed."""
+        remaining = deadline - asyncio.get_running_loop().time()
+        try:
+            return await asyncio.wait_for(work, max(0.0, remaining))
+        except TimeoutError:
+            return None
+        except ConfigError:
+            raise  # a bad redact selector is the user's to fix, not a page hiccup
+        except (PlaywrightError, CaptureError) as exc:
+            got.notes.append(failure_note(name, exc))
+            return None
+
+    def _spawn(self, work: Awaitable[Any]) -> None:
+        """Run `work` in the background; its failure (a closed page) is of no interest."""
+        task = asyncio.ensure_future(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        task.add_done_callback(lambda done: done.cancelled() or done.exception())
+
+    async def _detach_cdp(self) -> None:
+        if self._cdp is not None:
+            with contextlib.suppress(PlaywrightError):  # the page is gone already
+                await self._cdp.detach()
+            self._cdp = None
+
+    async def _cdp_session(self, page: Any) -> Any:
+        """One CDP session per page; None for browsers without CDP (not Chromium)."""
+        if self._cdp_page is not page:
+            await self._detach_cdp()
+            self._cdp_page = page
+            try:
+                self._cdp = await page.context.new_cdp_session(page)
+            except PlaywrightError:
+                self._cdp = None
+        return self._cdp
+
+    async def _shoot(
+        self, page: Any, cdp: Any, sensitive: Awaitable[tuple[Sequence[Rect], Any]]
+    ) -> Shot:
+        """The screenshot, taken once `sensitive` (the fields to mask) is known."""
+        cfg = self.config
+        if cdp is None:
+            await sensitive
+            data = await page.screenshot(**fallback_options(cfg.image_format, cfg.quality))
+            return fallback_shot(data, cfg.preset)
+        hidden: bool | None = None  # None: unknown (cut short), so restore to be safe
+        try:
+            metrics: dict[str, Any]
+            metrics, hidden = await asyncio.gather(
+                cdp.send("Page.getLayoutMetrics", None, timeout=None),
+                page.evaluate(CARET_JS, True),
+            )
+            viewport = viewport_from_metrics(metrics)
+            rects, _ = await sensitive
+            plan = plan_shot(
+                viewport,
+                rects,
+                preset=cfg.preset,
+                fmt=cfg.image_format,
+                quality=cfg.quality,
+            )
+            answer = await cdp.send("Page.captureScreenshot", plan.params, timeout=None)
+        finally:
+            if hidden is not False:
+                # Not awaited: a capture cut short by its time box must not wait for a
+                # busy page.
+                self._spawn(page.evaluate(CARET_JS, False))
+        return Shot(decode_shot(answer), viewport, plan.width, plan.final)
