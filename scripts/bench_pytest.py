@@ -6,10 +6,13 @@ in a child pytest, one process each time, alternating three ways:
 
 - `no plugin`: `-p no:capture_session` (capture not even loaded),
 - `off`: the plugin loaded but not enabled (how every run without the flag looks),
-- `capture`: `--capture-session`, with the embedded store (SQLite) started by the run.
+- `capture`: `--capture-session`, with the embedded store (SQLite) started by the run,
+- `screenshot only`: the same hooks, but each action is followed by nothing except one bare
+  CDP `Page.captureScreenshot` (the JPEG the recorder asks Chromium for): the floor of any
+  design that shows the page after every action with a screenshot taken then.
 
 It prints the median wall time of each (whole child process: Python, pytest, Chromium) and
-the ratios capture/no plugin and off/no plugin. Target (issue 10): capture/no plugin <= 1.3.
+the ratios to `no plugin`. Target (issue 10): capture/no plugin <= 1.3.
 Usage: scripts/bench pytest [--rounds N]
 """
 
@@ -36,7 +39,47 @@ WAYS = {
     "no plugin": ["-p", "no:capture_session"],
     "off": [],
     "capture": ["--capture-session"],
+    "screenshot only": ["-p", "screenshot_only"],
 }
+
+# The `screenshot only` way: capture's own action hooks, each followed by one bare CDP
+# screenshot with the recorder's parameters for a 1280x800 page and nothing else.
+SCREENSHOT_ONLY = """
+import pytest
+from playwright.sync_api import Page
+
+from capture.pytest_plugin import _actions
+
+PARAMS = {"format": "jpeg", "quality": 70, "captureBeyondViewport": False, "optimizeForSpeed": True}
+
+
+class Shots:
+    busy = False
+    cdp = None
+    count = 0
+
+    def after_sync(self, call, error):
+        self.cdp.send("Page.captureScreenshot", PARAMS)
+        self.count += 1
+
+
+SHOTS = Shots()
+
+
+def pytest_configure(config):
+    _actions.install()
+    _actions.use(SHOTS)
+
+
+def pytest_terminal_summary(terminalreporter):
+    terminalreporter.write_line(f"{SHOTS.count} bare screenshots")
+
+
+@pytest.fixture(autouse=True)
+def _screenshot_session(page: Page):
+    SHOTS.cdp = page.context.new_cdp_session(page)
+    yield
+"""
 
 
 def actions() -> list[str]:
@@ -73,6 +116,7 @@ def write_project(folder: Path) -> None:
         "def browser_type_launch_args(browser_type_launch_args):\n"
         f"    return {{**browser_type_launch_args, **{launch!r}}}\n"
     )
+    (folder / "screenshot_only.py").write_text(SCREENSHOT_ONLY)
     (folder / "pytest.ini").write_text("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
     body = "\n".join(f"    {line}" for line in actions())
     (folder / "test_thirty.py").write_text(
@@ -91,6 +135,8 @@ def run_once(folder: Path, base_url: str, extra: list[str], env: dict[str, str])
         raise SystemExit(f"the child pytest failed ({extra}):\n{done.stdout}\n{done.stderr}")
     if "--capture-session" in extra and "30 captures from 1 tests" not in done.stdout:
         raise SystemExit(f"the capture run did not capture 30 steps:\n{done.stdout}")
+    if "screenshot_only" in extra and "30 bare screenshots" not in done.stdout:
+        raise SystemExit(f"the screenshot-only run did not take 30:\n{done.stdout}")
     return seconds
 
 
@@ -123,12 +169,13 @@ def main() -> None:
     print(f"30-action test file, {args.rounds} runs each, one process per run (wall time)")
     for way, value in median.items():
         runs = ", ".join(f"{t:.2f}" for t in times[way])
-        print(f"  {way:<10} median {value:6.2f} s   ({runs})")
-    capture_ratio = median["capture"] / median["no plugin"]
-    off_ratio = median["off"] / median["no plugin"]
-    print(f"ratio capture / no plugin: {capture_ratio:.2f}  (target <= 1.3)")
-    print(f"ratio off / no plugin:     {off_ratio:.2f}  (the flag not given)")
-    print(json.dumps({"median_s": median, "capture_ratio": round(capture_ratio, 3)}))
+        print(f"  {way:<15} median {value:6.2f} s   ({runs})")
+    ratios = {way: median[way] / median["no plugin"] for way in WAYS if way != "no plugin"}
+    print(f"ratio capture / no plugin:         {ratios['capture']:.2f}  (target <= 1.3)")
+    print(f"ratio off / no plugin:             {ratios['off']:.2f}  (the flag not given)")
+    print(f"ratio screenshot only / no plugin: {ratios['screenshot only']:.2f}  (the floor)")
+    rounded = {way: round(value, 3) for way, value in ratios.items()}
+    print(json.dumps({"median_s": median, "ratios": rounded}))
 
 
 if __name__ == "__main__":
