@@ -17,9 +17,11 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from capture.recorder import SyncRecorder
+    from collections.abc import Awaitable, Callable
 
-__all__ = ["capture_recorder", "pytest_addoption", "pytest_configure"]
+    from capture.recorder import Recorder, SyncRecorder
+
+__all__ = ["capture_async_recorder", "capture_recorder", "pytest_addoption", "pytest_configure"]
 
 _GROUP = "capture (screenshots and observations of every Playwright step)"
 
@@ -88,18 +90,33 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(plugin, PLUGIN_NAME)
 
 
-@pytest.fixture
-def capture_recorder(request: pytest.FixtureRequest, page: Any) -> SyncRecorder:
-    """The test's `SyncRecorder` on pytest-playwright's `page`, for explicit captures
-    (`capture_recorder.capture("cart with 3 items")`) in the test's own thread."""
+def _plugin(request: pytest.FixtureRequest) -> Any:
+    """The enabled capture plugin; the test fails saying how to enable it otherwise."""
     from capture.pytest_plugin import PLUGIN_NAME  # already imported when capture is on
 
     plugin = request.config.pluginmanager.get_plugin(PLUGIN_NAME)
     if plugin is None:
         pytest.fail(
-            "capture_recorder needs capture enabled: pytest --capture-session "
+            f"{request.fixturename} needs capture enabled: pytest --capture-session "
             "(or [capture] pytest = true in playwright.config.toml)",
             pytrace=False,
         )
-    recorder: SyncRecorder = plugin.recorder_for(request.node, page)
+    return plugin
+
+
+@pytest.fixture
+def capture_recorder(request: pytest.FixtureRequest, page: Any) -> SyncRecorder:
+    """The test's `SyncRecorder` on pytest-playwright's `page`, for explicit captures
+    (`capture_recorder.capture("cart with 3 items")`) in the test's own thread."""
+    recorder: SyncRecorder = _plugin(request).recorder_for(request.node, page)
     return recorder
+
+
+@pytest.fixture
+def capture_async_recorder(request: pytest.FixtureRequest) -> Callable[[Any], Awaitable[Recorder]]:
+    """For async tests: `await capture_async_recorder(page)` is the test's `Recorder` on
+    that async-API page, made on the test's own event loop, in the test's own thread."""
+    recorder_on: Callable[[Any], Awaitable[Recorder]] = _plugin(request).async_recorder_for(
+        request.node
+    )
+    return recorder_on

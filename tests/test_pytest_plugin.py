@@ -121,6 +121,14 @@ async def test_orders(async_page, base_url):
 async def test_orders_title(async_page, base_url):
     await async_page.goto(base_url + "/table.html")
     assert await async_page.title() == "Invoices"
+
+
+@pytest.mark.asyncio
+async def test_orders_explicit(async_page, base_url, capture_async_recorder):
+    await async_page.goto(base_url + "/table.html")
+    recorder = await capture_async_recorder(async_page)
+    result = await recorder.capture("the orders table")
+    assert result.step == 2
 """
 
 
@@ -338,7 +346,7 @@ def test_async_tests_are_captured_on_their_own_loop(
 ) -> None:
     child.makepyfile(test_orders=ASYNC)
     result = run_captured(child, site.origin, store_server.base_url)
-    result.assert_outcomes(passed=1, failed=1)
+    result.assert_outcomes(passed=2, failed=1)
     values = thread_values(store_server.base_url, "test_orders.py::test_orders")
     actions = [step["action"] for step in steps_of(values)]
     assert len(actions) == 3, actions
@@ -360,6 +368,13 @@ def test_async_tests_are_captured_on_their_own_loop(
     assert "Invoices" in steps[-1]["error"]
     assert values["capture.run"]["status"] == "failed"
     assert "thread: test_orders.py::test_orders_title\n" in "\n".join(result.outlines)
+
+    # capture_async_recorder: the test's own recorder, numbering on from the hooked steps.
+    values = thread_values(store_server.base_url, "test_orders.py::test_orders_explicit")
+    assert [step["action"] for step in steps_of(values)] == [
+        f"test_orders_explicit: page.goto('{site.origin}/table.html')",
+        "the orders table",
+    ]
 
 
 @in_child_chromium

@@ -72,6 +72,10 @@ def _sensitivity_probe(call: Call, page: Any) -> tuple[Any, str, dict[str, Any]]
     return page, FOCUSED_SENSITIVE_JS, {}
 
 
+# One test captures through one API: both recorders would number the same steps.
+_ONE_API = "this test already captures through Playwright's {} API; use {} for it"
+
+
 def _is_outcome(error: BaseException) -> bool:
     """pytest.skip() and pytest.xfail() raise; they are not failures to capture."""
     return isinstance(error, pytest.skip.Exception | pytest.xfail.Exception)
@@ -281,6 +285,20 @@ class CapturedTest:
         elif self.sync.page is not page:
             self.sync.page = page
         return self.sync
+
+    def explicit_sync_recorder(self, page: SyncPage) -> SyncRecorder:
+        """The test's recorder on the sync API, following `page` (`capture_recorder`)."""
+        if self.asynchronous is not None:
+            pytest.fail(_ONE_API.format("async", "capture_async_recorder"), pytrace=False)
+        self._follow(page)
+        return self.sync_recorder(page)
+
+    async def explicit_async_recorder(self, page: AsyncPage) -> Recorder:
+        """The test's recorder on the async API, following `page` (`capture_async_recorder`)."""
+        if self.sync is not None:
+            pytest.fail(_ONE_API.format("sync", "capture_recorder"), pytrace=False)
+        self._follow(page)
+        return await self._async_recorder(page)
 
     async def _async_recorder(self, page: AsyncPage) -> Recorder:
         if self.asynchronous is None:

@@ -8,7 +8,7 @@ adds the capture section to a failing test's report, and prints where the captur
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Awaitable, Callable, Generator
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ from capture.pytest_plugin import _actions
 from capture.pytest_plugin._captured import CapturedTest, Placement, folder_name
 from capture.pytest_plugin._names import thread_id_for, viewer_root
 from capture.pytest_plugin._store import RunStore
-from capture.recorder import SyncRecorder
+from capture.recorder import Recorder, SyncRecorder
 from capture.session import SessionClient
 
 __all__ = ["PLUGIN_NAME", "CapturePlugin"]
@@ -153,10 +153,17 @@ class CapturePlugin:
 
     def recorder_for(self, item: pytest.Item, page: Any) -> SyncRecorder:
         """The `capture_recorder` fixture's recorder: the test's own, on `page`."""
+        return self._test_of(item, "capture_recorder").explicit_sync_recorder(page)
+
+    def async_recorder_for(self, item: pytest.Item) -> Callable[[Any], Awaitable[Recorder]]:
+        """The `capture_async_recorder` fixture: the test's own `Recorder` on a page."""
+        return self._test_of(item, "capture_async_recorder").explicit_async_recorder
+
+    def _test_of(self, item: pytest.Item, fixture: str) -> CapturedTest:
         test = item.stash.get(_TEST, None)
         if test is None:
-            raise pytest.UsageError("capture_recorder is only available inside a test")
-        return test.sync_recorder(page)
+            raise pytest.UsageError(f"{fixture} is only available inside a test")
+        return test
 
     def _begin(self, item: pytest.Item) -> CapturedTest | None:
         if self.client is None:
