@@ -38,6 +38,7 @@ T = TypeVar("T")
 
 PASSWORD = "Hunter2-Plugin-Secret"
 OTP = "Otp-9981-Secret-Code"
+FRAME_SECRET = "Frame-Typed-Secret-77"
 
 # A plain pytest-playwright test file: nothing in it knows about capture.
 SIGN_IN = f"""
@@ -283,6 +284,40 @@ def test_every_action_is_one_capture_in_the_tests_thread(
     for secret in (PASSWORD, OTP):
         for where in (stored, files, output):
             assert secret.encode() not in where
+
+
+@in_child_chromium
+def test_frame_and_element_handle_actions_are_steps_too(
+    child: pytest.Pytester, site: Site, store_server: RunningStore
+) -> None:
+    child.makepyfile(
+        test_frames=f"""
+import re
+from playwright.sync_api import Page
+
+
+def test_frames(page: Page) -> None:
+    page.goto("/frames.html")
+    frame = page.frame(url=re.compile("name=same"))
+    frame.click("#button")
+    frame.fill("#frame-password", "{FRAME_SECRET}")
+    page.query_selector("h1 + button").click()
+"""
+    )
+    run_captured(child, site.origin, store_server.base_url).assert_outcomes(passed=1)
+    answer = httpx.get(
+        f"{store_server.base_url}/sessions/"
+        f"{quote_segment('test_frames.py::test_frames[chromium]')}/values",
+        timeout=10,
+    )
+    actions = [step["action"] for step in steps_of(answer.json()["values"])]
+    assert actions == [
+        "test_frames[chromium]: page.goto('/frames.html')",
+        "test_frames[chromium]: frame.click('#button')",
+        "test_frames[chromium]: frame.fill('#frame-password', [redacted])",
+        "test_frames[chromium]: element_handle.click()",
+    ]
+    assert FRAME_SECRET.encode() not in answer.content
 
 
 @in_child_chromium

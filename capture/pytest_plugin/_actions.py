@@ -1,9 +1,10 @@
 """Which Playwright calls count as a test's steps, how they are hooked, and how they read.
 
 How: while a capture-enabled pytest run lasts, the action methods of Playwright's public API
-classes (`Page`, `Locator`, `Keyboard`, `Mouse`, `PageAssertions`, `LocatorAssertions`, in
-both `playwright.sync_api` and `playwright.async_api`) are replaced by wrappers that call the
-original and then tell a `StepHook` what ran. They are restored when the run ends.
+classes (`Page`, `Frame`, `Locator`, `ElementHandle`, `Keyboard`, `Mouse`, `PageAssertions`,
+`LocatorAssertions`, in both `playwright.sync_api` and `playwright.async_api`) are replaced
+by wrappers that call the original and then tell a `StepHook` what ran. They are restored
+when the run ends.
 
 Why this way: the public method names are Playwright's documented, stable surface; its
 internals (`_impl_obj`, the channel, the connection's API zones) are not. Page events and
@@ -48,23 +49,32 @@ ACTIONS: dict[str, tuple[str, ...]] = {
         "check", "uncheck", "set_checked", "select_option", "set_input_files", "hover",
         "drag_to",
     ),
+    "Frame": (
+        "goto", "click", "dblclick", "tap", "fill", "type", "press", "check", "uncheck",
+        "set_checked", "select_option", "set_input_files", "hover", "drag_and_drop",
+    ),
+    "ElementHandle": (
+        "click", "dblclick", "tap", "fill", "type", "press", "check", "uncheck", "set_checked",
+        "select_option", "set_input_files", "hover",
+    ),
     "Keyboard": ("press", "type", "insert_text"),
     "Mouse": ("click", "dblclick", "wheel"),
 }  # fmt: skip
+# Classes whose methods take a selector first, as `Page`'s do.
+SELECTOR_FIRST = ("Page", "Frame")
 ASSERTIONS = ("PageAssertions", "LocatorAssertions")
 
 # (position, keyword) of the argument that carries typed input, by (class, method): its
 # value is named only when the field it went to is not sensitive.
+_TYPED = (("fill", "value"), ("type", "text"), ("press", "key"), ("select_option", "value"))
 VALUE_ARGS: dict[tuple[str, str], tuple[int, str]] = {
-    ("Page", "fill"): (1, "value"),
-    ("Page", "type"): (1, "text"),
-    ("Page", "press"): (1, "key"),
-    ("Page", "select_option"): (1, "value"),
-    ("Locator", "fill"): (0, "value"),
-    ("Locator", "type"): (0, "text"),
+    **{(kind, method): (1, keyword) for kind in SELECTOR_FIRST for method, keyword in _TYPED},
+    **{
+        (kind, method): (0, keyword)
+        for kind in ("Locator", "ElementHandle")
+        for method, keyword in _TYPED
+    },
     ("Locator", "press_sequentially"): (0, "text"),
-    ("Locator", "press"): (0, "key"),
-    ("Locator", "select_option"): (0, "value"),
     ("Keyboard", "type"): (0, "text"),
     ("Keyboard", "insert_text"): (0, "text"),
     ("Keyboard", "press"): (0, "key"),
@@ -98,8 +108,9 @@ class Call:
 
     @property
     def selector(self) -> str | None:
-        """The selector argument of a `Page` method, if it has one."""
-        if self.kind == "Page" and self.method not in ("goto", "reload", "go_back", "go_forward"):
+        """The selector argument of a `Page` or `Frame` method, if it has one."""
+        navigations = ("goto", "reload", "go_back", "go_forward")
+        if self.kind in SELECTOR_FIRST and self.method not in navigations:
             first = self.args[0] if self.args else self.kwargs.get("selector")
             return first if isinstance(first, str) else None
         return None
@@ -159,6 +170,8 @@ def describe_call(call: Call, *, hide_value: bool) -> str:
         return f"expect(page).{text}"
     if call.kind == "Locator":
         return f"{_target(call.owner)}.{text}"
+    if call.kind == "ElementHandle":
+        return f"element_handle.{text}"
     return f"{call.kind.lower()}.{text}"
 
 

@@ -67,8 +67,10 @@ def _sensitivity_probe(call: Call, page: Any) -> tuple[Any, str, dict[str, Any]]
         return None
     if call.kind == "Locator":
         return call.owner, SENSITIVE_FIELD_JS, {"timeout": 1000}
-    if call.selector is not None:
-        return page.locator(call.selector), SENSITIVE_FIELD_JS, {"timeout": 1000}
+    if call.kind == "ElementHandle":
+        return call.owner, SENSITIVE_FIELD_JS, {}
+    if call.selector is not None:  # on the page, or on the frame the call ran in
+        return call.owner.locator(call.selector), SENSITIVE_FIELD_JS, {"timeout": 1000}
     return page, FOCUSED_SENSITIVE_JS, {}
 
 
@@ -241,12 +243,12 @@ class CapturedTest:
         """The page a call acted on, in the API `api`; None when it is not ours to capture."""
         if call.kind == "Page":
             page = call.owner
-        elif call.kind == "Locator":
+        elif call.kind in ("Locator", "Frame"):
             page = call.owner.page
         elif call.kind in ("Keyboard", "Mouse"):
             owners = (p for p in self._pages if call.owner in (p.keyboard, p.mouse))
             page = next(owners, self.current)
-        else:
+        else:  # an assertion or an element handle: the page captured last
             page = self.current
         if not isinstance(page, api):
             return None
