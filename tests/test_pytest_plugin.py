@@ -450,6 +450,41 @@ def test_explicit(page: Page, capture_recorder) -> None:
     ]
 
 
+@in_child_chromium
+def test_xdist_workers_capture_into_one_store_the_controller_started(
+    child: pytest.Pytester,
+    site: Site,
+    capture_serve: StartServe,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    child.makepyfile(
+        test_split="""
+import pytest
+from playwright.sync_api import Page
+
+
+@pytest.mark.parametrize("n", range(4))
+def test_page(page: Page, n: int) -> None:
+    page.goto("/table.html")
+    page.get_by_role("link", name="Home").click()
+"""
+    )
+    nothing = f"http://127.0.0.1:{free_port()}/api/v1"
+    monkeypatch.setenv("CAPTURE_SESSION_SERVER", nothing)  # nothing answers there
+    result = run_child(child, site.origin, "--capture-session", "-n", "2")
+    result.assert_outcomes(passed=4)
+    output = "\n".join(result.outlines)
+    # The controller started the one embedded store and counts what its workers captured.
+    assert output.count("running the embedded store in-process") == 1, output
+    assert "8 captures from 4 tests, one thread per test" in output
+
+    served = capture_serve("--store", f"sqlite:///{child.path / '.capture' / 'store.db'}")
+    for n in range(4):
+        values = thread_values(served.base_url, f"test_split.py::test_page[chromium-{n}]")
+        assert len(steps_of(values)) == 2
+        assert values["capture.run"]["status"] == "passed"
+
+
 def test_bad_capture_settings_are_one_line_errors(
     child: pytest.Pytester, site: Site, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -101,6 +101,7 @@ class CapturedTest:
     _loop: asyncio.AbstractEventLoop | None = None
     _async_client: AsyncSessionClient | None = None
     finished: bool = False
+    counted: bool = False  # its counts went out with a report
     _failure: BaseException | None = None  # the error an action's capture already showed
 
     @property

@@ -28,6 +28,10 @@ __all__ = ["PLUGIN_NAME", "CapturePlugin"]
 
 PLUGIN_NAME = "capture-session-plugin"
 _TEST = pytest.StashKey[CapturedTest]()
+# A pytest-xdist worker's input naming the store its controller found or started.
+WORKER_STORE = "capture_store"
+# The report attribute carrying a test's counts (it travels from an xdist worker with it).
+REPORT_COUNTS = "capture_counts"
 
 
 class CapturePlugin:
@@ -57,11 +61,13 @@ class CapturePlugin:
     def from_pytest(cls, pconfig: pytest.Config) -> CapturePlugin | None:
         """The plugin for this run, or None when capture is not enabled after all."""
         option = pconfig.option
+        # A pytest-xdist worker captures into the store its controller found or started.
+        server = option.capture_server or getattr(pconfig, "workerinput", {}).get(WORKER_STORE)
         try:
             config = config_from(
                 option.capture_config,
                 **{
-                    "session.server": option.capture_server,
+                    "session.server": server,
                     "session.token": option.capture_token,
                     "capture.pytest": True if option.capture_session else None,
                 },
@@ -73,7 +79,7 @@ class CapturePlugin:
         out = Path(option.capture_out).resolve() if option.capture_out else None
         return cls(
             config,
-            explicit_server=option.capture_server is not None,
+            explicit_server=server is not None,
             prefix=option.capture_thread_prefix or "",
             out=out,
             failures=pconfig.rootpath / ".capture" / "pytest",
@@ -85,14 +91,31 @@ class CapturePlugin:
         """Find or start the store once, before the first test (not for --collect-only)."""
         if not session.items or session.config.option.collectonly:
             return
-        try:
-            base_url = self.store.start()
-        except CaptureError as exc:
-            raise pytest.UsageError(f"capture: {exc}") from None
+        base_url = self._start_store()
         self.client = SessionClient.from_config(self.config.session, base_url=base_url)
 
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node: Any) -> None:
+        """pytest-xdist's controller, for each worker: one store for the whole run, found or
+        started here, and named to the worker (whose own summary nobody sees)."""
+        node.workerinput[WORKER_STORE] = self._start_store()
+
+    def _start_store(self) -> str:
+        try:
+            return self.store.start()
+        except CaptureError as exc:
+            raise pytest.UsageError(f"capture: {exc}") from None
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """Count a finished test's captures, here or in an xdist worker (see makereport)."""
+        counts = getattr(report, REPORT_COUNTS, None)
+        if counts is not None:
+            self.tests += 1
+            self.captures += counts["captures"]
+            self.dropped += counts["dropped"]
+
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        if self.client is None:
+        if not self.store.base_url:
             return
         write = terminalreporter.write_line
         terminalreporter.write_sep("-", "capture")
@@ -149,6 +172,9 @@ class CapturePlugin:
         test = item.stash.get(_TEST, None)
         if test is not None and report.failed and report.when in ("setup", "call"):
             report.sections.append(("capture", test.report()))
+        if test is not None and test.finished and not test.counted:
+            test.counted = True
+            setattr(report, REPORT_COUNTS, {"captures": test.captures, "dropped": test.dropped})
         return report
 
     def recorder_for(self, item: pytest.Item, page: Any) -> SyncRecorder:
@@ -180,15 +206,10 @@ class CapturePlugin:
         test = CapturedTest(place, self.config, self.client)
         test.start()
         item.stash[_TEST] = test
-        self.tests += 1
         _actions.use(test)
         return test
 
     def _end(self, test: CapturedTest, error: BaseException | None) -> None:
         _actions.use(None)
         if not test.finished:
-            try:
-                test.finish(error)
-            finally:
-                self.captures += test.captures
-                self.dropped += test.dropped
+            test.finish(error)
