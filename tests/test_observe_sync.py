@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
 from playwright.sync_api import Page
 
 from capture.errors import RefNotFoundError
+from capture.live._events import listener_script
 from capture.recorder.observe import (
+    SENSITIVE_FIELD,
+    SENSITIVE_FIELD_JS,
     PageEvents,
     read_page_state_sync,
     read_sensitive_sync,
@@ -45,3 +49,26 @@ def test_sync_page_events_dismiss_dialogs(page: Page, site: Site) -> None:
     page.click("#alert")
     assert events.drain().dialogs == ["alert 'Saved: planted alert text' (dismissed)"]
     assert "Terms of use" in "\n".join(read_page_state_sync(page).outline)
+
+
+FIELDS = """<!doctype html><title>Fields</title>
+<input id="a" type="password"><input id="b" type="PASSWORD">
+<input id="c" data-capture-sensitive><input id="d" autocomplete="cc-number">
+<input id="e" autocomplete="one-time-code"><input id="f" autocomplete="current-password">
+<input id="g" autocomplete="section-x new-password">
+<input id="h" autocomplete="username"><input id="i" type="text"><input id="j" type="email">
+"""
+
+
+def test_one_sensitive_field_rule_for_masks_action_texts_and_live_recording(page: Page) -> None:
+    page.set_content(FIELDS)
+    rects, _ = read_sensitive_sync(page)
+    named = {
+        field.get_attribute("id")
+        for field in page.query_selector_all("input")
+        if field.evaluate(SENSITIVE_FIELD_JS)
+    }
+    assert named == set("abcdefg")  # action texts (task runner, pytest plugin)
+    assert len(rects) == len(named)  # masks: page.js gets the same rule
+    # The live listener is handed the same rule.
+    assert json.dumps(SENSITIVE_FIELD) in listener_script("binding", "token", [])

@@ -15,6 +15,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from capture.recorder.observe import SENSITIVE_FIELD
+
 __all__ = ["ElementInfo", "PageEvent", "listener_script", "parse_event"]
 
 
@@ -118,10 +120,18 @@ def _source() -> str:
 
 
 def listener_script(binding: str, token: str, redact_selectors: Sequence[str]) -> str:
-    """The init script: listen.js called with the binding name, token and redact selectors.
+    """The init script: listen.js called with the binding name, token, redact selectors and
+    the recorder's sensitive-field rule.
 
     The binding's name is visible to page scripts (it is a window property); the token is
     not (it lives in the listener's closure), so a payload with the token came from us.
     """
-    args = json.dumps({"binding": binding, "token": token, "redact": list(redact_selectors)})
+    args = json.dumps(
+        {
+            "binding": binding,
+            "token": token,
+            "redact": list(redact_selectors),
+            "field": SENSITIVE_FIELD,
+        }
+    )
     return f"({_source().strip().rstrip(';')})({args});"

@@ -13,7 +13,7 @@
 // pointerType ""); a label's forwarded click repeats the label click's coordinates on the
 // label's control; `el.click()` from a script is untrusted; the clicks of a double click carry
 // detail 1 and 2 before the dblclick event; a click whose pointer went down elsewhere ends a drag.
-(({ binding, token, redact }) => {
+(({ binding, token, redact, field }) => {
   // The flag is named after the binding: the token must stay inside this closure.
   const flag = `${binding}_installed`;
   if (window[flag]) return;
@@ -21,6 +21,7 @@
 
   // Captured now, before any page script can replace them.
   const stringify = JSON.stringify;
+  const elementMatches = Element.prototype.matches;
   const bound = window[binding];
   const call = (text) => (bound || window[binding])(text);
   const TYPING_EVERY_MS = 250;
@@ -64,12 +65,9 @@
 
   const isSensitive = (el) => {
     if (!el || el.nodeType !== 1) return false;
-    // The recorder's sensitive-field rule (FIELD in recorder/observe/page.js), then redaction.
-    if (el.localName === "input" && (el.getAttribute("type") || "").toLowerCase() === "password")
-      return true;
-    if (el.hasAttribute("data-capture-sensitive")) return true;
-    const auto = (el.getAttribute("autocomplete") || "").toLowerCase();
-    if (/cc-|one-time-code|current-password|new-password/.test(auto)) return true;
+    // The recorder's sensitive-field rule (SENSITIVE_FIELD in recorder/observe/_script.py),
+    // then redaction.
+    if (elementMatches.call(el, field)) return true;
     if (closest(el, "[data-capture-redact]")) return true;
     for (const selector of redact) {
       try {

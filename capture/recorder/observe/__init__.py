@@ -37,6 +37,7 @@ from capture.recorder.observe._read_sync import (
 from capture.recorder.observe._script import (
     FOCUSED_SENSITIVE_JS,
     REF_ATTR,
+    SENSITIVE_FIELD,
     SENSITIVE_FIELD_JS,
     frame_numbered,
 )
@@ -49,6 +50,7 @@ __all__ = [
     "MIN_SECRET_LENGTH",
     "REDACTED",
     "REF_ATTR",
+    "SENSITIVE_FIELD",
     "SENSITIVE_FIELD_JS",
     "EventsSnapshot",
     "PageEvents",

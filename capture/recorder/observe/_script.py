@@ -7,6 +7,7 @@ so an element in a frame keeps its ref across captures like one in the main fram
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from functools import cache
@@ -20,6 +21,7 @@ from capture.recorder.observe._bridge import impl_of
 __all__ = [
     "FOCUSED_SENSITIVE_JS",
     "REF_ATTR",
+    "SENSITIVE_FIELD",
     "SENSITIVE_FIELD_JS",
     "frame_for_ref",
     "frame_numbered",
@@ -33,13 +35,27 @@ __all__ = [
 
 REF_ATTR = "data-capture-ref"
 
-# A field whose typed value stays out of an action text: the recorder's sensitive-field rule
-# (FIELD in page.js), or a field inside a `data-capture-redact` area. Used by the task runner
-# and the pytest plugin to decide whether a filled value may be named.
-SENSITIVE_FIELD_JS = """el => el.matches(
-  "input[type=password i], [data-capture-sensitive], [autocomplete*='cc-' i], "
-  + "[autocomplete*='one-time-code' i], [autocomplete*='password' i]"
-) || el.closest("[data-capture-redact]") !== null"""
+# The sensitive-field rule, in one place: page.js masks these fields and never reads their
+# values into an outline, listen.js never reports what is typed into them, and the task
+# runner and the pytest plugin never name a value filled into them. page.js also marks a
+# password field `data-capture-sensitive` once seen, so a "show password" toggle (which makes
+# it type=text) leaves it sensitive for all of them.
+SENSITIVE_FIELD = ", ".join(
+    [
+        "input[type=password i]",
+        "[data-capture-sensitive]",
+        "[autocomplete*='cc-' i]",
+        "[autocomplete*='one-time-code' i]",
+        "[autocomplete*='password' i]",
+    ]
+)
+
+# Whether a filled value may be named: not for a sensitive field, nor for one inside a
+# `data-capture-redact` area.
+SENSITIVE_FIELD_JS = (
+    f"el => el.matches({json.dumps(SENSITIVE_FIELD)})"
+    ' || el.closest("[data-capture-redact]") !== null'
+)
 
 # The same question for the element keyboard input goes to. Inside a frame the focused
 # element is out of reach, which counts as sensitive (unknown is treated as secret).
@@ -75,6 +91,7 @@ def options(mode: str, prefix: str, redact_selectors: Sequence[str]) -> dict[str
     return {
         "mode": mode,
         "prefix": prefix,
+        "sensitiveField": SENSITIVE_FIELD,
         "redactSelectors": list(redact_selectors),
         "above": WALK_ABOVE,
         "below": WALK_BELOW,

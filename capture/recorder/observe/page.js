@@ -60,14 +60,8 @@
     }
   }
   const REDACT_ROOT = ["[data-capture-redact]", ...redactSelectors].join(",");
-  const FIELD = [
-    "input[type=password i]",
-    `[${SENSITIVE_ATTR}]`,
-    "[autocomplete*='cc-' i]",
-    "[autocomplete*='one-time-code' i]",
-    "[autocomplete*='current-password' i]",
-    "[autocomplete*='new-password' i]",
-  ].join(",");
+  // The sensitive-field rule (SENSITIVE_FIELD in _script.py, shared with listen.js).
+  const FIELD = opts.sensitiveField;
 
   const isSensitiveField = (el) => el.matches(FIELD);
   const vw = window.innerWidth;
