@@ -100,17 +100,14 @@ def serve(
     serve_foreground(cfg, announce=announce)
 
 
-def _register() -> None:
-    """Attach the command groups (their modules take the shared options from `_cli_options`)."""
-    app.add_typer(values_app, name="values")
-    app.add_typer(parts_app, name="parts")
-    app.command("sessions")(sessions)
-    app.command("agent-context")(agent_context)
-    app.command("run")(run)
-    app.command("schema")(schema)
-    app.command("demo")(demo)
-    app.command("record")(record)
-    app.command("snap")(snap)
-
-
-_register()
+# The command groups and commands of their own modules (which take the shared options from
+# `_cli_options`, so imports run one way).
+app.add_typer(values_app, name="values")
+app.add_typer(parts_app, name="parts")
+app.command("sessions")(sessions)
+app.command("agent-context")(agent_context)
+app.command("run")(run)
+app.command("schema")(schema)
+app.command("demo")(demo)
+app.command("record")(record)
+app.command("snap")(snap)

@@ -2,7 +2,7 @@
 
 It writes a plain pytest-playwright test file (one test, 30 actions on the test site's
 sign-in form: fills, a password, checkboxes, selects, keys, expects, navigations) and runs it
-in a child pytest, one process each time, alternating three ways:
+in a child pytest, one process each time, alternating four ways:
 
 - `no plugin`: `-p no:capture_session` (capture not even loaded),
 - `off`: the plugin loaded but not enabled (how every run without the flag looks),

@@ -233,8 +233,12 @@ def main() -> None:
         f"{args.seconds:g} s per measurement, one request = one op; "
         f"{os.cpu_count()} cores (os.cpu_count()), load average {os.getloadavg()[0]:.1f}"
     )
-    measured: dict[str, float] = {}
     rates: dict[str, list[float]] = {}
+
+    def latest(label: str) -> float | None:
+        """This round's figure for `label`, if it was measured."""
+        return rates[label][-1] if label in rates else None
+
     with tempfile.TemporaryDirectory() as cwd, contextlib.ExitStack() as cleanup:
         for _ in range(args.rounds):
             for backend in args.backends.split(","):
@@ -254,11 +258,10 @@ def main() -> None:
                     finally:
                         for process, _, _ in started:
                             stop(process)
-                    measured[label] = store
                     rates.setdefault(label, []).append(store)
-                    one = measured.get(name + label[len(backend) :])  # x1 at this worker count
+                    one = latest(name + label[len(backend) :])  # x1 at this worker count
                     scaling = f" | x{times}/x1 {store / one:.2f}" if times and one else ""
-                    first = measured.get(f"{backend} w1")
+                    first = latest(f"{backend} w1")
                     if workers > 1 and first:
                         scaling += f" | w{workers}/w1 {store / first:.2f}"
                     print(

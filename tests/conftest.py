@@ -463,10 +463,8 @@ class RedisClusterNodes:
         cluster = cls([])
         try:
             for n in range(2 * primaries):  # cluster-port: the bus port need not be port+10000
-                node = RedisServer(
-                    directory / f"node{n}", "everysec", options=(*options, "--cluster-port")
-                )
-                node.options += (str(free_port()),)
+                bus = ("--cluster-port", str(free_port()))
+                node = RedisServer(directory / f"node{n}", "everysec", options=(*options, *bus))
                 cluster.nodes.append(node.start())
             create = ["redis-cli", "--cluster", "create"]
             create += [f"127.0.0.1:{node.port}" for node in cluster.nodes]
@@ -533,9 +531,7 @@ def redis_server(
 @pytest.fixture
 def redis_url(redis_server: RedisServer) -> str:
     """The shared redis-server's URL with its database flushed for this test."""
-    with socket.create_connection(("127.0.0.1", redis_server.port), timeout=5) as sock:
-        sock.sendall(b"FLUSHALL\r\n")
-        assert sock.recv(64) == b"+OK\r\n"
+    assert redis_server.command("FLUSHALL") == b"+OK\r\n"
     return redis_server.url
 
 

@@ -7,7 +7,7 @@ by wrappers that call the original and then tell a `StepHook` what ran. They are
 when the run ends.
 
 Why this way: the public method names are Playwright's documented, stable surface; its
-internals (`_impl_obj`, the channel, the connection's API zones) are not. Page events and
+internals (the channel, the connection's API zones) are not. Page events and
 tracing miss fills and keyboard input entirely, and a proxy around the `page` fixture would
 miss every `Locator` (made fresh by each `get_by_*`), every page a test opens itself, and
 break `isinstance` checks inside `expect`. The generated public methods call the private
@@ -25,6 +25,9 @@ from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import Any, Protocol
+
+from capture.recorder.observe import REDACTED
+from capture.recorder.observe._bridge import impl_of
 
 __all__ = [
     "ASSERTIONS",
@@ -81,7 +84,6 @@ VALUE_ARGS: dict[tuple[str, str], tuple[int, str]] = {
 }
 # Locator assertions whose expected values may repeat what was typed into a field.
 QUIET_ASSERTIONS = re.compile(r"^(not_)?to_have_(values?|attribute|js_property)$")
-HIDDEN = "[redacted]"
 
 
 @dataclass
@@ -144,10 +146,11 @@ def _target(owner: Any) -> str:
     """`locator('<selector>')`, read from the locator's repr.
 
     `LocatorAssertions` has no public way back to its locator; its implementation's
-    `_actual_locator` is read for the text only, with a plain `locator` when it is gone.
+    `_actual_locator` is read for the text only (through `impl_of`, see `observe._bridge`),
+    with a plain `locator` when it is gone.
     """
     if type(owner).__name__ == "LocatorAssertions":
-        owner = getattr(getattr(owner, "_impl_obj", None), "_actual_locator", None)
+        owner = getattr(impl_of(owner), "_actual_locator", None)
     match = re.search(r"selector='(.*)'>$", repr(owner))
     return f"locator({match.group(1)!r})" if match else "locator"
 
@@ -157,11 +160,11 @@ def describe_call(call: Call, *, hide_value: bool) -> str:
     typed input reads `[redacted]` when `hide_value`. Keyword options are left out."""
     value = call.typed_value
     args = [
-        HIDDEN if hide_value and value is not None and arg is value else _short(arg)
+        REDACTED if hide_value and value is not None and arg is value else _short(arg)
         for arg in call.args
     ]
     if value is not None and all(arg is not value for arg in call.args):
-        args.append(HIDDEN if hide_value else _short(value))
+        args.append(REDACTED if hide_value else _short(value))
     text = f"{call.method}({', '.join(args)})"
     if call.kind == "LocatorAssertions":
         shown = "" if QUIET_ASSERTIONS.match(call.method) else ", ".join(args)

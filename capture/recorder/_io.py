@@ -55,13 +55,12 @@ class PageIO:
         begun = loop.time()
         deadline = begun + cfg.time_box.total_seconds()
         selectors = cfg.redact_selectors
-        cdp = await self._cdp_session(page)
         # In this order, so the renderer runs the sensitive read first and the outline while
         # the screenshot's frames are drawn.
         sensitive_part = self._part(
             read_sensitive(page, redact_selectors=selectors), "sensitive", got
         )
-        shot_part = self._part(self._shoot(page, cdp, sensitive_part), "screenshot", got)
+        shot_part = self._part(self._shoot(page, sensitive_part), "screenshot", got)
         state_part = self._part(read_page_state(page, redact_selectors=selectors), "outline", got)
         sensitive = await self._within(sensitive_part, deadline, "sensitive", got)
         if sensitive is None:
@@ -144,11 +143,10 @@ class PageIO:
                 self._cdp = None
         return self._cdp
 
-    async def _shoot(
-        self, page: Any, cdp: Any, sensitive: Awaitable[tuple[Sequence[Rect], Any]]
-    ) -> Shot:
+    async def _shoot(self, page: Any, sensitive: Awaitable[tuple[Sequence[Rect], Any]]) -> Shot:
         """The screenshot, taken once `sensitive` (the fields to mask) is known."""
         cfg = self.config
+        cdp = await self._cdp_session(page)  # attached once per page, within the time box
         if cdp is None:
             await sensitive
             data = await page.screenshot(**fallback_options(cfg.image_format, cfg.quality))

@@ -338,17 +338,9 @@ class RedisStore(Store):
         return result
 
     async def _script_each(self, name: str, calls: list[tuple[str, tuple[object, ...]]]) -> Any:
-        """Run a script once per (base, args) in one pipeline; redis-py's cluster pipeline
-        sends each primary its share at once. (Its `evalsha` method is blocked, but a raw
-        EVALSHA is routed by its declared key like any other command.)"""
-
-        async def send() -> Any:
-            async with self._client.pipeline(transaction=False) as pipe:
-                for base, args in calls:
-                    pipe.execute_command("EVALSHA", _SHAS[name], 1, *self._argv(base, args))
-                return await pipe.execute()
-
-        return await self._scripts(name, send) if calls else []
+        """Run a script once per (base, args), concurrently: the calls of one loop turn go
+        out as one pipeline (`AutoPipeline`; on a cluster, each primary gets its share)."""
+        return await asyncio.gather(*(self._script(name, base, *args) for base, args in calls))
 
     async def _load_scripts(self) -> None:
         """SCRIPT LOAD every script (on every primary, in a cluster)."""
@@ -393,10 +385,10 @@ class RedisStore(Store):
     ) -> list[SessionRow]:
         if limit <= 0:
             return []
-        await self.sweep()  # in batches, so no script runs long
-        if thread_id is not None:
+        if thread_id is not None:  # its `row` script settles the thread itself
             wanted = [thread_id] if offset == 0 else []
         else:
+            await self.sweep()  # expired threads out of the buckets' tops; in batches
             # Each bucket's newest offset+limit threads hold the page; merged in ZREVRANGE's
             # own order (time, then id, both descending), so one bucket lists as before.
             tops = await self._script_each(

@@ -23,7 +23,7 @@ from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 from pydantic import BaseModel
 
 from capture.errors import CaptureError, TaskError
-from capture.recorder.observe import SENSITIVE_FIELD_JS, frame_numbered, resolve_ref
+from capture.recorder.observe import REDACTED, SENSITIVE_FIELD_JS, frame_numbered, resolve_ref
 from capture.tasks._frames import find_frame, url_pattern
 from capture.tasks._schema import (
     CaptureStep,
@@ -199,7 +199,7 @@ def describe(step: StepBase, variables: Vars, *, value_hidden: bool = False) -> 
             return f"goto {args.url}"
         case FillStep() | TypeStep():
             only_a_secret = re.fullmatch(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}", args.value)
-            value = "[redacted]" if value_hidden and not only_a_secret else _quote(args.value)
+            value = REDACTED if value_hidden and not only_a_secret else _quote(args.value)
             return f"{shown.kind} {on} with {value}"
         case PressStep():
             return f"press {args.key}" + (f" on {on}" if args.has_target else "")

@@ -8,8 +8,9 @@ hands the whole I/O of a capture to that loop as one coroutine over the objects 
 sync ones, which take the same calls as the async API's, and the parts overlap exactly as
 they do in `Recorder`: one code path, twice as fast on the sync API.
 
-This module is the only place that reaches below Playwright's public API (`_impl_obj` and
-`_sync`, stable since the sync API exists); the whole recorder suite runs through it.
+This module is the one door below Playwright's public API (`_impl_obj` and `_sync`, both
+there since the sync API exists): everything else that needs them goes through it, and the
+whole recorder suite runs through it.
 """
 
 from __future__ import annotations
