@@ -296,6 +296,17 @@ def test_variables_reach_frame_paths_and_drag_targets() -> None:
     assert describe(task.steps[1], resolved) == "drag text 'Done' to css 'b' in frame 'outer'"
 
 
+def test_drags_between_frames_the_file_cannot_tell_apart_are_left_to_the_runner() -> None:
+    """A frame by name, by url or by a path may all be one frame: only the page can tell."""
+    task = parse_task(
+        "name: d\nbase_url: x\nsteps:\n"
+        "  - drag: {from: {css: a, frame: {name: pay}},\n"
+        "           to: {css: b, frame: [{name: outer}, {name: pay}]}}\n"
+        "  - drag: {from: {css: a, frame: {name: pay}}, to: {css: b, frame: {url: '**/pay'}}}\n"
+    )
+    assert [type(step) for step in task.steps] == [DragStep, DragStep]
+
+
 def test_var_options() -> None:
     assert parse_var_options(["A=1", "B=x=y", "C="]) == {"A": "1", "B": "x=y", "C": ""}
     with pytest.raises(TaskError, match="NAME=VALUE"):

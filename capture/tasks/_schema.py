@@ -36,6 +36,7 @@ from pydantic import (
 )
 
 from capture.config import CaptureConfig, parse_duration
+from capture.recorder.observe import ref_prefix
 
 __all__ = [
     "STEP_KINDS",
@@ -303,11 +304,6 @@ class Target(_Model):
         """` in frame 'pay'` when the target is inside a named frame, else empty."""
         return "" if self.frame is None else f" in {describe_frame(self.frame)}"
 
-    @property
-    def ref_frame(self) -> str:
-        """The frame part of `ref`: the f1 of f1e3 ("" for the top page, or without a ref)."""
-        return "" if self.ref is None else self.ref[: self.ref.index("e")]
-
 
 class _OptionalTarget(Target):
     target_required: ClassVar[bool] = False
@@ -406,18 +402,14 @@ class ExpectArgs(_OptionalTarget):
         return self
 
 
-def _frame_of(target: Target) -> tuple[str, Any] | None:
-    """Where a target is, as far as the file says: None for the top page, else a comparable
-    ("ref", "f1") or ("path", [specs]) (a frame ref and a named frame may be the same frame:
-    only the runner can tell)."""
+def _frame_of(target: Target) -> str | None:
+    """Where a target is, as far as the file can tell: None on the top page, a frame ref
+    ("f1") when it names one, else "" (a frame only the runner can match by name or url)."""
     if target.ref is not None:
-        return ("ref", target.ref_frame) if target.ref_frame else None
+        return ref_prefix(target.ref) or None
     if target.frame is None:
         return None
-    if isinstance(target.frame, str):
-        return ("ref", target.frame)
-    specs = target.frame if isinstance(target.frame, list) else [target.frame]
-    return ("path", [spec.model_dump() for spec in specs])
+    return target.frame if isinstance(target.frame, str) else ""
 
 
 class DragArgs(_Model):
@@ -433,10 +425,8 @@ class DragArgs(_Model):
     @model_validator(mode="after")
     def _same_frame(self) -> Self:
         start, end = _frame_of(self.from_), _frame_of(self.to)
-        differ = (start is None) != (end is None) or (
-            start is not None and end is not None and start[0] == end[0] and start != end
-        )
-        if differ:
+        # Top page against a frame, or two different frame refs; the runner checks the rest.
+        if (start is None) != (end is None) or (start and end and start != end):
             raise ValueError(
                 f"drag within one frame: 'from' is {self._where(self.from_)}, "
                 f"'to' is {self._where(self.to)}"
@@ -445,8 +435,8 @@ class DragArgs(_Model):
 
     @staticmethod
     def _where(target: Target) -> str:
-        if target.ref_frame:
-            return f"in frame {target.ref_frame}"
+        if target.ref is not None and ref_prefix(target.ref):
+            return f"in frame {ref_prefix(target.ref)}"
         return target.in_frame().strip() or "on the top page"
 
 

@@ -23,7 +23,7 @@ from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 from pydantic import BaseModel
 
 from capture.errors import CaptureError, TaskError
-from capture.recorder.observe import REDACTED, SENSITIVE_FIELD_JS, frame_numbered, resolve_ref
+from capture.recorder.observe import REDACTED, SENSITIVE_FIELD_JS, frame_for_ref, resolve_ref
 from capture.tasks._frames import find_frame, url_pattern
 from capture.tasks._schema import (
     CaptureStep,
@@ -151,8 +151,8 @@ class _Limit:
 async def _frame(page: Page, target: Target, ctx: StepContext, limit: _Limit) -> Frame:
     """The frame a target is in: its `frame` (waited for), its ref's frame, or the page's."""
     if target.ref is not None:
-        # A frame that is gone leaves the ref to fail in resolve_ref, with its own message.
-        return frame_numbered(page, target.ref_frame) or page.main_frame
+        frame: Frame = frame_for_ref(page, target.ref)  # RefNotFoundError: its frame is gone
+        return frame
     if target.frame is None:
         return page.main_frame
     return await find_frame(page, target.frame, ctx.base_url, limit.left)

@@ -39,7 +39,9 @@ from capture.recorder.observe._script import (
     REF_ATTR,
     SENSITIVE_FIELD,
     SENSITIVE_FIELD_JS,
+    frame_for_ref,
     frame_numbered,
+    ref_prefix,
 )
 from capture.recorder.observe._scrub import MIN_SECRET_LENGTH, REDACTED, Scrubber
 
@@ -59,11 +61,13 @@ __all__ = [
     "Scrubber",
     "diff_outline",
     "format_observation",
+    "frame_for_ref",
     "frame_numbered",
     "read_page_state",
     "read_page_state_sync",
     "read_sensitive",
     "read_sensitive_sync",
+    "ref_prefix",
     "resolve_ref",
     "resolve_ref_sync",
 ]
