@@ -44,6 +44,10 @@ class _Ambiguous(TaskError):
     """Several frames match: waiting will not make the file say which one."""
 
 
+class _Missing(Exception):
+    """No frame matches yet; raised while polling, where the listing would be wasted work."""
+
+
 async def _title(frame: Frame) -> str:
     try:
         return await frame.title()
@@ -84,7 +88,9 @@ async def _listing(frames: Sequence[Frame], spec: FrameSpec) -> str:
     return ", ".join(shown) + more
 
 
-async def _pick(frames: Sequence[Frame], spec: FrameSpec, base_url: str, where: str) -> Frame:
+async def _pick(
+    frames: Sequence[Frame], spec: FrameSpec, base_url: str, where: str, explain: bool
+) -> Frame:
     found = [frame for frame in frames if await _matches(frame, spec, base_url)]
     if len(found) == 1:
         return found[0]
@@ -94,6 +100,8 @@ async def _pick(frames: Sequence[Frame], spec: FrameSpec, base_url: str, where: 
             f"{len(found)} frames match {spec.describe()} {where} ({urls}); "
             "name it by another key, or give the path from the outermost frame as a list"
         )
+    if not explain:
+        raise _Missing
     label = "frames" if where == "on the page" else "its frames"
     raise TaskError(f"no {_phrase(spec)} {where}; {label}: {await _listing(frames, spec)}")
 
@@ -102,8 +110,9 @@ def _children(frame: Frame) -> list[Frame]:
     return [child for child in frame.child_frames if not child.is_detached()]
 
 
-async def _look(page: Page, frame: FrameWhere, base_url: str) -> Frame:
-    """The frame as the page is now; TaskError (or _Ambiguous) when it is not there."""
+async def _look(page: Page, frame: FrameWhere, base_url: str, explain: bool) -> Frame:
+    """The frame as the page is now; when it is not there, TaskError naming the frames there
+    are (`explain`) or _Missing; _Ambiguous when several match."""
     if isinstance(frame, str):
         found: Frame | None = frame_numbered(page, frame)
         if found is None:
@@ -114,11 +123,11 @@ async def _look(page: Page, frame: FrameWhere, base_url: str) -> Frame:
         return found
     if isinstance(frame, FrameSpec):  # anywhere on the page
         anywhere = [f for f in page.frames if f != page.main_frame and not f.is_detached()]
-        return await _pick(anywhere, frame, base_url, "on the page")
+        return await _pick(anywhere, frame, base_url, "on the page", explain)
     here = page.main_frame
     for depth, spec in enumerate(frame):
         where = "on the page" if depth == 0 else f"inside {describe_frame(frame[:depth])}"
-        here = await _pick(_children(here), spec, base_url, where)
+        here = await _pick(_children(here), spec, base_url, where, explain)
     return here
 
 
@@ -126,12 +135,11 @@ async def find_frame(page: Page, frame: FrameWhere, base_url: str, seconds: floa
     """The frame `frame` names, waiting up to `seconds` for it; TaskError naming the frames
     there are when it does not appear, or at once when several match."""
     deadline = time.monotonic() + seconds
-    while True:
+    while time.monotonic() < deadline:
         try:
-            return await _look(page, frame, base_url)
+            return await _look(page, frame, base_url, explain=False)
         except _Ambiguous:
             raise
-        except TaskError:
-            if time.monotonic() >= deadline:
-                raise
-        await asyncio.sleep(_POLL)
+        except (_Missing, TaskError):
+            await asyncio.sleep(_POLL)
+    return await _look(page, frame, base_url, explain=True)  # a last look, with the listing
