@@ -20,7 +20,6 @@ from typing import Any
 
 import pytest
 from playwright.async_api import Page as AsyncPage
-from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page as SyncPage
 
 from capture.config import Config
@@ -28,7 +27,8 @@ from capture.errors import SessionStoreError
 from capture.pytest_plugin._actions import ASSERTIONS, QUIET_ASSERTIONS, Call, describe_call
 from capture.pytest_plugin._names import viewer_url
 from capture.recorder import CaptureResult, EncodedImage, Recorder, SyncRecorder
-from capture.recorder.observe import FOCUSED_SENSITIVE_JS, SENSITIVE_FIELD_JS
+from capture.recorder.observe import FOCUSED_SENSITIVE_JS, SENSITIVE_FIELD_JS, is_sensitive
+from capture.recorder.observe._bridge import impl_of, run_sync
 from capture.recorder.observe._outline import short_error
 from capture.session import AsyncSessionClient, SessionClient
 
@@ -263,20 +263,14 @@ class CapturedTest:
         if probe is None:
             return False
         target, script, options = probe
-        try:
-            return bool(target.evaluate(script, **options))
-        except PlaywrightError:
-            return True  # unknown counts as sensitive: a shown secret cannot be taken back
+        return run_sync(page, is_sensitive(impl_of(target), script, **options))
 
     async def _sensitive_async(self, call: Call, page: AsyncPage) -> bool:
         probe = _sensitivity_probe(call, page)
         if probe is None:
             return False
         target, script, options = probe
-        try:
-            return bool(await target.evaluate(script, **options))
-        except PlaywrightError:
-            return True
+        return await is_sensitive(target, script, **options)
 
     def sync_recorder(self, page: SyncPage) -> SyncRecorder:
         """The test's recorder on the sync API, following `page` (made on first use)."""

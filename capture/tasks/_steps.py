@@ -23,7 +23,7 @@ from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 from pydantic import BaseModel
 
 from capture.errors import CaptureError, TaskError
-from capture.recorder.observe import REDACTED, SENSITIVE_FIELD_JS, frame_for_ref, resolve_ref
+from capture.recorder.observe import REDACTED, frame_for_ref, is_sensitive, resolve_ref
 from capture.tasks._frames import find_frame, url_pattern
 from capture.tasks._schema import (
     CaptureStep,
@@ -309,18 +309,6 @@ def _files(paths: str | list[str], folder: Path) -> list[Path]:
     return found
 
 
-async def _is_sensitive(found: Locator) -> bool:
-    """Whether a field's typed value must stay out of the action text.
-
-    Unknown (the field went away after the action) counts as sensitive: hiding a public
-    value costs a little clarity, showing a secret cannot be undone.
-    """
-    try:
-        return bool(await found.evaluate(SENSITIVE_FIELD_JS, timeout=1000))
-    except PlaywrightError:
-        return True
-
-
 async def _scroll_by(box: Locator | Frame, dx: int, dy: int, limit: _Limit) -> bool:
     """Scroll an element's own box (a Locator) or a document (a Frame) by (dx, dy) and wait
     until it has landed; False when the element has no room to scroll that way."""
@@ -371,11 +359,11 @@ async def _perform(page: Page, step: StepBase, ctx: StepContext, limit: _Limit) 
         case FillStep():
             found = await locate(page, args, ctx, limit)
             await found.fill(args.value, timeout=limit.ms)
-            return await _is_sensitive(found)
+            return await is_sensitive(found, timeout=1000)
         case TypeStep():
             found = await locate(page, args, ctx, limit)
             await found.press_sequentially(args.value, delay=args.delay, timeout=limit.ms)
-            return await _is_sensitive(found)
+            return await is_sensitive(found, timeout=1000)
         case PressStep():
             if args.has_target:
                 await (await locate(page, args, ctx, limit)).press(args.key, timeout=limit.ms)

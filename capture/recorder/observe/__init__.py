@@ -28,7 +28,12 @@ from capture.recorder.observe._events import PageEvents
 from capture.recorder.observe._format import format_observation
 from capture.recorder.observe._model import EventsSnapshot, PageState, Rect
 from capture.recorder.observe._outline import ABOVE_MARKER, BELOW_MARKER
-from capture.recorder.observe._read import read_page_state, read_sensitive, resolve_ref
+from capture.recorder.observe._read import (
+    is_sensitive,
+    read_page_state,
+    read_sensitive,
+    resolve_ref,
+)
 from capture.recorder.observe._read_sync import (
     read_page_state_sync,
     read_sensitive_sync,
@@ -63,6 +68,7 @@ __all__ = [
     "format_observation",
     "frame_for_ref",
     "frame_numbered",
+    "is_sensitive",
     "read_page_state",
     "read_page_state_sync",
     "read_sensitive",

@@ -11,6 +11,7 @@ import asyncio
 from collections.abc import Sequence
 from typing import Any, Protocol
 
+from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Locator, Page
 
 from capture.recorder.observe._model import PageState, Rect
@@ -21,6 +22,7 @@ from capture.recorder.observe._outline import (
     live_frames,
 )
 from capture.recorder.observe._script import (
+    SENSITIVE_FIELD_JS,
     frame_for_ref,
     options,
     ref_count_error,
@@ -28,7 +30,7 @@ from capture.recorder.observe._script import (
     script,
 )
 
-__all__ = ["PageLike", "read_page_state", "read_sensitive", "resolve_ref"]
+__all__ = ["PageLike", "is_sensitive", "read_page_state", "read_sensitive", "resolve_ref"]
 
 
 class _HandleLike(Protocol):
@@ -108,3 +110,17 @@ async def resolve_ref(page: Page, ref: str) -> Locator:
     if count != 1:
         raise ref_count_error(ref, count)
     return locator
+
+
+async def is_sensitive(target: Any, script: str = SENSITIVE_FIELD_JS, **options: Any) -> bool:
+    """Whether the field `target` (a Locator or ElementHandle; with `FOCUSED_SENSITIVE_JS`, a
+    page) is sensitive: then a value typed into it stays out of every action text.
+
+    Unknown (the field went away after the action) counts as sensitive: hiding a public
+    value costs a little clarity, showing a secret cannot be undone. `target` may be the
+    object behind a sync-API one (`_bridge`), which takes `arg` only positionally.
+    """
+    try:
+        return bool(await target.evaluate(script, None, **options))
+    except PlaywrightError:
+        return True
