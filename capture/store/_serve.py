@@ -130,11 +130,13 @@ def _base_url(host: str, port: int) -> str:
     return f"http://[{host}]:{port}/api/v1" if ":" in host else f"http://{host}:{port}/api/v1"
 
 
-async def serve(cfg: StoreConfig, *, announce: Announce | None = None) -> None:
+async def serve(
+    cfg: StoreConfig, *, announce: Announce | None = None, sock: socket.socket | None = None
+) -> None:
     """Serve `cfg` in this process until SIGINT/SIGTERM; `announce(base_url, store)` runs
-    once listening."""
+    once listening. `sock`: an already bound socket (a worker's, shared with its siblings)."""
     server = StoreServer(cfg, store_for(cfg), host=cfg.host, port=cfg.port, embedded=False)
-    task = await server.start()
+    task = await server.start(sock)
     if announce is not None:
         announce(_base_url(cfg.host, server.port), server.store)
     await task

@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import multiprocessing
+import os
 import signal
 import socket
 import sys
@@ -53,21 +55,17 @@ def _watch_parent(conn: Connection, stop: Callable[[], None]) -> None:
 
 def _worker_main(cfg: StoreConfig, sock: socket.socket, conn: Connection) -> None:
     """A worker process: serve `cfg` on the inherited `sock` until told to stop."""
-    from capture.store._serve import StoreServer, store_for
+    from capture.store._serve import serve
 
-    async def main() -> None:
-        server = StoreServer(cfg, store_for(cfg), host=cfg.host, port=cfg.port, embedded=False)
-        task = await server.start(sock)
-
-        def stop() -> None:
-            server.should_exit = True  # uvicorn's main loop checks this every 0.1 s
-
+    def ready(*_: object) -> None:
+        # The parent gone: SIGTERM to ourselves, which uvicorn's handler turns into a
+        # graceful shutdown like any other.
+        stop = functools.partial(os.kill, os.getpid(), signal.SIGTERM)
         threading.Thread(target=_watch_parent, args=(conn, stop), daemon=True).start()
         conn.send(_READY)
-        await task
 
     try:
-        asyncio.run(main())
+        asyncio.run(serve(cfg, announce=ready, sock=sock))
     except KeyboardInterrupt:  # Ctrl+C reaches the whole process group; uvicorn re-raises it
         pass  # after its graceful shutdown, and the parent stops the rest
     except StorageError as exc:
