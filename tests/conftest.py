@@ -395,6 +395,26 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+async def until(check: Callable[[], bool], what: str, limit: float = 15.0) -> None:
+    """Poll `check()` until it holds (events, writes and processes arrive in their own time);
+    a deadline for a broken run, not a benchmark."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + limit
+    while not check():
+        if loop.time() > end:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.02)
+
+
+def wait_until(check: Callable[[], bool], what: str, limit: float = 60.0) -> None:
+    """`until` for tests without an event loop."""
+    end = time.monotonic() + limit
+    while not check():
+        if time.monotonic() > end:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)
+
+
 @dataclass
 class RedisServer:
     """A redis-server of our own on a loopback port, with its own data directory.

@@ -5,7 +5,7 @@ records into a real embedded store, checked over raw HTTP."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -21,7 +21,7 @@ from capture.config import Config
 from capture.live import LiveRecorder, LiveResult, export_task, record_session
 from capture.session import AsyncSessionClient
 from capture.tasks import dump_task, load_task, run_task
-from tests.conftest import serve_dir
+from tests.conftest import serve_dir, until
 
 pytestmark = [pytest.mark.browser]
 
@@ -63,16 +63,6 @@ async def raw(url: str) -> str:
     answer = await asyncio.to_thread(httpx.get, url)
     answer.raise_for_status()
     return answer.text
-
-
-async def until(check: Callable[[], bool], what: str, limit: float = 15.0) -> None:
-    """Poll until `check()` holds: events cross the binding asynchronously."""
-    loop = asyncio.get_running_loop()
-    end = loop.time() + limit
-    while not check():
-        if loop.time() > end:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
 
 
 @asynccontextmanager

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from redis.asyncio.cluster import RedisCluster
 
 from capture.errors import StorageError
 from capture.store import RedisStore, store_from_url
-from tests.conftest import Clock, RedisClusterNodes
+from tests.conftest import Clock, RedisClusterNodes, until
 
 pytestmark = pytest.mark.redis
 
@@ -105,15 +104,6 @@ async def _write_until(
     return refused
 
 
-async def _until(done: Callable[[], bool], seconds: float = 60) -> None:
-    """Poll `done` (a loaded machine takes its time) until it holds, or fail."""
-    for _ in range(int(seconds / 0.02)):
-        if done():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"not done within {seconds} s")
-
-
 @pytest.mark.slow
 async def test_a_killed_primary_loses_no_write_acknowledged_with_wait(tmp_path: Path) -> None:
     cluster = RedisClusterNodes.start(tmp_path, node_timeout_ms=1000)
@@ -132,7 +122,9 @@ async def test_a_killed_primary_loses_no_write_acknowledged_with_wait(tmp_path: 
         acked: dict[tuple[str, str], str] = {}
         stop = asyncio.Event()
         writers = [asyncio.create_task(_write_until(store, acked, stop, w)) for w in range(8)]
-        await _until(lambda: sum(thread in on_victim for thread, _ in acked) >= 100)
+        await until(
+            lambda: sum(thread in on_victim for thread, _ in acked) >= 100, "100 writes", 60
+        )
         victim.stop(signal.SIGKILL)  # mid-write: eight writes are in flight
         before = len(acked)
         await asyncio.to_thread(cluster.wait_until_ok)  # its replica is promoted
@@ -140,7 +132,11 @@ async def test_a_killed_primary_loses_no_write_acknowledged_with_wait(tmp_path: 
         # primary is back, now as its replica (as an operator would restart it).
         victim.start()
         await asyncio.to_thread(cluster.wait_until_ok)
-        await _until(lambda: sum(thread in on_victim for thread, _ in list(acked)[before:]) >= 100)
+        await until(
+            lambda: sum(thread in on_victim for thread, _ in list(acked)[before:]) >= 100,
+            "100 writes after the failover",
+            60,
+        )
         stop.set()
         refused = sum(await asyncio.gather(*writers))
         print(f"{len(acked)} acknowledged, {refused} refused during the failover")

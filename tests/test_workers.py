@@ -10,7 +10,6 @@ import os
 import signal
 import socket
 import threading
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -20,7 +19,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from capture.session import SessionClient
-from tests.conftest import ServeProcess, StartServe, serve_refused
+from tests.conftest import ServeProcess, StartServe, serve_refused, wait_until
 from tests.test_viewer import shot, thread_url, write_step
 
 SHARED = [pytest.param("sqlite"), pytest.param("redis", marks=pytest.mark.redis)]
@@ -194,12 +193,14 @@ def test_a_worker_killed_mid_write_loses_no_acknowledged_write_and_is_replaced(
 
     with ThreadPoolExecutor(len(conns)) as pool:
         writers = [pool.submit(write, n) for n in range(len(conns))]
-        wait_until(lambda: count() >= 300)
+        wait_until(lambda: count() >= 300, "300 writes")
         os.kill(victim, signal.SIGKILL)  # a worker, not the supervisor
         with lock:  # writes on the victim's connections so far were acknowledged by it
             by_victim = [key for key in acked if int(key[1:].split("-")[0]) < len(victims)]
         before = count()
-        wait_until(lambda: count() >= before + 300)  # the other worker carries on
+        wait_until(
+            lambda: count() >= before + 300, "300 more writes"
+        )  # the other worker carries on
         stop.set()
         for writer in writers:
             writer.result()
@@ -218,16 +219,8 @@ def test_a_worker_killed_mid_write_loses_no_acknowledged_write_and_is_replaced(
             seen.add(int(fresh.get(f"{server.root}/healthz").json()["pid"]))
         return bool(seen - {survivor})
 
-    wait_until(replaced)
+    wait_until(replaced, "a new worker")
     assert victim not in seen
-
-
-def wait_until(condition: Callable[[], bool], seconds: float = 60) -> None:
-    """Poll `condition()` until true; a deadline for a broken server, not a benchmark."""
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
 
 
 def test_memory_store_with_workers_is_refused_in_one_line(tmp_path: Path) -> None:
@@ -254,4 +247,4 @@ def test_workers_exit_when_the_supervisor_is_killed(
             return True
         return False
 
-    wait_until(refused)
+    wait_until(refused, "refusal")
