@@ -28,11 +28,11 @@ from capture.browser import open_browser
 from capture.config import Config, StoreConfig
 from capture.demo_site import DEMO_PASSWORD, DEMO_USER, DemoSite
 from capture.errors import BrowserError
-from capture.live import LiveRecorder, export_task
+from capture.live import LiveRecorder, record_session
 from capture.recorder.observe import read_page_state
 from capture.session import AsyncSessionClient
 from capture.store import SqliteStore, serve_in_background
-from capture.tasks import dump_task, load_task, run_task
+from capture.tasks import load_task, run_task
 from tests.conftest import SITE_DIR, free_port, serve_dir
 
 __all__ = [
@@ -427,31 +427,43 @@ async def record_and_replay(
     for name, content in scenario.files.items():
         (sources / name).write_text(content, encoding="utf-8")
     root = sites.shop if scenario.site == "shop" else sites.test
+    task_file = workdir / f"{slug}.yaml"
+    stop = asyncio.Event()
+    driving: list[asyncio.Task[tuple[Person, str, list[str]]]] = []
+
+    async def drive(live: LiveRecorder) -> tuple[Person, str, list[str]]:
+        """The person at work, then the page as they left it; the recording stops after."""
+        try:
+            assert live.page is not None
+            person = Person(live.page, live, sources)
+            await scenario.drive(person, live.page)
+            return (person, *await _final(live.page))
+        finally:
+            stop.set()
+
+    # What `capture record` shows: each action as it happens, then its report.
+    shown: list[str] = []
+    with _shop(sites, scenario):
+        done = await record_session(
+            config,
+            base_url=base_url,
+            thread=f"record-{slug}",
+            stop=stop,
+            url=root + scenario.start,
+            out=task_file,
+            name=scenario.name,
+            headless=True,
+            quiet=0.5,
+            ready=lambda live: driving.append(asyncio.ensure_future(drive(live))),
+            on_action=lambda action: shown.append(f"  {action.text}"),
+        )
+    person, url, outline = await driving[0]
+    export = done.export
+    assert export is not None, done.result.problems
+    output = "\n".join([*shown, *done.report(f"record-{slug}", base_url)])
+    for name in export.files:  # "place the files next to the task file"
+        (workdir / name).write_bytes((sources / name).read_bytes())
     async with AsyncSessionClient(base_url) as client:
-        with _shop(sites, scenario):
-            async with open_browser(config.browser, config.context, headless=True) as browser:
-                live = LiveRecorder(
-                    browser.context,
-                    client,
-                    f"record-{slug}",
-                    config=config.capture,
-                    page=browser.page,
-                    quiet=0.5,
-                    name=scenario.name,
-                )
-                await live.start(root + scenario.start)
-                person = Person(browser.page, live, sources)
-                await scenario.drive(person, browser.page)
-                url, outline = await _final(browser.page)
-                result = await live.stop()
-        export = export_task(result.actions, name=scenario.name, secrets=config.capture.secrets)
-        task_file = workdir / f"{slug}.yaml"
-        task_file.write_text(dump_task(export.task), encoding="utf-8")
-        for name in export.files:  # "place the files next to the task file"
-            (workdir / name).write_bytes((sources / name).read_bytes())
-        # What `capture record` shows: each action as it happens, the summary, the skipped.
-        shown = [f"  {a.text}" for a in result.actions]
-        output = "\n".join([*shown, result.summary(), *export.skipped])
         variables = {f"SECRET_{n}": value for n, value in enumerate(scenario.secrets, 1)}
         with _shop(sites, scenario):
             async with open_browser(config.browser, config.context, headless=True) as fresh:

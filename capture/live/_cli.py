@@ -124,16 +124,5 @@ async def _record(
             ),
             on_action=lambda action: typer.echo(f"  {action.text}", err=True),
         )
-    typer.echo(done.result.summary())
-    typer.echo(f"thread: {thread} at {base_url}")
-    if done.export is not None and done.out is not None:
-        task = done.export.task
-        typer.echo(f"task file: {done.out} ({len(task.steps)} steps)")
-        for var in task.vars:
-            typer.echo(f"  secret variable {var}: replay with --var {var}=... (value not recorded)")
-        for name in done.export.files:
-            typer.echo(
-                f"  upload: place {name!r} next to the task file (only its name was recorded)"
-            )
-        for skipped in done.export.skipped:
-            typer.echo(f"  not exported: {skipped}")
+    for line in done.report(thread, base_url):
+        typer.echo(line)

@@ -32,6 +32,25 @@ class Recording:
     export: Export | None
     out: Path | None
 
+    def report(self, thread: str, base_url: str) -> list[str]:
+        """What `capture record` prints when it ends: the summary, the thread, the task file,
+        its secret variables (names only), the files to place and what was not exported."""
+        lines = [self.result.summary(), f"thread: {thread} at {base_url}"]
+        if self.export is None or self.out is None:
+            return lines
+        task = self.export.task
+        lines.append(f"task file: {self.out} ({len(task.steps)} steps)")
+        lines += [
+            f"  secret variable {v}: replay with --var {v}=... (value not recorded)"
+            for v in task.vars
+        ]
+        lines += [
+            f"  upload: place {name!r} next to the task file (only its name was recorded)"
+            for name in self.export.files
+        ]
+        lines += [f"  not exported: {skipped}" for skipped in self.export.skipped]
+        return lines
+
 
 async def record_session(
     config: Config,
@@ -44,13 +63,14 @@ async def record_session(
     out: Path | None = None,
     name: str | None = None,
     headless: bool | None = None,
+    quiet: float = 1.0,
     ready: Callable[[LiveRecorder], None] = lambda _: None,
     on_action: Callable[[Action], None] | None = None,
 ) -> Recording:
     """Record until `stop` is set or the browser goes away; write `out` if given.
 
     `ready` is called once the recorder listens (the CLI says so; a caller can drive the page),
-    `on_action` with each action as it completes.
+    `on_action` with each action as it completes; `quiet` is `LiveRecorder`'s.
     """
     async with (
         AsyncSessionClient.from_config(config.session, base_url=base_url) as client,
@@ -67,6 +87,7 @@ async def record_session(
             secrets=config.capture.secrets,
             name=name or f"live recording {thread}",
             on_action=on_action,
+            quiet=quiet,
         )
         stopped = asyncio.ensure_future(stop.wait())
         closed = asyncio.ensure_future(live.closed.wait())
