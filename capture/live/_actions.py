@@ -16,7 +16,7 @@ from typing import Literal
 
 from capture.live._events import ElementInfo, PageEvent
 
-__all__ = ["Action", "ActionBuilder", "ActionKind"]
+__all__ = ["FOCUSES_FIELD", "Action", "ActionBuilder", "ActionKind"]
 
 ActionKind = Literal[
     "goto",
@@ -41,6 +41,10 @@ ActionKind = Literal[
 # Actions that change nothing a capture could show (the dialog blocks screenshots until the
 # person answers it; the observation after the next action reports it).
 _NOT_CAPTURED = frozenset({"dialog"})
+# Actions that put the focus in a field: typing into that field right after one of them is
+# the same action (a fill focuses the field and replaces its text). The builder merges them
+# while they are pending, the export when a pause split them.
+FOCUSES_FIELD = frozenset({"click", "dblclick", "fill"})
 _TYPING_GRACE = 3.0
 
 
@@ -225,7 +229,7 @@ class ActionBuilder:
     def _typing(self, made: Action, event: PageEvent, now: float) -> list[Action]:
         pending = self._pending
         same_field = pending is not None and pending.field_key == made.field_key
-        if same_field and pending is not None and pending.kind in ("click", "dblclick", "fill"):
+        if same_field and pending is not None and pending.kind in FOCUSES_FIELD:
             made = pending  # the click into the field, or earlier keystrokes: one action
             made.element = event.element or made.element
             done: list[Action] = []

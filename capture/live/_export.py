@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from capture.errors import TaskError
-from capture.live._actions import Action
+from capture.live._actions import FOCUSES_FIELD, Action
 from capture.live._events import ElementInfo
 from capture.recorder.observe import MIN_SECRET_LENGTH
 from capture.tasks import TaskFile, VarSpec
@@ -118,7 +118,7 @@ def _more_typing(previous: Action | None, action: Action) -> bool:
     return (
         previous is not None
         and action.kind == "fill"
-        and previous.kind in ("click", "dblclick", "fill")
+        and previous.kind in FOCUSES_FIELD
         and action.field_key is not None
         and previous.field_key == action.field_key
     )
