@@ -77,9 +77,11 @@ async def test_entries_are_the_live_values_with_expiry_and_write_time(
         "soon": Entry("1", NOW + timedelta(seconds=5), NOW + timedelta(seconds=1)),
     }
     assert await store.get_all("t") == {key: e.value_json for key, e in entries.items()}
+    assert await store.stamps("t") == {k: (e.updated_at, e.expiry) for k, e in entries.items()}
 
     clock.advance(seconds=4)  # the expiry instant itself: no longer live
     assert set(await store.entries("t")) == {"forever", "__user_part_x"}
+    assert set(await store.stamps("t")) == {"forever", "__user_part_x"}
     clock.advance(seconds=1)
     await store.set("t", "__user_part_x", '"y"', None)  # value, expiry and time all replaced
     await store.delete("t", "forever")
@@ -87,6 +89,7 @@ async def test_entries_are_the_live_values_with_expiry_and_write_time(
         "__user_part_x": Entry('"y"', None, NOW + timedelta(seconds=6))
     }
     assert await store.entries("nobody") == {}
+    assert await store.stamps("nobody") == {}
 
 
 async def test_history_orders_same_instant_versions_by_arrival(store: Store) -> None:

@@ -19,7 +19,8 @@ from PIL import Image, ImageDraw
 from playwright.sync_api import Dialog, Page, expect
 
 from capture.session import SessionClient
-from capture.store import MemoryStore
+from capture.store import MemoryStore, SqliteStore
+from capture.store._base import Entry
 from capture.store._viewer import ViewerData
 from tests.conftest import RunningStore, StartStore
 
@@ -413,3 +414,28 @@ async def test_snapshot_follows_a_commit_that_lands_out_of_clock_order() -> None
     second = await data.thread("t")
     assert second is not None
     assert [v["value"] for v in second.body["values"]] == ["a2", "b1"]
+
+
+async def test_a_poll_of_an_unchanged_thread_reads_no_values(tmp_path: Path) -> None:
+    """The screenshot and every step record stay in the store until something moved."""
+    reads: list[str] = []
+
+    class Counted(SqliteStore):
+        async def entries(self, thread_id: str) -> dict[str, Entry]:
+            reads.append(thread_id)
+            return await super().entries(thread_id)
+
+    store = Counted(tmp_path / "store.db")
+    await store.open()
+    try:
+        data = ViewerData(store)
+        await store.set("t", "a", '"a1"', None)
+        assert await data.thread("t") is not None
+        assert await data.thread("t") is not None
+        assert await data.thread("t") is not None
+        assert reads == ["t"]  # built once; the two polls after read write times only
+        await store.set("t", "a", '"a2"', None)
+        assert await data.thread("t") is not None
+        assert reads == ["t", "t"]
+    finally:
+        await store.close()

@@ -144,6 +144,13 @@ class Store(Protocol):
         """Every live value of the thread, key -> JSON text."""
         return {key: entry.value_json for key, entry in (await self.entries(thread_id)).items()}
 
+    async def stamps(self, thread_id: str) -> dict[str, tuple[datetime, datetime | None]]:
+        """Every live key of the thread -> (last write time, expiry): `entries` without the
+        values, for a reader that polls to learn whether anything moved (the viewer), where
+        reading a screenshot each time would be waste. Backends that store values apart
+        read less; this default reads the entries."""
+        return {key: (e.updated_at, e.expiry) for key, e in (await self.entries(thread_id)).items()}
+
     async def delete(self, thread_id: str, key: str) -> None:
         """Remove one value; removing an absent key is not an error. History is kept."""
 

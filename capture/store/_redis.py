@@ -374,6 +374,13 @@ class RedisStore(Store):
             for key, value, set_at, expiry in sorted(rows)
         }
 
+    async def stamps(self, thread_id: str) -> dict[str, tuple[datetime, datetime | None]]:
+        rows = await self._script("stamps", self._base(thread_id), thread_id)
+        return {
+            key: (_dt(set_at), None if expiry == "" else _dt(expiry))
+            for key, set_at, expiry in rows
+        }
+
     async def delete(self, thread_id: str, key: str) -> None:
         await self._script("delete", self._base(thread_id), thread_id, key, replicate=True)
 

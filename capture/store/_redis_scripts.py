@@ -119,6 +119,19 @@ end
 return out
 """
 
+_STAMPS = """
+local tid = ARGV[4]
+local expiry = {}
+local x = redis.call('ZRANGE', key('x', tid), 0, -1, 'WITHSCORES')
+for i = 1, #x, 2 do expiry[x[i]] = x[i + 1] end
+local u, out = redis.call('ZRANGE', key('u', tid), 0, -1, 'WITHSCORES'), {}
+for i = 1, #u, 2 do
+  local exp = expiry[u[i]]
+  if not exp or tonumber(exp) > NOW then out[#out + 1] = {u[i], u[i + 1], exp or ''} end
+end
+return out
+"""
+
 _DELETE = """
 local tid, k = ARGV[4], ARGV[5]
 redis.call('HDEL', key('v', tid), k)
@@ -168,6 +181,7 @@ SCRIPTS = {
         "set": _SET,
         "get": _GET,
         "entries": _ENTRIES,
+        "stamps": _STAMPS,
         "delete": _DELETE,
         "clear": _CLEAR,
         "sweep": _SWEEP,

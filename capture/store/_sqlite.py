@@ -321,6 +321,12 @@ class SqliteStore(Store):
         rows = self._read_inline(lambda conn: conn.execute(sql, args).fetchall())
         return {k: Entry(v, None if e is None else from_us(e), from_us(u)) for k, v, e, u in rows}
 
+    async def stamps(self, thread_id: str) -> dict[str, tuple[datetime, datetime | None]]:
+        args = {"t": thread_id, "now": to_us(self._clock())}
+        sql = f"SELECT key, updated_at, expiry FROM kv WHERE thread_id = :t AND {_LIVE}"
+        rows = self._read_inline(lambda conn: conn.execute(sql, args).fetchall())
+        return {k: (from_us(u), None if e is None else from_us(e)) for k, u, e in rows}
+
     async def delete(self, thread_id: str, key: str) -> None:
         sql = "DELETE FROM kv WHERE thread_id = ? AND key = ?"
         await self._write(lambda conn: conn.execute(sql, (thread_id, key)))

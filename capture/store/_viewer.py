@@ -111,6 +111,11 @@ def _image_bytes(value_json: str) -> tuple[bytes, str] | None:
     return raw, mime
 
 
+def _stamp(stamps: dict[str, tuple[datetime, datetime | None]]) -> tuple[object, ...]:
+    """A comparable stamp of a thread: its keys with their write times and expiries."""
+    return tuple(sorted(stamps.items()))
+
+
 @dataclass
 class _Snapshot:
     version: str
@@ -151,15 +156,22 @@ class ViewerData:
         return {"now": _iso(utc_now()), "threads": threads}
 
     async def thread(self, thread_id: str) -> _Snapshot | None:
-        entries = await self.store.entries(thread_id)
-        if not entries:
+        # The write times and expiries tell whether anything moved; the values (a screenshot
+        # among them) are read only to build a new snapshot.
+        stamps = await self.store.stamps(thread_id)
+        if not stamps:
             self._cache.pop(thread_id, None)
             return None
-        stamp = tuple((key, e.updated_at, e.expiry) for key, e in entries.items())
         cached = self._cache.get(thread_id)
-        if cached is not None and cached[0] == stamp:
+        if cached is not None and cached[0] == _stamp(stamps):
             self._cache.move_to_end(thread_id)
             return cached[1]
+        entries = await self.store.entries(thread_id)
+        if not entries:  # emptied meanwhile
+            self._cache.pop(thread_id, None)
+            return None
+        # The snapshot's own stamp: it is what was built, whatever moved since `stamps`.
+        stamp = _stamp({key: (e.updated_at, e.expiry) for key, e in entries.items()})
         snapshot = await self._build(thread_id, entries)
         self._cache[thread_id] = (stamp, snapshot)
         while len(self._cache) > self._cache_size:
