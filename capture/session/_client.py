@@ -60,7 +60,7 @@ class SessionClient(BaseSessionClient, Closing):
         self._http = httpx.Client(timeout=self.timeout, transport=transport)
 
     def _drive(self, op: Op[T]) -> T:
-        flow = self.retrying(op)
+        flow = self._retrying(op)
         try:
             step = next(flow)
             while True:
@@ -107,7 +107,7 @@ class AsyncSessionClient(BaseSessionClient, AsyncClosing):
         self._http = httpx.AsyncClient(timeout=self.timeout, transport=transport)
 
     async def _drive(self, op: Op[T]) -> T:
-        flow = self.retrying(op)
+        flow = self._retrying(op)
         try:
             step = next(flow)
             while True:

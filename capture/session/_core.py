@@ -2,7 +2,7 @@
 
 Each operation is a generator: it yields the `httpx.Request` to send, receives the
 `httpx.Response`, and returns the parsed result. The retry policy is one more generator
-around an operation (`BaseSessionClient.retrying`), the way httpx drives its auth flows:
+around an operation (`BaseSessionClient._retrying`), the way httpx drives its auth flows:
 `SessionClient` and `AsyncSessionClient` only send and sleep when it says so, so request
 building, retries, expiry handling and error mapping exist exactly once.
 """
@@ -251,7 +251,7 @@ class BaseSessionClient:
                 delay = min(self.max_backoff, max(delay, float(after)))
         return delay
 
-    def retrying(self, op: Op[T]) -> Flow[T]:
+    def _retrying(self, op: Op[T]) -> Flow[T]:
         """`op` with the retry policy, for a face to drive: every operation is idempotent, so
         a connection error, 429 or 5xx is sent again after `retry_delay`; when the retries
         are spent, an error status is the operation's to map and a connection error is a
