@@ -228,8 +228,9 @@ def test_a_store_that_dies_mid_run_holds_the_end_for_at_most_the_flush_deadline(
     out, err = run.communicate(timeout=90)
     after_kill = time.monotonic() - killed
     assert run.returncode == 0, err
-    # The steps after the kill take ~3 s; the deadline adds at most 3 s (and a little).
-    assert after_kill < 12, (after_kill, err)
+    # The steps after the kill take ~3 s on a quiet machine, the deadline adds at most 3 s;
+    # the bound leaves room for a loaded machine and still fails the ~65 s of before.
+    assert after_kill < 30, (after_kill, err)
     assert re.search(r"waiting for \d+ uploads? to http://127\.0\.0\.1:\d+/api/v1…", err), err
     assert "passed" in out
     assert "dropped" in out + err
