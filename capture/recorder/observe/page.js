@@ -331,7 +331,9 @@
   // what was read comes back marked `partial`, the viewport part first.
 
   const MAX_ITEMS = opts.maxItems || 1500;
-  const stopAt = opts.budget ? performance.now() + opts.budget : Infinity;
+  // opts.deadline is wall-clock (ms since the epoch), so frames walked one after another
+  // in one renderer share it.
+  const stopAt = opts.deadline ? performance.now() + (opts.deadline - Date.now()) : Infinity;
   const aheadTop = -(opts.above ?? 1) * vh;
   const aheadBottom = (1 + (opts.below ?? 2)) * vh;
   let zoneTop = 0;
