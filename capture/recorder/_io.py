@@ -72,7 +72,9 @@ class PageIO:
         )
         shot_sent = asyncio.Event()
         shot_part = self._part(self._shoot(page, sensitive_part, shot_sent), "screenshot", got)
-        state_part = self._part(self._outline(page, shot_sent, deadline), "outline", got)
+        state_part = self._part(
+            self._outline(page, shot_sent, sensitive_part, deadline), "outline", got
+        )
         sensitive = await self._within(sensitive_part, deadline, "sensitive", got)
         if sensitive is None:
             shot_part.cancel()  # waits for the fields: never taken
@@ -154,17 +156,28 @@ class PageIO:
                 self._cdp = None
         return self._cdp
 
-    async def _outline(self, page: Any, shot_sent: asyncio.Event, deadline: float) -> PageState:
+    async def _outline(
+        self,
+        page: Any,
+        shot_sent: asyncio.Event,
+        sensitive: asyncio.Future[Any],
+        deadline: float,
+    ) -> PageState:
         """The outline, read once the screenshot is on its way (or given up), its walk told
-        to stop early enough for its answer to arrive within the time box."""
+        to stop early enough for its answer to arrive within the time box.
+
+        The walk reads the sensitive fields again only when the `sensitive` part gave no
+        answer: its values must still reach the scrubber.
+        """
         loop = asyncio.get_running_loop()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(shot_sent.wait(), max(0.0, deadline - loop.time()))
         box = self.config.time_box.total_seconds()
         margin = max(_OUTLINE_MARGIN_MIN, OUTLINE_SHARE * box)
         stop = time.time() + (deadline - loop.time()) - margin
+        known = sensitive.done() and not sensitive.cancelled() and sensitive.exception() is None
         return await read_page_state(
-            page, redact_selectors=self.config.redact_selectors, deadline=stop
+            page, redact_selectors=self.config.redact_selectors, deadline=stop, sensitive=not known
         )
 
     async def _shoot(

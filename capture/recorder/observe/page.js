@@ -124,7 +124,8 @@
     return { rects, secrets };
   };
 
-  const sensitive = readSensitive();
+  // A capture reads them first ("sensitive" mode) and then asks the walk not to again.
+  const sensitive = opts.skipSensitive ? { rects: [], secrets: [] } : readSensitive();
   const base = {
     prefix,
     url: location.href,
@@ -346,18 +347,24 @@
   let phase = 1; // 1: the viewport, 2: the look-ahead
   let full = false;
   let partial = false;
-  let ticks = 0;
 
-  // Checked every 32 elements: performance.now() is cheap, but not free.
+  // Checked before every element (a few nanoseconds): one element can be slow to measure.
   const late = () => {
-    if (!partial && (++ticks & 31) === 0 && performance.now() > stopAt) partial = true;
+    if (!partial && performance.now() > stopAt) partial = true;
     return partial;
   };
 
-  const COUNTED =
-    "a[href], button, input:not([type=hidden]), select, textarea, summary, h1, h2, h3, h4, h5, h6";
-  const countInteractive = (el) =>
-    (el.matches(COUNTED) ? 1 : 0) + el.querySelectorAll(COUNTED).length;
+  // What `omitted` counts: links, controls and headings, by tag (a selector list, or an
+  // attribute like [role], costs ten times more to match over a long document).
+  const COUNTED_TAGS = [
+    "BUTTON", "INPUT", "SELECT", "TEXTAREA", "SUMMARY", "H1", "H2", "H3", "H4", "H5", "H6",
+  ];
+  const COUNTED = new Set(COUNTED_TAGS);
+  const counted = (el) =>
+    COUNTED.has(el.tagName) || (el.tagName === "A" && el.hasAttribute("href"));
+  const countInteractive = (root) =>
+    (root.tagName && counted(root) ? 1 : 0) + root.querySelectorAll("a[href]").length +
+    COUNTED_TAGS.reduce((sum, tag) => sum + root.getElementsByTagName(tag).length, 0);
 
   const box = (r) =>
     [Math.round(r.left), Math.round(r.top), Math.round(r.width), Math.round(r.height)];
@@ -494,7 +501,7 @@
         return;
       }
     }
-    if (el.matches(COUNTED)) interactiveSeen++;
+    if (counted(el)) interactiveSeen++;
     const isRedactRoot = !redacted && el.matches(REDACT_ROOT);
     const inRedact = redacted || isRedactRoot;
     const role = roleOf(el);
@@ -671,10 +678,8 @@
   for (let i = firstPhase; i < beforeRescue; i++) order.push(i);
 
   // What is not listed, roughly: the document's links, controls and headings but those the
-  // walk met (listed, or hidden). One query by tag: counting per skipped subtree, or by
-  // attribute ([role], [tabindex]), costs ten times more on a long document.
-  const omitted = partial ? 0
-    : Math.max(0, document.querySelectorAll(COUNTED).length - interactiveSeen);
+  // walk met (listed, or hidden). Counted once: per skipped subtree costs more.
+  const omitted = partial ? 0 : Math.max(0, countInteractive(document) - interactiveSeen);
 
   // Drop text blocks that collected only whitespace; parents are never text blocks, but
   // indices shift, so renumber them.
