@@ -182,8 +182,12 @@
 
   const named = (el) => el.hasAttribute("aria-label") || el.hasAttribute("aria-labelledby");
 
+  // DPUB-ARIA's link roles (footnote references in Sphinx and other documentation).
+  const LINK_ROLES = new Set(["doc-noteref", "doc-backlink", "doc-biblioref", "doc-glossref"]);
+
   const roleOf = (el) => {
     const explicit = (el.getAttribute("role") || "").trim().split(/\s+/)[0];
+    if (LINK_ROLES.has(explicit)) return "link";
     if (explicit && explicit !== "presentation" && explicit !== "none") return explicit;
     switch (el.tagName) {
       case "A": case "AREA": return el.hasAttribute("href") ? "link" : "";
