@@ -153,9 +153,7 @@ def test_an_unchanged_screenshot_is_not_encoded_again() -> None:
     assert moved.data != first.data
 
 
-def test_a_partial_outline_is_not_diffed_and_the_next_full_one_is_diffed_with_the_last_full() -> (
-    None
-):
+def test_a_partial_outline_is_not_diffed_the_next_full_one_is() -> None:
     clock = Clock()
     core = _core(clock)
     core.conclude(_step(core, b"A", ['- button "Go" [ref=e1]', '- link "More" [ref=e2]']))
