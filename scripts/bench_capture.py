@@ -106,7 +106,7 @@ async def timed(fn: Callable[[], Awaitable[Any]]) -> tuple[float, Any]:
 async def bench_page(
     rec: Recorder, page: Any, cdp: Any, url: str, rounds: int, quality: int
 ) -> dict[str, Any]:
-    await page.goto(url)
+    await page.goto(url, timeout=120_000)  # a 2 MB page on a loaded machine
     captures: list[float] = []
     floors: list[float] = []
     parts: dict[str, list[float]] = {}
@@ -142,21 +142,32 @@ async def bench_page(
     }
 
 
-def report(results: list[tuple[str, dict[str, Any]]], time_box: float) -> None:
-    ms = 1000
+MS = 1000
+
+
+def table_head() -> None:
     print(
         f"\n{'page':32} {'nodes':>6} {'capture p50':>11} {'p95':>7} {'floor p50':>9} "
-        f"{'p95':>7} {'ratio p50':>9} {'partial':>7} {'no outline':>10}"
+        f"{'p95':>7} {'ratio p50':>9} {'partial':>7} {'no outline':>10}",
+        flush=True,
     )
-    for name, r in results:
-        c50, c95 = pct(r["capture"], 0.5), pct(r["capture"], 0.95)
-        f50, f95 = pct(r["floor"], 0.5), pct(r["floor"], 0.95)
-        over = "" if c95 <= time_box else " (p95 OVER the time box)"
-        print(
-            f"{name:32} {r['nodes']:>6} {c50 * ms:>8.0f} ms {c95 * ms:>4.0f} ms "
-            f"{f50 * ms:>6.0f} ms {f95 * ms:>4.0f} ms {c50 / f50:>9.2f} "
-            f"{r['partial']:>4}/{len(r['capture'])} {r['missing']:>10}{over}"
-        )
+
+
+def table_line(name: str, r: dict[str, Any], time_box: float) -> None:
+    """One page's line, printed as soon as it is measured."""
+    c50, c95 = pct(r["capture"], 0.5), pct(r["capture"], 0.95)
+    f50, f95 = pct(r["floor"], 0.5), pct(r["floor"], 0.95)
+    over = "" if c95 <= time_box else " (p95 OVER the time box)"
+    print(
+        f"{name:32} {r['nodes']:>6} {c50 * MS:>8.0f} ms {c95 * MS:>4.0f} ms "
+        f"{f50 * MS:>6.0f} ms {f95 * MS:>4.0f} ms {c50 / f50:>9.2f} "
+        f"{r['partial']:>4}/{len(r['capture'])} {r['missing']:>10}{over}",
+        flush=True,
+    )
+
+
+def report(results: list[tuple[str, dict[str, Any]]]) -> None:
+    ms = MS
     print("\ncapture parts p50 (ms), observation and page sizes:")
     for name, r in results:
         print(
@@ -190,6 +201,17 @@ async def main(rounds: int, only: str) -> None:
                 roots[root] = stack.enter_context(page_server(root))
             pages.append((name, f"{roots[root]}/{path}"))
         pages = [(name, url) for name, url in pages if only in name]
+        time_box = cfg.capture.time_box.total_seconds()
+        print(
+            f"capture benchmark: {rounds} rounds per page, viewport "
+            f"{cfg.context.viewport_width}x{cfg.context.viewport_height}, preset "
+            f"{cfg.capture.preset}, {cfg.capture.image_format} q{cfg.capture.quality}, time box "
+            f"{time_box * MS:.0f} ms; load average {os.getloadavg()[0]:.1f} on "
+            f"{os.cpu_count()} cores at the start\n"
+            "floor: raw CDP JPEG + document.body.innerText, alternating with the captures"
+        )
+        table_head()
+        results = []
         async with (
             open_browser(cfg.browser, cfg.context) as session,
             AsyncSessionClient(store) as client,
@@ -197,21 +219,12 @@ async def main(rounds: int, only: str) -> None:
             page = session.page
             cdp = await page.context.new_cdp_session(page)
             async with Recorder(page, client, "bench", config=cfg.capture) as rec:
-                results = [
-                    (name, await bench_page(rec, page, cdp, url, rounds, cfg.capture.quality))
-                    for name, url in pages
-                ]
-            dropped = rec.stats.dropped
-    time_box = cfg.capture.time_box.total_seconds()
-    print(
-        f"capture benchmark: {rounds} rounds per page, viewport "
-        f"{cfg.context.viewport_width}x{cfg.context.viewport_height}, preset {cfg.capture.preset},"
-        f" {cfg.capture.image_format} q{cfg.capture.quality}, time box {time_box * 1000:.0f} ms;"
-        f" dropped writes: {dropped}; load average {os.getloadavg()[0]:.1f} on "
-        f"{os.cpu_count()} cores"
-    )
-    print("floor: raw CDP JPEG + document.body.innerText, alternating with the captures")
-    report(results, time_box)
+                for name, url in pages:
+                    result = await bench_page(rec, page, cdp, url, rounds, cfg.capture.quality)
+                    table_line(name, result, time_box)
+                    results.append((name, result))
+    print(f"dropped writes: {rec.stats.dropped}; load average {os.getloadavg()[0]:.1f} at the end")
+    report(results)
 
 
 if __name__ == "__main__":

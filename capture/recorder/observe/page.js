@@ -418,7 +418,8 @@
   // to end above the look-ahead zone to the first one known to start below it. In-flow
   // children of a block container stack in document order, so a binary search over their
   // boxes finds both ends; a child without a box (display:none, empty) says nothing and
-  // counts as inside. A fixed child is found by `rescue`. Null: measure them all.
+  // counts as inside, which can only widen the range. A fixed child is found by `rescue`.
+  // Null: measure them all.
   const LONG = 64;
   const FLOW = new Set(["block", "flow-root", "list-item"]);
   const nearZone = (node) => {
@@ -426,7 +427,11 @@
         node.tagName === "SLOT") {
       return null;
     }
-    if (!FLOW.has(getComputedStyle(node).display)) return null;
+    const style = getComputedStyle(node);
+    if (!FLOW.has(style.display) || style.columnCount !== "auto" ||
+        style.columnWidth !== "auto" || style.writingMode !== "horizontal-tb") {
+      return null; // columns or vertical text: children do not stack top to bottom
+    }
     const kids = node.children;
     const rectOf = (i) => {
       const r = kids[i].getBoundingClientRect();
