@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import runpy
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
@@ -33,7 +34,8 @@ from capture.recorder.observe import (
     read_sensitive,
     resolve_ref,
 )
-from tests.conftest import Site, free_port
+from capture.recorder.observe._format import PARTIAL_HEADING, PARTIAL_MARKER
+from tests.conftest import SITE_DIR, Site, free_port, serve_dir
 from tests.test_observe_text import observation
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
@@ -480,6 +482,85 @@ async def test_an_open_dialog_is_listed_while_it_is_open(page: Page, site: Site)
         await dialog.dismiss()
     await click
     assert events.drain().open_dialogs == []
+
+
+# -- large documentation pages -------------------------------------------------------
+
+DOC_PAGES = ["generated", "rustdoc Vec.html", "mdBook print.html", "python stdtypes.html"]
+
+
+@pytest.fixture(scope="module")
+def doc_pages(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """name -> URL of the large documentation pages (tests/site/docpages.py): the generated
+    one, and the real ones `scripts/setup --test` installs."""
+    docs = runpy.run_path(str(SITE_DIR / "docpages.py"))
+    directory = tmp_path_factory.mktemp("docs")
+    docs["write_doc_like"](directory)
+    servers = {directory: serve_dir(directory)}
+    urls = {"generated": f"http://127.0.0.1:{servers[directory].server_address[1]}/docs.html"}
+    for name, root, path in docs["real_doc_pages"]():
+        server = servers.setdefault(root, serve_dir(root))
+        urls[name] = f"http://127.0.0.1:{server.server_address[1]}/{path}"
+    yield urls
+    for server in servers.values():
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("where", ["top", "middle"])
+@pytest.mark.parametrize("name", DOC_PAGES)
+async def test_large_doc_pages_keep_every_visible_element_and_their_refs(
+    page: Page, doc_pages: dict[str, str], name: str, where: str
+) -> None:
+    """Long sidebars, highlighted code, collapsed sections, thousands of siblings: the walk
+    skips what is far away (binary search over long containers, fixed elements from the
+    style sheets), and nothing the person sees may be skipped with it."""
+    if name not in doc_pages:
+        pytest.fail(f"{name} is not installed: scripts/setup --test installs it")
+    await page.goto(doc_pages[name])
+    if where == "middle":
+        await page.evaluate("window.scrollTo(0, document.documentElement.scrollHeight / 2)")
+    state = await read_page_state(page)
+    seen = await visible_elements(page)
+    lines = viewport_lines(state)
+    assert not state.partial
+    # The outline follows the page's aria-hidden (mdBook marks its visible sidebar so).
+    hidden = await page.evaluate(
+        "ids => ids.filter(id => document.querySelector(`[data-test-id='${id}']`)"
+        ".closest('[aria-hidden=true]'))",
+        [element["id"] for _, element in seen],
+    )
+    missing = [e for _, e in seen if e["ref"] not in lines and e["id"] not in hidden]
+    assert not missing, f"visible but not in the viewport part of the outline: {missing}"
+    assert len(seen) - len(hidden) >= 5
+    assert state.omitted > 100  # far more than the viewport on every one of these pages
+    again = await read_page_state(page)
+    assert again.outline == state.outline  # same refs, same lines
+    if name == "generated":  # fixed, at the end of the document: found all the same
+        assert re.search(r'button "Back to top" \[ref=e\d+\]', "\n".join(lines.values()))
+
+
+async def test_a_walk_stopped_by_its_deadline_keeps_the_viewport_and_says_partial(
+    page: Page, site: Site
+) -> None:
+    """Past the first screen every section takes 100 ms to measure (4 s in all): the walk
+    stops at its deadline and answers with the viewport, marked partial."""
+    await page.goto(site.url("slowdoc.html"))
+    state = await read_page_state(page, deadline=time.time() + 1.0)
+    seen = await visible_elements(page)
+    assert state.partial
+    lines = viewport_lines(state)
+    assert {element["ref"] for _, element in seen} <= set(lines), state.outline
+    assert 'heading "Visible heading"' in "\n".join(lines.values())
+    assert 'button "Slow 40"' not in "\n".join(state.outline)  # not reached
+    text = observation(state=state)
+    assert PARTIAL_HEADING in text
+    assert PARTIAL_MARKER in text
+    assert "outline not available" not in text
+    # The refs of the partial read are those a full read gives.
+    again = await read_page_state(page, deadline=time.time() + 1.0)
+    assert viewport_lines(again) == lines
 
 
 # -- speed (printed, not asserted) ----------------------------------------------------

@@ -347,6 +347,22 @@ async def test_a_spent_time_box_falls_back_and_says_so(
     assert site.url("login.html") in values[OBS]["data"]  # the header is still there
 
 
+async def test_a_page_slow_to_read_gets_a_partial_outline_and_its_screenshot(
+    apage: Page, client: AsyncSessionClient, store_server: Any, site: Site
+) -> None:
+    """A full walk of slowdoc.html takes 4 s, past a 3 s box: the outline comes back
+    partial (the viewport first), not missing, and the screenshot does not wait for it."""
+    async with Recorder(apage, client, "t-slow", config=CaptureConfig(time_box=3)) as rec:
+        await apage.goto(site.url("slowdoc.html"))
+        result = await rec.capture("open")
+        await rec.flush()
+    assert not any("outline not ready" in note for note in result.notes), result.notes
+    assert "## Page (partial" in result.observation
+    assert 'button "Visible button"' in result.observation
+    assert "outline not available" not in result.observation
+    assert SHOT in result.stored
+
+
 async def test_a_busy_page_does_not_block_past_the_time_box(
     apage: Page, client: AsyncSessionClient, store_server: Any, site: Site
 ) -> None:

@@ -151,3 +151,22 @@ def test_an_unchanged_screenshot_is_not_encoded_again() -> None:
     moved = core.encode(shot, [Rect(10, 200, 100, 20)], 3)
     assert moved is not first  # a field moved: masked anew
     assert moved.data != first.data
+
+
+def test_a_partial_outline_is_not_diffed_the_next_full_one_is() -> None:
+    clock = Clock()
+    core = _core(clock)
+    core.conclude(_step(core, b"A", ['- button "Go" [ref=e1]', '- link "More" [ref=e2]']))
+    got = _step(core, b"A", ['- button "Go" [ref=e1]'])
+    assert got.state is not None
+    got.state.partial = True  # "More" was not reached, not removed
+    partial, _ = core.conclude(got)
+    assert "(unknown: the outline is partial this time)" in partial.observation
+    assert "## Page (partial: the time box ended the read" in partial.observation
+    assert '- link "More"' not in partial.observation
+    full, _ = core.conclude(
+        _step(core, b"A", ['- button "Stop" [ref=e1]', '- link "More" [ref=e2]'])
+    )
+    assert '- button "Go" [ref=e1]' in full.observation  # removed since the last full one
+    assert '+ button "Stop" [ref=e1]' in full.observation
+    assert '- link "More"' not in full.observation.split("## Changes")[1]

@@ -87,6 +87,7 @@ class _Stored:
 
 
 UNKNOWN_CHANGES = "(unknown: no outline this time, see the notes)"
+PARTIAL_CHANGES = "(unknown: the outline is partial this time)"
 
 
 def failure_note(part: str, exc: BaseException) -> str:
@@ -247,16 +248,18 @@ class RecorderCore:
         changed = any(new != old for new, old in seen if new is not None) or all(
             new is None for new, _ in seen
         )
-        # None: the first outline. Without an outline this time the changes are unknown,
-        # which is not "no visible change".
+        # None: the first outline. Without an outline, or with a partial one (whatever it
+        # had not read would show as removed), the changes are unknown, which is not "no
+        # visible change"; the next full outline is compared with the last full one.
         diff: list[str] | None = None
         if self._outline is not None:
-            diff = (
-                diff_outline(self._outline, got.state.outline)
-                if got.state is not None
-                else [UNKNOWN_CHANGES]
-            )
-        if got.state is not None:
+            if got.state is None:
+                diff = [UNKNOWN_CHANGES]
+            elif got.state.partial:
+                diff = [PARTIAL_CHANGES]
+            else:
+                diff = diff_outline(self._outline, got.state.outline)
+        if got.state is not None and not got.state.partial:
             self._outline, self._outline_hash = got.state.outline, outline_hash
         if image_hash is not None:
             self._image_hash = image_hash

@@ -1,20 +1,25 @@
 """The page I/O of a capture, shared by both faces: what runs at once, and for how long.
 
-Three parts start together: the sensitive fields, the screenshot (caret hidden and layout
-read meanwhile; Chromium's `Page.captureScreenshot` itself is sent once the fields are
-located, as an image that might show a secret is never taken, and then waits about two
-frames), and the outline, which the renderer reads while those frames are drawn. So a
-capture costs about one sensitive read and one screenshot, not the sum of its parts.
+Three parts: the sensitive fields and the screenshot start together (caret hidden and
+layout read meanwhile; Chromium's `Page.captureScreenshot` itself is sent once the fields
+are located, as an image that might show a secret is never taken), and the outline starts
+once that request is on its way: its walk holds the renderer's main thread, and the frame
+the screenshot waits for must not wait behind it.
 
 Every part waits at most until the time box ends; a late or failed part is left out and
-the observation names why. `page` is an async-API Page, or the object behind a sync-API
-one (`capture.browser._internals`): both take the same calls.
+the observation names why. The outline's walk is told to stop before then (`OUTLINE_SHARE`
+of the box is left for its answer to arrive), and answers with what it read, the viewport
+first, marked partial: a slow page costs detail, not the whole outline.
+
+`page` is an async-API Page, or the object behind a sync-API one
+(`capture.browser._internals`): both take the same calls.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Awaitable, Sequence
 from typing import Any, TypeVar
 
@@ -32,11 +37,16 @@ from capture.recorder._screenshot import (
     plan_shot,
     viewport_from_metrics,
 )
-from capture.recorder.observe import Rect, read_page_state, read_sensitive
+from capture.recorder.observe import PageState, Rect, read_page_state, read_sensitive
 
 __all__ = ["PageIO"]
 
 T = TypeVar("T")
+
+# The share of the time box kept for the outline's answer to travel and be assembled
+# after its walk stops (at least `_OUTLINE_MARGIN_MIN` seconds).
+OUTLINE_SHARE = 0.25
+_OUTLINE_MARGIN_MIN = 0.05
 
 
 class PageIO:
@@ -60,8 +70,11 @@ class PageIO:
         sensitive_part = self._part(
             read_sensitive(page, redact_selectors=selectors), "sensitive", got
         )
-        shot_part = self._part(self._shoot(page, sensitive_part), "screenshot", got)
-        state_part = self._part(read_page_state(page, redact_selectors=selectors), "outline", got)
+        shot_sent = asyncio.Event()
+        shot_part = self._part(self._shoot(page, sensitive_part, shot_sent), "screenshot", got)
+        state_part = self._part(
+            self._outline(page, shot_sent, sensitive_part, deadline), "outline", got
+        )
         sensitive = await self._within(sensitive_part, deadline, "sensitive", got)
         if sensitive is None:
             shot_part.cancel()  # waits for the fields: never taken
@@ -143,8 +156,49 @@ class PageIO:
                 self._cdp = None
         return self._cdp
 
-    async def _shoot(self, page: Any, sensitive: Awaitable[tuple[Sequence[Rect], Any]]) -> Shot:
-        """The screenshot, taken once `sensitive` (the fields to mask) is known."""
+    async def _outline(
+        self,
+        page: Any,
+        shot_sent: asyncio.Event,
+        sensitive: asyncio.Future[Any],
+        deadline: float,
+    ) -> PageState:
+        """The outline, read once the screenshot is on its way (or given up), its walk told
+        to stop early enough for its answer to arrive within the time box.
+
+        The walk reads the sensitive fields again only when the `sensitive` part gave no
+        answer: its values must still reach the scrubber.
+        """
+        loop = asyncio.get_running_loop()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(shot_sent.wait(), max(0.0, deadline - loop.time()))
+        box = self.config.time_box.total_seconds()
+        margin = max(_OUTLINE_MARGIN_MIN, OUTLINE_SHARE * box)
+        stop = time.time() + (deadline - loop.time()) - margin
+        known = sensitive.done() and not sensitive.cancelled() and sensitive.exception() is None
+        return await read_page_state(
+            page, redact_selectors=self.config.redact_selectors, deadline=stop, sensitive=not known
+        )
+
+    async def _shoot(
+        self,
+        page: Any,
+        sensitive: Awaitable[tuple[Sequence[Rect], Any]],
+        sent: asyncio.Event,
+    ) -> Shot:
+        """The screenshot, taken once `sensitive` (the fields to mask) is known; `sent` is
+        set once its request is on its way, or once it will not be sent."""
+        try:
+            return await self._take_shot(page, sensitive, sent)
+        finally:
+            sent.set()
+
+    async def _take_shot(
+        self,
+        page: Any,
+        sensitive: Awaitable[tuple[Sequence[Rect], Any]],
+        sent: asyncio.Event,
+    ) -> Shot:
         cfg = self.config
         cdp = await self._cdp_session(page)  # attached once per page, within the time box
         if cdp is None:
@@ -167,7 +221,12 @@ class PageIO:
                 fmt=cfg.image_format,
                 quality=cfg.quality,
             )
-            answer = await cdp.send("Page.captureScreenshot", plan.params, timeout=None)
+            request = asyncio.ensure_future(
+                cdp.send("Page.captureScreenshot", plan.params, timeout=None)
+            )
+            await asyncio.sleep(0)  # one turn of the loop: the request is written
+            sent.set()
+            answer = await request
         finally:
             if hidden is not False:
                 # Not awaited: a capture cut short by its time box must not wait for a

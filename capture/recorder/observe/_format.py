@@ -24,6 +24,11 @@ _EVENTS_SHARE = 0.25
 _MARKER_ROOM = 100
 # The action in the header line is cut to this many characters.
 _ACTION_CHARS = 200
+PARTIAL_HEADING = "## Page (partial: the time box ended the read; the viewport comes first)"
+PARTIAL_MARKER = (
+    "[… outline partial: the read stopped at the time box; elements it had not reached are "
+    "not listed (scroll, or capture again, to see them) …]"
+)
 
 
 def _size(lines: Sequence[str]) -> int:
@@ -97,7 +102,8 @@ def _viewport_part(state: PageState | None, budget: int) -> list[str]:
     """The outline's heading and its viewport lines."""
     if state is None:
         return ["", "## Page", "(outline not available: reading the page took too long)"]
-    head = ["", "## Page (what is in the viewport comes first)"]
+    heading = PARTIAL_HEADING if state.partial else "## Page (what is in the viewport comes first)"
+    head = ["", heading]
     inside = state.outline[: state.in_viewport] or ["(nothing in the viewport)"]
     return _fit(head, inside, budget, "[… {n} more lines in the viewport omitted (budget) …]")
 
@@ -106,7 +112,7 @@ def _outside_part(state: PageState | None, budget: int) -> list[str]:
     """The lines below/beside and above the viewport that fit, then omission markers."""
     if state is None:
         return []
-    further = []
+    further = [PARTIAL_MARKER] if state.partial else []
     if state.omitted:
         further.append(
             f"[… about {state.omitted} more element{'s' if state.omitted != 1 else ''} "
@@ -162,7 +168,8 @@ def format_observation(
     reserve = min(_size(_changes(diff, room)), int(char_budget * _DIFF_SHARE))
     view = _viewport_part(state, room - reserve)
     # Keep room for the markers saying what outside the viewport was left out.
-    markers = 2 * _MARKER_ROOM if state and len(state.outline) > state.in_viewport else 0
+    beyond = state is not None and (len(state.outline) > state.in_viewport or state.partial)
+    markers = 2 * _MARKER_ROOM if beyond else 0
     changes = _changes(diff, room - _size(view) - markers)
     outside = _outside_part(state, room - _size(view) - _size(changes))
     text = "\n".join([*header, *view, *outside, *changes, *events_lines])

@@ -23,8 +23,10 @@ class PageState:
 
     `outline` is viewport-first: its first `in_viewport` lines describe what the person sees;
     the lines after a marker line describe what lies below/beside or above. It never holds
-    the value of a sensitive field. `secret_values` are the current values of sensitive
-    fields, only for scrubbing other texts (console messages, URLs); never store them.
+    the value of a sensitive field. `partial`: the walk of some frame stopped at its
+    deadline, so what it had not read yet is not listed (the viewport is read first).
+    `secret_values` are the current values of sensitive fields, only for scrubbing other
+    texts (console messages, URLs); never store them.
     """
 
     url: str
@@ -38,6 +40,7 @@ class PageState:
     secret_values: list[str]
     notes: list[str] = field(default_factory=list)
     in_viewport: int = 0
+    partial: bool = False
 
 
 @dataclass

@@ -380,4 +380,5 @@ def assemble_state(reads: Sequence[FrameRead]) -> PageState:
         secret_values=secrets,
         notes=notes,
         in_viewport=in_viewport,
+        partial=any((r.data or {}).get("partial") for r in reads),
     )

@@ -66,34 +66,56 @@ async def _place(frame: _FrameLike, parent_prefix: str) -> Any:
 
 
 async def _read_frame(
-    page: PageLike, frame: _FrameLike, mode: str, redact_selectors: Sequence[str]
+    page: PageLike,
+    frame: _FrameLike,
+    mode: str,
+    redact_selectors: Sequence[str],
+    deadline: float | None = None,
+    sensitive: bool = True,
 ) -> FrameRead | None:
     read = FrameRead.of(page, frame)
-    calls = [frame.evaluate(script(), options(mode, read.prefix, redact_selectors))]
+    arg = options(mode, read.prefix, redact_selectors, deadline, sensitive)
+    calls = [frame.evaluate(script(), arg)]
     if read.parent is not None:
         calls.append(_place(frame, read.parent))
     return read.record(await asyncio.gather(*calls, return_exceptions=True)).kept(frame)
 
 
 async def _read_frames(
-    page: PageLike, mode: str, redact_selectors: Sequence[str]
+    page: PageLike,
+    mode: str,
+    redact_selectors: Sequence[str],
+    deadline: float | None = None,
+    sensitive: bool = True,
 ) -> list[FrameRead]:
+    args = (mode, redact_selectors, deadline, sensitive)
     reads = [
         read
-        for read in await asyncio.gather(
-            *(_read_frame(page, f, mode, redact_selectors) for f in live_frames(page))
-        )
+        for read in await asyncio.gather(*(_read_frame(page, f, *args) for f in live_frames(page)))
         if read is not None
     ]
     if reads[0].data is None:
         # Most often a navigation destroyed the context mid-call: one retry, then give up.
-        reads[0] = await _read_frame(page, page.main_frame, mode, redact_selectors) or reads[0]
+        reads[0] = await _read_frame(page, page.main_frame, *args) or reads[0]
     return reads
 
 
-async def read_page_state(page: PageLike, *, redact_selectors: Sequence[str] = ()) -> PageState:
-    """One pass over every frame and open shadow root: the outline and what to mask."""
-    return assemble_state(await _read_frames(page, "walk", redact_selectors))
+async def read_page_state(
+    page: PageLike,
+    *,
+    redact_selectors: Sequence[str] = (),
+    deadline: float | None = None,
+    sensitive: bool = True,
+) -> PageState:
+    """One pass over every frame and open shadow root: the outline and what to mask.
+
+    With a `deadline` (seconds since the epoch, as `time.time()`), each frame's walk stops
+    there and answers with what it read, the viewport first: the state is then `partial`.
+    `sensitive` False leaves the sensitive rects and values out of the state, for a caller
+    that has just read them with `read_sensitive` (on a long page that read is not free).
+    """
+    reads = await _read_frames(page, "walk", redact_selectors, deadline, sensitive)
+    return assemble_state(reads)
 
 
 async def read_sensitive(

@@ -86,8 +86,19 @@ def script() -> str:
     return resources.files(__package__).joinpath("page.js").read_text(encoding="utf-8")
 
 
-def options(mode: str, prefix: str, redact_selectors: Sequence[str]) -> dict[str, Any]:
-    """The argument page.js takes for `mode` ("walk", "sensitive" or "frame")."""
+def options(
+    mode: str,
+    prefix: str,
+    redact_selectors: Sequence[str],
+    deadline: float | None = None,
+    sensitive: bool = True,
+) -> dict[str, Any]:
+    """The argument page.js takes for `mode` ("walk", "sensitive" or "frame").
+
+    `deadline` (seconds since the epoch, the clock `time.time()` reads) is when a walk
+    stops and answers with what it read, marked partial; None: it reads all it lists.
+    `sensitive` False: a walk leaves out the sensitive rects and values (read already).
+    """
     return {
         "mode": mode,
         "prefix": prefix,
@@ -96,6 +107,8 @@ def options(mode: str, prefix: str, redact_selectors: Sequence[str]) -> dict[str
         "above": WALK_ABOVE,
         "below": WALK_BELOW,
         "maxItems": MAX_ITEMS,
+        "deadline": None if deadline is None else deadline * 1000,
+        "skipSensitive": not sensitive,
     }
 
 

@@ -124,7 +124,8 @@
     return { rects, secrets };
   };
 
-  const sensitive = readSensitive();
+  // A capture reads them first ("sensitive" mode) and then asks the walk not to again.
+  const sensitive = opts.skipSensitive ? { rects: [], secrets: [] } : readSensitive();
   const base = {
     prefix,
     url: location.href,
@@ -153,9 +154,6 @@
     "button", "link", "heading", "tab", "menuitem", "menuitemcheckbox", "menuitemradio",
     "option", "treeitem", "checkbox", "radio", "switch", "cell", "row",
   ]);
-  const INTERACTIVE_SELECTOR =
-    "a[href], button, input:not([type=hidden]), select, textarea, summary, [contenteditable=''], " +
-    "[contenteditable=true], [tabindex]:not([tabindex='-1']), [role], h1, h2, h3, h4, h5, h6";
   const MEDIA = new Set(["IMG", "svg", "CANVAS", "VIDEO", "AUDIO", "OBJECT", "EMBED"]);
   const SKIP = new Set([
     "SCRIPT", "STYLE", "NOSCRIPT", "TEMPLATE", "HEAD", "META", "LINK", "OPTION",
@@ -184,8 +182,12 @@
 
   const named = (el) => el.hasAttribute("aria-label") || el.hasAttribute("aria-labelledby");
 
+  // DPUB-ARIA's link roles (footnote references in Sphinx and other documentation).
+  const LINK_ROLES = new Set(["doc-noteref", "doc-backlink", "doc-biblioref", "doc-glossref"]);
+
   const roleOf = (el) => {
     const explicit = (el.getAttribute("role") || "").trim().split(/\s+/)[0];
+    if (LINK_ROLES.has(explicit)) return "link";
     if (explicit && explicit !== "presentation" && explicit !== "none") return explicit;
     switch (el.tagName) {
       case "A": case "AREA": return el.hasAttribute("href") ? "link" : "";
@@ -325,17 +327,48 @@
   };
 
   // -- the walk -------------------------------------------------------------------------
+  //
+  // Its cost follows what is on screen, not the size of the document: a subtree whose box
+  // lies outside the look-ahead zone is skipped whole, and among the many children of a
+  // block container only those near the zone are measured (in normal flow they stack in
+  // document order, so a binary search finds them). The viewport is read first (phase 1),
+  // the look-ahead above and below it next (phase 2); when the time budget ends the walk,
+  // what was read comes back marked `partial`, the viewport part first.
 
   const MAX_ITEMS = opts.maxItems || 1500;
-  const zoneTop = -(opts.above ?? 1) * vh;
-  const zoneBottom = (1 + (opts.below ?? 2)) * vh;
+  // opts.deadline is wall-clock (ms since the epoch), so frames walked one after another
+  // in one renderer share it.
+  const stopAt = opts.deadline ? performance.now() + (opts.deadline - Date.now()) : Infinity;
+  const aheadTop = -(opts.above ?? 1) * vh;
+  const aheadBottom = (1 + (opts.below ?? 2)) * vh;
+  let zoneTop = 0;
+  let zoneBottom = vh;
   const items = [];
-  const pruned = new Set(); // roots of subtrees skipped as far from the viewport
-  let omitted = 0;
+  const pruned = new Set(); // roots of subtrees skipped as far from the viewport (or deferred)
+  const deferred = []; // [at, el, parent, owner, redacted]: look-ahead subtrees for phase 2
+  const rescued = new Set(); // out-of-flow roots walked on their own
+  let interactiveSeen = 0; // interactive elements walked or found hidden (not "further away")
+  let phase = 1; // 1: the viewport, 2: the look-ahead
   let full = false;
+  let partial = false;
 
-  const countInteractive = (el) =>
-    (el.matches(INTERACTIVE_SELECTOR) ? 1 : 0) + el.querySelectorAll(INTERACTIVE_SELECTOR).length;
+  // Checked before every element (a few nanoseconds): one element can be slow to measure.
+  const late = () => {
+    if (!partial && performance.now() > stopAt) partial = true;
+    return partial;
+  };
+
+  // What `omitted` counts: links, controls and headings, by tag (a selector list, or an
+  // attribute like [role], costs ten times more to match over a long document).
+  const COUNTED_TAGS = [
+    "BUTTON", "INPUT", "SELECT", "TEXTAREA", "SUMMARY", "H1", "H2", "H3", "H4", "H5", "H6",
+  ];
+  const COUNTED = new Set(COUNTED_TAGS);
+  const counted = (el) =>
+    COUNTED.has(el.tagName) || (el.tagName === "A" && el.hasAttribute("href"));
+  const countInteractive = (root) =>
+    (root.tagName && counted(root) ? 1 : 0) + root.querySelectorAll("a[href]").length +
+    COUNTED_TAGS.reduce((sum, tag) => sum + root.getElementsByTagName(tag).length, 0);
 
   const box = (r) =>
     [Math.round(r.left), Math.round(r.top), Math.round(r.width), Math.round(r.height)];
@@ -356,8 +389,10 @@
     let r = rect;
     if (r.height > vh / 2) {
       // A tall container: place its text where its first text node is.
-      const first = Array.from(el.childNodes)
-        .find((n) => n.nodeType === Node.TEXT_NODE && n.data.trim());
+      let first = el.firstChild;
+      while (first && !(first.nodeType === Node.TEXT_NODE && first.data.trim())) {
+        first = first.nextSibling;
+      }
       if (first) {
         const range = document.createRange();
         range.selectNodeContents(first);
@@ -379,6 +414,53 @@
     return (node.shadowRoot || node).childNodes;
   };
 
+  // The children of a long block container worth measuring: those from the last one known
+  // to end above the look-ahead zone to the first one known to start below it. In-flow
+  // children of a block container stack in document order, so a binary search over their
+  // boxes finds both ends; a child without a box (display:none, empty) says nothing and
+  // counts as inside, which can only widen the range. A fixed child is found by `rescue`.
+  // Null: measure them all.
+  const LONG = 64;
+  const FLOW = new Set(["block", "flow-root", "list-item"]);
+  const nearZone = (node) => {
+    if (node.childElementCount < LONG || node.shadowRoot || node.tagName === "DETAILS" ||
+        node.tagName === "SLOT") {
+      return null;
+    }
+    const style = getComputedStyle(node);
+    if (!FLOW.has(style.display) || style.columnCount !== "auto" ||
+        style.columnWidth !== "auto" || style.writingMode !== "horizontal-tb") {
+      return null; // columns or vertical text: children do not stack top to bottom
+    }
+    const kids = node.children;
+    const rectOf = (i) => {
+      const r = kids[i].getBoundingClientRect();
+      return r.width === 0 && r.height === 0 ? null : r;
+    };
+    let lo = 0;
+    let hi = kids.length; // first index known to be below the zone
+    let a = 0;
+    let b = kids.length;
+    while (a < b) { // first index not known to end above the zone
+      const m = (a + b) >> 1;
+      const r = rectOf(m);
+      if (r && r.bottom < aheadTop) a = m + 1; else b = m;
+    }
+    lo = a;
+    a = lo;
+    b = kids.length;
+    while (a < b) { // first index known to start below the zone
+      const m = (a + b) >> 1;
+      const r = rectOf(m);
+      if (r && r.top > aheadBottom) b = m; else a = m + 1;
+    }
+    hi = a;
+    if (lo === 0 && hi === kids.length) return null;
+    for (let i = 0; i < lo; i++) pruned.add(kids[i]);
+    for (let i = hi; i < kids.length; i++) pruned.add(kids[i]);
+    return { first: lo < hi ? kids[lo] : null, after: hi < kids.length ? kids[hi] : null };
+  };
+
   // The owner of text that is not shown as text: the name of a button, link, heading...
   // (already on its line), a label's text (the name of its control), a sensitive region.
   const MUTED = { done: true };
@@ -387,35 +469,54 @@
   // owner: the text item collecting text for this part of the tree, MUTED, or null (none
   // yet: the next block element starts one). redacted: inside a sensitive region.
   const visit = (node, parent, owner, redacted) => {
-    for (const child of childrenOf(node)) {
+    const near = node.nodeType === Node.ELEMENT_NODE ? nearZone(node) : null;
+    let child = near ? near.first : null;
+    const children = near ? null : childrenOf(node);
+    for (let i = 0; near ? child && child !== near.after : i < children.length; i++) {
+      if (!near) child = children[i];
       if (child.nodeType === Node.TEXT_NODE) {
         if (owner) appendText(owner, child.data);
       } else if (child.nodeType === Node.ELEMENT_NODE) {
         visitElement(child, parent, owner, redacted);
       }
+      if (near) child = child.nextSibling;
     }
   };
 
   const visitElement = (el, parent, owner, redacted) => {
     const tag = el.tagName;
     if (SKIP.has(tag) || el.hidden || el.getAttribute("aria-hidden") === "true") return;
-    if (full) { omitted += countInteractive(el); return; }
+    if (full || late() || rescued.has(el)) { pruned.add(el); return; }
     const r = el.getBoundingClientRect();
     if (r.width === 0 && r.height === 0) {
       // No box: display:none (skip it all), display:contents (its children have boxes),
       // or an empty or visually hidden element (still there for assistive technology).
-      if (getComputedStyle(el).display !== "contents" && !el.checkVisibility()) return;
+      if (getComputedStyle(el).display !== "contents" && !el.checkVisibility()) {
+        interactiveSeen += countInteractive(el);
+        return;
+      }
     } else if (r.bottom < zoneTop || r.top > zoneBottom) {
-      omitted += countInteractive(el);
-      pruned.add(el);
-      return;
+      const ahead = r.bottom >= aheadTop && r.top <= aheadBottom;
+      if (ahead && phase === 1) {
+        if (!INLINE.has(tag)) {
+          // In the look-ahead: walked in phase 2, its items put back in document order.
+          deferred.push([items.length, el, parent, owner, redacted]);
+          pruned.add(el);
+          return;
+        }
+        // An inline element is walked now: its text belongs to its block's text.
+      } else {
+        pruned.add(el);
+        return;
+      }
     }
+    if (counted(el)) interactiveSeen++;
     const isRedactRoot = !redacted && el.matches(REDACT_ROOT);
     const inRedact = redacted || isRedactRoot;
     const role = roleOf(el);
     const interactive = INTERACTIVE_ROLES.has(role) || role === "generic";
     if (isRedactRoot && !interactive && role !== "heading") {
-      if (items.length >= MAX_ITEMS) { full = true; omitted += countInteractive(el); return; }
+      if (items.length >= MAX_ITEMS) { full = true; pruned.add(el); return; }
       items.push({ role: "text", name: "[redacted]", parent, box: box(r) });
     }
     if (interactive || role === "heading" || role === "iframe" || LANDMARK_ROLES.has(role) ||
@@ -425,7 +526,7 @@
         visit(el, parent, MUTED, inRedact);
         return;
       }
-      if (items.length >= MAX_ITEMS) { full = true; omitted += countInteractive(el); return; }
+      if (items.length >= MAX_ITEMS) { full = true; pruned.add(el); return; }
       const sensitive = inRedact || isSensitiveField(el);
       const item = { role, parent, box: box(r) };
       if (role !== "row") item.name = nameOf(el, role, inRedact);
@@ -467,16 +568,52 @@
     visit(el, parent, ownText, inRedact);
   };
 
-  // A fixed element inside a pruned subtree (a chat button in the footer) is on screen
-  // although its container is far away. Hit-testing a grid of points over the viewport
-  // finds such elements cheaply; each is then walked like any other.
+  // A fixed element inside a skipped subtree is on screen although its container is far
+  // away (a chat button in the footer). The style sheets say which selectors make
+  // elements fixed: one query finds the candidates, and only those inside a skipped
+  // subtree are measured. Hit-testing points instead costs milliseconds each on a long
+  // document; it is left for style sheets that cannot be read (cross-origin), as long as
+  // the time budget lasts.
+  const up = (n) => (n.parentNode instanceof ShadowRoot ? n.parentNode.host : n.parentElement);
+  const fixedCandidates = () => {
+    const selectors = ["[style*='fixed' i]"];
+    let unreadable = false;
+    const scan = (rules) => {
+      for (const rule of rules) {
+        if (rule.selectorText && rule.style && rule.style.position === "fixed") {
+          selectors.push(rule.selectorText);
+        }
+        if (rule.cssRules) scan(rule.cssRules);
+      }
+    };
+    for (const sheet of [...document.styleSheets, ...(document.adoptedStyleSheets || [])]) {
+      try { scan(sheet.cssRules); } catch (e) { unreadable = true; }
+    }
+    let found;
+    try {
+      found = Array.from(document.querySelectorAll(selectors.join(",")));
+    } catch (e) { // one selector the engine does not take (nested CSS): each on its own
+      found = [];
+      for (const sel of selectors) {
+        try { found.push(...document.querySelectorAll(sel)); } catch (e2) { /* ignored */ }
+      }
+    }
+    return { found, unreadable };
+  };
+  // The nearest skipped ancestor of `el` (or `el` itself), or null when it was walked.
+  const skippedRoot = (el) => {
+    for (let n = el; n; n = up(n)) if (pruned.has(n)) return n;
+    return null;
+  };
+  const inView = (el) => {
+    const r = el.getBoundingClientRect();
+    return (r.width > 0 || r.height > 0) && inViewport(r);
+  };
   const GRID_COLUMNS = 24;
   const GRID_ROWS = 16;
-  const up = (n) => (n.parentNode instanceof ShadowRoot ? n.parentNode.host : n.parentElement);
-  const rescueFixed = () => {
+  const hitGrid = (roots) => {
     const checked = new Set();
-    const roots = new Set();
-    for (let i = 0; i < GRID_COLUMNS; i++) {
+    for (let i = 0; i < GRID_COLUMNS && performance.now() < stopAt; i++) {
       for (let j = 0; j < GRID_ROWS; j++) {
         const x = ((i + 0.5) * vw) / GRID_COLUMNS;
         const y = ((j + 0.5) * vh) / GRID_ROWS;
@@ -491,33 +628,82 @@
         const path = [];
         let n = hit;
         while (n && !pruned.has(n)) { path.push(n); n = up(n); }
-        if (!n) continue; // not inside a pruned subtree: already walked
+        if (!n) continue; // not inside a skipped subtree: walked already
         const fixed = path.reverse().find((e) => getComputedStyle(e).position === "fixed");
         if (fixed) roots.add(fixed);
       }
     }
+  };
+  const rescue = () => {
+    const roots = new Set();
+    const { found, unreadable } = fixedCandidates();
+    for (const el of found) {
+      if (skippedRoot(el) && inView(el) && getComputedStyle(el).position === "fixed") {
+        roots.add(el);
+      }
+    }
+    if (unreadable) hitGrid(roots);
     for (const root of roots) {
-      omitted = Math.max(0, omitted - countInteractive(root));
+      let inner = false; // inside another rescued root: walked with it
+      for (let n = up(root); n && !inner; n = up(n)) inner = roots.has(n);
+      if (inner) continue;
       visitElement(root, -1, null, Boolean(root.closest(REDACT_ROOT)));
+      rescued.add(root); // not again in phase 2
     }
   };
 
+  // Phase 1: the viewport; then what is on screen from skipped subtrees.
   visit(document.documentElement, -1, null, false);
-  if (pruned.size && !full) rescueFixed();
+  const firstPhase = items.length;
+  if (pruned.size && !full && !partial) rescue();
+  const beforeRescue = items.length;
+  // Phase 2: the look-ahead, each deferred subtree in its own context.
+  phase = 2;
+  zoneTop = aheadTop;
+  zoneBottom = aheadBottom;
+  const groups = []; // [at, first, end]: phase 2's items [first, end) go back before item `at`
+  for (const [at, el, parent, owner, redacted] of deferred) {
+    if (full || partial) break;
+    const first = items.length;
+    pruned.delete(el);
+    visitElement(el, parent, owner, redacted);
+    if (items.length > first) groups.push([at, first, items.length]);
+  }
+
+  // Document order: phase 2's groups go back where their subtrees are; the rescued
+  // out-of-flow elements stay last.
+  const order = [];
+  let g = 0;
+  const emitGroups = (upTo) => {
+    for (; g < groups.length && groups[g][0] <= upTo; g++) {
+      for (let i = groups[g][1]; i < groups[g][2]; i++) order.push(i);
+    }
+  };
+  for (let i = 0; i < firstPhase; i++) {
+    emitGroups(i);
+    order.push(i);
+  }
+  emitGroups(firstPhase);
+  for (let i = firstPhase; i < beforeRescue; i++) order.push(i);
+
+  // What is not listed, roughly: the document's links, controls and headings but those the
+  // walk met (listed, or hidden). Counted once: per skipped subtree costs more.
+  const omitted = partial ? 0 : Math.max(0, countInteractive(document) - interactiveSeen);
 
   // Drop text blocks that collected only whitespace; parents are never text blocks, but
   // indices shift, so renumber them.
   const kept = [];
   const renumber = new Map();
-  items.forEach((item, index) => {
+  for (const index of order) {
+    const item = items[index];
     if (item.buf !== undefined) {
       item.name = clean(item.buf, item.role === "row" ? 160 : 120).replace(/[\s|]+$/, "");
       delete item.buf;
     }
-    if (item.role === "text" && !item.name) return;
+    if (item.role === "text" && !item.name) continue;
     renumber.set(index, kept.length);
     kept.push(item);
-  });
+  }
   for (const item of kept) item.parent = item.parent < 0 ? -1 : renumber.get(item.parent);
-  return JSON.stringify({ ...base, items: kept, omitted });
+  return JSON.stringify({ ...base, items: kept, omitted, partial });
 }
