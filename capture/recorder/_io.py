@@ -57,8 +57,11 @@ class PageIO:
         selectors = cfg.redact_selectors
         # In this order, so the renderer runs the sensitive read first and the outline while
         # the screenshot's frames are drawn.
+        # Known secrets go into the page's own evaluate call, to be masked wherever shown.
         sensitive_part = self._part(
-            read_sensitive(page, redact_selectors=selectors), "sensitive", got
+            read_sensitive(page, redact_selectors=selectors, secrets=core.scrub.secrets),
+            "sensitive",
+            got,
         )
         shot_part = self._part(self._shoot(page, sensitive_part), "screenshot", got)
         state_part = self._part(read_page_state(page, redact_selectors=selectors), "outline", got)

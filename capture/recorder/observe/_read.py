@@ -21,6 +21,7 @@ from capture.recorder.observe._outline import (
     assemble_state,
     live_frames,
 )
+from capture.recorder.observe._scrub import MIN_SECRET_LENGTH
 from capture.recorder.observe._script import (
     SENSITIVE_FIELD_JS,
     frame_for_ref,
@@ -66,28 +67,33 @@ async def _place(frame: _FrameLike, parent_prefix: str) -> Any:
 
 
 async def _read_frame(
-    page: PageLike, frame: _FrameLike, mode: str, redact_selectors: Sequence[str]
+    page: PageLike,
+    frame: _FrameLike,
+    mode: str,
+    redact_selectors: Sequence[str],
+    secrets: Sequence[str] = (),
 ) -> FrameRead | None:
     read = FrameRead.of(page, frame)
-    calls = [frame.evaluate(script(), options(mode, read.prefix, redact_selectors))]
+    calls = [frame.evaluate(script(), options(mode, read.prefix, redact_selectors, secrets))]
     if read.parent is not None:
         calls.append(_place(frame, read.parent))
     return read.record(await asyncio.gather(*calls, return_exceptions=True)).kept(frame)
 
 
 async def _read_frames(
-    page: PageLike, mode: str, redact_selectors: Sequence[str]
+    page: PageLike, mode: str, redact_selectors: Sequence[str], secrets: Sequence[str] = ()
 ) -> list[FrameRead]:
     reads = [
         read
         for read in await asyncio.gather(
-            *(_read_frame(page, f, mode, redact_selectors) for f in live_frames(page))
+            *(_read_frame(page, f, mode, redact_selectors, secrets) for f in live_frames(page))
         )
         if read is not None
     ]
     if reads[0].data is None:
         # Most often a navigation destroyed the context mid-call: one retry, then give up.
-        reads[0] = await _read_frame(page, page.main_frame, mode, redact_selectors) or reads[0]
+        retry = await _read_frame(page, page.main_frame, mode, redact_selectors, secrets)
+        reads[0] = retry or reads[0]
     return reads
 
 
@@ -97,10 +103,22 @@ async def read_page_state(page: PageLike, *, redact_selectors: Sequence[str] = (
 
 
 async def read_sensitive(
-    page: PageLike, *, redact_selectors: Sequence[str] = ()
+    page: PageLike, *, redact_selectors: Sequence[str] = (), secrets: Sequence[str] = ()
 ) -> tuple[list[Rect], list[str]]:
-    """The fast path: sensitive rects (top-viewport coordinates) and secret values only."""
-    return assemble_sensitive(await _read_frames(page, "sensitive", redact_selectors))
+    """The fast path: what to mask (top-viewport coordinates) and the sensitive fields' values.
+
+    Masked are the sensitive fields and redacted areas, and every place a frame shows one of
+    `secrets` (known secret values) or of its own sensitive fields' values. A value first
+    seen in one frame's field may be shown by another frame: then the frames are read once
+    more with it, so the screenshot that follows masks it too.
+    """
+    reads = await _read_frames(page, "sensitive", redact_selectors, secrets)
+    rects, values = assemble_sensitive(reads)
+    new = [v for v in values if v not in secrets and len(v) >= MIN_SECRET_LENGTH]
+    if new and len(reads) > 1:
+        reads = await _read_frames(page, "sensitive", redact_selectors, [*secrets, *new])
+        rects, values = assemble_sensitive(reads)
+    return rects, values
 
 
 async def resolve_ref(page: Page, ref: str) -> Locator:

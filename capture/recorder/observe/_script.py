@@ -17,6 +17,7 @@ from weakref import WeakKeyDictionary
 
 from capture.errors import RefNotFoundError
 from capture.recorder.observe._bridge import impl_of
+from capture.recorder.observe._scrub import MIN_SECRET_LENGTH
 
 __all__ = [
     "FOCUSED_SENSITIVE_JS",
@@ -86,13 +87,21 @@ def script() -> str:
     return resources.files(__package__).joinpath("page.js").read_text(encoding="utf-8")
 
 
-def options(mode: str, prefix: str, redact_selectors: Sequence[str]) -> dict[str, Any]:
-    """The argument page.js takes for `mode` ("walk", "sensitive" or "frame")."""
+def options(
+    mode: str, prefix: str, redact_selectors: Sequence[str], secrets: Sequence[str] = ()
+) -> dict[str, Any]:
+    """The argument page.js takes for `mode` ("walk", "sensitive" or "frame").
+
+    `secrets` (known secret values, "sensitive" mode only) are the one thing sent into the
+    page that must never go anywhere else: page.js masks wherever the frame shows them.
+    """
     return {
         "mode": mode,
         "prefix": prefix,
         "sensitiveField": SENSITIVE_FIELD,
         "redactSelectors": list(redact_selectors),
+        "secrets": list(secrets),
+        "minSecret": MIN_SECRET_LENGTH,
         "above": WALK_ABOVE,
         "below": WALK_BELOW,
         "maxItems": MAX_ITEMS,

@@ -92,17 +92,18 @@
   const readSensitive = () => {
     const rects = [];
     const secrets = [];
-    const addRect = (el) => {
-      const r = el.getBoundingClientRect();
+    const addBox = (r) => {
       if (r.width > 0 && r.height > 0 && inViewport(r)) {
         rects.push([r.left, r.top, r.width, r.height]);
       }
     };
+    const addRect = (el) => addBox(el.getBoundingClientRect());
     const addSecret = (value) => {
       const v = value.trim();
       if (v && !secrets.includes(v)) secrets.push(v);
     };
-    for (const root of [document, ...shadowRoots(document, [])]) {
+    const roots = [document, ...shadowRoots(document, [])];
+    for (const root of roots) {
       for (const el of root.querySelectorAll(FIELD)) {
         // Remember fields that were passwords once: a "show password" toggle turns them
         // into type=text, and their value must stay hidden.
@@ -121,7 +122,93 @@
         }
       }
     }
+    if (opts.mode === "sensitive") {
+      // This frame's own field values too: one typed into a password field and echoed
+      // elsewhere on the page is masked in the very capture that first sees it.
+      maskKnown(roots, [...(opts.secrets || []), ...secrets], addRect, addBox);
+    }
     return { rects, secrets };
+  };
+
+  // -- known secrets ----------------------------------------------------------------------
+
+  // Masks every place this frame shows a known secret (the task's secret vars, configured
+  // secrets, values of sensitive fields; only those the scrubber also knows: >= minSecret
+  // characters): text, however split into text nodes; a field's current value; an
+  // attribute the page renders (a control's value or placeholder, an image's alt, a
+  // ::before/::after that may show it through attr()). The secrets arrive only in this
+  // call and are never written anywhere in the page.
+  const PSEUDO_SHOWN = (el) => ["::before", "::after"].some((p) => {
+    const content = getComputedStyle(el, p).content;
+    return content !== "none" && content !== "normal";
+  });
+  const xpathString = (s) => {
+    if (!s.includes('"')) return `"${s}"`;
+    if (!s.includes("'")) return `'${s}'`;
+    return `concat(${s.split('"').map((part) => `"${part}"`).join(`, '"', `)})`;
+  };
+  const maskKnown = (roots, candidates, addElement, addBox) => {
+    const wanted = [];
+    for (const s of candidates) {
+      const v = s.trim();
+      if (v.length >= (opts.minSecret || 4) && !wanted.includes(v)) wanted.push(v);
+    }
+    if (!wanted.length) return;
+    const attrTest = wanted.map((s) => `contains(., ${xpathString(s)})`).join(" or ");
+    for (const root of roots) {
+      // Text: the whole root's text in document order, so a secret split over several
+      // text nodes (<b>sk-</b>123, splitText) is found; a Range gives its boxes, wrapped
+      // lines included, and none for text that is not rendered.
+      const nodes = [];
+      const starts = [];
+      const parts = [];
+      let length = 0;
+      const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+      for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+        nodes.push(n);
+        starts.push(length);
+        parts.push(n.data);
+        length += n.data.length;
+      }
+      const text = parts.join("");
+      const nodeAt = (i) => { // the last node starting at or before character i
+        let lo = 0;
+        let hi = nodes.length - 1;
+        while (lo < hi) {
+          const mid = (lo + hi + 1) >> 1;
+          if (starts[mid] <= i) lo = mid; else hi = mid - 1;
+        }
+        return lo;
+      };
+      for (const s of wanted) {
+        for (let i = text.indexOf(s); i >= 0; i = text.indexOf(s, i + s.length)) {
+          const first = nodeAt(i);
+          const last = nodeAt(i + s.length - 1);
+          const range = document.createRange();
+          range.setStart(nodes[first], i - starts[first]);
+          range.setEnd(nodes[last], i + s.length - starts[last]);
+          for (const r of range.getClientRects()) addBox(r);
+        }
+      }
+      // Fields: the current value (typed, or set by script), not only the attribute.
+      for (const el of root.querySelectorAll("input, textarea, select")) {
+        const value = fieldValue(el);
+        if (value && wanted.some((s) => value.includes(s))) addElement(el);
+      }
+      // Attributes, found by the browser's own XPath engine (no walk over every element);
+      // a shadow root is no XPath context node, its children are.
+      for (const context of root === document ? [root] : root.children) {
+        const found = document.evaluate(`descendant-or-self::*/@*[${attrTest}]`, context,
+          null, XPathResult.ORDERED_NODE_SNAPSHOT_TYPE, null);
+        for (let k = 0; k < found.snapshotLength; k++) {
+          const el = found.snapshotItem(k).ownerElement;
+          if (el.matches("input, textarea, select, button, option, img, area") ||
+              PSEUDO_SHOWN(el)) {
+            addElement(el);
+          }
+        }
+      }
+    }
   };
 
   const sensitive = readSensitive();
