@@ -147,3 +147,40 @@ async def test_a_secret_var_typed_into_a_plain_field_is_masked_wherever_shown(
         assert API_KEY not in str(stored)
     finally:
         await context.close()
+
+
+@on_module_loop
+async def test_configured_secrets_and_values_typed_into_sensitive_fields_are_masked(
+    site: Site, chromium: Browser, store_server: RunningStore
+) -> None:
+    """A configured secret typed into a plain field, and a password typed into a password
+    field, both echoed on the page and in two frames: masked in the very capture that
+    first sees the password (the frames are read again with it)."""
+    context = await chromium.new_context(viewport={"width": 1000, "height": 600})
+    page = await context.new_page()
+    config = CaptureConfig(secrets=[API_KEY])
+    try:
+        await page.goto(site.url(f"secret.html?other={site.other}"))
+        await page.get_by_label("API key").click()
+        await page.keyboard.type(API_KEY)
+        await page.get_by_label("Password").click()
+        await page.keyboard.type(PASSWORD)
+        await page.keyboard.press("Enter")
+        for frame in ("#same", "#cross"):
+            await page.frame_locator(frame).locator("#got:not(:empty)").wait_for()
+        async with (
+            AsyncSessionClient(store_server.base_url) as client,
+            Recorder(page, client, "typed", config=config) as recorder,
+        ):
+            await recorder.capture("saved")
+        stored = await values(store_server.base_url, "typed")
+        places = [
+            *await key_places(page),
+            await _box_place(page, "password field", "#pw"),
+            await _text_place(page, "password echo", "pwecho"),
+        ]
+        assert await leaks(page, stored_image(stored), places) == {}
+        assert API_KEY not in str(stored)
+        assert PASSWORD not in str(stored)
+    finally:
+        await context.close()

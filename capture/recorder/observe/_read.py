@@ -21,7 +21,6 @@ from capture.recorder.observe._outline import (
     assemble_state,
     live_frames,
 )
-from capture.recorder.observe._scrub import MIN_SECRET_LENGTH
 from capture.recorder.observe._script import (
     SENSITIVE_FIELD_JS,
     frame_for_ref,
@@ -30,6 +29,7 @@ from capture.recorder.observe._script import (
     ref_selector,
     script,
 )
+from capture.recorder.observe._scrub import MIN_SECRET_LENGTH
 
 __all__ = ["PageLike", "is_sensitive", "read_page_state", "read_sensitive", "resolve_ref"]
 
