@@ -7,7 +7,10 @@ and prints p50/p95 of both, their ratio, and the sizes: observation vs `page.con
 vs the raw aria snapshot. It starts its own page server and its own store (memory://).
 
 Targets (issue 3): ratio <= 1.0 on the table, <= 0.3 on the 1 MB page, p95 within the
-time box. Usage: scripts/bench capture [--rounds N]
+time box. `--secrets N` also times, in the same interleaved rounds, a second recorder that
+knows N secret values (not on the page, so every text node and attribute is searched in
+vain: the worst case), and prints its ratio to the plain capture.
+Usage: scripts/bench capture [--rounds N] [--secrets N]
 """
 
 from __future__ import annotations
@@ -97,10 +100,13 @@ async def timed(fn: Callable[[], Awaitable[Any]]) -> tuple[float, Any]:
     return time.perf_counter() - begun, result
 
 
-async def bench_page(rec: Recorder, page: Any, url: str, rounds: int) -> dict[str, Any]:
+async def bench_page(
+    rec: Recorder, page: Any, url: str, rounds: int, knowing: Recorder | None
+) -> dict[str, Any]:
     await page.goto(url)
     captures: list[float] = []
     bares: list[float] = []
+    secret_captures: list[float] = []
     parts: dict[str, list[float]] = {}
     result: Any = None
     aria = ""
@@ -115,6 +121,11 @@ async def bench_page(rec: Recorder, page: Any, url: str, rounds: int) -> dict[st
             return snapshot
 
         bare_took, aria = await timed(bare)
+        if knowing is not None:
+            secret_took, _ = await timed(functools.partial(knowing.capture, f"round {n}"))
+            await knowing.flush()
+            if n >= 2:
+                secret_captures.append(secret_took)
         if n >= 2:
             captures.append(took)
             bares.append(bare_took)
@@ -124,6 +135,7 @@ async def bench_page(rec: Recorder, page: Any, url: str, rounds: int) -> dict[st
     return {
         "capture": captures,
         "bare": bares,
+        "secrets": secret_captures,
         "parts": {k: statistics.median(v) for k, v in parts.items()},
         "observation": len(result.observation.encode()),
         "content": len(content.encode()),
@@ -146,6 +158,12 @@ def report(name: str, r: dict[str, Any], time_box: float, target: float) -> None
         f"ratio capture/bare      p50 {c50 / b50:7.2f}      p95 {c95 / b95:7.2f}"
         f"   (target p50 <= {target}: {met})"
     )
+    if r["secrets"]:
+        s50, s95 = pct(r["secrets"], 0.5), pct(r["secrets"], 0.95)
+        print(
+            f"with known secrets      p50 {s50 * 1000:7.1f} ms   p95 {s95 * 1000:7.1f} ms"
+            f"   (ratio to capture: p50 {s50 / c50:.2f}, p95 {s95 / c95:.2f})"
+        )
     print(
         "capture parts p50 (ms) " + ", ".join(f"{k} {v * 1000:.1f}" for k, v in r["parts"].items())
     )
@@ -156,7 +174,7 @@ def report(name: str, r: dict[str, Any], time_box: float, target: float) -> None
     )
 
 
-async def main(rounds: int) -> None:
+async def main(rounds: int, secrets: int) -> None:
     cfg = load_config(ROOT / "playwright.config.toml", env={})
     with tempfile.TemporaryDirectory() as tmp, page_server(SITE) as site, store_process() as store:
         runpy.run_path(str(SITE / "bigdoc.py"))["write_big_document"](Path(tmp))
@@ -166,19 +184,26 @@ async def main(rounds: int) -> None:
                 AsyncSessionClient(store) as client,
             ):
                 page = session.page
-                async with Recorder(page, client, "bench", config=cfg.capture) as rec:
+                known = [f"bench-secret-{n:04d}-not-on-the-page" for n in range(secrets)]
+                async with (
+                    Recorder(page, client, "bench", config=cfg.capture) as rec,
+                    Recorder(page, client, "bench-secrets", config=cfg.capture) as knowing,
+                ):
+                    knowing.add_secrets(*known)
                     pages = [
                         ("table.html (500 rows)", f"{site}/table.html"),
                         ("big.html (>= 1 MB document)", f"{big_site}/big.html"),
                     ]
                     results = [
-                        (name, await bench_page(rec, page, url, rounds)) for name, url in pages
+                        (name, await bench_page(rec, page, url, rounds, knowing if known else None))
+                        for name, url in pages
                     ]
-                dropped = rec.stats.dropped
+                dropped = rec.stats.dropped + knowing.stats.dropped
     print(
         f"capture benchmark: {rounds} rounds per page, viewport "
         f"{cfg.context.viewport_width}x{cfg.context.viewport_height}, preset {cfg.capture.preset},"
-        f" {cfg.capture.image_format} q{cfg.capture.quality}; dropped writes: {dropped}"
+        f" {cfg.capture.image_format} q{cfg.capture.quality}; known secrets: {secrets};"
+        f" dropped writes: {dropped}"
     )
     targets = (1.0, 0.3)  # issue 3: capture/bare ratio on the table and on the 1 MB page
     for (name, result), target in zip(results, targets, strict=True):
@@ -188,4 +213,6 @@ async def main(rounds: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=20)
-    asyncio.run(main(parser.parse_args().rounds))
+    parser.add_argument("--secrets", type=int, default=0)
+    args = parser.parse_args()
+    asyncio.run(main(args.rounds, args.secrets))
