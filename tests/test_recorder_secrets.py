@@ -20,6 +20,7 @@ from playwright.async_api import Browser, Page
 
 from capture.config import CaptureConfig
 from capture.recorder import Recorder
+from capture.recorder.observe import read_sensitive
 from capture.session import AsyncSessionClient, ImageBytes, ImagePart
 from capture.tasks import run_task
 from tests.conftest import RunningStore, Site
@@ -189,5 +190,45 @@ async def test_configured_secrets_and_values_typed_into_sensitive_fields_are_mas
         assert await leaks(page, stored_image(stored), places) == {}
         assert API_KEY not in str(stored)
         assert PASSWORD not in str(stored)
+    finally:
+        await context.close()
+
+
+QUOTED = 'it\'s "quoted-secret"'  # both quote kinds: the attribute search must still work
+
+QUOTED_PAGE = """
+<style>#pseudo::before { content: attr(data-x); } p { font: 16px monospace; }</style>
+<p id="text">He said: <i>it's "quoted</i>-secret" twice</p>
+<p id="pseudo"></p>
+<p id="quiet">no stylesheet draws data-y</p>
+<p>abc is short, absent-secret is not here</p>
+"""
+
+
+@on_module_loop
+async def test_the_read_masks_known_secrets_and_nothing_else(chromium: Browser) -> None:
+    context = await chromium.new_context()
+    page = await context.new_page()
+    try:
+        await page.set_content(QUOTED_PAGE)
+        await page.locator("#pseudo").evaluate("(el, s) => { el.dataset.x = s; }", QUOTED)
+        await page.locator("#quiet").evaluate("(el, s) => { el.dataset.y = s; }", QUOTED)
+        rects, values = await read_sensitive(page, secrets=[QUOTED])
+        assert values == []
+        text = await _text_place(page, "text", "text", "")
+        pseudo = await _box_place(page, "pseudo", "#pseudo")
+        inside = [
+            name
+            for rect in rects
+            for name, box in (("text", text), ("pseudo", pseudo))
+            if box.x <= rect.x + 0.5
+            and rect.x + rect.width <= box.x + box.width + 0.5
+            and box.y <= rect.y + 0.5
+            and rect.y + rect.height <= box.y + box.height + 0.5
+        ]
+        assert set(inside) == {"pseudo", "text"}, rects  # both masked,
+        assert len(inside) == len(rects), rects  # and nothing else
+        # Secrets not on the page, or too short to search for, mask nothing.
+        assert (await read_sensitive(page, secrets=["absent-secret!", "abc"]))[0] == []
     finally:
         await context.close()

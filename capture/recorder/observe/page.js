@@ -135,18 +135,51 @@
   // Masks every place this frame shows a known secret (the task's secret vars, configured
   // secrets, values of sensitive fields; only those the scrubber also knows: >= minSecret
   // characters): text, however split into text nodes; a field's current value; an
-  // attribute the page renders (a control's value or placeholder, an image's alt, a
-  // ::before/::after that may show it through attr()). The secrets arrive only in this
-  // call and are never written anywhere in the page.
-  const PSEUDO_SHOWN = (el) => ["::before", "::after"].some((p) => {
-    const content = getComputedStyle(el, p).content;
-    return content !== "none" && content !== "normal";
-  });
-  const xpathString = (s) => {
-    if (!s.includes('"')) return `"${s}"`;
-    if (!s.includes("'")) return `'${s}'`;
-    return `concat(${s.split('"').map((part) => `"${part}"`).join(`, '"', `)})`;
+  // attribute the page draws (a control's value or placeholder, an image's alt, one that a
+  // same-origin stylesheet shows through ::before/::after `content: attr()`). The secrets
+  // arrive only in this call and are never written anywhere in the page. Cheap checks come
+  // first, as a secret is usually not on the page: one textContent for the text, and the
+  // browser's selector engine for attributes.
+
+  // The attribute names stylesheets show through attr(), per sheet, kept on the window
+  // while the sheet keeps its rule count (names only, never a value).
+  const SHOWN = Symbol.for("capture.attrShown");
+  if (!window[SHOWN]) {
+    Object.defineProperty(window, SHOWN, { value: new WeakMap(), configurable: true });
+  }
+  const attrNamesOf = (rules, out) => {
+    for (const rule of rules) {
+      if (rule.cssRules) attrNamesOf(rule.cssRules, out);
+      const content = rule.style ? rule.style.content : "";
+      if (content && content.includes("attr(")) {
+        for (const m of content.matchAll(/attr\(\s*([^\s,)]+)/g)) out.add(m[1]);
+      }
+    }
+    return out;
   };
+  const shownAttributes = (roots) => {
+    const names = new Set(["value", "placeholder", "alt"]);
+    for (const root of roots) {
+      for (const sheet of [...root.styleSheets, ...(root.adoptedStyleSheets || [])]) {
+        let rules;
+        try {
+          rules = sheet.cssRules;
+        } catch (e) {
+          continue; // another origin's sheet cannot be read (docs: not covered)
+        }
+        let known = window[SHOWN].get(sheet);
+        if (!known || known.count !== rules.length) {
+          known = { count: rules.length, names: [...attrNamesOf(rules, new Set())] };
+          window[SHOWN].set(sheet, known);
+        }
+        for (const name of known.names) names.add(name);
+      }
+    }
+    return [...names];
+  };
+  const shownSelector = (names) =>
+    ["input, textarea, select", ...names.map((name) => `[${CSS.escape(name)}]`)].join(",");
+
   const maskKnown = (roots, candidates, addElement, addBox) => {
     const wanted = [];
     for (const s of candidates) {
@@ -154,58 +187,53 @@
       if (v.length >= (opts.minSecret || 4) && !wanted.includes(v)) wanted.push(v);
     }
     if (!wanted.length) return;
-    const attrTest = wanted.map((s) => `contains(., ${xpathString(s)})`).join(" or ");
+    let shown = null;
     for (const root of roots) {
-      // Text: the whole root's text in document order, so a secret split over several
-      // text nodes (<b>sk-</b>123, splitText) is found; a Range gives its boxes, wrapped
-      // lines included, and none for text that is not rendered.
-      const nodes = [];
-      const starts = [];
-      const parts = [];
-      let length = 0;
-      const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
-      for (let n = walker.nextNode(); n; n = walker.nextNode()) {
-        nodes.push(n);
-        starts.push(length);
-        parts.push(n.data);
-        length += n.data.length;
-      }
-      const text = parts.join("");
-      const nodeAt = (i) => { // the last node starting at or before character i
-        let lo = 0;
-        let hi = nodes.length - 1;
-        while (lo < hi) {
-          const mid = (lo + hi + 1) >> 1;
-          if (starts[mid] <= i) lo = mid; else hi = mid - 1;
+      // Text: the root's text in document order (textContent is exactly that), so a secret
+      // split over several text nodes (<b>sk-</b>123, splitText) is found; a Range gives
+      // its boxes, wrapped lines included, and none for text that is not rendered.
+      const host = root === document ? document.documentElement : root;
+      const all = (host && host.textContent) || "";
+      const inText = wanted.filter((s) => all.includes(s));
+      if (inText.length) {
+        const nodes = [];
+        const starts = [];
+        let length = 0;
+        const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+        for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+          nodes.push(n);
+          starts.push(length);
+          length += n.data.length;
         }
-        return lo;
-      };
-      for (const s of wanted) {
-        for (let i = text.indexOf(s); i >= 0; i = text.indexOf(s, i + s.length)) {
-          const first = nodeAt(i);
-          const last = nodeAt(i + s.length - 1);
-          const range = document.createRange();
-          range.setStart(nodes[first], i - starts[first]);
-          range.setEnd(nodes[last], i + s.length - starts[last]);
-          for (const r of range.getClientRects()) addBox(r);
-        }
-      }
-      // Fields: the current value (typed, or set by script), not only the attribute.
-      for (const el of root.querySelectorAll("input, textarea, select")) {
-        const value = fieldValue(el);
-        if (value && wanted.some((s) => value.includes(s))) addElement(el);
-      }
-      // Attributes, found by the browser's own XPath engine (no walk over every element);
-      // a shadow root is no XPath context node, its children are.
-      for (const context of root === document ? [root] : root.children) {
-        const found = document.evaluate(`descendant-or-self::*/@*[${attrTest}]`, context,
-          null, XPathResult.ORDERED_NODE_SNAPSHOT_TYPE, null);
-        for (let k = 0; k < found.snapshotLength; k++) {
-          const el = found.snapshotItem(k).ownerElement;
-          if (el.matches("input, textarea, select, button, option, img, area") ||
-              PSEUDO_SHOWN(el)) {
-            addElement(el);
+        const text = nodes.map((n) => n.data).join("");
+        const nodeAt = (i) => { // the last node starting at or before character i
+          let lo = 0;
+          let hi = nodes.length - 1;
+          while (lo < hi) {
+            const mid = (lo + hi + 1) >> 1;
+            if (starts[mid] <= i) lo = mid; else hi = mid - 1;
           }
+          return lo;
+        };
+        for (const s of inText) {
+          for (let i = text.indexOf(s); i >= 0; i = text.indexOf(s, i + s.length)) {
+            const first = nodeAt(i);
+            const last = nodeAt(i + s.length - 1);
+            const range = document.createRange();
+            range.setStart(nodes[first], i - starts[first]);
+            range.setEnd(nodes[last], i + s.length - starts[last]);
+            for (const r of range.getClientRects()) addBox(r);
+          }
+        }
+      }
+      // Fields by their current value (typed, or set by a script), and attributes the page
+      // draws; one selector pass, then a look at the few elements it finds.
+      if (shown === null) shown = shownAttributes(roots);
+      const has = (v) => v !== null && wanted.some((s) => v.includes(s));
+      for (const el of root.querySelectorAll(shownSelector(shown))) {
+        const field = el.matches("input, textarea, select");
+        if ((field && has(fieldValue(el))) || shown.some((name) => has(el.getAttribute(name)))) {
+          addElement(el);
         }
       }
     }
