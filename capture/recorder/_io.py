@@ -1,9 +1,10 @@
 """The page I/O of a capture, shared by both faces: what runs at once, and for how long.
 
-Three parts start together: the sensitive fields, the screenshot (caret hidden and layout
-read meanwhile; Chromium's `Page.captureScreenshot` itself is sent once the fields are
-located, as an image that might show a secret is never taken, and then waits about two
-frames), and the outline, which the renderer reads while those frames are drawn. So a
+Three parts start together: the sensitive fields (and every place the page shows a known
+secret: the core's secrets go into that read, and only there), the screenshot (caret hidden
+and layout read meanwhile; Chromium's `Page.captureScreenshot` itself is sent once the
+fields are located, as an image that might show a secret is never taken, and then waits
+about two frames), and the outline, which the renderer reads while those frames are drawn. So a
 capture costs about one sensitive read and one screenshot, not the sum of its parts.
 
 Every part waits at most until the time box ends; a late or failed part is left out and
@@ -57,7 +58,6 @@ class PageIO:
         selectors = cfg.redact_selectors
         # In this order, so the renderer runs the sensitive read first and the outline while
         # the screenshot's frames are drawn.
-        # Known secrets go into the page's own evaluate call, to be masked wherever shown.
         sensitive_part = self._part(
             read_sensitive(page, redact_selectors=selectors, secrets=core.scrub.secrets),
             "sensitive",

@@ -4,7 +4,8 @@
 // through an ElementHandle (mode "frame": where the iframe's content box sits in its
 // parent's viewport). Modes:
 //   "walk"      items for the outline + sensitive rects and values (read_page_state)
-//   "sensitive" only sensitive rects and values (read_sensitive, the fast path)
+//   "sensitive" only sensitive rects and values (read_sensitive, the fast path), plus the
+//               rects of every place that shows a known secret (opts.secrets)
 //   "frame"     {ref, x, y, width, height} of the iframe's content box
 //
 // The answer is a JSON string: Playwright's own value serialization costs 5-10 times more
@@ -13,7 +14,7 @@
 // Refs are written to the DOM as data-capture-ref="<prefix>e<n>" so an element keeps its
 // ref across captures (diffs stay meaningful) and a plain CSS selector finds it again.
 // Values of sensitive fields never leave this function except in `secrets`, which the
-// Python side uses only to scrub other texts and never stores.
+// Python side uses only to scrub other texts and mask pixels, and never stores.
 (first, second) => {
   const opts = second === undefined ? first : second;
   const target = second === undefined ? null : first;
@@ -135,11 +136,10 @@
   // Masks every place this frame shows a known secret (the task's secret vars, configured
   // secrets, values of sensitive fields; only those the scrubber also knows: >= minSecret
   // characters): text, however split into text nodes; a field's current value; an
-  // attribute the page draws (a control's value or placeholder, an image's alt, one that a
-  // same-origin stylesheet shows through ::before/::after `content: attr()`). The secrets
-  // arrive only in this call and are never written anywhere in the page. Cheap checks come
-  // first, as a secret is usually not on the page: one textContent for the text, and the
-  // browser's selector engine for attributes.
+  // attribute the page draws (a placeholder, an image's alt, one that a same-origin
+  // stylesheet shows through `content: attr()`). The secrets arrive only in this call and
+  // are never written anywhere in the page. Cheap checks come first, as a secret is
+  // usually not on the page: one textContent for all text, live collections for fields.
 
   // The attribute names stylesheets show through attr(), per sheet, kept on the window
   // while the sheet keeps its rule count (names only, never a value).
@@ -157,8 +157,9 @@
     }
     return out;
   };
+  // Attribute names some readable stylesheet shows through attr() (usually none).
   const shownAttributes = (roots) => {
-    const names = new Set(["value", "placeholder", "alt"]);
+    const names = new Set();
     for (const root of roots) {
       for (const sheet of [...root.styleSheets, ...(root.adoptedStyleSheets || [])]) {
         let rules;
@@ -177,8 +178,16 @@
     }
     return [...names];
   };
-  const shownSelector = (names) =>
-    ["input, textarea, select", ...names.map((name) => `[${CSS.escape(name)}]`)].join(",");
+  // The elements that draw their own value or attributes: fields (value, placeholder) and
+  // images (alt). A document's live collections cost far less than a selector pass.
+  const DRAWN = { INPUT: ["placeholder", "alt"], TEXTAREA: ["placeholder"], SELECT: [], IMG: ["alt"] };
+  const drawing = function* (root) {
+    if (root.getElementsByTagName) {
+      for (const tag of Object.keys(DRAWN)) yield* root.getElementsByTagName(tag);
+    } else {
+      yield* root.querySelectorAll("input, textarea, select, img");
+    }
+  };
 
   const maskKnown = (roots, candidates, addElement, addBox) => {
     const wanted = [];
@@ -187,7 +196,8 @@
       if (v.length >= (opts.minSecret || 4) && !wanted.includes(v)) wanted.push(v);
     }
     if (!wanted.length) return;
-    let shown = null;
+    const has = (v) => Boolean(v) && wanted.some((s) => v.includes(s));
+    const shown = shownAttributes(roots);
     for (const root of roots) {
       // Text: the root's text in document order (textContent is exactly that), so a secret
       // split over several text nodes (<b>sk-</b>123, splitText) is found; a Range gives
@@ -226,14 +236,17 @@
           }
         }
       }
-      // Fields by their current value (typed, or set by a script), and attributes the page
-      // draws; one selector pass, then a look at the few elements it finds.
-      if (shown === null) shown = shownAttributes(roots);
-      const has = (v) => v !== null && wanted.some((s) => v.includes(s));
-      for (const el of root.querySelectorAll(shownSelector(shown))) {
-        const field = el.matches("input, textarea, select");
-        if ((field && has(fieldValue(el))) || shown.some((name) => has(el.getAttribute(name)))) {
+      // Fields by their current value (typed, or set by a script), and drawn attributes.
+      for (const el of drawing(root)) {
+        const value = el.tagName === "IMG" ? "" : fieldValue(el);
+        if (has(value) || DRAWN[el.tagName].some((name) => has(el.getAttribute(name)))) {
           addElement(el);
+        }
+      }
+      if (shown.length) {
+        const selector = shown.map((name) => `[${CSS.escape(name)}]`).join(",");
+        for (const el of root.querySelectorAll(selector)) {
+          if (shown.some((name) => has(el.getAttribute(name)))) addElement(el);
         }
       }
     }
