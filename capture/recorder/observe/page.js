@@ -144,9 +144,6 @@
   // The attribute names stylesheets show through attr(), per sheet, kept on the window
   // while the sheet keeps its rule count (names only, never a value).
   const SHOWN = Symbol.for("capture.attrShown");
-  if (!window[SHOWN]) {
-    Object.defineProperty(window, SHOWN, { value: new WeakMap(), configurable: true });
-  }
   const attrNamesOf = (rules, out) => {
     for (const rule of rules) {
       if (rule.cssRules) attrNamesOf(rule.cssRules, out);
@@ -159,6 +156,9 @@
   };
   // Attribute names some readable stylesheet shows through attr() (usually none).
   const shownAttributes = (roots) => {
+    if (!window[SHOWN]) {
+      Object.defineProperty(window, SHOWN, { value: new WeakMap(), configurable: true });
+    }
     const names = new Set();
     for (const root of roots) {
       for (const sheet of [...root.styleSheets, ...(root.adoptedStyleSheets || [])]) {
