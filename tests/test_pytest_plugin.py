@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import httpcore  # noqa: F401
 import httpx
 import pytest
+from PIL import Image
 
 from capture.browser import find_browser, launch_args
 from capture.demo_site import DEMO_PASSWORD, DemoSite
@@ -31,6 +32,7 @@ from tests.conftest import (
     free_port,
     quote_segment,
 )
+from tests.test_recorder_secrets import TIME_BOX, red_pixels
 
 pytest_plugins = ["pytester"]
 
@@ -39,6 +41,7 @@ T = TypeVar("T")
 PASSWORD = "Hunter2-Plugin-Secret"
 OTP = "Otp-9981-Secret-Code"
 FRAME_SECRET = "Frame-Typed-Secret-77"
+ECHOED_SECRET = "Echoed-Hidden-Secret-31"
 
 # A plain pytest-playwright test file: nothing in it knows about capture.
 SIGN_IN = f"""
@@ -318,6 +321,38 @@ def test_frames(page: Page) -> None:
         "test_frames[chromium]: element_handle.click()",
     ]
     assert FRAME_SECRET.encode() not in answer.content
+
+
+@in_child_chromium
+def test_a_hidden_value_echoed_by_the_page_is_masked_in_the_screenshot(
+    child: pytest.Pytester,
+    site: Site,
+    store_server: RunningStore,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """secret.html?clear=1 moves what is typed into its password field into red text at
+    once: at capture time only the plugin (which hid the filled value) knows the secret."""
+    child.makepyfile(
+        test_echo=f"""
+from playwright.sync_api import Page
+
+
+def test_echo(page: Page) -> None:
+    page.goto("/secret.html?clear=1")
+    page.get_by_label("Password").fill("{ECHOED_SECRET}")
+    page.screenshot(path="unmasked.png")
+"""
+    )
+    monkeypatch.setenv("CAPTURE_CAPTURE_TIME_BOX", TIME_BOX)  # the image checked is taken
+    out = tmp_path / "out"
+    result = run_captured(child, site.origin, store_server.base_url, "--capture-out", str(out))
+    result.assert_outcomes(passed=1)
+    assert red_pixels(Image.open(child.path / "unmasked.png")) > 100  # the page shows it
+    shot = out / "test_echo.py_test_echo[chromium]" / "step-002" / "screenshot.jpg"  # the fill
+    assert red_pixels(Image.open(shot)) == 0
+    thread = thread_values(store_server.base_url, "test_echo.py::test_echo[chromium]")
+    assert ECHOED_SECRET not in json.dumps(thread)
 
 
 @in_child_chromium

@@ -1,10 +1,11 @@
 """The page I/O of a capture, shared by both faces: what runs at once, and for how long.
 
-Three parts: the sensitive fields and the screenshot start together (caret hidden and
-layout read meanwhile; Chromium's `Page.captureScreenshot` itself is sent once the fields
-are located, as an image that might show a secret is never taken), and the outline starts
-once that request is on its way: its walk holds the renderer's main thread, and the frame
-the screenshot waits for must not wait behind it.
+Three parts: the sensitive fields (and every place the page shows a known secret: the
+core's secrets go into that read, and only there) and the screenshot start together (caret
+hidden and layout read meanwhile; Chromium's `Page.captureScreenshot` itself is sent once the
+fields are located, as an image that might show a secret is never taken), and the outline
+starts once that request is on its way: its walk holds the renderer's main thread, and the
+frame the screenshot waits for must not wait behind it.
 
 Every part waits at most until the time box ends; a late or failed part is left out and
 the observation names why. The outline's walk is told to stop before then (`OUTLINE_SHARE`
@@ -68,7 +69,9 @@ class PageIO:
         # In this order, so the renderer runs the sensitive read first and the outline while
         # the screenshot's frames are drawn.
         sensitive_part = self._part(
-            read_sensitive(page, redact_selectors=selectors), "sensitive", got
+            read_sensitive(page, redact_selectors=selectors, secrets=core.scrub.secrets),
+            "sensitive",
+            got,
         )
         shot_sent = asyncio.Event()
         shot_part = self._part(self._shoot(page, sensitive_part, shot_sent), "screenshot", got)

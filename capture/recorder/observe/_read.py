@@ -29,6 +29,7 @@ from capture.recorder.observe._script import (
     ref_selector,
     script,
 )
+from capture.recorder.observe._scrub import MIN_SECRET_LENGTH
 
 __all__ = ["PageLike", "is_sensitive", "read_page_state", "read_sensitive", "resolve_ref"]
 
@@ -72,9 +73,10 @@ async def _read_frame(
     redact_selectors: Sequence[str],
     deadline: float | None = None,
     sensitive: bool = True,
+    secrets: Sequence[str] = (),
 ) -> FrameRead | None:
     read = FrameRead.of(page, frame)
-    arg = options(mode, read.prefix, redact_selectors, deadline, sensitive)
+    arg = options(mode, read.prefix, redact_selectors, deadline, sensitive, secrets)
     calls = [frame.evaluate(script(), arg)]
     if read.parent is not None:
         calls.append(_place(frame, read.parent))
@@ -87,8 +89,9 @@ async def _read_frames(
     redact_selectors: Sequence[str],
     deadline: float | None = None,
     sensitive: bool = True,
+    secrets: Sequence[str] = (),
 ) -> list[FrameRead]:
-    args = (mode, redact_selectors, deadline, sensitive)
+    args = (mode, redact_selectors, deadline, sensitive, secrets)
     reads = [
         read
         for read in await asyncio.gather(*(_read_frame(page, f, *args) for f in live_frames(page)))
@@ -119,10 +122,22 @@ async def read_page_state(
 
 
 async def read_sensitive(
-    page: PageLike, *, redact_selectors: Sequence[str] = ()
+    page: PageLike, *, redact_selectors: Sequence[str] = (), secrets: Sequence[str] = ()
 ) -> tuple[list[Rect], list[str]]:
-    """The fast path: sensitive rects (top-viewport coordinates) and secret values only."""
-    return assemble_sensitive(await _read_frames(page, "sensitive", redact_selectors))
+    """The fast path: what to mask (top-viewport coordinates) and the sensitive fields' values.
+
+    Masked are the sensitive fields and redacted areas, and every place a frame shows one of
+    `secrets` (known secret values) or of its own sensitive fields' values. A value first
+    seen in one frame's field may be shown by another frame: then the frames are read once
+    more with it, so the screenshot that follows masks it too.
+    """
+    reads = await _read_frames(page, "sensitive", redact_selectors, secrets=secrets)
+    rects, values = assemble_sensitive(reads)
+    new = [v for v in values if v not in secrets and len(v) >= MIN_SECRET_LENGTH]
+    if new and len(reads) > 1:
+        reads = await _read_frames(page, "sensitive", redact_selectors, secrets=[*secrets, *new])
+        rects, values = assemble_sensitive(reads)
+    return rects, values
 
 
 async def resolve_ref(page: Page, ref: str) -> Locator:

@@ -33,10 +33,13 @@ def read_page_state_sync(
 
 
 def read_sensitive_sync(
-    page: Page, *, redact_selectors: Sequence[str] = ()
+    page: Page, *, redact_selectors: Sequence[str] = (), secrets: Sequence[str] = ()
 ) -> tuple[list[Rect], list[str]]:
     """`read_sensitive` for a sync-API page."""
-    return run_sync(page, read_sensitive(impl_of(page), redact_selectors=redact_selectors))
+    return run_sync(
+        page,
+        read_sensitive(impl_of(page), redact_selectors=redact_selectors, secrets=secrets),
+    )
 
 
 def resolve_ref_sync(page: Page, ref: str) -> Locator:

@@ -17,6 +17,7 @@ from weakref import WeakKeyDictionary
 
 from capture.browser._internals import impl_of
 from capture.errors import RefNotFoundError
+from capture.recorder.observe._scrub import MIN_SECRET_LENGTH
 
 __all__ = [
     "FOCUSED_SENSITIVE_JS",
@@ -92,18 +93,23 @@ def options(
     redact_selectors: Sequence[str],
     deadline: float | None = None,
     sensitive: bool = True,
+    secrets: Sequence[str] = (),
 ) -> dict[str, Any]:
     """The argument page.js takes for `mode` ("walk", "sensitive" or "frame").
 
     `deadline` (seconds since the epoch, the clock `time.time()` reads) is when a walk
     stops and answers with what it read, marked partial; None: it reads all it lists.
     `sensitive` False: a walk leaves out the sensitive rects and values (read already).
+    `secrets` (known secret values, "sensitive" mode only) are the one thing sent into the
+    page that must never go anywhere else: page.js masks wherever the frame shows them.
     """
     return {
         "mode": mode,
         "prefix": prefix,
         "sensitiveField": SENSITIVE_FIELD,
         "redactSelectors": list(redact_selectors),
+        "secrets": list(secrets),
+        "minSecret": MIN_SECRET_LENGTH,
         "above": WALK_ABOVE,
         "below": WALK_BELOW,
         "maxItems": MAX_ITEMS,

@@ -72,6 +72,11 @@ class Scrubber:
         # Longest first, so a secret containing another is replaced whole.
         self._regex = re.compile("|".join(p for _, p in sorted(patterns, reverse=True)))
 
+    @property
+    def secrets(self) -> list[str]:
+        """The secrets known so far (for masking them in the page's pixels; never store)."""
+        return sorted(self._secrets)
+
     def __call__(self, text: str) -> str:
         if self._regex is None:
             return text

@@ -4,7 +4,8 @@
 // through an ElementHandle (mode "frame": where the iframe's content box sits in its
 // parent's viewport). Modes:
 //   "walk"      items for the outline + sensitive rects and values (read_page_state)
-//   "sensitive" only sensitive rects and values (read_sensitive, the fast path)
+//   "sensitive" only sensitive rects and values (read_sensitive, the fast path), plus the
+//               rects of every place that shows a known secret (opts.secrets)
 //   "frame"     {ref, x, y, width, height} of the iframe's content box
 //
 // The answer is a JSON string: Playwright's own value serialization costs 5-10 times more
@@ -13,7 +14,7 @@
 // Refs are written to the DOM as data-capture-ref="<prefix>e<n>" so an element keeps its
 // ref across captures (diffs stay meaningful) and a plain CSS selector finds it again.
 // Values of sensitive fields never leave this function except in `secrets`, which the
-// Python side uses only to scrub other texts and never stores.
+// Python side uses only to scrub other texts and mask pixels, and never stores.
 (first, second) => {
   const opts = second === undefined ? first : second;
   const target = second === undefined ? null : first;
@@ -92,17 +93,18 @@
   const readSensitive = () => {
     const rects = [];
     const secrets = [];
-    const addRect = (el) => {
-      const r = el.getBoundingClientRect();
+    const addBox = (r) => {
       if (r.width > 0 && r.height > 0 && inViewport(r)) {
         rects.push([r.left, r.top, r.width, r.height]);
       }
     };
+    const addRect = (el) => addBox(el.getBoundingClientRect());
     const addSecret = (value) => {
       const v = value.trim();
       if (v && !secrets.includes(v)) secrets.push(v);
     };
-    for (const root of [document, ...shadowRoots(document, [])]) {
+    const roots = [document, ...shadowRoots(document, [])];
+    for (const root of roots) {
       for (const el of root.querySelectorAll(FIELD)) {
         // Remember fields that were passwords once: a "show password" toggle turns them
         // into type=text, and their value must stay hidden.
@@ -121,7 +123,133 @@
         }
       }
     }
+    if (opts.mode === "sensitive") {
+      // This frame's own field values too: one typed into a password field and echoed
+      // elsewhere on the page is masked in the very capture that first sees it.
+      maskKnown(roots, [...(opts.secrets || []), ...secrets], addRect, addBox);
+    }
     return { rects, secrets };
+  };
+
+  // -- known secrets ----------------------------------------------------------------------
+
+  // Masks every place this frame shows a known secret (the task's secret vars, configured
+  // secrets, values of sensitive fields; only those the scrubber also knows: >= minSecret
+  // characters): text, however split into text nodes; a field's current value; an
+  // attribute the page draws (a placeholder, an image's alt, one that a same-origin
+  // stylesheet shows through `content: attr()`). The secrets arrive only in this call and
+  // are never written anywhere in the page. Cheap checks come first, as a secret is
+  // usually not on the page: one textContent for all text, live collections for fields.
+
+  // The attribute names stylesheets show through attr(), per sheet, kept on the window
+  // while the sheet keeps its rule count (names only, never a value).
+  const SHOWN = Symbol.for("capture.attrShown");
+  const attrNamesOf = (rules, out) => {
+    for (const rule of rules) {
+      if (rule.cssRules) attrNamesOf(rule.cssRules, out);
+      const content = rule.style ? rule.style.content : "";
+      if (content && content.includes("attr(")) {
+        for (const m of content.matchAll(/attr\(\s*([^\s,)]+)/g)) out.add(m[1]);
+      }
+    }
+    return out;
+  };
+  // Attribute names some readable stylesheet shows through attr() (usually none).
+  const shownAttributes = (roots) => {
+    if (!window[SHOWN]) {
+      Object.defineProperty(window, SHOWN, { value: new WeakMap(), configurable: true });
+    }
+    const names = new Set();
+    for (const root of roots) {
+      for (const sheet of [...root.styleSheets, ...(root.adoptedStyleSheets || [])]) {
+        let rules;
+        try {
+          rules = sheet.cssRules;
+        } catch (e) {
+          continue; // another origin's sheet cannot be read (docs: not covered)
+        }
+        let known = window[SHOWN].get(sheet);
+        if (!known || known.count !== rules.length) {
+          known = { count: rules.length, names: [...attrNamesOf(rules, new Set())] };
+          window[SHOWN].set(sheet, known);
+        }
+        for (const name of known.names) names.add(name);
+      }
+    }
+    return [...names];
+  };
+  // The elements that draw their own value or attributes: fields (value, placeholder) and
+  // images (alt). A document's live collections cost far less than a selector pass.
+  const DRAWN = { INPUT: ["placeholder", "alt"], TEXTAREA: ["placeholder"], SELECT: [], IMG: ["alt"] };
+  const drawing = function* (root) {
+    if (root.getElementsByTagName) {
+      for (const tag of Object.keys(DRAWN)) yield* root.getElementsByTagName(tag);
+    } else {
+      yield* root.querySelectorAll("input, textarea, select, img");
+    }
+  };
+
+  const maskKnown = (roots, candidates, addElement, addBox) => {
+    const wanted = [];
+    for (const s of candidates) {
+      const v = s.trim();
+      if (v.length >= (opts.minSecret || 4) && !wanted.includes(v)) wanted.push(v);
+    }
+    if (!wanted.length) return;
+    const has = (v) => Boolean(v) && wanted.some((s) => v.includes(s));
+    const shown = shownAttributes(roots);
+    for (const root of roots) {
+      // Text: the root's text in document order (textContent is exactly that), so a secret
+      // split over several text nodes (<b>sk-</b>123, splitText) is found; a Range gives
+      // its boxes, wrapped lines included, and none for text that is not rendered.
+      const host = root === document ? document.documentElement : root;
+      const all = (host && host.textContent) || "";
+      const inText = wanted.filter((s) => all.includes(s));
+      if (inText.length) {
+        const nodes = [];
+        const starts = [];
+        let length = 0;
+        const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+        for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+          nodes.push(n);
+          starts.push(length);
+          length += n.data.length;
+        }
+        const text = nodes.map((n) => n.data).join("");
+        const nodeAt = (i) => { // the last node starting at or before character i
+          let lo = 0;
+          let hi = nodes.length - 1;
+          while (lo < hi) {
+            const mid = (lo + hi + 1) >> 1;
+            if (starts[mid] <= i) lo = mid; else hi = mid - 1;
+          }
+          return lo;
+        };
+        for (const s of inText) {
+          for (let i = text.indexOf(s); i >= 0; i = text.indexOf(s, i + s.length)) {
+            const first = nodeAt(i);
+            const last = nodeAt(i + s.length - 1);
+            const range = document.createRange();
+            range.setStart(nodes[first], i - starts[first]);
+            range.setEnd(nodes[last], i + s.length - starts[last]);
+            for (const r of range.getClientRects()) addBox(r);
+          }
+        }
+      }
+      // Fields by their current value (typed, or set by a script), and drawn attributes.
+      for (const el of drawing(root)) {
+        const value = el.tagName === "IMG" ? "" : fieldValue(el);
+        if (has(value) || DRAWN[el.tagName].some((name) => has(el.getAttribute(name)))) {
+          addElement(el);
+        }
+      }
+      if (shown.length) {
+        const selector = shown.map((name) => `[${CSS.escape(name)}]`).join(",");
+        for (const el of root.querySelectorAll(selector)) {
+          if (shown.some((name) => has(el.getAttribute(name)))) addElement(el);
+        }
+      }
+    }
   };
 
   // A capture reads them first ("sensitive" mode) and then asks the walk not to again.
