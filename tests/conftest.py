@@ -174,6 +174,41 @@ async def chromium(chromium_path: str) -> AsyncIterator[Browser]:
         await launched.close()
 
 
+class BrowserServer:
+    """A real `playwright run-server` (the driver the playwright package ships) on a loopback
+    port; `ws_url` is what `--connect` takes. Like a server on a machine with only a system
+    Chromium, it has no browser of its own here: clients name one (`--unsafe` lets them)."""
+
+    def __init__(self, *, unsafe: bool = True) -> None:
+        command = [sys.executable, "-m", "playwright", "run-server", "--port", "0"]
+        command += ["--host", "127.0.0.1", *(["--unsafe"] if unsafe else [])]
+        env = {**clean_env(), "PLAYWRIGHT_BROWSERS_PATH": "/nonexistent"}  # no own Chromium
+        self.process = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env
+        )
+        assert self.process.stdout is not None
+        first = self.process.stdout.readline()
+        if not first.startswith("Listening on "):
+            self.stop()
+            raise AssertionError(f"playwright run-server did not start: {first!r}")
+        self.ws_url = first.removeprefix("Listening on ").strip()
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(10)
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+
+
+@pytest.fixture(scope="session")
+def browser_server() -> Iterator[BrowserServer]:
+    """A `playwright run-server --unsafe` for the session (each connection gets a browser of
+    its own, so tests do not share one)."""
+    server = BrowserServer()
+    yield server
+    server.stop()
+
+
 # -- the embedded session store over real HTTP (section owned by the store helper) ------
 
 T = TypeVar("T")
