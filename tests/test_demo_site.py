@@ -6,13 +6,15 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 
-from capture.demo_site import DEMO_PASSWORD, DEMO_USER, PRODUCTS, DemoSite
+from capture.demo_site import DEMO_PASSWORD, DEMO_USER, PRODUCTS, DemoSite, serve_demo_site
 from capture.errors import CaptureError
 from tests.conftest import clean_env
 
@@ -71,6 +73,21 @@ def test_static_files_and_unknown_paths(http: httpx.Client) -> None:
     assert http.get("/static/shop.css").headers["content-type"].startswith("text/css")
     assert http.get("/static/../_server.py").status_code == 404
     assert http.get("/product/unicorn").status_code == 404
+
+
+def test_latency_delays_every_response() -> None:
+    with (
+        serve_demo_site(latency=timedelta(milliseconds=200)) as site,
+        httpx.Client(base_url=site.url) as http,
+    ):
+        for path in ("/", "/static/shop.css", "/nowhere"):
+            began = time.monotonic()
+            http.get(path)
+            assert time.monotonic() - began >= 0.2, path
+        began = time.monotonic()
+        redirected = http.post("/cart/add", data={"slug": "red-mug"})
+        assert redirected.status_code == 303
+        assert time.monotonic() - began >= 0.2
 
 
 def test_a_busy_port_is_a_clear_error(shop: DemoSite) -> None:
