@@ -9,6 +9,7 @@ waits on the store.
 
 from __future__ import annotations
 
+import asyncio
 from types import TracebackType
 from typing import Any, Self
 
@@ -51,19 +52,23 @@ class Recorder(RecorderBase[Page, AsyncSessionClient, AsyncUploader]):
         self._queue([self._core.start_run(name, info)])
 
     async def finish_run(self, status: str) -> None:
-        """Drain the uploads, then write the final run record with the dropped count."""
-        await self._uploader.flush()
+        """Queue the final run record (with the writes dropped so far); `close` sends it."""
         self._queue([self._core.finish_run(status)])
-        await self.flush()
 
-    async def flush(self) -> None:
-        """Wait until every queued write was sent or dropped."""
-        await self._uploader.flush()
-        self._raise_if_strict()
+    async def flush(self, within: float | None = None) -> bool:
+        """Wait until every queued write was sent or dropped; False if `within` ran out."""
+        try:
+            await asyncio.wait_for(self._uploader.flush(), within)
+        except TimeoutError:
+            return False
+        finally:
+            self._raise_if_strict()
+        return True
 
-    async def close(self) -> None:
-        """Drain the queue and stop the upload worker; the page and client stay open."""
-        await self._uploader.close()
+    async def close(self, within: float | None = None) -> None:
+        """Drain the queue (at most `within` seconds, then the rest counts as dropped) and
+        stop the upload worker; the page and client stay open."""
+        await self._uploader.close(within)
         await self._io.close()
         self._detach_events()
         self._raise_if_strict()

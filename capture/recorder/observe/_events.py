@@ -14,6 +14,7 @@ import asyncio
 import inspect
 from typing import Any
 
+from capture.browser._internals import dialog_listeners
 from capture.recorder.observe._model import EventsSnapshot
 
 __all__ = ["MAX_EVENTS", "MAX_EVENT_CHARS", "PageEvents"]
@@ -32,16 +33,11 @@ def _short(text: str) -> str:
 def _other_dialog_listeners(page: Any) -> int:
     """How many "dialog" listeners the page and its context have besides PageEvents' own.
 
-    Playwright has no public API for this; its event emitters are pyee emitters on the
-    implementation objects. If that ever changes, assume nobody else listens, which keeps
-    Playwright's default behaviour (dismiss) and never leaves a page blocked.
+    If Playwright stops telling, assume nobody else listens, which keeps Playwright's default
+    behaviour (dismiss) and never leaves a page blocked.
     """
-    try:
-        impl = page._impl_obj
-        count = len(impl.listeners("dialog")) + len(impl.context.listeners("dialog"))
-    except AttributeError:
-        return 0
-    return max(count - 1, 0)
+    count = dialog_listeners(page)
+    return 0 if count is None else max(count - 1, 0)
 
 
 class PageEvents:
