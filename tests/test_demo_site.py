@@ -116,3 +116,40 @@ def test_capture_demo_serves_the_shop_and_says_how_to_run_the_example(tmp_path: 
         finally:
             process.send_signal(signal.SIGINT)
             process.wait(timeout=10)
+
+
+def test_capture_demo_latency_delays_every_response(tmp_path: Path) -> None:
+    capture = str(Path(sys.executable).parent / "capture")
+    with subprocess.Popen(
+        [capture, "demo", "--port", "0", "--latency", "150ms"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=clean_env(),
+    ) as process:
+        try:
+            assert process.stdout is not None
+            url = process.stdout.readline().split(": ", 1)[1].strip().rstrip("/")
+            lines = [process.stdout.readline() for _ in range(3)]
+            assert lines[2] == "every response waits 150 ms (--latency)\n"
+            began = time.monotonic()
+            assert "Welcome to the Demo Shop" in httpx.get(url + "/").text
+            assert time.monotonic() - began >= 0.15
+        finally:
+            process.send_signal(signal.SIGINT)
+            process.wait(timeout=10)
+
+
+def test_capture_demo_refuses_a_latency_that_is_not_a_duration() -> None:
+    capture = str(Path(sys.executable).parent / "capture")
+    done = subprocess.run(
+        [capture, "demo", "--port", "0", "--latency", "soon"],
+        capture_output=True,
+        text=True,
+        env=clean_env(),
+        timeout=30,
+    )
+    assert done.returncode == 2
+    assert "--latency" in done.stderr
+    assert "'soon' is not a duration" in done.stderr
+    assert "Traceback" not in done.stderr
