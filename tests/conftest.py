@@ -119,6 +119,18 @@ def site() -> Iterator[Site]:
         server.server_close()  # else an unclosed-socket ResourceWarning fails the last test
 
 
+def cart_task(name: str, url: str, product: str = "Blue Mug") -> str:
+    """A task file that adds a Blue Mug to the demo shop's cart and expects `product` there
+    (another product fails step 3, at line 7)."""
+    return (
+        f"name: {name}\nbase_url: {url}\ntimeout: 20s\nsteps:\n"
+        "  - goto: /product/blue-mug\n"
+        "  - click: {role: button, name: Add to cart}\n"
+        f"  - expect: {{text: Added {product} to your cart.}}\n"
+        "    timeout: 2s\n"
+    )
+
+
 @pytest.fixture(scope="session")
 def shop() -> Iterator[DemoSite]:
     """The bundled demo shop on 127.0.0.1 (state per cookie, so tests do not share carts)."""

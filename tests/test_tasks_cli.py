@@ -22,6 +22,7 @@ from tests.conftest import (
     BrowserServer,
     RunningStore,
     StartServe,
+    cart_task,
     clean_env,
     free_port,
 )
@@ -191,16 +192,6 @@ def test_the_store_going_away_mid_run_is_reported_not_fatal(
     assert [line[:9] for line in rest.splitlines()[:3]] == ["[3/5] ok ", "[4/5] ok ", "[5/5] ok "]
     assert "passed: 5/5 steps ok" in rest
     assert re.search(r"warning: \d+ store writes were dropped", rest), rest
-
-
-def cart_task(name: str, url: str, product: str = "Blue Mug") -> str:
-    return (
-        f"name: {name}\nbase_url: {url}\ntimeout: 20s\nsteps:\n"
-        "  - goto: /product/blue-mug\n"
-        "  - click: {role: button, name: Add to cart}\n"
-        f"  - expect: {{text: Added {product} to your cart.}}\n"
-        "    timeout: 2s\n"
-    )
 
 
 def test_a_directory_of_tasks_in_parallel_one_failing(
