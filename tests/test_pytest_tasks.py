@@ -14,7 +14,8 @@ from capture.pytest_plugin import thread_id_for
 from tests.conftest import RunningStore, StartServe, cart_task, free_port, quote_segment
 
 pytest_plugins = ["pytester"]
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+# A child pytest (and under xdist three of them, two browsers): slow on a busy machine.
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(400)]
 
 
 @pytest.fixture
@@ -39,11 +40,16 @@ def test_task_files_are_collected_and_run_as_items(
     child.makefile(".task.yaml", helper=cart_task("not a test", shop.url))  # no test_ prefix
     child.makefile(".yaml", test_plain=cart_task("not a task file", shop.url))
     child.makefile(".task.yaml", test_broken="name: broken\nbase_url: /\nsteps:\n  - fly: /\n")
+    child.makefile(
+        ".task.yaml",
+        test_unset="name: unset\nbase_url: /\nvars:\n  PW: {secret: true, env: FLEET_PW_UNSET}\n"
+        "steps:\n  - goto: /${PW}\n",
+    )
     result = child.runpytest_subprocess(
         "-p", "no:cacheprovider", "-v", "--continue-on-collection-errors",
         "--capture-server", store_server.base_url,
     )  # fmt: skip
-    result.assert_outcomes(passed=1, failed=1, errors=1)
+    result.assert_outcomes(passed=1, failed=2, errors=1)
     output = "\n".join(result.outlines)
     assert "test_passes.task.yaml::cart passes PASSED" in output
     assert "test_fails.task.yml::cart fails FAILED" in output
@@ -57,6 +63,11 @@ def test_task_files_are_collected_and_run_as_items(
     )
     assert f"2/3 steps ok; thread {failing} ({store_server.base_url})" in result.outlines
     assert "Traceback" not in output
+    # An unset variable fails its item with the runner's line, before a step runs.
+    assert any(
+        line.startswith("test_unset.task.yaml:6: variable ${PW} is not set")
+        for line in result.outlines
+    ), output
     # A broken task file is a collection error naming its line.
     assert "test_broken.task.yaml:4: steps[0].fly: unknown step kind 'fly'" in output
     # One thread per item, written by the task runner.
@@ -67,7 +78,6 @@ def test_task_files_are_collected_and_run_as_items(
     assert failed["capture.run"]["status"] == "failed"  # type: ignore[index]
 
 
-@pytest.mark.timeout(400)  # three pytest processes and two browsers: slow on a busy machine
 def test_task_items_spread_over_xdist_workers_into_one_store(
     child: pytest.Pytester,
     shop: DemoSite,

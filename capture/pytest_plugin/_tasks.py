@@ -183,15 +183,18 @@ class TaskItem(pytest.Item):
             pytest.fail(f"capture: {message}", pytrace=False)
         assert capture.browser is not None
         prefix = getattr(self.config.option, "capture_thread_prefix", "") or ""
-        self.result = items.run(
-            run_task(
-                self.task,
-                client=capture.client,
-                browser=capture.browser.browser,
-                config=capture.config,
-                thread=thread_id_for(self.nodeid, prefix),
+        try:
+            self.result = items.run(
+                run_task(
+                    self.task,
+                    client=capture.client,
+                    browser=capture.browser.browser,
+                    config=capture.config,
+                    thread=thread_id_for(self.nodeid, prefix),
+                )
             )
-        )
+        except CaptureError as exc:  # an unset variable, say: one line, as `capture run` says
+            pytest.fail(str(exc), pytrace=False)
         if self.result.status != "passed":
             embedded = capture.store.embedded is not None
             raise TaskFailed(self.result, capture.base_url, embedded=embedded)
