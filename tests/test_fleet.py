@@ -10,12 +10,13 @@ from pathlib import Path
 
 import pytest
 from playwright.async_api import Browser
+from rich.console import Console
 
 from capture.config import Config
 from capture.demo_site import DemoSite
 from capture.errors import TaskError
 from capture.session import AsyncSessionClient
-from capture.tasks import load_task
+from capture.tasks import RunResult, StepResult, load_task
 from capture.tasks._fleet import expand_task_paths, run_tasks, worst_exit_code
 from capture.tasks._junit import junit_xml
 from capture.tasks._progress import TaskBoard, print_fleet_summary
@@ -175,3 +176,33 @@ def test_the_worst_exit_code_wins() -> None:
     assert worst_exit_code([0, 3, 0]) == 3
     assert worst_exit_code([3, 1, 0]) == 1
     assert worst_exit_code([]) == 0
+
+
+def test_the_board_has_a_line_per_task_as_they_run_and_finish(tmp_path: Path) -> None:
+    tasks = [
+        load_task(write(tmp_path, "a.yaml", ADDS_A_MUG, "http://127.0.0.1:9")),
+        load_task(write(tmp_path, "b.yaml", HANGS, "http://127.0.0.1:9")),
+    ]
+    board = TaskBoard(tasks, mode="quiet")
+    first, second = board.listener(0), board.listener(1)
+    first.run_started(tasks[0], "adds-a-mug")
+    first.step_started(1, 3, "goto /product/blue-mug")
+    failed = StepResult(2, "wait_for", 6, "wait for text", "failed", "step 2 at b.yaml:6: no")
+    second.run_started(tasks[1], "waits-forever")
+    second.step_finished(StepResult(1, "goto", 5, "goto /", "ok"), 3)
+    second.step_finished(failed, 3)
+    steps = [StepResult(1, "goto", 5, "goto /", "ok"), failed]
+    board.finished(
+        1, RunResult("waits forever", "b.yaml", "waits-forever", "failed", steps, 2, 2, 0)
+    )
+    console = Console(record=True, width=200)
+    console.print(board.table())
+    rows = [line for line in console.export_text().splitlines() if "│" in line]
+    assert "adds a mug" in rows[0]
+    assert "running" in rows[0]
+    assert "0/3" in rows[0]
+    assert "goto /product/blue-mug" in rows[0]  # the step running now
+    assert "waits forever" in rows[1]
+    assert "failed" in rows[1]
+    assert "2/3" in rows[1]
+    assert "step 2 at b.yaml:6: no" in rows[1]  # the failure, in place of a step
