@@ -8,6 +8,7 @@ import json
 import re
 import signal
 import subprocess
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from tests.conftest import (
     cart_task,
     clean_env,
     free_port,
+    wait_until,
 )
 
 pytestmark = pytest.mark.browser
@@ -292,3 +294,53 @@ def test_a_browser_server_that_is_down_is_one_line(tmp_path: Path) -> None:
             f"error: could not connect to the browser server at {down}: "
         )
         assert "Traceback" not in done.stderr
+
+
+DYING_TASK = """\
+name: the store dies
+base_url: {url}
+thread: dying
+steps:
+  - goto: /
+  - sleep: 2s
+  - goto: /product/blue-mug
+  - goto: /cart
+  - goto: /product/blue-mug
+  - goto: /cart
+"""
+
+
+def test_a_store_that_dies_mid_run_holds_the_end_for_at_most_the_flush_deadline(
+    tmp_path: Path, shop: DemoSite, capture_serve: StartServe
+) -> None:
+    """The store is SIGKILLed during step 2: the steps go on, and the end of the run waits
+    at most `capture.flush_timeout` for the uploads left (it waited ~65 s before: retries of
+    the uploader times retries of the client, write after write), saying what it waits for."""
+    server = capture_serve("--store", "memory://")
+    task = tmp_path / "dying.yaml"
+    task.write_text(DYING_TASK.format(url=shop.url), encoding="utf-8")
+    env = {**clean_env(), "CAPTURE_CAPTURE_FLUSH_TIMEOUT": "3s"}
+    run = subprocess.Popen(
+        [CAPTURE, "run", str(task), "--server", server.base_url],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    with SessionClient(server.base_url) as client:
+        wait_until(
+            lambda: client.get_session_value("dying", "capture.step.000001") is not None,
+            "step 1 to be stored",
+        )
+    server.stop(signal.SIGKILL)
+    killed = time.monotonic()
+    out, err = run.communicate(timeout=90)
+    after_kill = time.monotonic() - killed
+    assert run.returncode == 0, err
+    # The steps after the kill take ~3 s on a quiet machine, the deadline adds at most 3 s;
+    # the bound leaves room for a loaded machine and still fails the ~65 s of before.
+    assert after_kill < 30, (after_kill, err)
+    assert re.search(r"waiting for \d+ uploads? to http://127\.0\.0\.1:\d+/api/v1…", err), err
+    assert "passed" in out
+    assert "dropped" in out + err

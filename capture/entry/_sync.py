@@ -12,13 +12,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from playwright.async_api import Page as AsyncPage
 from playwright.sync_api import Page as SyncPage
 
-from capture.config import CaptureConfig, Config
+from capture.config import Config
 from capture.entry._open import FLUSH_GRACE, say_on_stderr, waiting_line
 from capture.entry._store import ResolvedStore, StoreChoice, resolve_store
 from capture.errors import CaptureError, SessionStoreError
@@ -89,36 +89,17 @@ class SyncCapture:
         """The base URL of the store the captures go to."""
         return self.store.base_url
 
-    def _config(self, config: CaptureConfig | None) -> CaptureConfig:
-        return config or self.config.capture
-
-    def recorder(
-        self,
-        page: SyncPage,
-        thread: str,
-        *,
-        secrets: Iterable[str] = (),
-        config: CaptureConfig | None = None,
-    ) -> SyncRecorder:
+    def recorder(self, page: SyncPage, thread: str) -> SyncRecorder:
         """A recorder of a sync-API `page` into `thread`, closed (bounded) with the capture."""
-        recorder = SyncRecorder(
-            page, self.client, thread, config=self._config(config), secrets=secrets
-        )
+        recorder = SyncRecorder(page, self.client, thread, config=self.config.capture)
         self._recorders.append(recorder)
         return recorder
 
-    def async_recorder(
-        self,
-        page: AsyncPage,
-        thread: str,
-        *,
-        secrets: Iterable[str] = (),
-        config: CaptureConfig | None = None,
-    ) -> Recorder:
+    def async_recorder(self, page: AsyncPage, thread: str) -> Recorder:
         """A recorder of an async-API `page` on the running loop, with a client of its own
         on that loop; close it with `close_async_recorder` on the same loop."""
         client = AsyncSessionClient.from_config(self.config.session, base_url=self.base_url)
-        recorder = Recorder(page, client, thread, config=self._config(config), secrets=secrets)
+        recorder = Recorder(page, client, thread, config=self.config.capture)
         self._async_clients[id(recorder)] = client
         return recorder
 

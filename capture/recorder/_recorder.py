@@ -10,11 +10,11 @@ waits on the store.
 from __future__ import annotations
 
 import asyncio
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from playwright.async_api import Page
 
+from capture._lifecycle import AsyncClosing
 from capture.recorder._base import RecorderBase
 from capture.recorder._core import CaptureResult
 from capture.recorder._upload import AsyncUploader
@@ -23,7 +23,7 @@ from capture.session import AsyncSessionClient
 __all__ = ["Recorder"]
 
 
-class Recorder(RecorderBase[Page, AsyncSessionClient, AsyncUploader]):
+class Recorder(RecorderBase[Page, AsyncSessionClient, AsyncUploader], AsyncClosing):
     """Capture a page into a thread of the session store after every step.
 
     async with Recorder(page, client, "thread-1") as rec:
@@ -72,14 +72,3 @@ class Recorder(RecorderBase[Page, AsyncSessionClient, AsyncUploader]):
         await self._io.close()
         self._detach_events()
         self._raise_if_strict()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()

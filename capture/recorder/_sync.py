@@ -9,12 +9,12 @@ decision (budgets, masks, hashes, records, observation) is `RecorderCore`'s.
 from __future__ import annotations
 
 import contextlib
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page
 
+from capture._lifecycle import Closing
 from capture.browser._internals import impl_of, run_sync
 from capture.recorder._base import RecorderBase
 from capture.recorder._core import CaptureResult
@@ -24,7 +24,7 @@ from capture.session import SessionClient
 __all__ = ["SyncRecorder"]
 
 
-class SyncRecorder(RecorderBase[Page, SessionClient, SyncUploader]):
+class SyncRecorder(RecorderBase[Page, SessionClient, SyncUploader], Closing):
     """`Recorder` for the sync API: same names, blocking methods.
 
     with SyncRecorder(page, SessionClient(url), "thread-1") as rec:
@@ -68,14 +68,3 @@ class SyncRecorder(RecorderBase[Page, SessionClient, SyncUploader]):
             run_sync(self._page, self._io.close())
         self._detach_events()
         self._raise_if_strict()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+from collections.abc import Callable
 from typing import Any
 
 from capture.browser._internals import dialog_listeners
@@ -56,24 +57,16 @@ class PageEvents:
         if any(p is page for p in self._pages):
             return
         self._pages.append(page)
-        page.on("console", self._on_console)
-        page.on("pageerror", self._on_page_error)
-        page.on("requestfailed", self._on_request_failed)
-        page.on("response", self._on_response)
-        page.on("dialog", self._on_dialog)
-        page.on("dialogclosed", self._on_dialog_closed)
+        for event, handler in self._handlers().items():
+            page.on(event, handler)
 
     def detach(self, page: Any) -> None:
         """Stop listening to `page`."""
         if not any(p is page for p in self._pages):
             return
         self._pages = [p for p in self._pages if p is not page]
-        page.remove_listener("console", self._on_console)
-        page.remove_listener("pageerror", self._on_page_error)
-        page.remove_listener("requestfailed", self._on_request_failed)
-        page.remove_listener("response", self._on_response)
-        page.remove_listener("dialog", self._on_dialog)
-        page.remove_listener("dialogclosed", self._on_dialog_closed)
+        for event, handler in self._handlers().items():
+            page.remove_listener(event, handler)
 
     def drain(self) -> EventsSnapshot:
         """Events since the previous drain, plus the JavaScript dialogs open right now."""
@@ -82,6 +75,17 @@ class PageEvents:
         return snapshot
 
     # -- handlers ---------------------------------------------------------------------
+
+    def _handlers(self) -> dict[str, Callable[[Any], None]]:
+        """The page events listened to, each with its handler (attach and detach agree)."""
+        return {
+            "console": self._on_console,
+            "pageerror": self._on_page_error,
+            "requestfailed": self._on_request_failed,
+            "response": self._on_response,
+            "dialog": self._on_dialog,
+            "dialogclosed": self._on_dialog_closed,
+        }
 
     def _add(self, bucket: list[str], text: str) -> None:
         if len(bucket) < MAX_EVENTS:
