@@ -195,8 +195,15 @@ class BrowserServer:
         command = [sys.executable, "-m", "playwright", "run-server", "--port", "0"]
         command += ["--host", "127.0.0.1", *(["--unsafe"] if unsafe else [])]
         env = {**clean_env(), "PLAYWRIGHT_BROWSERS_PATH": "/nonexistent"}  # no own Chromium
+        # A session of its own: `python -m playwright` runs the server as a node child,
+        # which a signal to the python process alone would leave running.
         self.process = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env
+            command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            env=env,
+            start_new_session=True,
         )
         assert self.process.stdout is not None
         first = self.process.stdout.readline()
@@ -206,7 +213,7 @@ class BrowserServer:
         self.ws_url = first.removeprefix("Listening on ").strip()
 
     def stop(self) -> None:
-        self.process.terminate()
+        os.killpg(self.process.pid, signal.SIGTERM)
         self.process.wait(10)
         if self.process.stdout is not None:
             self.process.stdout.close()
