@@ -14,15 +14,29 @@ import typer
 
 from capture.config import Config, load_config
 
-__all__ = ["ConfigOption", "ServerOption", "TokenOption", "config_from", "fail"]
+__all__ = [
+    "ConfigOption",
+    "ConnectOption",
+    "ServerOption",
+    "TokenOption",
+    "config_from",
+    "fail",
+]
 
 SERVER_HELP = "Session store base URL [config: session.server]"
 TOKEN_HELP = "Bearer token for the store [config: session.token, env CAPTURE_TOKEN]"
 CONFIG_HELP = "Config file [default: ./playwright.config.toml, env CAPTURE_CONFIG]"
+CONNECT_HELP = (
+    "Use a Playwright browser server (ws://host:port/, `playwright run-server`) instead of "
+    "launching a browser [config: browser.connect_url]"
+)
 
 ServerOption = Annotated[str | None, typer.Option("--server", help=SERVER_HELP)]
 TokenOption = Annotated[str | None, typer.Option("--token", help=TOKEN_HELP)]
 ConfigOption = Annotated[str | None, typer.Option("--config", help=CONFIG_HELP)]
+ConnectOption = Annotated[
+    str | None, typer.Option("--connect", metavar="WS_URL", help=CONNECT_HELP)
+]
 
 
 def config_from(config_file: str | None, **overrides: Any) -> Config:

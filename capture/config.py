@@ -69,6 +69,9 @@ class BrowserConfig(_Section):
     headless: bool = Field(True, description="run without a window")
     args: list[str] = Field(default_factory=list, description="extra Chromium arguments")
     cdp_url: str = Field("", description="attach to a running browser over CDP instead")
+    connect_url: str = Field(
+        "", description="use a Playwright browser server (ws://…, `playwright run-server`) instead"
+    )
     launch_timeout: Duration = Field(timedelta(seconds=30), description="launch time limit")
 
 

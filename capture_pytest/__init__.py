@@ -1,16 +1,20 @@
-"""capture's pytest entry point (`pytest11`): the options, and nothing more unless enabled.
+"""capture's pytest entry point (`pytest11`): the options, task files as tests, and nothing
+more unless enabled.
 
 Why a second package beside `capture.pytest_plugin` (which holds the hooks): this module
 lives outside the `capture` package on purpose, because importing `capture` costs a few
 hundred milliseconds (pydantic, httpx), and a pytest run without capture must not pay for
 it. Only when `--capture-session` is given, or the config may turn capture on
 (`[capture] pytest` in the config file, or `CAPTURE_CAPTURE_PYTEST`), is
-`capture.pytest_plugin` imported; it reads the full config and decides.
+`capture.pytest_plugin` imported; it reads the full config and decides. A task file
+(`test_*.task.yaml`) is recognised by its name alone; only a run that has one imports the
+task runner.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,9 +26,18 @@ if TYPE_CHECKING:
 
     from capture.recorder import Recorder, SyncRecorder
 
-__all__ = ["capture_async_recorder", "capture_recorder", "pytest_addoption", "pytest_configure"]
+__all__ = [
+    "capture_async_recorder",
+    "capture_recorder",
+    "pytest_addoption",
+    "pytest_collect_file",
+    "pytest_configure",
+]
 
 _GROUP = "capture (screenshots and observations of every Playwright step)"
+# Task files pytest collects as tests (tavern's `test_*.<kind>.yaml`); matched here, by
+# name only, so that a run without task files never imports capture.
+_TASK_FILE = re.compile(r"^test_.+\.task\.ya?ml$")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -89,6 +102,17 @@ def pytest_configure(config: pytest.Config) -> None:
     plugin = CapturePlugin.from_pytest(config)
     if plugin is not None:
         config.pluginmanager.register(plugin, PLUGIN_NAME)
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    """A `test_*.task.yaml` / `test_*.task.yml` file is a test: one item that runs the task
+    with capture (docs/pytest.md, "Task files as tests")."""
+    if not _TASK_FILE.match(file_path.name):
+        return None
+    from capture.pytest_plugin._tasks import TaskFileCollector
+
+    collector: pytest.Collector = TaskFileCollector.from_parent(parent, path=file_path)
+    return collector
 
 
 def _plugin(request: pytest.FixtureRequest) -> Any:

@@ -119,6 +119,18 @@ def site() -> Iterator[Site]:
         server.server_close()  # else an unclosed-socket ResourceWarning fails the last test
 
 
+def cart_task(name: str, url: str, product: str = "Blue Mug") -> str:
+    """A task file that adds a Blue Mug to the demo shop's cart and expects `product` there
+    (another product fails step 3, at line 7)."""
+    return (
+        f"name: {name}\nbase_url: {url}\ntimeout: 20s\nsteps:\n"
+        "  - goto: /product/blue-mug\n"
+        "  - click: {role: button, name: Add to cart}\n"
+        f"  - expect: {{text: Added {product} to your cart.}}\n"
+        "    timeout: 2s\n"
+    )
+
+
 @pytest.fixture(scope="session")
 def shop() -> Iterator[DemoSite]:
     """The bundled demo shop on 127.0.0.1 (state per cookie, so tests do not share carts)."""
@@ -172,6 +184,48 @@ async def chromium(chromium_path: str) -> AsyncIterator[Browser]:
         )
         yield launched
         await launched.close()
+
+
+class BrowserServer:
+    """A real `playwright run-server` (the driver the playwright package ships) on a loopback
+    port; `ws_url` is what `--connect` takes. Like a server on a machine with only a system
+    Chromium, it has no browser of its own here: clients name one (`--unsafe` lets them)."""
+
+    def __init__(self, *, unsafe: bool = True) -> None:
+        command = [sys.executable, "-m", "playwright", "run-server", "--port", "0"]
+        command += ["--host", "127.0.0.1", *(["--unsafe"] if unsafe else [])]
+        env = {**clean_env(), "PLAYWRIGHT_BROWSERS_PATH": "/nonexistent"}  # no own Chromium
+        # A session of its own: `python -m playwright` runs the server as a node child,
+        # which a signal to the python process alone would leave running.
+        self.process = subprocess.Popen(
+            command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            env=env,
+            start_new_session=True,
+        )
+        assert self.process.stdout is not None
+        first = self.process.stdout.readline()
+        if not first.startswith("Listening on "):
+            self.stop()
+            raise AssertionError(f"playwright run-server did not start: {first!r}")
+        self.ws_url = first.removeprefix("Listening on ").strip()
+
+    def stop(self) -> None:
+        os.killpg(self.process.pid, signal.SIGTERM)
+        self.process.wait(10)
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+
+
+@pytest.fixture(scope="session")
+def browser_server() -> Iterator[BrowserServer]:
+    """A `playwright run-server --unsafe` for the session (each connection gets a browser of
+    its own, so tests do not share one)."""
+    server = BrowserServer()
+    yield server
+    server.stop()
 
 
 # -- the embedded session store over real HTTP (section owned by the store helper) ------

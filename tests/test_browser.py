@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import time
@@ -11,13 +12,13 @@ from typing import Any
 
 import pytest
 
-from capture.browser import find_browser, launch_args, open_browser
+from capture.browser import find_browser, launch_args, open_browser, remote_launch_options
 from capture.browser._locate import _playwright_chromium
 from capture.config import BrowserConfig, Config, ContextConfig
 from capture.errors import BrowserError
 from capture.recorder import Recorder
 from capture.session import AsyncSessionClient
-from tests.conftest import Site, free_port
+from tests.conftest import BrowserServer, Site, free_port
 
 pytestmark = pytest.mark.browser
 
@@ -134,3 +135,72 @@ async def test_attach_to_nothing_is_a_browser_error() -> None:
             BrowserConfig(launch_timeout=5), cdp_url=f"http://127.0.0.1:{port}"
         ):
             pass
+
+
+async def test_connect_sends_the_launch_options_to_a_browser_server(
+    browser_server: BrowserServer, chromium_path: str, site: Site, store_server: Any
+) -> None:
+    # The server has no Chromium of its own: it runs the configured one, with our flags,
+    # because they travel in the x-playwright-launch-options header.
+    config = BrowserConfig(executable=chromium_path, args=["--user-agent=capture-via-server"])
+    async with (
+        open_browser(config, connect_url=browser_server.ws_url) as session,
+        AsyncSessionClient(store_server.base_url) as client,
+    ):
+        assert not session.attached
+        await session.page.goto(site.url("index.html"))
+        assert await session.page.evaluate("navigator.userAgent") == "capture-via-server"
+        async with Recorder(session.page, client, "t-connect") as rec:
+            result = await rec.capture("open")  # screenshots go through CDP, over the server
+        assert result.image is not None
+        assert rec.stats.uploaded == 3
+        browser = session.browser
+    assert not browser.is_connected()
+
+
+async def test_connect_to_a_server_without_a_browser_says_what_to_do(
+    chromium_path: str,
+) -> None:
+    server = BrowserServer(unsafe=False)  # ignores a client's executable
+    try:
+        with pytest.raises(BrowserError, match=r"run-server --unsafe") as caught:
+            async with open_browser(
+                BrowserConfig(executable=chromium_path), connect_url=server.ws_url
+            ):
+                pass
+        assert f"could not connect to the browser server at {server.ws_url}" in str(caught.value)
+        assert "\n" not in str(caught.value)
+    finally:
+        server.stop()
+
+
+async def test_connect_to_nothing_is_one_browser_error() -> None:
+    url = f"ws://127.0.0.1:{free_port()}/"
+    with pytest.raises(BrowserError, match=f"could not connect to the browser server at {url}"):
+        async with open_browser(BrowserConfig(connect_url=url, launch_timeout=5)):
+            pass
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"connect_url": "http://127.0.0.1:1/"}, "a browser server URL is ws:// or wss://"),
+        ({"connect_url": "ws://127.0.0.1:1/", "cdp_url": "http://127.0.0.1:2"}, "not both"),
+    ],
+)
+async def test_connect_misconfigured_is_one_browser_error(
+    options: dict[str, str], message: str
+) -> None:
+    with pytest.raises(BrowserError, match=message):
+        async with open_browser(BrowserConfig(**options)):
+            pass
+
+
+def test_launch_options_header_names_the_executable_only_when_configured() -> None:
+    auto = json.loads(remote_launch_options(BrowserConfig(args=["--x"]), headless=False))
+    assert auto["headless"] is False
+    assert "executablePath" not in auto  # the server's own Chromium
+    assert auto["args"] == launch_args(["--x"])
+    named = json.loads(remote_launch_options(BrowserConfig(executable="/opt/chromium/chrome")))
+    assert named["executablePath"] == "/opt/chromium/chrome"  # a path on the server
+    assert named["headless"] is True

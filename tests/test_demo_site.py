@@ -6,13 +6,15 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 
-from capture.demo_site import DEMO_PASSWORD, DEMO_USER, PRODUCTS, DemoSite
+from capture.demo_site import DEMO_PASSWORD, DEMO_USER, PRODUCTS, DemoSite, serve_demo_site
 from capture.errors import CaptureError
 from tests.conftest import clean_env
 
@@ -73,6 +75,21 @@ def test_static_files_and_unknown_paths(http: httpx.Client) -> None:
     assert http.get("/product/unicorn").status_code == 404
 
 
+def test_latency_delays_every_response() -> None:
+    with (
+        serve_demo_site(latency=timedelta(milliseconds=200)) as site,
+        httpx.Client(base_url=site.url) as http,
+    ):
+        for path in ("/", "/static/shop.css", "/nowhere"):
+            began = time.monotonic()
+            http.get(path)
+            assert time.monotonic() - began >= 0.2, path
+        began = time.monotonic()
+        redirected = http.post("/cart/add", data={"slug": "red-mug"})
+        assert redirected.status_code == 303
+        assert time.monotonic() - began >= 0.2
+
+
 def test_a_busy_port_is_a_clear_error(shop: DemoSite) -> None:
     port = int(shop.url.rsplit(":", 1)[1])
     with pytest.raises(CaptureError, match=f"cannot serve the demo shop on 127.0.0.1:{port}"):
@@ -99,3 +116,40 @@ def test_capture_demo_serves_the_shop_and_says_how_to_run_the_example(tmp_path: 
         finally:
             process.send_signal(signal.SIGINT)
             process.wait(timeout=10)
+
+
+def test_capture_demo_latency_delays_every_response(tmp_path: Path) -> None:
+    capture = str(Path(sys.executable).parent / "capture")
+    with subprocess.Popen(
+        [capture, "demo", "--port", "0", "--latency", "150ms"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=clean_env(),
+    ) as process:
+        try:
+            assert process.stdout is not None
+            url = process.stdout.readline().split(": ", 1)[1].strip().rstrip("/")
+            lines = [process.stdout.readline() for _ in range(3)]
+            assert lines[2] == "every response waits 150 ms (--latency)\n"
+            began = time.monotonic()
+            assert "Welcome to the Demo Shop" in httpx.get(url + "/").text
+            assert time.monotonic() - began >= 0.15
+        finally:
+            process.send_signal(signal.SIGINT)
+            process.wait(timeout=10)
+
+
+def test_capture_demo_refuses_a_latency_that_is_not_a_duration() -> None:
+    capture = str(Path(sys.executable).parent / "capture")
+    done = subprocess.run(
+        [capture, "demo", "--port", "0", "--latency", "soon"],
+        capture_output=True,
+        text=True,
+        env=clean_env(),
+        timeout=30,
+    )
+    assert done.returncode == 2
+    assert "--latency" in done.stderr
+    assert "'soon' is not a duration" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from PIL import Image
 
-from tests.conftest import CAPTURE, ROOT, Site, clean_env, free_port
+from tests.conftest import CAPTURE, ROOT, BrowserServer, Site, clean_env, free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]  # a Chromium per subprocess
 
@@ -107,3 +107,25 @@ def test_snap_of_an_unreachable_page_is_one_error_line(store_server: Any) -> Non
     assert done.returncode == 1
     assert done.stderr.startswith(f"error: could not open {url}")
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_snap_through_a_playwright_browser_server(
+    store_server: Any, site: Site, browser_server: BrowserServer, chromium_path: str
+) -> None:
+    done = snap(
+        site.url("spa.html"),
+        "--thread",
+        "t-snap-remote",
+        "--server",
+        store_server.base_url,
+        "--connect",
+        browser_server.ws_url,
+        env={
+            "CAPTURE_BROWSER_EXECUTABLE": chromium_path,  # the server has no Chromium
+            "CAPTURE_CAPTURE_TIME_BOX": "30s",  # a first screenshot on a busy machine
+        },
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("thread t-snap-remote step 1: 1280x800 JPEG")
+    values = httpx.get(f"{store_server.base_url}/sessions/t-snap-remote/values").json()["values"]
+    assert "Todo app" in values["__user_part_observation"]["data"]

@@ -9,6 +9,7 @@ import re
 import signal
 import subprocess
 import time
+import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,16 @@ import pytest
 from capture.demo_site import DEMO_PASSWORD, DemoSite
 from capture.session import SessionClient
 from capture.store import SqliteStore
-from tests.conftest import CAPTURE, RunningStore, StartServe, clean_env, free_port, wait_until
+from tests.conftest import (
+    CAPTURE,
+    BrowserServer,
+    RunningStore,
+    StartServe,
+    cart_task,
+    clean_env,
+    free_port,
+    wait_until,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -184,6 +194,106 @@ def test_the_store_going_away_mid_run_is_reported_not_fatal(
     assert [line[:9] for line in rest.splitlines()[:3]] == ["[3/5] ok ", "[4/5] ok ", "[5/5] ok "]
     assert "passed: 5/5 steps ok" in rest
     assert re.search(r"warning: \d+ store writes were dropped", rest), rest
+
+
+def test_a_directory_of_tasks_in_parallel_one_failing(
+    tmp_path: Path, shop: DemoSite, store_server: RunningStore
+) -> None:
+    suite = tmp_path / "suite"
+    suite.mkdir()
+    (suite / "a.yaml").write_text(cart_task("cart a", shop.url))
+    (suite / "b.yaml").write_text(cart_task("cart b", shop.url, product="Red Mug"))
+    (suite / "c.yml").write_text(cart_task("cart c", shop.url))
+    done = capture_run(
+        tmp_path, "suite", "--parallel", "3", "--server", store_server.base_url,
+        "--junit", "reports/junit.xml",
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    failure = (
+        "step 3 (expect) at suite/b.yaml:7 failed: expected text 'Added Red Mug to your "
+        "cart.' to be visible; it is not"
+    )
+    assert f"error: {failure}" in done.stderr.splitlines()
+    lines = done.stdout.splitlines()  # a pipe: a line per finished task, then the summary
+    finished = sorted(
+        " ".join(m.groups()) for line in lines if (m := re.match(r"(\w+) +[\d.]+s  (.+?) \(", line))
+    )
+    assert finished == ["failed cart b", "passed cart a", "passed cart c"]
+    assert f"    {failure}" in lines
+    assert re.match(
+        r"2 passed, 1 failed of 3 tasks in [\d.]+s: 8/9 steps ok, 9 captures, 0 dropped writes",
+        lines[4],
+    ), lines
+    assert lines[5] == "failed: cart b (suite/b.yaml) → thread cart-b"
+    with SessionClient(store_server.base_url) as client:
+        for thread, status in (("cart-a", "passed"), ("cart-b", "failed"), ("cart-c", "passed")):
+            assert client.get_session_value(thread, "capture.run")["status"] == status
+    suite_xml = ET.parse(tmp_path / "reports" / "junit.xml").getroot().find("testsuite")
+    assert suite_xml is not None
+    assert (suite_xml.get("tests"), suite_xml.get("failures")) == ("3", "1")
+    cases = {case.get("name"): case for case in suite_xml.iter("testcase")}
+    assert cases["cart b"].find("failure") is not None
+    assert cases["cart b"].get("classname") == "suite/b.yaml"
+    assert cases["cart a"].find("failure") is None
+
+
+def test_many_tasks_refuse_a_bad_file_or_a_shared_thread_before_anything_starts(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "a.yaml").write_text(cart_task("same", "http://127.0.0.1:9"))
+    (tmp_path / "b.yaml").write_text(cart_task("same", "http://127.0.0.1:9"))
+    (tmp_path / "bad.yaml").write_text("name: bad\nbase_url: /\nsteps:\n  - teleport: /\n")
+    nowhere = f"http://127.0.0.1:{free_port()}/api/v1"  # never reached
+    shared = capture_run(tmp_path, "a.yaml", "b.yaml", "--server", nowhere)
+    assert shared.returncode == 1
+    assert shared.stderr == (
+        "error: a.yaml and b.yaml both write thread 'same'; give one of them its own "
+        "`thread:` or `name:`\n"
+    )
+    bad = capture_run(tmp_path, "*.yaml", "--server", nowhere)
+    assert bad.returncode == 1
+    assert "bad.yaml:4: steps[0]" in bad.stderr  # the glob's bad file, named before any run
+    assert "Traceback" not in bad.stderr
+    thread = capture_run(tmp_path, "a.yaml", "b.yaml", "--thread", "t")
+    assert thread.returncode == 2
+    assert "--thread" in thread.stderr
+
+
+def test_tasks_on_a_playwright_browser_server(
+    tmp_path: Path,
+    shop: DemoSite,
+    store_server: RunningStore,
+    browser_server: BrowserServer,
+    chromium_path: str,
+) -> None:
+    (tmp_path / "a.yaml").write_text(cart_task("remote a", shop.url))
+    (tmp_path / "b.yaml").write_text(cart_task("remote b", shop.url))
+    done = capture_run(
+        tmp_path, "a.yaml", "b.yaml", "--parallel", "2", "--json",
+        "--server", store_server.base_url, "--connect", browser_server.ws_url,
+        CAPTURE_BROWSER_EXECUTABLE=chromium_path,  # the server has no Chromium of its own
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert (summary["tasks"], summary["passed"], summary["failed"]) == (2, 2, 0)
+    assert summary["exit_code"] == 0
+    assert [(r["task"], r["thread"], r["status"]) for r in summary["results"]] == [
+        ("remote a", "remote-a", "passed"),
+        ("remote b", "remote-b", "passed"),
+    ]
+    assert summary["captures"] == 6
+
+
+def test_a_browser_server_that_is_down_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text(cart_task("a", "http://127.0.0.1:9"))
+    down = f"ws://127.0.0.1:{free_port()}/"
+    for args in (["a.yaml"], ["a.yaml", "a.yaml", "--parallel", "2"]):
+        done = capture_run(tmp_path, *args, "--connect", down, CAPTURE_STORE_URL="memory://")
+        assert done.returncode == 1
+        assert done.stderr.splitlines()[-1].startswith(
+            f"error: could not connect to the browser server at {down}: "
+        )
+        assert "Traceback" not in done.stderr
 
 
 DYING_TASK = """\

@@ -1,6 +1,13 @@
-"""Finding, launching and attaching to a browser, from the `[browser]` and `[context]` config."""
+"""Finding, launching, connecting and attaching to a browser, from the `[browser]` and
+`[context]` config."""
 
-from capture.browser._launch import BrowserSession, context_options, open_browser
+from capture.browser._launch import (
+    BrowserSession,
+    context_options,
+    open_browser,
+    remote_launch_options,
+    start_browser,
+)
 from capture.browser._locate import PATH_CANDIDATES, find_browser, launch_args
 
 __all__ = [
@@ -10,4 +17,6 @@ __all__ = [
     "find_browser",
     "launch_args",
     "open_browser",
+    "remote_launch_options",
+    "start_browser",
 ]

@@ -3,7 +3,9 @@
 The standard library's threaded HTTP server is enough for a demo and, unlike an ASGI app, runs
 beside any caller: a sync CLI command, an asyncio runner, or a pytest fixture, without touching
 their event loop. State lives in memory per server, keyed by a cookie, so two test runs on two
-servers never share a cart.
+servers never share a cart. An optional latency delays every response (each connection has
+its own thread, so delays overlap as they would on a real server), to model a remote shop in
+benchmarks.
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ import hmac
 import itertools
 import secrets
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from http import HTTPStatus
 from http.cookies import SimpleCookie
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -39,8 +43,9 @@ _COOKIE = "shop_sid"
 class _ShopServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int]) -> None:
+    def __init__(self, address: tuple[str, int], latency: float) -> None:
         super().__init__(address, _Handler)
+        self.latency = latency
         self.visitors: dict[str, pages.Visitor] = {}
         self.order_numbers = itertools.count(1001)
         self.lock = threading.Lock()
@@ -72,6 +77,8 @@ class _Handler(BaseHTTPRequestHandler):
         content_type: str = "text/html; charset=utf-8",
         headers: dict[str, str] | None = None,
     ) -> None:
+        if self.server.latency:
+            time.sleep(self.server.latency)
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
@@ -222,11 +229,12 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class DemoSite:
-    """A running demo shop: `url` is its base URL (`http://127.0.0.1:PORT`)."""
+    """A running demo shop: `url` is its base URL (`http://127.0.0.1:PORT`); every response
+    waits `latency` first."""
 
-    def __init__(self, port: int = 0) -> None:
+    def __init__(self, port: int = 0, *, latency: timedelta = timedelta(0)) -> None:
         try:
-            self._server = _ShopServer(("127.0.0.1", port))
+            self._server = _ShopServer(("127.0.0.1", port), latency.total_seconds())
         except OSError as exc:
             reason = exc.strerror or exc
             raise CaptureError(f"cannot serve the demo shop on 127.0.0.1:{port}: {reason}") from exc
@@ -255,9 +263,9 @@ class DemoSite:
 
 
 @contextmanager
-def serve_demo_site(port: int = 0) -> Iterator[DemoSite]:
+def serve_demo_site(port: int = 0, *, latency: timedelta = timedelta(0)) -> Iterator[DemoSite]:
     """The demo shop on 127.0.0.1 (port 0: a free one) for the duration of the block."""
-    site = DemoSite(port).start()
+    site = DemoSite(port, latency=latency).start()
     try:
         yield site
     finally:

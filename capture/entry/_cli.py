@@ -12,7 +12,13 @@ from typing import Annotated
 import typer
 from playwright.async_api import Error as PlaywrightError
 
-from capture._cli_options import ConfigOption, ServerOption, TokenOption, config_from
+from capture._cli_options import (
+    ConfigOption,
+    ConnectOption,
+    ServerOption,
+    TokenOption,
+    config_from,
+)
 from capture.config import Config
 from capture.entry._open import open_capture
 from capture.errors import BrowserError, StoreUnavailableError
@@ -36,10 +42,14 @@ def snap(
     server: ServerOption = None,
     token: TokenOption = None,
     headed: Annotated[bool, typer.Option("--headed", help="Show the browser window")] = False,
+    connect: ConnectOption = None,
     config_file: ConfigOption = None,
 ) -> None:
     """Open URL, capture it once into the thread, and print what was stored."""
-    cfg = config_from(config_file, **{"session.server": server, "session.token": token})
+    cfg = config_from(
+        config_file,
+        **{"session.server": server, "session.token": token, "browser.connect_url": connect},
+    )
     result, dropped, base_url = asyncio.run(
         _snap(cfg, url, thread, wait_for, headed, explicit_server=server is not None)
     )

@@ -197,8 +197,8 @@ class CapturePlugin:
         return test
 
     def _begin(self, item: pytest.Item) -> CapturedTest | None:
-        if self.capture is None:
-            return None
+        if self.capture is None or getattr(item, "captures_itself", False):
+            return None  # a task file item records its own steps (pytest_plugin._tasks)
         thread_id = thread_id_for(item.nodeid, self.prefix)
         place = Placement(
             node_id=item.nodeid,

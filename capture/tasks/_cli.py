@@ -1,14 +1,17 @@
 """`capture run` and `capture schema`.
 
-`run` checks everything it can before a browser starts (the task file, its variables, the
+`run` checks everything it can before a browser starts (every task file, its variables, the
 store), then runs the task with a live display on a terminal, plain lines on a pipe, or only a
-JSON summary with `--json`.
+JSON summary with `--json`. Several files (or a directory, or a glob) run side by side on one
+browser, a context and a thread each, with a board of one line per task.
 """
 
 from __future__ import annotations
 
 import asyncio
+import glob
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -16,12 +19,20 @@ from typing import Annotated
 import typer
 from pydantic import BaseModel
 
-from capture._cli_options import ConfigOption, ServerOption, TokenOption, config_from
+from capture._cli_options import (
+    ConfigOption,
+    ConnectOption,
+    ServerOption,
+    TokenOption,
+    config_from,
+)
 from capture.config import Config
 from capture.entry import open_capture
 from capture.errors import TaskError
+from capture.tasks._fleet import FleetResult, check_threads, expand_task_paths, run_tasks
+from capture.tasks._junit import write_junit
 from capture.tasks._load import load_task
-from capture.tasks._progress import listener_for, print_summary
+from capture.tasks._progress import board_for, listener_for, print_fleet_summary, print_summary
 from capture.tasks._runner import RunResult, config_for, run_task
 from capture.tasks._schema import TaskFile
 from capture.tasks._vars import parse_var_options, resolve_vars
@@ -62,6 +73,40 @@ async def _run_cli(
     return result, capture.base_url
 
 
+async def _run_many(
+    tasks: list[TaskFile],
+    config: Config,
+    *,
+    explicit_server: bool,
+    variables: dict[str, str],
+    parallel: int,
+    continue_on_error: bool,
+    as_json: bool,
+) -> tuple[FleetResult, str]:
+    """Many tasks through one capture: one store, one client, one browser."""
+    async with open_capture(
+        config, store="required" if explicit_server else "fallback", say=_say, launch=True
+    ) as capture:
+        assert capture.browser is not None
+        with board_for(tasks, as_json=as_json) as board:
+            fleet = await run_tasks(
+                tasks,
+                browser=capture.browser.browser,
+                client=capture.client,
+                config=config,
+                variables=variables,
+                parallel=parallel,
+                continue_on_error=continue_on_error,
+                board=board,
+            )
+    return fleet, capture.base_url
+
+
+def _many(arguments: list[str]) -> bool:
+    """Several files, a directory or a glob: the many-tasks run, with its board and JSON."""
+    return len(arguments) > 1 or any(Path(a).is_dir() or glob.has_magic(a) for a in arguments)
+
+
 def _write_out(out: Path, result: RunResult, base_url: str) -> None:
     """--out: the JSON summary and every step's observation, for reading without a store."""
     try:
@@ -77,20 +122,37 @@ def _write_out(out: Path, result: RunResult, base_url: str) -> None:
 
 
 def run(
-    task_file: Annotated[Path, typer.Argument(help="The task file (YAML)", show_default=False)],
+    task_files: Annotated[
+        list[str],
+        typer.Argument(help="Task files (YAML), directories of them, or globs", show_default=False),
+    ],
     thread: Annotated[
         str | None,
         typer.Option(
             "--thread",
-            help="Thread to capture into (default: the task's thread, else its name)",
+            help="Thread to capture into (default: the task's thread, else its name); "
+            "one task only",
         ),
     ] = None,
+    parallel: Annotated[
+        int,
+        typer.Option("--parallel", min=1, help="Run up to N tasks at once, a context each"),
+    ] = 1,
     server: ServerOption = None,
     token: TokenOption = None,
     headed: Annotated[bool, typer.Option("--headed", help="Show the browser window")] = False,
+    connect: ConnectOption = None,
     out: Annotated[
         Path | None,
-        typer.Option("--out", help="Also write result.json and each step's observation here"),
+        typer.Option(
+            "--out",
+            help="Also write result.json and each step's observation here "
+            "(a folder per thread with many tasks)",
+        ),
+    ] = None,
+    junit: Annotated[
+        Path | None,
+        typer.Option("--junit", help="Also write the results as JUnit XML to this file, for CI"),
     ] = None,
     var: Annotated[
         list[str] | None,
@@ -111,19 +173,24 @@ def run(
     ] = False,
     config_file: ConfigOption = None,
 ) -> None:
-    """Run a task file's steps in a browser, capturing every step into a thread.
+    """Run task files' steps in a browser, capturing every step into a thread.
 
-    The task file and its variables are checked before anything starts (errors
-    name file:line). Without --server, a store at the configured URL is used
-    when one answers; otherwise the embedded store runs in-process for the
-    length of the run (SQLite under .capture/ by default; look at it
+    Every task file and its variables are checked before anything starts
+    (errors name file:line). Without --server, a store at the configured URL
+    is used when one answers; otherwise the embedded store runs in-process for
+    the length of the run (SQLite under .capture/ by default; look at it
     afterwards with `capture serve`).
 
-    Exit codes: 0 every step passed; 1 a step failed (or the task file, a
-    variable or the store is unusable); 2 bad usage; 3 with --strict (or
-    capture.strict) every step passed but store writes were dropped. A store
-    that goes away mid-run never stops the task: its writes are retried, then
-    dropped and counted in the summary, and the exit code stays 0 unless strict.
+    Several files, a directory (every *.yaml and *.yml below it) or a glob run
+    on one browser, each task in its own context and thread, up to --parallel
+    at once; a failing task does not stop the others.
+
+    Exit codes (the worst of all tasks): 0 every step passed; 1 a step failed
+    (or a task file, a variable or the store is unusable); 2 bad usage; 3 with
+    --strict (or capture.strict) every step passed but store writes were
+    dropped. A store that goes away mid-run never stops a task: its writes are
+    retried, then dropped and counted in the summary, and the exit code stays 0
+    unless strict.
     """
     config = config_from(
         config_file,
@@ -131,11 +198,30 @@ def run(
             "session.server": server,
             "session.token": token,
             "browser.headless": False if headed else None,
+            "browser.connect_url": connect,
             "capture.strict": True if strict else None,
         },
     )
-    task = load_task(task_file)
     variables = parse_var_options(var or [])
+    if _many(task_files):
+        if thread is not None:
+            raise typer.BadParameter(
+                "names one task's thread; with many tasks each writes its own "
+                "(its `thread:`, else its name)",
+                param_hint="--thread",
+            )
+        _run_fleet(
+            task_files,
+            config,
+            explicit_server=server is not None,
+            variables=variables,
+            parallel=parallel,
+            continue_on_error=continue_on_error,
+            as_json=as_json,
+            out=out,
+            junit=junit,
+        )
+    task = load_task(task_files[0])
     resolve_vars(task, variables)  # unset variables fail here, before a store or a browser
     result, base_url = asyncio.run(
         _run_cli(
@@ -151,6 +237,8 @@ def run(
     code = result.exit_code(strict=config.capture.strict)
     if out is not None:
         _write_out(out, result, base_url)
+    if junit is not None:
+        write_junit(junit, [result])
     if as_json:
         summary = {**result.to_dict(), "store": base_url, "exit_code": code}
         sys.stdout.write(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
@@ -159,6 +247,58 @@ def run(
     for failure in result.failures:
         typer.echo(f"error: {failure.error}", err=True)
     raise typer.Exit(code)
+
+
+def _run_fleet(
+    arguments: list[str],
+    config: Config,
+    *,
+    explicit_server: bool,
+    variables: dict[str, str],
+    parallel: int,
+    continue_on_error: bool,
+    as_json: bool,
+    out: Path | None,
+    junit: Path | None,
+) -> None:
+    """`capture run` with many tasks: every file checked first, then the fleet, then the
+    summary (or JSON), the JUnit file, and the worst exit code."""
+    tasks = [load_task(path) for path in expand_task_paths(arguments)]
+    for task in tasks:
+        resolve_vars(task, variables)  # every task's variables, before a browser starts
+    check_threads(tasks, variables)
+    fleet, base_url = asyncio.run(
+        _run_many(
+            tasks,
+            config,
+            explicit_server=explicit_server,
+            variables=variables,
+            parallel=parallel,
+            continue_on_error=continue_on_error,
+            as_json=as_json,
+        )
+    )
+    strict = config.capture.strict
+    code = fleet.exit_code(strict=strict)
+    if out is not None:
+        for result in fleet.results:
+            _write_out(out / folder_for(result.thread), result, base_url)
+    if junit is not None:
+        write_junit(junit, fleet.results)
+    if as_json:
+        summary = {**fleet.to_dict(strict=strict), "store": base_url, "exit_code": code}
+        sys.stdout.write(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
+    else:
+        embedded = base_url != config.session.server
+        print_fleet_summary(fleet.results, fleet.seconds, base_url, embedded=embedded)
+    for failure in (step for result in fleet.results for step in result.failures):
+        typer.echo(f"error: {failure.error}", err=True)
+    raise typer.Exit(code)
+
+
+def folder_for(thread: str) -> str:
+    """A thread id as one folder name (ids may hold `/`)."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", thread).strip("._") or "thread"
 
 
 def schema(
