@@ -16,6 +16,7 @@ from capture._cli_store import parts_app, sessions, values_app
 from capture.agent._cli import agent_context
 from capture.errors import CaptureError
 from capture.live._cli import record
+from capture.mcp._cli import mcp
 from capture.recorder._cli import snap
 from capture.tasks._cli import demo, run, schema
 
@@ -111,3 +112,4 @@ app.command("schema")(schema)
 app.command("demo")(demo)
 app.command("record")(record)
 app.command("snap")(snap)
+app.command("mcp")(mcp)

@@ -66,34 +66,46 @@ async def _place(frame: _FrameLike, parent_prefix: str) -> Any:
 
 
 async def _read_frame(
-    page: PageLike, frame: _FrameLike, mode: str, redact_selectors: Sequence[str]
+    page: PageLike,
+    frame: _FrameLike,
+    mode: str,
+    redact_selectors: Sequence[str],
+    whole_page: bool = False,
 ) -> FrameRead | None:
     read = FrameRead.of(page, frame)
-    calls = [frame.evaluate(script(), options(mode, read.prefix, redact_selectors))]
+    arg = options(mode, read.prefix, redact_selectors, whole_page=whole_page)
+    calls = [frame.evaluate(script(), arg)]
     if read.parent is not None:
         calls.append(_place(frame, read.parent))
     return read.record(await asyncio.gather(*calls, return_exceptions=True)).kept(frame)
 
 
 async def _read_frames(
-    page: PageLike, mode: str, redact_selectors: Sequence[str]
+    page: PageLike, mode: str, redact_selectors: Sequence[str], whole_page: bool = False
 ) -> list[FrameRead]:
     reads = [
         read
         for read in await asyncio.gather(
-            *(_read_frame(page, f, mode, redact_selectors) for f in live_frames(page))
+            *(_read_frame(page, f, mode, redact_selectors, whole_page) for f in live_frames(page))
         )
         if read is not None
     ]
     if reads[0].data is None:
         # Most often a navigation destroyed the context mid-call: one retry, then give up.
-        reads[0] = await _read_frame(page, page.main_frame, mode, redact_selectors) or reads[0]
+        again = await _read_frame(page, page.main_frame, mode, redact_selectors, whole_page)
+        reads[0] = again or reads[0]
     return reads
 
 
-async def read_page_state(page: PageLike, *, redact_selectors: Sequence[str] = ()) -> PageState:
-    """One pass over every frame and open shadow root: the outline and what to mask."""
-    return assemble_state(await _read_frames(page, "walk", redact_selectors))
+async def read_page_state(
+    page: PageLike, *, redact_selectors: Sequence[str] = (), whole_page: bool = False
+) -> PageState:
+    """One pass over every frame and open shadow root: the outline and what to mask.
+
+    By default the walk covers the viewport and a few viewport heights around it (bounded
+    work for every capture); `whole_page` lists every element of the document, for a
+    search or a part of the page the capture's budget left out."""
+    return assemble_state(await _read_frames(page, "walk", redact_selectors, whole_page))
 
 
 async def read_sensitive(

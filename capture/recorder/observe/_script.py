@@ -75,6 +75,10 @@ REF_PATTERN = re.compile(r"^(f\d+)?e\d+$")
 WALK_ABOVE = 1
 WALK_BELOW = 2
 MAX_ITEMS = 1500
+# A whole-page read (the MCP server's browser_find and browser_snapshot with a target) lists
+# every element, however far from the viewport, up to this many per frame.
+WHOLE_PAGE_VIEWPORTS = 1_000_000
+WHOLE_PAGE_ITEMS = 50_000
 
 _prefixes: WeakKeyDictionary[Any, str] = WeakKeyDictionary()
 _counters: WeakKeyDictionary[Any, int] = WeakKeyDictionary()
@@ -86,16 +90,19 @@ def script() -> str:
     return resources.files(__package__).joinpath("page.js").read_text(encoding="utf-8")
 
 
-def options(mode: str, prefix: str, redact_selectors: Sequence[str]) -> dict[str, Any]:
-    """The argument page.js takes for `mode` ("walk", "sensitive" or "frame")."""
+def options(
+    mode: str, prefix: str, redact_selectors: Sequence[str], *, whole_page: bool = False
+) -> dict[str, Any]:
+    """The argument page.js takes for `mode` ("walk", "sensitive" or "frame"); `whole_page`
+    walks the whole document instead of the viewport and its neighbourhood."""
     return {
         "mode": mode,
         "prefix": prefix,
         "sensitiveField": SENSITIVE_FIELD,
         "redactSelectors": list(redact_selectors),
-        "above": WALK_ABOVE,
-        "below": WALK_BELOW,
-        "maxItems": MAX_ITEMS,
+        "above": WHOLE_PAGE_VIEWPORTS if whole_page else WALK_ABOVE,
+        "below": WHOLE_PAGE_VIEWPORTS if whole_page else WALK_BELOW,
+        "maxItems": WHOLE_PAGE_ITEMS if whole_page else MAX_ITEMS,
     }
 
 
