@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import re
 from contextlib import suppress
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -26,6 +26,7 @@ __all__ = ["mcp", "read_dotenv"]
 
 DEFAULT_MAX_CHARS = 16_000  # about 4k tokens
 MIN_MAX_CHARS = 1_000 + ERROR_ROOM  # the recorder's smallest observation, plus an error line
+MCP_TIME_BOX = timedelta(seconds=10)
 _DOTENV = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")
 
 
@@ -134,6 +135,13 @@ def mcp(
             "capture.observation_chars": max_chars - ERROR_ROOM,
         },
     )
+    if config.capture.time_box < MCP_TIME_BOX:
+        # The client waits for the answer anyway: a look without its outline is worth
+        # less to it than a few more seconds on a heavy page (there is no step loop to keep
+        # going, which is what the short default protects).
+        config = config.model_copy(
+            update={"capture": config.capture.model_copy(update={"time_box": MCP_TIME_BOX})}
+        )
     named = read_dotenv(secrets) if secrets is not None else {}
     thread = thread or datetime.now().strftime("mcp-%Y%m%d-%H%M%S")
     mode: ImageMode = image  # type: ignore[assignment]

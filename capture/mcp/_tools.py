@@ -64,7 +64,7 @@ ImageMode = Literal["always", "changed", "never"]
 ACTION_SECONDS = 10.0  # an action's time limit (Playwright's own default is 30 s)
 NAVIGATE_SECONDS = 30.0
 WAIT_SECONDS = 30.0  # browser_wait_for waits at most this long
-READ_SECONDS = 20.0  # a whole-page read for browser_find / browser_snapshot with a target
+READ_SECONDS = 60.0  # a whole-page read (browser_find, browser_snapshot with target or depth)
 # Room kept in a response for the error line ahead of the observation: the recorder's
 # observation budget is --max-chars minus this.
 ERROR_ROOM = 400
