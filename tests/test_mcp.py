@@ -12,7 +12,7 @@ import contextlib
 import re
 import subprocess
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -108,7 +108,9 @@ async def checkout(s: Session, shop: DemoSite) -> str:
     )
     assert "results for" in page
     page = await s.ok("browser_click", target=ref(page, "link", "Blue Mug"))
-    page = await s.ok("browser_select_option", target=ref(page, "combobox", "Size"), values=["Large"])
+    page = await s.ok(
+        "browser_select_option", target=ref(page, "combobox", "Size"), values=["Large"]
+    )
     page = await s.ok(
         "browser_fill_form",
         fields=[
@@ -133,18 +135,42 @@ async def checkout(s: Session, shop: DemoSite) -> str:
     page = await s.ok(
         "browser_fill_form",
         fields=[
-            {"target": ref(page, "textbox", "Full name"), "name": "name", "type": "textbox",
-             "value": "Ada Lovelace"},
-            {"target": ref(page, "textbox", "Address"), "name": "address", "type": "textbox",
-             "value": "12 Analytical Way"},
-            {"target": ref(page, "combobox", "Shipping"), "name": "shipping", "type": "combobox",
-             "value": "express"},
-            {"target": ref(page, "textbox", "Card number"), "name": "card", "type": "textbox",
-             "value": "4242 4242 4242 4242"},
-            {"target": ref(page, "checkbox", "Send me the newsletter"), "name": "news",
-             "type": "checkbox", "value": "false"},
-            {"target": ref(page, "checkbox", "I accept the terms"), "name": "terms",
-             "type": "checkbox", "value": "true"},
+            {
+                "target": ref(page, "textbox", "Full name"),
+                "name": "name",
+                "type": "textbox",
+                "value": "Ada Lovelace",
+            },
+            {
+                "target": ref(page, "textbox", "Address"),
+                "name": "address",
+                "type": "textbox",
+                "value": "12 Analytical Way",
+            },
+            {
+                "target": ref(page, "combobox", "Shipping"),
+                "name": "shipping",
+                "type": "combobox",
+                "value": "express",
+            },
+            {
+                "target": ref(page, "textbox", "Card number"),
+                "name": "card",
+                "type": "textbox",
+                "value": "4242 4242 4242 4242",
+            },
+            {
+                "target": ref(page, "checkbox", "Send me the newsletter"),
+                "name": "news",
+                "type": "checkbox",
+                "value": "false",
+            },
+            {
+                "target": ref(page, "checkbox", "I accept the terms"),
+                "name": "terms",
+                "type": "checkbox",
+                "value": "true",
+            },
         ],
     )
     page = await s.ok("browser_click", target=ref(page, "button", "Place order"))
@@ -204,7 +230,9 @@ async def test_secrets_file_values_never_come_back(
     async with over_stdio(store_server, tmp_path, "--secrets", "secrets.env") as s:
         page = await s.ok("browser_navigate", url=f"{shop.url}/")
         page = await s.ok(
-            "browser_type", target=ref(page, "searchbox", "Search"), text="SEARCH_WORD",
+            "browser_type",
+            target=ref(page, "searchbox", "Search"),
+            text="SEARCH_WORD",
             submit=True,
         )
         assert "results for" in page
@@ -227,7 +255,8 @@ async def test_errors_are_one_line_and_the_server_keeps_answering(
         assert stale.splitlines()[0].startswith("Error: ref e999 is not on the page")
         assert "[ref=" in stale  # the outline as it is now follows
         bad = await s.error("browser_navigate", url="not a url")
-        assert bad.startswith("Error: ") and "\n" not in bad.split("\n\n")[0]
+        assert bad.startswith("Error: ")
+        assert "\n" not in bad.split("\n\n")[0]
         refused = await s.error("browser_navigate", url=f"http://127.0.0.1:{free_port()}/")
         assert "ERR_CONNECTION_REFUSED" in refused.splitlines()[0]
         tab = await s.error("browser_tabs", action="select", index=7)
@@ -239,7 +268,8 @@ async def test_errors_are_one_line_and_the_server_keeps_answering(
         closed = await s.ok("browser_close")
         assert "next call opens a new one" in closed
         page = await s.ok("browser_navigate", url=f"{site.origin}/login.html")
-        assert "Title:" in page and "[ref=" in page
+        assert "Title:" in page
+        assert "[ref=" in page
         page = await s.ok("browser_snapshot")
         assert "[ref=" in page
 
@@ -312,7 +342,8 @@ async def test_whole_page_reach_beyond_the_budget(
         assert max(far) > last_seen, "find reaches headings the look left out"
         target = f"e{max(far)}"
         part = await s.ok("browser_snapshot", target=target)
-        assert part.splitlines()[1].startswith("- heading") and f"[ref={target}]" in part
+        assert part.splitlines()[1].startswith("- heading")
+        assert f"[ref={target}]" in part
         assert len(part) <= DEFAULT_MAX_CHARS
         whole = await s.ok("browser_snapshot", depth=2)
         assert len(whole) <= DEFAULT_MAX_CHARS
@@ -344,10 +375,11 @@ async def test_resources_are_the_thread_as_stored(
 # -- streamable HTTP ------------------------------------------------------------------------
 
 
-@asynccontextmanager
-async def http_server(store: RunningStore, cwd: Path, *extra: str) -> AsyncIterator[str]:
+@contextlib.contextmanager
+def http_server(store: RunningStore, cwd: Path, *extra: str) -> Iterator[str]:
+    """`capture mcp --http` on a free loopback port; yields its /mcp URL."""
     port = free_port()
-    log = tempfile.TemporaryFile()
+    log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in the finally below
     process = subprocess.Popen(
         [CAPTURE, *server_args(store, "--http", f"127.0.0.1:{port}", *extra)],
         cwd=cwd,
@@ -377,9 +409,10 @@ async def http_server(store: RunningStore, cwd: Path, *extra: str) -> AsyncItera
 async def test_checkout_over_streamable_http(
     store_server: RunningStore, shop: DemoSite, tmp_path: Path
 ) -> None:
-    async with http_server(store_server, tmp_path) as url, Client(url) as client:
-        s = Session(client)
-        await checkout(s, shop)
+    with http_server(store_server, tmp_path) as url:
+        async with Client(url) as client:
+            s = Session(client)
+            await checkout(s, shop)
     check_sizes(s, DEFAULT_MAX_CHARS)
     check_no_secret(s, store_server, DEMO_PASSWORD)
 
@@ -387,11 +420,13 @@ async def test_checkout_over_streamable_http(
 async def test_http_token_is_required_when_given(
     store_server: RunningStore, site: Any, tmp_path: Path
 ) -> None:
-    async with http_server(store_server, tmp_path, "--http-token", "tok-123") as url:
-        refused = httpx.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "ping"})
+    with http_server(store_server, tmp_path, "--http-token", "tok-123") as url:
+        async with httpx.AsyncClient() as anonymous:
+            ping = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
+            refused = await anonymous.post(url, json=ping)
         assert refused.status_code == 401
         headers = {"Authorization": "Bearer tok-123"}
-        async with httpx.AsyncClient(headers=headers) as http:
+        async with httpx.AsyncClient(headers=headers, timeout=60) as http:
             from mcp.client.streamable_http import streamable_http_client
 
             async with Client(streamable_http_client(url, http_client=http)) as client:
@@ -436,5 +471,3 @@ def test_bad_options_are_one_line(tmp_path: Path, args: list[str], message: str)
     assert done.returncode in (1, 2)
     assert message in done.stderr
     assert "Traceback" not in done.stderr
-
-
