@@ -35,7 +35,7 @@ from capture.errors import CaptureError, SessionStoreError
 from capture.mcp._open import OpenCapture
 from capture.mcp._outline import ToolError, find_lines, parse_pattern, subtree
 from capture.recorder import EncodedImage, Recorder
-from capture.recorder.observe import Scrubber, read_page_state
+from capture.recorder.observe import Scrubber, mark_secret_text, read_page_state
 from capture.tasks import StepBase, StepContext, StepFailed, Vars, perform
 from capture.tasks._runner import _NEW_TAB_GRACE, _NEW_TAB_GRACE_MAX, _Tabs
 from capture.tasks._schema import (
@@ -140,7 +140,10 @@ class BrowserTools:
         # Named secrets: a client types one by its name; everywhere else it is `${NAME}`.
         self._vars = Vars(secrets, frozenset(secrets))
         self._ctx = StepContext("", Path.cwd(), self._vars)
-        self._scrub = Scrubber([*opened.config.capture.secrets, *secrets.values()])
+        # Known secret values: scrubbed from every text, and marked on the page before each
+        # capture so that where the page shows one, the screenshot masks it.
+        self._secrets = {*opened.config.capture.secrets, *secrets.values()}
+        self._scrub = Scrubber(self._secrets)
         self._lock = asyncio.Lock()
         self._recorder: Recorder | None = None
         self._tabs: _Tabs | None = None
@@ -245,6 +248,7 @@ class BrowserTools:
             lines += [f"Open dialog: {d.type} {d.message!r}" for d in self._dialogs]
             lines.append("Answer it with browser_handle_dialog.")
             return Answer(self._fit("\n".join(lines)), is_error=error is not None)
+        await mark_secret_text(recorder.page, self._secrets)
         try:
             result = await recorder.capture(action, status="failed" if error else "ok", error=error)
         except SessionStoreError as exc:  # strict mode only: the store is failing
@@ -350,10 +354,13 @@ class BrowserTools:
             return
         raw = step.fill if isinstance(step, FillStep) else step.type
         if action == describe(step, self._vars, value_hidden=True):
-            value = self._vars.expand(raw.value)
-            self._scrub.add(value)
-            if self._recorder is not None:
-                self._recorder.add_secrets(value)
+            self._add_secrets(self._vars.expand(raw.value))
+
+    def _add_secrets(self, *values: str) -> None:
+        self._secrets.update(values)
+        self._scrub.add(*values)
+        if self._recorder is not None:
+            self._recorder.add_secrets(*values)
 
     async def _settle(self, began: float) -> None:
         """After a click or key press: follow a tab it opened, and let a navigation it
@@ -456,9 +463,7 @@ class BrowserTools:
         selectors = self._opened.config.capture.redact_selectors
         async with asyncio.timeout(READ_SECONDS):
             state = await read_page_state(page, redact_selectors=selectors, whole_page=True)
-        self._scrub.add(*state.secret_values)
-        if self._recorder is not None:
-            self._recorder.add_secrets(*state.secret_values)
+        self._add_secrets(*state.secret_values)
         return state.outline, f"{state.title} ({state.url})"
 
     async def _find(self, args: Mapping[str, Any]) -> Answer:

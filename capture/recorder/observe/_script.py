@@ -20,6 +20,7 @@ from capture.recorder.observe._bridge import impl_of
 
 __all__ = [
     "FOCUSED_SENSITIVE_JS",
+    "REDACT_ATTR",
     "REF_ATTR",
     "SENSITIVE_FIELD",
     "SENSITIVE_FIELD_JS",
@@ -34,6 +35,8 @@ __all__ = [
 ]
 
 REF_ATTR = "data-capture-ref"
+# An element page.js masks in the screenshot and keeps out of the outline (a redacted area).
+REDACT_ATTR = "data-capture-redact"
 
 # The sensitive-field rule, in one place: page.js masks these fields and never reads their
 # values into an outline, listen.js never reports what is typed into them, and the task
