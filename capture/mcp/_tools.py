@@ -62,7 +62,7 @@ log = logging.getLogger(__name__)
 ImageMode = Literal["always", "changed", "never"]
 
 ACTION_SECONDS = 10.0  # an action's time limit (Playwright's own default is 30 s)
-NAVIGATE_SECONDS = 30.0
+NAVIGATE_SECONDS = 60.0  # as Playwright MCP's navigation timeout
 WAIT_SECONDS = 30.0  # browser_wait_for waits at most this long
 READ_SECONDS = 60.0  # a whole-page read (browser_find, browser_snapshot with target or depth)
 # Room kept in a response for the error line ahead of the observation: the recorder's
