@@ -1,4 +1,5 @@
-"""The `capture` command. Each command parses its options, builds objects, and runs them.
+"""The `capture` command: it only registers the commands, each of which lives in the package
+it commands (`serve` in `store/`, `run` in `tasks/`, `record` in `live/`, ...).
 
 A `CaptureError` (or a `ValueError` from bad input) becomes one line on stderr and exit code 1;
 usage mistakes exit 2 (click's convention). No traceback for user mistakes.
@@ -7,18 +8,18 @@ usage mistakes exit 2 (click's convention). No traceback for user mistakes.
 from __future__ import annotations
 
 import sys
-from typing import Annotated
 
 import typer
 
-from capture._cli_options import ConfigOption, config_from
-from capture._cli_store import parts_app, sessions, values_app
 from capture.agent._cli import agent_context
+from capture.demo_site._cli import demo
+from capture.entry._cli import snap
 from capture.errors import CaptureError
 from capture.live._cli import record
 from capture.mcp._cli import mcp
-from capture.recorder._cli import snap
-from capture.tasks._cli import demo, run, schema
+from capture.session._cli import parts_app, sessions, values_app
+from capture.store._cli import serve
+from capture.tasks._cli import run, schema
 
 __all__ = ["app", "main"]
 
@@ -47,62 +48,8 @@ def main() -> None:
         sys.exit(1)
 
 
-@app.command()
-def serve(
-    host: Annotated[
-        str | None, typer.Option("--host", help="Address to listen on [config: store.host]")
-    ] = None,
-    port: Annotated[
-        int | None, typer.Option("--port", help="Port, 0 for any free one [config: store.port]")
-    ] = None,
-    store: Annotated[
-        str | None,
-        typer.Option(
-            "--store",
-            help="memory://, sqlite:///path.db, redis://host:port/db or redis+cluster://host:port"
-            " [config: store.url]",
-        ),
-    ] = None,
-    token: Annotated[
-        str | None,
-        typer.Option("--token", help="Require this token [config: store.token, env CAPTURE_TOKEN]"),
-    ] = None,
-    insecure: Annotated[
-        bool, typer.Option("--insecure", help="Allow a non-loopback address without a token")
-    ] = False,
-    workers: Annotated[
-        int | None,
-        typer.Option(
-            "--workers",
-            help="Server processes sharing the port, 0 for one per core; sqlite or redis only"
-            " [config: store.workers]",
-        ),
-    ] = None,
-    config_file: ConfigOption = None,
-) -> None:
-    """Run the embedded session store (the Distri Session Store API under /api/v1 and /v1)."""
-    from capture.store import Store, check_exposure, serve_foreground
-
-    overrides = {
-        "store.host": host,
-        "store.port": port,
-        "store.url": store,
-        "store.token": token,
-        "store.workers": workers,
-    }
-    cfg = config_from(config_file, **overrides).store
-    check_exposure(cfg.host, cfg.token, insecure=insecure)
-
-    def announce(base_url: str, opened: Store) -> None:
-        typer.echo(f"capture store listening on {base_url} (also /v1; /healthz, /openapi.json)")
-        typer.echo(f"data: {opened.describe()}")
-        typer.echo(f"viewer: {base_url.removesuffix('/api/v1')}/")
-
-    serve_foreground(cfg, announce=announce)
-
-
-# The command groups and commands of their own modules (which take the shared options from
-# `_cli_options`, so imports run one way).
+# In the order `capture --help` lists them.
+app.command("serve")(serve)
 app.add_typer(values_app, name="values")
 app.add_typer(parts_app, name="parts")
 app.command("sessions")(sessions)

@@ -102,6 +102,7 @@ class CaptureConfig(_Section):
     secrets: list[str] = Field(default_factory=list)
     queue_size: int = Field(32, ge=1)
     upload_retries: int = Field(3, ge=0)
+    flush_timeout: Duration = timedelta(seconds=10)  # the final flush's overall deadline
     strict: bool = False
     pytest: bool = False  # capture every Playwright action of a pytest run (docs/pytest.md)
 

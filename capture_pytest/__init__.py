@@ -1,6 +1,7 @@
 """capture's pytest entry point (`pytest11`): the options, and nothing more unless enabled.
 
-This module lives outside the `capture` package on purpose: importing `capture` costs a few
+Why a second package beside `capture.pytest_plugin` (which holds the hooks): this module
+lives outside the `capture` package on purpose, because importing `capture` costs a few
 hundred milliseconds (pydantic, httpx), and a pytest run without capture must not pay for
 it. Only when `--capture-session` is given, or the config may turn capture on
 (`[capture] pytest` in the config file, or `CAPTURE_CAPTURE_PYTEST`), is

@@ -48,7 +48,7 @@ SCREENSHOT_ONLY = """
 import pytest
 from playwright.sync_api import Page
 
-from capture.pytest_plugin import _actions
+from capture.pytest_plugin import _calls
 
 PARAMS = {"format": "jpeg", "quality": 70, "captureBeyondViewport": False, "optimizeForSpeed": True}
 
@@ -67,8 +67,8 @@ SHOTS = Shots()
 
 
 def pytest_configure(config):
-    _actions.install()
-    _actions.use(SHOTS)
+    _calls.install()
+    _calls.use(SHOTS)
 
 
 def pytest_terminal_summary(terminalreporter):

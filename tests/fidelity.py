@@ -27,6 +27,7 @@ from playwright.async_api import Locator, Page
 from capture.browser import open_browser
 from capture.config import Config, StoreConfig
 from capture.demo_site import DEMO_PASSWORD, DEMO_USER, DemoSite
+from capture.entry import open_capture
 from capture.errors import BrowserError
 from capture.live import LiveRecorder, record_session
 from capture.recorder.observe import read_page_state
@@ -444,19 +445,21 @@ async def record_and_replay(
     # What `capture record` shows: each action as it happens, then its report.
     shown: list[str] = []
     with _shop(sites, scenario):
-        done = await record_session(
-            config,
-            base_url=base_url,
-            thread=f"record-{slug}",
-            stop=stop,
-            url=root + scenario.start,
-            out=task_file,
-            name=scenario.name,
-            headless=True,
-            quiet=0.5,
-            ready=lambda live: driving.append(asyncio.ensure_future(drive(live))),
-            on_action=lambda action: shown.append(f"  {action.text}"),
-        )
+        async with (
+            AsyncSessionClient(base_url) as recording_client,
+            open_capture(config, client=recording_client, launch=True, headless=True) as opened,
+        ):
+            done = await record_session(
+                opened,
+                thread=f"record-{slug}",
+                stop=stop,
+                url=root + scenario.start,
+                out=task_file,
+                name=scenario.name,
+                quiet=0.5,
+                ready=lambda live: driving.append(asyncio.ensure_future(drive(live))),
+                on_action=lambda action: shown.append(f"  {action.text}"),
+            )
     person, url, outline = await driving[0]
     export = done.export
     assert export is not None, done.result.problems

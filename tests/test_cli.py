@@ -179,10 +179,12 @@ def test_entry_point_runs_as_a_program() -> None:
 @pytest.mark.parametrize(
     "module",
     [
-        "capture._cli_store",
+        "capture.session._cli",
+        "capture.store._cli",
+        "capture.demo_site._cli",
+        "capture.entry._cli",
         "capture.agent._cli",
         "capture.live._cli",
-        "capture.recorder._cli",
         "capture.tasks._cli",
         "capture.pytest_plugin",
     ],

@@ -18,7 +18,8 @@ from playwright.async_api import BrowserContext, Page
 
 from capture.browser import open_browser
 from capture.config import Config
-from capture.live import LiveRecorder, LiveResult, export_task, record_session
+from capture.entry import open_capture
+from capture.live import LiveRecorder, LiveResult, Recording, export_task, record_session
 from capture.session import AsyncSessionClient
 from capture.tasks import dump_task, load_task, run_task
 from tests.conftest import serve_dir, until
@@ -77,10 +78,12 @@ async def recording(
     capture_cfg = config.capture.model_copy(update=capture) if capture else config.capture
     async with (
         AsyncSessionClient(base_url) as client,
-        open_browser(config.browser, config.context, headless=True) as browser,
+        open_capture(config, client=client, launch=True, headless=True) as opened,
     ):
+        browser = opened.browser
+        assert browser is not None
         recorder = LiveRecorder(
-            browser.context, client, thread, config=capture_cfg, page=browser.page, quiet=0.6
+            browser.context, opened, thread, config=capture_cfg, page=browser.page, quiet=0.6
         )
         await recorder.start(url)
         live = Live(recorder, browser.context, browser.page, base_url, thread)
@@ -88,6 +91,15 @@ async def recording(
             yield live
         finally:
             await recorder.stop()
+
+
+async def record_into(config: Config, base_url: str, **options: Any) -> Recording:
+    """`record_session` on a headless capture into the store at `base_url`."""
+    async with (
+        AsyncSessionClient(base_url) as client,
+        open_capture(config, client=client, launch=True, headless=True) as opened,
+    ):
+        return await record_session(opened, **options)
 
 
 async def type_into(page: Page, selector: str, text: str) -> None:
@@ -253,14 +265,13 @@ async def test_closing_the_browser_ends_the_recording_and_writes_the_task_file(
     started: list[LiveRecorder] = []
     stop = asyncio.Event()
     session = asyncio.ensure_future(
-        record_session(
+        record_into(
             config,
-            base_url=store_server.base_url,
+            store_server.base_url,
             thread="closed",
             stop=stop,
             url=site.url("table.html"),
             out=tmp_path / "out" / "task.yaml",
-            headless=True,
             ready=started.append,
         )
     )
@@ -294,13 +305,15 @@ async def test_documents_already_open_when_recording_starts_are_listened_to(
 ) -> None:
     async with (
         AsyncSessionClient(store_server.base_url) as client,
-        open_browser(config.browser, config.context, headless=True) as browser,
+        open_capture(config, client=client, launch=True, headless=True) as opened,
     ):
+        browser = opened.browser
+        assert browser is not None
         await browser.page.goto(site.url("spa.html"))  # before the recorder (an attach)
         other = await browser.context.new_page()
         await other.goto(site.url("login.html"))
         await browser.page.bring_to_front()
-        live = LiveRecorder(browser.context, client, "attached", config=config.capture)
+        live = LiveRecorder(browser.context, opened, "attached")
         await live.start()  # no URL: the tab the person looks at is the start
         assert live.page is browser.page
         await browser.page.get_by_role("button", name="Increment").click()

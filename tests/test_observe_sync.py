@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Page
 
 from capture.errors import RefNotFoundError
-from capture.live._events import listener_script
+from capture.live._listener import listener_script
 from capture.recorder.observe import (
     SENSITIVE_FIELD,
     SENSITIVE_FIELD_JS,

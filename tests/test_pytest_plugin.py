@@ -20,7 +20,7 @@ import pytest
 from capture.browser import find_browser, launch_args
 from capture.demo_site import DEMO_PASSWORD, DemoSite
 from capture.pytest_plugin import thread_id_for, viewer_url
-from capture.pytest_plugin._actions import Call, describe_call
+from capture.pytest_plugin._calls import Call, describe_call
 from capture.pytest_plugin._names import MAX_THREAD_ID
 from tests.conftest import (
     CONFIG,

@@ -285,3 +285,32 @@ async def test_async_face_as_context_manager(store_server: Any) -> None:
 def test_bad_server_url_is_a_value_error() -> None:
     with pytest.raises(ValueError, match="must look like"):
         SessionClient("127.0.0.1:8787")
+
+
+async def test_async_face_drives_the_same_retry_policy(flaky_server: str) -> None:
+    """The retry flow is one generator; the async face must honour it exactly as the sync
+    face does (5xx retried, then mapped; a refused connection is StoreUnavailableError)."""
+    async with AsyncSessionClient(flaky_server, retries=3, backoff=0.01) as c:
+        assert await c.get_session_value("t", "k") == 7
+    async with AsyncSessionClient(flaky_server, retries=1, backoff=0.01) as c:
+        with pytest.raises(StoreUnavailableError, match="restarting") as info:
+            await c.get_session_value("t", "other")
+        assert info.value.status == 503
+    url = f"http://127.0.0.1:{_closed_port()}/v1"
+    async with AsyncSessionClient(url, retries=2, backoff=0.01) as c:
+        with pytest.raises(StoreUnavailableError, match="unreachable"):
+            await c.get_session_values("t")
+
+
+def test_retry_delay_paces_the_attempts(flaky_server: str) -> None:
+    """Each retry waits what retry_delay says, and the attempts stop when it says None."""
+    asked: list[tuple[int, int | None]] = []
+
+    class Counting(SessionClient):
+        def retry_delay(self, attempt: int, response: httpx.Response | None) -> float | None:
+            asked.append((attempt, None if response is None else response.status_code))
+            return super().retry_delay(attempt, response)
+
+    with Counting(flaky_server, retries=5, backoff=0.01) as c:
+        assert c.get_session_value("t", "paced") == 7
+    assert asked == [(1, 503), (2, 503), (3, 200)]

@@ -67,9 +67,24 @@ def test_snap_with_the_store_down_fails_in_one_line(site: Site) -> None:
         env={"CAPTURE_SESSION_RETRIES": "0", "CAPTURE_CAPTURE_UPLOAD_RETRIES": "0"},
     )
     assert done.returncode == 1
-    assert done.stderr.startswith("error: the store at")
-    assert "capture serve" in done.stderr
+    # Checked before a browser starts, in the words `capture run` uses (one entry).
+    assert done.stderr == f"error: no session store answers at {server}\n"
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_snap_without_a_store_falls_back_to_the_embedded_one(site: Site) -> None:
+    """As `capture run` and `capture record` do: nothing answers at the configured URL and
+    none was named, so the embedded store takes the capture."""
+    nowhere = f"http://127.0.0.1:{free_port()}/api/v1"
+    done = snap(
+        site.url("index.html"),
+        "--thread",
+        "t-fallback",
+        env={"CAPTURE_SESSION_SERVER": nowhere, "CAPTURE_STORE_URL": "memory://"},
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"no session store at {nowhere}; running the embedded store" in done.stderr
+    assert done.stdout.startswith("thread t-fallback step 1: 1280x800 JPEG")
 
 
 def test_snap_without_a_browser_names_setup(store_server: Any, site: Site) -> None:

@@ -8,6 +8,7 @@ import json
 import re
 import signal
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ import pytest
 from capture.demo_site import DEMO_PASSWORD, DemoSite
 from capture.session import SessionClient
 from capture.store import SqliteStore
-from tests.conftest import CAPTURE, RunningStore, StartServe, clean_env, free_port
+from tests.conftest import CAPTURE, RunningStore, StartServe, clean_env, free_port, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -183,3 +184,53 @@ def test_the_store_going_away_mid_run_is_reported_not_fatal(
     assert [line[:9] for line in rest.splitlines()[:3]] == ["[3/5] ok ", "[4/5] ok ", "[5/5] ok "]
     assert "passed: 5/5 steps ok" in rest
     assert re.search(r"warning: \d+ store writes were dropped", rest), rest
+
+
+DYING_TASK = """\
+name: the store dies
+base_url: {url}
+thread: dying
+steps:
+  - goto: /
+  - sleep: 2s
+  - goto: /product/blue-mug
+  - goto: /cart
+  - goto: /product/blue-mug
+  - goto: /cart
+"""
+
+
+def test_a_store_that_dies_mid_run_holds_the_end_for_at_most_the_flush_deadline(
+    tmp_path: Path, shop: DemoSite, capture_serve: StartServe
+) -> None:
+    """The store is SIGKILLed during step 2: the steps go on, and the end of the run waits
+    at most `capture.flush_timeout` for the uploads left (it waited ~65 s before: retries of
+    the uploader times retries of the client, write after write), saying what it waits for."""
+    server = capture_serve("--store", "memory://")
+    task = tmp_path / "dying.yaml"
+    task.write_text(DYING_TASK.format(url=shop.url), encoding="utf-8")
+    env = {**clean_env(), "CAPTURE_CAPTURE_FLUSH_TIMEOUT": "3s"}
+    run = subprocess.Popen(
+        [CAPTURE, "run", str(task), "--server", server.base_url],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    with SessionClient(server.base_url) as client:
+        wait_until(
+            lambda: client.get_session_value("dying", "capture.step.000001") is not None,
+            "step 1 to be stored",
+        )
+    server.stop(signal.SIGKILL)
+    killed = time.monotonic()
+    out, err = run.communicate(timeout=90)
+    after_kill = time.monotonic() - killed
+    assert run.returncode == 0, err
+    # The steps after the kill take ~3 s on a quiet machine, the deadline adds at most 3 s;
+    # the bound leaves room for a loaded machine and still fails the ~65 s of before.
+    assert after_kill < 30, (after_kill, err)
+    assert re.search(r"waiting for \d+ uploads? to http://127\.0\.0\.1:\d+/api/v1…", err), err
+    assert "passed" in out
+    assert "dropped" in out + err

@@ -14,7 +14,7 @@ from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from capture.live._events import ElementInfo, PageEvent
+from capture.live._listener import ElementInfo, PageEvent
 
 __all__ = ["FOCUSES_FIELD", "Action", "ActionBuilder", "ActionKind"]
 

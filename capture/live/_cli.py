@@ -97,26 +97,28 @@ async def _record(
     *,
     explicit_server: bool,
 ) -> None:
-    from capture.live._session import record_session
-    from capture.store import store_or_embedded
+    from capture.entry import open_capture
+    from capture.live._recording import record_session
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    async with store_or_embedded(
-        config, explicit=explicit_server, announce=lambda m: typer.echo(m, err=True)
-    ) as base_url:
+    async with open_capture(
+        config,
+        store="required" if explicit_server else "fallback",
+        say=lambda m: typer.echo(m, err=True),
+        launch=True,
+        headless=False,
+        cdp_url=config.browser.cdp_url,
+    ) as capture:
         done = await record_session(
-            config,
-            base_url=base_url,
+            capture,
             thread=thread,
             stop=stop,
             url=url,
-            cdp_url=config.browser.cdp_url,
             out=out,
             name=name,
-            headless=False,
             ready=lambda live: typer.echo(
                 f"recording into thread {thread!r} from {live.page.url if live.page else '-'}; "
                 "stop with Ctrl+C, by closing the browser, or with `capture record --stop`",
@@ -124,5 +126,5 @@ async def _record(
             ),
             on_action=lambda action: typer.echo(f"  {action.text}", err=True),
         )
-    for line in done.report(thread, base_url):
+    for line in done.report(thread, capture.base_url):
         typer.echo(line)

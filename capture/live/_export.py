@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 from capture.errors import TaskError
 from capture.live._actions import FOCUSES_FIELD, Action
-from capture.live._events import ElementInfo
+from capture.live._listener import ElementInfo
 from capture.recorder.observe import MIN_SECRET_LENGTH
 from capture.tasks import TaskFile, VarSpec
 

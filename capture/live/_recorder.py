@@ -11,7 +11,7 @@ before the stored parts expire; after `stop()` nothing is deleted, the parts exp
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from secrets import token_hex
 from typing import Any
@@ -20,11 +20,11 @@ from playwright.async_api import BrowserContext, CDPSession, Dialog, Frame, Page
 from playwright.async_api import Error as PlaywrightError
 
 from capture.config import CaptureConfig
+from capture.entry import Capture
 from capture.errors import BrowserError, CaptureError
 from capture.live._actions import Action, ActionBuilder, ActionKind
-from capture.live._events import listener_script, parse_event
+from capture.live._listener import listener_script, parse_event
 from capture.recorder import Recorder, RecorderStats
-from capture.session import AsyncSessionClient
 
 __all__ = ["LiveRecorder", "LiveResult"]
 
@@ -99,7 +99,7 @@ def _frame_path(frame: Frame, title: str) -> list[dict[str, str]]:
 class LiveRecorder:
     """Record every action of a person in `context` into `thread_id`.
 
-        live = LiveRecorder(context, client, "thread-1")
+        live = LiveRecorder(context, capture, "thread-1")   # an open `Capture`
         await live.start("http://127.0.0.1:8000/")
         ...                        # the person works
         result = await live.stop()
@@ -114,12 +114,11 @@ class LiveRecorder:
     def __init__(
         self,
         context: BrowserContext,
-        client: AsyncSessionClient,
+        capture: Capture,
         thread_id: str,
         *,
         config: CaptureConfig | None = None,
         page: Page | None = None,
-        secrets: Iterable[str] = (),
         name: str = "live recording",
         quiet: float = 1.0,
         settle: float = 2.0,
@@ -127,12 +126,11 @@ class LiveRecorder:
         on_action: Callable[[Action], None] | None = None,
     ) -> None:
         self.context = context
-        self.config = config or CaptureConfig()
+        self.config = config or capture.config.capture
         self.thread_id = thread_id
         self.name = name
         self.actions: list[Action] = []
-        self._client = client
-        self._secrets = list(secrets)
+        self._opened = capture
         self._first_page = page
         self._on_action = on_action
         self._settle_ms = settle * 1000
@@ -189,9 +187,7 @@ class LiveRecorder:
             await self._watch(page, existing=True)
         ctx.on("page", self._on_page)
         self._current = page
-        self._recorder = Recorder(
-            page, self._client, self.thread_id, config=self.config, secrets=self._secrets
-        )
+        self._recorder = self._opened.recorder(page, self.thread_id, config=self.config)
         await self._recorder.start_run(self.name, mode="live")
         self._worker = asyncio.create_task(self._work())
         self._ticker = asyncio.create_task(self._tick())
@@ -220,7 +216,7 @@ class LiveRecorder:
         if self._recorder is not None:
             try:
                 await self._recorder.finish_run("finished")
-                await self._recorder.close()
+                await self._opened.close_recorders(self._recorder)
             except CaptureError as exc:
                 self._problems.append(str(exc))
             stats = self._recorder.stats

@@ -2,7 +2,6 @@
 parameters and answer with capture's observation and screenshot, every step captured into
 a session thread (docs/mcp.md)."""
 
-from capture.mcp._open import OpenCapture, open_capture
 from capture.mcp._schema import TOOLS, tool_list
 from capture.mcp._server import create_server, http_app, serve_http, serve_stdio
 from capture.mcp._tools import Answer, BrowserTools
@@ -11,10 +10,8 @@ __all__ = [
     "TOOLS",
     "Answer",
     "BrowserTools",
-    "OpenCapture",
     "create_server",
     "http_app",
-    "open_capture",
     "serve_http",
     "serve_stdio",
     "tool_list",

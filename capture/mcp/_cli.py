@@ -16,8 +16,8 @@ from typing import Annotated
 import typer
 
 from capture._cli_options import ConfigOption, ServerOption, TokenOption, config_from
+from capture.entry import StoreChoice, open_capture
 from capture.errors import ConfigError
-from capture.mcp._open import open_capture
 from capture.mcp._server import create_server, serve_http, serve_stdio
 from capture.mcp._tools import ERROR_ROOM, BrowserTools, ImageMode
 from capture.store import check_exposure
@@ -147,10 +147,11 @@ def mcp(
     mode: ImageMode = image  # type: ignore[assignment]
 
     async def serve() -> None:
-        async with open_capture(
-            config, explicit_server=server is not None, cdp_url=cdp, announce=_say
-        ) as opened:
-            tools = BrowserTools(opened, thread, image=mode, max_chars=max_chars, secrets=named)
+        choice: StoreChoice = "required" if server is not None else "fallback"
+        async with open_capture(config, store=choice, say=_say) as opened:
+            tools = BrowserTools(
+                opened, thread, image=mode, max_chars=max_chars, secrets=named, cdp_url=cdp
+            )
             app = create_server(tools, opened.client)
             where = f"http://{listen[0]}:{listen[1]}/mcp" if listen else "stdio"
             _say(f"serving on {where}; capturing into thread {thread!r} at {opened.base_url}")

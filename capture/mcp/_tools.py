@@ -31,8 +31,8 @@ from playwright.async_api import Error as PlaywrightError
 from pydantic import ValidationError
 
 from capture.config import Config
+from capture.entry import Capture
 from capture.errors import CaptureError, SessionStoreError
-from capture.mcp._open import OpenCapture
 from capture.mcp._outline import ToolError, find_lines, parse_pattern, subtree
 from capture.recorder import EncodedImage, Recorder
 from capture.recorder.observe import Scrubber, mark_secret_text, read_page_state
@@ -125,17 +125,20 @@ class BrowserTools:
 
     def __init__(
         self,
-        opened: OpenCapture,
+        opened: Capture,
         thread: str,
         *,
         image: ImageMode = "changed",
         max_chars: int = 16_000,
         secrets: Mapping[str, str] | None = None,
+        headless: bool | None = None,
+        cdp_url: str | None = None,
     ) -> None:
         secrets = dict(secrets or {})
         self.thread = thread
         self.max_chars = max_chars
         self._opened = opened
+        self._launch_options: dict[str, Any] = {"headless": headless, "cdp_url": cdp_url}
         self._image = image
         # Named secrets: a client types one by its name; everywhere else it is `${NAME}`.
         self._vars = Vars(secrets, frozenset(secrets))
@@ -202,13 +205,11 @@ class BrowserTools:
                 return self._error(_one_line(exc) if str(exc) else "timed out")
 
     async def close(self) -> None:
-        """Write the run's end and drain the recorder's uploads (the browser is the
-        opener's to close)."""
+        """Write the run's end; the capture's entry then flushes (bounded) and closes the
+        recorder and the browser."""
         if self._recorder is not None:
             with suppress(SessionStoreError):
                 await self._recorder.finish_run("finished")
-            with suppress(SessionStoreError):
-                await self._recorder.close()
 
     # -- answers ----------------------------------------------------------------------------
 
@@ -266,7 +267,9 @@ class BrowserTools:
     async def _page(self) -> Page:
         """The current tab: the browser is (re)launched and a crashed or closed tab replaced,
         so one call after a crash works again."""
-        session = await self._opened.launch()
+        session = self._opened.browser
+        if session is None or not session.browser.is_connected():
+            session = await self._opened.launch(**self._launch_options)
         if self._tabs is None or self._context is not session.context:
             self._watch(session.context)
             page = session.page if not session.page.is_closed() else None
@@ -352,9 +355,8 @@ class BrowserTools:
         """A value typed into a sensitive field is a secret from now on, wherever it shows."""
         if not isinstance(step, FillStep | TypeStep):
             return
-        raw = step.fill if isinstance(step, FillStep) else step.type
         if action == describe(step, self._vars, value_hidden=True):
-            self._add_secrets(self._vars.expand(raw.value))
+            self._add_secrets(self._vars.expand(step.args.value))
 
     def _add_secrets(self, *values: str) -> None:
         self._secrets.update(values)

@@ -22,15 +22,14 @@ import pytest
 from playwright.async_api import Page as AsyncPage
 from playwright.sync_api import Page as SyncPage
 
-from capture.config import Config
+from capture.browser._internals import impl_of, run_sync
+from capture.entry import SyncCapture
 from capture.errors import SessionStoreError
-from capture.pytest_plugin._actions import ASSERTIONS, QUIET_ASSERTIONS, Call, describe_call
+from capture.pytest_plugin._calls import ASSERTIONS, QUIET_ASSERTIONS, Call, describe_call
 from capture.pytest_plugin._names import viewer_url
 from capture.recorder import CaptureResult, EncodedImage, Recorder, SyncRecorder
 from capture.recorder.observe import FOCUSED_SENSITIVE_JS, SENSITIVE_FIELD_JS, is_sensitive
-from capture.recorder.observe._bridge import impl_of, run_sync
 from capture.recorder.observe._outline import short_error
-from capture.session import AsyncSessionClient, SessionClient
 
 __all__ = ["CapturedTest", "Placement", "folder_name"]
 
@@ -88,8 +87,7 @@ class CapturedTest:
     """The captures of one test (see the module docstring)."""
 
     place: Placement
-    config: Config
-    client: SessionClient
+    capture: SyncCapture
     busy: bool = False
     current: Any = None  # the page captured last (or the test's `page` before any action)
     sync: SyncRecorder | None = None
@@ -99,7 +97,6 @@ class CapturedTest:
     notes: list[str] = field(default_factory=list)
     _pages: list[Any] = field(default_factory=list)
     _loop: asyncio.AbstractEventLoop | None = None
-    _async_client: AsyncSessionClient | None = None
     finished: bool = False
     counted: bool = False  # its counts went out with a report
     _failure: BaseException | None = None  # the error an action's capture already showed
@@ -123,7 +120,7 @@ class CapturedTest:
         A store that went away does not fail the test (the captures' writes are dropped
         and counted); the report says the thread was not cleared."""
         try:
-            self.client.clear_session(self.place.thread_id)
+            self.capture.client.clear_session(self.place.thread_id)
         except SessionStoreError as exc:
             self.notes.append(f"the thread was not cleared: {exc}")
         shutil.rmtree(self.place.folder, ignore_errors=True)
@@ -195,7 +192,7 @@ class CapturedTest:
             self._done(recorder.capture(self._action(None), status="failed", error=failure))
         if self.sync is not None:
             self.sync.finish_run(status)
-            self.sync.close()
+            self.capture.close_recorder(self.sync)
 
     def _finish_async(self, status: str, failure: str | None) -> None:
         loop = self._loop
@@ -212,9 +209,7 @@ class CapturedTest:
                 )
             if self.asynchronous is not None:
                 await self.asynchronous.finish_run(status)
-                await self.asynchronous.close()
-            if self._async_client is not None:
-                await self._async_client.close()
+                await self.capture.close_async_recorder(self.asynchronous)
 
         loop.run_until_complete(finish())
 
@@ -275,9 +270,7 @@ class CapturedTest:
     def sync_recorder(self, page: SyncPage) -> SyncRecorder:
         """The test's recorder on the sync API, following `page` (made on first use)."""
         if self.sync is None:
-            self.sync = SyncRecorder(
-                page, self.client, self.place.thread_id, config=self.config.capture
-            )
+            self.sync = self.capture.recorder(page, self.place.thread_id)
             self.sync.start_run(self.place.node_id, source="pytest")
         elif self.sync.page is not page:
             self.sync.page = page
@@ -300,12 +293,7 @@ class CapturedTest:
     async def _async_recorder(self, page: AsyncPage) -> Recorder:
         if self.asynchronous is None:
             self._loop = asyncio.get_running_loop()
-            self._async_client = AsyncSessionClient.from_config(
-                self.config.session, base_url=self.place.base_url
-            )
-            self.asynchronous = Recorder(
-                page, self._async_client, self.place.thread_id, config=self.config.capture
-            )
+            self.asynchronous = self.capture.async_recorder(page, self.place.thread_id)
             await self.asynchronous.start_run(self.place.node_id, source="pytest")
         elif self.asynchronous.page is not page:
             self.asynchronous.page = page

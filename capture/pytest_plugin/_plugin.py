@@ -8,6 +8,7 @@ adds the capture section to a failing test's report, and prints where the captur
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Awaitable, Callable, Generator
 from pathlib import Path
 from typing import Any
@@ -16,13 +17,12 @@ import pytest
 
 from capture._cli_options import config_from
 from capture.config import Config
+from capture.entry import StoreChoice, SyncCapture, open_capture_sync
 from capture.errors import CaptureError
-from capture.pytest_plugin import _actions
+from capture.pytest_plugin import _calls
 from capture.pytest_plugin._captured import CapturedTest, Placement, folder_name
 from capture.pytest_plugin._names import thread_id_for, viewer_root
-from capture.pytest_plugin._store import RunStore
 from capture.recorder import Recorder, SyncRecorder
-from capture.session import SessionClient
 
 __all__ = ["PLUGIN_NAME", "CapturePlugin"]
 
@@ -50,12 +50,13 @@ class CapturePlugin:
         self.prefix = prefix
         self.out = out
         self.failures = failures
-        self.store = RunStore(config, explicit=explicit_server)
-        self.client: SessionClient | None = None
+        self.explicit_server = explicit_server
+        self.capture: SyncCapture | None = None  # opened once, before the first test
+        self._closing = contextlib.ExitStack()
         self.tests = 0
         self.captures = 0
         self.dropped = 0
-        _actions.install()
+        _calls.install()
 
     @classmethod
     def from_pytest(cls, pconfig: pytest.Config) -> CapturePlugin | None:
@@ -91,20 +92,25 @@ class CapturePlugin:
         """Find or start the store once, before the first test (not for --collect-only)."""
         if not session.items or session.config.option.collectonly:
             return
-        base_url = self._start_store()
-        self.client = SessionClient.from_config(self.config.session, base_url=base_url)
+        self._open()
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
         """pytest-xdist's controller, for each worker: one store for the whole run, found or
         started here, and named to the worker (whose own summary nobody sees)."""
-        node.workerinput[WORKER_STORE] = self._start_store()
+        node.workerinput[WORKER_STORE] = self._open().base_url
 
-    def _start_store(self) -> str:
-        try:
-            return self.store.start()
-        except CaptureError as exc:
-            raise pytest.UsageError(f"capture: {exc}") from None
+    def _open(self) -> SyncCapture:
+        """The run's capture (store and client), opened through the one entry, once."""
+        if self.capture is None:
+            store: StoreChoice = "required" if self.explicit_server else "fallback"
+            try:
+                self.capture = self._closing.enter_context(
+                    open_capture_sync(self.config, store=store)
+                )
+            except CaptureError as exc:
+                raise pytest.UsageError(f"capture: {exc}") from None
+        return self.capture
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """Count a finished test's captures, here or in an xdist worker (see makereport)."""
@@ -115,27 +121,26 @@ class CapturePlugin:
             self.dropped += counts["dropped"]
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        if not self.store.base_url:
+        if self.capture is None:
             return
+        store = self.capture.store
         write = terminalreporter.write_line
         terminalreporter.write_sep("-", "capture")
         write(f"{self.captures} captures from {self.tests} tests, one thread per test")
         if self.dropped:
             write(f"{self.dropped} store writes dropped (the store did not take them)")
-        write(f"store: {self.store.base_url}")
-        root = viewer_root(self.store.base_url)
-        if self.store.embedded:
+        write(f"store: {store.base_url}")
+        root = viewer_root(store.base_url)
+        if store.embedded:
             write(f"viewer: {root}/ (while this run lasts)")
-            write(self.store.embedded)
+            write(store.embedded)
             write("look at it afterwards with `capture serve` (same store.url)")
         else:
             write(f"viewer: {root}/")
 
     def pytest_unconfigure(self) -> None:
-        _actions.uninstall()
-        if self.client is not None:
-            self.client.close()
-        self.store.stop()
+        _calls.uninstall()
+        self._closing.close()
 
     # -- one test --------------------------------------------------------------------------
 
@@ -192,24 +197,24 @@ class CapturePlugin:
         return test
 
     def _begin(self, item: pytest.Item) -> CapturedTest | None:
-        if self.client is None:
+        if self.capture is None:
             return None
         thread_id = thread_id_for(item.nodeid, self.prefix)
         place = Placement(
             node_id=item.nodeid,
             name=item.name,
             thread_id=thread_id,
-            base_url=self.store.base_url,
+            base_url=self.capture.base_url,
             folder=(self.out or self.failures) / folder_name(thread_id),
             write_steps=self.out is not None,
         )
-        test = CapturedTest(place, self.config, self.client)
+        test = CapturedTest(place, self.capture)
         test.start()
         item.stash[_TEST] = test
-        _actions.use(test)
+        _calls.use(test)
         return test
 
     def _end(self, test: CapturedTest, error: BaseException | None) -> None:
-        _actions.use(None)
+        _calls.use(None)
         if not test.finished:
             test.finish(error)

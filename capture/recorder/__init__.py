@@ -1,5 +1,5 @@
 """The capture pipeline: after each step, a screenshot and an observation of the page,
-stored as short-lived user parts, plus a tiny step record (see DESIGN.md).
+stored as short-lived user parts, plus a tiny step record (README.md, "How it works").
 
 `Recorder` works on Playwright's async API, `SyncRecorder` on the sync API; both share
 `RecorderCore` (budgets, masking, hashing, records) and `capture.recorder.observe` (the page

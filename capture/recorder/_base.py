@@ -70,6 +70,11 @@ class RecorderBase(Generic[PageT, ClientT, UploaderT]):
         """Captures and unchanged steps; uploaded and dropped *writes*."""
         return self._core.stats
 
+    @property
+    def pending(self) -> int:
+        """Writes queued or in flight (what a close would still wait for)."""
+        return self._uploader.pending
+
     def add_secrets(self, *values: str) -> None:
         """Literal values to redact from every text from now on (never stored themselves)."""
         self._core.add_secrets(*values)

@@ -8,7 +8,7 @@ capture costs about one sensitive read and one screenshot, not the sum of its pa
 
 Every part waits at most until the time box ends; a late or failed part is left out and
 the observation names why. `page` is an async-API Page, or the object behind a sync-API
-one (`observe._bridge`): both take the same calls.
+one (`capture.browser._internals`): both take the same calls.
 """
 
 from __future__ import annotations

@@ -9,11 +9,12 @@ waits on the store.
 
 from __future__ import annotations
 
-from types import TracebackType
-from typing import Any, Self
+import asyncio
+from typing import Any
 
 from playwright.async_api import Page
 
+from capture._lifecycle import AsyncClosing
 from capture.recorder._base import RecorderBase
 from capture.recorder._core import CaptureResult
 from capture.recorder._upload import AsyncUploader
@@ -22,7 +23,7 @@ from capture.session import AsyncSessionClient
 __all__ = ["Recorder"]
 
 
-class Recorder(RecorderBase[Page, AsyncSessionClient, AsyncUploader]):
+class Recorder(RecorderBase[Page, AsyncSessionClient, AsyncUploader], AsyncClosing):
     """Capture a page into a thread of the session store after every step.
 
     async with Recorder(page, client, "thread-1") as rec:
@@ -51,30 +52,23 @@ class Recorder(RecorderBase[Page, AsyncSessionClient, AsyncUploader]):
         self._queue([self._core.start_run(name, info)])
 
     async def finish_run(self, status: str) -> None:
-        """Drain the uploads, then write the final run record with the dropped count."""
-        await self._uploader.flush()
+        """Queue the final run record (with the writes dropped so far); `close` sends it."""
         self._queue([self._core.finish_run(status)])
-        await self.flush()
 
-    async def flush(self) -> None:
-        """Wait until every queued write was sent or dropped."""
-        await self._uploader.flush()
-        self._raise_if_strict()
+    async def flush(self, within: float | None = None) -> bool:
+        """Wait until every queued write was sent or dropped; False if `within` ran out."""
+        try:
+            await asyncio.wait_for(self._uploader.flush(), within)
+        except TimeoutError:
+            return False
+        finally:
+            self._raise_if_strict()
+        return True
 
-    async def close(self) -> None:
-        """Drain the queue and stop the upload worker; the page and client stay open."""
-        await self._uploader.close()
+    async def close(self, within: float | None = None) -> None:
+        """Drain the queue (at most `within` seconds, then the rest counts as dropped) and
+        stop the upload worker; the page and client stay open."""
+        await self._uploader.close(within)
         await self._io.close()
         self._detach_events()
         self._raise_if_strict()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()

@@ -159,7 +159,7 @@ def decode_shot(answer: dict[str, Any]) -> bytes:
 
 def fallback_options(fmt: Literal["jpeg", "png"], quality: int) -> dict[str, Any]:
     """`page.screenshot()` keyword arguments for browsers without CDP: every one of them,
-    as the object behind a sync-API page takes no defaults (see `observe._bridge`)."""
+    as the object behind a sync-API page takes no defaults (see `capture.browser._internals`)."""
     return {
         "timeout": None,
         "type": fmt,

@@ -1,30 +1,30 @@
 """`SyncRecorder`: the same recorder for Playwright's sync API (pytest-playwright's `page`).
 
 Only the waiting differs from `Recorder`: a capture's page I/O is `Recorder`'s own
-(`_io`), run on the sync page's event loop through `observe._bridge`, so its parts overlap
-and its time box holds as on the async API; uploads go through a daemon thread. Every
+(`_io`), run on the sync page's event loop through the seam (`browser._internals`), so its parts
+overlap and its time box holds as on the async API; uploads go through a daemon thread. Every
 decision (budgets, masks, hashes, records, observation) is `RecorderCore`'s.
 """
 
 from __future__ import annotations
 
 import contextlib
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page
 
+from capture._lifecycle import Closing
+from capture.browser._internals import impl_of, run_sync
 from capture.recorder._base import RecorderBase
 from capture.recorder._core import CaptureResult
 from capture.recorder._upload import SyncUploader
-from capture.recorder.observe._bridge import impl_of, run_sync
 from capture.session import SessionClient
 
 __all__ = ["SyncRecorder"]
 
 
-class SyncRecorder(RecorderBase[Page, SessionClient, SyncUploader]):
+class SyncRecorder(RecorderBase[Page, SessionClient, SyncUploader], Closing):
     """`Recorder` for the sync API: same names, blocking methods.
 
     with SyncRecorder(page, SessionClient(url), "thread-1") as rec:
@@ -51,31 +51,20 @@ class SyncRecorder(RecorderBase[Page, SessionClient, SyncUploader]):
         self._queue([self._core.start_run(name, info)])
 
     def finish_run(self, status: str) -> None:
-        """Drain the uploads, then write the final run record with the dropped count."""
-        self._uploader.flush()
+        """Queue the final run record (with the writes dropped so far); `close` sends it."""
         self._queue([self._core.finish_run(status)])
-        self.flush()
 
-    def flush(self) -> None:
-        """Block until every queued write was sent or dropped."""
-        self._uploader.flush()
+    def flush(self, within: float | None = None) -> bool:
+        """Block until every queued write was sent or dropped; False if `within` ran out."""
+        drained = self._uploader.flush(within)
         self._raise_if_strict()
+        return drained
 
-    def close(self) -> None:
-        """Drain the queue and stop the upload thread; the page and client stay open."""
-        self._uploader.close()
+    def close(self, within: float | None = None) -> None:
+        """Drain the queue (at most `within` seconds, then the rest counts as dropped) and
+        stop the upload thread; the page and client stay open."""
+        self._uploader.close(within)
         with contextlib.suppress(PlaywrightError):  # Playwright has stopped already
             run_sync(self._page, self._io.close())
         self._detach_events()
         self._raise_if_strict()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

@@ -3,8 +3,10 @@
 One bounded, ordered queue where the latest write per key wins (an older screenshot that was
 never sent is worthless once a newer one exists). A store that is down is retried with
 backoff, then the write is counted as dropped: the browser task never waits on the store.
-`AsyncUploader` runs a task on the event loop, `SyncUploader` a daemon thread; both share the
-queue, the retry policy and the bookkeeping in `UploaderBase`.
+Closing takes a deadline: what is still unsent then is dropped and counted, so a store that
+died mid-run cannot hold the run's end. `AsyncUploader` runs a task on the event loop,
+`SyncUploader` a daemon thread; both share the queue, the retry policy and the bookkeeping in
+`UploaderBase`.
 """
 
 from __future__ import annotations
@@ -68,6 +70,7 @@ class UploaderBase:
         self.stats = stats
         self.errors: list[Exception] = []
         self._pending: OrderedDict[str, Write] = OrderedDict()
+        self._sending: Write | None = None  # taken from the queue, not yet sent or dropped
 
     def _enqueue(self, write: Write) -> None:
         """Add `write`, replacing a pending one for the same key; overflow drops the oldest."""
@@ -82,7 +85,17 @@ class UploaderBase:
         raise NotImplementedError
 
     def _next(self) -> Write | None:
-        return self._pending.popitem(last=False)[1] if self._pending else None
+        self._sending = self._pending.popitem(last=False)[1] if self._pending else None
+        return self._sending
+
+    def _abandon(self, timeout: float) -> None:
+        """The deadline passed: count the write in flight and every queued one as dropped."""
+        left = [self._sending] if self._sending is not None else []
+        left += self._pending.values()
+        self._pending.clear()
+        self._sending = None
+        for write in left:
+            self._finish(write, StoreUnavailableError(f"not sent within {timeout:g}s of closing"))
 
     def retry_delay(self, attempt: int, exc: Exception) -> float | None:
         """Seconds before another try of a write that failed with `exc`, or None to give up.
@@ -94,6 +107,8 @@ class UploaderBase:
         return float(min(RETRY_MAX, RETRY_BASE * 2 ** (attempt - 1)))
 
     def _finish(self, write: Write, exc: Exception | None) -> None:
+        if write is self._sending:
+            self._sending = None
         if exc is None:
             self.stats.uploaded += 1
         else:
@@ -106,7 +121,8 @@ class UploaderBase:
 
     @property
     def pending(self) -> int:
-        return len(self._pending)
+        """Writes queued or in flight."""
+        return len(self._pending) + (self._sending is not None)
 
 
 class AsyncUploader(UploaderBase):
@@ -161,9 +177,12 @@ class AsyncUploader(UploaderBase):
         if self._pending or not self._idle.is_set():
             await self._idle.wait()
 
-    async def close(self) -> None:
-        """Drain the queue, then stop the worker."""
-        await self.flush()
+    async def close(self, within: float | None = None) -> None:
+        """Drain the queue (for at most `within` seconds, then drop the rest), then stop."""
+        try:
+            await asyncio.wait_for(self.flush(), within)
+        except TimeoutError:
+            self._abandon(within or 0.0)
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -178,7 +197,6 @@ class SyncUploader(UploaderBase):
         super().__init__(thread_id, **options)
         self.client = client
         self._cond = threading.Condition()
-        self._busy = False
         self._closed = False
         self._thread: threading.Thread | None = None
 
@@ -217,24 +235,27 @@ class SyncUploader(UploaderBase):
                 write = self._next()
                 if write is None:
                     return
-                self._busy = True
             exc = self._send(write)
             with self._cond:
-                self._finish(write, exc)
-                self._busy = False
+                if write is self._sending:  # else the close deadline dropped it already
+                    self._finish(write, exc)
                 self._cond.notify_all()
 
-    def flush(self) -> None:
-        """Block until every queued write was sent or dropped."""
+    def flush(self, within: float | None = None) -> bool:
+        """Block until every queued write was sent or dropped; False if `within` ran out."""
         with self._cond:
-            self._cond.wait_for(lambda: not self._pending and not self._busy)
+            return self._cond.wait_for(lambda: not self.pending, within)
 
-    def close(self) -> None:
-        """Drain the queue, then stop the thread."""
-        self.flush()
+    def close(self, within: float | None = None) -> None:
+        """Drain the queue (for at most `within` seconds, then drop the rest), then stop.
+
+        A send still blocked in the store's socket is left to its daemon thread."""
+        drained = self.flush(within)
         with self._cond:
+            if not drained:
+                self._abandon(within or 0.0)
             self._closed = True
             self._cond.notify_all()
         if self._thread is not None:
-            self._thread.join()
+            self._thread.join(None if drained else 0.1)
             self._thread = None

@@ -1,8 +1,8 @@
 """The two faces of the session client: `SessionClient` (sync) and `AsyncSessionClient`.
 
-Both drive the same operation generators of `BaseSessionClient`; all they add is sending
-with retries (connection errors, 429 and 5xx -- every operation here is idempotent) and the
-context-manager protocol. Public method names and signatures are identical on both faces.
+Both drive the same retry flows of `BaseSessionClient` (its operations, each wrapped in the
+one retry policy); all a face adds is sending, sleeping when the flow says so, and closing.
+Public method names and signatures are identical on both faces.
 """
 
 from __future__ import annotations
@@ -11,13 +11,12 @@ import asyncio
 import functools
 import time
 from collections.abc import Awaitable, Callable
-from types import TracebackType
-from typing import Any, Concatenate, ParamSpec, Self, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import httpx
 
-from capture.errors import StoreUnavailableError
-from capture.session._core import BaseSessionClient, Op
+from capture._lifecycle import AsyncClosing, Closing
+from capture.session._core import BaseSessionClient, Op, Reply
 
 __all__ = ["AsyncSessionClient", "SessionClient"]
 
@@ -47,14 +46,7 @@ def _async(
     return method
 
 
-def _unavailable(request: httpx.Request, exc: Exception) -> StoreUnavailableError:
-    return StoreUnavailableError(
-        f"session store at {request.url.scheme}://{request.url.netloc.decode()} "
-        f"is unreachable: {exc.__class__.__name__}: {exc}"
-    )
-
-
-class SessionClient(BaseSessionClient):
+class SessionClient(BaseSessionClient, Closing):
     """Blocking client: `with SessionClient(url) as c: c.set_session_value(...)`."""
 
     def __init__(
@@ -67,42 +59,26 @@ class SessionClient(BaseSessionClient):
         super().__init__(base_url, **options)
         self._http = httpx.Client(timeout=self.timeout, transport=transport)
 
-    def _send(self, request: httpx.Request) -> httpx.Response:
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                response = self._http.send(request)
-            except httpx.TransportError as exc:
-                if (delay := self.retry_delay(attempt, None)) is None:
-                    raise _unavailable(request, exc) from exc
-            else:
-                if (delay := self.retry_delay(attempt, response)) is None:
-                    return response
-            time.sleep(delay)
-
     def _drive(self, op: Op[T]) -> T:
+        flow = self._retrying(op)
         try:
-            request = next(op)
+            step = next(flow)
             while True:
-                request = op.send(self._send(request))
+                if not isinstance(step, httpx.Request):
+                    time.sleep(step)
+                    step = next(flow)
+                    continue
+                try:
+                    reply: Reply = self._http.send(step)
+                except httpx.TransportError as exc:
+                    reply = exc
+                step = flow.send(reply)
         except StopIteration as stop:
             result: T = stop.value
             return result
 
     def close(self) -> None:
         self._http.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     set_session_value = _sync(BaseSessionClient._set_session_value)
     get_session_value = _sync(BaseSessionClient._get_session_value)
@@ -117,7 +93,7 @@ class SessionClient(BaseSessionClient):
     list_sessions = _sync(BaseSessionClient._list_sessions)
 
 
-class AsyncSessionClient(BaseSessionClient):
+class AsyncSessionClient(BaseSessionClient, AsyncClosing):
     """Asyncio client: `async with AsyncSessionClient(url) as c: await c.set_session_value(...)`."""
 
     def __init__(
@@ -130,42 +106,26 @@ class AsyncSessionClient(BaseSessionClient):
         super().__init__(base_url, **options)
         self._http = httpx.AsyncClient(timeout=self.timeout, transport=transport)
 
-    async def _send(self, request: httpx.Request) -> httpx.Response:
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                response = await self._http.send(request)
-            except httpx.TransportError as exc:
-                if (delay := self.retry_delay(attempt, None)) is None:
-                    raise _unavailable(request, exc) from exc
-            else:
-                if (delay := self.retry_delay(attempt, response)) is None:
-                    return response
-            await asyncio.sleep(delay)
-
     async def _drive(self, op: Op[T]) -> T:
+        flow = self._retrying(op)
         try:
-            request = next(op)
+            step = next(flow)
             while True:
-                request = op.send(await self._send(request))
+                if not isinstance(step, httpx.Request):
+                    await asyncio.sleep(step)
+                    step = next(flow)
+                    continue
+                try:
+                    reply: Reply = await self._http.send(step)
+                except httpx.TransportError as exc:
+                    reply = exc
+                step = flow.send(reply)
         except StopIteration as stop:
             result: T = stop.value
             return result
 
     async def close(self) -> None:
         await self._http.aclose()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     set_session_value = _async(BaseSessionClient._set_session_value)
     get_session_value = _async(BaseSessionClient._get_session_value)

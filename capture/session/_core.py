@@ -1,9 +1,10 @@
 """Everything the session client does that needs no I/O, shared by the sync and async faces.
 
 Each operation is a generator: it yields the `httpx.Request` to send, receives the
-`httpx.Response`, and returns the parsed result. `SessionClient` and `AsyncSessionClient`
-only differ in how they send (and sleep between retries), so request building, expiry
-handling and error mapping exist exactly once.
+`httpx.Response`, and returns the parsed result. The retry policy is one more generator
+around an operation (`BaseSessionClient._retrying`), the way httpx drives its auth flows:
+`SessionClient` and `AsyncSessionClient` only send and sleep when it says so, so request
+building, retries, expiry handling and error mapping exist exactly once.
 """
 
 from __future__ import annotations
@@ -44,7 +45,9 @@ if TYPE_CHECKING:
 __all__ = [
     "BaseSessionClient",
     "Expiry",
+    "Flow",
     "Op",
+    "Reply",
     "encode_json",
     "format_expiry",
     "read_part",
@@ -53,6 +56,10 @@ __all__ = [
 
 T = TypeVar("T")
 Op = Generator[httpx.Request, httpx.Response, T]
+# A retry flow yields a request to send, or seconds to wait before it goes on; what a face
+# sends back for a request is its response, or the transport error that sending it raised.
+Reply = httpx.Response | httpx.TransportError
+Flow = Generator[httpx.Request | float, Reply, T]
 Expiry = datetime | timedelta | str | None
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
@@ -122,6 +129,13 @@ def raise_for_status(response: httpx.Response) -> None:
     else:
         cls = SessionStoreError
     raise cls(message, status=status)
+
+
+def _unavailable(request: httpx.Request, exc: Exception) -> StoreUnavailableError:
+    return StoreUnavailableError(
+        f"session store at {request.url.scheme}://{request.url.netloc.decode()} "
+        f"is unreachable: {exc.__class__.__name__}: {exc}"
+    )
 
 
 def _json(response: httpx.Response) -> Any:
@@ -236,6 +250,31 @@ class BaseSessionClient:
             with contextlib.suppress(ValueError):  # an HTTP-date Retry-After: keep ours
                 delay = min(self.max_backoff, max(delay, float(after)))
         return delay
+
+    def _retrying(self, op: Op[T]) -> Flow[T]:
+        """`op` with the retry policy, for a face to drive: every operation is idempotent, so
+        a connection error, 429 or 5xx is sent again after `retry_delay`; when the retries
+        are spent, an error status is the operation's to map and a connection error is a
+        `StoreUnavailableError`."""
+        try:
+            request = next(op)
+            while True:
+                request = op.send((yield from self._attempts(request)))
+        except StopIteration as stop:
+            result: T = stop.value
+            return result
+
+    def _attempts(self, request: httpx.Request) -> Flow[httpx.Response]:
+        attempt = 0
+        while True:
+            attempt += 1
+            reply = yield request
+            if isinstance(reply, httpx.Response):
+                if (delay := self.retry_delay(attempt, reply)) is None:
+                    return reply
+            elif (delay := self.retry_delay(attempt, None)) is None:
+                raise _unavailable(request, reply) from reply
+            yield delay
 
     # -- operations (generators driven by the sync and async faces) ----------------------
 

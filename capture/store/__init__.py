@@ -1,6 +1,6 @@
 """The embedded session store: an ASGI app speaking the Distri Session Store API over
 pluggable storage backends (`memory://`, `sqlite:///path.db`, `redis://`), and helpers to
-run it."""
+run it. `capture serve` lives in `_cli` (imported by `capture.cli` only)."""
 
 from capture.store._app import PUBLIC_PATHS, create_app
 from capture.store._base import (
@@ -16,13 +16,11 @@ from capture.store._base import (
 from capture.store._factory import DEFAULT_STORE_URL, SCHEMES, store_from_url
 from capture.store._memory import MemoryStore
 from capture.store._openapi import openapi_document
-from capture.store._reach import answers, store_or_embedded
 from capture.store._redis import RedisStore
 from capture.store._serve import (
     StoreServer,
     check_exposure,
     serve,
-    serve_foreground,
     serve_in_background,
     store_for,
 )
@@ -43,15 +41,12 @@ __all__ = [
     "SqliteStore",
     "Store",
     "StoreServer",
-    "answers",
     "check_exposure",
     "create_app",
     "openapi_document",
     "serve",
-    "serve_foreground",
     "serve_in_background",
     "store_for",
     "store_from_url",
-    "store_or_embedded",
     "utc_now",
 ]

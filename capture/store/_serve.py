@@ -1,16 +1,14 @@
-"""Running the app on uvicorn: in the foreground (`capture serve`, in this process or in
-worker processes) or embedded in a running event loop (`serve_in_background`, used by
-`capture run` when no store answers)."""
+"""Running the app on uvicorn: `serve` in this process (`capture serve`; `_workers` runs it
+in worker processes) or embedded in a running event loop (`serve_in_background`, the store
+`open_capture` starts when no store answers)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import ipaddress
-import os
 import socket
 from collections.abc import AsyncIterator, Callable, Generator
-from urllib.parse import urlsplit
 
 import uvicorn
 
@@ -22,9 +20,10 @@ from capture.store._factory import store_from_url
 
 __all__ = [
     "StoreServer",
+    "bind_socket",
     "check_exposure",
+    "listen_url",
     "serve",
-    "serve_foreground",
     "serve_in_background",
     "store_for",
 ]
@@ -57,7 +56,7 @@ def check_exposure(host: str, token: str, *, insecure: bool) -> None:
         )
 
 
-def _bind(host: str, port: int) -> socket.socket:
+def bind_socket(host: str, port: int) -> socket.socket:
     # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets that say so, and
     # without it every two-write response waits out a 40 ms delayed ACK.
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -109,7 +108,7 @@ class StoreServer(uvicorn.Server):
         here first, so a busy port or an unusable store is a clear `StorageError` (uvicorn
         itself would `sys.exit` from inside the loop).
         """
-        sock = sock or _bind(self.config.host, self.config.port)
+        sock = sock or bind_socket(self.config.host, self.config.port)
         self.port = int(sock.getsockname()[1])
         try:
             await self.store.open()
@@ -126,7 +125,7 @@ class StoreServer(uvicorn.Server):
         return task
 
 
-def _base_url(host: str, port: int) -> str:
+def listen_url(host: str, port: int) -> str:
     return f"http://[{host}]:{port}/api/v1" if ":" in host else f"http://{host}:{port}/api/v1"
 
 
@@ -138,51 +137,8 @@ async def serve(
     server = StoreServer(cfg, store_for(cfg), host=cfg.host, port=cfg.port, embedded=False)
     task = await server.start(sock)
     if announce is not None:
-        announce(_base_url(cfg.host, server.port), server.store)
+        announce(listen_url(cfg.host, server.port), server.store)
     await task
-
-
-def _worker_count(cfg: StoreConfig) -> int:
-    """How many server processes `cfg` asks for: `workers`, where 0 means one per core.
-
-    The in-memory store cannot be shared: each process would hold its own data, and a value
-    written through one would be missing from the next, so it is refused with more than one.
-    """
-    count = cfg.workers or os.cpu_count() or 1
-    if count > 1 and urlsplit(cfg.url).scheme == "memory":
-        raise ConfigError(
-            f"memory:// cannot be shared by {count} workers (each process would hold its own "
-            "data): use sqlite:///path.db or redis://host:port/db, or --workers 1"
-        )
-    return count
-
-
-def serve_foreground(cfg: StoreConfig, *, announce: Announce | None = None) -> None:
-    """Serve `cfg` until SIGINT/SIGTERM, in this process or in `_worker_count(cfg)` worker
-    processes sharing one listening socket (see `capture.store._workers`)."""
-    count = _worker_count(cfg)
-    if count == 1:
-        asyncio.run(serve(cfg, announce=announce))
-        return
-    from capture.store._workers import run_workers
-
-    store = store_for(cfg)
-    # Open once here before any worker starts: a bad store is one clear error, and SQLite's
-    # file, schema and WAL mode are made by one process instead of N racing ones.
-    asyncio.run(_check_store(store))
-    sock = _bind(cfg.host, cfg.port)
-    port = int(sock.getsockname()[1])
-
-    def ready() -> None:
-        if announce is not None:
-            announce(_base_url(cfg.host, port), store)
-
-    run_workers(cfg, sock, count, ready)
-
-
-async def _check_store(store: Store) -> None:
-    await store.open()
-    await store.close()
 
 
 @contextlib.asynccontextmanager
@@ -200,7 +156,7 @@ async def serve_in_background(
     server = StoreServer(store_cfg, store, host="127.0.0.1", port=chosen, embedded=True)
     task = await server.start()
     try:
-        yield _base_url("127.0.0.1", server.port)
+        yield listen_url("127.0.0.1", server.port)
     finally:
         server.should_exit = True
         await task

@@ -36,7 +36,7 @@ STATIC_DIR = Path(__file__).parent / "static"
 VIEWER_PUBLIC_PATHS = frozenset({"/", "/static/viewer.js", "/static/viewer.css"})
 """The page shell: no data in it, so it loads without the token (the JSON API needs it)."""
 RUN_KEY = "capture.run"
-"""The recorder's run record (DESIGN.md: "What one capture stores")."""
+"""The recorder's run record (`capture.recorder._records`)."""
 STEP_KEY = re.compile(r"^capture\.step\.(\d+)$")
 """The recorder's step records: `capture.step.000007`."""
 SCREENSHOT_KEY = HISTORY_PREFIX + "screenshot"

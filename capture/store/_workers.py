@@ -1,4 +1,5 @@
-"""`capture serve --workers N`: N server processes sharing one listening socket.
+"""`capture serve`: `serve_foreground` runs the store in this process, or (`--workers N`) in
+N server processes sharing one listening socket.
 
 The parent binds and listens once, then spawns the workers, each running the usual uvicorn
 server on that same socket, so the kernel hands every new connection to one of them. The
@@ -30,11 +31,16 @@ import time
 from collections.abc import Callable
 from multiprocessing.connection import Connection, wait
 from types import FrameType
+from urllib.parse import urlsplit
 
 from capture.config import StoreConfig
-from capture.errors import StorageError
+from capture.errors import ConfigError, StorageError
+from capture.store._base import Store
+from capture.store._serve import bind_socket, listen_url, serve, store_for
 
-__all__ = ["run_workers"]
+__all__ = ["run_workers", "serve_foreground"]
+
+Announce = Callable[[str, Store], None]
 
 log = logging.getLogger("capture.store")
 
@@ -55,7 +61,6 @@ def _watch_parent(conn: Connection, stop: Callable[[], None]) -> None:
 
 def _worker_main(cfg: StoreConfig, sock: socket.socket, conn: Connection) -> None:
     """A worker process: serve `cfg` on the inherited `sock` until told to stop."""
-    from capture.store._serve import serve
 
     def ready(*_: object) -> None:
         # The parent gone: SIGTERM to ourselves, which uvicorn's handler turns into a
@@ -157,3 +162,44 @@ def run_workers(
         sock.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def _worker_count(cfg: StoreConfig) -> int:
+    """How many server processes `cfg` asks for: `workers`, where 0 means one per core.
+
+    The in-memory store cannot be shared: each process would hold its own data, and a value
+    written through one would be missing from the next, so it is refused with more than one.
+    """
+    count = cfg.workers or os.cpu_count() or 1
+    if count > 1 and urlsplit(cfg.url).scheme == "memory":
+        raise ConfigError(
+            f"memory:// cannot be shared by {count} workers (each process would hold its own "
+            "data): use sqlite:///path.db or redis://host:port/db, or --workers 1"
+        )
+    return count
+
+
+def serve_foreground(cfg: StoreConfig, *, announce: Announce | None = None) -> None:
+    """Serve `cfg` until SIGINT/SIGTERM, in this process or in `_worker_count(cfg)` worker
+    processes sharing one listening socket."""
+    count = _worker_count(cfg)
+    if count == 1:
+        asyncio.run(serve(cfg, announce=announce))
+        return
+    store = store_for(cfg)
+    # Open once here before any worker starts: a bad store is one clear error, and SQLite's
+    # file, schema and WAL mode are made by one process instead of N racing ones.
+    asyncio.run(_check_store(store))
+    sock = bind_socket(cfg.host, cfg.port)
+    port = int(sock.getsockname()[1])
+
+    def ready() -> None:
+        if announce is not None:
+            announce(listen_url(cfg.host, port), store)
+
+    run_workers(cfg, sock, count, ready)
+
+
+async def _check_store(store: Store) -> None:
+    await store.open()
+    await store.close()

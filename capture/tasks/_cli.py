@@ -1,4 +1,4 @@
-"""`capture run`, `capture schema` and `capture demo`.
+"""`capture run` and `capture schema`.
 
 `run` checks everything it can before a browser starts (the task file, its variables, the
 store), then runs the task with a live display on a terminal, plain lines on a pipe, or only a
@@ -18,16 +18,15 @@ from pydantic import BaseModel
 
 from capture._cli_options import ConfigOption, ServerOption, TokenOption, config_from
 from capture.config import Config
+from capture.entry import open_capture
 from capture.errors import TaskError
-from capture.session import AsyncSessionClient
-from capture.store import store_or_embedded
 from capture.tasks._load import load_task
 from capture.tasks._progress import listener_for, print_summary
-from capture.tasks._runner import RunResult, run_task
+from capture.tasks._runner import RunResult, config_for, run_task
 from capture.tasks._schema import TaskFile
 from capture.tasks._vars import parse_var_options, resolve_vars
 
-__all__ = ["demo", "run", "schema"]
+__all__ = ["run", "schema"]
 
 
 def _say(message: str) -> None:
@@ -45,21 +44,22 @@ async def _run_cli(
     continue_on_error: bool,
     as_json: bool,
 ) -> tuple[RunResult, str]:
-    async with (
-        store_or_embedded(config, explicit=explicit_server, announce=_say) as base_url,
-        AsyncSessionClient.from_config(config.session, base_url=base_url) as client,
-    ):
+    async with open_capture(
+        config_for(task, config),
+        store="required" if explicit_server else "fallback",
+        say=_say,
+        launch=True,
+    ) as capture:
         with listener_for(as_json=as_json) as listener:
             result = await run_task(
                 task,
-                client=client,
+                capture=capture,
                 thread=thread,
-                config=config,
                 variables=variables,
                 continue_on_error=continue_on_error,
                 listener=listener,
             )
-    return result, base_url
+    return result, capture.base_url
 
 
 def _write_out(out: Path, result: RunResult, base_url: str) -> None:
@@ -173,20 +173,3 @@ def schema(
         **models[what].model_json_schema(),
     }
     sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
-
-
-def demo(
-    port: Annotated[int, typer.Option("--port", help="Port on 127.0.0.1, 0 for any")] = 8800,
-) -> None:
-    """Serve the bundled demo shop on 127.0.0.1 until Ctrl+C (for examples/shop.yaml)."""
-    from capture.demo_site import DEMO_PASSWORD, DEMO_USER, DemoSite
-
-    site = DemoSite(port)
-    typer.echo(f"demo shop: {site.url}/")
-    typer.echo(f"sign in as {DEMO_USER} / {DEMO_PASSWORD}")
-    typer.echo(
-        f"run the example: SHOP_PASSWORD={DEMO_PASSWORD} capture run examples/shop.yaml "
-        f"--var SHOP_URL={site.url}"
-    )
-    typer.echo("Ctrl+C stops it.")
-    site.serve_forever()

@@ -13,8 +13,8 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from contextlib import AsyncExitStack, asynccontextmanager, suppress
+from collections.abc import Awaitable, Callable, Mapping
+from contextlib import AsyncExitStack, suppress
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -23,8 +23,8 @@ from typing import Any, Literal
 from playwright.async_api import Browser, Page
 from playwright.async_api import Error as PlaywrightError
 
-from capture.browser import context_options, open_browser
-from capture.config import Config, ContextConfig
+from capture.config import Config
+from capture.entry import Capture, open_capture
 from capture.errors import SessionStoreError
 from capture.recorder import Recorder
 from capture.session import AsyncSessionClient
@@ -39,6 +39,7 @@ __all__ = [
     "RunListener",
     "RunResult",
     "StepResult",
+    "config_for",
     "default_thread",
     "run_task",
     "run_task_sync",
@@ -131,38 +132,6 @@ def default_thread(task: TaskFile) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", task.name).strip("-").lower() or "task"
 
 
-@asynccontextmanager
-async def _open_page(
-    task: TaskFile,
-    config: Config,
-    browser: Browser | None,
-    page: Page | None,
-    headless: bool | None,
-) -> AsyncIterator[Page]:
-    """The page to run on: the caller's page, a new context of the caller's browser, or a
-    browser of our own (closed afterwards)."""
-    context_cfg: ContextConfig = config.context
-    if task.viewport is not None:
-        context_cfg = context_cfg.model_copy(
-            update={"viewport_width": task.viewport.width, "viewport_height": task.viewport.height}
-        )
-    if page is not None:
-        if task.viewport is not None:
-            await page.set_viewport_size(
-                {"width": task.viewport.width, "height": task.viewport.height}
-            )
-        yield page
-    elif browser is not None:
-        context = await browser.new_context(**context_options(context_cfg))
-        try:
-            yield await context.new_page()
-        finally:
-            await context.close()
-    else:
-        async with open_browser(config.browser, context_cfg, headless=headless) as session:
-            yield session.page
-
-
 # Playwright reports a tab opened by a click some milliseconds after the click returns
 # (0-40 ms measured on an idle machine); steps that can open one wait at least this long for
 # it, so their capture shows the new tab rather than the old one. On a loaded machine the
@@ -214,9 +183,18 @@ class _Tabs:
         return False
 
 
+def config_for(task: TaskFile, config: Config) -> Config:
+    """`config` with the task's own viewport, if it sets one (before a browser opens)."""
+    if task.viewport is None:
+        return config
+    size = {"viewport_width": task.viewport.width, "viewport_height": task.viewport.height}
+    return config.model_copy(update={"context": config.context.model_copy(update=size)})
+
+
 async def run_task(
     task: TaskFile,
     *,
+    capture: Capture | None = None,
     client: AsyncSessionClient | None = None,
     thread: str | None = None,
     config: Config | None = None,
@@ -231,34 +209,74 @@ async def run_task(
 ) -> RunResult:
     """Run `task`, capturing every step into `thread`; never raises for a failed step.
 
-    `variables` are `--var` values; `env` defaults to `os.environ`. Pass `browser` to reuse a
-    launched browser (a fresh context per run) or `page` to continue in an existing page (an
-    agent acting on refs from the last observation); otherwise a browser is launched from
-    `config.browser` and closed at the end. Without `client`, one is built from
+    `variables` are `--var` values; `env` defaults to `os.environ`. The run opens its
+    capture through `open_capture` unless given an open `capture` (a front door's, whose
+    store, client and browser it shares). Pass `browser` to reuse a launched browser (a
+    fresh context per run) or `page` to continue in an existing page (an agent acting on
+    refs from the last observation); otherwise a browser is launched from `config.browser`
+    and closed at the end. Without `client` or `capture`, one is built from
     `config.session`. `step_timeout` overrides the task's default step time limit. Invalid
     variables raise `TaskError` before any browser starts.
     """
-    config = config or Config()
-    listener = listener or RunListener()
+    config = config_for(task, config or (capture.config if capture else Config()))
     resolved = resolve_vars(task, variables, env)
+    async with AsyncExitStack() as stack:
+        if capture is None:
+            capture = await stack.enter_async_context(
+                open_capture(
+                    config,
+                    store="as_is",
+                    client=client,
+                    browser=browser,
+                    page=page,
+                    launch=True,
+                    headless=headless,
+                )
+            )
+            start_page = capture.page
+        elif page is not None or browser is not None:
+            start_page = page or await capture.new_page(browser)
+        else:
+            start_page = capture.page or await capture.new_page()
+        assert start_page is not None
+        if page is not None and task.viewport is not None:
+            await page.set_viewport_size(
+                {"width": task.viewport.width, "height": task.viewport.height}
+            )
+        return await _run(
+            task,
+            capture,
+            start_page,
+            config,
+            resolved,
+            thread,
+            step_timeout,
+            continue_on_error,
+            listener or RunListener(),
+        )
+
+
+async def _run(
+    task: TaskFile,
+    capture: Capture,
+    start_page: Page,
+    config: Config,
+    resolved: Vars,
+    thread: str | None,
+    step_timeout: timedelta | None,
+    continue_on_error: bool,
+    listener: RunListener,
+) -> RunResult:
+    """The step loop on an open capture; its recorder is closed (bounded) before the result."""
     thread = thread or resolved.expand(default_thread(task))
     ctx = StepContext(resolved.expand(task.base_url), Path(task.source).parent, resolved)
-    capture_cfg = task.capture_config(config.capture)
     default_limit = step_timeout or task.timeout
     begun = time.monotonic()
-    async with AsyncExitStack() as stack:
-        if client is None:
-            client = AsyncSessionClient.from_config(config.session)
-            stack.push_async_callback(client.close)
-        start_page = await stack.enter_async_context(
-            _open_page(task, config, browser, page, headless)
-        )
-        tabs = _Tabs(start_page)
-        stack.callback(tabs.close)
-        recorder = Recorder(
-            start_page, client, thread, config=capture_cfg, secrets=resolved.secrets
-        )
-        stack.push_async_callback(_guarded, recorder.close)
+    tabs = _Tabs(start_page)
+    recorder = capture.recorder(
+        start_page, thread, secrets=resolved.secrets, config=task.capture_config(config.capture)
+    )
+    try:
         listener.run_started(task, thread)
         await _guarded(recorder.start_run, task.name, source=task.source, steps=len(task.steps))
         results: list[StepResult] = []
@@ -278,6 +296,9 @@ async def run_task(
             "failed" if any(r.status == "failed" for r in results) else "passed"
         )
         await _guarded(recorder.finish_run, status)
+    finally:
+        tabs.close()
+        await capture.close_recorders(recorder)
     stats = recorder.stats  # after close: every upload was sent or dropped
     return RunResult(
         task=task.name,

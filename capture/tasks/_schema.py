@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from typing import Annotated, Any, ClassVar, Literal, Self, cast
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Self, Union, cast
 
 from pydantic import (
     AfterValidator,
@@ -31,6 +31,7 @@ from pydantic import (
     Tag,
     ValidationError,
     WithJsonSchema,
+    create_model,
     field_validator,
     model_validator,
 )
@@ -454,17 +455,11 @@ class UploadArgs(Target):
 class StepBase(_Model):
     """Keys every step may have besides its kind key."""
 
-    kind: ClassVar[str]  # the one field a step class adds, e.g. `goto` (derived from it)
+    kind: ClassVar[str]  # the one field a step class adds, e.g. `goto`
     shorthand: ClassVar[str | None] = None  # the argument a scalar value stands for
 
     timeout: Duration | None = Field(None, description="this step's time limit")
     _line: int = PrivateAttr(0)
-
-    @classmethod
-    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
-        """The kind is the name of the field a step class adds (`goto: GotoArgs`): no copy."""
-        super().__pydantic_init_subclass__(**kwargs)
-        (cls.kind,) = [name for name in cls.model_fields if name not in StepBase.model_fields]
 
     @property
     def line(self) -> int:
@@ -499,139 +494,62 @@ class StepBase(_Model):
         return schema
 
 
-class GotoStep(StepBase):
-    """Open a URL (a path is resolved against base_url)."""
-
-    shorthand = "url"
-    goto: GotoArgs
+STEP_TYPES: dict[str, type[StepBase]] = {}  # kind -> class, in the order messages list them
 
 
-class ClickStep(StepBase):
-    """Click an element (a bare string is a CSS selector)."""
-
-    shorthand = "css"
-    click: Target
-
-
-class FillStep(StepBase):
-    """Replace a field's content."""
-
-    fill: FillArgs
+def _step(kind: str, arguments: Any, doc: str, shorthand: str | None = None) -> type[StepBase]:
+    """The step class for one kind (`wait_for` -> `WaitForStep`): a `StepBase` whose one added
+    field, named after the kind, holds `arguments`; `doc` describes it in the JSON Schema."""
+    name = kind.title().replace("_", "") + "Step"
+    field: dict[str, Any] = {kind: (arguments, ...)}
+    cls = create_model(name, __base__=StepBase, __module__=__name__, __doc__=doc, **field)
+    cls.kind, cls.shorthand = kind, shorthand
+    STEP_TYPES[kind] = cls
+    return cls
 
 
-class TypeStep(StepBase):
-    """Type text key by key into an element (for fields that react to keystrokes)."""
-
-    type: TypeArgs
-
-
-class PressStep(StepBase):
-    """Press a key, on a target or on whatever has focus."""
-
-    shorthand = "key"
-    press: PressArgs
-
-
-class SelectStep(StepBase):
-    """Choose option(s) of a <select> by value or label."""
-
-    select: SelectArgs
-
-
-class DblclickStep(StepBase):
-    """Double-click an element (a bare string is a CSS selector)."""
-
-    shorthand = "css"
-    dblclick: Target
-
-
-class DragStep(StepBase):
-    """Drag an element onto another with real mouse input (HTML5 and pointer-event drags)."""
-
-    drag: DragArgs
-
-
-class CheckStep(StepBase):
-    """Tick a checkbox or radio button."""
-
-    shorthand = "css"
-    check: Target
-
-
-class UncheckStep(StepBase):
-    """Untick a checkbox."""
-
-    shorthand = "css"
-    uncheck: Target
-
-
-class HoverStep(StepBase):
-    """Move the mouse over an element."""
-
-    shorthand = "css"
-    hover: Target
-
-
-class ScrollStep(StepBase):
-    """Scroll a target into view, or the page by dx/dy pixels (a number is dy)."""
-
-    shorthand = "dy"
-    scroll: ScrollArgs
-
-
-class WaitForStep(StepBase):
-    """Wait for an element state, a URL, or a load state."""
-
-    wait_for: WaitForArgs
-
-
-class ExpectStep(StepBase):
-    """Assert what the page shows; the run fails when it does not hold in time."""
-
-    expect: ExpectArgs
-
-
-class CaptureStep(StepBase):
-    """An explicit capture with a label (every step is captured anyway)."""
-
-    shorthand = "label"
-    capture: CaptureArgs
-
-
-class UploadStep(StepBase):
-    """Set the files of a file input."""
-
-    upload: UploadArgs
-
-
-class SleepStep(StepBase):
-    """Wait a fixed time (prefer wait_for: it is faster and says what it waits for)."""
-
-    sleep: Duration
-
-
-STEP_TYPES: dict[str, type[StepBase]] = {
-    cls.kind: cls
-    for cls in (
-        GotoStep,
-        ClickStep,
-        DblclickStep,
-        FillStep,
-        TypeStep,
-        PressStep,
-        SelectStep,
-        CheckStep,
-        UncheckStep,
-        HoverStep,
-        DragStep,
-        ScrollStep,
-        WaitForStep,
-        ExpectStep,
-        CaptureStep,
-        UploadStep,
-        SleepStep,
-    )
-}
+# Each kind once: the key, its arguments, what it does, and what a bare scalar stands for.
+GotoStep = _step("goto", GotoArgs, "Open a URL (a path is resolved against base_url).", "url")
+ClickStep = _step("click", Target, "Click an element (a bare string is a CSS selector).", "css")
+DblclickStep = _step(
+    "dblclick", Target, "Double-click an element (a bare string is a CSS selector).", "css"
+)
+FillStep = _step("fill", FillArgs, "Replace a field's content.")
+TypeStep = _step(
+    "type", TypeArgs, "Type text key by key into an element (for fields that react to keystrokes)."
+)
+PressStep = _step("press", PressArgs, "Press a key, on a target or on whatever has focus.", "key")
+SelectStep = _step("select", SelectArgs, "Choose option(s) of a <select> by value or label.")
+CheckStep = _step("check", Target, "Tick a checkbox or radio button.", "css")
+UncheckStep = _step("uncheck", Target, "Untick a checkbox.", "css")
+HoverStep = _step("hover", Target, "Move the mouse over an element.", "css")
+DragStep = _step(
+    "drag",
+    DragArgs,
+    "Drag an element onto another with real mouse input (HTML5 and pointer-event drags).",
+)
+ScrollStep = _step(
+    "scroll",
+    ScrollArgs,
+    "Scroll a target into view, or the page by dx/dy pixels (a number is dy).",
+    "dy",
+)
+WaitForStep = _step("wait_for", WaitForArgs, "Wait for an element state, a URL, or a load state.")
+ExpectStep = _step(
+    "expect", ExpectArgs, "Assert what the page shows; the run fails when it does not hold in time."
+)
+CaptureStep = _step(
+    "capture",
+    CaptureArgs,
+    "An explicit capture with a label (every step is captured anyway).",
+    "label",
+)
+UploadStep = _step("upload", UploadArgs, "Set the files of a file input.")
+SleepStep = _step(
+    "sleep",
+    Duration,
+    "Wait a fixed time (prefer wait_for: it is faster and says what it waits for).",
+)
 STEP_KINDS = tuple(STEP_TYPES)
 
 
@@ -645,30 +563,17 @@ def step_kind(value: Any) -> str | None:
     return None
 
 
-Step = Annotated[
-    Annotated[GotoStep, Tag("goto")]
-    | Annotated[ClickStep, Tag("click")]
-    | Annotated[DblclickStep, Tag("dblclick")]
-    | Annotated[FillStep, Tag("fill")]
-    | Annotated[TypeStep, Tag("type")]
-    | Annotated[PressStep, Tag("press")]
-    | Annotated[SelectStep, Tag("select")]
-    | Annotated[CheckStep, Tag("check")]
-    | Annotated[UncheckStep, Tag("uncheck")]
-    | Annotated[HoverStep, Tag("hover")]
-    | Annotated[DragStep, Tag("drag")]
-    | Annotated[ScrollStep, Tag("scroll")]
-    | Annotated[WaitForStep, Tag("wait_for")]
-    | Annotated[ExpectStep, Tag("expect")]
-    | Annotated[CaptureStep, Tag("capture")]
-    | Annotated[UploadStep, Tag("upload")]
-    | Annotated[SleepStep, Tag("sleep")],
-    Discriminator(
-        step_kind,
-        custom_error_type="step_kind",
-        custom_error_message=f"a step needs exactly one kind key: {', '.join(STEP_KINDS)}",
-    ),
-]
+if TYPE_CHECKING:
+    Step = StepBase  # what a step offers code; pydantic validates against the union below
+else:
+    Step = Annotated[
+        Union[tuple(Annotated[cls, Tag(kind)] for kind, cls in STEP_TYPES.items())],  # noqa: UP007
+        Discriminator(
+            step_kind,
+            custom_error_type="step_kind",
+            custom_error_message=f"a step needs exactly one kind key: {', '.join(STEP_KINDS)}",
+        ),
+    ]
 
 
 # -- the task file --------------------------------------------------------------------------

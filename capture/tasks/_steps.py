@@ -26,27 +26,10 @@ from capture.errors import CaptureError, TaskError
 from capture.recorder.observe import REDACTED, frame_for_ref, is_sensitive, resolve_ref
 from capture.tasks._frames import find_frame, url_pattern
 from capture.tasks._schema import (
-    CaptureStep,
-    CheckStep,
-    ClickStep,
-    DblclickStep,
     DragArgs,
-    DragStep,
     ExpectArgs,
-    ExpectStep,
-    FillStep,
-    GotoStep,
-    HoverStep,
-    PressStep,
-    ScrollStep,
-    SelectStep,
-    SleepStep,
     StepBase,
     Target,
-    TypeStep,
-    UncheckStep,
-    UploadStep,
-    WaitForStep,
     format_duration,
 )
 from capture.tasks._vars import Vars
@@ -194,45 +177,45 @@ def describe(step: StepBase, variables: Vars, *, value_hidden: bool = False) -> 
     shown = _substitute(step, variables.describe)  # secrets stay `${NAME}`
     args = shown.args
     on = args.describe_target() if isinstance(args, Target) else ""
-    match shown:
-        case GotoStep():
+    match shown.kind:
+        case "goto":
             return f"goto {args.url}"
-        case FillStep() | TypeStep():
+        case "fill" | "type":
             only_a_secret = re.fullmatch(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}", args.value)
             value = REDACTED if value_hidden and not only_a_secret else _quote(args.value)
             return f"{shown.kind} {on} with {value}"
-        case PressStep():
+        case "press":
             return f"press {args.key}" + (f" on {on}" if args.has_target else "")
-        case SelectStep():
+        case "select":
             options = args.option if isinstance(args.option, list) else [args.option]
             return f"select {', '.join(map(_quote, options))} in {on}"
-        case ClickStep() | DblclickStep() | CheckStep() | UncheckStep() | HoverStep():
+        case "click" | "dblclick" | "check" | "uncheck" | "hover":
             return f"{shown.kind} {on}"
-        case DragStep():
+        case "drag":
             start = args.from_
             if start.frame is not None and start.frame == args.to.frame:  # say it once
                 start = start.model_copy(update={"frame": None})
             return f"drag {start.describe_target()} to {args.to.describe_target()}"
-        case ScrollStep():
+        case "scroll":
             if not args.by:
                 return f"scroll to {on}"
             where = f" in {on}" if args.has_target else args.in_frame()
             return f"scroll by {args.dx}, {args.dy}{where}"
-        case WaitForStep():
+        case "wait_for":
             if args.url is not None:
                 return f"wait for URL {args.url}"
             if args.load_state is not None:
                 return f"wait for load state {args.load_state}"
             return f"wait for {on} to be {args.state}"
-        case ExpectStep():
+        case "expect":
             return "expect " + ", ".join(_expectations(args))
-        case CaptureStep():
+        case "capture":
             return f"capture: {args.label}"
-        case UploadStep():
+        case "upload":
             files = args.files if isinstance(args.files, list) else [args.files]
             return f"upload {', '.join(Path(f).name for f in files)} to {on}"
-        case SleepStep():
-            return f"sleep {format_duration(shown.sleep)}"
+        case "sleep":
+            return f"sleep {format_duration(args)}"
     return shown.kind
 
 
@@ -348,39 +331,39 @@ async def _drag(page: Page, args: DragArgs, ctx: StepContext, limit: _Limit) -> 
 async def _perform(page: Page, step: StepBase, ctx: StepContext, limit: _Limit) -> bool:
     """Do the step; True when the value it typed must be hidden from the action text."""
     args = step.args
-    match step:
-        case GotoStep():
+    match step.kind:
+        case "goto":
             url = urljoin(ctx.base_url, args.url)
             await page.goto(url, wait_until=args.wait_until, timeout=limit.ms)
-        case ClickStep():
+        case "click":
             await (await locate(page, args, ctx, limit)).click(timeout=limit.ms)
-        case DblclickStep():
+        case "dblclick":
             await (await locate(page, args, ctx, limit)).dblclick(timeout=limit.ms)
-        case FillStep():
+        case "fill":
             found = await locate(page, args, ctx, limit)
             await found.fill(args.value, timeout=limit.ms)
             return await is_sensitive(found, timeout=1000)
-        case TypeStep():
+        case "type":
             found = await locate(page, args, ctx, limit)
             await found.press_sequentially(args.value, delay=args.delay, timeout=limit.ms)
             return await is_sensitive(found, timeout=1000)
-        case PressStep():
+        case "press":
             if args.has_target:
                 await (await locate(page, args, ctx, limit)).press(args.key, timeout=limit.ms)
             else:
                 await page.keyboard.press(args.key)
-        case SelectStep():
+        case "select":
             found = await locate(page, args, ctx, limit)
             await found.select_option(args.option, timeout=limit.ms)
-        case CheckStep():
+        case "check":
             await (await locate(page, args, ctx, limit)).check(timeout=limit.ms)
-        case UncheckStep():
+        case "uncheck":
             await (await locate(page, args, ctx, limit)).uncheck(timeout=limit.ms)
-        case HoverStep():
+        case "hover":
             await (await locate(page, args, ctx, limit)).hover(timeout=limit.ms)
-        case DragStep():
+        case "drag":
             await _drag(page, args, ctx, limit)
-        case ScrollStep():
+        case "scroll":
             if not args.by:
                 found = await locate(page, args, ctx, limit)
                 await found.scroll_into_view_if_needed(timeout=limit.ms)
@@ -392,7 +375,7 @@ async def _perform(page: Page, step: StepBase, ctx: StepContext, limit: _Limit) 
                 # The page (or a frame's document) scrolls as far as it can: no complaint.
                 root = await _frame(page, args, ctx, limit)
                 await _scroll_by(root, args.dx, args.dy, limit)
-        case WaitForStep():
+        case "wait_for":
             if args.url is not None:
                 await page.wait_for_url(url_pattern(args.url, ctx.base_url), timeout=limit.ms)
             elif args.load_state is not None:
@@ -401,14 +384,14 @@ async def _perform(page: Page, step: StepBase, ctx: StepContext, limit: _Limit) 
                 # Any match will do: waiting is about the page reaching a state.
                 found = await locate(page, args, ctx, limit)
                 await found.first.wait_for(state=args.state, timeout=limit.ms)
-        case ExpectStep():
+        case "expect":
             await _check_expectations(page, args, ctx, limit)
-        case UploadStep():
+        case "upload":
             files = _files(args.files, ctx.folder)
             await (await locate(page, args, ctx, limit)).set_input_files(files, timeout=limit.ms)
-        case SleepStep():
-            await asyncio.sleep(step.sleep.total_seconds())
-        case CaptureStep():
+        case "sleep":
+            await asyncio.sleep(args.total_seconds())
+        case "capture":
             pass  # the capture after every step is this step's whole point
     return False
 
@@ -428,7 +411,7 @@ async def perform(page: Page, step: StepBase, ctx: StepContext, seconds: float) 
     """Do one step within `seconds`; return its action text. Raises `StepFailed`."""
     # Playwright enforces the limit on each call; the outer guard catches what has none
     # (a page script that never yields, a keyboard press into a hung renderer).
-    guard = seconds + 2 + (step.sleep.total_seconds() if isinstance(step, SleepStep) else 0)
+    guard = seconds + 2 + (step.args.total_seconds() if step.kind == "sleep" else 0)
     try:
         async with asyncio.timeout(guard):
             hidden = await _perform(page, _substitute(step, ctx.vars.expand), ctx, _Limit(seconds))

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+from collections.abc import Callable
 from typing import Any
 
+from capture.browser._internals import dialog_listeners
 from capture.recorder.observe._model import EventsSnapshot
 
 __all__ = ["MAX_EVENTS", "MAX_EVENT_CHARS", "PageEvents"]
@@ -32,16 +34,11 @@ def _short(text: str) -> str:
 def _other_dialog_listeners(page: Any) -> int:
     """How many "dialog" listeners the page and its context have besides PageEvents' own.
 
-    Playwright has no public API for this; its event emitters are pyee emitters on the
-    implementation objects. If that ever changes, assume nobody else listens, which keeps
-    Playwright's default behaviour (dismiss) and never leaves a page blocked.
+    If Playwright stops telling, assume nobody else listens, which keeps Playwright's default
+    behaviour (dismiss) and never leaves a page blocked.
     """
-    try:
-        impl = page._impl_obj
-        count = len(impl.listeners("dialog")) + len(impl.context.listeners("dialog"))
-    except AttributeError:
-        return 0
-    return max(count - 1, 0)
+    count = dialog_listeners(page)
+    return 0 if count is None else max(count - 1, 0)
 
 
 class PageEvents:
@@ -60,24 +57,16 @@ class PageEvents:
         if any(p is page for p in self._pages):
             return
         self._pages.append(page)
-        page.on("console", self._on_console)
-        page.on("pageerror", self._on_page_error)
-        page.on("requestfailed", self._on_request_failed)
-        page.on("response", self._on_response)
-        page.on("dialog", self._on_dialog)
-        page.on("dialogclosed", self._on_dialog_closed)
+        for event, handler in self._handlers().items():
+            page.on(event, handler)
 
     def detach(self, page: Any) -> None:
         """Stop listening to `page`."""
         if not any(p is page for p in self._pages):
             return
         self._pages = [p for p in self._pages if p is not page]
-        page.remove_listener("console", self._on_console)
-        page.remove_listener("pageerror", self._on_page_error)
-        page.remove_listener("requestfailed", self._on_request_failed)
-        page.remove_listener("response", self._on_response)
-        page.remove_listener("dialog", self._on_dialog)
-        page.remove_listener("dialogclosed", self._on_dialog_closed)
+        for event, handler in self._handlers().items():
+            page.remove_listener(event, handler)
 
     def drain(self) -> EventsSnapshot:
         """Events since the previous drain, plus the JavaScript dialogs open right now."""
@@ -86,6 +75,17 @@ class PageEvents:
         return snapshot
 
     # -- handlers ---------------------------------------------------------------------
+
+    def _handlers(self) -> dict[str, Callable[[Any], None]]:
+        """The page events listened to, each with its handler (attach and detach agree)."""
+        return {
+            "console": self._on_console,
+            "pageerror": self._on_page_error,
+            "requestfailed": self._on_request_failed,
+            "response": self._on_response,
+            "dialog": self._on_dialog,
+            "dialogclosed": self._on_dialog_closed,
+        }
 
     def _add(self, bucket: list[str], text: str) -> None:
         if len(bucket) < MAX_EVENTS:

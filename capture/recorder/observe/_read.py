@@ -1,8 +1,8 @@
 """Reading the page: one page.js call per frame, concurrently.
 
 `page` is an async-API Page, or the implementation object behind a sync-API Page (see
-`_bridge`; `_read_sync.py` runs these same functions that way): both take these calls, as
-`PageLike` says.
+`browser._internals`; `_read_sync.py` runs these same functions that way): both take these
+calls, as `PageLike` says.
 """
 
 from __future__ import annotations
@@ -130,7 +130,7 @@ async def is_sensitive(target: Any, script: str = SENSITIVE_FIELD_JS, **options:
 
     Unknown (the field went away after the action) counts as sensitive: hiding a public
     value costs a little clarity, showing a secret cannot be undone. `target` may be the
-    object behind a sync-API one (`_bridge`), which takes `arg` only positionally.
+    object behind a sync-API one (`browser._internals`), which takes `arg` only positionally.
     """
     try:
         return bool(await target.evaluate(script, None, **options))

@@ -1,7 +1,7 @@
 """The reads for Playwright's sync API: `_read.py`'s own functions, run on the page's loop.
 
-They run through `_bridge`, so a sync-API page is read exactly as an async one, its frames
-concurrently.
+They run through `browser._internals`, so a sync-API page is read exactly as an async one,
+its frames concurrently.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from playwright.sync_api import Locator, Page
 
-from capture.recorder.observe._bridge import impl_of, run_sync
+from capture.browser._internals import impl_of, run_sync
 from capture.recorder.observe._model import PageState, Rect
 from capture.recorder.observe._read import read_page_state, read_sensitive
 from capture.recorder.observe._script import frame_for_ref, ref_count_error, ref_selector

@@ -15,8 +15,8 @@ from importlib import resources
 from typing import Any
 from weakref import WeakKeyDictionary
 
+from capture.browser._internals import impl_of
 from capture.errors import RefNotFoundError
-from capture.recorder.observe._bridge import impl_of
 
 __all__ = [
     "FOCUSED_SENSITIVE_JS",

@@ -1,4 +1,7 @@
-"""`capture snap URL --thread T`: open a page, capture it once, print a short summary."""
+"""`capture snap URL --thread T`: open a page, capture it once, print a short summary.
+
+The smallest front door: `open_capture`, one capture, close; so it lives beside the entry.
+"""
 
 from __future__ import annotations
 
@@ -10,13 +13,11 @@ import typer
 from playwright.async_api import Error as PlaywrightError
 
 from capture._cli_options import ConfigOption, ServerOption, TokenOption, config_from
-from capture.browser import open_browser
 from capture.config import Config
+from capture.entry._open import open_capture
 from capture.errors import BrowserError, StoreUnavailableError
-from capture.recorder._core import CaptureResult
-from capture.recorder._recorder import Recorder
+from capture.recorder import CaptureResult
 from capture.recorder.observe._outline import short_error
-from capture.session import AsyncSessionClient
 
 __all__ = ["snap"]
 
@@ -39,10 +40,12 @@ def snap(
 ) -> None:
     """Open URL, capture it once into the thread, and print what was stored."""
     cfg = config_from(config_file, **{"session.server": server, "session.token": token})
-    result, dropped = asyncio.run(_snap(cfg, url, thread, wait_for, headed))
+    result, dropped, base_url = asyncio.run(
+        _snap(cfg, url, thread, wait_for, headed, explicit_server=server is not None)
+    )
     if dropped:
         raise StoreUnavailableError(
-            f"the store at {cfg.session.server} did not take the capture "
+            f"the store at {base_url} did not take the capture "
             f"({dropped} write(s) dropped); is `capture serve` running?"
         )
     image = result.image
@@ -68,19 +71,23 @@ def snap(
 
 
 async def _snap(
-    cfg: Config, url: str, thread: str, wait_for: str | None, headed: bool
-) -> tuple[CaptureResult, int]:
-    async with (
-        open_browser(cfg.browser, cfg.context, headless=False if headed else None) as session,
-        AsyncSessionClient.from_config(cfg.session) as client,
-    ):
-        page = session.page
-        async with Recorder(page, client, thread, config=cfg.capture) as rec:
-            try:
-                await page.goto(url)
-                if wait_for:
-                    await page.wait_for_selector(wait_for)
-            except PlaywrightError as exc:
-                raise BrowserError(f"could not open {url}: {short_error(exc)}") from exc
-            result = await rec.capture(f"open {url}")
-        return result, rec.stats.dropped
+    cfg: Config, url: str, thread: str, wait_for: str | None, headed: bool, *, explicit_server: bool
+) -> tuple[CaptureResult, int, str]:
+    async with open_capture(
+        cfg,
+        store="required" if explicit_server else "fallback",
+        launch=True,
+        headless=False if headed else None,
+    ) as capture:
+        page = capture.page
+        assert page is not None
+        rec = capture.recorder(page, thread)
+        try:
+            await page.goto(url)
+            if wait_for:
+                await page.wait_for_selector(wait_for)
+        except PlaywrightError as exc:
+            raise BrowserError(f"could not open {url}: {short_error(exc)}") from exc
+        result = await rec.capture(f"open {url}")
+        await capture.close_recorders(rec)
+    return result, rec.stats.dropped, capture.base_url

@@ -1,7 +1,8 @@
-"""One recording from start to task file: the browser, the store, the recorder, the stop.
+"""One recording from start to task file, on an open capture: the recorder, the stop.
 
-`record_session` is what `capture record` runs; it returns when `stop` is set (a signal,
-`capture record --stop`) or the person closed the browser, and always flushes the captures
+`record_session` is what `capture record` runs on the capture it opened (`open_capture`
+with the browser launched or attached); it returns when `stop` is set (a signal, `capture
+record --stop`) or the person closed the browser, and always flushes the captures (bounded)
 and writes the task file before returning.
 """
 
@@ -12,13 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from capture.browser import open_browser
-from capture.config import Config
+from capture.entry import Capture
 from capture.errors import TaskError
 from capture.live._actions import Action
 from capture.live._export import Export, export_task
 from capture.live._recorder import LiveRecorder, LiveResult
-from capture.session import AsyncSessionClient
 from capture.tasks import dump_task
 
 __all__ = ["Recording", "record_session"]
@@ -53,57 +52,52 @@ class Recording:
 
 
 async def record_session(
-    config: Config,
+    capture: Capture,
     *,
-    base_url: str,
     thread: str,
     stop: asyncio.Event,
     url: str | None = None,
-    cdp_url: str | None = None,
     out: Path | None = None,
     name: str | None = None,
-    headless: bool | None = None,
     quiet: float = 1.0,
     ready: Callable[[LiveRecorder], None] = lambda _: None,
     on_action: Callable[[Action], None] | None = None,
 ) -> Recording:
-    """Record until `stop` is set or the browser goes away; write `out` if given.
+    """Record in `capture`'s browser until `stop` is set or the browser goes away; write
+    `out` if given.
 
     `ready` is called once the recorder listens (the CLI says so; a caller can drive the page),
     `on_action` with each action as it completes; `quiet` is `LiveRecorder`'s.
     """
-    async with (
-        AsyncSessionClient.from_config(config.session, base_url=base_url) as client,
-        open_browser(
-            config.browser, config.context, headless=headless, cdp_url=cdp_url or None
-        ) as browser,
-    ):
-        live = LiveRecorder(
-            browser.context,
-            client,
-            thread,
-            config=config.capture,
-            page=None if browser.attached else browser.page,
-            secrets=config.capture.secrets,
-            name=name or f"live recording {thread}",
-            on_action=on_action,
-            quiet=quiet,
-        )
-        stopped = asyncio.ensure_future(stop.wait())
-        closed = asyncio.ensure_future(live.closed.wait())
-        try:
-            await live.start(url)
-            ready(live)
-            await asyncio.wait({stopped, closed}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            stopped.cancel()
-            closed.cancel()
-            result = await live.stop()  # also when starting failed: no task is left behind
+    browser = capture.browser
+    if browser is None:
+        raise TaskError("record_session needs a capture with a browser (launch it first)")
+    live = LiveRecorder(
+        browser.context,
+        capture,
+        thread,
+        page=None if browser.attached else browser.page,
+        name=name or f"live recording {thread}",
+        on_action=on_action,
+        quiet=quiet,
+    )
+    stopped = asyncio.ensure_future(stop.wait())
+    closed = asyncio.ensure_future(live.closed.wait())
+    try:
+        await live.start(url)
+        ready(live)
+        await asyncio.wait({stopped, closed}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopped.cancel()
+        closed.cancel()
+        result = await live.stop()  # also when starting failed: no task is left behind
     if out is None:
         return Recording(result, None, None)
     try:
         exported = export_task(
-            result.actions, name=name or f"recorded {thread}", secrets=config.capture.secrets
+            result.actions,
+            name=name or f"recorded {thread}",
+            secrets=capture.config.capture.secrets,
         )
     except TaskError as exc:
         result.problems.append(f"no task file written: {exc}")

@@ -1,4 +1,4 @@
-"""`python -m capture.browser.locate`: print the Chromium capture would launch (exit 1 if none).
+"""`python -m capture.browser`: print the Chromium capture would launch (exit 1 if none).
 
 scripts/setup runs this to decide whether a browser must be installed.
 """

@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import Any, Protocol
 
+from capture.browser._internals import actual_locator
 from capture.recorder.observe import REDACTED
-from capture.recorder.observe._bridge import impl_of
 
 __all__ = [
     "ASSERTIONS",
@@ -145,12 +145,11 @@ def _short(value: Any) -> str:
 def _target(owner: Any) -> str:
     """`locator('<selector>')`, read from the locator's repr.
 
-    `LocatorAssertions` has no public way back to its locator; its implementation's
-    `_actual_locator` is read for the text only (through `impl_of`, see `observe._bridge`),
-    with a plain `locator` when it is gone.
+    `LocatorAssertions` has no public way back to its locator; the seam reads it for the
+    text only, with a plain `locator` when it is gone.
     """
     if type(owner).__name__ == "LocatorAssertions":
-        owner = getattr(impl_of(owner), "_actual_locator", None)
+        owner = actual_locator(owner)
     match = re.search(r"selector='(.*)'>$", repr(owner))
     return f"locator({match.group(1)!r})" if match else "locator"
 

@@ -1,0 +1,26 @@
+"""`capture demo`: the bundled demo shop on 127.0.0.1, for examples/shop.yaml."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from capture.demo_site._server import DEMO_PASSWORD, DEMO_USER, DemoSite
+
+__all__ = ["demo"]
+
+
+def demo(
+    port: Annotated[int, typer.Option("--port", help="Port on 127.0.0.1, 0 for any")] = 8800,
+) -> None:
+    """Serve the bundled demo shop on 127.0.0.1 until Ctrl+C (for examples/shop.yaml)."""
+    site = DemoSite(port)
+    typer.echo(f"demo shop: {site.url}/")
+    typer.echo(f"sign in as {DEMO_USER} / {DEMO_PASSWORD}")
+    typer.echo(
+        f"run the example: SHOP_PASSWORD={DEMO_PASSWORD} capture run examples/shop.yaml "
+        f"--var SHOP_URL={site.url}"
+    )
+    typer.echo("Ctrl+C stops it.")
+    site.serve_forever()

@@ -1,0 +1,21 @@
+"""The one entry that opens a capture: store, session client, browser and recorders.
+
+Every front door (`capture run`, `record`, `snap`, `mcp`, the pytest plugin) opens its
+captures through `open_capture` (or its sync face `open_capture_sync`) and builds none of
+these pieces itself; see docs/architecture.md.
+"""
+
+from capture.entry._open import Capture, open_capture
+from capture.entry._store import ResolvedStore, StoreChoice, answers, resolve_store
+from capture.entry._sync import SyncCapture, open_capture_sync
+
+__all__ = [
+    "Capture",
+    "ResolvedStore",
+    "StoreChoice",
+    "SyncCapture",
+    "answers",
+    "open_capture",
+    "open_capture_sync",
+    "resolve_store",
+]

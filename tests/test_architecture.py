@@ -1,0 +1,204 @@
+"""The shape docs/architecture.md promises, checked on the code itself (its imports and
+calls, read with `ast`): no import circle, one entry that opens captures, one seam for
+Playwright's internals, and every command in the package it commands."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = (ROOT / "capture", ROOT / "capture_pytest")
+
+
+def _modules() -> Iterator[tuple[str, Path, ast.Module]]:
+    for package in PACKAGES:
+        for path in sorted(package.rglob("*.py")):
+            parts = list(path.relative_to(ROOT).with_suffix("").parts)
+            if parts[-1] == "__init__":
+                parts.pop()
+            yield ".".join(parts), path, ast.parse(path.read_text(encoding="utf-8"))
+
+
+MODULES = {name: (path, tree) for name, path, tree in _modules()}
+
+
+def _imports(name: str, tree: ast.Module) -> set[str]:
+    """The capture modules `name` imports, at any depth (lazy imports are imports too)."""
+    found: set[str] = set()
+    package = name if MODULES[name][0].name == "__init__.py" else name.rpartition(".")[0]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            targets = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                base = ".".join(
+                    [*package.split(".")[: len(package.split(".")) - node.level + 1], base]
+                )
+            targets = [f"{base}.{alias.name}" for alias in node.names] + [base]
+        else:
+            continue
+        for target in targets:
+            while target and target not in MODULES:
+                target = target.rpartition(".")[0]
+            if target and target != name:
+                found.add(target)
+                break
+    return found
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components of more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for nxt in graph.get(node, ()):
+            if nxt not in index:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in on_stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in graph:
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_no_import_circle() -> None:
+    # A package's __init__ re-exporting its own submodules is not a circle of the code.
+    graph = {
+        name: {t for t in _imports(name, tree) if not name.startswith(f"{t}.")}
+        for name, (_, tree) in MODULES.items()
+    }
+    assert _cycles(graph) == []
+
+
+def test_the_circle_check_finds_a_circle() -> None:
+    """The check above can fail: two modules importing each other are a circle."""
+    assert _cycles({"a": {"b"}, "b": {"a"}, "c": {"a"}}) == [["a", "b"]]
+
+
+def _calls(tree: ast.Module) -> Iterator[str]:
+    """The names called in `tree`: `Recorder(...)` and `SessionClient.from_config(...)` alike."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            func = node.func
+            if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+                yield f"{func.value.id}.{func.attr}"
+                yield func.attr
+            elif isinstance(func, ast.Name):
+                yield func.id
+
+
+# What opening a capture builds: only the entry builds them for a front door.
+OPENERS = {
+    "Recorder",
+    "SyncRecorder",
+    "AsyncSessionClient",
+    "AsyncSessionClient.from_config",
+    "SessionClient.from_config",
+    "open_browser",
+    "resolve_store",
+    "serve_in_background",
+}
+# Where they may be called: the entry, and the pieces' own packages (a recorder face is
+# built by its class; `open_browser` is the browser package's). The session commands
+# (`capture values/parts/sessions`) and `agent-context` read and write a store directly:
+# they open no capture.
+ALLOWED = (
+    "capture.entry",
+    "capture.recorder",
+    "capture.session",
+    "capture.browser",
+    "capture.store",
+    "capture.agent._cli",
+)
+
+
+def test_only_the_entry_opens_captures() -> None:
+    offenders = {
+        f"{name}: {called}"
+        for name, (_, tree) in MODULES.items()
+        if not name.startswith(ALLOWED)
+        for called in _calls(tree)
+        if called in OPENERS
+    }
+    assert offenders == set(), "open captures through capture.entry.open_capture"
+
+
+PRIVATE = {"_impl_obj", "_sync", "_actual_locator", "listeners"}
+SEAM = "capture.browser._internals"
+
+
+def _private_names(tree: ast.Module) -> set[str]:
+    names = {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
+    names |= {
+        n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)
+    }
+    return names & PRIVATE
+
+
+def test_one_module_touches_playwrights_internals() -> None:
+    touching = {name for name, (_, tree) in MODULES.items() if _private_names(tree)}
+    assert touching == {SEAM}
+
+
+COMMANDS = {
+    "serve": "capture.store._cli",
+    "values": "capture.session._cli",
+    "parts": "capture.session._cli",
+    "sessions": "capture.session._cli",
+    "agent-context": "capture.agent._cli",
+    "run": "capture.tasks._cli",
+    "schema": "capture.tasks._cli",
+    "demo": "capture.demo_site._cli",
+    "record": "capture.live._cli",
+    "snap": "capture.entry._cli",
+}
+
+
+@pytest.mark.parametrize(("command", "module"), sorted(COMMANDS.items()))
+def test_each_command_lives_in_its_package(command: str, module: str) -> None:
+    from capture.cli import app
+
+    registered = {
+        (c.name or c.callback.__name__.replace("_", "-")): c.callback
+        for c in app.registered_commands
+        if c.callback is not None
+    }
+    groups = {g.name: g.typer_instance for g in app.registered_groups}
+    if command in groups:
+        owner = groups[command].registered_commands[0].callback
+    else:
+        owner = registered[command]
+    assert owner is not None
+    assert owner.__module__ == module
+
+
+def test_cli_only_registers() -> None:
+    """capture/cli.py defines no command of its own: only `main` and the registrations."""
+    _, tree = MODULES["capture.cli"]
+    defined = [n.name for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)]
+    assert defined == ["main"]
