@@ -203,6 +203,10 @@ class BrowserTools:
                 return self._error(f"bad argument: {first['msg']}")
             except (CaptureError, PlaywrightError, TimeoutError) as exc:
                 return self._error(_one_line(exc) if str(exc) else "timed out")
+            except Exception as exc:  # a bug: the client still gets an answer, scrubbed
+                reason = self._fit(f"{type(exc).__name__}: {_one_line(exc)}")
+                log.error("%s failed: %s", name, reason)
+                return self._error(f"internal error in {name}: {reason}")
 
     async def close(self) -> None:
         """Write the run's end; the capture's entry then flushes (bounded) and closes the
