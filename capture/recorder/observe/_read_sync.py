@@ -18,9 +18,14 @@ from capture.recorder.observe._script import frame_for_ref, ref_count_error, ref
 __all__ = ["read_page_state_sync", "read_sensitive_sync", "resolve_ref_sync"]
 
 
-def read_page_state_sync(page: Page, *, redact_selectors: Sequence[str] = ()) -> PageState:
+def read_page_state_sync(
+    page: Page, *, redact_selectors: Sequence[str] = (), whole_page: bool = False
+) -> PageState:
     """`read_page_state` for a sync-API page."""
-    return run_sync(page, read_page_state(impl_of(page), redact_selectors=redact_selectors))
+    reading = read_page_state(
+        impl_of(page), redact_selectors=redact_selectors, whole_page=whole_page
+    )
+    return run_sync(page, reading)
 
 
 def read_sensitive_sync(
