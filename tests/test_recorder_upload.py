@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import Any
 
 import httpx
@@ -86,6 +88,52 @@ async def test_unavailable_is_retried_with_backoff_then_dropped() -> None:
     assert up.retry_delay(1, StoreUnavailableError("x")) == 0.25
     assert up.retry_delay(2, StoreUnavailableError("x")) == 0.5
     assert up.retry_delay(3, StoreUnavailableError("x")) is None
+
+
+@pytest.mark.parametrize("face", ["async", "sync"])
+async def test_one_retry_budget_per_write_whatever_the_clients_own(face: str) -> None:
+    """The uploader's retries are the only ones: a client with retries of its own does not
+    multiply them (4 client tries x 3 upload tries made 12 requests, ~65 s on a dead store)."""
+    calls: list[httpx.Request] = []
+
+    def always_503(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        return httpx.Response(503, json={"error": "overloaded"})
+
+    url, transport = "http://127.0.0.1:1/api/v1", httpx.MockTransport(always_503)
+    if face == "async":
+        async with AsyncSessionClient(url, retries=3, transport=transport) as client:
+            up = AsyncUploader(client, "t-503", **_uploader_options(retries=2))
+            up.put(Write("a", 1))
+            await up.close()
+    else:
+        with SessionClient(url, retries=3, transport=transport) as sync_client:
+            sync_up = SyncUploader(sync_client, "t-503", **_uploader_options(retries=2))
+            sync_up.put(Write("a", 1))
+            sync_up.close()
+    assert len(calls) == 3  # first try + upload_retries, once
+
+
+async def test_close_gives_up_at_its_deadline_and_counts_what_is_left() -> None:
+    """A store that stopped answering mid-request (a fault a real server cannot be asked to
+    produce on cue): close(within=...) returns then, the write in flight and the queued ones
+    counted as dropped."""
+
+    async def hang(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(60)
+        return httpx.Response(204)
+
+    async with AsyncSessionClient(
+        "http://127.0.0.1:1/api/v1", transport=httpx.MockTransport(hang)
+    ) as client:
+        up = AsyncUploader(client, "t-hang", **_uploader_options(retries=3))
+        for key in "abc":
+            up.put(Write(key, 1))
+        await asyncio.sleep(0.05)  # "a" is in flight
+        began = time.monotonic()
+        await up.close(0.5)
+    assert time.monotonic() - began < 5
+    assert (up.stats.uploaded, up.stats.dropped, up.pending) == (0, 3, 0)
 
 
 async def test_rejected_write_is_not_retried(start_store_server: Any) -> None:

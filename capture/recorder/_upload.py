@@ -130,7 +130,7 @@ class AsyncUploader(UploaderBase):
 
     def __init__(self, client: AsyncSessionClient, thread_id: str, **options: Any) -> None:
         super().__init__(thread_id, **options)
-        self.client = client
+        self.client = client.with_retries(0)  # one retry budget per write: ours
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
@@ -195,7 +195,7 @@ class SyncUploader(UploaderBase):
 
     def __init__(self, client: SessionClient, thread_id: str, **options: Any) -> None:
         super().__init__(thread_id, **options)
-        self.client = client
+        self.client = client.with_retries(0)  # one retry budget per write: ours
         self._cond = threading.Condition()
         self._closed = False
         self._thread: threading.Thread | None = None

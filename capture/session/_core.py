@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import copy
 import json
 from collections.abc import Callable, Generator, Mapping
 from datetime import UTC, datetime, timedelta
@@ -238,6 +239,13 @@ class BaseSessionClient:
         return encode_json(
             {"key": key, "value": value, "expiry": format_expiry(expiry, self._clock())}
         )
+
+    def with_retries(self, retries: int) -> Self:
+        """This client, on the same connections, with another retry budget: the recorder's
+        uploader sends with none, so its own retries are the one budget of a write."""
+        clone = copy.copy(self)
+        clone.retries = retries
+        return clone
 
     def retry_delay(self, attempt: int, response: httpx.Response | None) -> float | None:
         """Seconds to wait before retry `attempt` (1-based), or None to give up."""

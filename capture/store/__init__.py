@@ -2,17 +2,9 @@
 pluggable storage backends (`memory://`, `sqlite:///path.db`, `redis://`), and helpers to
 run it. `capture serve` lives in `_cli` (imported by `capture.cli` only)."""
 
+from capture.store import _base
 from capture.store._app import PUBLIC_PATHS, create_app
-from capture.store._base import (
-    HISTORY_PREFIX,
-    Clock,
-    Entry,
-    HistoryEntry,
-    HistoryPolicy,
-    SessionRow,
-    Store,
-    utc_now,
-)
+from capture.store._base import *  # noqa: F403 - the Store protocol and its value types
 from capture.store._factory import DEFAULT_STORE_URL, SCHEMES, store_from_url
 from capture.store._memory import MemoryStore
 from capture.store._openapi import openapi_document
@@ -28,18 +20,11 @@ from capture.store._sqlite import SqliteStore
 
 __all__ = [
     "DEFAULT_STORE_URL",
-    "HISTORY_PREFIX",
     "PUBLIC_PATHS",
     "SCHEMES",
-    "Clock",
-    "Entry",
-    "HistoryEntry",
-    "HistoryPolicy",
     "MemoryStore",
     "RedisStore",
-    "SessionRow",
     "SqliteStore",
-    "Store",
     "StoreServer",
     "check_exposure",
     "create_app",
@@ -48,5 +33,5 @@ __all__ = [
     "serve_in_background",
     "store_for",
     "store_from_url",
-    "utc_now",
 ]
+__all__ += _base.__all__

@@ -22,10 +22,8 @@ __all__ = [
     "HistoryPolicy",
     "SessionRow",
     "Store",
-    "from_us",
-    "to_us",
     "utc_now",
-]
+]  # (from_us and to_us are the SQL and Redis backends' own helpers)
 
 HISTORY_PREFIX = USER_PART_PREFIX
 """Only keys with this prefix (Distri user parts) keep a history of past values."""

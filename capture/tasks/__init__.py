@@ -1,5 +1,6 @@
 """Scripted browser tasks: the task-file format, loading it with line numbers, running it."""
 
+from capture.tasks import _schema
 from capture.tasks._load import dump_task, load_task, parse_task
 from capture.tasks._progress import print_summary, step_table
 from capture.tasks._runner import (
@@ -13,34 +14,7 @@ from capture.tasks._runner import (
     run_task,
     run_task_sync,
 )
-from capture.tasks._schema import (
-    STEP_KINDS,
-    CaptureStep,
-    CheckStep,
-    ClickStep,
-    DblclickStep,
-    DragArgs,
-    DragStep,
-    ExpectStep,
-    FillStep,
-    FrameSpec,
-    GotoStep,
-    HoverStep,
-    PressStep,
-    ScrollStep,
-    SelectStep,
-    SleepStep,
-    Step,
-    StepBase,
-    Target,
-    TaskFile,
-    TypeStep,
-    UncheckStep,
-    UploadStep,
-    VarSpec,
-    Viewport,
-    WaitForStep,
-)
+from capture.tasks._schema import *  # noqa: F403 - the task-file models, in _schema.__all__
 from capture.tasks._steps import StepContext, StepFailed, perform
 from capture.tasks._vars import Vars, parse_var_options, resolve_vars
 
@@ -48,38 +22,12 @@ __all__ = [
     "EXIT_DROPPED",
     "EXIT_FAILED",
     "EXIT_OK",
-    "STEP_KINDS",
-    "CaptureStep",
-    "CheckStep",
-    "ClickStep",
-    "DblclickStep",
-    "DragArgs",
-    "DragStep",
-    "ExpectStep",
-    "FillStep",
-    "FrameSpec",
-    "GotoStep",
-    "HoverStep",
-    "PressStep",
     "RunListener",
     "RunResult",
-    "ScrollStep",
-    "SelectStep",
-    "SleepStep",
-    "Step",
-    "StepBase",
     "StepContext",
     "StepFailed",
     "StepResult",
-    "Target",
-    "TaskFile",
-    "TypeStep",
-    "UncheckStep",
-    "UploadStep",
-    "VarSpec",
     "Vars",
-    "Viewport",
-    "WaitForStep",
     "default_thread",
     "dump_task",
     "load_task",
@@ -92,3 +40,4 @@ __all__ = [
     "run_task_sync",
     "step_table",
 ]
+__all__ += _schema.__all__

@@ -76,8 +76,6 @@ __all__ = [
     "Viewport",
     "WaitForArgs",
     "WaitForStep",
-    "describe_frame",
-    "format_duration",
 ]
 
 TARGET_KEYS = ("css", "text", "role", "test_id", "label", "placeholder", "ref")
