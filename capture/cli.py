@@ -16,6 +16,7 @@ from capture.demo_site._cli import demo
 from capture.entry._cli import snap
 from capture.errors import CaptureError
 from capture.live._cli import record
+from capture.mcp._cli import mcp
 from capture.session._cli import parts_app, sessions, values_app
 from capture.store._cli import serve
 from capture.tasks._cli import run, schema
@@ -58,3 +59,4 @@ app.command("schema")(schema)
 app.command("demo")(demo)
 app.command("record")(record)
 app.command("snap")(snap)
+app.command("mcp")(mcp)

@@ -26,6 +26,7 @@ element keeps its ref from one capture to the next; "f1e3" is element 3 of frame
 from capture.recorder.observe._diff import diff_outline
 from capture.recorder.observe._events import PageEvents
 from capture.recorder.observe._format import format_observation
+from capture.recorder.observe._mark import mark_secret_text
 from capture.recorder.observe._model import EventsSnapshot, PageState, Rect
 from capture.recorder.observe._outline import ABOVE_MARKER, BELOW_MARKER
 from capture.recorder.observe._read import (
@@ -69,6 +70,7 @@ __all__ = [
     "frame_for_ref",
     "frame_numbered",
     "is_sensitive",
+    "mark_secret_text",
     "read_page_state",
     "read_page_state_sync",
     "read_sensitive",

@@ -74,9 +74,10 @@ async def _read_frame(
     deadline: float | None = None,
     sensitive: bool = True,
     secrets: Sequence[str] = (),
+    whole_page: bool = False,
 ) -> FrameRead | None:
     read = FrameRead.of(page, frame)
-    arg = options(mode, read.prefix, redact_selectors, deadline, sensitive, secrets)
+    arg = options(mode, read.prefix, redact_selectors, deadline, sensitive, secrets, whole_page)
     calls = [frame.evaluate(script(), arg)]
     if read.parent is not None:
         calls.append(_place(frame, read.parent))
@@ -90,8 +91,9 @@ async def _read_frames(
     deadline: float | None = None,
     sensitive: bool = True,
     secrets: Sequence[str] = (),
+    whole_page: bool = False,
 ) -> list[FrameRead]:
-    args = (mode, redact_selectors, deadline, sensitive, secrets)
+    args = (mode, redact_selectors, deadline, sensitive, secrets, whole_page)
     reads = [
         read
         for read in await asyncio.gather(*(_read_frame(page, f, *args) for f in live_frames(page)))
@@ -109,6 +111,7 @@ async def read_page_state(
     redact_selectors: Sequence[str] = (),
     deadline: float | None = None,
     sensitive: bool = True,
+    whole_page: bool = False,
 ) -> PageState:
     """One pass over every frame and open shadow root: the outline and what to mask.
 
@@ -116,8 +119,13 @@ async def read_page_state(
     there and answers with what it read, the viewport first: the state is then `partial`.
     `sensitive` False leaves the sensitive rects and values out of the state, for a caller
     that has just read them with `read_sensitive` (on a long page that read is not free).
+    By default the walk covers the viewport and a few viewport heights around it (bounded
+    work for every capture); `whole_page` lists every element of the document, for a
+    search or a part of the page the capture's budget left out.
     """
-    reads = await _read_frames(page, "walk", redact_selectors, deadline, sensitive)
+    reads = await _read_frames(
+        page, "walk", redact_selectors, deadline, sensitive, whole_page=whole_page
+    )
     return assemble_state(reads)
 
 

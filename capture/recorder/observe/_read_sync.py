@@ -24,10 +24,15 @@ def read_page_state_sync(
     redact_selectors: Sequence[str] = (),
     deadline: float | None = None,
     sensitive: bool = True,
+    whole_page: bool = False,
 ) -> PageState:
     """`read_page_state` for a sync-API page."""
     state = read_page_state(
-        impl_of(page), redact_selectors=redact_selectors, deadline=deadline, sensitive=sensitive
+        impl_of(page),
+        redact_selectors=redact_selectors,
+        deadline=deadline,
+        sensitive=sensitive,
+        whole_page=whole_page,
     )
     return run_sync(page, state)
 

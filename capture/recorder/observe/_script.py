@@ -21,6 +21,7 @@ from capture.recorder.observe._scrub import MIN_SECRET_LENGTH
 
 __all__ = [
     "FOCUSED_SENSITIVE_JS",
+    "REDACT_ATTR",
     "REF_ATTR",
     "SENSITIVE_FIELD",
     "SENSITIVE_FIELD_JS",
@@ -35,6 +36,8 @@ __all__ = [
 ]
 
 REF_ATTR = "data-capture-ref"
+# An element page.js masks in the screenshot and keeps out of the outline (a redacted area).
+REDACT_ATTR = "data-capture-redact"
 
 # The sensitive-field rule, in one place: page.js masks these fields and never reads their
 # values into an outline, listen.js never reports what is typed into them, and the task
@@ -76,6 +79,10 @@ REF_PATTERN = re.compile(r"^(f\d+)?e\d+$")
 WALK_ABOVE = 1
 WALK_BELOW = 2
 MAX_ITEMS = 1500
+# A whole-page read (the MCP server's browser_find and browser_snapshot with a target) lists
+# every element, however far from the viewport, up to this many per frame.
+WHOLE_PAGE_VIEWPORTS = 1_000_000
+WHOLE_PAGE_ITEMS = 50_000
 
 _prefixes: WeakKeyDictionary[Any, str] = WeakKeyDictionary()
 _counters: WeakKeyDictionary[Any, int] = WeakKeyDictionary()
@@ -94,6 +101,7 @@ def options(
     deadline: float | None = None,
     sensitive: bool = True,
     secrets: Sequence[str] = (),
+    whole_page: bool = False,
 ) -> dict[str, Any]:
     """The argument page.js takes for `mode` ("walk", "sensitive" or "frame").
 
@@ -102,6 +110,7 @@ def options(
     `sensitive` False: a walk leaves out the sensitive rects and values (read already).
     `secrets` (known secret values, "sensitive" mode only) are the one thing sent into the
     page that must never go anywhere else: page.js masks wherever the frame shows them.
+    `whole_page` walks the whole document instead of the viewport and its neighbourhood.
     """
     return {
         "mode": mode,
@@ -110,9 +119,9 @@ def options(
         "redactSelectors": list(redact_selectors),
         "secrets": list(secrets),
         "minSecret": MIN_SECRET_LENGTH,
-        "above": WALK_ABOVE,
-        "below": WALK_BELOW,
-        "maxItems": MAX_ITEMS,
+        "above": WHOLE_PAGE_VIEWPORTS if whole_page else WALK_ABOVE,
+        "below": WHOLE_PAGE_VIEWPORTS if whole_page else WALK_BELOW,
+        "maxItems": WHOLE_PAGE_ITEMS if whole_page else MAX_ITEMS,
         "deadline": None if deadline is None else deadline * 1000,
         "skipSensitive": not sensitive,
     }

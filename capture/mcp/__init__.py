@@ -1,0 +1,18 @@
+"""`capture mcp`: an MCP server whose browser tools have Playwright MCP's names and
+parameters and answer with capture's observation and screenshot, every step captured into
+a session thread (docs/mcp.md)."""
+
+from capture.mcp._schema import TOOLS, tool_list
+from capture.mcp._server import create_server, http_app, serve_http, serve_stdio
+from capture.mcp._tools import Answer, BrowserTools
+
+__all__ = [
+    "TOOLS",
+    "Answer",
+    "BrowserTools",
+    "create_server",
+    "http_app",
+    "serve_http",
+    "serve_stdio",
+    "tool_list",
+]
