@@ -2,7 +2,8 @@
 it commands (`serve` in `store/`, `run` in `tasks/`, `record` in `live/`, ...).
 
 A `CaptureError` (or a `ValueError` from bad input) becomes one line on stderr and exit code 1;
-usage mistakes exit 2 (click's convention). No traceback for user mistakes.
+usage mistakes exit 2 (click's convention): click's own, and capture's `UsageError` (a bad
+option value, a thread id the store would refuse). No traceback for user mistakes.
 """
 
 from __future__ import annotations
@@ -38,11 +39,15 @@ def main() -> None:
     """Console-script entry point: turns expected errors into one line and an exit code.
 
     Typer's standalone mode already prints usage errors (exit 2) and handles Ctrl+C; what
-    reaches us are capture's own errors and bad values, which get one line and exit 1.
+    reaches us are capture's own errors and bad values, which get one line and the error's
+    exit code (2 for a `UsageError`, else 1).
     """
     try:
         app()
-    except (CaptureError, ValueError) as exc:
+    except CaptureError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except ValueError as exc:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(1)
 

@@ -13,7 +13,7 @@ import jsonschema_rs
 import pytest
 import yaml
 
-from capture.errors import TaskError
+from capture.errors import TaskError, UsageError
 from capture.tasks import (
     STEP_KINDS,
     ClickStep,
@@ -309,7 +309,7 @@ def test_drags_between_frames_the_file_cannot_tell_apart_are_left_to_the_runner(
 
 def test_var_options() -> None:
     assert parse_var_options(["A=1", "B=x=y", "C="]) == {"A": "1", "B": "x=y", "C": ""}
-    with pytest.raises(TaskError, match="NAME=VALUE"):
+    with pytest.raises(UsageError, match="NAME=VALUE"):
         parse_var_options(["nope"])
 
 

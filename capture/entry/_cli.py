@@ -18,6 +18,7 @@ from capture.entry._open import open_capture
 from capture.errors import BrowserError, StoreUnavailableError
 from capture.recorder import CaptureResult
 from capture.recorder.observe._outline import short_error
+from capture.session._ids import check_thread_id
 
 __all__ = ["snap"]
 
@@ -40,6 +41,7 @@ def snap(
 ) -> None:
     """Open URL, capture it once into the thread, and print what was stored."""
     cfg = config_from(config_file, **{"session.server": server, "session.token": token})
+    check_thread_id(thread, cfg.store.max_thread_id_length)
     result, dropped, base_url = asyncio.run(
         _snap(cfg, url, thread, wait_for, headed, explicit_server=server is not None)
     )

@@ -20,11 +20,10 @@ from capture._cli_options import ConfigOption, ServerOption, TokenOption, config
 from capture.config import Config
 from capture.entry import open_capture
 from capture.errors import TaskError
-from capture.tasks._load import load_task
+from capture.tasks._preflight import errors_as_json, prepare_run
 from capture.tasks._progress import listener_for, print_summary
 from capture.tasks._runner import RunResult, config_for, run_task
 from capture.tasks._schema import TaskFile
-from capture.tasks._vars import parse_var_options, resolve_vars
 
 __all__ = ["run", "schema"]
 
@@ -76,6 +75,7 @@ def _write_out(out: Path, result: RunResult, base_url: str) -> None:
         raise TaskError(f"cannot write to --out {out}: {exc.strerror or exc}") from exc
 
 
+@errors_as_json
 def run(
     task_file: Annotated[Path, typer.Argument(help="The task file (YAML)", show_default=False)],
     thread: Annotated[
@@ -134,9 +134,7 @@ def run(
             "capture.strict": True if strict else None,
         },
     )
-    task = load_task(task_file)
-    variables = parse_var_options(var or [])
-    resolve_vars(task, variables)  # unset variables fail here, before a store or a browser
+    task, variables, thread = prepare_run(task_file, var or [], thread, config)
     result, base_url = asyncio.run(
         _run_cli(
             task,
