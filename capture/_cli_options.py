@@ -21,9 +21,9 @@ SERVER_HELP = "Session store base URL [config: session.server]"
 TOKEN_HELP = "Bearer token for the store [config: session.token, env CAPTURE_TOKEN]"
 CONFIG_HELP = "Config file [default: ./playwright.config.toml, env CAPTURE_CONFIG]"
 
-ServerOption = Annotated[str | None, typer.Option("--server", help=SERVER_HELP)]
-TokenOption = Annotated[str | None, typer.Option("--token", help=TOKEN_HELP)]
-ConfigOption = Annotated[str | None, typer.Option("--config", help=CONFIG_HELP)]
+ServerOption = Annotated[str | None, typer.Option("--server", metavar="URL", help=SERVER_HELP)]
+TokenOption = Annotated[str | None, typer.Option("--token", metavar="TOKEN", help=TOKEN_HELP)]
+ConfigOption = Annotated[str | None, typer.Option("--config", metavar="FILE", help=CONFIG_HELP)]
 
 
 def config_from(config_file: str | None, **overrides: Any) -> Config:

@@ -12,6 +12,7 @@ import sys
 
 import typer
 
+from capture._cli_help import Command, Group, root
 from capture.agent._cli import agent_context
 from capture.demo_site._cli import demo
 from capture.entry._cli import snap
@@ -52,14 +53,19 @@ def main() -> None:
         sys.exit(1)
 
 
-# In the order `capture --help` lists them.
-app.command("serve")(serve)
-app.add_typer(values_app, name="values")
-app.add_typer(parts_app, name="parts")
-app.command("sessions")(sessions)
-app.command("agent-context")(agent_context)
-app.command("run")(run)
-app.command("schema")(schema)
-app.command("demo")(demo)
-app.command("record")(record)
-app.command("snap")(snap)
+# In the order `capture --help` lists them; every command and group prints click-style
+# usage lines and its whole description (capture/_cli_help.py).
+app.callback()(root)
+app.command("serve", cls=Command)(serve)
+app.add_typer(values_app, name="values", cls=Group)
+app.add_typer(parts_app, name="parts", cls=Group)
+app.command("sessions", cls=Command)(sessions)
+app.command("agent-context", cls=Command)(agent_context)
+app.command("run", cls=Command)(run)
+app.command("schema", cls=Command)(schema)
+app.command("demo", cls=Command)(demo)
+app.command("record", cls=Command)(record)
+app.command("snap", cls=Command)(snap)
+for group in (values_app, parts_app):
+    for info in group.registered_commands:
+        info.cls = Command

@@ -300,3 +300,72 @@ def test_run_json_prints_a_json_error_object(cli: Run, tmp_path: Path) -> None:
     task.write_text(TASK)
     code, out, _ = cli("run", str(task), "--json", "--thread", "", *NOWHERE)
     assert (code, json.loads(out)["exit_code"]) == (2, 2)
+
+
+# -- what a user reads: help, version, counts ------------------------------------------------
+
+
+def test_version(cli: Run) -> None:
+    import tomllib
+
+    project = tomllib.loads((Path(__file__).parent.parent / "pyproject.toml").read_text())
+    code, out, _ = cli("--version")
+    assert (code, out) == (0, f"capture {project['project']['version']}\n")
+
+
+def test_the_top_level_help_shows_whole_descriptions(cli: Run) -> None:
+    from capture.cli import app
+
+    code, out, _ = cli("--help")
+    assert code == 0
+    listed = " ".join(out.split("Commands:", 1)[1].split())
+    assert "..." not in listed
+    for info in app.registered_commands:
+        assert info.callback is not None
+        assert info.callback.__doc__ is not None
+        first = " ".join(info.callback.__doc__.split("\n\n")[0].split())
+        assert f"{info.name} {first}" in listed
+
+
+def _usage_line(cli: Run, *command: str) -> str:
+    code, out, _ = cli(*command, "--help")
+    assert code == 0
+    return out.splitlines()[0]
+
+
+@pytest.mark.parametrize(
+    ("command", "usage"),
+    [
+        (("run",), "Usage: capture run [OPTIONS] TASK_FILE"),
+        (("snap",), "Usage: capture snap [OPTIONS] URL"),
+        (("record",), "Usage: capture record [OPTIONS] [URL]"),
+        (("agent-context",), "Usage: capture agent-context [OPTIONS] [THREAD]"),
+        (("values", "set"), "Usage: capture values set [OPTIONS] THREAD KEY VALUE"),
+        (("parts", "image"), "Usage: capture parts image [OPTIONS] THREAD NAME FILE"),
+    ],
+)
+def test_usage_lines_name_arguments_in_capitals(
+    cli: Run, command: tuple[str, ...], usage: str
+) -> None:
+    assert _usage_line(cli, *command) == usage
+
+
+def test_option_values_have_names_not_types(cli: Run) -> None:
+    _, out, _ = cli("run", "--help")
+    assert "--var NAME=VALUE" in out
+    assert "--thread THREAD" in out
+    assert "<list[str]>" not in out
+    _, out, _ = cli("serve", "--help")
+    assert "[default: 8787; config: store.port]" in " ".join(out.split())
+    assert "[default: 127.0.0.1; config: store.host]" in " ".join(out.split())
+
+
+def test_counts_read_as_english(capsys: pytest.CaptureFixture[str]) -> None:
+    from capture.tasks import RunResult, StepResult, print_summary
+
+    one = StepResult(number=1, kind="goto", line=3, action="goto /", status="ok")
+    result = RunResult("t", "t.yaml", "t", "passed", [one], 1.0, captures=1, dropped=1)
+    print_summary(result, "http://127.0.0.1:9/api/v1")
+    out = capsys.readouterr().out
+    assert "passed: 1/1 step ok in 1.0s, 1 capture into thread 't'" in out
+    assert "warning: 1 store write was dropped" in out

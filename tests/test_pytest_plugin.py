@@ -437,7 +437,7 @@ def test_explicit(page: Page, capture_recorder) -> None:
     result.assert_outcomes(passed=1)
     output = "\n".join(result.outlines)
     assert f"no session store at {nothing}; running the embedded store in-process" in output
-    assert "2 captures from 1 tests, one thread per test" in output  # the explicit one too
+    assert "2 captures from 1 test, one thread per test" in output  # the explicit one too
     assert re.search(r"^viewer: http://127\.0\.0\.1:\d+/ \(while this run lasts\)$", output, re.M)
 
     # The embedded store kept its data (SQLite under .capture/): serve it and look.

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from capture._cli_options import config_from
+from capture._output import count
 from capture.config import Config
 from capture.entry import StoreChoice, SyncCapture, open_capture_sync
 from capture.errors import CaptureError
@@ -126,9 +127,10 @@ class CapturePlugin:
         store = self.capture.store
         write = terminalreporter.write_line
         terminalreporter.write_sep("-", "capture")
-        write(f"{self.captures} captures from {self.tests} tests, one thread per test")
+        tests = count(self.tests, "test")
+        write(f"{count(self.captures, 'capture')} from {tests}, one thread per test")
         if self.dropped:
-            write(f"{self.dropped} store writes dropped (the store did not take them)")
+            write(f"{count(self.dropped, 'store write')} dropped (the store did not take them)")
         write(f"store: {store.base_url}")
         root = viewer_root(store.base_url)
         if store.embedded:

@@ -90,11 +90,17 @@ def run(
     headed: Annotated[bool, typer.Option("--headed", help="Show the browser window")] = False,
     out: Annotated[
         Path | None,
-        typer.Option("--out", help="Also write result.json and each step's observation here"),
+        typer.Option(
+            "--out", metavar="DIR", help="Also write result.json and each step's observation here"
+        ),
     ] = None,
     var: Annotated[
         list[str] | None,
-        typer.Option("--var", help="Set a variable: NAME=VALUE (repeatable; wins over vars/env)"),
+        typer.Option(
+            "--var",
+            metavar="NAME=VALUE",
+            help="Set a variable (repeatable; wins over the task's vars and the environment)",
+        ),
     ] = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print only a machine-readable JSON summary")

@@ -15,6 +15,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from capture._output import count
 from capture.tasks._runner import RunListener, RunResult, StepResult
 from capture.tasks._schema import TaskFile
 
@@ -122,12 +123,13 @@ def print_summary(result: RunResult, base_url: str, *, embedded: bool = False) -
     """One closing paragraph: outcome, counts, dropped writes, and where to look."""
     ok = sum(1 for s in result.steps if s.status == "ok")
     lines = [
-        f"{result.status}: {ok}/{len(result.steps)} steps ok in {result.seconds:.1f}s, "
-        f"{result.captures} captures into thread {result.thread!r} ({base_url})",
+        f"{result.status}: {ok}/{count(len(result.steps), 'step')} ok in {result.seconds:.1f}s, "
+        f"{count(result.captures, 'capture')} into thread {result.thread!r} ({base_url})",
     ]
     if result.dropped:
         lines.append(
-            f"warning: {result.dropped} store writes were dropped (the store was unreachable); "
+            f"warning: {count(result.dropped, 'store write')} "
+            f"{'was' if result.dropped == 1 else 'were'} dropped (the store was unreachable); "
             "the task itself ran to the end (--strict makes this exit 3)"
         )
     if embedded:
