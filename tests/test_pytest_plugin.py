@@ -133,6 +133,15 @@ async def test_orders_explicit(async_page, base_url, capture_async_recorder):
 """
 
 
+INI = """
+[pytest]
+asyncio_default_fixture_loop_scope = function
+filterwarnings =
+    error
+    ignore:Session-scoped fixtures defined as instance methods:pytest.PytestRemovedIn10Warning
+"""
+
+
 @pytest.fixture
 def child(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
     """A pytester folder whose pytest-playwright launches Chromium as this suite does."""
@@ -165,15 +174,7 @@ def pytest_sessionfinish(session):
         json.dump(facts, out)
 """,
     )
-    pytester.makeini(
-        """
-[pytest]
-asyncio_default_fixture_loop_scope = function
-filterwarnings =
-    error
-    ignore:Session-scoped fixtures defined as instance methods:pytest.PytestRemovedIn10Warning
-"""
-    )
+    pytester.makeini(INI)
     return pytester
 
 
@@ -563,3 +564,73 @@ def test_a_store_that_goes_away_fails_no_test(
     result.assert_outcomes(passed=2)
     output = "\n".join(result.outlines)
     assert re.search(r"^\d+ store writes dropped \(the store did not take them\)$", output, re.M)
+
+
+# -- the browser pytest-playwright launches ----------------------------------------------
+
+TITLE = """
+from playwright.sync_api import Page
+
+
+def test_title(page: Page) -> None:
+    page.goto("/table.html")
+    assert page.title() == "Orders"
+"""
+
+
+@pytest.fixture
+def bare_child(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> pytest.Pytester:
+    """A pytester folder with no launch arguments of its own, on a machine where Playwright's
+    own Chromium is not installed (an empty browsers folder), as after a setup that reused a
+    system Chromium."""
+    for name in list(os.environ):
+        if name.startswith("CAPTURE_"):
+            monkeypatch.delenv(name)
+    empty = tmp_path / "no-playwright-browsers"
+    empty.mkdir()
+    monkeypatch.setenv("PLAYWRIGHT_BROWSERS_PATH", str(empty))
+    # Chromium as root needs --no-sandbox, which capture adds and a bare run does not.
+    pytester.makeini(INI)
+    pytester.makepyfile(test_title=TITLE)
+    return pytester
+
+
+@in_child_chromium
+def test_the_plugin_launches_the_browser_capture_run_uses(
+    bare_child: pytest.Pytester, site: Site, store_server: RunningStore
+) -> None:
+    without = run_child(bare_child, site.origin)
+    assert without.ret != 0
+    assert "Executable doesn't exist" in without.stdout.str()
+
+    result = run_captured(bare_child, site.origin, store_server.base_url)
+    result.assert_outcomes(passed=1)
+    browser = find_browser(CONFIG.browser.executable)
+    header = [line for line in result.stdout.lines if line.startswith("capture:")]
+    assert header == [
+        f"capture: Playwright's Chromium is not installed; pytest-playwright launches "
+        f"{browser} (the browser `capture run` uses)"
+    ]
+    values = thread_values(store_server.base_url, "test_title.py::test_title[chromium]")
+    assert len(steps_of(values)) == 1
+
+
+@in_child_chromium
+def test_a_users_own_launch_arguments_still_win(
+    bare_child: pytest.Pytester, site: Site, store_server: RunningStore
+) -> None:
+    bare_child.makeconftest(
+        """
+import pytest
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {**browser_type_launch_args, "executable_path": "/nowhere/users-own-chromium"}
+"""
+    )
+    result = run_captured(bare_child, site.origin, store_server.base_url)
+    assert result.ret != 0
+    assert "/nowhere/users-own-chromium" in result.stdout.str()

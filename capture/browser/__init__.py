@@ -1,7 +1,12 @@
 """Finding, launching and attaching to a browser, from the `[browser]` and `[context]` config."""
 
 from capture.browser._launch import BrowserSession, context_options, open_browser
-from capture.browser._locate import PATH_CANDIDATES, find_browser, launch_args
+from capture.browser._locate import (
+    PATH_CANDIDATES,
+    find_browser,
+    launch_args,
+    playwright_has_chromium,
+)
 
 __all__ = [
     "PATH_CANDIDATES",
@@ -10,4 +15,5 @@ __all__ = [
     "find_browser",
     "launch_args",
     "open_browser",
+    "playwright_has_chromium",
 ]
