@@ -430,16 +430,33 @@ def test_explicit(page: Page, capture_recorder) -> None:
     page.goto("/table.html")
     result = capture_recorder.capture("the orders table")
     assert result.step == 2
+
+
+def test_fails(page: Page) -> None:
+    page.goto("/table.html")
+    assert page.title() == "Invoices"
 """
     )
     nothing = f"http://127.0.0.1:{free_port()}/api/v1"
     monkeypatch.setenv("CAPTURE_SESSION_SERVER", nothing)  # nothing answers there
     result = run_child(child, site.origin)
-    result.assert_outcomes(passed=1)
+    result.assert_outcomes(passed=1, failed=1)
     output = "\n".join(result.outlines)
     assert f"no session store at {nothing}; running the embedded store in-process" in output
-    assert "2 captures from 1 test, one thread per test" in output  # the explicit one too
+    assert re.search(r"^\d+ captures from 2 tests, one thread per test$", output, re.M)
     assert re.search(r"^viewer: http://127\.0\.0\.1:\d+/ \(while this run lasts\)$", output, re.M)
+    # The failing test's report: its viewer link lasts as long as the run; then this serves it.
+    fails = "test_explicit.py%3A%3Atest_fails%5Bchromium%5D"
+    assert re.search(
+        rf"^viewer: http://127\.0\.0\.1:\d+/#/thread/{fails} \(while this run lasts\)$",
+        output,
+        re.M,
+    )
+    store_db = child.path / ".capture" / "store.db"
+    assert (
+        f"afterwards: capture serve --store sqlite:///{store_db}  "
+        f"then open http://127.0.0.1:8787/#/thread/{fails}"
+    ) in result.outlines
 
     # The embedded store kept its data (SQLite under .capture/): serve it and look.
     served = capture_serve("--store", f"sqlite:///{child.path / '.capture' / 'store.db'}")

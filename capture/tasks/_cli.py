@@ -159,7 +159,8 @@ def run(
         summary = {**result.to_dict(), "store": base_url, "exit_code": code}
         sys.stdout.write(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
     else:
-        print_summary(result, base_url, embedded=base_url != config.session.server)
+        embedded = config.store if base_url != config.session.server else None
+        print_summary(result, base_url, embedded=embedded)
     for failure in result.failures:
         typer.echo(f"error: {failure.error}", err=True)
     raise typer.Exit(code)
