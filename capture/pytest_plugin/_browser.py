@@ -18,6 +18,7 @@ import pytest
 from capture.browser import find_browser, launch_args, playwright_has_chromium
 from capture.config import BrowserConfig
 from capture.errors import BrowserError
+from capture.pytest_plugin._names import PLUGIN_NAME
 
 __all__ = ["BROWSER_PLUGIN", "browser_type_launch_args", "capture_browser"]
 
@@ -40,8 +41,6 @@ def browser_type_launch_args(
     browser_type_launch_args: dict[str, Any], pytestconfig: pytest.Config
 ) -> dict[str, Any]:
     """pytest-playwright's launch arguments, with capture's Chromium when it needs one."""
-    from capture.pytest_plugin._plugin import PLUGIN_NAME
-
     plugin = pytestconfig.pluginmanager.get_plugin(PLUGIN_NAME)
     browsers = pytestconfig.getoption("browser", None) or ["chromium"]
     chosen = browser_type_launch_args

@@ -1,4 +1,5 @@
-"""Thread ids from pytest node ids (and the viewer URL of a thread, from the store)."""
+"""Names: the plugin's, thread ids from pytest node ids (and a thread's viewer URL, from the
+store)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,10 @@ import re
 
 from capture.store._links import viewer_root, viewer_url
 
-__all__ = ["MAX_THREAD_ID", "thread_id_for", "viewer_root", "viewer_url"]
+__all__ = ["MAX_THREAD_ID", "PLUGIN_NAME", "thread_id_for", "viewer_root", "viewer_url"]
+
+PLUGIN_NAME = "capture-session-plugin"
+"""The name the enabled plugin is registered under (`capture_pytest` looks it up)."""
 
 MAX_THREAD_ID = 120
 """Well under the embedded store's default limit (256) and short enough to read."""

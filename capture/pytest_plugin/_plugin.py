@@ -24,12 +24,11 @@ from capture.errors import BrowserError, CaptureError
 from capture.pytest_plugin import _calls
 from capture.pytest_plugin._browser import capture_browser
 from capture.pytest_plugin._captured import CapturedTest, Placement, folder_name
-from capture.pytest_plugin._names import thread_id_for, viewer_root
+from capture.pytest_plugin._names import PLUGIN_NAME, thread_id_for, viewer_root
 from capture.recorder import Recorder, SyncRecorder
 
 __all__ = ["PLUGIN_NAME", "CapturePlugin"]
 
-PLUGIN_NAME = "capture-session-plugin"
 _TEST = pytest.StashKey[CapturedTest]()
 # A pytest-xdist worker's input naming the store its controller found or started.
 WORKER_STORE = "capture_store"
