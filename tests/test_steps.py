@@ -311,3 +311,22 @@ async def test_drags_inside_cross_origin_frames(steps: RunSteps) -> None:
     final = result.final_observation
     assert "dragstart card-2. dropped card-2 on done." in final
     assert re.search(r"token in slot-b after \d+ moves", final), final
+
+
+# -- select ------------------------------------------------------------------------------
+
+
+async def test_select_of_an_option_that_is_not_there_names_the_ones_that_are(
+    steps: RunSteps,
+) -> None:
+    result = await steps(
+        "login.html",
+        "  - select: {label: Country, option: Italy}\n"  # by label
+        "  - select: {label: Country, option: de}\n"  # by value
+        "  - select: {label: Country, option: Enterprise}\n",
+    )
+    assert [s.status for s in result.steps] == ["ok", "ok", "ok", "failed"]
+    assert failure(result).endswith(
+        "failed: label 'Country' has no option 'Enterprise'; "
+        "its options are 'Germany', 'France', 'Italy'"
+    )

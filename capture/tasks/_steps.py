@@ -49,6 +49,7 @@ from capture.tasks._schema import (
     WaitForStep,
     format_duration,
 )
+from capture.tasks._select import missing_options
 from capture.tasks._vars import Vars
 
 __all__ = ["StepContext", "StepFailed", "describe", "locate", "perform"]
@@ -371,6 +372,8 @@ async def _perform(page: Page, step: StepBase, ctx: StepContext, limit: _Limit) 
                 await page.keyboard.press(args.key)
         case SelectStep():
             found = await locate(page, args, ctx, limit)
+            if problem := await missing_options(found, args.option, limit.ms):
+                raise StepFailed(f"{args.describe_target()} {problem}")
             await found.select_option(args.option, timeout=limit.ms)
         case CheckStep():
             await (await locate(page, args, ctx, limit)).check(timeout=limit.ms)
