@@ -16,6 +16,7 @@ from capture.errors import (
     StorageError,
     StoreUnavailableError,
     TaskError,
+    UsageError,
 )
 from capture.session import (
     AsyncSessionClient,
@@ -53,6 +54,7 @@ __all__ = [
     "StoreUnavailableError",
     "TaskError",
     "TextPart",
+    "UsageError",
     "__version__",
     "load_config",
 ]

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from capture.config import Config, load_config
+from capture.errors import ConfigError, UsageError
 
 __all__ = [
     "ConfigOption",
@@ -31,17 +32,26 @@ CONNECT_HELP = (
     "launching a browser [config: browser.connect_url]"
 )
 
-ServerOption = Annotated[str | None, typer.Option("--server", help=SERVER_HELP)]
-TokenOption = Annotated[str | None, typer.Option("--token", help=TOKEN_HELP)]
-ConfigOption = Annotated[str | None, typer.Option("--config", help=CONFIG_HELP)]
+ServerOption = Annotated[str | None, typer.Option("--server", metavar="URL", help=SERVER_HELP)]
+TokenOption = Annotated[str | None, typer.Option("--token", metavar="TOKEN", help=TOKEN_HELP)]
+ConfigOption = Annotated[str | None, typer.Option("--config", metavar="FILE", help=CONFIG_HELP)]
 ConnectOption = Annotated[
     str | None, typer.Option("--connect", metavar="WS_URL", help=CONNECT_HELP)
 ]
 
 
 def config_from(config_file: str | None, **overrides: Any) -> Config:
-    """Load the config with dotted CLI overrides (None means 'not given on the command line')."""
-    return load_config(config_file, overrides=overrides)
+    """Load the config with dotted CLI overrides (None means 'not given on the command line').
+
+    A bad value that came from an option (`--port 99999`) is bad usage, exit 2; a bad value
+    in the file or the environment stays a config error.
+    """
+    try:
+        return load_config(config_file, overrides=overrides)
+    except ConfigError as exc:
+        if exc.command_line:
+            raise UsageError(str(exc)) from exc
+        raise
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-__all__ = ["emit", "table"]
+__all__ = ["count", "emit", "table"]
 
 
 def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> Table:
@@ -30,3 +30,8 @@ def emit(data: Any, human: Table | None = None, *, force_json: bool = False) -> 
         Console(highlight=False).print(human, markup=False)
     else:
         sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+def count(number: int, noun: str) -> str:
+    """`1 capture`, `2 captures`, `0 captures`: a number with its noun in the right form."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"

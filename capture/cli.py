@@ -2,7 +2,8 @@
 it commands (`serve` in `store/`, `run` in `tasks/`, `record` in `live/`, ...).
 
 A `CaptureError` (or a `ValueError` from bad input) becomes one line on stderr and exit code 1;
-usage mistakes exit 2 (click's convention). No traceback for user mistakes.
+usage mistakes exit 2 (click's convention): click's own, and capture's `UsageError` (a bad
+option value, a thread id the store would refuse). No traceback for user mistakes.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import sys
 
 import typer
 
+from capture._cli_help import Command, Group, root
 from capture.agent._cli import agent_context
 from capture.demo_site._cli import demo
 from capture.entry._cli import snap
@@ -39,24 +41,33 @@ def main() -> None:
     """Console-script entry point: turns expected errors into one line and an exit code.
 
     Typer's standalone mode already prints usage errors (exit 2) and handles Ctrl+C; what
-    reaches us are capture's own errors and bad values, which get one line and exit 1.
+    reaches us are capture's own errors and bad values, which get one line and the error's
+    exit code (2 for a `UsageError`, else 1).
     """
     try:
         app()
-    except (CaptureError, ValueError) as exc:
+    except CaptureError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except ValueError as exc:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(1)
 
 
-# In the order `capture --help` lists them.
-app.command("serve")(serve)
-app.add_typer(values_app, name="values")
-app.add_typer(parts_app, name="parts")
-app.command("sessions")(sessions)
-app.command("agent-context")(agent_context)
-app.command("run")(run)
-app.command("schema")(schema)
-app.command("demo")(demo)
-app.command("record")(record)
-app.command("snap")(snap)
-app.command("mcp")(mcp)
+# In the order `capture --help` lists them; every command and group prints click-style
+# usage lines and its whole description (capture/_cli_help.py).
+app.callback()(root)
+app.command("serve", cls=Command)(serve)
+app.add_typer(values_app, name="values", cls=Group)
+app.add_typer(parts_app, name="parts", cls=Group)
+app.command("sessions", cls=Command)(sessions)
+app.command("agent-context", cls=Command)(agent_context)
+app.command("run", cls=Command)(run)
+app.command("schema", cls=Command)(schema)
+app.command("demo", cls=Command)(demo)
+app.command("record", cls=Command)(record)
+app.command("snap", cls=Command)(snap)
+app.command("mcp", cls=Command)(mcp)
+for group in (values_app, parts_app):
+    for info in group.registered_commands:
+        info.cls = Command

@@ -201,6 +201,7 @@ def load_config(
             if not isinstance(values, dict):
                 raise ConfigError(f"{file}: '{section}' must be a [section] table")
             data[section] = dict(values)
+            sources[section] = str(file)
             for key in values:
                 sources[f"{section}.{key}"] = str(file)
     for dotted, (value, name) in _env_layer(env).items():
@@ -217,8 +218,25 @@ def load_config(
         return Config.model_validate(data)
     except ValidationError as exc:
         problems = []
+        wheres = set()
         for err in exc.errors():
             dotted = ".".join(str(part) for part in err["loc"][:2])
             where = sources.get(dotted, "defaults")
-            problems.append(f"{dotted}: {err['msg']} (from {where})")
-        raise ConfigError("invalid configuration: " + "; ".join(problems)) from exc
+            wheres.add(where)
+            problems.append(f"{dotted}: {_problem(err, dotted)} (from {where})")
+        raise ConfigError(
+            "invalid configuration: " + "; ".join(problems),
+            command_line=wheres == {"command-line option"},
+        ) from exc
+
+
+def _problem(err: Any, dotted: str) -> str:
+    """pydantic's message, except for a name that does not exist: say which ones do."""
+    if err["type"] != "extra_forbidden":
+        return str(err["msg"])
+    section, _, key = dotted.partition(".")
+    if not key:
+        return f"no such section; the sections are {', '.join(Config.model_fields)}"
+    model = Config.model_fields[section].annotation
+    assert model is not None
+    return f"no such key; [{section}] has {', '.join(model.model_fields)}"

@@ -1,7 +1,8 @@
 """The exception tree: every error capture raises on purpose derives from `CaptureError`.
 
     CaptureError
-    ├── ConfigError               a bad config value (names the key)
+    ├── UsageError                a bad argument or option on the command line (exit 2)
+    ├── ConfigError               a bad config value (names the key and where it came from)
     ├── SessionStoreError         the session store answered with an error (status, message)
     │   ├── BadRequestError       400: bad JSON, key, id or expiry
     │   ├── AuthError             401/403: missing or wrong token
@@ -14,7 +15,8 @@
     ├── LiveError                 a live recording cannot start or stop (capture record)
     └── AgentContextError         a user part cannot be rendered as model input
 
-The CLI turns any `CaptureError` into one line on stderr and a non-zero exit code.
+The CLI turns any `CaptureError` into one line on stderr and its `exit_code`: 2 for a
+`UsageError` (click's code for bad usage), 1 for every other error.
 """
 
 from __future__ import annotations
@@ -33,15 +35,34 @@ __all__ = [
     "StorageError",
     "StoreUnavailableError",
     "TaskError",
+    "UsageError",
 ]
 
 
 class CaptureError(Exception):
     """Root of every deliberate capture error."""
 
+    exit_code = 1
+    """What the `capture` command exits with after printing the error's one line."""
+
+
+class UsageError(CaptureError):
+    """The command line itself is wrong (a bad option value, a thread id the store would
+    refuse): found before anything starts, so nothing ran."""
+
+    exit_code = 2
+
 
 class ConfigError(CaptureError):
-    """A configuration value is invalid; the message names the key and where it came from."""
+    """A configuration value is invalid; the message names the key and where it came from.
+
+    `command_line` is True when every bad value came from a command-line option, which the
+    CLI then reports as bad usage.
+    """
+
+    def __init__(self, message: str, *, command_line: bool = False) -> None:
+        super().__init__(message)
+        self.command_line = command_line
 
 
 class SessionStoreError(CaptureError):

@@ -97,11 +97,12 @@ def _config_says_maybe(option: Any) -> bool:
 def pytest_configure(config: pytest.Config) -> None:
     if not (config.option.capture_session or _config_says_maybe(config.option)):
         return
-    from capture.pytest_plugin import PLUGIN_NAME, CapturePlugin
+    from capture.pytest_plugin import PLUGIN_NAME, CapturePlugin, _browser
 
     plugin = CapturePlugin.from_pytest(config)
     if plugin is not None:
         config.pluginmanager.register(plugin, PLUGIN_NAME)
+        config.pluginmanager.register(_browser, _browser.BROWSER_PLUGIN)
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:

@@ -227,5 +227,5 @@ def test_cli_refuses_an_unknown_format_and_a_missing_thread(store_server: Any) -
     assert bad.exit_code == 2
     assert "unknown --format 'gemini'" in bad.stderr
     missing = runner.invoke(app, ["agent-context", "--server", store_server.base_url])
-    assert missing.exit_code == 1
+    assert missing.exit_code == 2
     assert "THREAD" in missing.stderr

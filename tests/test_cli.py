@@ -195,3 +195,177 @@ def test_command_modules_do_not_import_the_cli(module: str) -> None:
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "False"
+
+
+# -- usage errors: found before anything starts, one line, exit 2 --------------------------
+
+TASK = "name: t\nbase_url: http://127.0.0.1:9\nsteps:\n  - goto: /\n"
+NOWHERE = ("--server", "http://127.0.0.1:9/api/v1")  # a store that never answers
+
+
+def _command(command: str, thread: str, tmp_path: Path) -> list[str]:
+    task = tmp_path / "task.yaml"
+    task.write_text(TASK)
+    return {
+        "run": ["run", str(task), "--thread", thread, *NOWHERE],
+        "snap": ["snap", "http://127.0.0.1:9/", "--thread", thread, *NOWHERE],
+        "record": ["record", "http://127.0.0.1:9/", "--thread", thread, *NOWHERE],
+        "agent-context": ["agent-context", thread, *NOWHERE],
+    }[command]
+
+
+@pytest.mark.parametrize("command", ["run", "snap", "record", "agent-context"])
+@pytest.mark.parametrize(
+    ("thread", "problem"),
+    [
+        ("", "is empty"),
+        ("t" * 257, "is longer than 256 characters"),
+        ("line\nbreak", "contains a control character"),
+        ("bad\udcffbyte", "contains a lone surrogate"),
+    ],
+    ids=["empty", "too-long", "control", "surrogate"],
+)
+def test_a_thread_id_the_store_refuses_is_bad_usage(
+    cli: Run, tmp_path: Path, command: str, thread: str, problem: str
+) -> None:
+    code, out, err = cli(*_command(command, thread, tmp_path))
+    assert (code, out) == (2, "")
+    assert len(err.strip().splitlines()) == 1, err
+    assert problem in err
+    assert "the store would refuse it" in err
+
+
+def test_the_thread_limit_is_the_stores(
+    cli: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CAPTURE_STORE_MAX_THREAD_ID_LENGTH", "8")
+    code, _, err = cli("snap", "http://127.0.0.1:9/", "--thread", "123456789", *NOWHERE)
+    assert code == 2
+    assert "longer than 8 characters" in err
+
+
+def test_a_task_name_too_long_for_a_thread_names_the_file(cli: Run, tmp_path: Path) -> None:
+    task = tmp_path / "long.yaml"
+    task.write_text(TASK.replace("name: t", "name: " + "n" * 300))
+    code, _, err = cli("run", str(task), *NOWHERE)
+    assert code == 2
+    assert f"{task} (its name): thread id 'nnn" in err
+    assert "longer than 256" in err
+
+
+def test_bad_option_values_exit_2(cli: Run, tmp_path: Path) -> None:
+    task = tmp_path / "task.yaml"
+    task.write_text(TASK)
+    code, _, err = cli("run", str(task), "--var", "bad", *NOWHERE)
+    assert (code, err.strip()) == (2, "error: --var 'bad': write it as NAME=VALUE")
+    code, _, err = cli("serve", "--port", "99999")
+    assert code == 2
+    assert err.strip().splitlines() == [
+        "error: invalid configuration: store.port: Input should be less than or equal to "
+        "65535 (from command-line option)"
+    ]
+    code, _, err = cli("serve", "--workers", "-1", "--store", "memory://")
+    assert code == 2
+    assert "store.workers" in err
+    code, _, _ = cli("demo", "--port", "99999")
+    assert code == 2
+    code, _, err = cli("agent-context", *NOWHERE)
+    assert code == 2
+    assert "THREAD" in err
+
+
+def test_a_config_file_error_names_the_file(cli: Run, tmp_path: Path) -> None:
+    """A misspelt section or key says which file, and which names exist."""
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[captur]\npytest = true\n\n[session]\nservr = 'x'\n")
+    code, _, err = cli("sessions", "--config", str(bad))
+    assert code == 1  # the file is wrong, not the command line
+    assert len(err.strip().splitlines()) == 1
+    sections = "browser, context, capture, session, store"
+    assert f"captur: no such section; the sections are {sections} (from {bad})" in err
+    assert "session.servr: no such key; [session] has server, token" in err
+    assert f"(from {bad})" in err.split("session.servr")[1]
+
+
+def test_run_json_prints_a_json_error_object(cli: Run, tmp_path: Path) -> None:
+    task = tmp_path / "broken.yaml"
+    task.write_text("name: t\nsteps:\n  - clik: {css: a}\n")
+    code, out, err = cli("run", str(task), "--json", *NOWHERE)
+    assert code == 1
+    error = json.loads(out)
+    assert error["status"] == "error"
+    assert error["exit_code"] == 1
+    assert error["error"] == err.strip().removeprefix("error: ")
+    assert str(task) in error["error"]
+    task.write_text(TASK)
+    code, out, _ = cli("run", str(task), "--json", "--thread", "", *NOWHERE)
+    assert (code, json.loads(out)["exit_code"]) == (2, 2)
+
+
+# -- what a user reads: help, version, counts ------------------------------------------------
+
+
+def test_version(cli: Run) -> None:
+    import tomllib
+
+    project = tomllib.loads((Path(__file__).parent.parent / "pyproject.toml").read_text())
+    code, out, _ = cli("--version")
+    assert (code, out) == (0, f"capture {project['project']['version']}\n")
+
+
+def test_the_top_level_help_shows_whole_descriptions(cli: Run) -> None:
+    from capture.cli import app
+
+    code, out, _ = cli("--help")
+    assert code == 0
+    listed = " ".join(out.split("Commands:", 1)[1].split())
+    assert "..." not in listed
+    for info in app.registered_commands:
+        assert info.callback is not None
+        assert info.callback.__doc__ is not None
+        first = " ".join(info.callback.__doc__.split("\n\n")[0].split())
+        assert f"{info.name} {first}" in listed
+
+
+def _usage_line(cli: Run, *command: str) -> str:
+    code, out, _ = cli(*command, "--help")
+    assert code == 0
+    return out.splitlines()[0]
+
+
+@pytest.mark.parametrize(
+    ("command", "usage"),
+    [
+        (("run",), "Usage: capture run [OPTIONS] TASK_FILE"),
+        (("snap",), "Usage: capture snap [OPTIONS] URL"),
+        (("record",), "Usage: capture record [OPTIONS] [URL]"),
+        (("agent-context",), "Usage: capture agent-context [OPTIONS] [THREAD]"),
+        (("values", "set"), "Usage: capture values set [OPTIONS] THREAD KEY VALUE"),
+        (("parts", "image"), "Usage: capture parts image [OPTIONS] THREAD NAME FILE"),
+    ],
+)
+def test_usage_lines_name_arguments_in_capitals(
+    cli: Run, command: tuple[str, ...], usage: str
+) -> None:
+    assert _usage_line(cli, *command) == usage
+
+
+def test_option_values_have_names_not_types(cli: Run) -> None:
+    _, out, _ = cli("run", "--help")
+    assert "--var NAME=VALUE" in out
+    assert "--thread THREAD" in out
+    assert "<list[str]>" not in out
+    _, out, _ = cli("serve", "--help")
+    assert "[default: 8787; config: store.port]" in " ".join(out.split())
+    assert "[default: 127.0.0.1; config: store.host]" in " ".join(out.split())
+
+
+def test_counts_read_as_english(capsys: pytest.CaptureFixture[str]) -> None:
+    from capture.tasks import RunResult, StepResult, print_summary
+
+    one = StepResult(number=1, kind="goto", line=3, action="goto /", status="ok")
+    result = RunResult("t", "t.yaml", "t", "passed", [one], 1.0, captures=1, dropped=1)
+    print_summary(result, "http://127.0.0.1:9/api/v1")
+    out = capsys.readouterr().out
+    assert "passed: 1/1 step ok in 1.0s, 1 capture into thread 't'" in out
+    assert "warning: 1 store write was dropped" in out

@@ -39,3 +39,30 @@ def test_demo_runs_the_example_and_prints_the_final_observation(tmp_path: Path) 
         assert secret not in done.stdout + done.stderr
         for file in (tmp_path / ".capture").iterdir():
             assert secret.encode() not in file.read_bytes()
+
+
+@pytest.mark.parametrize("flag", ["--help", "-h"])
+def test_the_demo_script_prints_usage_without_running(flag: str, tmp_path: Path) -> None:
+    done = subprocess.run(
+        [str(ROOT / "scripts" / "demo"), flag],
+        cwd=tmp_path,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout.startswith("usage: scripts/demo [-h]\n")
+
+
+def test_the_demo_script_refuses_an_unknown_argument(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [str(ROOT / "scripts" / "demo"), "--fast"],
+        cwd=tmp_path,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert done.stderr.splitlines()[-1] == "scripts/demo: unexpected argument: --fast"

@@ -199,5 +199,5 @@ def test_record_launches_a_headed_browser_under_xvfb(
         assert stopped.returncode == 0, stopped.stderr
         out, err = recorder.communicate(timeout=60)
     assert recorder.returncode == 0, err
-    assert "task file: task.yaml (1 steps)" in out
+    assert "task file: task.yaml (1 step)" in out
     assert [s.kind for s in load_task(tmp_path / "task.yaml").steps] == ["goto"]

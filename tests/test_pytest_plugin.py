@@ -136,6 +136,15 @@ async def test_orders_explicit(async_page, base_url, capture_async_recorder):
 """
 
 
+INI = """
+[pytest]
+asyncio_default_fixture_loop_scope = function
+filterwarnings =
+    error
+    ignore:Session-scoped fixtures defined as instance methods:pytest.PytestRemovedIn10Warning
+"""
+
+
 @pytest.fixture
 def child(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
     """A pytester folder whose pytest-playwright launches Chromium as this suite does."""
@@ -168,15 +177,7 @@ def pytest_sessionfinish(session):
         json.dump(facts, out)
 """,
     )
-    pytester.makeini(
-        """
-[pytest]
-asyncio_default_fixture_loop_scope = function
-filterwarnings =
-    error
-    ignore:Session-scoped fixtures defined as instance methods:pytest.PytestRemovedIn10Warning
-"""
-    )
+    pytester.makeini(INI)
     return pytester
 
 
@@ -464,16 +465,33 @@ def test_explicit(page: Page, capture_recorder) -> None:
     page.goto("/table.html")
     result = capture_recorder.capture("the orders table")
     assert result.step == 2
+
+
+def test_fails(page: Page) -> None:
+    page.goto("/table.html")
+    assert page.title() == "Invoices"
 """
     )
     nothing = f"http://127.0.0.1:{free_port()}/api/v1"
     monkeypatch.setenv("CAPTURE_SESSION_SERVER", nothing)  # nothing answers there
     result = run_child(child, site.origin)
-    result.assert_outcomes(passed=1)
+    result.assert_outcomes(passed=1, failed=1)
     output = "\n".join(result.outlines)
     assert f"no session store at {nothing}; running the embedded store in-process" in output
-    assert "2 captures from 1 tests, one thread per test" in output  # the explicit one too
+    assert re.search(r"^\d+ captures from 2 tests, one thread per test$", output, re.M)
     assert re.search(r"^viewer: http://127\.0\.0\.1:\d+/ \(while this run lasts\)$", output, re.M)
+    # The failing test's report: its viewer link lasts as long as the run; then this serves it.
+    fails = "test_explicit.py%3A%3Atest_fails%5Bchromium%5D"
+    assert re.search(
+        rf"^viewer: http://127\.0\.0\.1:\d+/#/thread/{fails} \(while this run lasts\)$",
+        output,
+        re.M,
+    )
+    store_db = child.path / ".capture" / "store.db"
+    assert (
+        f"afterwards: capture serve --store sqlite:///{store_db}  "
+        f"then open http://127.0.0.1:8787/#/thread/{fails}"
+    ) in result.outlines
 
     # The embedded store kept its data (SQLite under .capture/): serve it and look.
     served = capture_serve("--store", f"sqlite:///{child.path / '.capture' / 'store.db'}")
@@ -598,3 +616,73 @@ def test_a_store_that_goes_away_fails_no_test(
     result.assert_outcomes(passed=2)
     output = "\n".join(result.outlines)
     assert re.search(r"^\d+ store writes dropped \(the store did not take them\)$", output, re.M)
+
+
+# -- the browser pytest-playwright launches ----------------------------------------------
+
+TITLE = """
+from playwright.sync_api import Page
+
+
+def test_title(page: Page) -> None:
+    page.goto("/table.html")
+    assert page.title() == "Orders"
+"""
+
+
+@pytest.fixture
+def bare_child(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> pytest.Pytester:
+    """A pytester folder with no launch arguments of its own, on a machine where Playwright's
+    own Chromium is not installed (an empty browsers folder), as after a setup that reused a
+    system Chromium."""
+    for name in list(os.environ):
+        if name.startswith("CAPTURE_"):
+            monkeypatch.delenv(name)
+    empty = tmp_path / "no-playwright-browsers"
+    empty.mkdir()
+    monkeypatch.setenv("PLAYWRIGHT_BROWSERS_PATH", str(empty))
+    # Chromium as root needs --no-sandbox, which capture adds and a bare run does not.
+    pytester.makeini(INI)
+    pytester.makepyfile(test_title=TITLE)
+    return pytester
+
+
+@in_child_chromium
+def test_the_plugin_launches_the_browser_capture_run_uses(
+    bare_child: pytest.Pytester, site: Site, store_server: RunningStore
+) -> None:
+    without = run_child(bare_child, site.origin)
+    assert without.ret != 0
+    assert "Executable doesn't exist" in without.stdout.str()
+
+    result = run_captured(bare_child, site.origin, store_server.base_url)
+    result.assert_outcomes(passed=1)
+    browser = find_browser(CONFIG.browser.executable)
+    header = [line for line in result.stdout.lines if line.startswith("capture:")]
+    assert header == [
+        f"capture: Playwright's Chromium is not installed; pytest-playwright launches "
+        f"{browser} (the browser `capture run` uses)"
+    ]
+    values = thread_values(store_server.base_url, "test_title.py::test_title[chromium]")
+    assert len(steps_of(values)) == 1
+
+
+@in_child_chromium
+def test_a_users_own_launch_arguments_still_win(
+    bare_child: pytest.Pytester, site: Site, store_server: RunningStore
+) -> None:
+    bare_child.makeconftest(
+        """
+import pytest
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {**browser_type_launch_args, "executable_path": "/nowhere/users-own-chromium"}
+"""
+    )
+    result = run_captured(bare_child, site.origin, store_server.base_url)
+    assert result.ret != 0
+    assert "/nowhere/users-own-chromium" in result.stdout.str()

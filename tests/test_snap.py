@@ -129,3 +129,26 @@ def test_snap_through_a_playwright_browser_server(
     assert done.stdout.startswith("thread t-snap-remote step 1: 1280x800 JPEG")
     values = httpx.get(f"{store_server.base_url}/sessions/t-snap-remote/values").json()["values"]
     assert "Todo app" in values["__user_part_observation"]["data"]
+
+
+def test_snap_says_the_page_opened_but_the_selector_never_appeared(
+    store_server: Any, site: Site
+) -> None:
+    url = site.url("spa.html")
+    server = ("--server", store_server.base_url)
+    done = snap(url, "--thread", "t", "--wait-for", "#nope", "--timeout", "1s", *server)
+    assert done.returncode == 1
+    assert done.stderr.startswith(
+        f"error: opened {url}, but --wait-for '#nope' never appeared "
+        "(waited 1s; --timeout sets how long): "
+    )
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_snap_prints_what_it_stored(store_server: Any, site: Site) -> None:
+    done = snap(site.url("spa.html"), "--thread", "t-stored", "--server", store_server.base_url)
+    assert done.returncode == 0, done.stderr
+    stored = httpx.get(f"{store_server.base_url}/sessions/t-stored/values").json()["values"]
+    head, _, keys = done.stdout.splitlines()[1].partition(": ")
+    assert head == f"stored in thread 't-stored' at {store_server.base_url}"
+    assert sorted(keys.split(", ")) == sorted(stored)

@@ -219,8 +219,13 @@ async def test_scroll_inside_elements_shows_in_the_next_observation(steps: RunSt
         "  - scroll: {css: '#wide', dx: 250}\n",
     )
     actions = ok(result)
-    assert actions[1] == "scroll by 0, 200 in css '#feed'"
+    # The action says where each box landed: its scroll position, of the most it can take.
+    room = r"of [1-9]\d*$"
+    assert re.match(rf"scroll by 0, 200 in css '#feed'; scrolled to y=200 {room}", actions[1])
+    assert re.match(rf"scroll by 0, -50 in label 'Feed'.*; scrolled to y=150 {room}", actions[2])
+    assert re.match(rf"scroll by 250, 0 in css '#wide'; scrolled to x=250 {room}", actions[4])
     shown = [step.observation for step in result.steps]
+    assert f"# Step 2: {actions[1]}\n" in shown[1]  # the agent reads it in the observation
     assert "feed at 0,0" in shown[0]
     assert "feed at 0,200" in shown[1]
     assert "feed at 0,150" in shown[2]
@@ -245,10 +250,10 @@ async def test_scroll_inside_an_element_and_a_document_in_a_frame(steps: RunStep
         "  - scroll: {frame: {name: shop}, dy: 60}\n",
     )
     actions = ok(result)
-    assert actions[1:] == [
-        "scroll by 0, 48 in label 'Items' in frame 'pay'",
-        "scroll by 0, 60 in frame 'shop'",
-    ]
+    assert re.match(
+        r"scroll by 0, 48 in label 'Items' in frame 'pay'; scrolled to y=48 of", actions[1]
+    )
+    assert actions[2] == "scroll by 0, 60 in frame 'shop'"  # a document: the outline says it
     # The outline lists a frame's items whether or not its list shows them: the screenshot
     # is what changed.
     assert result.steps[1].changed
@@ -311,3 +316,22 @@ async def test_drags_inside_cross_origin_frames(steps: RunSteps) -> None:
     final = result.final_observation
     assert "dragstart card-2. dropped card-2 on done." in final
     assert re.search(r"token in slot-b after \d+ moves", final), final
+
+
+# -- select ------------------------------------------------------------------------------
+
+
+async def test_select_of_an_option_that_is_not_there_names_the_ones_that_are(
+    steps: RunSteps,
+) -> None:
+    result = await steps(
+        "login.html",
+        "  - select: {label: Country, option: Italy}\n"  # by label
+        "  - select: {label: Country, option: de}\n"  # by value
+        "  - select: {label: Country, option: Enterprise}\n",
+    )
+    assert [s.status for s in result.steps] == ["ok", "ok", "ok", "failed"]
+    assert failure(result).endswith(
+        "failed: label 'Country' has no option 'Enterprise'; "
+        "its options are 'Germany', 'France', 'Italy'"
+    )

@@ -13,7 +13,7 @@ import jsonschema_rs
 import pytest
 import yaml
 
-from capture.errors import TaskError
+from capture.errors import TaskError, UsageError
 from capture.tasks import (
     STEP_KINDS,
     ClickStep,
@@ -171,7 +171,6 @@ def test_unknown_step_kind_suggests_the_near_one() -> None:
 
 def test_missing_fields_are_named_with_their_lines() -> None:
     message = problems("name: t\nsteps:\n  - goto: /\n  - fill: {label: Search}\n")
-    assert "task.yaml:1: base_url: missing required field 'base_url'" in message
     assert "task.yaml:4: steps[1].fill.value: missing required field 'value'" in message
 
 
@@ -309,7 +308,7 @@ def test_drags_between_frames_the_file_cannot_tell_apart_are_left_to_the_runner(
 
 def test_var_options() -> None:
     assert parse_var_options(["A=1", "B=x=y", "C="]) == {"A": "1", "B": "x=y", "C": ""}
-    with pytest.raises(TaskError, match="NAME=VALUE"):
+    with pytest.raises(UsageError, match="NAME=VALUE"):
         parse_var_options(["nope"])
 
 
@@ -337,7 +336,7 @@ def run_cli(
     [
         ("name: t\nbase_url: x\nsteps:\n  - goto: {url: /\n", "bad.yaml:5: not valid YAML"),
         ("name: t\nbase_url: x\nsteps:\n  - goto: /\n  - tap: a\n", "bad.yaml:5: steps[1].tap"),
-        ("name: t\nsteps:\n  - goto: /\n", "bad.yaml:1: base_url: missing required field"),
+        ("name: t\nsteps:\n  - goto: /\n", "bad.yaml:1: (top level): step 1 goes to '/', a path"),
         ("name: t\nbase_url: x\nsteps:\n  - scroll: {dy: far}\n", "bad.yaml:4: steps[0].scroll.dy"),
         ("name: t\nbase_url: x\nsteps:\n  - goto: /${NOPE}\n", "bad.yaml:4: variable ${NOPE}"),
         (
@@ -364,7 +363,7 @@ def test_schema_command_prints_the_task_schema(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     schema = json.loads(done.stdout)
     assert schema["title"] == "TaskFile"
-    assert set(schema["required"]) == {"name", "base_url", "steps"}
+    assert set(schema["required"]) == {"name", "steps"}
     step_refs = schema["properties"]["steps"]["items"]["oneOf"]
     assert len(step_refs) == len(STEP_KINDS)
     goto = schema["$defs"]["GotoStep"]["properties"]["goto"]
@@ -380,7 +379,6 @@ def test_the_json_schema_accepts_what_the_loader_accepts() -> None:
         assert list(validator.iter_errors(yaml.safe_load(text))) == []
     for wrong in (
         "name: t\nbase_url: x\nsteps:\n  - clik: a\n",
-        "name: t\nsteps:\n  - goto: /\n",
         "name: t\nbase_url: x\nsteps:\n  - fill: {label: a}\n",
         "name: t\nbase_url: x\nsteps:\n  - scroll: {dy: far}\n",
         "name: t\nbase_url: x\nsteps:\n  - click: {css: a, frame: g1}\n",
@@ -389,3 +387,14 @@ def test_the_json_schema_accepts_what_the_loader_accepts() -> None:
         "name: t\nbase_url: x\nsteps:\n  - drag: {from_: {css: a}, to: {css: b}}\n",
     ):
         assert not validator.is_valid(yaml.safe_load(wrong)), wrong
+
+
+def test_base_url_is_optional_when_every_goto_is_absolute(tmp_path: Path) -> None:
+    absolute = "name: t\nsteps:\n  - goto: http://127.0.0.1:9/a\n  - goto: ${URL}/b\n"
+    task = parse_task(absolute)
+    assert task.base_url == ""
+    assert parse_task(dump_task(task)) == task
+    with pytest.raises(
+        TaskError, match=r"step 2 goes to '/cart', a path: give the task a base_url"
+    ):
+        parse_task("name: t\nsteps:\n  - goto: http://127.0.0.1:9/a\n  - goto: /cart\n")

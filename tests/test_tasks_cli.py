@@ -22,6 +22,7 @@ from tests.conftest import (
     CAPTURE,
     BrowserServer,
     RunningStore,
+    Site,
     StartServe,
     cart_task,
     clean_env,
@@ -344,3 +345,27 @@ def test_a_store_that_dies_mid_run_holds_the_end_for_at_most_the_flush_deadline(
     assert re.search(r"waiting for \d+ uploads? to http://127\.0\.0\.1:\d+/api/v1…", err), err
     assert "passed" in out
     assert "dropped" in out + err
+
+
+def test_the_summary_says_how_to_see_the_thread_after_the_embedded_store_stopped(
+    tmp_path: Path, site: Site, capture_serve: StartServe
+) -> None:
+    task = f"name: links\nbase_url: {site.origin}\nthread: keep/me\nsteps:\n  - goto: /table.html\n"
+    (tmp_path / "task.yaml").write_text(task)
+    nowhere = f"http://127.0.0.1:{free_port()}/api/v1"
+    done = capture_run(tmp_path, "task.yaml", CAPTURE_SESSION_SERVER=nowhere)
+    assert done.returncode == 0, done.stderr
+    # While it runs, the embedded store's viewer is said to last only as long as the run ...
+    assert re.search(r"viewer: http://127\.0\.0\.1:\d+/ while this run lasts\)", done.stderr)
+    # ... and the summary gives the one command that serves the data afterwards.
+    found = re.search(
+        r"^afterwards: capture serve --store (\S+)  then open (\S+)$", done.stdout, re.M
+    )
+    assert found, done.stdout
+    store_url, page = found.groups()
+    assert store_url == f"sqlite:///{tmp_path / '.capture' / 'store.db'}"
+    assert page == "http://127.0.0.1:8787/#/thread/keep%2Fme"
+    served = capture_serve("--store", store_url, cwd=tmp_path.parent)  # from elsewhere
+    with SessionClient(served.base_url) as client:
+        stored = client.get_session_values("keep/me")
+    assert stored["capture.run"]["status"] == "passed"

@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -439,3 +440,22 @@ async def test_a_poll_of_an_unchanged_thread_reads_no_values(tmp_path: Path) -> 
         assert reads == ["t", "t"]
     finally:
         await store.close()
+
+
+def test_the_page_says_loading_until_its_first_fetch_answers(
+    page: Page, store_server: RunningStore, client: SessionClient
+) -> None:
+    write_step(client, "slow-thread", 1, action="goto /")
+    held: list[Any] = []
+    page.route("**/viewer/api/**", lambda route: held.append(route))
+    page.goto(store_server.base_url.removesuffix("/api/v1") + "/")
+    expect(page.locator("#loading")).to_have_text("loading…")
+    expect(page.locator("#loading")).to_be_visible()
+    page.wait_for_timeout(300)  # the poll is held: still loading, nothing else shown
+    expect(page.locator("#loading")).to_be_visible()
+    expect(page.locator("#list-view")).to_be_hidden()
+    assert len(held) == 1  # the first poll, still unanswered
+    held[0].continue_()
+    page.unroute("**/viewer/api/**")
+    expect(page.locator("#threads")).to_contain_text("slow-thread")
+    expect(page.locator("#loading")).to_be_hidden()

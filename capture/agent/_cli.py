@@ -11,6 +11,7 @@ from capture._cli_options import ConfigOption, ServerOption, TokenOption, config
 from capture.agent._distri import distri_snippet
 from capture.agent._render import FORMATS, Format, render_parts, user_message
 from capture.session import SessionClient
+from capture.session._ids import check_thread_id
 
 __all__ = ["agent_context"]
 
@@ -56,7 +57,8 @@ def agent_context(
         typer.echo(distri_snippet(keys), nl=False)
         return
     if thread is None:
-        raise fail("give a THREAD id, or --distri-snippet")
+        raise fail("give a THREAD id, or --distri-snippet", code=2)
+    check_thread_id(thread, cfg.store.max_thread_id_length, source="THREAD")
     if fmt not in FORMATS:
         raise fail(f"unknown --format {fmt!r}; use one of {', '.join(FORMATS)}", code=2)
     chosen = cast(Format, fmt)  # checked against FORMATS just above

@@ -8,7 +8,12 @@ from capture.browser._launch import (
     remote_launch_options,
     start_browser,
 )
-from capture.browser._locate import PATH_CANDIDATES, find_browser, launch_args
+from capture.browser._locate import (
+    PATH_CANDIDATES,
+    find_browser,
+    launch_args,
+    playwright_has_chromium,
+)
 
 __all__ = [
     "PATH_CANDIDATES",
@@ -17,6 +22,7 @@ __all__ = [
     "find_browser",
     "launch_args",
     "open_browser",
+    "playwright_has_chromium",
     "remote_launch_options",
     "start_browser",
 ]

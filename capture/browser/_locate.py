@@ -14,7 +14,7 @@ from pathlib import Path
 
 from capture.errors import BrowserError
 
-__all__ = ["PATH_CANDIDATES", "find_browser", "launch_args"]
+__all__ = ["PATH_CANDIDATES", "find_browser", "launch_args", "playwright_has_chromium"]
 
 PATH_CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 
@@ -38,6 +38,12 @@ def _playwright_chromium() -> str | None:
         except Exception:
             return None
     return path if path and Path(path).is_file() else None
+
+
+def playwright_has_chromium() -> bool:
+    """Whether `playwright install chromium` put its Chromium in place (setup may instead
+    have reused a system one, which Playwright does not find on its own)."""
+    return _playwright_chromium() is not None
 
 
 def find_browser(executable: str = "auto") -> str:

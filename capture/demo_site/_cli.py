@@ -13,7 +13,9 @@ __all__ = ["demo"]
 
 
 def demo(
-    port: Annotated[int, typer.Option("--port", help="Port on 127.0.0.1, 0 for any")] = 8800,
+    port: Annotated[
+        int, typer.Option("--port", min=0, max=65535, help="Port on 127.0.0.1, 0 for any")
+    ] = 8800,
     latency: Annotated[
         str,
         typer.Option(

@@ -6,11 +6,13 @@ The smallest front door: `open_capture`, one capture, close; so it lives beside 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from playwright.async_api import Error as PlaywrightError
+from playwright.async_api import Page
 
 from capture._cli_options import (
     ConfigOption,
@@ -19,11 +21,12 @@ from capture._cli_options import (
     TokenOption,
     config_from,
 )
-from capture.config import Config
+from capture.config import Config, parse_duration
 from capture.entry._open import open_capture
-from capture.errors import BrowserError, StoreUnavailableError
-from capture.recorder import CaptureResult
+from capture.errors import BrowserError, StoreUnavailableError, UsageError
+from capture.recorder import CaptureResult, step_key
 from capture.recorder.observe._outline import short_error
+from capture.session._ids import check_thread_id
 
 __all__ = ["snap"]
 
@@ -35,6 +38,13 @@ def snap(
         str | None,
         typer.Option("--wait-for", help="CSS selector to wait for before capturing"),
     ] = None,
+    timeout: Annotated[
+        str,
+        typer.Option(
+            "--timeout",
+            help="How long opening the page and --wait-for may take ('30s', '2m')",
+        ),
+    ] = "30s",
     out: Annotated[
         Path | None,
         typer.Option("--out", help="Also write screenshot.jpg and observation.txt here"),
@@ -50,8 +60,14 @@ def snap(
         config_file,
         **{"session.server": server, "session.token": token, "browser.connect_url": connect},
     )
+    check_thread_id(thread, cfg.store.max_thread_id_length)
+    try:
+        limit = parse_duration(timeout).total_seconds()
+    except ValueError as exc:
+        raise UsageError(f"--timeout: {exc}") from None
+    page = _Page(url, wait_for, limit)
     result, dropped, base_url = asyncio.run(
-        _snap(cfg, url, thread, wait_for, headed, explicit_server=server is not None)
+        _snap(cfg, page, thread, headed, explicit_server=server is not None)
     )
     if dropped:
         raise StoreUnavailableError(
@@ -68,6 +84,10 @@ def snap(
         f"thread {thread} step {result.step}: {shot}, observation {len(result.observation)} "
         f"chars, captured in {result.timings.get('total', 0.0) * 1000:.0f} ms"
     )
+    stored = [cfg.capture.observation_key, step_key(result.step)]
+    if image is not None:
+        stored.insert(0, cfg.capture.screenshot_key)
+    typer.echo(f"stored in thread {thread!r} at {base_url}: {', '.join(stored)}")
     for note in result.notes:
         typer.echo(f"note: {note}")
     if out is not None:
@@ -80,8 +100,33 @@ def snap(
         typer.echo("wrote " + ", ".join(str(path) for path in written))
 
 
+@dataclass(frozen=True)
+class _Page:
+    """What to open, what to wait for there, and for how long (seconds) each may take."""
+
+    url: str
+    wait_for: str | None
+    timeout: float
+
+    async def open(self, page: Page) -> None:
+        """Open the page, then wait for the selector; each failure says which it was."""
+        try:
+            await page.goto(self.url, timeout=self.timeout * 1000)
+        except PlaywrightError as exc:
+            raise BrowserError(f"could not open {self.url}: {short_error(exc)}") from exc
+        if not self.wait_for:
+            return
+        try:
+            await page.wait_for_selector(self.wait_for, timeout=self.timeout * 1000)
+        except PlaywrightError as exc:
+            raise BrowserError(
+                f"opened {self.url}, but --wait-for {self.wait_for!r} never appeared "
+                f"(waited {self.timeout:g}s; --timeout sets how long): {short_error(exc)}"
+            ) from exc
+
+
 async def _snap(
-    cfg: Config, url: str, thread: str, wait_for: str | None, headed: bool, *, explicit_server: bool
+    cfg: Config, target: _Page, thread: str, headed: bool, *, explicit_server: bool
 ) -> tuple[CaptureResult, int, str]:
     async with open_capture(
         cfg,
@@ -92,12 +137,7 @@ async def _snap(
         page = capture.page
         assert page is not None
         rec = capture.recorder(page, thread)
-        try:
-            await page.goto(url)
-            if wait_for:
-                await page.wait_for_selector(wait_for)
-        except PlaywrightError as exc:
-            raise BrowserError(f"could not open {url}: {short_error(exc)}") from exc
-        result = await rec.capture(f"open {url}")
+        await target.open(page)
+        result = await rec.capture(f"open {target.url}")
         await capture.close_recorders(rec)
     return result, rec.stats.dropped, capture.base_url

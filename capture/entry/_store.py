@@ -17,6 +17,7 @@ from capture.config import Config
 from capture.errors import AuthError, StoreUnavailableError
 from capture.session import AsyncSessionClient
 from capture.store import serve_in_background, store_for
+from capture.store._links import viewer_root
 
 __all__ = ["ResolvedStore", "StoreChoice", "answers", "resolve_store"]
 
@@ -68,5 +69,6 @@ async def resolve_store(config: Config, choice: StoreChoice) -> AsyncIterator[Re
         yield ResolvedStore(
             embedded,
             f"no session store at {url}; running the embedded store in-process "
-            f"({embedded}, data: {store.describe()})",
+            f"({embedded}, data: {store.describe()}; viewer: {viewer_root(embedded)}/ "
+            "while this run lasts)",
         )

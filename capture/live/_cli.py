@@ -13,7 +13,8 @@ import typer
 
 from capture._cli_options import ConfigOption, ServerOption, TokenOption, config_from
 from capture.config import Config
-from capture.errors import LiveError
+from capture.errors import LiveError, UsageError
+from capture.session._ids import check_thread_id
 
 __all__ = ["record"]
 
@@ -67,11 +68,12 @@ def record(
             written = f", task file {stopped.out}" if stopped.out else ""
             typer.echo(f"stopped recording {stopped.pid} (thread {stopped.thread!r}{written})")
         return
-    if not thread:
-        raise LiveError("--thread is required to record (or use --stop)")
+    if thread is None:
+        raise UsageError("--thread is required to record (or use --stop)")
     config = config_from(
         config_file, **{"session.server": server, "session.token": token, "browser.cdp_url": cdp}
     )
+    check_thread_id(thread, config.store.max_thread_id_length)
     if not config.browser.cdp_url and _no_display():
         raise LiveError(
             "no display to show the browser on: run `xvfb-run -a capture record ...`, "

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from capture._output import count
 from capture.entry import Capture
 from capture.errors import TaskError
 from capture.live._actions import Action
@@ -38,7 +39,7 @@ class Recording:
         if self.export is None or self.out is None:
             return lines
         task = self.export.task
-        lines.append(f"task file: {self.out} ({len(task.steps)} steps)")
+        lines.append(f"task file: {self.out} ({count(len(task.steps), 'step')})")
         lines += [
             f"  secret variable {v}: replay with --var {v}=... (value not recorded)"
             for v in task.vars

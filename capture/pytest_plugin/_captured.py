@@ -30,6 +30,7 @@ from capture.pytest_plugin._names import viewer_url
 from capture.recorder import CaptureResult, EncodedImage, Recorder, SyncRecorder
 from capture.recorder.observe import FOCUSED_SENSITIVE_JS, SENSITIVE_FIELD_JS, is_sensitive
 from capture.recorder.observe._outline import short_error
+from capture.store._links import serve_afterwards
 
 __all__ = ["CapturedTest", "Placement", "folder_name"]
 
@@ -215,10 +216,13 @@ class CapturedTest:
 
     def report(self) -> str:
         """The report section of a failing test: where to look."""
-        lines = [
-            f"thread: {self.place.thread_id}",
-            f"viewer: {viewer_url(self.place.base_url, self.place.thread_id)}",
-        ]
+        viewer = viewer_url(self.place.base_url, self.place.thread_id)
+        lines = [f"thread: {self.place.thread_id}"]
+        if self.capture.store.embedded:
+            lines.append(f"viewer: {viewer} (while this run lasts)")
+            lines.append(serve_afterwards(self.capture.config.store, self.place.thread_id))
+        else:
+            lines.append(f"viewer: {viewer}")
         if self.last_image is not None:
             step, image = self.last_image
             lines.append(f"last screenshot: {self._image_path(step, image)} (step {step})")

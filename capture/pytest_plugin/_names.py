@@ -1,12 +1,17 @@
-"""Thread ids from pytest node ids, and the viewer URL of a thread."""
+"""Names: the plugin's, thread ids from pytest node ids (and a thread's viewer URL, from the
+store)."""
 
 from __future__ import annotations
 
 import hashlib
 import re
-from urllib.parse import quote
 
-__all__ = ["MAX_THREAD_ID", "thread_id_for", "viewer_root", "viewer_url"]
+from capture.store._links import viewer_root, viewer_url
+
+__all__ = ["MAX_THREAD_ID", "PLUGIN_NAME", "thread_id_for", "viewer_root", "viewer_url"]
+
+PLUGIN_NAME = "capture-session-plugin"
+"""The name the enabled plugin is registered under (`capture_pytest` looks it up)."""
 
 MAX_THREAD_ID = 120
 """Well under the embedded store's default limit (256) and short enough to read."""
@@ -27,13 +32,3 @@ def thread_id_for(node_id: str, prefix: str = "") -> str:
         return whole
     digest = "~" + hashlib.sha1(node_id.encode()).hexdigest()[:10]
     return whole[: MAX_THREAD_ID - len(digest)] + digest
-
-
-def viewer_root(base_url: str) -> str:
-    """The store's root, where the viewer is served, from its API base URL (no `/` at the end)."""
-    return base_url.rstrip("/").removesuffix("/api/v1").removesuffix("/v1")
-
-
-def viewer_url(base_url: str, thread_id: str) -> str:
-    """The embedded store's viewer page for one thread (served at the store's root)."""
-    return f"{viewer_root(base_url)}/#/thread/{quote(thread_id, safe='')}"

@@ -9,6 +9,7 @@ adds the capture section to a failing test's report, and prints where the captur
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Awaitable, Callable, Generator
 from pathlib import Path
 from typing import Any
@@ -16,17 +17,18 @@ from typing import Any
 import pytest
 
 from capture._cli_options import config_from
+from capture._output import count
 from capture.config import Config
 from capture.entry import StoreChoice, SyncCapture, open_capture_sync
-from capture.errors import CaptureError
+from capture.errors import BrowserError, CaptureError
 from capture.pytest_plugin import _calls
+from capture.pytest_plugin._browser import capture_browser
 from capture.pytest_plugin._captured import CapturedTest, Placement, folder_name
-from capture.pytest_plugin._names import thread_id_for, viewer_root
+from capture.pytest_plugin._names import PLUGIN_NAME, thread_id_for, viewer_root
 from capture.recorder import Recorder, SyncRecorder
 
 __all__ = ["PLUGIN_NAME", "CapturePlugin"]
 
-PLUGIN_NAME = "capture-session-plugin"
 _TEST = pytest.StashKey[CapturedTest]()
 # A pytest-xdist worker's input naming the store its controller found or started.
 WORKER_STORE = "capture_store"
@@ -88,6 +90,22 @@ class CapturePlugin:
 
     # -- the run ---------------------------------------------------------------------------
 
+    @functools.cached_property
+    def browser(self) -> str | BrowserError | None:
+        """The Chromium pytest-playwright gets from `_browser` (None: its own)."""
+        return capture_browser(self.config.browser)
+
+    def pytest_report_header(self) -> str | None:
+        """Say once that pytest-playwright launches capture's browser, or why it cannot."""
+        if isinstance(self.browser, BrowserError):
+            return f"capture: Playwright's Chromium is not installed and {self.browser}"
+        if self.browser is None:
+            return None
+        return (
+            f"capture: Playwright's Chromium is not installed; pytest-playwright launches "
+            f"{self.browser} (the browser `capture run` uses)"
+        )
+
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         """Find or start the store once, before the first test (not for --collect-only)."""
         if not session.items or session.config.option.collectonly:
@@ -126,9 +144,10 @@ class CapturePlugin:
         store = self.capture.store
         write = terminalreporter.write_line
         terminalreporter.write_sep("-", "capture")
-        write(f"{self.captures} captures from {self.tests} tests, one thread per test")
+        tests = count(self.tests, "test")
+        write(f"{count(self.captures, 'capture')} from {tests}, one thread per test")
         if self.dropped:
-            write(f"{self.dropped} store writes dropped (the store did not take them)")
+            write(f"{count(self.dropped, 'store write')} dropped (the store did not take them)")
         write(f"store: {store.base_url}")
         root = viewer_root(store.base_url)
         if store.embedded:

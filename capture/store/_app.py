@@ -14,7 +14,6 @@ import json
 import logging
 import os
 import re
-import unicodedata
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from capture.errors import StorageError
 from capture.session import rfc3339
+from capture.session._ids import id_problem, is_unicode
 from capture.store._base import HistoryEntry, SessionRow, Store
 from capture.store._openapi import openapi_document
 from capture.store._query import int_param
@@ -89,24 +89,10 @@ class _Limits:
 
 
 def _check(what: str, text: str, limit: int) -> str:
-    if not text:
-        raise _bad(f"{what} is empty")
-    if len(text) > limit:
-        raise _bad(f"{what} is longer than {limit} characters")
-    if any(unicodedata.category(ch) == "Cc" for ch in text):
-        raise _bad(f"{what} contains a control character")
-    if not _is_unicode(text):
-        raise _bad(f"{what} contains a lone surrogate (\\ud800-\\udfff): not Unicode text")
+    problem = id_problem(text, limit)
+    if problem is not None:
+        raise _bad(f"{what} {problem}")
     return text
-
-
-def _is_unicode(text: str) -> bool:
-    """False for JSON-escaped lone surrogates, which no backend can encode as UTF-8."""
-    try:
-        text.encode()
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _session_json(row: SessionRow) -> dict[str, Any]:
@@ -231,7 +217,7 @@ class _Contract:
             )
         except ValueError:
             raise _bad("value holds a number too large for JSON") from None
-        if not _is_unicode(value_json):
+        if not is_unicode(value_json):
             raise _bad("value contains a lone surrogate (\\ud800-\\udfff): not Unicode text")
         await self.store.set(thread_id, key, value_json, expiry)
         return Response(status_code=204)

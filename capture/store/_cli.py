@@ -7,26 +7,36 @@ from typing import Annotated
 import typer
 
 from capture._cli_options import ConfigOption, config_from
+from capture.config import StoreConfig
 from capture.store._base import Store
 from capture.store._serve import check_exposure
 from capture.store._workers import serve_foreground
 
 __all__ = ["serve"]
 
+_DEFAULTS = StoreConfig()  # what applies when neither a flag nor the config sets a value
+
 
 def serve(
     host: Annotated[
-        str | None, typer.Option("--host", help="Address to listen on [config: store.host]")
+        str | None,
+        typer.Option(
+            "--host", help=f"Address to listen on [default: {_DEFAULTS.host}; config: store.host]"
+        ),
     ] = None,
     port: Annotated[
-        int | None, typer.Option("--port", help="Port, 0 for any free one [config: store.port]")
+        int | None,
+        typer.Option(
+            "--port",
+            help=f"Port, 0 for any free one [default: {_DEFAULTS.port}; config: store.port]",
+        ),
     ] = None,
     store: Annotated[
         str | None,
         typer.Option(
             "--store",
             help="memory://, sqlite:///path.db, redis://host:port/db or redis+cluster://host:port"
-            " [config: store.url]",
+            f" [default: {_DEFAULTS.url}; config: store.url]",
         ),
     ] = None,
     token: Annotated[
@@ -41,7 +51,7 @@ def serve(
         typer.Option(
             "--workers",
             help="Server processes sharing the port, 0 for one per core; sqlite or redis only"
-            " [config: store.workers]",
+            f" [default: {_DEFAULTS.workers}; config: store.workers]",
         ),
     ] = None,
     config_file: ConfigOption = None,

@@ -32,6 +32,7 @@ from capture.errors import TaskError
 from capture.tasks._fleet import FleetResult, check_threads, expand_task_paths, run_tasks
 from capture.tasks._junit import write_junit
 from capture.tasks._load import load_task
+from capture.tasks._preflight import errors_as_json, prepare_run
 from capture.tasks._progress import board_for, listener_for, print_fleet_summary, print_summary
 from capture.tasks._runner import RunResult, config_for, run_task
 from capture.tasks._schema import TaskFile
@@ -121,6 +122,7 @@ def _write_out(out: Path, result: RunResult, base_url: str) -> None:
         raise TaskError(f"cannot write to --out {out}: {exc.strerror or exc}") from exc
 
 
+@errors_as_json
 def run(
     task_files: Annotated[
         list[str],
@@ -146,6 +148,7 @@ def run(
         Path | None,
         typer.Option(
             "--out",
+            metavar="DIR",
             help="Also write result.json and each step's observation here "
             "(a folder per thread with many tasks)",
         ),
@@ -156,7 +159,11 @@ def run(
     ] = None,
     var: Annotated[
         list[str] | None,
-        typer.Option("--var", help="Set a variable: NAME=VALUE (repeatable; wins over vars/env)"),
+        typer.Option(
+            "--var",
+            metavar="NAME=VALUE",
+            help="Set a variable (repeatable; wins over the task's vars and the environment)",
+        ),
     ] = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print only a machine-readable JSON summary")
@@ -221,8 +228,7 @@ def run(
             out=out,
             junit=junit,
         )
-    task = load_task(task_files[0])
-    resolve_vars(task, variables)  # unset variables fail here, before a store or a browser
+    task, variables, thread = prepare_run(Path(task_files[0]), var or [], thread, config)
     result, base_url = asyncio.run(
         _run_cli(
             task,
@@ -243,7 +249,8 @@ def run(
         summary = {**result.to_dict(), "store": base_url, "exit_code": code}
         sys.stdout.write(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
     else:
-        print_summary(result, base_url, embedded=base_url != config.session.server)
+        embedded = config.store if base_url != config.session.server else None
+        print_summary(result, base_url, embedded=embedded)
     for failure in result.failures:
         typer.echo(f"error: {failure.error}", err=True)
     raise typer.Exit(code)

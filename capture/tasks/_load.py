@@ -146,7 +146,7 @@ def parse_task(text: str, source: str = "<string>") -> TaskFile:
         _line_map(node, (), lines)
     problems = _Problems(source, lines)
     if not isinstance(data, dict):
-        problems.add((), "a task file is a mapping with name, base_url and steps")
+        problems.add((), "a task file is a mapping with name, steps and (usually) base_url")
         problems.raise_if_any()
     bad_steps = _check_step_kinds(data, problems)
     try:
@@ -217,7 +217,8 @@ def _compact_step(step: StepBase) -> dict[str, Any]:
 def dump_task(task: TaskFile) -> str:
     """The task as YAML text that `parse_task` reads back to an equal task."""
     head = task.model_dump(mode="json", exclude_defaults=True, exclude_none=True)
-    head["base_url"] = task.base_url
+    if task.base_url:
+        head["base_url"] = task.base_url
     head["steps"] = [_compact_step(step) for step in task.steps]
     if "viewport" in head:
         head["viewport"] = _Flow(head["viewport"])

@@ -17,6 +17,9 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from capture._output import count
+from capture.config import StoreConfig
+from capture.store._links import serve_afterwards
 from capture.tasks._runner import RunListener, RunResult, StepResult
 from capture.tasks._schema import TaskFile
 
@@ -128,20 +131,23 @@ def listener_for(*, as_json: bool) -> ProgressListener:
     return _Live() if sys.stdout.isatty() else _Lines()
 
 
-def print_summary(result: RunResult, base_url: str, *, embedded: bool = False) -> None:
-    """One closing paragraph: outcome, counts, dropped writes, and where to look."""
+def print_summary(result: RunResult, base_url: str, *, embedded: StoreConfig | None = None) -> None:
+    """One closing paragraph: outcome, counts, dropped writes, and where to look; `embedded`
+    is the config of the embedded store the run used (None when a running store took it)."""
     ok = sum(1 for s in result.steps if s.status == "ok")
     lines = [
-        f"{result.status}: {ok}/{len(result.steps)} steps ok in {result.seconds:.1f}s, "
-        f"{result.captures} captures into thread {result.thread!r} ({base_url})",
+        f"{result.status}: {ok}/{count(len(result.steps), 'step')} ok in {result.seconds:.1f}s, "
+        f"{count(result.captures, 'capture')} into thread {result.thread!r} ({base_url})",
     ]
     if result.dropped:
         lines.append(
-            f"warning: {result.dropped} store writes were dropped (the store was unreachable); "
+            f"warning: {count(result.dropped, 'store write')} "
+            f"{'was' if result.dropped == 1 else 'were'} dropped (the store was unreachable); "
             "the task itself ran to the end (--strict makes this exit 3)"
         )
-    if embedded:
-        lines.append("the embedded store stopped with the run; `capture serve` serves its data")
+    if embedded is not None:
+        lines.append("the embedded store stopped with the run; its viewer link is gone")
+        lines.append(serve_afterwards(embedded, result.thread))
     lines.append(f"look: capture parts list {result.thread}  (or the viewer of `capture serve`)")
     console = Console(highlight=False, soft_wrap=True)
     for line in lines:

@@ -596,11 +596,23 @@ class VarSpec(_Model):
     description: str | None = None
 
 
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+
+
+def _is_relative_url(url: str) -> bool:
+    """Whether `url` needs a base URL: not `scheme:...`, and not a variable that may hold one."""
+    return not (_SCHEME.match(url) or url.startswith("${"))
+
+
 class TaskFile(_Model):
     """A scripted browser task: `capture run TASK.yaml` runs its steps, capturing each."""
 
     name: str = Field(min_length=1, description="the task's name (run record, summaries)")
-    base_url: Text = Field(description="relative goto URLs resolve against it; may use ${VARS}")
+    base_url: Text = Field(
+        "",
+        description="relative goto URLs resolve against it; may use ${VARS}; optional when "
+        "every goto is an absolute URL",
+    )
     description: str | None = None
     thread: str | None = Field(None, description="the thread to capture into (--thread wins)")
     viewport: Viewport | None = Field(None, description="the browser viewport in CSS pixels")
@@ -645,6 +657,17 @@ class TaskFile(_Model):
             ]
             raise ValueError("; ".join(problems)) from None
         return value
+
+    @model_validator(mode="after")
+    def _relative_gotos_need_a_base(self) -> Self:
+        if not self.base_url:
+            for number, step in enumerate(self.steps, 1):
+                if step.kind == "goto" and _is_relative_url(step.args.url):
+                    raise ValueError(
+                        f"step {number} goes to {step.args.url!r}, a path: give the task a "
+                        "base_url, or the step an absolute URL"
+                    )
+        return self
 
     def capture_config(self, base: CaptureConfig) -> CaptureConfig:
         """The `[capture]` config with this task's overrides applied."""

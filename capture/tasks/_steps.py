@@ -32,6 +32,7 @@ from capture.tasks._schema import (
     Target,
     format_duration,
 )
+from capture.tasks._select import missing_options
 from capture.tasks._vars import Vars
 
 __all__ = ["StepContext", "StepFailed", "describe", "locate", "perform"]
@@ -63,11 +64,11 @@ _SCROLL_BY = """async (el, [dx, dy, ms]) => {
   }
   // The page's scroll listeners run with the next rendering (a frame that is not painted
   // has none: then 50 ms will do).
-  await Promise.race([
+    await Promise.race([
     new Promise((resolve) => requestAnimationFrame(resolve)),
     new Promise((resolve) => setTimeout(resolve, 50)),
   ]);
-  return true;
+  return [Math.round(el.scrollLeft), Math.round(el.scrollTop), roomX, roomY];
 }"""
 
 # Pointer positions between pressing on a drag's source and releasing on its target: a drag
@@ -292,15 +293,22 @@ def _files(paths: str | list[str], folder: Path) -> list[Path]:
     return found
 
 
-async def _scroll_by(box: Locator | Frame, dx: int, dy: int, limit: _Limit) -> bool:
+async def _scroll_by(box: Locator | Frame, dx: int, dy: int, limit: _Limit) -> str | None:
     """Scroll an element's own box (a Locator) or a document (a Frame) by (dx, dy) and wait
-    until it has landed; False when the element has no room to scroll that way."""
+    until it has landed; where it landed (`y=80 of 400`: the scroll position and the most
+    it can take), or None when the element has no room to scroll that way."""
     args = [dx, dy, limit.ms]
     if isinstance(box, Frame):
         document = "document.scrollingElement || document.documentElement"
         script = f"(arg) => ({_SCROLL_BY})({document}, arg)"
-        return bool(await box.evaluate(script, args))
-    return bool(await box.evaluate(_SCROLL_BY, args, timeout=limit.ms))
+        landed = await box.evaluate(script, args)
+    else:
+        landed = await box.evaluate(_SCROLL_BY, args, timeout=limit.ms)
+    if not landed:
+        return None
+    left, top, room_x, room_y = landed
+    axes = [f"x={left} of {room_x}" if dx else "", f"y={top} of {room_y}" if dy else ""]
+    return " ".join(axis for axis in axes if axis)
 
 
 async def _drag(page: Page, args: DragArgs, ctx: StepContext, limit: _Limit) -> None:
@@ -328,8 +336,10 @@ async def _drag(page: Page, args: DragArgs, ctx: StepContext, limit: _Limit) -> 
         await page.mouse.up()
 
 
-async def _perform(page: Page, step: StepBase, ctx: StepContext, limit: _Limit) -> bool:
-    """Do the step; True when the value it typed must be hidden from the action text."""
+async def _perform(page: Page, step: StepBase, ctx: StepContext, limit: _Limit) -> bool | str:
+    """Do the step; True when the value it typed must be hidden from the action text; for a
+    scroll inside an element, where the element's box landed (said in the action text, since
+    the screenshot of a scrolled box may look the same to a diff)."""
     args = step.args
     match step.kind:
         case "goto":
@@ -354,6 +364,8 @@ async def _perform(page: Page, step: StepBase, ctx: StepContext, limit: _Limit) 
                 await page.keyboard.press(args.key)
         case "select":
             found = await locate(page, args, ctx, limit)
+            if problem := await missing_options(found, args.option, limit.ms):
+                raise StepFailed(f"{args.describe_target()} {problem}")
             await found.select_option(args.option, timeout=limit.ms)
         case "check":
             await (await locate(page, args, ctx, limit)).check(timeout=limit.ms)
@@ -369,8 +381,10 @@ async def _perform(page: Page, step: StepBase, ctx: StepContext, limit: _Limit) 
                 await found.scroll_into_view_if_needed(timeout=limit.ms)
             elif args.has_target:
                 found = await locate(page, args, ctx, limit)
-                if not await _scroll_by(found, args.dx, args.dy, limit):
+                landed = await _scroll_by(found, args.dx, args.dy, limit)
+                if landed is None:
                     raise StepFailed(f"{args.describe_target()} has nothing to scroll that way")
+                return f"scrolled to {landed}"
             else:
                 # The page (or a frame's document) scrolls as far as it can: no complaint.
                 root = await _frame(page, args, ctx, limit)
@@ -414,11 +428,12 @@ async def perform(page: Page, step: StepBase, ctx: StepContext, seconds: float) 
     guard = seconds + 2 + (step.args.total_seconds() if step.kind == "sleep" else 0)
     try:
         async with asyncio.timeout(guard):
-            hidden = await _perform(page, _substitute(step, ctx.vars.expand), ctx, _Limit(seconds))
+            done = await _perform(page, _substitute(step, ctx.vars.expand), ctx, _Limit(seconds))
     except StepFailed as exc:
         raise StepFailed(ctx.vars.mask(exc.reason)) from None
     except (PlaywrightError, TimeoutError) as exc:
         raise StepFailed(ctx.vars.mask(_in_frame(step) + _reason(exc, seconds))) from exc
     except CaptureError as exc:  # an unknown or stale ref, a missing variable
         raise StepFailed(ctx.vars.mask(str(exc))) from exc
-    return describe(step, ctx.vars, value_hidden=hidden)
+    action = describe(step, ctx.vars, value_hidden=done is True)
+    return f"{action}; {ctx.vars.mask(done)}" if isinstance(done, str) else action

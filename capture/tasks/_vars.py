@@ -20,7 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from capture.errors import TaskError
+from capture.errors import TaskError, UsageError
 from capture.tasks._schema import TaskFile, VarSpec
 
 __all__ = ["Vars", "parse_var_options", "resolve_vars"]
@@ -76,7 +76,7 @@ def parse_var_options(items: list[str]) -> dict[str, str]:
     for item in items:
         name, sep, value = item.partition("=")
         if not sep or not name:
-            raise TaskError(f"--var {item!r}: write it as NAME=VALUE")
+            raise UsageError(f"--var {item!r}: write it as NAME=VALUE")
         result[name.strip()] = value
     return result
 

@@ -150,7 +150,9 @@ function currentRoute() {
   }
 }
 
+// Until the first answer (or refusal) arrives, only "loading…" shows: never an empty page.
 function show(view) {
+  $("loading").hidden = true;
   $("login").hidden = view !== "login";
   $("list-view").hidden = view !== "list";
   $("thread-view").hidden = view !== "thread";
