@@ -25,6 +25,10 @@ def _summary(help_text: str | None) -> str:
     return " ".join((help_text or "").strip().split("\n\n")[0].split())
 
 
+def _no_type(ctx: Any) -> None:
+    return None
+
+
 class Command(TyperCommand):
     """A command whose arguments and option values read `NAME` in its usage line and help
     (`--thread THREAD`), unless the option names its own (`--var NAME=VALUE`)."""
@@ -35,6 +39,9 @@ class Command(TyperCommand):
             if param.metavar is None and param.name and not getattr(param, "is_flag", False):
                 longest = max(param.opts, key=len).lstrip("-")  # `--max-edge` → MAX_EDGE
                 param.metavar = longest.replace("-", "_").upper()
+            if param.param_type_name == "argument" and param.nargs != 1:
+                # `TASK_FILE...` says it repeats; typer would add `<list[str]>` after it.
+                param.display_type_rich = _no_type  # type: ignore[attr-defined]
 
     def collect_usage_pieces(self, ctx: Any) -> list[str]:
         pieces = [self.options_metavar] if self.options_metavar else []

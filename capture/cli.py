@@ -45,7 +45,7 @@ def main() -> None:
     exit code (2 for a `UsageError`, else 1).
     """
     try:
-        app()
+        app(prog_name="capture")  # not "python -m ...", whatever started us
     except CaptureError as exc:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(exc.exit_code)

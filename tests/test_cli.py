@@ -336,7 +336,7 @@ def _usage_line(cli: Run, *command: str) -> str:
 @pytest.mark.parametrize(
     ("command", "usage"),
     [
-        (("run",), "Usage: capture run [OPTIONS] TASK_FILE"),
+        (("run",), "Usage: capture run [OPTIONS] TASK_FILE..."),
         (("snap",), "Usage: capture snap [OPTIONS] URL"),
         (("record",), "Usage: capture record [OPTIONS] [URL]"),
         (("agent-context",), "Usage: capture agent-context [OPTIONS] [THREAD]"),

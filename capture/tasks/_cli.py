@@ -126,7 +126,11 @@ def _write_out(out: Path, result: RunResult, base_url: str) -> None:
 def run(
     task_files: Annotated[
         list[str],
-        typer.Argument(help="Task files (YAML), directories of them, or globs", show_default=False),
+        typer.Argument(
+            metavar="TASK_FILE",
+            help="Task files (YAML), directories of them, or globs",
+            show_default=False,
+        ),
     ],
     thread: Annotated[
         str | None,
