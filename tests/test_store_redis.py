@@ -218,6 +218,19 @@ async def test_unreachable_redis_is_a_storage_error(redis_binary: str) -> None:
     await store.close()
 
 
+async def test_close_leaves_no_command_in_flight(raw: aioredis.Redis, redis_url: str) -> None:
+    """A call that timed out leaves its batch waiting on Redis; closing the store must end it,
+    or it outlives the store (and its event loop) holding a connection nobody closes."""
+    store = RedisStore(redis_url, timeout=0.3)
+    await store.open()
+    await raw.execute_command("CLIENT", "PAUSE", 1000, "ALL")  # Redis stops answering others
+    with pytest.raises(StorageError, match="redis get timed out"):
+        await store.get("t", "k")
+    await store.close()
+    left = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+    assert left == []
+
+
 async def test_a_redis_restart_is_a_storage_error_then_heals(
     new_redis: Callable[[], RedisServer],
 ) -> None:

@@ -130,7 +130,7 @@ class RedisStore(Store):
         self._timeout = timeout
         self._max_connections = max_connections
         self._client: Any = None
-        self._batch: AutoPipeline
+        self._batch: AutoPipeline | None = None
         self._bases: list[str] = []
         self._hfe = "0"
         self._gate: Any = contextlib.nullcontext()
@@ -261,6 +261,9 @@ class RedisStore(Store):
     async def close(self) -> None:
         if self._client is not None:
             client, self._client = self._client, None
+            batch, self._batch = self._batch, None
+            if batch is not None:  # None when open() failed before making it
+                await batch.aclose()
             await client.aclose()
 
     async def _run(self, what: str, call: Any, *args: Any, **kwargs: Any) -> Any:
@@ -318,7 +321,12 @@ class RedisStore(Store):
         argv = self._argv(base, args)
         if replicate and self.wait:
             return await self._scripts(name, lambda: self._replicated(name, argv))
-        return await self._scripts(name, lambda: self._batch.call("EVALSHA", _SHAS[name], 1, *argv))
+        return await self._scripts(name, lambda: self._batched("EVALSHA", _SHAS[name], 1, *argv))
+
+    async def _batched(self, *command: object) -> Any:
+        if self._batch is None:  # closed while the call waited for the gate
+            raise StorageError("redis store is not open")
+        return await self._batch.call(*command)
 
     async def _replicated(self, name: str, argv: list[object]) -> Any:
         """The script, then WAIT on the same connection (a pipeline of two commands to the

@@ -33,6 +33,14 @@ class AutoPipeline:
             loop.call_soon(self._flush)
         return await future
 
+    async def aclose(self) -> None:
+        """Cancel the batches still in flight and wait for them. A sender left running past
+        the store's close would retry on a fresh connection that nobody ever closes (its
+        caller has long timed out)."""
+        for task in self._sending:
+            task.cancel()
+        await asyncio.gather(*self._sending, return_exceptions=True)
+
     def _flush(self) -> None:
         batch, self._queue = self._queue, []
         task = asyncio.get_running_loop().create_task(self._send(batch))
