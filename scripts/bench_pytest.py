@@ -1,19 +1,27 @@
-"""`scripts/bench pytest`: what the pytest plugin costs a test file of 30 Playwright actions.
+"""`scripts/bench pytest`: what the pytest plugin costs a test file of 30 Playwright actions,
+next to what Playwright's own tracing costs the same file.
 
-It writes a plain pytest-playwright test file (one test, 30 actions on the test site's
-sign-in form: fills, a password, checkboxes, selects, keys, expects, navigations) and runs it
-in a child pytest, one process each time, alternating four ways:
+It writes two plain pytest-playwright test files of one test and 30 actions each:
+
+- `form`: the test site's sign-in form (fills, a password, checkboxes, selects, keys,
+  expects, two navigations), actions back to back;
+- `shop`: the bundled demo shop (a search submitted with Enter, product pages, a form posted
+  to the cart, a login and a checkout form submitted, expects): navigations and submits.
+
+and runs each in a child pytest, one process each time, alternating five ways:
 
 - `no plugin`: `-p no:capture_session` (capture not even loaded),
 - `off`: the plugin loaded but not enabled (how every run without the flag looks),
+- `tracing`: no capture, pytest-playwright's `--tracing on` (a screencast and DOM snapshots
+  of every action, written to a trace.zip): what a user would switch on instead,
 - `capture`: `--capture-session`, with the embedded store (SQLite) started by the run,
 - `screenshot only`: the same hooks, but each action is followed by nothing except one bare
-  CDP `Page.captureScreenshot` (the JPEG the recorder asks Chromium for): the floor of any
-  design that shows the page after every action with a screenshot taken then.
+  CDP `Page.captureScreenshot` (the JPEG the recorder asks Chromium for): the cost of making
+  the test wait for a screenshot after every action.
 
 It prints the median wall time of each (whole child process: Python, pytest, Chromium) and
-the ratios to `no plugin`. Target (issue 10): capture/no plugin <= 1.3.
-Usage: scripts/bench pytest [--rounds N]
+the ratios to `no plugin`, and the verdict `capture / tracing` (target, issue 19: <= 1.0).
+Usage: scripts/bench pytest [--rounds N] [--file form|shop]
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,11 +42,13 @@ sys.path.insert(0, str(ROOT))
 
 from capture.browser import find_browser, launch_args  # noqa: E402
 from capture.config import load_config  # noqa: E402
+from capture.demo_site import DEMO_PASSWORD, serve_demo_site  # noqa: E402
 from tests.conftest import free_port, serve_dir  # noqa: E402
 
 WAYS = {
     "no plugin": ["-p", "no:capture_session"],
     "off": [],
+    "tracing": ["-p", "no:capture_session", "--tracing", "on"],
     "capture": ["--capture-session"],
     "screenshot only": ["-p", "screenshot_only"],
 }
@@ -46,7 +57,7 @@ WAYS = {
 # screenshot with the recorder's parameters for a 1280x800 page and nothing else.
 SCREENSHOT_ONLY = """
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import Error, Page
 
 from capture.pytest_plugin import _calls
 
@@ -59,7 +70,10 @@ class Shots:
     count = 0
 
     def after_sync(self, call, error):
-        self.cdp.send("Page.captureScreenshot", PARAMS)
+        try:
+            self.cdp.send("Page.captureScreenshot", PARAMS)
+        except Error:  # a navigation swapping documents under it, as the recorder meets too
+            pass
         self.count += 1
 
 
@@ -82,7 +96,7 @@ def _screenshot_session(page: Page):
 """
 
 
-def actions() -> list[str]:
+def form_actions() -> list[str]:
     """30 action lines: one navigation, then rounds over the form, then another page."""
     lines = ['page.goto("/login.html")']
     countries = ["de", "fr", "it"]
@@ -98,9 +112,47 @@ def actions() -> list[str]:
             f'expect(page.get_by_label("Username")).to_have_value("user{i}")',
         ]
         i += 1
-    lines = [*lines[:29], 'page.goto("/table.html")']
-    assert len(lines) == 30
-    return lines
+    return [*lines[:29], 'page.goto("/table.html")']
+
+
+def shop_actions() -> list[str]:
+    """30 action lines on the demo shop, as a person shops: search, two products into the
+    cart, sign in at checkout (Enter submits), fill and place the order."""
+    return [
+        'page.goto("/")',
+        'page.get_by_label("Search").click()',
+        'page.keyboard.type("mug")',
+        'page.keyboard.press("Enter")',
+        'expect(page.get_by_test_id("result-count")).to_contain_text("4 results")',
+        'page.get_by_role("link", name="Blue Mug").click()',
+        'page.get_by_label("Size").select_option("l")',
+        'page.get_by_label("Quantity").fill("2")',
+        'page.get_by_role("button", name="Add to cart").click()',
+        'expect(page.get_by_role("status")).to_contain_text("Added Blue Mug")',
+        'page.goto("/search?q=kettle")',
+        'page.get_by_role("link", name="Tea Kettle").click()',
+        'page.get_by_role("button", name="Add to cart").click()',
+        'expect(page.get_by_test_id("cart-count")).to_have_text("3")',
+        'page.get_by_role("link", name="Cart").click()',
+        'expect(page.get_by_test_id("total")).to_have_text("$69.00")',
+        'page.get_by_role("link", name="Proceed to checkout").click()',
+        'page.get_by_label("Username").fill("demo")',
+        f'page.get_by_label("Password").fill("{DEMO_PASSWORD}")',
+        'page.get_by_label("Password").press("Enter")',
+        'expect(page.get_by_role("heading", name="Checkout")).to_be_visible()',
+        'page.get_by_label("Full name").fill("Ada Lovelace")',
+        'page.get_by_label("Address").fill("12 Analytical Row, London")',
+        'page.get_by_label("Shipping").select_option("express")',
+        'page.get_by_label("Card number").fill("4242 4242 4242 4242")',
+        'page.get_by_label("Send me the newsletter").uncheck()',
+        'page.get_by_label("I accept the terms").check()',
+        'page.get_by_role("button", name="Place order").click()',
+        'expect(page.get_by_role("heading", name="Thank you, Ada Lovelace!")).to_be_visible()',
+        'page.get_by_role("link", name="Continue shopping").click()',
+    ]
+
+
+FILES: dict[str, Callable[[], list[str]]] = {"form": form_actions, "shop": shop_actions}
 
 
 def write_project(folder: Path) -> None:
@@ -118,64 +170,80 @@ def write_project(folder: Path) -> None:
     )
     (folder / "screenshot_only.py").write_text(SCREENSHOT_ONLY)
     (folder / "pytest.ini").write_text("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
-    body = "\n".join(f"    {line}" for line in actions())
-    (folder / "test_thirty.py").write_text(
-        "from playwright.sync_api import Page, expect\n\n\n"
-        f"def test_thirty_actions(page: Page) -> None:\n{body}\n"
-    )
+    for name, actions in FILES.items():
+        lines = actions()
+        assert len(lines) == 30, (name, len(lines))
+        body = "\n".join(f"    {line}" for line in lines)
+        (folder / f"test_{name}.py").write_text(
+            "from playwright.sync_api import Page, expect\n\n\n"
+            f"def test_thirty_actions(page: Page) -> None:\n{body}\n"
+        )
 
 
-def run_once(folder: Path, base_url: str, extra: list[str], env: dict[str, str]) -> float:
+def run_once(folder: Path, name: str, base_url: str, way: str, env: dict[str, str]) -> float:
+    extra = WAYS[way]
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
-    command += ["--base-url", base_url, *extra, "test_thirty.py"]
+    command += ["--base-url", base_url, "--output", str(folder / "results"), *extra]
     begun = time.perf_counter()
-    done = subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True)
+    done = subprocess.run(
+        [*command, f"test_{name}.py"], cwd=folder, env=env, capture_output=True, text=True
+    )
     seconds = time.perf_counter() - begun
     if done.returncode != 0:
-        raise SystemExit(f"the child pytest failed ({extra}):\n{done.stdout}\n{done.stderr}")
-    if "--capture-session" in extra and "30 captures from 1 tests" not in done.stdout:
-        raise SystemExit(f"the capture run did not capture 30 steps:\n{done.stdout}")
-    if "screenshot_only" in extra and "30 bare screenshots" not in done.stdout:
-        raise SystemExit(f"the screenshot-only run did not take 30:\n{done.stdout}")
+        raise SystemExit(f"the child pytest failed ({name}, {way}):\n{done.stdout}\n{done.stderr}")
+    expected = {
+        "capture": "30 captures from 1 test,",
+        "screenshot only": "30 bare screenshots",
+    }.get(way)
+    if expected is not None and expected not in done.stdout:
+        raise SystemExit(f"the {way} run of {name} did not take 30:\n{done.stdout}")
+    if way == "tracing" and not any((folder / "results").rglob("trace.zip")):
+        raise SystemExit(f"the tracing run of {name} wrote no trace.zip:\n{done.stdout}")
     return seconds
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5, help="runs of each way (default 5)")
+    parser.add_argument("--file", choices=sorted(FILES), action="append", help="default: both")
     args = parser.parse_args()
+    names: list[str] = args.file or list(FILES)
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("CAPTURE_")}
     # Nothing answers here, so every capture run starts its embedded store, as on a fresh
     # machine (and never writes into a store someone else is running on 8787).
     env["CAPTURE_SESSION_SERVER"] = f"http://127.0.0.1:{free_port()}/api/v1"
     server = serve_dir(ROOT / "tests" / "site")
-    base_url = f"http://127.0.0.1:{server.server_address[1]}"
-    times: dict[str, list[float]] = {way: [] for way in WAYS}
+    times: dict[tuple[str, str], list[float]] = {(n, w): [] for n in names for w in WAYS}
     try:
-        with tempfile.TemporaryDirectory(prefix="bench-pytest-") as tmp:
+        with serve_demo_site() as shop, tempfile.TemporaryDirectory(prefix="bench-") as tmp:
             folder = Path(tmp)
             write_project(folder)
-            run_once(folder, base_url, WAYS["off"], env)  # warm the disk cache
+            urls = {"form": f"http://127.0.0.1:{server.server_address[1]}", "shop": shop.url}
+            for name in names:
+                run_once(folder, name, urls[name], "off", env)  # warm the disk cache
             for round_ in range(args.rounds):
-                for way, extra in WAYS.items():
-                    times[way].append(run_once(folder, base_url, extra, env))
+                for name in names:
+                    for way in WAYS:
+                        times[name, way].append(run_once(folder, name, urls[name], way, env))
                 print(f"round {round_ + 1}/{args.rounds} done", file=sys.stderr)
     finally:
         server.shutdown()
         server.server_close()
 
-    median = {way: statistics.median(values) for way, values in times.items()}
-    print(f"30-action test file, {args.rounds} runs each, one process per run (wall time)")
-    for way, value in median.items():
-        runs = ", ".join(f"{t:.2f}" for t in times[way])
-        print(f"  {way:<15} median {value:6.2f} s   ({runs})")
-    ratios = {way: median[way] / median["no plugin"] for way in WAYS if way != "no plugin"}
-    print(f"ratio capture / no plugin:         {ratios['capture']:.2f}  (target <= 1.3)")
-    print(f"ratio off / no plugin:             {ratios['off']:.2f}  (the flag not given)")
-    print(f"ratio screenshot only / no plugin: {ratios['screenshot only']:.2f}  (the floor)")
-    rounded = {way: round(value, 3) for way, value in ratios.items()}
-    print(json.dumps({"median_s": median, "ratios": rounded}))
+    print(f"30-action test files, {args.rounds} runs of each way, one process per run (wall time)")
+    verdicts: dict[str, float] = {}
+    for name in names:
+        median = {way: statistics.median(times[name, way]) for way in WAYS}
+        print(f"{name}:")
+        for way, value in median.items():
+            runs = ", ".join(f"{t:.2f}" for t in times[name, way])
+            ratio = value / median["no plugin"]
+            print(f"  {way:<15} median {value:6.2f} s  {ratio:5.2f}x no plugin   ({runs})")
+        verdicts[name] = median["capture"] / median["tracing"]
+        print(f"  capture / tracing: {verdicts[name]:.2f}  (target <= 1.0)")
+    medians = {f"{n}/{w}": round(statistics.median(times[n, w]), 3) for n, w in times}
+    print(json.dumps({"median_s": medians, "capture_over_tracing": verdicts}))
 
 
 if __name__ == "__main__":
