@@ -23,8 +23,8 @@ from capture.recorder.observe._outline import (
 )
 from capture.recorder.observe._script import (
     SENSITIVE_FIELD_JS,
+    ReadOptions,
     frame_for_ref,
-    options,
     ref_count_error,
     ref_selector,
     script,
@@ -61,47 +61,32 @@ class PageLike(Protocol):
 async def _place(frame: _FrameLike, parent_prefix: str) -> Any:
     handle = await frame.frame_element()
     try:
-        return await handle.evaluate(script(), options("frame", parent_prefix, ()))
+        return await handle.evaluate(script(), ReadOptions().arg("frame", parent_prefix))
     finally:
         await handle.dispose()
 
 
 async def _read_frame(
-    page: PageLike,
-    frame: _FrameLike,
-    mode: str,
-    redact_selectors: Sequence[str],
-    deadline: float | None = None,
-    sensitive: bool = True,
-    secrets: Sequence[str] = (),
-    whole_page: bool = False,
+    page: PageLike, frame: _FrameLike, mode: str, options: ReadOptions
 ) -> FrameRead | None:
     read = FrameRead.of(page, frame)
-    arg = options(mode, read.prefix, redact_selectors, deadline, sensitive, secrets, whole_page)
-    calls = [frame.evaluate(script(), arg)]
+    calls = [frame.evaluate(script(), options.arg(mode, read.prefix))]
     if read.parent is not None:
         calls.append(_place(frame, read.parent))
     return read.record(await asyncio.gather(*calls, return_exceptions=True)).kept(frame)
 
 
-async def _read_frames(
-    page: PageLike,
-    mode: str,
-    redact_selectors: Sequence[str],
-    deadline: float | None = None,
-    sensitive: bool = True,
-    secrets: Sequence[str] = (),
-    whole_page: bool = False,
-) -> list[FrameRead]:
-    args = (mode, redact_selectors, deadline, sensitive, secrets, whole_page)
+async def _read_frames(page: PageLike, mode: str, options: ReadOptions) -> list[FrameRead]:
     reads = [
         read
-        for read in await asyncio.gather(*(_read_frame(page, f, *args) for f in live_frames(page)))
+        for read in await asyncio.gather(
+            *(_read_frame(page, f, mode, options) for f in live_frames(page))
+        )
         if read is not None
     ]
     if reads[0].data is None:
         # Most often a navigation destroyed the context mid-call: one retry, then give up.
-        reads[0] = await _read_frame(page, page.main_frame, *args) or reads[0]
+        reads[0] = await _read_frame(page, page.main_frame, mode, options) or reads[0]
     return reads
 
 
@@ -123,10 +108,8 @@ async def read_page_state(
     work for every capture); `whole_page` lists every element of the document, for a
     search or a part of the page the capture's budget left out.
     """
-    reads = await _read_frames(
-        page, "walk", redact_selectors, deadline, sensitive, whole_page=whole_page
-    )
-    return assemble_state(reads)
+    options = ReadOptions(redact_selectors, deadline, sensitive, whole_page=whole_page)
+    return assemble_state(await _read_frames(page, "walk", options))
 
 
 async def read_sensitive(
@@ -139,11 +122,12 @@ async def read_sensitive(
     seen in one frame's field may be shown by another frame: then the frames are read once
     more with it, so the screenshot that follows masks it too.
     """
-    reads = await _read_frames(page, "sensitive", redact_selectors, secrets=secrets)
+    reads = await _read_frames(page, "sensitive", ReadOptions(redact_selectors, secrets=secrets))
     rects, values = assemble_sensitive(reads)
     new = [v for v in values if v not in secrets and len(v) >= MIN_SECRET_LENGTH]
     if new and len(reads) > 1:
-        reads = await _read_frames(page, "sensitive", redact_selectors, secrets=[*secrets, *new])
+        again = ReadOptions(redact_selectors, secrets=[*secrets, *new])
+        reads = await _read_frames(page, "sensitive", again)
         rects, values = assemble_sensitive(reads)
     return rects, values
 

@@ -6,45 +6,39 @@ its frames concurrently.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Coroutine
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from playwright.sync_api import Locator, Page
 
 from capture.browser._internals import impl_of, run_sync
-from capture.recorder.observe._model import PageState, Rect
-from capture.recorder.observe._read import read_page_state, read_sensitive
+from capture.recorder.observe._read import PageLike, read_page_state, read_sensitive
 from capture.recorder.observe._script import frame_for_ref, ref_count_error, ref_selector
 
 __all__ = ["read_page_state_sync", "read_sensitive_sync", "resolve_ref_sync"]
 
-
-def read_page_state_sync(
-    page: Page,
-    *,
-    redact_selectors: Sequence[str] = (),
-    deadline: float | None = None,
-    sensitive: bool = True,
-    whole_page: bool = False,
-) -> PageState:
-    """`read_page_state` for a sync-API page."""
-    state = read_page_state(
-        impl_of(page),
-        redact_selectors=redact_selectors,
-        deadline=deadline,
-        sensitive=sensitive,
-        whole_page=whole_page,
-    )
-    return run_sync(page, state)
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
-def read_sensitive_sync(
-    page: Page, *, redact_selectors: Sequence[str] = (), secrets: Sequence[str] = ()
-) -> tuple[list[Rect], list[str]]:
-    """`read_sensitive` for a sync-API page."""
-    return run_sync(
-        page,
-        read_sensitive(impl_of(page), redact_selectors=redact_selectors, secrets=secrets),
-    )
+def _on_page_loop(
+    read: Callable[Concatenate[PageLike, P], Coroutine[Any, Any, T]],
+) -> Callable[Concatenate[Page, P], T]:
+    """`read` for a sync-API page, made from the async read itself, so that the two take
+    the same options and cannot drift apart."""
+
+    @functools.wraps(read)
+    def on_page_loop(page: Page, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        return run_sync(page, read(impl_of(page), *args, **kwargs))
+
+    on_page_loop.__name__ = on_page_loop.__qualname__ = f"{read.__name__}_sync"
+    on_page_loop.__doc__ = f"`{read.__name__}` for a sync-API page."
+    return on_page_loop
+
+
+read_page_state_sync = _on_page_loop(read_page_state)
+read_sensitive_sync = _on_page_loop(read_sensitive)
 
 
 def resolve_ref_sync(page: Page, ref: str) -> Locator:

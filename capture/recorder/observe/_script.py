@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -25,10 +26,10 @@ __all__ = [
     "REF_ATTR",
     "SENSITIVE_FIELD",
     "SENSITIVE_FIELD_JS",
+    "ReadOptions",
     "frame_for_ref",
     "frame_numbered",
     "frame_prefix",
-    "options",
     "ref_count_error",
     "ref_prefix",
     "ref_selector",
@@ -94,37 +95,42 @@ def script() -> str:
     return resources.files(__package__).joinpath("page.js").read_text(encoding="utf-8")
 
 
-def options(
-    mode: str,
-    prefix: str,
-    redact_selectors: Sequence[str],
-    deadline: float | None = None,
-    sensitive: bool = True,
-    secrets: Sequence[str] = (),
-    whole_page: bool = False,
-) -> dict[str, Any]:
-    """The argument page.js takes for `mode` ("walk", "sensitive" or "frame").
+@dataclass(frozen=True)
+class ReadOptions:
+    """What a read asks of page.js besides its mode and frame: one value that the reads pass
+    down to every frame's call, so a new option is added here and nowhere in between.
 
-    `deadline` (seconds since the epoch, the clock `time.time()` reads) is when a walk
-    stops and answers with what it read, marked partial; None: it reads all it lists.
-    `sensitive` False: a walk leaves out the sensitive rects and values (read already).
-    `secrets` (known secret values, "sensitive" mode only) are the one thing sent into the
-    page that must never go anywhere else: page.js masks wherever the frame shows them.
-    `whole_page` walks the whole document instead of the viewport and its neighbourhood.
+    `redact_selectors` are areas to mask as well as the sensitive fields. `deadline`
+    (seconds since the epoch, the clock `time.time()` reads) is when a walk stops and
+    answers with what it read, marked partial; None: it reads all it lists. `sensitive`
+    False: a walk leaves out the sensitive rects and values (read already). `secrets`
+    (known secret values, "sensitive" mode only) are the one thing sent into the page that
+    must never go anywhere else: page.js masks wherever the frame shows them. `whole_page`
+    walks the whole document instead of the viewport and its neighbourhood.
     """
-    return {
-        "mode": mode,
-        "prefix": prefix,
-        "sensitiveField": SENSITIVE_FIELD,
-        "redactSelectors": list(redact_selectors),
-        "secrets": list(secrets),
-        "minSecret": MIN_SECRET_LENGTH,
-        "above": WHOLE_PAGE_VIEWPORTS if whole_page else WALK_ABOVE,
-        "below": WHOLE_PAGE_VIEWPORTS if whole_page else WALK_BELOW,
-        "maxItems": WHOLE_PAGE_ITEMS if whole_page else MAX_ITEMS,
-        "deadline": None if deadline is None else deadline * 1000,
-        "skipSensitive": not sensitive,
-    }
+
+    redact_selectors: Sequence[str] = ()
+    deadline: float | None = None
+    sensitive: bool = True
+    secrets: Sequence[str] = ()
+    whole_page: bool = False
+
+    def arg(self, mode: str, prefix: str) -> dict[str, Any]:
+        """The argument page.js takes for `mode` ("walk", "sensitive" or "frame") in the
+        frame whose refs start with `prefix`."""
+        return {
+            "mode": mode,
+            "prefix": prefix,
+            "sensitiveField": SENSITIVE_FIELD,
+            "redactSelectors": list(self.redact_selectors),
+            "secrets": list(self.secrets),
+            "minSecret": MIN_SECRET_LENGTH,
+            "above": WHOLE_PAGE_VIEWPORTS if self.whole_page else WALK_ABOVE,
+            "below": WHOLE_PAGE_VIEWPORTS if self.whole_page else WALK_BELOW,
+            "maxItems": WHOLE_PAGE_ITEMS if self.whole_page else MAX_ITEMS,
+            "deadline": None if self.deadline is None else self.deadline * 1000,
+            "skipSensitive": not self.sensitive,
+        }
 
 
 def frame_prefix(page: Any, frame: Any) -> str:
