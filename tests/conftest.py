@@ -370,9 +370,12 @@ class ServeProcess:
         assert self.process.stdout is not None
         first = self.process.stdout.readline().decode()
         if "listening on" not in first:
-            self.stop(signal.SIGKILL)
+            self.process.kill()
+            self.process.wait(timeout=30)  # exited: all it wrote to stderr is in the file
             self.stderr.seek(0)
-            raise AssertionError(f"capture serve did not start: {first!r} {self.stderr.read()!r}")
+            error = self.stderr.read()  # before stop(), which closes the file
+            self.stop()
+            raise AssertionError(f"capture serve did not start: {first!r} {error!r}")
         self.base_url = first.split("listening on ", 1)[1].split()[0]
         self.data_line = self.process.stdout.readline().decode().strip()
 
