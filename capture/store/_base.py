@@ -10,18 +10,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import Protocol, TypedDict, Unpack
 
 from capture.session.models import USER_PART_PREFIX
 
 __all__ = [
     "HISTORY_PREFIX",
+    "Backend",
     "Clock",
     "Entry",
     "HistoryEntry",
     "HistoryPolicy",
     "SessionRow",
     "Store",
+    "Timing",
     "utc_now",
 ]  # (from_us and to_us are the SQL and Redis backends' own helpers)
 
@@ -104,8 +106,9 @@ class Store(Protocol):
     (get, entries, get_all, list_sessions) sees live values only, whether or not `sweep` has
     run yet. Methods raise `StorageError` when the backend itself fails.
 
-    Backends subclass this protocol explicitly to inherit `get_all`, which is `entries`
-    without the times, so the two reads cannot disagree about which values are live.
+    Backends subclass this protocol explicitly (the shipped ones through `Backend`) to inherit
+    `get_all`, which is `entries` without the times, so the two reads cannot disagree about
+    which values are live.
     """
 
     async def open(self) -> None:
@@ -172,3 +175,20 @@ class Store(Protocol):
     async def sweep(self) -> int:
         """Delete expired values and out-of-bounds history; return how many values went."""
         ...
+
+
+class Timing(TypedDict, total=False):
+    """The keywords every shipped backend takes for time: `clock` (default `utc_now`) and
+    `history` (default `HistoryPolicy()`), named once so the factory can pass them to any."""
+
+    clock: Clock
+    history: HistoryPolicy | None
+
+
+class Backend(Store):
+    """The shipped backends' base: it keeps the clock and history policy each one is built
+    with, so every backend reads the time and trims history by the same two attributes."""
+
+    def __init__(self, **timing: Unpack[Timing]) -> None:
+        self._clock: Clock = timing.get("clock", utc_now)
+        self._policy: HistoryPolicy = timing.get("history") or HistoryPolicy()

@@ -7,7 +7,7 @@ from datetime import timedelta
 from urllib.parse import SplitResult, parse_qsl, urlsplit
 
 from capture.errors import StorageError
-from capture.store._base import Clock, HistoryPolicy, Store, utc_now
+from capture.store._base import Clock, HistoryPolicy, Store, Timing, utc_now
 from capture.store._memory import MemoryStore
 from capture.store._redis import RedisStore
 from capture.store._sqlite import SqliteStore
@@ -16,14 +16,14 @@ __all__ = ["DEFAULT_STORE_URL", "SCHEMES", "store_from_url"]
 
 DEFAULT_STORE_URL = "sqlite:///.capture/store.db"
 
-Factory = Callable[[SplitResult, Clock, HistoryPolicy], Store]
+Factory = Callable[[SplitResult, Timing], Store]
 
 
-def _memory(url: SplitResult, clock: Clock, history: HistoryPolicy) -> Store:
-    return MemoryStore(clock=clock, history=history)
+def _memory(url: SplitResult, timing: Timing) -> Store:
+    return MemoryStore(**timing)
 
 
-def _sqlite(url: SplitResult, clock: Clock, history: HistoryPolicy) -> Store:
+def _sqlite(url: SplitResult, timing: Timing) -> Store:
     # sqlite:///relative/file.db and sqlite:////abs/file.db, as SQLAlchemy spells them;
     # `?synchronous=full` trades write throughput for surviving a power cut.
     path = url.path[1:] if url.path.startswith("/") else url.path
@@ -34,11 +34,11 @@ def _sqlite(url: SplitResult, clock: Clock, history: HistoryPolicy) -> Store:
             "sqlite:////absolute/path.db, optionally with ?synchronous=full"
         )
     synchronous = options.get("synchronous", "normal").lower()
-    return SqliteStore(path, clock=clock, history=history, synchronous=synchronous)
+    return SqliteStore(path, synchronous=synchronous, **timing)
 
 
-def _redis(url: SplitResult, clock: Clock, history: HistoryPolicy) -> Store:
-    return RedisStore(url.geturl(), clock=clock, history=history)  # imports redis on open()
+def _redis(url: SplitResult, timing: Timing) -> Store:
+    return RedisStore(url.geturl(), **timing)  # imports redis on open()
 
 
 SCHEMES: dict[str, Factory] = {
@@ -64,4 +64,4 @@ def store_from_url(
     if factory is None:
         known = ", ".join(f"{scheme}://" for scheme in SCHEMES)
         raise StorageError(f"unknown store URL {url!r}: expected one of {known}")
-    return factory(parts, clock, HistoryPolicy(history_versions, history_age))
+    return factory(parts, Timing(clock=clock, history=HistoryPolicy(history_versions, history_age)))

@@ -8,26 +8,18 @@ from __future__ import annotations
 
 from collections import deque
 from datetime import datetime
+from typing import Unpack
 
-from capture.store._base import (
-    Clock,
-    Entry,
-    HistoryEntry,
-    HistoryPolicy,
-    SessionRow,
-    Store,
-    utc_now,
-)
+from capture.store._base import Backend, Entry, HistoryEntry, SessionRow, Timing
 
 __all__ = ["MemoryStore"]
 
 
-class MemoryStore(Store):
+class MemoryStore(Backend):
     """A `Store` in process memory; for tests, demos and throwaway servers."""
 
-    def __init__(self, *, clock: Clock = utc_now, history: HistoryPolicy | None = None) -> None:
-        self._clock = clock
-        self._policy = history or HistoryPolicy()
+    def __init__(self, **timing: Unpack[Timing]) -> None:
+        super().__init__(**timing)
         self._threads: dict[str, dict[str, Entry]] = {}
         self._history: dict[tuple[str, str], deque[HistoryEntry]] = {}
 

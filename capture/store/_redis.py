@@ -40,21 +40,11 @@ import re
 import zlib
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Unpack
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from capture.errors import StorageError
-from capture.store._base import (
-    Clock,
-    Entry,
-    HistoryEntry,
-    HistoryPolicy,
-    SessionRow,
-    Store,
-    from_us,
-    to_us,
-    utc_now,
-)
+from capture.store._base import Backend, Entry, HistoryEntry, SessionRow, Timing, from_us, to_us
 from capture.store._redis_batch import AutoPipeline
 from capture.store._redis_scripts import SCRIPTS
 
@@ -84,7 +74,7 @@ def has_field_expiry(info: dict[str, Any]) -> bool:
     return _version(str(info.get("redis_version", "0"))) >= (7, 4)
 
 
-class RedisStore(Store):
+class RedisStore(Backend):
     """A `Store` in Redis at `redis://host:port/db` (also `rediss://`, `unix://`), or in a
     Redis Cluster at `redis+cluster://host:port` (`rediss+cluster://`; a plain `redis://` URL
     that reaches a cluster node is detected and treated the same).
@@ -97,11 +87,11 @@ class RedisStore(Store):
         self,
         url: str,
         *,
-        clock: Clock = utc_now,
-        history: HistoryPolicy | None = None,
         timeout: float = 5.0,
         max_connections: int = 64,
+        **timing: Unpack[Timing],
     ) -> None:
+        super().__init__(**timing)
         parts = urlsplit(url)
         scheme, plus, mode = parts.scheme.partition("+")
         query = parse_qsl(parts.query, keep_blank_values=True)
@@ -125,8 +115,6 @@ class RedisStore(Store):
         self.cluster: bool | None = True if plus else None  # None: found out on open()
         self._host = f"{parts.hostname or parts.path}:{port}"
         self._db = parts.path
-        self._clock = clock
-        self._policy = history or HistoryPolicy()
         self._timeout = timeout
         self._max_connections = max_connections
         self._client: Any = None

@@ -30,20 +30,10 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, Unpack
 
 from capture.errors import StorageError
-from capture.store._base import (
-    Clock,
-    Entry,
-    HistoryEntry,
-    HistoryPolicy,
-    SessionRow,
-    Store,
-    from_us,
-    to_us,
-    utc_now,
-)
+from capture.store._base import Backend, Entry, HistoryEntry, SessionRow, Timing, from_us, to_us
 
 __all__ = ["SqliteStore"]
 
@@ -163,26 +153,24 @@ class _Writer(threading.Thread):
                 loop.call_soon_threadsafe(_resolve_all, settled)
 
 
-class SqliteStore(Store):
+class SqliteStore(Backend):
     """A `Store` in one SQLite file (created with its parent directory on `open`)."""
 
     def __init__(
         self,
         path: str | Path,
         *,
-        clock: Clock = utc_now,
-        history: HistoryPolicy | None = None,
         readers: int = 4,
         synchronous: str = "normal",
+        **timing: Unpack[Timing],
     ) -> None:
+        super().__init__(**timing)
         if synchronous not in SYNCHRONOUS:
             raise StorageError(
                 f"sqlite synchronous must be one of {SYNCHRONOUS}, not {synchronous!r}"
             )
         self.synchronous = synchronous
         self.path = Path(path).expanduser().resolve()
-        self._clock = clock
-        self._policy = history or HistoryPolicy()
         self._reader_count = readers
         self._local = threading.local()
         self._read_conns: list[sqlite3.Connection] = []
