@@ -1,34 +1,17 @@
 """Scripted browser tasks: the task-file format, loading it with line numbers, running it."""
 
-from capture.tasks import _schema
+from capture.tasks import _runner, _schema
 from capture.tasks._load import dump_task, load_task, parse_task
 from capture.tasks._progress import print_summary, step_table
-from capture.tasks._runner import (
-    EXIT_DROPPED,
-    EXIT_FAILED,
-    EXIT_OK,
-    RunListener,
-    RunResult,
-    StepResult,
-    default_thread,
-    run_task,
-    run_task_sync,
-)
+from capture.tasks._runner import *  # noqa: F403 - the runner's API, in _runner.__all__
 from capture.tasks._schema import *  # noqa: F403 - the task-file models, in _schema.__all__
 from capture.tasks._steps import StepContext, StepFailed, perform
 from capture.tasks._vars import Vars, parse_var_options, resolve_vars
 
 __all__ = [
-    "EXIT_DROPPED",
-    "EXIT_FAILED",
-    "EXIT_OK",
-    "RunListener",
-    "RunResult",
     "StepContext",
     "StepFailed",
-    "StepResult",
     "Vars",
-    "default_thread",
     "dump_task",
     "load_task",
     "parse_task",
@@ -36,8 +19,7 @@ __all__ = [
     "perform",
     "print_summary",
     "resolve_vars",
-    "run_task",
-    "run_task_sync",
     "step_table",
 ]
+__all__ += _runner.__all__
 __all__ += _schema.__all__
