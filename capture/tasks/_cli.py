@@ -13,8 +13,11 @@ import glob
 import json
 import re
 import sys
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, NoReturn
 
 import typer
 from pydantic import BaseModel
@@ -27,7 +30,7 @@ from capture._cli_options import (
     config_from,
 )
 from capture.config import Config
-from capture.entry import open_capture
+from capture.entry import Capture, StoreChoice, open_capture
 from capture.errors import TaskError
 from capture.tasks._fleet import FleetResult, check_threads, expand_task_paths, run_tasks
 from capture.tasks._junit import write_junit
@@ -46,58 +49,83 @@ def _say(message: str) -> None:
     typer.echo(message, err=True)
 
 
+@dataclass(frozen=True)
+class _Asked:
+    """What `run` was asked that the one-task and the many-task paths both act on: one value,
+    so that both open their capture, and report what came of it, the same way."""
+
+    config: Config
+    explicit_server: bool
+    continue_on_error: bool
+    as_json: bool
+    out: Path | None
+    junit: Path | None
+
+    def open(self, config: Config) -> AbstractAsyncContextManager[Capture]:
+        """The capture a run writes through: the store asked for (a --server must answer,
+        else the embedded one stands in), a client on it, and a launched browser."""
+        store: StoreChoice = "required" if self.explicit_server else "fallback"
+        return open_capture(config, store=store, say=_say, launch=True)
+
+    def report(
+        self,
+        results: list[RunResult],
+        base_url: str,
+        summary: dict[str, Any],
+        code: int,
+        show: Callable[[], None],
+        *,
+        folders: bool,
+    ) -> NoReturn:
+        """The end of a run: --out (a folder per thread with `folders`), --junit, the JSON
+        `summary` or the human one (`show`), each failure on stderr, and the exit `code`."""
+        if self.out is not None:
+            for result in results:
+                folder = self.out / folder_for(result.thread) if folders else self.out
+                _write_out(folder, result, base_url)
+        if self.junit is not None:
+            write_junit(self.junit, results)
+        if self.as_json:
+            summary = {**summary, "store": base_url, "exit_code": code}
+            sys.stdout.write(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
+        else:
+            show()
+        for failure in (step for result in results for step in result.failures):
+            typer.echo(f"error: {failure.error}", err=True)
+        raise typer.Exit(code)
+
+
 async def _run_cli(
-    task: TaskFile,
-    config: Config,
-    *,
-    explicit_server: bool,
-    thread: str | None,
-    variables: dict[str, str],
-    continue_on_error: bool,
-    as_json: bool,
+    task: TaskFile, asked: _Asked, *, thread: str | None, variables: dict[str, str]
 ) -> tuple[RunResult, str]:
-    async with open_capture(
-        config_for(task, config),
-        store="required" if explicit_server else "fallback",
-        say=_say,
-        launch=True,
-    ) as capture:
-        with listener_for(as_json=as_json) as listener:
+    async with asked.open(config_for(task, asked.config)) as capture:
+        with listener_for(as_json=asked.as_json) as listener:
             result = await run_task(
                 task,
                 capture=capture,
                 thread=thread,
                 variables=variables,
-                continue_on_error=continue_on_error,
+                continue_on_error=asked.continue_on_error,
                 listener=listener,
             )
     return result, capture.base_url
 
 
 async def _run_many(
-    tasks: list[TaskFile],
-    config: Config,
-    *,
-    explicit_server: bool,
-    variables: dict[str, str],
-    parallel: int,
-    continue_on_error: bool,
-    as_json: bool,
+    tasks: list[TaskFile], asked: _Asked, *, variables: dict[str, str], parallel: int
 ) -> tuple[FleetResult, str]:
     """Many tasks through one capture: one store, one client, one browser."""
-    async with open_capture(
-        config, store="required" if explicit_server else "fallback", say=_say, launch=True
-    ) as capture:
+    async with asked.open(asked.config) as capture:
         assert capture.browser is not None
-        with board_for(tasks, as_json=as_json) as board:
+        with board_for(tasks, as_json=asked.as_json) as board:
             fleet = await run_tasks(
                 tasks,
                 browser=capture.browser.browser,
                 client=capture.client,
-                config=config,
+                config=asked.config,
                 variables=variables,
                 parallel=parallel,
-                continue_on_error=continue_on_error,
+                continue_on_error=asked.continue_on_error,
                 board=board,
             )
     return fleet, capture.base_url
@@ -214,6 +242,14 @@ def run(
         },
     )
     variables = parse_var_options(var or [])
+    asked = _Asked(
+        config,
+        explicit_server=server is not None,
+        continue_on_error=continue_on_error,
+        as_json=as_json,
+        out=out,
+        junit=junit,
+    )
     if _many(task_files):
         if thread is not None:
             raise typer.BadParameter(
@@ -221,90 +257,40 @@ def run(
                 "(its `thread:`, else its name)",
                 param_hint="--thread",
             )
-        _run_fleet(
-            task_files,
-            config,
-            explicit_server=server is not None,
-            variables=variables,
-            parallel=parallel,
-            continue_on_error=continue_on_error,
-            as_json=as_json,
-            out=out,
-            junit=junit,
-        )
+        _run_fleet(task_files, asked, variables, parallel)
     task, variables, thread = prepare_run(Path(task_files[0]), var or [], thread, config)
-    result, base_url = asyncio.run(
-        _run_cli(
-            task,
-            config,
-            explicit_server=server is not None,
-            thread=thread,
-            variables=variables,
-            continue_on_error=continue_on_error,
-            as_json=as_json,
-        )
+    result, base_url = asyncio.run(_run_cli(task, asked, thread=thread, variables=variables))
+    embedded = config.store if base_url != config.session.server else None
+    asked.report(
+        [result],
+        base_url,
+        result.to_dict(),
+        result.exit_code(strict=config.capture.strict),
+        lambda: print_summary(result, base_url, embedded=embedded),
+        folders=False,
     )
-    code = result.exit_code(strict=config.capture.strict)
-    if out is not None:
-        _write_out(out, result, base_url)
-    if junit is not None:
-        write_junit(junit, [result])
-    if as_json:
-        summary = {**result.to_dict(), "store": base_url, "exit_code": code}
-        sys.stdout.write(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
-    else:
-        embedded = config.store if base_url != config.session.server else None
-        print_summary(result, base_url, embedded=embedded)
-    for failure in result.failures:
-        typer.echo(f"error: {failure.error}", err=True)
-    raise typer.Exit(code)
 
 
 def _run_fleet(
-    arguments: list[str],
-    config: Config,
-    *,
-    explicit_server: bool,
-    variables: dict[str, str],
-    parallel: int,
-    continue_on_error: bool,
-    as_json: bool,
-    out: Path | None,
-    junit: Path | None,
-) -> None:
+    arguments: list[str], asked: _Asked, variables: dict[str, str], parallel: int
+) -> NoReturn:
     """`capture run` with many tasks: every file checked first, then the fleet, then the
     summary (or JSON), the JUnit file, and the worst exit code."""
     tasks = [load_task(path) for path in expand_task_paths(arguments)]
     for task in tasks:
         resolve_vars(task, variables)  # every task's variables, before a browser starts
     check_threads(tasks, variables)
-    fleet, base_url = asyncio.run(
-        _run_many(
-            tasks,
-            config,
-            explicit_server=explicit_server,
-            variables=variables,
-            parallel=parallel,
-            continue_on_error=continue_on_error,
-            as_json=as_json,
-        )
+    fleet, base_url = asyncio.run(_run_many(tasks, asked, variables=variables, parallel=parallel))
+    strict = asked.config.capture.strict
+    embedded = base_url != asked.config.session.server
+    asked.report(
+        fleet.results,
+        base_url,
+        fleet.to_dict(strict=strict),
+        fleet.exit_code(strict=strict),
+        lambda: print_fleet_summary(fleet.results, fleet.seconds, base_url, embedded=embedded),
+        folders=True,
     )
-    strict = config.capture.strict
-    code = fleet.exit_code(strict=strict)
-    if out is not None:
-        for result in fleet.results:
-            _write_out(out / folder_for(result.thread), result, base_url)
-    if junit is not None:
-        write_junit(junit, fleet.results)
-    if as_json:
-        summary = {**fleet.to_dict(strict=strict), "store": base_url, "exit_code": code}
-        sys.stdout.write(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
-    else:
-        embedded = base_url != config.session.server
-        print_fleet_summary(fleet.results, fleet.seconds, base_url, embedded=embedded)
-    for failure in (step for result in fleet.results for step in result.failures):
-        typer.echo(f"error: {failure.error}", err=True)
-    raise typer.Exit(code)
 
 
 def folder_for(thread: str) -> str:
