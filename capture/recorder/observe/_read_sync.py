@@ -23,22 +23,22 @@ T = TypeVar("T")
 
 
 def _on_page_loop(
-    read: Callable[Concatenate[PageLike, P], Coroutine[Any, Any, T]],
+    read: Callable[Concatenate[PageLike, P], Coroutine[Any, Any, T]], name: str
 ) -> Callable[Concatenate[Page, P], T]:
-    """`read` for a sync-API page, made from the async read itself, so that the two take
-    the same options and cannot drift apart."""
+    """`read` for a sync-API page, under `name`: made from the async read itself, so that
+    the two take the same options and cannot drift apart."""
 
     @functools.wraps(read)
     def on_page_loop(page: Page, /, *args: P.args, **kwargs: P.kwargs) -> T:
         return run_sync(page, read(impl_of(page), *args, **kwargs))
 
-    on_page_loop.__name__ = on_page_loop.__qualname__ = f"{read.__name__}_sync"
+    on_page_loop.__name__ = on_page_loop.__qualname__ = name
     on_page_loop.__doc__ = f"`{read.__name__}` for a sync-API page."
     return on_page_loop
 
 
-read_page_state_sync = _on_page_loop(read_page_state)
-read_sensitive_sync = _on_page_loop(read_sensitive)
+read_page_state_sync = _on_page_loop(read_page_state, "read_page_state_sync")
+read_sensitive_sync = _on_page_loop(read_sensitive, "read_sensitive_sync")
 
 
 def resolve_ref_sync(page: Page, ref: str) -> Locator:
