@@ -56,9 +56,12 @@ WAYS = {
 # The `screenshot only` way: capture's own action hooks, each followed by one bare CDP
 # screenshot with the recorder's parameters for a 1280x800 page and nothing else.
 SCREENSHOT_ONLY = """
+import asyncio
+
 import pytest
 from playwright.sync_api import Error, Page
 
+from capture.browser._internals import impl_of, run_sync
 from capture.pytest_plugin import _calls
 
 PARAMS = {"format": "jpeg", "quality": 70, "captureBeyondViewport": False, "optimizeForSpeed": True}
@@ -67,12 +70,16 @@ PARAMS = {"format": "jpeg", "quality": 70, "captureBeyondViewport": False, "opti
 class Shots:
     busy = False
     cdp = None
+    page = None
     count = 0
 
     def after_sync(self, call, error):
+        # Bounded like the recorder's time box: a screenshot asked for while a submit swaps
+        # documents can go unanswered.
+        shot = asyncio.wait_for(impl_of(self.cdp).send("Page.captureScreenshot", PARAMS), 1.5)
         try:
-            self.cdp.send("Page.captureScreenshot", PARAMS)
-        except Error:  # a navigation swapping documents under it, as the recorder meets too
+            run_sync(self.page, shot)
+        except (Error, TimeoutError):
             pass
         self.count += 1
 
@@ -92,6 +99,7 @@ def pytest_terminal_summary(terminalreporter):
 @pytest.fixture(autouse=True)
 def _screenshot_session(page: Page):
     SHOTS.cdp = page.context.new_cdp_session(page)
+    SHOTS.page = page
     yield
 """
 
@@ -153,6 +161,7 @@ def shop_actions() -> list[str]:
 
 
 FILES: dict[str, Callable[[], list[str]]] = {"form": form_actions, "shop": shop_actions}
+CHILD_TIMEOUT = 300.0  # seconds; one run takes a few, so this is a hang
 
 
 def write_project(folder: Path) -> None:
@@ -185,9 +194,17 @@ def run_once(folder: Path, name: str, base_url: str, way: str, env: dict[str, st
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
     command += ["--base-url", base_url, "--output", str(folder / "results"), *extra]
     begun = time.perf_counter()
-    done = subprocess.run(
-        [*command, f"test_{name}.py"], cwd=folder, env=env, capture_output=True, text=True
-    )
+    try:
+        done = subprocess.run(
+            [*command, f"test_{name}.py"],
+            cwd=folder,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=CHILD_TIMEOUT,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise SystemExit(f"the child pytest ({name}, {way}) hung for {exc.timeout:.0f} s") from None
     seconds = time.perf_counter() - begun
     if done.returncode != 0:
         raise SystemExit(f"the child pytest failed ({name}, {way}):\n{done.stdout}\n{done.stderr}")
