@@ -467,11 +467,14 @@ class BrowserTools:
         return Answer(self._fit(find_lines(lines, pattern, self.max_chars, title)))
 
     async def _click(self, args: Mapping[str, Any]) -> Answer:
-        target = self._target(_need(args, "target"))
+        how: dict[str, Any] = {**self._target(_need(args, "target"))}
+        for key in ("button", "modifiers"):
+            if args.get(key) is not None:
+                how[key] = args[key]
         if args.get("doubleClick"):
-            step: StepBase = DblclickStep.model_validate({"dblclick": target})
+            step: StepBase = DblclickStep.model_validate({"dblclick": how})
         else:
-            step = ClickStep.model_validate({"click": target})
+            step = ClickStep.model_validate({"click": how})
         return await self._steps([step], settle=True)
 
     async def _type(self, args: Mapping[str, Any]) -> Answer:
