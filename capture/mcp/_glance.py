@@ -13,8 +13,8 @@ scaling a black box down keeps it black.
 With `--image changed` a glance goes out when it tells the client something: for the
 first image, on a new URL (the fragment aside), or when the page looks different from the
 last image sent: more than `CHANGED_CELLS` of the cells of a `THUMB_EDGE` px grayscale
-thumbnail moved by more than `CELL_LEVELS` levels. A caret, a typed character or a
-hover colour moves fewer; a new panel, message or page more.
+thumbnail moved by more than `CELL_LEVELS` levels. A few typed letters move fewer; a new
+panel, message or page more.
 """
 
 from __future__ import annotations
@@ -36,6 +36,8 @@ __all__ = [
     "THUMB_EDGE",
     "Glances",
     "ImageMode",
+    "encode_glance",
+    "looks_different",
 ]
 
 ImageMode = Literal["always", "changed", "never"]
@@ -46,7 +48,8 @@ THUMB_EDGE = 64  # px, the long edge of the thumbnail compared between looks
 CELL_LEVELS = 12  # of 255: a thumbnail cell that moved more has changed
 CHANGED_CELLS = 0.02  # the share of changed cells that makes the page look different
 # Tried in order until the JPEG fits: quality first (text stays legible longer than at a
-# smaller size), then the size. The last one always fits a viewport-shaped image.
+# smaller size), then the size. A page-like image fits long before the last; one that
+# does not (noise) is sent at the smallest, marked `fits=False`.
 _EDGES = (512, 448, 384, 320, 256, 192, 128)
 _QUALITIES = (45, 35, 25, 18, 12)
 
