@@ -474,3 +474,35 @@ def test_bad_options_are_one_line(tmp_path: Path, args: list[str], message: str)
     assert done.returncode in (1, 2)
     assert message in done.stderr
     assert "Traceback" not in done.stderr
+
+
+# -- browser_click's button and modifiers -----------------------------------------------------
+
+
+async def test_click_with_the_right_and_middle_buttons(
+    store_server: RunningStore, site: Any, tmp_path: Path
+) -> None:
+    async with over_stdio(store_server, tmp_path) as s:
+        page = await s.ok("browser_navigate", url=f"{site.origin}/clicks.html")
+        target = ref(page, "button", "Press me")
+        page = await s.ok("browser_click", target=target, button="right")
+        assert f"click ref {target} with the right button" in page.splitlines()[0]
+        assert "pressed with button 2" in page
+        page = await s.ok("browser_click", target=target, button="middle")
+        assert "pressed with button 1" in page
+        bad = await s.error("browser_click", target=target, button="up")
+        assert bad.startswith("Error: bad argument: ")
+
+
+async def test_click_holding_modifiers(
+    store_server: RunningStore, site: Any, tmp_path: Path
+) -> None:
+    async with over_stdio(store_server, tmp_path) as s:
+        page = await s.ok("browser_navigate", url=f"{site.origin}/clicks.html")
+        target = ref(page, "button", "Press me")
+        page = await s.ok("browser_click", target=target, modifiers=["Shift", "Alt"])
+        assert f"click ref {target} holding Shift+Alt" in page.splitlines()[0]
+        assert "pressed with button 0 holding alt+shift" in page
+        page = await s.ok("browser_click", target=target, doubleClick=True, modifiers=["Control"])
+        assert f"dblclick ref {target} holding Control" in page.splitlines()[0]
+        assert "pressed with button 0 holding ctrl" in page

@@ -303,6 +303,15 @@ async def test_dblclick_is_one_double_click(steps: RunSteps) -> None:
     assert "clicks: 2, dblclicks: 1" in result.final_observation
 
 
+async def test_click_with_a_button_holding_keys(steps: RunSteps) -> None:
+    result = await steps(
+        "clicks.html",
+        "  - click: {css: '#press', button: right, modifiers: [Shift]}\n"
+        "  - expect: {text: pressed with button 2 holding shift}\n",
+    )
+    assert ok(result)[1] == "click css '#press' with the right button holding Shift"
+
+
 async def test_drags_inside_cross_origin_frames(steps: RunSteps) -> None:
     result = await steps(
         "boards.html",

@@ -16,6 +16,7 @@ import yaml
 from capture.errors import TaskError, UsageError
 from capture.tasks import (
     STEP_KINDS,
+    ClickArgs,
     ClickStep,
     DragStep,
     FillStep,
@@ -93,7 +94,7 @@ def test_every_step_kind_parses_with_its_line() -> None:
     assert task.source == "every.yaml"
     click = task.steps[2]
     assert isinstance(click, ClickStep)
-    assert click.click == Target(css="#buy")  # a bare string is a CSS selector
+    assert click.click == ClickArgs(css="#buy")  # a bare string is a CSS selector
     scroll = task.steps[12]
     assert isinstance(scroll, ScrollStep)
     assert (scroll.scroll.dx, scroll.scroll.dy) == (0, 600)

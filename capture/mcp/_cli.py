@@ -18,8 +18,9 @@ import typer
 from capture._cli_options import ConfigOption, ServerOption, TokenOption, config_from
 from capture.entry import StoreChoice, open_capture
 from capture.errors import ConfigError
+from capture.mcp._glance import ImageMode
 from capture.mcp._server import create_server, serve_http, serve_stdio
-from capture.mcp._tools import ERROR_ROOM, BrowserTools, ImageMode
+from capture.mcp._tools import ERROR_ROOM, BrowserTools
 from capture.store import check_exposure
 
 __all__ = ["mcp", "read_dotenv"]
@@ -82,7 +83,10 @@ def mcp(
     ] = None,
     image: Annotated[
         str,
-        typer.Option("--image", help="Send the screenshot: always, changed or never"),
+        typer.Option(
+            "--image",
+            help="Send a small glance of the screenshot: always, when it changed, or never",
+        ),
     ] = "changed",
     max_chars: Annotated[
         int,

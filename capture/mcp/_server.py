@@ -29,7 +29,8 @@ __all__ = ["create_server", "http_app", "serve_http", "serve_stdio"]
 INSTRUCTIONS = (
     "A browser whose every step is captured into a session thread. Each response is the "
     "page as capture sees it: URL, title, an outline with element refs (e12, f1e3), what "
-    "changed, console errors and failed requests, and a screenshot when it changed. Act on "
+    "changed, console errors and failed requests, and a small glance of the screenshot when "
+    "the page is new or looks different (browser_take_screenshot sends the full one). Act on "
     "refs from the latest response. The outline fits a character budget: browser_find and "
     "browser_snapshot with target or depth reach what it left out."
 )

@@ -5,7 +5,8 @@ An action is a task step (`capture.tasks`): the same target resolution (refs fro
 response), time limits, one-line failure reasons and sensitive-field rules as `capture run`.
 The capture after it goes through the recorder, so the thread holds the same user parts and
 step records a Distri agent or the viewer reads, and the MCP client gets that observation
-and (as `--image` says) the screenshot. A failed action is still captured, and answers with
+and, as `--image` says, a small glance of the screenshot (`_glance`); browser_take_screenshot
+answers with the screenshot itself. A failed action is still captured, and answers with
 the reason on its first line and the page as it is now.
 
 Every text that leaves passes the scrubber (configured secrets, `--secrets` values, values
@@ -17,14 +18,13 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import hashlib
 import logging
 import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from playwright.async_api import ConsoleMessage, Dialog, FileChooser, Page, Request, Response
 from playwright.async_api import Error as PlaywrightError
@@ -33,6 +33,7 @@ from pydantic import ValidationError
 from capture.config import Config
 from capture.entry import Capture
 from capture.errors import CaptureError, SessionStoreError
+from capture.mcp._glance import Glances, ImageMode
 from capture.mcp._outline import ToolError, find_lines, parse_pattern, subtree
 from capture.recorder import EncodedImage, Recorder
 from capture.recorder.observe import Scrubber, mark_secret_text, read_page_state
@@ -55,11 +56,9 @@ from capture.tasks._schema import (
 )
 from capture.tasks._steps import describe
 
-__all__ = ["ERROR_ROOM", "Answer", "BrowserTools", "ImageMode"]
+__all__ = ["ERROR_ROOM", "Answer", "BrowserTools"]
 
 log = logging.getLogger(__name__)
-
-ImageMode = Literal["always", "changed", "never"]
 
 ACTION_SECONDS = 10.0  # an action's time limit (Playwright's own default is 30 s)
 NAVIGATE_SECONDS = 60.0  # as Playwright MCP's navigation timeout
@@ -139,7 +138,7 @@ class BrowserTools:
         self.max_chars = max_chars
         self._opened = opened
         self._launch_options: dict[str, Any] = {"headless": headless, "cdp_url": cdp_url}
-        self._image = image
+        self._glances = Glances(image)
         # Named secrets: a client types one by its name; everywhere else it is `${NAME}`.
         self._vars = Vars(secrets, frozenset(secrets))
         self._ctx = StepContext("", Path.cwd(), self._vars)
@@ -158,7 +157,6 @@ class BrowserTools:
         self._console_from = 0  # first message since the current page's last navigation
         self._requests: list[tuple[str, str, str, str]] = []  # method, url, outcome, type
         self._requests_from = 0
-        self._sent_image: str | None = None
         self._handlers: dict[str, Callable[[Mapping[str, Any]], Awaitable[Answer]]] = {
             "browser_navigate": self._navigate,
             "browser_navigate_back": self._navigate_back,
@@ -227,19 +225,6 @@ class BrowserTools:
     def _error(self, reason: str) -> Answer:
         return Answer(self._fit(f"Error: {' '.join(reason.split())}"), is_error=True)
 
-    def _image_for(
-        self, image: EncodedImage | None, *, always: bool = False
-    ) -> EncodedImage | None:
-        """The image to send: per --image ("changed": only when it differs from the last
-        image this server sent)."""
-        if image is None or (self._image == "never" and not always):
-            return None
-        digest = hashlib.sha256(image.data).hexdigest()
-        if self._image == "changed" and not always and digest == self._sent_image:
-            return None
-        self._sent_image = digest
-        return image
-
     async def _capture(
         self, action: str, *, error: str | None = None, screenshot: bool = False
     ) -> Answer:
@@ -263,7 +248,11 @@ class BrowserTools:
             text = text.split("\n\n", 1)[0]
         if error is not None:
             text = f"Error: {' '.join(error.split())[: ERROR_ROOM - 10]}\n\n{text}"
-        image = self._image_for(result.image, always=screenshot)
+        url = recorder.page.url
+        if not screenshot:
+            image = await asyncio.to_thread(self._glances.glance, result.image, url)
+        elif (image := result.image) is not None:
+            await asyncio.to_thread(self._glances.shown, image, url)
         return Answer(self._fit(text), image, is_error=error is not None)
 
     # -- the page -----------------------------------------------------------------------------
@@ -478,11 +467,14 @@ class BrowserTools:
         return Answer(self._fit(find_lines(lines, pattern, self.max_chars, title)))
 
     async def _click(self, args: Mapping[str, Any]) -> Answer:
-        target = self._target(_need(args, "target"))
+        how: dict[str, Any] = {**self._target(_need(args, "target"))}
+        for key in ("button", "modifiers"):
+            if args.get(key) is not None:
+                how[key] = args[key]
         if args.get("doubleClick"):
-            step: StepBase = DblclickStep.model_validate({"dblclick": target})
+            step: StepBase = DblclickStep.model_validate({"dblclick": how})
         else:
-            step = ClickStep.model_validate({"click": target})
+            step = ClickStep.model_validate({"click": how})
         return await self._steps([step], settle=True)
 
     async def _type(self, args: Mapping[str, Any]) -> Answer:

@@ -44,6 +44,7 @@ __all__ = [
     "CaptureArgs",
     "CaptureStep",
     "CheckStep",
+    "ClickArgs",
     "ClickStep",
     "DblclickStep",
     "DragArgs",
@@ -316,6 +317,22 @@ class GotoArgs(_Model):
     wait_until: Literal["load", "domcontentloaded", "networkidle", "commit"] = "load"
 
 
+class ClickArgs(Target):
+    """A click's target and how to click it: the button, and keys held meanwhile (a
+    Shift-click selects a range, a Control-click opens a link in a new tab, a right click
+    opens a context menu)."""
+
+    button: Literal["left", "right", "middle"] = Field("left", description="the mouse button")
+    modifiers: list[Literal["Alt", "Control", "ControlOrMeta", "Meta", "Shift"]] = Field(
+        default_factory=list, description="keys held during the click"
+    )
+
+    def describe_how(self) -> str:
+        """` with the right button holding Shift`: empty for a plain left click."""
+        how = "" if self.button == "left" else f" with the {self.button} button"
+        return how + (f" holding {'+'.join(self.modifiers)}" if self.modifiers else "")
+
+
 class FillArgs(Target):
     value: Text = Field(description="the text to put in the field (replaces its content)")
 
@@ -508,9 +525,9 @@ def _step(kind: str, arguments: Any, doc: str, shorthand: str | None = None) -> 
 
 # Each kind once: the key, its arguments, what it does, and what a bare scalar stands for.
 GotoStep = _step("goto", GotoArgs, "Open a URL (a path is resolved against base_url).", "url")
-ClickStep = _step("click", Target, "Click an element (a bare string is a CSS selector).", "css")
+ClickStep = _step("click", ClickArgs, "Click an element (a bare string is a CSS selector).", "css")
 DblclickStep = _step(
-    "dblclick", Target, "Double-click an element (a bare string is a CSS selector).", "css"
+    "dblclick", ClickArgs, "Double-click an element (a bare string is a CSS selector).", "css"
 )
 FillStep = _step("fill", FillArgs, "Replace a field's content.")
 TypeStep = _step(

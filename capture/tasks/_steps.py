@@ -190,7 +190,9 @@ def describe(step: StepBase, variables: Vars, *, value_hidden: bool = False) -> 
         case "select":
             options = args.option if isinstance(args.option, list) else [args.option]
             return f"select {', '.join(map(_quote, options))} in {on}"
-        case "click" | "dblclick" | "check" | "uncheck" | "hover":
+        case "click" | "dblclick":
+            return f"{shown.kind} {on}{args.describe_how()}"
+        case "check" | "uncheck" | "hover":
             return f"{shown.kind} {on}"
         case "drag":
             start = args.from_
@@ -345,10 +347,10 @@ async def _perform(page: Page, step: StepBase, ctx: StepContext, limit: _Limit) 
         case "goto":
             url = urljoin(ctx.base_url, args.url)
             await page.goto(url, wait_until=args.wait_until, timeout=limit.ms)
-        case "click":
-            await (await locate(page, args, ctx, limit)).click(timeout=limit.ms)
-        case "dblclick":
-            await (await locate(page, args, ctx, limit)).dblclick(timeout=limit.ms)
+        case "click" | "dblclick":
+            found = await locate(page, args, ctx, limit)
+            click = found.click if step.kind == "click" else found.dblclick
+            await click(button=args.button, modifiers=args.modifiers or None, timeout=limit.ms)
         case "fill":
             found = await locate(page, args, ctx, limit)
             await found.fill(args.value, timeout=limit.ms)
