@@ -4,8 +4,11 @@
 from __future__ import annotations
 
 import signal
+import socket
+import struct
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -16,7 +19,7 @@ import pytest
 
 from capture.demo_site import DEMO_PASSWORD, DEMO_USER, PRODUCTS, DemoSite, serve_demo_site
 from capture.errors import CaptureError
-from tests.conftest import clean_env
+from tests.conftest import clean_env, wait_until
 
 
 @pytest.fixture
@@ -88,6 +91,23 @@ def test_latency_delays_every_response() -> None:
         redirected = http.post("/cart/add", data={"slug": "red-mug"})
         assert redirected.status_code == 303
         assert time.monotonic() - began >= 0.2
+
+
+def test_a_connection_the_browser_resets_prints_nothing(
+    shop: DemoSite, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """Chromium resets kept-alive connections it no longer needs; `capture demo` printed a
+    ConnectionResetError traceback for each."""
+    port = int(shop.url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: shop\r\n\r\n")
+        assert sock.recv(12) == b"HTTP/1.1 200"  # the server now waits for the next request
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    wait_until(
+        lambda: not any("process_request" in t.name for t in threading.enumerate()),
+        "the handler to see the reset",
+    )
+    assert capfd.readouterr().err == ""
 
 
 def test_a_busy_port_is_a_clear_error(shop: DemoSite) -> None:

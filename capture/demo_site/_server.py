@@ -15,6 +15,7 @@ import email.policy
 import hmac
 import itertools
 import secrets
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -49,6 +50,12 @@ class _ShopServer(ThreadingHTTPServer):
         self.visitors: dict[str, pages.Visitor] = {}
         self.order_numbers = itertools.count(1001)
         self.lock = threading.Lock()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A browser that drops a kept-alive connection (a reset, a broken pipe) is how
+        HTTP goes, not an error; anything else still prints its traceback."""
+        if not isinstance(sys.exception(), ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):
