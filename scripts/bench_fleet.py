@@ -7,9 +7,11 @@ same folder also runs as pytest items. Against the demo shop with no latency and
 `capture run DIR --parallel P --json` for each P, into one `capture serve --store memory://`,
 and prints per run: tasks per second (tasks / the run's own wall time, browser start
 excluded), the 95th percentile of a step's time (the step itself, without its capture), and
-the ratio to parallel 1. Then the same folder through `pytest -n 2` over the task items
-(whole pytest process, start included). Last, the memory of each extra browser context:
-the PSS of the browser's processes with 1 and with 8 contexts open on the shop, per context.
+the ratio to parallel 1, and how many of the machine's cores were busy meanwhile (all
+processes: when a run keeps every core busy, the CPU, not the server, is what tasks wait
+on). Then the same folder through `pytest -n 2` over the task items (whole pytest process,
+start included). Last, the memory of each extra browser context: the PSS of the browser's
+processes with 1 and with 8 contexts open on the shop, per context.
 
 Runs alternate (latency, then parallel in an interleaved order) so a machine that gets
 busier mid-run skews every column alike. Goal (issue 20): with 150 ms latency, parallel 4
@@ -28,7 +30,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,11 +66,27 @@ def write_tasks(folder: Path, count: int, url: str) -> None:
         (folder / f"test_shop_{n:02d}.task.yaml").write_text(ERRAND.format(n=n, url=url))
 
 
+def cpu_ticks() -> tuple[int, int]:
+    """(busy, total) jiffies of all cores so far, from /proc/stat."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
+def cores_busy(since: tuple[int, int]) -> float:
+    """How many cores were busy on average since `since` (a `cpu_ticks()`): the whole
+    machine, so the browser's processes, the driver, the runner and the servers all count."""
+    busy, total = cpu_ticks()
+    share = (busy - since[0]) / max(1, total - since[1])
+    return share * (os.cpu_count() or 1)
+
+
 def p95(values: list[float]) -> float:
     return statistics.quantiles(values, n=20)[-1] if len(values) > 1 else values[0]
 
 
 def run_fleet(folder: Path, parallel: int, store: str) -> dict[str, float]:
+    began = cpu_ticks()
     done = subprocess.run(
         [CAPTURE, "run", str(folder), "--parallel", str(parallel), "--json", "--server", store],
         capture_output=True,
@@ -85,11 +102,12 @@ def run_fleet(folder: Path, parallel: int, store: str) -> dict[str, float]:
         "tasks_per_s": summary["tasks"] / summary["seconds"],
         "step_p95": p95(steps),
         "seconds": summary["seconds"],
+        "cores_busy": cores_busy(began),
     }
 
 
 def run_pytest(folder: Path, workers: int, store: str) -> dict[str, float]:
-    began = time.monotonic()
+    began, ticks = time.monotonic(), cpu_ticks()
     done = subprocess.run(
         [
             *(sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-n", str(workers)),
@@ -105,7 +123,7 @@ def run_pytest(folder: Path, workers: int, store: str) -> dict[str, float]:
     if done.returncode != 0:
         raise SystemExit(f"pytest -n {workers} failed:\n{done.stdout[-2000:]}")
     tasks = len(list(folder.glob("test_shop_*.task.yaml")))
-    return {"tasks_per_s": tasks / seconds, "seconds": seconds}
+    return {"tasks_per_s": tasks / seconds, "seconds": seconds, "cores_busy": cores_busy(ticks)}
 
 
 def _env() -> dict[str, str]:
@@ -181,7 +199,7 @@ def main() -> None:
     )
     store = ServeProcess(Path(tempfile.mkdtemp()), "--store", "memory://")
     rows: list[tuple[str, str, dict[str, float]]] = []
-    memory = 0.0
+    memory: float | None = None
     try:
         for latency in latencies:
             with (
@@ -198,20 +216,24 @@ def main() -> None:
                     row = run_pytest(Path(folder), 2, store.base_url)
                     rows.append((label, "pytest -n 2", row))
                     print(f"  {label} pytest -n 2: {row}", flush=True)
-                if latency == timedelta(0):
+                if memory is None:  # once, on the first shop
                     memory = asyncio.run(context_memory(shop.url))
     finally:
         store.stop()
-    print(f"{'latency':>8}  {'run':<14} {'tasks/s':>8} {'× p1':>6} {'step p95':>9} {'wall':>7}")
+    print(
+        f"{'latency':>8}  {'run':<14} {'tasks/s':>8} {'× p1':>6} {'step p95':>9} {'wall':>7} "
+        f"{'cores busy':>10}"
+    )
     for label, how, row in sorted(rows, key=lambda r: (r[0], r[1])):
         base = next(r for lab, h, r in rows if lab == label and h == "--parallel 1")
         ratio = row["tasks_per_s"] / base["tasks_per_s"]
         p95_text = f"{row['step_p95'] * 1000:7.0f}ms" if "step_p95" in row else "        —"
         print(
             f"{label:>8}  {how:<14} {row['tasks_per_s']:8.2f} {ratio:5.2f}x {p95_text:>9} "
-            f"{row['seconds']:6.1f}s"
+            f"{row['seconds']:6.1f}s {row['cores_busy']:6.2f} of {os.cpu_count()}"
         )
-    print(f"memory of each extra context (PSS, a product page open): {memory:.1f} MB")
+    if memory is not None:
+        print(f"memory of each extra context (PSS, a product page open): {memory:.1f} MB")
     print(f"load average at the end: {os.getloadavg()[0]:.1f}")
 
 

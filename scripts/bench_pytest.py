@@ -76,7 +76,7 @@ class Shots:
     def after_sync(self, call, error):
         # Bounded like the recorder's time box: a screenshot asked for while a submit swaps
         # documents can go unanswered.
-        shot = asyncio.wait_for(impl_of(self.cdp).send("Page.captureScreenshot", PARAMS), 1.5)
+        shot = asyncio.wait_for(impl_of(self.cdp).send("Page.captureScreenshot", PARAMS, None), 1.5)
         try:
             run_sync(self.page, shot)
         except (Error, TimeoutError):
