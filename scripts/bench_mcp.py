@@ -262,7 +262,7 @@ async def main() -> None:
     parser.add_argument("--doc", action="append", default=[], help="another large HTML file")
     options = parser.parse_args()
     config = load_config(ROOT / "playwright.config.toml", env={})
-    chromium = find_browser(config.browser.executable)
+    chromium = find_browser(config.browser.executable, headless=True)
     viewport = f"{config.context.viewport_width}x{config.context.viewport_height}"
     with tempfile.TemporaryDirectory() as scratch_name, tempfile.TemporaryFile("w+") as log:
         scratch = Path(scratch_name)

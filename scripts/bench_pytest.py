@@ -167,7 +167,7 @@ CHILD_TIMEOUT = 300.0  # seconds; one run takes a few, so this is a hang
 def write_project(folder: Path) -> None:
     config = load_config(ROOT / "playwright.config.toml", env={})
     launch = {
-        "executable_path": find_browser(config.browser.executable),
+        "executable_path": find_browser(config.browser.executable, headless=True),
         "args": launch_args(config.browser.args),
         "headless": True,
     }

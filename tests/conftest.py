@@ -61,10 +61,25 @@ def _uses_sync_playwright(item: pytest.Item) -> bool:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests on pytest-playwright's sync `page` run last: its session-wide sync Playwright
-    leaves an event loop marked running in the main thread, which breaks every asyncio test
-    that would come after it ("Runner.run() cannot be called from a running event loop")."""
+    """Tests on pytest-playwright's sync `page` run last, so that one session-wide sync
+    Playwright serves them all back to back (the hook below keeps the others safe from it)."""
     items.sort(key=_uses_sync_playwright)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item) -> Iterator[object]:
+    """Park the loop that pytest-playwright's session-wide sync Playwright leaves marked
+    running in the main thread while any other test runs: an asyncio test after it would
+    fail ("Cannot run the event loop while another loop is running"). Sorting alone is not
+    enough under pytest-xdist, whose workers take files in any order."""
+    if _uses_sync_playwright(item):
+        return (yield)
+    parked = asyncio._get_running_loop()
+    asyncio._set_running_loop(None)
+    try:
+        return (yield)
+    finally:
+        asyncio._set_running_loop(parked)
 
 
 @pytest.fixture(scope="session")
@@ -154,6 +169,13 @@ def big_document(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def chromium_path() -> str:
+    """The Chromium capture launches headless (a headless shell where there is one)."""
+    return find_browser(CONFIG.browser.executable, headless=True)
+
+
+@pytest.fixture(scope="session")
+def full_chromium_path() -> str:
+    """A full Chromium, as a person starts one (headed, or `--headless=new`)."""
     return find_browser(CONFIG.browser.executable)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -13,7 +14,7 @@ from typing import Any
 import pytest
 
 from capture.browser import find_browser, launch_args, open_browser, remote_launch_options
-from capture.browser._locate import _playwright_chromium
+from capture.browser._locate import _playwright_chromium, headless_shell_beside
 from capture.config import BrowserConfig, Config, ContextConfig
 from capture.errors import BrowserError
 from capture.recorder import Recorder
@@ -67,6 +68,72 @@ def test_no_browser_anywhere_names_setup(monkeypatch: pytest.MonkeyPatch, tmp_pa
         _playwright_chromium.cache_clear()
 
 
+def _executables_below(pid: int) -> set[str]:
+    """The executables of every process below `pid` (from /proc)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            if entry.name.isdigit():
+                parents[int(entry.name)] = int(
+                    (entry / "stat").read_text().rsplit(")")[1].split()[1]
+                )
+    found: set[str] = set()
+    for child, parent in parents.items():
+        while parent and parent != pid:
+            parent = parents.get(parent, 0)
+        if parent == pid:
+            with contextlib.suppress(OSError):
+                found.add(os.readlink(f"/proc/{child}/exe"))
+    return found
+
+
+async def test_a_headless_launch_runs_a_headless_shell(config: Config) -> None:
+    """Headless, `auto` launches Chromium's headless shell where one is installed (setup
+    installs Debian's): a full Chromium run headless costs about twice the CPU per task."""
+    shell, full = find_browser("auto", headless=True), find_browser("auto")
+    if shell == full:
+        pytest.skip("no headless shell is installed (scripts/setup installs one as root)")
+    async with open_browser(config.browser.model_copy(update={"headless": True})):
+        running = _executables_below(os.getpid())
+    names = {Path(exe).name for exe in running}  # wrappers resolved: what really runs
+    assert any("headless" in name for name in names), names
+    assert not names & {"chromium", "chrome", "chromium-browser", "google-chrome"}, names
+
+
+def test_auto_prefers_a_headless_shell_on_path_only_for_headless_launches(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    for name in ("chromium", "chromium-headless-shell"):
+        (tmp_path / name).write_text("#!/bin/sh\n")
+        (tmp_path / name).chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setenv("PLAYWRIGHT_BROWSERS_PATH", str(tmp_path))  # no Playwright Chromium
+    _playwright_chromium.cache_clear()
+    try:
+        assert find_browser("auto") == str(tmp_path / "chromium")
+        assert find_browser("auto", headless=True) == str(tmp_path / "chromium-headless-shell")
+        (tmp_path / "chromium-headless-shell").unlink()
+        assert find_browser("auto", headless=True) == str(tmp_path / "chromium")
+        # a configured browser is used as given, headless or not
+        assert find_browser(str(tmp_path / "chromium"), headless=True) == str(tmp_path / "chromium")
+    finally:
+        _playwright_chromium.cache_clear()
+
+
+@pytest.mark.parametrize("shell", ["chrome-linux/headless_shell", "x/chrome-headless-shell"])
+def test_playwrights_headless_shell_of_the_same_revision(tmp_path: Path, shell: str) -> None:
+    chromium = tmp_path / "chromium-1200" / "chrome-linux" / "chrome"
+    for path in (chromium, tmp_path / "chromium_headless_shell-1199" / shell):
+        path.parent.mkdir(parents=True)
+        path.write_text("")
+    assert headless_shell_beside(str(chromium)) is None  # another revision's is not used
+    (tmp_path / "chromium_headless_shell-1200" / shell).parent.mkdir(parents=True)
+    (tmp_path / "chromium_headless_shell-1200" / shell).write_text("")
+    assert headless_shell_beside(str(chromium)) == str(
+        tmp_path / "chromium_headless_shell-1200" / shell
+    )
+
+
 async def test_launch_failure_is_a_browser_error(tmp_path: Path) -> None:
     fake = tmp_path / "chromium"
     fake.write_text("#!/bin/sh\nexit 3\n")
@@ -77,12 +144,12 @@ async def test_launch_failure_is_a_browser_error(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def running_chromium(chromium_path: str, tmp_path: Path) -> Iterator[str]:
+def running_chromium(full_chromium_path: str, tmp_path: Path) -> Iterator[str]:
     """A Chromium started on its own (as a person would), debugging on a free loopback port."""
     profile = tmp_path / "profile"
     proc = subprocess.Popen(
         [
-            chromium_path,
+            full_chromium_path,
             *launch_args(),
             "--headless=new",
             "--remote-debugging-port=0",

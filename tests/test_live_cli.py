@@ -40,12 +40,12 @@ def _wait_for(check: Any, what: str, timeout: float = 30.0) -> Any:
 
 
 @pytest.fixture
-def chromium_cdp(chromium_path: str, tmp_path: Path) -> Iterator[str]:
+def chromium_cdp(full_chromium_path: str, tmp_path: Path) -> Iterator[str]:
     """A Chromium started on its own with a debugging port on 127.0.0.1; its CDP URL."""
     port = free_port()
     proc = subprocess.Popen(
         [
-            chromium_path,
+            full_chromium_path,
             "--headless=new",
             f"--remote-debugging-port={port}",
             "--remote-debugging-address=127.0.0.1",

@@ -152,7 +152,7 @@ def child(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.
         if name.startswith("CAPTURE_"):
             monkeypatch.delenv(name)
     launch = {
-        "executable_path": find_browser(CONFIG.browser.executable),
+        "executable_path": find_browser(CONFIG.browser.executable, headless=True),
         "args": launch_args(CONFIG.browser.args),
         "headless": True,
     }
@@ -659,7 +659,7 @@ def test_the_plugin_launches_the_browser_capture_run_uses(
 
     result = run_captured(bare_child, site.origin, store_server.base_url)
     result.assert_outcomes(passed=1)
-    browser = find_browser(CONFIG.browser.executable)
+    browser = find_browser(CONFIG.browser.executable, headless=True)
     header = [line for line in result.stdout.lines if line.startswith("capture:")]
     assert header == [
         f"capture: Playwright's Chromium is not installed; pytest-playwright launches "

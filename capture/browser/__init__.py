@@ -9,6 +9,7 @@ from capture.browser._launch import (
     start_browser,
 )
 from capture.browser._locate import (
+    HEADLESS_CANDIDATES,
     PATH_CANDIDATES,
     find_browser,
     launch_args,
@@ -16,6 +17,7 @@ from capture.browser._locate import (
 )
 
 __all__ = [
+    "HEADLESS_CANDIDATES",
     "PATH_CANDIDATES",
     "BrowserSession",
     "context_options",

@@ -1,4 +1,5 @@
-"""`python -m capture.browser`: print the Chromium capture would launch (exit 1 if none).
+"""`python -m capture.browser [--headless]`: print the Chromium capture would launch, headed
+or (`--headless`) headless (exit 1 if none).
 
 scripts/setup runs this to decide whether a browser must be installed.
 """
@@ -14,7 +15,8 @@ from capture.errors import CaptureError
 
 def main() -> int:
     try:
-        print(find_browser(load_config().browser.executable))
+        headless = "--headless" in sys.argv[1:]
+        print(find_browser(load_config().browser.executable, headless=headless))
     except CaptureError as exc:
         print(exc, file=sys.stderr)
         return 1

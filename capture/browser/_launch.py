@@ -108,9 +108,10 @@ async def start_browser(
                     remote, timeout=timeout, headers={"x-playwright-launch-options": header}
                 )
             else:
+                headless = browser.headless if headless is None else headless
                 instance = await pw.chromium.launch(
-                    executable_path=find_browser(browser.executable),
-                    headless=browser.headless if headless is None else headless,
+                    executable_path=find_browser(browser.executable, headless=headless),
+                    headless=headless,
                     args=launch_args(browser.args),
                     timeout=timeout,
                 )

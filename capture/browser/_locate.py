@@ -2,6 +2,13 @@
 
 Order for `executable = "auto"`: Playwright's own downloaded Chromium, then the
 `PATH_CANDIDATES` on PATH. A name or path in the config is used as given.
+
+A headless launch prefers a headless shell (Chromium's old headless mode, what Playwright
+itself launches headless): Playwright's own, else `HEADLESS_CANDIDATES` on PATH (Debian's
+`chromium-headless-shell`). A full Chromium run headless still draws its browser window
+off screen, a tab's loading animation included, which measured here as a quarter of a
+core for as long as a page waits on its server, and twice the CPU per task in all
+(docs/scale.md).
 """
 
 from __future__ import annotations
@@ -14,9 +21,16 @@ from pathlib import Path
 
 from capture.errors import BrowserError
 
-__all__ = ["PATH_CANDIDATES", "find_browser", "launch_args", "playwright_has_chromium"]
+__all__ = [
+    "HEADLESS_CANDIDATES",
+    "PATH_CANDIDATES",
+    "find_browser",
+    "launch_args",
+    "playwright_has_chromium",
+]
 
 PATH_CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+HEADLESS_CANDIDATES = ("chromium-headless-shell", "chrome-headless-shell")
 
 
 def _ask_playwright() -> str:
@@ -40,14 +54,34 @@ def _playwright_chromium() -> str | None:
     return path if path and Path(path).is_file() else None
 
 
+def headless_shell_beside(chromium: str) -> str | None:
+    """Playwright's headless shell of the same revision as its `chromium` (installed with it
+    by `playwright install chromium`), if present: `<browsers>/chromium-<rev>/...` has
+    `<browsers>/chromium_headless_shell-<rev>/<platform>/headless_shell` (older releases)
+    or `.../chrome-headless-shell` beside it."""
+    install = Path(chromium).parents[1]  # <browsers>/chromium-<rev>
+    _, dash, revision = install.name.partition("-")
+    if not dash:
+        return None
+    shell = install.parent / f"chromium_headless_shell-{revision}"
+    for name in ("headless_shell", "chrome-headless-shell"):
+        for found in sorted(shell.glob(f"*/{name}")):
+            if found.is_file():
+                return str(found)
+    return None
+
+
 def playwright_has_chromium() -> bool:
     """Whether `playwright install chromium` put its Chromium in place (setup may instead
     have reused a system one, which Playwright does not find on its own)."""
     return _playwright_chromium() is not None
 
 
-def find_browser(executable: str = "auto") -> str:
-    """Return the path of the Chromium to launch, or raise `BrowserError` saying what to do."""
+def find_browser(executable: str = "auto", *, headless: bool = False) -> str:
+    """Return the path of the Chromium to launch, or raise `BrowserError` saying what to do.
+
+    `headless`: the launch will be headless, so a headless shell is preferred (see above).
+    """
     if executable != "auto":
         found = shutil.which(executable) or (executable if Path(executable).is_file() else None)
         if found is None:
@@ -57,8 +91,8 @@ def find_browser(executable: str = "auto") -> str:
             )
         return found
     if own := _playwright_chromium():
-        return own
-    for name in PATH_CANDIDATES:
+        return (headless_shell_beside(own) if headless else None) or own
+    for name in (*HEADLESS_CANDIDATES, *PATH_CANDIDATES) if headless else PATH_CANDIDATES:
         if found := shutil.which(name):
             return found
     raise BrowserError(

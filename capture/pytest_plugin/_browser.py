@@ -25,13 +25,14 @@ __all__ = ["BROWSER_PLUGIN", "browser_type_launch_args", "capture_browser"]
 BROWSER_PLUGIN = "capture-session-browser"
 
 
-def capture_browser(config: BrowserConfig) -> str | BrowserError | None:
+def capture_browser(config: BrowserConfig, *, headless: bool) -> str | BrowserError | None:
     """The Chromium to give pytest-playwright: None when Playwright has its own and the
-    config names none, else the path `capture run` would launch (or why there is none)."""
+    config names none, else the path `capture run` would launch with the same `headless`
+    (or why there is none)."""
     if config.executable == "auto" and playwright_has_chromium():
         return None
     try:
-        return find_browser(config.executable)
+        return find_browser(config.executable, headless=headless)
     except BrowserError as exc:
         return exc
 

@@ -47,8 +47,10 @@ class CapturePlugin:
         prefix: str,
         out: Path | None,
         failures: Path,
+        headed: bool,
     ) -> None:
         self.config = config
+        self._headed = headed  # pytest-playwright's --headed: the browser it gets must draw
         self.prefix = prefix
         self.out = out
         self.failures = failures
@@ -86,6 +88,7 @@ class CapturePlugin:
             prefix=option.capture_thread_prefix or "",
             out=out,
             failures=pconfig.rootpath / ".capture" / "pytest",
+            headed=bool(getattr(option, "headed", False)),
         )
 
     # -- the run ---------------------------------------------------------------------------
@@ -93,7 +96,7 @@ class CapturePlugin:
     @functools.cached_property
     def browser(self) -> str | BrowserError | None:
         """The Chromium pytest-playwright gets from `_browser` (None: its own)."""
-        return capture_browser(self.config.browser)
+        return capture_browser(self.config.browser, headless=not self._headed)
 
     def pytest_report_header(self) -> str | None:
         """Say once that pytest-playwright launches capture's browser, or why it cannot."""
