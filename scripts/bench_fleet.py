@@ -35,7 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from capture.browser import context_options, start_browser  # noqa: E402
+from capture.browser import context_options, find_browser, start_browser  # noqa: E402
 from capture.config import load_config, parse_duration  # noqa: E402
 from capture.demo_site import serve_demo_site  # noqa: E402
 from tests.conftest import ServeProcess  # noqa: E402
@@ -194,7 +194,8 @@ def main() -> None:
     loads = os.getloadavg()
     print(
         f"{args.tasks} tasks of 9 steps; {os.cpu_count()} cores, load average "
-        f"{loads[0]:.1f} at the start",
+        f"{loads[0]:.1f} at the start; browser "
+        f"{find_browser(load_config(env={}).browser.executable, headless=True)}",
         flush=True,
     )
     store = ServeProcess(Path(tempfile.mkdtemp()), "--store", "memory://")
