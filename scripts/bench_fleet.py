@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 from capture.browser import context_options, find_browser, start_browser  # noqa: E402
 from capture.config import load_config, parse_duration  # noqa: E402
 from capture.demo_site import serve_demo_site  # noqa: E402
-from tests.conftest import ServeProcess  # noqa: E402
+from tests.conftest import ServeProcess, descendants  # noqa: E402
 
 CAPTURE = str(Path(sys.executable).with_name("capture"))
 
@@ -130,27 +130,10 @@ def _env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("CAPTURE_")}
 
 
-def _descendants(pid: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(entry.name))
-    found, todo = [], [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
-
-
 def _browser_pss_kb() -> int:
     """PSS of every Chromium process below this one (the Playwright driver excluded)."""
     total = 0
-    for pid in _descendants(os.getpid()):
+    for pid in descendants(os.getpid()):
         try:
             if "chrom" not in Path(f"/proc/{pid}/comm").read_text():
                 continue

@@ -467,6 +467,25 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 # -- redis-server for the Redis backend and reliability tests (section owned by H7) -------
 
 
+def descendants(pid: int) -> list[int]:
+    """Every process below `pid`, from /proc (the browser's processes, for tests and benches
+    that check or measure them)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
 def free_port() -> int:
     """A loopback port nothing listens on right now."""
     with socket.socket() as sock:

@@ -19,7 +19,7 @@ from capture.config import BrowserConfig, Config, ContextConfig
 from capture.errors import BrowserError
 from capture.recorder import Recorder
 from capture.session import AsyncSessionClient
-from tests.conftest import BrowserServer, Site, free_port
+from tests.conftest import BrowserServer, Site, descendants, free_port
 
 pytestmark = pytest.mark.browser
 
@@ -68,25 +68,6 @@ def test_no_browser_anywhere_names_setup(monkeypatch: pytest.MonkeyPatch, tmp_pa
         _playwright_chromium.cache_clear()
 
 
-def _executables_below(pid: int) -> set[str]:
-    """The executables of every process below `pid` (from /proc)."""
-    parents: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        with contextlib.suppress(OSError, IndexError, ValueError):
-            if entry.name.isdigit():
-                parents[int(entry.name)] = int(
-                    (entry / "stat").read_text().rsplit(")")[1].split()[1]
-                )
-    found: set[str] = set()
-    for child, parent in parents.items():
-        while parent and parent != pid:
-            parent = parents.get(parent, 0)
-        if parent == pid:
-            with contextlib.suppress(OSError):
-                found.add(os.readlink(f"/proc/{child}/exe"))
-    return found
-
-
 async def test_a_headless_launch_runs_a_headless_shell(config: Config) -> None:
     """Headless, `auto` launches Chromium's headless shell where one is installed (setup
     installs Debian's): a full Chromium run headless costs about twice the CPU per task."""
@@ -94,7 +75,10 @@ async def test_a_headless_launch_runs_a_headless_shell(config: Config) -> None:
     if shell == full:
         pytest.skip("no headless shell is installed (scripts/setup installs one as root)")
     async with open_browser(config.browser.model_copy(update={"headless": True})):
-        running = _executables_below(os.getpid())
+        running = set()
+        for pid in descendants(os.getpid()):
+            with contextlib.suppress(OSError):  # a process that ended meanwhile
+                running.add(os.readlink(f"/proc/{pid}/exe"))
     names = {Path(exe).name for exe in running}  # wrappers resolved: what really runs
     assert any("headless" in name for name in names), names
     assert not names & {"chromium", "chrome", "chromium-browser", "google-chrome"}, names
