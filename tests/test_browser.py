@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from capture.browser import find_browser, launch_args, open_browser, remote_launch_options
+from capture.browser import _locate, find_browser, launch_args, open_browser, remote_launch_options
 from capture.browser._locate import _playwright_chromium, headless_shell_beside
 from capture.config import BrowserConfig, Config, ContextConfig
 from capture.errors import BrowserError
@@ -64,6 +64,37 @@ def test_no_browser_anywhere_names_setup(monkeypatch: pytest.MonkeyPatch, tmp_pa
     try:
         with pytest.raises(BrowserError, match=r"no Chromium found.*scripts/setup"):
             find_browser("auto")
+    finally:
+        _playwright_chromium.cache_clear()
+
+
+def test_a_missing_playwright_chromium_is_known_without_its_driver(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Starting Playwright's driver to ask where its Chromium is costs ~0.45 s of every
+    capture-enabled pytest run; a registry without Chromium's folder answers at once. With
+    the folder there, the driver is still the one to say."""
+    import playwright
+
+    browsers = Path(playwright.__file__).parent / "driver" / "package" / "browsers.json"
+    listed = json.loads(browsers.read_text())["browsers"]
+    revision = next(b["revision"] for b in listed if b["name"] == "chromium")
+    asked: list[int] = []
+
+    def ask() -> str:
+        asked.append(1)
+        return str(tmp_path / "not-a-file")
+
+    monkeypatch.setattr(_locate, "_ask_playwright", ask)
+    monkeypatch.setenv("PLAYWRIGHT_BROWSERS_PATH", str(tmp_path))
+    _playwright_chromium.cache_clear()
+    try:
+        assert _playwright_chromium() is None
+        assert asked == []
+        (tmp_path / f"chromium-{revision}").mkdir()
+        _playwright_chromium.cache_clear()
+        assert _playwright_chromium() is None  # asked: what it named is not a file
+        assert asked == [1]
     finally:
         _playwright_chromium.cache_clear()
 
