@@ -8,7 +8,7 @@ It writes two plain pytest-playwright test files of one test and 30 actions each
 - `shop`: the bundled demo shop (a search submitted with Enter, product pages, a form posted
   to the cart, a login and a checkout form submitted, expects): navigations and submits.
 
-and runs each in a child pytest, one process each time, alternating five ways:
+and runs each in a child pytest, one process each time, alternating six ways:
 
 - `no plugin`: `-p no:capture_session` (capture not even loaded),
 - `off`: the plugin loaded but not enabled (how every run without the flag looks),
@@ -18,6 +18,9 @@ and runs each in a child pytest, one process each time, alternating five ways:
 - `screenshot only`: the same hooks, but each action is followed by nothing except one bare
   CDP `Page.captureScreenshot` (the JPEG the recorder asks Chromium for): the cost of making
   the test wait for a screenshot after every action.
+- `frames floor`: the least a capture that never waits for its image must do to keep its
+  images exact: a screencast, a step marker drawn after each action and a gate before the
+  next while the marked state is not drawn yet (`scripts/_frames_floor.py`), nothing else.
 
 It prints the median wall time of each (whole child process: Python, pytest, Chromium) and
 the ratios to `no plugin`, and the verdict `capture / tracing` (target, issue 19: <= 1.0).
@@ -29,6 +32,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -51,6 +55,7 @@ WAYS = {
     "tracing": ["-p", "no:capture_session", "--tracing", "on"],
     "capture": ["--capture-session"],
     "screenshot only": ["-p", "screenshot_only"],
+    "frames floor": ["-p", "no:capture_session", "-p", "frames_floor"],
 }
 
 # The `screenshot only` way: capture's own action hooks, each followed by one bare CDP
@@ -178,6 +183,7 @@ def write_project(folder: Path) -> None:
         f"    return {{**browser_type_launch_args, **{launch!r}}}\n"
     )
     (folder / "screenshot_only.py").write_text(SCREENSHOT_ONLY)
+    shutil.copy(ROOT / "scripts" / "_frames_floor.py", folder / "frames_floor.py")
     (folder / "pytest.ini").write_text("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
     for name, actions in FILES.items():
         lines = actions()
@@ -211,6 +217,7 @@ def run_once(folder: Path, name: str, base_url: str, way: str, env: dict[str, st
     expected = {
         "capture": "30 captures from 1 test,",
         "screenshot only": "30 bare screenshots",
+        "frames floor": "30 marked steps",
     }.get(way)
     if expected is not None and expected not in done.stdout:
         raise SystemExit(f"the {way} run of {name} did not take 30:\n{done.stdout}")
@@ -259,6 +266,8 @@ def main() -> None:
             print(f"  {way:<15} median {value:6.2f} s  {ratio:5.2f}x no plugin   ({runs})")
         verdicts[name] = median["capture"] / median["tracing"]
         print(f"  capture / tracing: {verdicts[name]:.2f}  (target <= 1.0)")
+        floor = median["frames floor"] / median["tracing"]
+        print(f"  frames floor / tracing: {floor:.2f}  (a non-blocking exact capture's least)")
     medians = {f"{n}/{w}": round(statistics.median(times[n, w]), 3) for n, w in times}
     print(json.dumps({"median_s": medians, "capture_over_tracing": verdicts}))
 
