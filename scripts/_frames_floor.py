@@ -11,6 +11,7 @@ the gate put in front of them.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Error, Page
 
+from capture.browser._internals import impl_of, run_sync
 from capture.pytest_plugin import _calls
 
 # The marker: a 16 px corner square whose grey says the step (mod 4), drawn through an
@@ -110,12 +112,20 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 
 @pytest.fixture(autouse=True)
 def _screencast(page: Page) -> None:
-    cdp = page.context.new_cdp_session(page)
+    # On the session behind the sync one: a frame is acknowledged on Playwright's event loop
+    # as it arrives, without a sync call (and its switch) per frame.
+    cdp = impl_of(page.context.new_cdp_session(page))
+    acks: set[asyncio.Future[Any]] = set()
 
     def frame(event: dict[str, Any]) -> None:
         FLOOR.frames += 1
-        cdp.send("Page.screencastFrameAck", {"sessionId": event["sessionId"]})
+        ack = asyncio.ensure_future(
+            cdp.send("Page.screencastFrameAck", {"sessionId": event["sessionId"]}, None)
+        )
+        acks.add(ack)
+        ack.add_done_callback(acks.discard)
 
     cdp.on("Page.screencastFrame", frame)
-    cdp.send("Page.startScreencast", {"format": "jpeg", "quality": 70, "everyNthFrame": 1})
+    params = {"format": "jpeg", "quality": 70, "everyNthFrame": 1}
+    run_sync(page, cdp.send("Page.startScreencast", params, None))
     FLOOR.page = page
