@@ -8,6 +8,7 @@ import base64
 import inspect
 import json
 import socket
+import ssl
 import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -314,3 +315,20 @@ def test_retry_delay_paces_the_attempts(flaky_server: str) -> None:
     with Counting(flaky_server, retries=5, backoff=0.01) as c:
         assert c.get_session_value("t", "paced") == 7
     assert asked == [(1, 503), (2, 503), (3, 200)]
+
+
+async def test_every_client_shares_one_tls_context() -> None:
+    """httpx builds a TLS context per client (its CA bundle read, 30-50 ms) even for a
+    plain-http store, and a pytest run makes a client per async test: they share one, which
+    still verifies certificates. (The context is read from httpx's internals.)"""
+    clients = [SessionClient(), AsyncSessionClient(), SessionClient("https://127.0.0.1:1/v1")]
+    try:
+        contexts = {id(c._http._transport._pool._ssl_context) for c in clients}
+        assert len(contexts) == 1
+        context = clients[0]._http._transport._pool._ssl_context
+        assert context.verify_mode is ssl.CERT_REQUIRED
+        assert context.check_hostname
+    finally:
+        clients[0].close()
+        await clients[1].close()
+        clients[2].close()

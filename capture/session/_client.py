@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import ssl
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Concatenate, ParamSpec, TypeVar
@@ -22,6 +23,13 @@ __all__ = ["AsyncSessionClient", "SessionClient"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
+
+
+@functools.cache
+def shared_tls() -> ssl.SSLContext:
+    """The TLS context every client uses: httpx builds one per client (its CA bundle read,
+    30-50 ms) even for a plain-http store, and a pytest run makes a client per async test."""
+    return httpx.create_ssl_context()
 
 
 def _sync(
@@ -57,7 +65,7 @@ class SessionClient(BaseSessionClient, Closing):
         **options: Any,
     ) -> None:
         super().__init__(base_url, **options)
-        self._http = httpx.Client(timeout=self.timeout, transport=transport)
+        self._http = httpx.Client(timeout=self.timeout, transport=transport, verify=shared_tls())
 
     def _drive(self, op: Op[T]) -> T:
         flow = self._retrying(op)
@@ -104,7 +112,9 @@ class AsyncSessionClient(BaseSessionClient, AsyncClosing):
         **options: Any,
     ) -> None:
         super().__init__(base_url, **options)
-        self._http = httpx.AsyncClient(timeout=self.timeout, transport=transport)
+        self._http = httpx.AsyncClient(
+            timeout=self.timeout, transport=transport, verify=shared_tls()
+        )
 
     async def _drive(self, op: Op[T]) -> T:
         flow = self._retrying(op)
