@@ -17,7 +17,7 @@ and runs each in a child pytest, one process each time, alternating six ways:
 - `capture`: `--capture-session`, with the embedded store (SQLite) started by the run,
 - `screenshot only`: the same hooks, but each action is followed by nothing except one bare
   CDP `Page.captureScreenshot` (the JPEG the recorder asks Chromium for): the cost of making
-  the test wait for a screenshot after every action.
+  the test wait for a screenshot after every action (`scripts/_screenshot_only.py`).
 - `frames floor`: the least a capture that never waits for its image must do to keep its
   images exact: a screencast, a step marker drawn after each action and a gate before the
   next while the marked state is not drawn yet (`scripts/_frames_floor.py`), nothing else.
@@ -57,56 +57,6 @@ WAYS = {
     "screenshot only": ["-p", "screenshot_only"],
     "frames floor": ["-p", "no:capture_session", "-p", "frames_floor"],
 }
-
-# The `screenshot only` way: capture's own action hooks, each followed by one bare CDP
-# screenshot with the recorder's parameters for a 1280x800 page and nothing else.
-SCREENSHOT_ONLY = """
-import asyncio
-
-import pytest
-from playwright.sync_api import Error, Page
-
-from capture.browser._internals import impl_of, run_sync
-from capture.pytest_plugin import _calls
-
-PARAMS = {"format": "jpeg", "quality": 70, "captureBeyondViewport": False, "optimizeForSpeed": True}
-
-
-class Shots:
-    busy = False
-    cdp = None
-    page = None
-    count = 0
-
-    def after_sync(self, call, error):
-        # Bounded like the recorder's time box: a screenshot asked for while a submit swaps
-        # documents can go unanswered.
-        shot = asyncio.wait_for(impl_of(self.cdp).send("Page.captureScreenshot", PARAMS, None), 1.5)
-        try:
-            run_sync(self.page, shot)
-        except (Error, TimeoutError):
-            pass
-        self.count += 1
-
-
-SHOTS = Shots()
-
-
-def pytest_configure(config):
-    _calls.install()
-    _calls.use(SHOTS)
-
-
-def pytest_terminal_summary(terminalreporter):
-    terminalreporter.write_line(f"{SHOTS.count} bare screenshots")
-
-
-@pytest.fixture(autouse=True)
-def _screenshot_session(page: Page):
-    SHOTS.cdp = page.context.new_cdp_session(page)
-    SHOTS.page = page
-    yield
-"""
 
 
 def form_actions() -> list[str]:
@@ -182,8 +132,8 @@ def write_project(folder: Path) -> None:
         "def browser_type_launch_args(browser_type_launch_args):\n"
         f"    return {{**browser_type_launch_args, **{launch!r}}}\n"
     )
-    (folder / "screenshot_only.py").write_text(SCREENSHOT_ONLY)
-    shutil.copy(ROOT / "scripts" / "_frames_floor.py", folder / "frames_floor.py")
+    for way in ("screenshot_only", "frames_floor"):  # the bench's own plugins
+        shutil.copy(ROOT / "scripts" / f"_{way}.py", folder / f"{way}.py")
     (folder / "pytest.ini").write_text("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
     for name, actions in FILES.items():
         lines = actions()
