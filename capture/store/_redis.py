@@ -122,6 +122,7 @@ class RedisStore(Backend):
         self._bases: list[str] = []
         self._hfe = "0"
         self._gate: Any = contextlib.nullcontext()
+        self._dropped: dict[int, Any] = {}  # cluster nodes the client let go of, by id
         self._loading = asyncio.Lock()
         self._loaded = 0  # how many times the scripts were loaded
 
@@ -191,7 +192,7 @@ class RedisStore(Backend):
         # re-reads the slot map after a connection error or a MOVED reply.
         self._gate = asyncio.Semaphore(self._max_connections)
         try:
-            return RedisCluster.from_url(
+            client = RedisCluster.from_url(
                 self.url,
                 max_connections=self._max_connections,
                 retry=self._retry(3),
@@ -199,6 +200,20 @@ class RedisStore(Backend):
             )
         except ValueError as exc:
             raise StorageError(f"bad redis URL {self.url!r}: {exc}") from exc
+        self._keep_dropped(client.nodes_manager)
+        return client
+
+    def _keep_dropped(self, manager: Any) -> None:
+        """Remember every node the cluster client drops from its maps, so `close` can end
+        their connections too.
+
+        redis-py (8.1, redis/redis-py#4053) drops a failed primary with commands still in
+        flight on it, and a command that picked the node before the drop may connect it again
+        (to the restarted node on the same port). The client's own close only reaches the
+        nodes it still maps, so such a connection outlived the store and its event loop.
+        """
+        for attr in ("nodes_cache", "startup_nodes"):  # the maps set_nodes pops nodes from
+            setattr(manager, attr, _Remembering(getattr(manager, attr), self._dropped))
 
     def _retry(self, times: int) -> Any:
         from redis.asyncio.retry import Retry
@@ -253,6 +268,8 @@ class RedisStore(Backend):
             if batch is not None:  # None when open() failed before making it
                 await batch.aclose()
             await client.aclose()
+            dropped, self._dropped = self._dropped.values(), {}
+            await asyncio.gather(*(node.disconnect() for node in dropped), return_exceptions=True)
 
     async def _run(self, what: str, call: Any, *args: Any, **kwargs: Any) -> Any:
         """Await `call(*args)` within the timeout, turning every Redis failure into a
@@ -429,3 +446,18 @@ class RedisStore(Backend):
             removed += sum(int(count) for count, _ in replies)
             bases = [b for b, (_, n) in zip(bases, replies, strict=True) if int(n) >= _SWEEP_BATCH]
         return removed
+
+
+class _Remembering(dict[str, Any]):
+    """A cluster client's node map that also keeps, in `dropped`, every node popped from it
+    (a node moved to the end of the map is popped too; disconnecting it again is harmless)."""
+
+    def __init__(self, nodes: dict[str, Any], dropped: dict[int, Any]) -> None:
+        super().__init__(nodes)
+        self.dropped = dropped
+
+    def pop(self, name: str, *default: Any) -> Any:
+        node = super().pop(name, *default)
+        if node is not None:
+            self.dropped[id(node)] = node
+        return node
