@@ -321,13 +321,14 @@ async def main() -> None:
         totals = report(sides, doc_labels, f"{name}: one look (medians of {options.rounds} rounds)")
         if len(sides) == 2:
             ratios(totals, "capture", "playwright", f"{name} navigate + snapshot")
+            looks = {s.name: s.calls[f"{name}: snapshot"] for s in sides}
             snap = {
-                s.name: (
-                    int(_median([c.text for c in s.calls[f"{name}: snapshot"]])),
-                    int(_median([c.image for c in s.calls[f"{name}: snapshot"]])),
-                    0.0,
+                side: (
+                    int(_median([c.text for c in calls])),
+                    int(_median([c.image for c in calls])),
+                    _median([c.seconds for c in calls]),
                 )
-                for s in sides
+                for side, calls in looks.items()
             }
             ratios(snap, "capture", "playwright", f"{name} snapshot alone")
     print(f"\nload average at the end: {os.getloadavg()[0]:.1f} (2 cores shared)")
