@@ -215,6 +215,7 @@ def steps_of(values: dict[str, Any]) -> list[dict[str, Any]]:
 def test_thread_ids_are_readable_unique_and_short() -> None:
     assert thread_id_for("tests/test_a.py::test_b[chromium]") == "tests/test_a.py::test_b[chromium]"
     assert thread_id_for("t.py::test_b", "ci-7/") == "ci-7/t.py::test_b"
+    assert thread_id_for("t.py::test_b[chromium]", rerun=2) == "t.py::test_b[chromium]-retry2"
     spaced, slashed = thread_id_for("t.py::test[a b]"), thread_id_for("t.py::test[a_b]")
     assert spaced.startswith("t.py::test[a_b]~")
     assert spaced != slashed
@@ -409,6 +410,49 @@ def test_a_failing_test_names_its_thread_viewer_and_screenshot(
         thread_values(store_server.base_url, "ci-7/test_failing.py::test_wrong_title[chromium]")
     )
     assert "Invoices" in title[-1]["error"]
+
+
+# Fails on its first run and passes on its second (a file keeps the count between them).
+FLAKY = """
+from pathlib import Path
+
+from playwright.sync_api import Page, expect
+
+
+def test_flaky(page: Page) -> None:
+    runs = Path("runs.txt")
+    runs.write_text(runs.read_text() + "x" if runs.exists() else "x")
+    page.goto("/login.html")
+    heading = "Sign in" if len(runs.read_text()) > 1 else "Welcome back"
+    expect(page.get_by_role("heading")).to_have_text(heading, timeout=500)
+"""
+
+
+@in_child_chromium
+def test_a_rerun_keeps_the_failed_attempt_in_its_own_thread(
+    child: pytest.Pytester, site: Site, store_server: RunningStore
+) -> None:
+    """Under pytest-rerunfailures each attempt after the first gets its own thread (Playwright
+    Test's `-retry1` folders), so a flaky test's failing attempt is still there to look at."""
+    child.makepyfile(test_flaky=FLAKY)
+    result = run_captured(child, site.origin, store_server.base_url, "--reruns", "1")
+    assert result.parseoutcomes() == {"passed": 1, "rerun": 1}
+    output = "\n".join(result.outlines)
+    first = "test_flaky.py::test_flaky[chromium]"
+    second = first + "-retry1"
+    assert "4 captures from 1 test, one thread per test and one per rerun (1 rerun)" in output
+
+    failed = thread_values(store_server.base_url, first)
+    assert values_status(failed) == ("failed", "failed")
+    assert "Welcome back" in steps_of(failed)[-1]["action"]
+    passed = thread_values(store_server.base_url, second)
+    assert values_status(passed) == ("passed", "ok")
+    assert "Sign in" in steps_of(passed)[-1]["action"]
+
+
+def values_status(values: dict[str, Any]) -> tuple[str, str]:
+    """The run's status and its last step's."""
+    return values["capture.run"]["status"], steps_of(values)[-1]["status"]
 
 
 @in_child_chromium

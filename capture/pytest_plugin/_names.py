@@ -19,13 +19,16 @@ MAX_THREAD_ID = 120
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.:/\[\]=-]+")
 
 
-def thread_id_for(node_id: str, prefix: str = "") -> str:
+def thread_id_for(node_id: str, prefix: str = "", rerun: int = 0) -> str:
     """`prefix` + the node id, readable, unique and at most `MAX_THREAD_ID` characters.
 
     Characters outside a plain set (spaces, quotes, non-ASCII in parameter ids) become `_`;
     when that or the length cut loses information, a short hash of the full node id keeps
-    two tests from sharing a thread.
+    two tests from sharing a thread. A rerun (pytest-rerunfailures) ends in `-retry<N>`, as
+    Playwright Test names its retries' folders, so it does not replace the failed attempt.
     """
+    if rerun:
+        node_id = f"{node_id}-retry{rerun}"
     readable = _UNSAFE.sub("_", node_id)
     whole = prefix + readable
     if readable == node_id and len(whole) <= MAX_THREAD_ID:

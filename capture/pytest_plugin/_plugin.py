@@ -58,6 +58,7 @@ class CapturePlugin:
         self.capture: SyncCapture | None = None  # opened once, before the first test
         self._closing = contextlib.ExitStack()
         self.tests = 0
+        self.reruns = 0
         self.captures = 0
         self.dropped = 0
         _calls.install()
@@ -137,7 +138,10 @@ class CapturePlugin:
         """Count a finished test's captures, here or in an xdist worker (see makereport)."""
         counts = getattr(report, REPORT_COUNTS, None)
         if counts is not None:
-            self.tests += 1
+            if getattr(report, "rerun", 0):  # pytest-rerunfailures' attempt number
+                self.reruns += 1
+            else:
+                self.tests += 1
             self.captures += counts["captures"]
             self.dropped += counts["dropped"]
 
@@ -148,7 +152,8 @@ class CapturePlugin:
         write = terminalreporter.write_line
         terminalreporter.write_sep("-", "capture")
         tests = count(self.tests, "test")
-        write(f"{count(self.captures, 'capture')} from {tests}, one thread per test")
+        reruns = f" and one per rerun ({count(self.reruns, 'rerun')})" if self.reruns else ""
+        write(f"{count(self.captures, 'capture')} from {tests}, one thread per test{reruns}")
         if self.dropped:
             write(f"{count(self.dropped, 'store write')} dropped (the store did not take them)")
         write(f"store: {store.base_url}")
@@ -221,7 +226,8 @@ class CapturePlugin:
     def _begin(self, item: pytest.Item) -> CapturedTest | None:
         if self.capture is None or getattr(item, "captures_itself", False):
             return None  # a task file item records its own steps (pytest_plugin._tasks)
-        thread_id = thread_id_for(item.nodeid, self.prefix)
+        rerun = getattr(item, "execution_count", 1) - 1  # pytest-rerunfailures counts runs
+        thread_id = thread_id_for(item.nodeid, self.prefix, rerun)
         place = Placement(
             node_id=item.nodeid,
             name=item.name,
