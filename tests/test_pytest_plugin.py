@@ -429,13 +429,15 @@ def test_flaky(page: Page) -> None:
 
 
 @in_child_chromium
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
 def test_a_rerun_keeps_the_failed_attempt_in_its_own_thread(
-    child: pytest.Pytester, site: Site, store_server: RunningStore
+    child: pytest.Pytester, site: Site, store_server: RunningStore, workers: list[str]
 ) -> None:
     """Under pytest-rerunfailures each attempt after the first gets its own thread (Playwright
-    Test's `-retry1` folders), so a flaky test's failing attempt is still there to look at."""
+    Test's `-retry1` folders), so a flaky test's failing attempt is still there to look at;
+    under pytest-xdist too, where the attempt number reaches the controller in the report."""
     child.makepyfile(test_flaky=FLAKY)
-    result = run_captured(child, site.origin, store_server.base_url, "--reruns", "1")
+    result = run_captured(child, site.origin, store_server.base_url, "--reruns", "1", *workers)
     assert result.parseoutcomes() == {"passed": 1, "rerun": 1}
     output = "\n".join(result.outlines)
     first = "test_flaky.py::test_flaky[chromium]"
