@@ -27,12 +27,12 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
+from capture.actions import Step, StepBase, StepContext, StepFailed, Vars, perform
 from capture.agent import read_content, user_message
 from capture.browser import open_browser
 from capture.config import Config, load_config
 from capture.recorder import Recorder
 from capture.session import AsyncSessionClient
-from capture.tasks import Step, StepBase, StepContext, StepFailed, Vars, perform
 
 # One outline line of the observation: `- link "Blue Mug" [ref=e12]` (states may sit between).
 OUTLINE_ITEM = re.compile(

@@ -75,7 +75,7 @@ def test_every_config_key_is_documented() -> None:
 
 
 def test_every_task_step_kind_and_target_key_is_documented() -> None:
-    from capture.tasks import STEP_KINDS, DragArgs, FrameSpec, Target
+    from capture.actions import STEP_KINDS, DragArgs, FrameSpec, Target
 
     text = (DOCS / "tasks.md").read_text()
     first_cells = [line.split("|")[1] for line in text.splitlines() if line.startswith("| `")]

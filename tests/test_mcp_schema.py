@@ -1,61 +1,132 @@
-"""`capture mcp`'s tools against `@playwright/mcp` 0.0.83's real schema.
+"""`capture mcp`'s tool table against `@playwright/mcp` 0.0.83's real schema.
 
-tests/playwright_mcp_tools.json holds that package's tool names, parameter names and
-required parameters (read with tools/list). The first tests check capture's tools against
-it; the last checks it against the package itself, installed by `scripts/setup --test`
-into .playwright-mcp/ (node and npm needed: without them the test is skipped, which
-scripts/test reports as a failure).
+tests/playwright_mcp_tools.json holds that package's tools as tools/list gives them, boiled
+down to what a client relies on: required parameters, and each parameter's type and enum
+(and, for arrays and objects, what they hold). The first tests check capture's table against
+it; the last checks it against the package itself, installed by `scripts/setup --test` into
+.playwright-mcp/ (node and npm needed: without them the test is skipped, which scripts/test
+reports as a failure).
 """
 
 from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
 from mcp import Client, StdioServerParameters
 
-from capture.mcp import TOOLS, tool_list
+from capture.mcp import TOOLS, Answer, Tool, tool_list
 from tests.conftest import ROOT
 
-EXTRACT = json.loads((ROOT / "tests" / "playwright_mcp_tools.json").read_text(encoding="utf-8"))
+EXTRACT_PATH = ROOT / "tests" / "playwright_mcp_tools.json"
+EXTRACT = json.loads(EXTRACT_PATH.read_text(encoding="utf-8"))
 PACKAGE = ROOT / ".playwright-mcp" / "node_modules" / "@playwright" / "mcp"
 
-# The tools the issue asks for, by Playwright MCP's names.
-WANTED = {
-    "browser_navigate", "browser_navigate_back", "browser_snapshot", "browser_click",
-    "browser_type", "browser_fill_form", "browser_press_key", "browser_select_option",
-    "browser_hover", "browser_drag", "browser_file_upload", "browser_take_screenshot",
-    "browser_wait_for", "browser_tabs", "browser_handle_dialog", "browser_console_messages",
-    "browser_network_requests", "browser_resize", "browser_close", "browser_find",
-}  # fmt: skip
+
+def _kind(prop: Mapping[str, Any]) -> dict[str, Any]:
+    """A parameter's types, enum and contents, the way a client validates against them."""
+    if "anyOf" in prop:
+        alternatives = [_kind(alt) for alt in prop["anyOf"]]
+        found: dict[str, Any] = {"type": sorted({t for a in alternatives for t in a["type"]})}
+        if enum := sorted({e for a in alternatives for e in a.get("enum", [])}):
+            found["enum"] = enum
+        return found
+    kind = prop.get("type")
+    found = {"type": sorted(kind) if isinstance(kind, list) else [kind] if kind else []}
+    if "enum" in prop:
+        found["enum"] = sorted(prop["enum"])
+    if kind == "array":
+        found["items"] = _kind(prop.get("items", {}))
+    if kind == "object" and "properties" in prop:
+        found.update(_shape(prop))
+    return found
 
 
-def _shape(schema: dict[str, Any]) -> tuple[list[str], list[str]]:
-    return sorted(schema.get("required", [])), sorted(schema.get("properties", {}))
+def _shape(schema: Mapping[str, Any]) -> dict[str, Any]:
+    properties = schema.get("properties", {})
+    return {
+        "required": sorted(schema.get("required", [])),
+        "properties": {name: _kind(properties[name]) for name in sorted(properties)},
+    }
 
 
-def test_every_wanted_tool_is_offered() -> None:
-    assert {tool.name for tool in tool_list()} == WANTED
+def _check(tools: tuple[Tool[Any], ...], theirs: Mapping[str, Any]) -> list[str]:
+    """What differs between a tool table and @playwright/mcp's tools (empty: nothing)."""
+    problems = []
+    for tool in tools:
+        known = tool.name in theirs
+        if tool.capture_only:
+            if known:
+                problems.append(f"{tool.name} is said to be capture's own, yet Playwright has it")
+            continue
+        if not known:
+            problems.append(f"{tool.name} is not a tool of @playwright/mcp {EXTRACT['version']}")
+            continue
+        ours, wanted = _shape(tool.input_schema), theirs[tool.name]
+        if ours["required"] != wanted["required"]:
+            problems.append(f"{tool.name} requires {ours['required']}, not {wanted['required']}")
+        for name, kind in wanted["properties"].items():
+            if ours["properties"].get(name) != kind:
+                problems.append(f"{tool.name}.{name} is {ours['properties'].get(name)}, not {kind}")
+    return problems
 
 
-@pytest.mark.parametrize(("name", "schema"), [(t[0], t[2]) for t in TOOLS])
-def test_names_and_parameters_are_playwright_mcps(name: str, schema: dict[str, Any]) -> None:
-    """Same name, same required parameters, every one of its parameters accepted."""
-    theirs = EXTRACT["tools"].get(name)
-    assert theirs is not None, f"{name} is not a tool of @playwright/mcp {EXTRACT['version']}"
-    required, properties = _shape(schema)
-    assert required == theirs["required"]
-    assert set(theirs["properties"]) <= set(properties)
+def test_the_table_is_playwright_mcps() -> None:
+    """Same names, same required parameters, every one of theirs accepted with its type and
+    enum; a tool of capture's own only where it says so."""
+    assert _check(TOOLS, EXTRACT["tools"]) == []
 
 
-def test_fill_form_fields_are_playwright_mcps() -> None:
-    schema = dict((t[0], t[2]) for t in TOOLS)["browser_fill_form"]
-    item = schema["properties"]["fields"]["items"]
-    assert sorted(item["required"]) == ["name", "target", "type", "value"]
-    enum = item["properties"]["type"]["enum"]
-    assert enum == ["textbox", "checkbox", "radio", "combobox", "slider"]
+async def _nothing(state: Any, args: Mapping[str, Any]) -> Answer:
+    return Answer("")
+
+
+@pytest.mark.parametrize(
+    ("tool", "problem"),
+    [
+        (Tool("browser_peek", "", {}, _nothing), "not a tool of @playwright/mcp"),
+        (Tool("browser_find", "", {}, _nothing, capture_only=True), "yet Playwright has it"),
+        (
+            Tool("browser_resize", "", _shape({"required": ["width"]}), _nothing),
+            "requires ['width']",
+        ),
+        (
+            Tool("browser_hover", "", {"required": ["target"], "properties": {}}, _nothing),
+            "browser_hover.target is None",
+        ),
+        (
+            Tool(
+                "browser_console_messages",
+                "",
+                {"required": ["level"], "properties": {"level": {"type": "string"}}},
+                _nothing,
+            ),
+            "browser_console_messages.level",
+        ),
+    ],
+)
+def test_the_check_finds_what_differs(tool: Tool[Any], problem: str) -> None:
+    """A made-up tool, a false claim of being capture's own, a wrong required list, a missing
+    parameter and a missing enum each fail the check above."""
+    assert any(problem in found for found in _check((tool,), EXTRACT["tools"]))
+
+
+def test_a_tool_of_capture_s_own_passes_when_it_says_so() -> None:
+    assert _check((Tool("browser_peek", "", {}, _nothing, capture_only=True),), {}) == []
+
+
+def test_every_tool_is_listed_once_with_its_declaration() -> None:
+    listed = tool_list()
+    assert [tool.name for tool in listed] == [tool.name for tool in TOOLS]
+    assert len({tool.name for tool in TOOLS}) == len(TOOLS)
+    for tool, entry in zip(TOOLS, listed, strict=True):
+        assert entry.input_schema == tool.input_schema
+        assert entry.description == tool.description
+        assert entry.annotations is not None
+        assert entry.annotations.read_only_hint == tool.read_only
 
 
 @pytest.mark.slow
@@ -69,8 +140,4 @@ async def test_the_extract_is_the_packages_schema() -> None:
     params = StdioServerParameters(command=node, args=[str(PACKAGE / "cli.js"), "--headless"])
     async with Client(params) as client:
         listed = await client.list_tools()
-    live = {
-        tool.name: dict(zip(("required", "properties"), _shape(tool.input_schema), strict=True))
-        for tool in listed.tools
-    }
-    assert live == EXTRACT["tools"]
+    assert {tool.name: _shape(tool.input_schema) for tool in listed.tools} == EXTRACT["tools"]

@@ -14,6 +14,7 @@ import pytest
 from playwright.async_api import Browser
 
 from capture._output import count
+from capture.actions import STEP_KINDS, FillStep, StepContext, Vars, perform
 from capture.config import Config, StoreConfig, load_config
 from capture.demo_site import DEMO_PASSWORD, DemoSite
 from capture.session import AsyncSessionClient, TextPart
@@ -22,16 +23,11 @@ from capture.tasks import (
     EXIT_DROPPED,
     EXIT_FAILED,
     EXIT_OK,
-    STEP_KINDS,
-    FillStep,
     RunListener,
     RunResult,
-    StepContext,
     StepResult,
     TaskFile,
-    Vars,
     parse_task,
-    perform,
     print_summary,
     run_task,
     run_task_sync,

@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser
 
+from capture.actions import ClickStep, StepContext, Vars, perform
 from capture.recorder.observe import ABOVE_MARKER
 from capture.session import AsyncSessionClient
-from capture.tasks import ClickStep, RunResult, StepContext, Vars, perform, run_task
+from capture.tasks import RunResult, run_task
 from tests.conftest import RunningStore, Site
 from tests.test_runner import observation, run_in, steps_of, task_at, values
 

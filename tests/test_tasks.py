@@ -13,8 +13,7 @@ import jsonschema_rs
 import pytest
 import yaml
 
-from capture.errors import TaskError, UsageError
-from capture.tasks import (
+from capture.actions import (
     STEP_KINDS,
     ClickArgs,
     ClickStep,
@@ -25,6 +24,10 @@ from capture.tasks import (
     ScrollStep,
     SleepStep,
     Target,
+    describe,
+)
+from capture.errors import TaskError, UsageError
+from capture.tasks import (
     TaskFile,
     dump_task,
     load_task,
@@ -32,7 +35,6 @@ from capture.tasks import (
     parse_var_options,
     resolve_vars,
 )
-from capture.tasks._steps import describe
 from tests.conftest import CAPTURE, ROOT
 
 EVERY_KIND = """\

@@ -2,14 +2,15 @@
 parameters and answer with capture's observation and screenshot, every step captured into
 a session thread (docs/mcp.md)."""
 
-from capture.mcp._schema import TOOLS, tool_list
+from capture.mcp._declare import Answer, Tool
 from capture.mcp._server import create_server, http_app, serve_http, serve_stdio
-from capture.mcp._tools import Answer, BrowserTools
+from capture.mcp._tools import TOOLS, BrowserTools, tool_list
 
 __all__ = [
     "TOOLS",
     "Answer",
     "BrowserTools",
+    "Tool",
     "create_server",
     "http_app",
     "serve_http",

@@ -20,7 +20,8 @@ from capture.entry import StoreChoice, open_capture
 from capture.errors import ConfigError
 from capture.mcp._glance import ImageMode
 from capture.mcp._server import create_server, serve_http, serve_stdio
-from capture.mcp._tools import ERROR_ROOM, BrowserTools
+from capture.mcp._state import ERROR_ROOM
+from capture.mcp._tools import BrowserTools
 from capture.store import check_exposure
 
 __all__ = ["mcp", "read_dotenv"]

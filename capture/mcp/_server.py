@@ -1,9 +1,10 @@
 """The MCP server: tools, resources, and the two transports (stdio, streamable HTTP).
 
 Built on the official SDK's low-level `Server`, so the tool schemas are exactly the ones
-in `_schema` (Playwright MCP's names and parameters) rather than derived from Python
-signatures. Resources: the thread's current observation and screenshot, read from the
-session store, so a client sees what a Distri agent reading the thread sees.
+declared with each tool (`_declare`, Playwright MCP's names and parameters) rather than
+derived from Python signatures. Resources: the thread's current observation and
+screenshot, read from the session store, so a client sees what a Distri agent reading the
+thread sees.
 """
 
 from __future__ import annotations
@@ -20,8 +21,7 @@ from mcp.server.transport_security import TransportSecuritySettings
 from starlette.types import ASGIApp
 
 from capture.mcp._outline import ToolError
-from capture.mcp._schema import tool_list
-from capture.mcp._tools import BrowserTools
+from capture.mcp._tools import BrowserTools, tool_list
 from capture.session import AsyncSessionClient, user_part_key
 
 __all__ = ["create_server", "http_app", "serve_http", "serve_stdio"]

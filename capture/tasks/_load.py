@@ -16,8 +16,9 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from capture.actions import STEP_KINDS, STEP_TYPES, StepBase
 from capture.errors import TaskError
-from capture.tasks._schema import STEP_KINDS, STEP_TYPES, StepBase, TaskFile
+from capture.tasks._schema import TaskFile
 
 __all__ = ["dump_task", "load_task", "parse_task"]
 

@@ -21,16 +21,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 from playwright.async_api import Browser, Page
-from playwright.async_api import Error as PlaywrightError
 
+from capture.actions import StepBase, StepContext, StepFailed, Tabs, Vars, describe, perform
 from capture.config import Config
 from capture.entry import Capture, open_capture
 from capture.errors import SessionStoreError
 from capture.recorder import Recorder
 from capture.session import AsyncSessionClient
-from capture.tasks._schema import ClickStep, DblclickStep, PressStep, StepBase, TaskFile
-from capture.tasks._steps import StepContext, StepFailed, describe, perform
-from capture.tasks._vars import Vars, resolve_vars
+from capture.tasks._schema import TaskFile
+from capture.tasks._vars import resolve_vars
 
 __all__ = [
     "EXIT_DROPPED",
@@ -132,57 +131,6 @@ def default_thread(task: TaskFile) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", task.name).strip("-").lower() or "task"
 
 
-# Playwright reports a tab opened by a click some milliseconds after the click returns
-# (0-40 ms measured on an idle machine); steps that can open one wait at least this long for
-# it, so their capture shows the new tab rather than the old one. On a loaded machine the
-# report lags like everything else, so the wait grows with the step's own duration (capped).
-_NEW_TAB_GRACE = 0.1
-_NEW_TAB_GRACE_MAX = 1.0
-
-
-class _Tabs:
-    """Follows the newest tab, as a person would: a click that opens a popup moves the run
-    (and the recorder) into it; closing it moves back."""
-
-    def __init__(self, page: Page) -> None:
-        self.current = page
-        self._opened: list[Page] = []
-        self._context = page.context
-        self._arrived = asyncio.Event()
-
-        def opened(new: Page) -> None:  # a plain function: Playwright tags its handlers
-            self._opened.append(new)
-            self._arrived.set()
-
-        self._handler = opened
-        self._context.on("page", opened)
-
-    def close(self) -> None:
-        """Stop listening (a caller's page outlives the run)."""
-        self._context.remove_listener("page", self._handler)
-
-    async def settle(self, *, grace: float = 0.0) -> bool:
-        """Switch to a tab opened since the last call (waiting up to `grace` seconds for one),
-        or away from a closed one; True when the current tab changed."""
-        if grace and not self._opened:
-            with suppress(TimeoutError):
-                await asyncio.wait_for(self._arrived.wait(), grace)
-        self._arrived.clear()
-        fresh = [p for p in self._opened if not p.is_closed()]
-        self._opened.clear()
-        if fresh:
-            self.current = fresh[-1]
-            with suppress(PlaywrightError):  # a slow tab is still the tab to follow
-                await self.current.wait_for_load_state("domcontentloaded", timeout=5000)
-            return True
-        if self.current.is_closed():
-            still_open = [p for p in self._context.pages if not p.is_closed()]
-            if still_open:
-                self.current = still_open[-1]
-                return True
-        return False
-
-
 def config_for(task: TaskFile, config: Config) -> Config:
     """`config` with the task's own viewport, if it sets one (before a browser opens)."""
     if task.viewport is None:
@@ -272,7 +220,7 @@ async def _run(
     ctx = StepContext(resolved.expand(task.base_url), Path(task.source).parent, resolved)
     default_limit = step_timeout or task.timeout
     begun = time.monotonic()
-    tabs = _Tabs(start_page)
+    tabs = Tabs(start_page)
     recorder = capture.recorder(
         start_page, thread, secrets=resolved.secrets, config=task.capture_config(config.capture)
     )
@@ -330,7 +278,7 @@ async def _run_step(
     step: StepBase,
     task: TaskFile,
     ctx: StepContext,
-    tabs: _Tabs,
+    tabs: Tabs,
     recorder: Recorder,
     default_limit: timedelta,
     listener: RunListener,
@@ -350,16 +298,10 @@ async def _run_step(
         where = f"{task.source}:{step.line}" if step.line else task.source
         error = f"step {number} ({step.kind}) at {where} failed: {exc.reason}"
     seconds = time.monotonic() - began
-    grace = 0.0
-    if isinstance(step, ClickStep | DblclickStep | PressStep) and not error:
-        grace = min(_NEW_TAB_GRACE_MAX, max(_NEW_TAB_GRACE, seconds))
-    if await tabs.settle(grace=grace):
+    # A click or key press may have opened a tab or started a navigation: capture the page
+    # it leads to, not the one it leaves.
+    if await tabs.after([] if error else [step], seconds, load_within=min(limit, 5.0)):
         recorder.page = tabs.current
-    if grace:
-        # A click or key press may have started a navigation: capture the page it leads
-        # to, not the one it leaves (bounded, so a never-ending load cannot stall the run).
-        with suppress(PlaywrightError):
-            await tabs.current.wait_for_load_state("load", timeout=min(limit, 5.0) * 1000)
     result = StepResult(
         number, step.kind, step.line, action, "failed" if error else "ok", error, seconds
     )

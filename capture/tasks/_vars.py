@@ -15,59 +15,17 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel
 
+from capture.actions import REFERENCE, Vars
 from capture.errors import TaskError, UsageError
 from capture.tasks._schema import TaskFile, VarSpec
 
-__all__ = ["Vars", "parse_var_options", "resolve_vars"]
+__all__ = ["parse_var_options", "resolve_vars"]
 
-_REFERENCE = re.compile(r"\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _BROKEN = re.compile(r"(?<!\$)\$\{(?![A-Za-z_][A-Za-z0-9_]*\})")
-
-
-@dataclass(frozen=True)
-class Vars:
-    """Resolved variables: `expand` for the browser, `describe` for people and records."""
-
-    values: Mapping[str, str] = field(default_factory=dict)
-    secret_names: frozenset[str] = frozenset()
-
-    @property
-    def secrets(self) -> list[str]:
-        """The secret values (for the recorder's redaction list); never print these."""
-        return [self.values[name] for name in sorted(self.secret_names) if self.values[name]]
-
-    def _sub(self, text: str, *, mask: bool) -> str:
-        def one(match: re.Match[str]) -> str:
-            name = match.group(1)
-            if name is None:
-                return "${"
-            if mask and name in self.secret_names:
-                return "${" + name + "}"
-            if name not in self.values:
-                raise TaskError(f"variable ${{{name}}} is not set")
-            return self.values[name]
-
-        return _REFERENCE.sub(one, text)
-
-    def expand(self, text: str) -> str:
-        """The text with every `${NAME}` replaced by its value (for the page)."""
-        return self._sub(text, mask=False)
-
-    def describe(self, text: str) -> str:
-        """The text with public values filled in and secrets left as `${NAME}`."""
-        return self._sub(text, mask=True)
-
-    def mask(self, text: str) -> str:
-        """Any text (an error message, say) with secret values replaced by `${NAME}`."""
-        for name in sorted(self.secret_names, key=lambda n: -len(self.values[n])):
-            if value := self.values[name]:
-                text = text.replace(value, "${" + name + "}")
-        return text
 
 
 def parse_var_options(items: list[str]) -> dict[str, str]:
@@ -93,7 +51,7 @@ def _strings(value: Any) -> Iterator[str]:
 
 
 def _references(text: str) -> Iterator[str]:
-    for match in _REFERENCE.finditer(text):
+    for match in REFERENCE.finditer(text):
         if match.group(1):
             yield match.group(1)
 

@@ -1,10 +1,10 @@
-"""One step on a page: find its target, do it, and describe it in words.
+"""One step on a page: find its target and do it within the step's time limit.
 
-`describe()` is the action text a capture stores and a person reads, so it fills in public
-variables and leaves secrets as `${NAME}`. `perform()` maps each step kind onto Playwright
-calls (a target in a frame is looked for in that frame) within the step's time limit; a
-failure becomes a `StepFailed` whose reason is one readable line (Playwright's multi-line
-call logs are boiled down), with secrets masked.
+`perform()` maps each step kind onto Playwright calls (a target in a frame is looked for in
+that frame); a failure becomes a `StepFailed` whose reason is one readable line (Playwright's
+multi-line call logs are boiled down), with secrets masked. The dispatch is exhaustive: a
+kind with no action fails the type checker, and at run time the step fails instead of
+passing silently.
 """
 
 from __future__ import annotations
@@ -12,32 +12,24 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, cast
 from urllib.parse import urljoin
 
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Frame, Locator, Page, expect
 from playwright.async_api import TimeoutError as PlaywrightTimeoutError
-from pydantic import BaseModel
 
+from capture.actions._describe import describe, quote
+from capture.actions._frames import find_frame, url_pattern
+from capture.actions._select import missing_options
+from capture.actions._step import DragArgs, ExpectArgs, StepBase, unhandled
+from capture.actions._target import Target
+from capture.actions._vars import Vars, substitute
 from capture.errors import CaptureError, TaskError
-from capture.recorder.observe import REDACTED, frame_for_ref, is_sensitive, resolve_ref
-from capture.tasks._frames import find_frame, url_pattern
-from capture.tasks._schema import (
-    DragArgs,
-    ExpectArgs,
-    StepBase,
-    Target,
-    format_duration,
-)
-from capture.tasks._select import missing_options
-from capture.tasks._vars import Vars
+from capture.recorder.observe import frame_for_ref, is_sensitive, resolve_ref
 
-__all__ = ["StepContext", "StepFailed", "describe", "locate", "perform"]
-
-M = TypeVar("M", bound=BaseModel)
+__all__ = ["StepContext", "StepFailed", "locate", "perform"]
 
 
 # Scroll a box by [dx, dy] and resolve once it has landed (at the clamped goal, or where a
@@ -91,28 +83,6 @@ class StepContext:
         self.base_url = base_url
         self.folder = folder
         self.vars = variables
-
-
-def _substitute(model: M, sub: Callable[[str], str]) -> M:
-    """A copy of `model` with `sub` applied to every string field (nested too): `Vars.expand`
-    for the page, `Vars.describe` for people."""
-    update: dict[str, Any] = {}
-    for name in type(model).model_fields:
-        value = getattr(model, name)
-        if isinstance(value, str):
-            update[name] = sub(value)
-        elif isinstance(value, list):
-            update[name] = [
-                sub(v)
-                if isinstance(v, str)
-                else _substitute(v, sub)
-                if isinstance(v, BaseModel)
-                else v
-                for v in value
-            ]
-        elif isinstance(value, BaseModel):
-            update[name] = _substitute(value, sub)
-    return model.model_copy(update=update)
 
 
 class _Limit:
@@ -169,72 +139,6 @@ async def locate(
     return found.nth(target.nth) if target.nth is not None else found
 
 
-def _quote(text: str) -> str:
-    return repr(text) if len(text) <= 80 else repr(text[:77] + "...")
-
-
-def describe(step: StepBase, variables: Vars, *, value_hidden: bool = False) -> str:
-    """The step in words, e.g. `fill label 'Password' with ${SHOP_PASSWORD}`."""
-    shown = _substitute(step, variables.describe)  # secrets stay `${NAME}`
-    args = shown.args
-    on = args.describe_target() if isinstance(args, Target) else ""
-    match shown.kind:
-        case "goto":
-            return f"goto {args.url}"
-        case "fill" | "type":
-            only_a_secret = re.fullmatch(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}", args.value)
-            value = REDACTED if value_hidden and not only_a_secret else _quote(args.value)
-            return f"{shown.kind} {on} with {value}"
-        case "press":
-            return f"press {args.key}" + (f" on {on}" if args.has_target else "")
-        case "select":
-            options = args.option if isinstance(args.option, list) else [args.option]
-            return f"select {', '.join(map(_quote, options))} in {on}"
-        case "click" | "dblclick":
-            return f"{shown.kind} {on}{args.describe_how()}"
-        case "check" | "uncheck" | "hover":
-            return f"{shown.kind} {on}"
-        case "drag":
-            start = args.from_
-            if start.frame is not None and start.frame == args.to.frame:  # say it once
-                start = start.model_copy(update={"frame": None})
-            return f"drag {start.describe_target()} to {args.to.describe_target()}"
-        case "scroll":
-            if not args.by:
-                return f"scroll to {on}"
-            where = f" in {on}" if args.has_target else args.in_frame()
-            return f"scroll by {args.dx}, {args.dy}{where}"
-        case "wait_for":
-            if args.url is not None:
-                return f"wait for URL {args.url}"
-            if args.load_state is not None:
-                return f"wait for load state {args.load_state}"
-            return f"wait for {on} to be {args.state}"
-        case "expect":
-            return "expect " + ", ".join(_expectations(args))
-        case "capture":
-            return f"capture: {args.label}"
-        case "upload":
-            files = args.files if isinstance(args.files, list) else [args.files]
-            return f"upload {', '.join(Path(f).name for f in files)} to {on}"
-        case "sleep":
-            return f"sleep {format_duration(args)}"
-    return shown.kind
-
-
-def _expectations(args: ExpectArgs) -> list[str]:
-    wanted = []
-    if args.has_target:
-        wanted.append(f"{args.describe_target()} visible")
-    if args.url is not None:
-        wanted.append(f"URL {args.url}")
-    if args.url_matches is not None:
-        wanted.append(f"URL matching /{args.url_matches}/")
-    if args.title is not None:
-        wanted.append(f"title containing {_quote(args.title)}")
-    return wanted
-
-
 def _reason(exc: BaseException, limit: float) -> str:
     """Playwright's error as one line: the headline, plus the last call-log entry."""
     text = str(exc).strip()
@@ -280,7 +184,7 @@ async def _check_expectations(
         except AssertionError:
             title = await page.title()
             raise StepFailed(
-                f"expected the title to contain {_quote(args.title)}; it is {_quote(title)}"
+                f"expected the title to contain {quote(args.title)}; it is {quote(title)}"
             ) from None
 
 
@@ -409,6 +313,8 @@ async def _perform(page: Page, step: StepBase, ctx: StepContext, limit: _Limit) 
             await asyncio.sleep(args.total_seconds())
         case "capture":
             pass  # the capture after every step is this step's whole point
+        case _:
+            unhandled(step.kind)
     return False
 
 
@@ -430,7 +336,7 @@ async def perform(page: Page, step: StepBase, ctx: StepContext, seconds: float) 
     guard = seconds + 2 + (step.args.total_seconds() if step.kind == "sleep" else 0)
     try:
         async with asyncio.timeout(guard):
-            done = await _perform(page, _substitute(step, ctx.vars.expand), ctx, _Limit(seconds))
+            done = await _perform(page, substitute(step, ctx.vars.expand), ctx, _Limit(seconds))
     except StepFailed as exc:
         raise StepFailed(ctx.vars.mask(exc.reason)) from None
     except (PlaywrightError, TimeoutError) as exc:

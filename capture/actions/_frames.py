@@ -18,9 +18,9 @@ from urllib.parse import urlsplit
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Frame, Page
 
+from capture.actions._target import FrameSpec, FrameWhere, describe_frame
 from capture.errors import TaskError
 from capture.recorder.observe import frame_numbered
-from capture.tasks._schema import FrameSpec, FrameWhere, describe_frame
 
 __all__ = ["find_frame", "url_pattern"]
 
