@@ -1,11 +1,11 @@
 """Running a task: every step on a real page, a capture after each, a result at the end.
 
-The runner owns the step loop and nothing else: steps are done by `_steps.perform`, captures
-by the `Recorder`, display by a `RunListener`. A failed step is captured with
-`status="failed"` and the reason (so the agent reading the thread sees why), the run record
-is marked failed, and the remaining steps are skipped unless `continue_on_error`. A store that
-goes away never fails the task: the recorder counts the writes it had to drop, and the result
-reports them.
+The runner owns the step loop and nothing else: steps are done (and settled) by the action
+engine (`capture.actions`), captures by the `Recorder`, display by a `RunListener`. A
+failed step is captured with `status="failed"` and the reason (so the agent reading the
+thread sees why), the run record is marked failed, and the remaining steps are skipped
+unless `continue_on_error`. A store that goes away never fails the task: the recorder counts
+the writes it had to drop, and the result reports them.
 """
 
 from __future__ import annotations
