@@ -148,6 +148,33 @@ def test_only_the_entry_opens_captures() -> None:
     assert offenders == set(), "open captures through capture.entry.open_capture"
 
 
+def _strings(tree: ast.Module) -> set[str]:
+    return {
+        n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)
+    }
+
+
+def test_the_front_door_rules_live_in_the_entry() -> None:
+    """A door (a module that opens captures through the entry) takes its config, its store
+    choice and its thread-id check from `capture.entry` (`door_config`, `store_choice`,
+    `check_thread`) and restates none of them."""
+    doors = {
+        name: tree
+        for name, (_, tree) in MODULES.items()
+        if not name.startswith("capture.entry")
+        and any(t.startswith("capture.entry") for t in _imports(name, tree))
+    }
+    assert "capture.mcp._cli" in doors
+    assert "capture.pytest_plugin._plugin" in doors
+    restated = {
+        f"{name}: {what}"
+        for name, tree in doors.items()
+        for what in ({"config_from", "check_thread_id"} & set(_calls(tree)))
+        | ({"required", "fallback"} & _strings(tree))
+    }
+    assert restated == set(), "use capture.entry's door_config, store_choice and check_thread"
+
+
 PRIVATE = {"_impl_obj", "_sync", "_actual_locator", "listeners"}
 SEAM = "capture.browser._internals"
 
