@@ -180,13 +180,13 @@ def test_entry_point_runs_as_a_program() -> None:
 @pytest.mark.parametrize(
     "module",
     [
-        "capture.session._cli",
-        "capture.store._cli",
-        "capture.demo_site._cli",
-        "capture.entry._cli",
-        "capture.agent._cli",
-        "capture.live._cli",
-        "capture.tasks._cli",
+        "capture.session.cli",
+        "capture.store.cli",
+        "capture.demo_site.cli",
+        "capture.entry.cli",
+        "capture.agent.cli",
+        "capture.live.cli",
+        "capture.tasks.cli",
         "capture.pytest_plugin",
     ],
 )

@@ -20,19 +20,27 @@ from capture._output import count
 from capture.config import Config
 from capture.entry import StoreChoice, SyncCapture, door_config, open_capture_sync, store_choice
 from capture.errors import BrowserError, CaptureError
-from capture.pytest_plugin import _calls
-from capture.pytest_plugin._browser import capture_browser
+from capture.pytest_plugin import _browser, _calls
 from capture.pytest_plugin._captured import CapturedTest, Placement, folder_name
 from capture.pytest_plugin._names import PLUGIN_NAME, thread_id_for, viewer_root
 from capture.recorder import Recorder, SyncRecorder
 
-__all__ = ["PLUGIN_NAME", "CapturePlugin", "usage_errors"]
+__all__ = ["PLUGIN_NAME", "CapturePlugin", "enable", "usage_errors"]
 
 _TEST = pytest.StashKey[CapturedTest]()
 # A pytest-xdist worker's input naming the store its controller found or started.
 WORKER_STORE = "capture_store"
 # The report attribute carrying a test's counts (it travels from an xdist worker with it).
 REPORT_COUNTS = "capture_counts"
+
+
+def enable(pconfig: pytest.Config) -> None:
+    """Register the plugin, and the browser plugin module beside it, when the full config
+    turns capture on (`capture_pytest` calls this only when it may)."""
+    plugin = CapturePlugin.from_pytest(pconfig)
+    if plugin is not None:
+        pconfig.pluginmanager.register(plugin, PLUGIN_NAME)
+        pconfig.pluginmanager.register(_browser, _browser.BROWSER_PLUGIN)
 
 
 @contextlib.contextmanager
@@ -103,7 +111,7 @@ class CapturePlugin:
     @functools.cached_property
     def browser(self) -> str | BrowserError | None:
         """The Chromium pytest-playwright gets from `_browser` (None: its own)."""
-        return capture_browser(self.config.browser, headless=not self._headed)
+        return _browser.capture_browser(self.config.browser, headless=not self._headed)
 
     def pytest_report_header(self) -> str | None:
         """Say once that pytest-playwright launches capture's browser, or why it cannot."""
@@ -228,7 +236,7 @@ class CapturePlugin:
 
     def _begin(self, item: pytest.Item) -> CapturedTest | None:
         if self.capture is None or getattr(item, "captures_itself", False):
-            return None  # a task file item records its own steps (pytest_plugin._tasks)
+            return None  # a task file item records its own steps (pytest_plugin.tasks)
         rerun = getattr(item, "execution_count", 1) - 1  # pytest-rerunfailures counts runs
         thread_id = thread_id_for(item.nodeid, self.prefix, rerun)
         place = Placement(

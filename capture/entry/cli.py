@@ -21,7 +21,7 @@ from capture.entry._open import open_capture
 from capture.entry._store import StoreChoice
 from capture.errors import BrowserError, StoreUnavailableError, UsageError
 from capture.recorder import CaptureResult, step_key
-from capture.recorder.observe._outline import short_error
+from capture.recorder.observe import short_error
 
 __all__ = ["snap"]
 
