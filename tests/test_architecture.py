@@ -99,6 +99,53 @@ def test_the_circle_check_finds_a_circle() -> None:
     assert _cycles({"a": {"b"}, "b": {"a"}, "c": {"a"}}) == [["a", "b"]]
 
 
+def _private_reaches(imports: dict[str, set[str]]) -> set[str]:
+    """`importer -> module` for every module of a package `capture.<pkg>` with a private
+    part (`capture.<pkg>._x`, `capture.<pkg>.sub._y`) imported from outside that package."""
+    found = set()
+    for importer, targets in imports.items():
+        for target in targets:
+            parts = target.split(".")
+            if parts[0] != "capture" or len(parts) < 3:
+                continue
+            owner = ".".join(parts[:2])
+            inside = importer == owner or importer.startswith(f"{owner}.")
+            if not inside and any(part.startswith("_") for part in parts[2:]):
+                found.add(f"{importer} -> {target}")
+    return found
+
+
+# Removed when the action engine lands: mcp's tools still reach the task runner's privates.
+PRIVATE_IMPORTS_ALLOWED = {
+    "capture.mcp._tools -> capture.tasks._runner",
+    "capture.mcp._tools -> capture.tasks._schema",
+    "capture.mcp._tools -> capture.tasks._steps",
+}
+
+
+def test_no_cross_package_private_imports() -> None:
+    """A package uses another's public names (its `__init__`'s `__all__`, or a public
+    module such as a command's `cli`), never its private modules."""
+    imports = {name: _imports(name, tree) for name, (_, tree) in MODULES.items()}
+    assert _private_reaches(imports) - PRIVATE_IMPORTS_ALLOWED == set()
+
+
+def test_the_private_import_check_finds_one() -> None:
+    """The check above can fail: a package reaching into another's private module (or a
+    private module of its subpackage) is found; its own private modules and public names
+    of other packages are not."""
+    imports = {
+        "capture.live.cli": {"capture.session._ids", "capture.live._recording", "capture.entry"},
+        "capture.entry": {"capture.recorder.observe._outline", "capture.recorder.observe"},
+        "capture_pytest": {"capture.pytest_plugin._tasks", "capture.pytest_plugin.tasks"},
+    }
+    assert _private_reaches(imports) == {
+        "capture.live.cli -> capture.session._ids",
+        "capture.entry -> capture.recorder.observe._outline",
+        "capture_pytest -> capture.pytest_plugin._tasks",
+    }
+
+
 def _calls(tree: ast.Module) -> Iterator[str]:
     """The names called in `tree`: `Recorder(...)` and `SessionClient.from_config(...)` alike."""
     for node in ast.walk(tree):
