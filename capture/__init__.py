@@ -1,6 +1,7 @@
 """capture: a screenshot and a page-state observation of every browser step, stored as
 Distri session user parts so the next agent iteration sees the page as it is now."""
 
+from capture._version import __version__
 from capture.config import Config, load_config
 from capture.errors import (
     AgentContextError,
@@ -28,8 +29,6 @@ from capture.session import (
     SessionInfo,
     TextPart,
 )
-
-__version__ = "0.1.0"
 
 __all__ = [
     "AgentContextError",

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperCommand, TyperGroup
 
-from capture import __version__
+from capture._version import __version__
 
 __all__ = ["Command", "Group", "root"]
 

@@ -1,9 +1,10 @@
 """Options and helpers every `capture` command shares, below all command modules.
 
 `capture/cli.py` imports the command modules and the command modules import this one, so
-imports run one way (cli → commands → options). The pytest plugin loads its config through
-the same `config_from`, its `--capture-server/--capture-token/--capture-config` overriding
-the same keys as `--server/--token/--config` here.
+imports run one way (cli → commands → options). Every front door, the pytest plugin
+included, loads its config through the entry's `door_config`, which calls `config_from`:
+the plugin's `--capture-server/--capture-token/--capture-config` override the same keys as
+`--server/--token/--config` here.
 """
 
 from __future__ import annotations

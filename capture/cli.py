@@ -13,15 +13,15 @@ import sys
 import typer
 
 from capture._cli_help import Command, Group, root
-from capture.agent._cli import agent_context
-from capture.demo_site._cli import demo
-from capture.entry._cli import snap
+from capture.agent.cli import agent_context
+from capture.demo_site.cli import demo
+from capture.entry.cli import snap
 from capture.errors import CaptureError
-from capture.live._cli import record
-from capture.mcp._cli import mcp
-from capture.session._cli import parts_app, sessions, values_app
-from capture.store._cli import serve
-from capture.tasks._cli import run, schema
+from capture.live.cli import record
+from capture.mcp.cli import mcp
+from capture.session.cli import parts_app, sessions, values_app
+from capture.store.cli import serve
+from capture.tasks.cli import run, schema
 
 __all__ = ["app", "main"]
 

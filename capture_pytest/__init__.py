@@ -97,12 +97,9 @@ def _config_says_maybe(option: Any) -> bool:
 def pytest_configure(config: pytest.Config) -> None:
     if not (config.option.capture_session or _config_says_maybe(config.option)):
         return
-    from capture.pytest_plugin import PLUGIN_NAME, CapturePlugin, _browser
+    from capture.pytest_plugin import enable
 
-    plugin = CapturePlugin.from_pytest(config)
-    if plugin is not None:
-        config.pluginmanager.register(plugin, PLUGIN_NAME)
-        config.pluginmanager.register(_browser, _browser.BROWSER_PLUGIN)
+    enable(config)
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
@@ -110,7 +107,7 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
     with capture (docs/pytest.md, "Task files as tests")."""
     if not _TASK_FILE.match(file_path.name):
         return None
-    from capture.pytest_plugin._tasks import TaskFileCollector
+    from capture.pytest_plugin.tasks import TaskFileCollector
 
     collector: pytest.Collector = TaskFileCollector.from_parent(parent, path=file_path)
     return collector

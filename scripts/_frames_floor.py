@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Error, Page
 
-from capture.browser._internals import impl_of, run_sync
+from capture.browser import impl_of, run_sync
 from capture.pytest_plugin import _calls
 
 # The marker: a 16 px corner square whose grey says the step (mod 4), drawn through an

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import CDPSession, Error, Page
 
-from capture.browser._internals import impl_of, run_sync
+from capture.browser import impl_of, run_sync
 from capture.pytest_plugin import _calls
 
 PARAMS = {"format": "jpeg", "quality": 70, "captureBeyondViewport": False, "optimizeForSpeed": True}

@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from capture.cli import main
+from capture.errors import UsageError
 
 PNG_1x1 = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
@@ -179,13 +180,13 @@ def test_entry_point_runs_as_a_program() -> None:
 @pytest.mark.parametrize(
     "module",
     [
-        "capture.session._cli",
-        "capture.store._cli",
-        "capture.demo_site._cli",
-        "capture.entry._cli",
-        "capture.agent._cli",
-        "capture.live._cli",
-        "capture.tasks._cli",
+        "capture.session.cli",
+        "capture.store.cli",
+        "capture.demo_site.cli",
+        "capture.entry.cli",
+        "capture.agent.cli",
+        "capture.live.cli",
+        "capture.tasks.cli",
         "capture.pytest_plugin",
     ],
 )
@@ -211,10 +212,14 @@ def _command(command: str, thread: str, tmp_path: Path) -> list[str]:
         "snap": ["snap", "http://127.0.0.1:9/", "--thread", thread, *NOWHERE],
         "record": ["record", "http://127.0.0.1:9/", "--thread", thread, *NOWHERE],
         "agent-context": ["agent-context", thread, *NOWHERE],
+        "mcp": ["mcp", "--thread", thread, *NOWHERE],
     }[command]
 
 
-@pytest.mark.parametrize("command", ["run", "snap", "record", "agent-context"])
+DOORS = ["run", "snap", "record", "agent-context", "mcp"]
+
+
+@pytest.mark.parametrize("command", DOORS)
 @pytest.mark.parametrize(
     ("thread", "problem"),
     [
@@ -233,6 +238,52 @@ def test_a_thread_id_the_store_refuses_is_bad_usage(
     assert len(err.strip().splitlines()) == 1, err
     assert problem in err
     assert "the store would refuse it" in err
+
+
+@pytest.mark.parametrize("command", DOORS)
+def test_every_door_asks_the_entry_about_thread_ids(
+    cli: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    """One rule for every door: change it in the entry and every door follows."""
+    from capture.entry import _doors
+
+    def refuse(thread: str, limit: int, *, source: str = "--thread") -> str:
+        raise UsageError(f"{source}: refused by the entry's rule")
+
+    monkeypatch.setattr(_doors, "check_thread_id", refuse)
+    code, out, err = cli(*_command(command, "fine", tmp_path))
+    source = "THREAD" if command == "agent-context" else "--thread"
+    assert (code, out, err) == (2, "", f"error: {source}: refused by the entry's rule\n")
+
+
+def test_mcp_refuses_an_empty_thread(cli: Run) -> None:
+    code, out, err = cli("mcp", "--thread", "", *NOWHERE)
+    assert (code, out) == (2, "")
+    assert err == "error: --thread: thread id '' is empty; the store would refuse it\n"
+
+
+@pytest.mark.parametrize("command", ["run", "snap", "mcp"])
+def test_every_door_reports_a_refused_token_alike(
+    cli: Run, tmp_path: Path, start_store_server: Any, command: str
+) -> None:
+    guarded = start_store_server(token="s3cret")
+    args = [a if a != NOWHERE[1] else guarded.base_url for a in _command(command, "t", tmp_path)]
+    code, out, err = cli(*args, "--token", "wrong")
+    assert (code, out) == (1, "")
+    assert err.startswith(f"error: the store at {guarded.base_url} refused the token: ")
+    assert len(err.strip().splitlines()) == 1, err
+
+
+@pytest.mark.parametrize("command", DOORS)
+def test_every_door_reports_a_config_error_alike(
+    cli: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    monkeypatch.setenv("CAPTURE_SESSION_TIMEOUT", "forever")
+    code, out, err = cli(*_command(command, "t", tmp_path))
+    assert (code, out) == (1, "")
+    assert err.startswith("error: invalid configuration: session.timeout: ")
+    assert "CAPTURE_SESSION_TIMEOUT" in err
+    assert len(err.strip().splitlines()) == 1, err
 
 
 def test_the_thread_limit_is_the_stores(

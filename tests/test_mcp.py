@@ -25,7 +25,7 @@ from mcp.client.stdio import stdio_client
 from mcp.types import CallToolResult, ImageContent, TextContent
 
 from capture.demo_site import DEMO_PASSWORD, DemoSite
-from capture.mcp._cli import DEFAULT_MAX_CHARS
+from capture.mcp.cli import DEFAULT_MAX_CHARS
 from tests.conftest import CAPTURE, RunningStore, clean_env, free_port, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

@@ -1,6 +1,8 @@
 """Finding, launching, connecting and attaching to a browser, from the `[browser]` and
-`[context]` config."""
+`[context]` config; and the one seam below Playwright's public API (`_internals`), whose
+names the recorder and the pytest plugin use from here."""
 
+from capture.browser._internals import actual_locator, dialog_listeners, impl_of, run_sync
 from capture.browser._launch import (
     BrowserSession,
     context_options,
@@ -20,11 +22,15 @@ __all__ = [
     "HEADLESS_CANDIDATES",
     "PATH_CANDIDATES",
     "BrowserSession",
+    "actual_locator",
     "context_options",
+    "dialog_listeners",
     "find_browser",
+    "impl_of",
     "launch_args",
     "open_browser",
     "playwright_has_chromium",
     "remote_launch_options",
+    "run_sync",
     "start_browser",
 ]

@@ -16,8 +16,7 @@ from typing import Literal
 from capture.config import Config
 from capture.errors import AuthError, StoreUnavailableError
 from capture.session import AsyncSessionClient
-from capture.store import serve_in_background, store_for
-from capture.store._links import viewer_root
+from capture.store import serve_in_background, store_for, viewer_root
 
 __all__ = ["ResolvedStore", "StoreChoice", "answers", "resolve_store"]
 

@@ -154,14 +154,14 @@ async def serve_stdio(server: Server[Any]) -> None:
 
 def http_app(server: Server[Any], host: str, token: str | None) -> ASGIApp:
     """The streamable HTTP app at /mcp; with `token`, every request must carry it."""
-    from capture.store._app import _TokenGuard
+    from capture.store import TokenGuard
 
     loopback = host in ("127.0.0.1", "localhost", "::1")
     security = TransportSecuritySettings(enable_dns_rebinding_protection=False)
     app: ASGIApp = server.streamable_http_app(
         host=host, transport_security=None if loopback else security
     )
-    return _TokenGuard(app, token) if token else app
+    return TokenGuard(app, token) if token else app
 
 
 async def serve_http(server: Server[Any], host: str, port: int, token: str | None) -> None:

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import Any, Protocol
 
-from capture.browser._internals import actual_locator
+from capture.browser import actual_locator
 from capture.recorder.observe import REDACTED
 
 __all__ = [

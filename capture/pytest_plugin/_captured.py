@@ -22,15 +22,19 @@ import pytest
 from playwright.async_api import Page as AsyncPage
 from playwright.sync_api import Page as SyncPage
 
-from capture.browser._internals import impl_of, run_sync
+from capture.browser import impl_of, run_sync
 from capture.entry import SyncCapture
 from capture.errors import SessionStoreError
 from capture.pytest_plugin._calls import ASSERTIONS, QUIET_ASSERTIONS, Call, describe_call
 from capture.pytest_plugin._names import viewer_url
 from capture.recorder import CaptureResult, EncodedImage, Recorder, SyncRecorder
-from capture.recorder.observe import FOCUSED_SENSITIVE_JS, SENSITIVE_FIELD_JS, is_sensitive
-from capture.recorder.observe._outline import short_error
-from capture.store._links import serve_afterwards
+from capture.recorder.observe import (
+    FOCUSED_SENSITIVE_JS,
+    SENSITIVE_FIELD_JS,
+    is_sensitive,
+    short_error,
+)
+from capture.store import serve_afterwards
 
 __all__ = ["CapturedTest", "Placement", "folder_name"]
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import re
 
-from capture.store._links import viewer_root, viewer_url
+from capture.store import viewer_root, viewer_url
 
 __all__ = ["MAX_THREAD_ID", "PLUGIN_NAME", "thread_id_for", "viewer_root", "viewer_url"]
 

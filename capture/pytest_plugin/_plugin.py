@@ -10,30 +10,48 @@ from __future__ import annotations
 
 import contextlib
 import functools
-from collections.abc import Awaitable, Callable, Generator
+from collections.abc import Awaitable, Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from capture._cli_options import config_from
 from capture._output import count
 from capture.config import Config
-from capture.entry import StoreChoice, SyncCapture, open_capture_sync
+from capture.entry import StoreChoice, SyncCapture, door_config, open_capture_sync, store_choice
 from capture.errors import BrowserError, CaptureError
-from capture.pytest_plugin import _calls
-from capture.pytest_plugin._browser import capture_browser
+from capture.pytest_plugin import _browser, _calls
 from capture.pytest_plugin._captured import CapturedTest, Placement, folder_name
 from capture.pytest_plugin._names import PLUGIN_NAME, thread_id_for, viewer_root
 from capture.recorder import Recorder, SyncRecorder
 
-__all__ = ["PLUGIN_NAME", "CapturePlugin"]
+__all__ = ["PLUGIN_NAME", "CapturePlugin", "enable", "usage_errors"]
 
 _TEST = pytest.StashKey[CapturedTest]()
 # A pytest-xdist worker's input naming the store its controller found or started.
 WORKER_STORE = "capture_store"
 # The report attribute carrying a test's counts (it travels from an xdist worker with it).
 REPORT_COUNTS = "capture_counts"
+
+
+def enable(pconfig: pytest.Config) -> None:
+    """Register the plugin, and the browser plugin module beside it, when the full config
+    turns capture on (`capture_pytest` calls this only when it may)."""
+    plugin = CapturePlugin.from_pytest(pconfig)
+    if plugin is not None:
+        pconfig.pluginmanager.register(plugin, PLUGIN_NAME)
+        pconfig.pluginmanager.register(_browser, _browser.BROWSER_PLUGIN)
+
+
+@contextlib.contextmanager
+def usage_errors() -> Iterator[None]:
+    """How the plugin reports what every `capture` command reports as `error: ...`: a bad
+    option or config value, a token the store refuses, a store that must answer and does
+    not, as pytest's one-line usage error `capture: ...`."""
+    try:
+        yield
+    except (CaptureError, ValueError) as exc:
+        raise pytest.UsageError(f"capture: {exc}") from None
 
 
 class CapturePlugin:
@@ -43,7 +61,7 @@ class CapturePlugin:
         self,
         config: Config,
         *,
-        explicit_server: bool,
+        store: StoreChoice,
         prefix: str,
         out: Path | None,
         failures: Path,
@@ -54,7 +72,7 @@ class CapturePlugin:
         self.prefix = prefix
         self.out = out
         self.failures = failures
-        self.explicit_server = explicit_server
+        self.store = store
         self.capture: SyncCapture | None = None  # opened once, before the first test
         self._closing = contextlib.ExitStack()
         self.tests = 0
@@ -69,23 +87,19 @@ class CapturePlugin:
         option = pconfig.option
         # A pytest-xdist worker captures into the store its controller found or started.
         server = option.capture_server or getattr(pconfig, "workerinput", {}).get(WORKER_STORE)
-        try:
-            config = config_from(
+        with usage_errors():
+            config = door_config(
                 option.capture_config,
-                **{
-                    "session.server": server,
-                    "session.token": option.capture_token,
-                    "capture.pytest": True if option.capture_session else None,
-                },
+                server=server,
+                token=option.capture_token,
+                **{"capture.pytest": True if option.capture_session else None},
             )
-        except (CaptureError, ValueError) as exc:
-            raise pytest.UsageError(f"capture: {exc}") from None
         if not config.capture.pytest:
             return None
         out = Path(option.capture_out).resolve() if option.capture_out else None
         return cls(
             config,
-            explicit_server=server is not None,
+            store=store_choice(server),
             prefix=option.capture_thread_prefix or "",
             out=out,
             failures=pconfig.rootpath / ".capture" / "pytest",
@@ -97,7 +111,7 @@ class CapturePlugin:
     @functools.cached_property
     def browser(self) -> str | BrowserError | None:
         """The Chromium pytest-playwright gets from `_browser` (None: its own)."""
-        return capture_browser(self.config.browser, headless=not self._headed)
+        return _browser.capture_browser(self.config.browser, headless=not self._headed)
 
     def pytest_report_header(self) -> str | None:
         """Say once that pytest-playwright launches capture's browser, or why it cannot."""
@@ -125,13 +139,10 @@ class CapturePlugin:
     def _open(self) -> SyncCapture:
         """The run's capture (store and client), opened through the one entry, once."""
         if self.capture is None:
-            store: StoreChoice = "required" if self.explicit_server else "fallback"
-            try:
+            with usage_errors():
                 self.capture = self._closing.enter_context(
-                    open_capture_sync(self.config, store=store)
+                    open_capture_sync(self.config, store=self.store)
                 )
-            except CaptureError as exc:
-                raise pytest.UsageError(f"capture: {exc}") from None
         return self.capture
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -225,7 +236,7 @@ class CapturePlugin:
 
     def _begin(self, item: pytest.Item) -> CapturedTest | None:
         if self.capture is None or getattr(item, "captures_itself", False):
-            return None  # a task file item records its own steps (pytest_plugin._tasks)
+            return None  # a task file item records its own steps (pytest_plugin.tasks)
         rerun = getattr(item, "execution_count", 1) - 1  # pytest-rerunfailures counts runs
         thread_id = thread_id_for(item.nodeid, self.prefix, rerun)
         place = Placement(

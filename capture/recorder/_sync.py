@@ -15,7 +15,7 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page
 
 from capture._lifecycle import Closing
-from capture.browser._internals import impl_of, run_sync
+from capture.browser import impl_of, run_sync
 from capture.recorder._base import RecorderBase
 from capture.recorder._core import CaptureResult
 from capture.recorder._upload import SyncUploader

@@ -9,6 +9,7 @@ from capture.session._core import (
     read_part,
     rfc3339,
 )
+from capture.session._ids import check_thread_id, id_problem, is_unicode
 from capture.session.models import (
     USER_PART_PREFIX,
     ImageBytes,
@@ -33,8 +34,11 @@ __all__ = [
     "SessionClient",
     "SessionInfo",
     "TextPart",
+    "check_thread_id",
     "encode_json",
     "format_expiry",
+    "id_problem",
+    "is_unicode",
     "part_adapter",
     "read_part",
     "rfc3339",

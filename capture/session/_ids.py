@@ -1,7 +1,8 @@
 """What the Session Store API accepts as a thread id or a key: one rule, applied by the
-embedded store to every request and by the front doors (`run`, `snap`, `record`,
-`agent-context`) before anything starts, so a thread id the store would refuse is a usage
-error at once rather than every write of a finished run dropped."""
+embedded store to every request and by the front doors (`run`, `snap`, `record`, `mcp`,
+`agent-context`, through `capture.entry.check_thread`) before anything starts, so a thread
+id the store would refuse is a usage error at once rather than every write of a finished
+run dropped."""
 
 from __future__ import annotations
 

@@ -1,11 +1,12 @@
 """The embedded session store: an ASGI app speaking the Distri Session Store API over
 pluggable storage backends (`memory://`, `sqlite:///path.db`, `redis://`), and helpers to
-run it. `capture serve` lives in `_cli` (imported by `capture.cli` only)."""
+run it. `capture serve` lives in `capture.store.cli` (imported by `capture.cli` only)."""
 
 from capture.store import _base
-from capture.store._app import PUBLIC_PATHS, create_app
+from capture.store._app import PUBLIC_PATHS, TokenGuard, create_app
 from capture.store._base import *  # noqa: F403 - the Store protocol and its value types
 from capture.store._factory import DEFAULT_STORE_URL, SCHEMES, store_from_url
+from capture.store._links import serve_afterwards, viewer_root, viewer_url
 from capture.store._memory import MemoryStore
 from capture.store._openapi import openapi_document
 from capture.store._redis import RedisStore
@@ -26,12 +27,16 @@ __all__ = [
     "RedisStore",
     "SqliteStore",
     "StoreServer",
+    "TokenGuard",
     "check_exposure",
     "create_app",
     "openapi_document",
     "serve",
+    "serve_afterwards",
     "serve_in_background",
     "store_for",
     "store_from_url",
+    "viewer_root",
+    "viewer_url",
 ]
 __all__ += _base.__all__

@@ -32,14 +32,13 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from capture.errors import StorageError
-from capture.session import rfc3339
-from capture.session._ids import id_problem, is_unicode
+from capture.session import id_problem, is_unicode, rfc3339
 from capture.store._base import HistoryEntry, SessionRow, Store
 from capture.store._openapi import openapi_document
 from capture.store._query import int_param
 from capture.store._viewer import VIEWER_PUBLIC_PATHS, viewer_routes
 
-__all__ = ["PUBLIC_PATHS", "create_app"]
+__all__ = ["PUBLIC_PATHS", "TokenGuard", "create_app"]
 
 log = logging.getLogger("capture.store")
 
@@ -253,8 +252,10 @@ class _Contract:
         return _raw_json('{"history":[' + ",".join(map(_history_json, entries)) + "]}")
 
 
-class _TokenGuard:
-    """Refuse every non-public request without the token (Bearer or x-api-key) with 401."""
+class TokenGuard:
+    """Refuse every non-public request without the token (Bearer or x-api-key) with 401.
+
+    Public because the MCP server's HTTP transport guards its app the same way."""
 
     def __init__(self, app: ASGIApp, token: str) -> None:
         self.app = app
@@ -354,7 +355,7 @@ def create_app(
     ]
     return Starlette(
         routes=routes,
-        middleware=[Middleware(_TokenGuard, token=token)] if token else [],
+        middleware=[Middleware(TokenGuard, token=token)] if token else [],
         exception_handlers={
             HTTPException: _http_error,
             StorageError: _storage_error,

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from capture.config import Config
+from capture.entry import check_thread
 from capture.errors import CaptureError
-from capture.session._ids import check_thread_id
 from capture.tasks._load import load_task
 from capture.tasks._runner import default_thread
 from capture.tasks._schema import TaskFile
@@ -40,12 +40,11 @@ def prepare_run(
     task = load_task(task_file)
     variables = parse_var_options(var)
     resolved = resolve_vars(task, variables)  # unset variables fail here
-    limit = config.store.max_thread_id_length
     if thread is not None:
-        return task, variables, check_thread_id(thread, limit)
+        return task, variables, check_thread(thread, config)
     chosen = resolved.expand(default_thread(task))
     where = "its thread" if task.thread else "its name"
-    return task, variables, check_thread_id(chosen, limit, source=f"{task.source} ({where})")
+    return task, variables, check_thread(chosen, config, source=f"{task.source} ({where})")
 
 
 def errors_as_json(command: Command) -> Command:

@@ -19,7 +19,7 @@ from rich.text import Text
 
 from capture._output import count
 from capture.config import StoreConfig
-from capture.store._links import serve_afterwards
+from capture.store import serve_afterwards
 from capture.tasks._runner import RunListener, RunResult, StepResult
 from capture.tasks._schema import TaskFile
 

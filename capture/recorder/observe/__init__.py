@@ -28,7 +28,7 @@ from capture.recorder.observe._events import PageEvents
 from capture.recorder.observe._format import format_observation
 from capture.recorder.observe._mark import mark_secret_text
 from capture.recorder.observe._model import EventsSnapshot, PageState, Rect
-from capture.recorder.observe._outline import ABOVE_MARKER, BELOW_MARKER
+from capture.recorder.observe._outline import ABOVE_MARKER, BELOW_MARKER, short_error
 from capture.recorder.observe._read import (
     is_sensitive,
     read_page_state,
@@ -78,4 +78,5 @@ __all__ = [
     "ref_prefix",
     "resolve_ref",
     "resolve_ref_sync",
+    "short_error",
 ]

@@ -15,7 +15,7 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
-from capture.browser._internals import dialog_listeners
+from capture.browser import dialog_listeners
 from capture.recorder.observe._model import EventsSnapshot
 
 __all__ = ["MAX_EVENTS", "MAX_EVENT_CHARS", "PageEvents"]

@@ -12,7 +12,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from playwright.sync_api import Locator, Page
 
-from capture.browser._internals import impl_of, run_sync
+from capture.browser import impl_of, run_sync
 from capture.recorder.observe._read import PageLike, read_page_state, read_sensitive
 from capture.recorder.observe._script import frame_for_ref, ref_count_error, ref_selector
 

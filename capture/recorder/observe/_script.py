@@ -16,7 +16,7 @@ from importlib import resources
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from capture.browser._internals import impl_of
+from capture.browser import impl_of
 from capture.errors import RefNotFoundError
 from capture.recorder.observe._scrub import MIN_SECRET_LENGTH
 

@@ -11,10 +11,10 @@ from typing import Annotated
 
 import typer
 
-from capture._cli_options import ConfigOption, ServerOption, TokenOption, config_from
+from capture._cli_options import ConfigOption, ServerOption, TokenOption
 from capture.config import Config
+from capture.entry import StoreChoice, check_thread, door_config, open_capture, store_choice
 from capture.errors import LiveError, UsageError
-from capture.session._ids import check_thread_id
 
 __all__ = ["record"]
 
@@ -70,17 +70,15 @@ def record(
         return
     if thread is None:
         raise UsageError("--thread is required to record (or use --stop)")
-    config = config_from(
-        config_file, **{"session.server": server, "session.token": token, "browser.cdp_url": cdp}
-    )
-    check_thread_id(thread, config.store.max_thread_id_length)
+    config = door_config(config_file, server=server, token=token, **{"browser.cdp_url": cdp})
+    check_thread(thread, config)
     if not config.browser.cdp_url and _no_display():
         raise LiveError(
             "no display to show the browser on: run `xvfb-run -a capture record ...`, "
             "or attach to a running browser with --cdp"
         )
     with registered(thread, out):
-        asyncio.run(_record(config, url, thread, out, name, explicit_server=server is not None))
+        asyncio.run(_record(config, url, thread, out, name, store=store_choice(server)))
 
 
 def _no_display() -> bool:
@@ -97,9 +95,8 @@ async def _record(
     out: Path | None,
     name: str | None,
     *,
-    explicit_server: bool,
+    store: StoreChoice,
 ) -> None:
-    from capture.entry import open_capture
     from capture.live._recording import record_session
 
     stop = asyncio.Event()
@@ -108,7 +105,7 @@ async def _record(
         loop.add_signal_handler(signum, stop.set)
     async with open_capture(
         config,
-        store="required" if explicit_server else "fallback",
+        store=store,
         say=lambda m: typer.echo(m, err=True),
         launch=True,
         headless=False,

@@ -23,13 +23,12 @@ from typing import Any, TypeVar
 
 import pytest
 
-from capture._cli_options import config_from
 from capture.config import Config
-from capture.entry import Capture, open_capture
+from capture.entry import Capture, StoreChoice, door_config, open_capture, store_choice
 from capture.errors import CaptureError
 from capture.pytest_plugin._names import thread_id_for, viewer_url
 from capture.pytest_plugin._plugin import PLUGIN_NAME as CAPTURE_PLUGIN
-from capture.pytest_plugin._plugin import REPORT_COUNTS
+from capture.pytest_plugin._plugin import REPORT_COUNTS, usage_errors
 from capture.tasks import RunResult, TaskFile, load_task, run_task
 
 __all__ = ["TaskFileCollector", "TaskItem", "TaskItems"]
@@ -69,7 +68,7 @@ class TaskItems:
         assert isinstance(plugin, TaskItems)
         return plugin
 
-    def config(self) -> tuple[Config, str]:
+    def config(self) -> tuple[Config, StoreChoice]:
         """The config and store choice: the capture plugin's store when it is on."""
         option = self._pconfig.option
         enabled = self._pconfig.pluginmanager.get_plugin(CAPTURE_PLUGIN)
@@ -78,16 +77,15 @@ class TaskItems:
             config = enabled.config.model_copy(
                 update={"session": enabled.config.session.model_copy(update={"server": base_url})}
             )
-            return config, "required"
+            return config, store_choice(base_url)
         server = getattr(option, "capture_server", None)
-        try:
-            config = config_from(
+        with usage_errors():
+            config = door_config(
                 getattr(option, "capture_config", None),
-                **{"session.server": server, "session.token": option.capture_token},
+                server=server,
+                token=option.capture_token,
             )
-        except (CaptureError, ValueError) as exc:
-            raise pytest.UsageError(f"capture: {exc}") from None
-        return config, "required" if server else "fallback"
+        return config, store_choice(server)
 
     def run(self, work: Coroutine[Any, Any, T]) -> T:
         """Run `work` on the items' loop and wait for it."""
@@ -116,7 +114,7 @@ class TaskItems:
             headed = bool(getattr(self._pconfig.option, "headed", False))
             async with open_capture(
                 config,
-                store="required" if store == "required" else "fallback",
+                store=store,
                 launch=True,
                 headless=False if headed else None,
             ) as capture:

@@ -7,11 +7,11 @@ from typing import Annotated, cast
 
 import typer
 
-from capture._cli_options import ConfigOption, ServerOption, TokenOption, config_from, fail
+from capture._cli_options import ConfigOption, ServerOption, TokenOption, fail
 from capture.agent._distri import distri_snippet
 from capture.agent._render import FORMATS, Format, render_parts, user_message
+from capture.entry import check_thread, door_config
 from capture.session import SessionClient
-from capture.session._ids import check_thread_id
 
 __all__ = ["agent_context"]
 
@@ -51,14 +51,14 @@ def agent_context(
     --distri-snippet, print the `user_message_overrides.parts` entries of a Distri agent
     definition (TOML) that attach the same parts instead.
     """
-    cfg = config_from(config_file, **{"session.server": server, "session.token": token})
+    cfg = door_config(config_file, server=server, token=token)
     keys = (cfg.capture.screenshot_key, cfg.capture.observation_key)
     if snippet:
         typer.echo(distri_snippet(keys), nl=False)
         return
     if thread is None:
         raise fail("give a THREAD id, or --distri-snippet", code=2)
-    check_thread_id(thread, cfg.store.max_thread_id_length, source="THREAD")
+    check_thread(thread, cfg, source="THREAD")
     if fmt not in FORMATS:
         raise fail(f"unknown --format {fmt!r}; use one of {', '.join(FORMATS)}", code=2)
     chosen = cast(Format, fmt)  # checked against FORMATS just above

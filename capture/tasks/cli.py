@@ -22,15 +22,9 @@ from typing import Annotated, Any, NoReturn
 import typer
 from pydantic import BaseModel
 
-from capture._cli_options import (
-    ConfigOption,
-    ConnectOption,
-    ServerOption,
-    TokenOption,
-    config_from,
-)
+from capture._cli_options import ConfigOption, ConnectOption, ServerOption, TokenOption
 from capture.config import Config
-from capture.entry import Capture, StoreChoice, open_capture
+from capture.entry import Capture, StoreChoice, door_config, open_capture, store_choice
 from capture.errors import TaskError
 from capture.tasks._fleet import FleetResult, check_threads, expand_task_paths, run_tasks
 from capture.tasks._junit import write_junit
@@ -55,17 +49,16 @@ class _Asked:
     so that both open their capture, and report what came of it, the same way."""
 
     config: Config
-    explicit_server: bool
+    store: StoreChoice
     continue_on_error: bool
     as_json: bool
     out: Path | None
     junit: Path | None
 
     def open(self, config: Config) -> AbstractAsyncContextManager[Capture]:
-        """The capture a run writes through: the store asked for (a --server must answer,
-        else the embedded one stands in), a client on it, and a launched browser."""
-        store: StoreChoice = "required" if self.explicit_server else "fallback"
-        return open_capture(config, store=store, say=_say, launch=True)
+        """The capture a run writes through: the store asked for (`store_choice`), a client
+        on it, and a launched browser."""
+        return open_capture(config, store=self.store, say=_say, launch=True)
 
     def report(
         self,
@@ -231,11 +224,11 @@ def run(
     retried, then dropped and counted in the summary, and the exit code stays 0
     unless strict.
     """
-    config = config_from(
+    config = door_config(
         config_file,
+        server=server,
+        token=token,
         **{
-            "session.server": server,
-            "session.token": token,
             "browser.headless": False if headed else None,
             "browser.connect_url": connect,
             "capture.strict": True if strict else None,
@@ -244,7 +237,7 @@ def run(
     variables = parse_var_options(var or [])
     asked = _Asked(
         config,
-        explicit_server=server is not None,
+        store=store_choice(server),
         continue_on_error=continue_on_error,
         as_json=as_json,
         out=out,

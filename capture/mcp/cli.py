@@ -15,8 +15,8 @@ from typing import Annotated
 
 import typer
 
-from capture._cli_options import ConfigOption, ServerOption, TokenOption, config_from
-from capture.entry import StoreChoice, open_capture
+from capture._cli_options import ConfigOption, ServerOption, TokenOption
+from capture.entry import check_thread, door_config, open_capture, store_choice
 from capture.errors import ConfigError
 from capture.mcp._glance import ImageMode
 from capture.mcp._server import create_server, serve_http, serve_stdio
@@ -131,11 +131,11 @@ def mcp(
     listen = _host_port(http) if http is not None else None
     if listen is not None:
         check_exposure(listen[0], http_token or "", insecure=insecure)
-    config = config_from(
+    config = door_config(
         config_file,
+        server=server,
+        token=token,
         **{
-            "session.server": server,
-            "session.token": token,
             "browser.headless": False if headed else None,
             "capture.observation_chars": max_chars - ERROR_ROOM,
         },
@@ -148,12 +148,13 @@ def mcp(
             update={"capture": config.capture.model_copy(update={"time_box": MCP_TIME_BOX})}
         )
     named = read_dotenv(secrets) if secrets is not None else {}
-    thread = thread or datetime.now().strftime("mcp-%Y%m%d-%H%M%S")
+    if thread is None:
+        thread = datetime.now().strftime("mcp-%Y%m%d-%H%M%S")
+    check_thread(thread, config)
     mode: ImageMode = image  # type: ignore[assignment]
 
     async def serve() -> None:
-        choice: StoreChoice = "required" if server is not None else "fallback"
-        async with open_capture(config, store=choice, say=_say) as opened:
+        async with open_capture(config, store=store_choice(server), say=_say) as opened:
             tools = BrowserTools(
                 opened, thread, image=mode, max_chars=max_chars, secrets=named, cdp_url=cdp
             )

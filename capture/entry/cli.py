@@ -14,19 +14,14 @@ import typer
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Page
 
-from capture._cli_options import (
-    ConfigOption,
-    ConnectOption,
-    ServerOption,
-    TokenOption,
-    config_from,
-)
+from capture._cli_options import ConfigOption, ConnectOption, ServerOption, TokenOption
 from capture.config import Config, parse_duration
+from capture.entry._doors import check_thread, door_config, store_choice
 from capture.entry._open import open_capture
+from capture.entry._store import StoreChoice
 from capture.errors import BrowserError, StoreUnavailableError, UsageError
 from capture.recorder import CaptureResult, step_key
-from capture.recorder.observe._outline import short_error
-from capture.session._ids import check_thread_id
+from capture.recorder.observe import short_error
 
 __all__ = ["snap"]
 
@@ -56,18 +51,15 @@ def snap(
     config_file: ConfigOption = None,
 ) -> None:
     """Open URL, capture it once into the thread, and print what was stored."""
-    cfg = config_from(
-        config_file,
-        **{"session.server": server, "session.token": token, "browser.connect_url": connect},
-    )
-    check_thread_id(thread, cfg.store.max_thread_id_length)
+    cfg = door_config(config_file, server=server, token=token, **{"browser.connect_url": connect})
+    check_thread(thread, cfg)
     try:
         limit = parse_duration(timeout).total_seconds()
     except ValueError as exc:
         raise UsageError(f"--timeout: {exc}") from None
     page = _Page(url, wait_for, limit)
     result, dropped, base_url = asyncio.run(
-        _snap(cfg, page, thread, headed, explicit_server=server is not None)
+        _snap(cfg, page, thread, headed, store=store_choice(server))
     )
     if dropped:
         raise StoreUnavailableError(
@@ -126,11 +118,11 @@ class _Page:
 
 
 async def _snap(
-    cfg: Config, target: _Page, thread: str, headed: bool, *, explicit_server: bool
+    cfg: Config, target: _Page, thread: str, headed: bool, *, store: StoreChoice
 ) -> tuple[CaptureResult, int, str]:
     async with open_capture(
         cfg,
-        store="required" if explicit_server else "fallback",
+        store=store,
         launch=True,
         headless=False if headed else None,
     ) as capture:
