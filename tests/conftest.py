@@ -24,7 +24,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Self, TypeVar
 from urllib.parse import quote
@@ -37,6 +37,7 @@ from capture.browser import context_options, find_browser, launch_args
 from capture.config import Config, StoreConfig, load_config
 from capture.demo_site import DemoSite, serve_demo_site
 from capture.store import MemoryStore, SqliteStore, Store, StoreServer
+from tests._helpers import IncludingHandler
 
 ROOT = Path(__file__).resolve().parent.parent
 SITE_DIR = Path(__file__).resolve().parent / "site"
@@ -90,7 +91,7 @@ def config() -> Config:
 # -- the test site, on two origins (for cross-origin iframes) ---------------------------
 
 
-class _QuietHandler(SimpleHTTPRequestHandler):
+class _QuietHandler(IncludingHandler):  # the pages share a head (server-side includes)
     def log_message(self, format: str, *args: Any) -> None:
         pass
 
