@@ -21,7 +21,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from http.server import ThreadingHTTPServer
@@ -419,14 +419,7 @@ StartServe = Callable[..., ServeProcess]
 
 def serve_refused(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """Run `capture serve ARGS` expecting it to refuse and exit; its exit code and output."""
-    return subprocess.run(
-        [CAPTURE, "serve", *args],
-        cwd=cwd,
-        env=clean_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return run_command([CAPTURE, "serve", *args], cwd)
 
 
 @pytest.fixture
@@ -712,3 +705,50 @@ def redis_cluster_url(redis_cluster: RedisClusterNodes) -> str:
     """The shared cluster's URL, every primary flushed for this test."""
     redis_cluster.flush()
     return redis_cluster.url
+
+
+# -- helpers shared by the test modules (the dedupe section; more in tests/_helpers.py) ----
+
+
+def run_command(
+    command: Sequence[str],
+    cwd: Path | None = None,
+    *,
+    env: dict[str, str] | None = None,
+    timeout: float = 60,
+    stdin: int | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run `command` to its end as a user would, in `cwd` with `env` (default: clean_env());
+    its exit code and its output as text. `timeout` is a deadline for a hung run."""
+    return subprocess.run(
+        list(command),
+        cwd=cwd,
+        env=clean_env() if env is None else env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=stdin,
+    )
+
+
+def point_at_no_store(monkeypatch: pytest.MonkeyPatch) -> str:
+    """Set CAPTURE_SESSION_SERVER to a loopback URL nothing answers at, as a developer with
+    no store running has it (the pytest plugin then starts its embedded store); that URL."""
+    nothing = f"http://127.0.0.1:{free_port()}/api/v1"
+    monkeypatch.setenv("CAPTURE_SESSION_SERVER", nothing)
+    return nothing
+
+
+def assert_one_embedded_store(result: pytest.RunResult, *, passed: int, captures: int) -> None:
+    """A child run under pytest-xdist passed `passed` tests, its controller alone started the
+    embedded store, and the summary counts what every worker captured into it."""
+    result.assert_outcomes(passed=passed)
+    output = "\n".join(result.outlines)
+    assert output.count("running the embedded store in-process") == 1, output
+    assert f"{captures} captures from {passed} tests, one thread per test" in output
+
+
+def serve_embedded_store(capture_serve: StartServe, directory: Path) -> ServeProcess:
+    """`capture serve` on what the pytest plugin's embedded store kept (SQLite under
+    `directory`/.capture), to look at a finished run's captures."""
+    return capture_serve("--store", f"sqlite:///{directory / '.capture' / 'store.db'}")

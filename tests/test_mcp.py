@@ -26,7 +26,7 @@ from mcp.types import CallToolResult, ImageContent, TextContent
 
 from capture.demo_site import DEMO_PASSWORD, DemoSite
 from capture.mcp._cli import DEFAULT_MAX_CHARS
-from tests.conftest import CAPTURE, RunningStore, clean_env, free_port, wait_until
+from tests.conftest import CAPTURE, RunningStore, clean_env, free_port, run_command, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -38,6 +38,14 @@ def ref(text: str, role: str, name: str) -> str:
     match = re.search(rf'- {role} "{re.escape(name)}[^"\n]*"[^\n]*?\[ref=([^\]]+)\]', text)
     assert match, f'no {role} "{name}" in:\n{text}'
     return match.group(1)
+
+
+def form_field(
+    text: str, role: str, label: str, name: str, value: str, kind: str = ""
+) -> dict[str, str]:
+    """One browser_fill_form field: the element `role "label"` of a response, as Playwright
+    MCP's `{target, name, type, value}`; the type is the role unless `kind` says otherwise."""
+    return {"target": ref(text, role, label), "name": name, "type": kind or role, "value": value}
 
 
 @dataclass
@@ -113,14 +121,7 @@ async def checkout(s: Session, shop: DemoSite) -> str:
     )
     page = await s.ok(
         "browser_fill_form",
-        fields=[
-            {
-                "target": ref(page, "spinbutton", "Quantity"),
-                "name": "Quantity",
-                "type": "textbox",
-                "value": "2",
-            }
-        ],
+        fields=[form_field(page, "spinbutton", "Quantity", "Quantity", "2", "textbox")],
     )
     page = await s.ok("browser_click", target=ref(page, "button", "Add to cart"))
     assert "Added Blue Mug to your cart." in page
@@ -135,42 +136,12 @@ async def checkout(s: Session, shop: DemoSite) -> str:
     page = await s.ok(
         "browser_fill_form",
         fields=[
-            {
-                "target": ref(page, "textbox", "Full name"),
-                "name": "name",
-                "type": "textbox",
-                "value": "Ada Lovelace",
-            },
-            {
-                "target": ref(page, "textbox", "Address"),
-                "name": "address",
-                "type": "textbox",
-                "value": "12 Analytical Way",
-            },
-            {
-                "target": ref(page, "combobox", "Shipping"),
-                "name": "shipping",
-                "type": "combobox",
-                "value": "express",
-            },
-            {
-                "target": ref(page, "textbox", "Card number"),
-                "name": "card",
-                "type": "textbox",
-                "value": "4242 4242 4242 4242",
-            },
-            {
-                "target": ref(page, "checkbox", "Send me the newsletter"),
-                "name": "news",
-                "type": "checkbox",
-                "value": "false",
-            },
-            {
-                "target": ref(page, "checkbox", "I accept the terms"),
-                "name": "terms",
-                "type": "checkbox",
-                "value": "true",
-            },
+            form_field(page, "textbox", "Full name", "name", "Ada Lovelace"),
+            form_field(page, "textbox", "Address", "address", "12 Analytical Way"),
+            form_field(page, "combobox", "Shipping", "shipping", "express"),
+            form_field(page, "textbox", "Card number", "card", "4242 4242 4242 4242"),
+            form_field(page, "checkbox", "Send me the newsletter", "news", "false"),
+            form_field(page, "checkbox", "I accept the terms", "terms", "true"),
         ],
     )
     page = await s.ok("browser_click", target=ref(page, "button", "Place order"))
@@ -439,14 +410,7 @@ async def test_http_token_is_required_when_given(
 
 
 def test_off_loopback_without_token_is_refused(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [CAPTURE, "mcp", "--http", "0.0.0.0:0"],
-        cwd=tmp_path,
-        env=clean_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = run_command([CAPTURE, "mcp", "--http", "0.0.0.0:0"], tmp_path)
     assert done.returncode == 1
     assert done.stderr.startswith("error: refusing to listen on 0.0.0.0 without a token")
     assert "Traceback" not in done.stderr
@@ -462,15 +426,7 @@ def test_off_loopback_without_token_is_refused(tmp_path: Path) -> None:
     ],
 )
 def test_bad_options_are_one_line(tmp_path: Path, args: list[str], message: str) -> None:
-    done = subprocess.run(
-        [CAPTURE, "mcp", *args],
-        cwd=tmp_path,
-        env=clean_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-    )
+    done = run_command([CAPTURE, "mcp", *args], tmp_path, stdin=subprocess.DEVNULL)
     assert done.returncode in (1, 2)
     assert message in done.stderr
     assert "Traceback" not in done.stderr

@@ -11,7 +11,15 @@ import pytest
 
 from capture.demo_site import DemoSite
 from capture.pytest_plugin import thread_id_for
-from tests.conftest import RunningStore, StartServe, cart_task, free_port, quote_segment
+from tests.conftest import (
+    RunningStore,
+    StartServe,
+    assert_one_embedded_store,
+    cart_task,
+    point_at_no_store,
+    quote_segment,
+    serve_embedded_store,
+)
 
 pytest_plugins = ["pytester"]
 # A child pytest (and under xdist three of them, two browsers): slow on a busy machine.
@@ -86,15 +94,11 @@ def test_task_items_spread_over_xdist_workers_into_one_store(
 ) -> None:
     for n in range(4):
         child.makefile(".task.yaml", **{f"test_cart_{n}": cart_task(f"cart{n}", shop.url)})
-    nothing = f"http://127.0.0.1:{free_port()}/api/v1"
-    monkeypatch.setenv("CAPTURE_SESSION_SERVER", nothing)  # nothing answers there
+    point_at_no_store(monkeypatch)
     result = child.runpytest_subprocess("-p", "no:cacheprovider", "--capture-session", "-n", "2")
-    result.assert_outcomes(passed=4)
-    output = "\n".join(result.outlines)
     # The controller started the one embedded store; the workers' items wrote into it.
-    assert output.count("running the embedded store in-process") == 1, output
-    assert "12 captures from 4 tests, one thread per test" in output
-    served = capture_serve("--store", f"sqlite:///{child.path / '.capture' / 'store.db'}")
+    assert_one_embedded_store(result, passed=4, captures=12)
+    served = serve_embedded_store(capture_serve, child.path)
     for n in range(4):
         values = values_of(served.base_url, f"test_cart_{n}.task.yaml::cart{n}")
         assert values["capture.run"]["status"] == "passed"  # type: ignore[index]
