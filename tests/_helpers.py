@@ -10,6 +10,9 @@ import re
 from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler
 from pathlib import Path
+from typing import Any
+
+from capture.recorder.observe import PageState
 
 # -- server-side includes for the test site's pages -------------------------------------
 
@@ -51,3 +54,23 @@ class IncludingHandler(SimpleHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         return io.BytesIO(body)
+
+
+# -- what the recorder reads from a page --------------------------------------------------
+
+
+def page_state(outline: list[str], **fields: Any) -> PageState:
+    """A `PageState` of a 1280x800 page seen whole, with no field to mask, every `outline`
+    line in view; `fields` override any of that (url, title, scroll, secret_values, ...)."""
+    defaults: dict[str, Any] = {
+        "url": "http://127.0.0.1/app",
+        "title": "App",
+        "viewport": (1280, 800),
+        "scroll": (0, 0),
+        "page_size": (1280, 800),
+        "omitted": 0,
+        "sensitive_rects": [],
+        "secret_values": [],
+        "in_viewport": len(outline),
+    }
+    return PageState(outline=outline, **{**defaults, **fields})
