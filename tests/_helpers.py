@@ -74,3 +74,9 @@ def page_state(outline: list[str], **fields: Any) -> PageState:
         "in_viewport": len(outline),
     }
     return PageState(outline=outline, **{**defaults, **fields})
+
+
+SHOT = "__user_part_screenshot"
+"""The key of the screenshot the recorder stores (a Distri user part)."""
+OBS = "__user_part_observation"
+"""The key of the observation text the recorder stores (a Distri user part)."""

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, Self, TypeVar
 from urllib.parse import quote
 
+import httpx
 import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, async_playwright
@@ -752,3 +753,16 @@ def serve_embedded_store(capture_serve: StartServe, directory: Path) -> ServePro
     """`capture serve` on what the pytest plugin's embedded store kept (SQLite under
     `directory`/.capture), to look at a finished run's captures."""
     return capture_serve("--store", f"sqlite:///{directory / '.capture' / 'store.db'}")
+
+
+def thread_values_raw(base_url: str, thread: str) -> tuple[bytes, dict[str, Any]]:
+    """Every value `thread` holds in the store at `base_url`, read over HTTP as any client
+    reads them: the response's bytes (to search for a leaked secret) and the values."""
+    answer = httpx.get(f"{base_url}/sessions/{quote_segment(thread)}/values", timeout=10)
+    answer.raise_for_status()
+    return answer.content, dict(answer.json()["values"])
+
+
+def thread_values(base_url: str, thread: str) -> dict[str, Any]:
+    """Every value `thread` holds in the store at `base_url` (`thread_values_raw`'s values)."""
+    return thread_values_raw(base_url, thread)[1]

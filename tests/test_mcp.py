@@ -435,12 +435,21 @@ def test_bad_options_are_one_line(tmp_path: Path, args: list[str], message: str)
 # -- browser_click's button and modifiers -----------------------------------------------------
 
 
+@asynccontextmanager
+async def on_clicks_page(
+    store: RunningStore, site: Any, cwd: Path
+) -> AsyncIterator[tuple[Session, str]]:
+    """A session on tests/site/clicks.html, and the ref of its button that says how it was
+    pressed."""
+    async with over_stdio(store, cwd) as s:
+        page = await s.ok("browser_navigate", url=f"{site.origin}/clicks.html")
+        yield s, ref(page, "button", "Press me")
+
+
 async def test_click_with_the_right_and_middle_buttons(
     store_server: RunningStore, site: Any, tmp_path: Path
 ) -> None:
-    async with over_stdio(store_server, tmp_path) as s:
-        page = await s.ok("browser_navigate", url=f"{site.origin}/clicks.html")
-        target = ref(page, "button", "Press me")
+    async with on_clicks_page(store_server, site, tmp_path) as (s, target):
         page = await s.ok("browser_click", target=target, button="right")
         assert f"click ref {target} with the right button" in page.splitlines()[0]
         assert "pressed with button 2" in page
@@ -453,9 +462,7 @@ async def test_click_with_the_right_and_middle_buttons(
 async def test_click_holding_modifiers(
     store_server: RunningStore, site: Any, tmp_path: Path
 ) -> None:
-    async with over_stdio(store_server, tmp_path) as s:
-        page = await s.ok("browser_navigate", url=f"{site.origin}/clicks.html")
-        target = ref(page, "button", "Press me")
+    async with on_clicks_page(store_server, site, tmp_path) as (s, target):
         page = await s.ok("browser_click", target=target, modifiers=["Shift", "Alt"])
         assert f"click ref {target} holding Shift+Alt" in page.splitlines()[0]
         assert "pressed with button 0 holding alt+shift" in page

@@ -34,6 +34,7 @@ from tests.conftest import (
     point_at_no_store,
     quote_segment,
     serve_embedded_store,
+    thread_values,
 )
 from tests.test_recorder_secrets import TIME_BOX, red_pixels
 
@@ -200,12 +201,6 @@ def in_child_chromium(test: T) -> T:
 
 def facts(child: pytest.Pytester) -> dict[str, bool]:
     return dict(json.loads((child.path / "facts.json").read_text()))
-
-
-def thread_values(base_url: str, thread: str) -> dict[str, Any]:
-    answer = httpx.get(f"{base_url}/sessions/{quote_segment(thread)}/values", timeout=10)
-    answer.raise_for_status()
-    return dict(answer.json()["values"])
 
 
 def steps_of(values: dict[str, Any]) -> list[dict[str, Any]]:

@@ -13,11 +13,8 @@ from capture.recorder._image import EncodedImage
 from capture.recorder._screenshot import Shot, Viewport
 from capture.recorder.observe import EventsSnapshot, Rect
 from capture.session import BaseSessionClient, encode_json
-from tests._helpers import page_state
+from tests._helpers import OBS, SHOT, page_state
 from tests.conftest import Clock
-
-SHOT = "__user_part_screenshot"
-OBS = "__user_part_observation"
 
 
 def _image(data: bytes) -> EncodedImage:
