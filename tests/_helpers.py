@@ -45,8 +45,10 @@ class IncludingHandler(SimpleHTTPRequestHandler):
     (`expand_includes`), so the test pages share one head instead of each repeating it."""
 
     def send_head(self) -> io.BufferedIOBase | None:  # type: ignore[override]
-        path = Path(self.translate_path(self.path))
-        if path.suffix != ".html" or not path.is_file() or b"<!--#" not in path.read_bytes():
+        target = self.translate_path(self.path)  # ends in "/" where the URL does: not a file
+        path = Path(target)
+        plain = target.endswith("/") or path.suffix != ".html" or not path.is_file()
+        if plain or b"<!--#" not in path.read_bytes():
             return super().send_head()  # type: ignore[return-value]
         body = expand_includes(path.read_text(encoding="utf-8"), path.parent).encode()
         self.send_response(HTTPStatus.OK)
