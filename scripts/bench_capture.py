@@ -31,20 +31,23 @@ import tempfile
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from capture.browser import open_browser
-from capture.config import load_config
-from capture.recorder import Recorder
-from capture.session import AsyncSessionClient
-
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from capture.browser import open_browser  # noqa: E402
+from capture.config import load_config  # noqa: E402
+from capture.recorder import Recorder  # noqa: E402
+from capture.session import AsyncSessionClient  # noqa: E402
+from tests._helpers import IncludingHandler  # noqa: E402
+
 SITE = ROOT / "tests" / "site"
 
 
-class _Quiet(SimpleHTTPRequestHandler):
+class _Quiet(IncludingHandler):  # the test pages share a head (server-side includes)
     def log_message(self, format: str, *args: Any) -> None:
         pass
 

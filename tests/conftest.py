@@ -21,14 +21,15 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Self, TypeVar
 from urllib.parse import quote
 
+import httpx
 import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, async_playwright
@@ -37,6 +38,7 @@ from capture.browser import context_options, find_browser, launch_args
 from capture.config import Config, StoreConfig, load_config
 from capture.demo_site import DemoSite, serve_demo_site
 from capture.store import MemoryStore, SqliteStore, Store, StoreServer
+from tests._helpers import IncludingHandler
 
 ROOT = Path(__file__).resolve().parent.parent
 SITE_DIR = Path(__file__).resolve().parent / "site"
@@ -90,7 +92,7 @@ def config() -> Config:
 # -- the test site, on two origins (for cross-origin iframes) ---------------------------
 
 
-class _QuietHandler(SimpleHTTPRequestHandler):
+class _QuietHandler(IncludingHandler):  # the pages share a head (server-side includes)
     def log_message(self, format: str, *args: Any) -> None:
         pass
 
@@ -418,14 +420,7 @@ StartServe = Callable[..., ServeProcess]
 
 def serve_refused(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """Run `capture serve ARGS` expecting it to refuse and exit; its exit code and output."""
-    return subprocess.run(
-        [CAPTURE, "serve", *args],
-        cwd=cwd,
-        env=clean_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return run_command([CAPTURE, "serve", *args], cwd)
 
 
 @pytest.fixture
@@ -711,3 +706,63 @@ def redis_cluster_url(redis_cluster: RedisClusterNodes) -> str:
     """The shared cluster's URL, every primary flushed for this test."""
     redis_cluster.flush()
     return redis_cluster.url
+
+
+# -- helpers shared by the test modules (the dedupe section; more in tests/_helpers.py) ----
+
+
+def run_command(
+    command: Sequence[str],
+    cwd: Path | None = None,
+    *,
+    env: dict[str, str] | None = None,
+    timeout: float = 60,
+    stdin: int | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run `command` to its end as a user would, in `cwd` with `env` (default: clean_env());
+    its exit code and its output as text. `timeout` is a deadline for a hung run."""
+    return subprocess.run(
+        list(command),
+        cwd=cwd,
+        env=clean_env() if env is None else env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=stdin,
+    )
+
+
+def point_at_no_store(monkeypatch: pytest.MonkeyPatch) -> str:
+    """Set CAPTURE_SESSION_SERVER to a loopback URL nothing answers at, as a developer with
+    no store running has it (the pytest plugin then starts its embedded store); that URL."""
+    nothing = f"http://127.0.0.1:{free_port()}/api/v1"
+    monkeypatch.setenv("CAPTURE_SESSION_SERVER", nothing)
+    return nothing
+
+
+def assert_one_embedded_store(result: pytest.RunResult, *, passed: int, captures: int) -> None:
+    """A child run under pytest-xdist passed `passed` tests, its controller alone started the
+    embedded store, and the summary counts what every worker captured into it."""
+    result.assert_outcomes(passed=passed)
+    output = "\n".join(result.outlines)
+    assert output.count("running the embedded store in-process") == 1, output
+    assert f"{captures} captures from {passed} tests, one thread per test" in output
+
+
+def serve_embedded_store(capture_serve: StartServe, directory: Path) -> ServeProcess:
+    """`capture serve` on what the pytest plugin's embedded store kept (SQLite under
+    `directory`/.capture), to look at a finished run's captures."""
+    return capture_serve("--store", f"sqlite:///{directory / '.capture' / 'store.db'}")
+
+
+def thread_values_raw(base_url: str, thread: str) -> tuple[bytes, dict[str, Any]]:
+    """Every value `thread` holds in the store at `base_url`, read over HTTP as any client
+    reads them: the response's bytes (to search for a leaked secret) and the values."""
+    answer = httpx.get(f"{base_url}/sessions/{quote_segment(thread)}/values", timeout=10)
+    answer.raise_for_status()
+    return answer.content, dict(answer.json()["values"])
+
+
+def thread_values(base_url: str, thread: str) -> dict[str, Any]:
+    """Every value `thread` holds in the store at `base_url` (`thread_values_raw`'s values)."""
+    return thread_values_raw(base_url, thread)[1]

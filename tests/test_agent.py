@@ -71,10 +71,15 @@ def thread(store_server: Any) -> tuple[str, str]:
     return store_server.base_url, "t1"
 
 
-def test_anthropic_blocks_are_a_base64_image_then_the_text(thread: tuple[str, str]) -> None:
+def read_thread(thread: tuple[str, str], fmt: str) -> list[dict[str, Any]]:
+    """The thread's user parts rendered for `fmt`, read with the blocking client."""
     base_url, thread_id = thread
     with SessionClient(base_url) as client:
-        blocks = read_content_sync(client, thread_id, "anthropic")
+        return read_content_sync(client, thread_id, fmt)  # type: ignore[arg-type]
+
+
+def test_anthropic_blocks_are_a_base64_image_then_the_text(thread: tuple[str, str]) -> None:
+    blocks = read_thread(thread, "anthropic")
     assert [b["type"] for b in blocks] == ["image", "text"]
     image, text = blocks
     assert set(image) == {"type", "source"}
@@ -88,9 +93,7 @@ def test_anthropic_blocks_are_a_base64_image_then_the_text(thread: tuple[str, st
 
 
 def test_openai_chat_parts_carry_a_data_url(thread: tuple[str, str]) -> None:
-    base_url, thread_id = thread
-    with SessionClient(base_url) as client:
-        image, text = read_content_sync(client, thread_id, "openai")
+    image, text = read_thread(thread, "openai")
     assert image["type"] == "image_url"
     url = image["image_url"]["url"]
     prefix = "data:image/jpeg;base64,"
@@ -100,9 +103,7 @@ def test_openai_chat_parts_carry_a_data_url(thread: tuple[str, str]) -> None:
 
 
 def test_openai_responses_parts_are_input_image_and_input_text(thread: tuple[str, str]) -> None:
-    base_url, thread_id = thread
-    with SessionClient(base_url) as client:
-        image, text = read_content_sync(client, thread_id, "openai-responses")
+    image, text = read_thread(thread, "openai-responses")
     assert image["type"] == "input_image"
     assert image["detail"] == "auto"
     assert image["image_url"].startswith("data:image/jpeg;base64,")

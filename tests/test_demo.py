@@ -3,14 +3,13 @@ the embedded store, printing the step table and the final observation read from 
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
 from capture.demo_site import DEMO_PASSWORD
-from tests.conftest import ROOT, clean_env
+from tests.conftest import ROOT, clean_env, run_command
 
 
 @pytest.mark.browser
@@ -18,13 +17,8 @@ from tests.conftest import ROOT, clean_env
 def test_demo_runs_the_example_and_prints_the_final_observation(tmp_path: Path) -> None:
     env = clean_env()
     env.pop("DISPLAY", None)  # no display needed
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "demo.py")],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=110,
+    done = run_command(
+        [sys.executable, str(ROOT / "scripts" / "demo.py")], tmp_path, env=env, timeout=110
     )
     assert done.returncode == 0, done.stdout + done.stderr
     out = done.stdout
@@ -43,26 +37,12 @@ def test_demo_runs_the_example_and_prints_the_final_observation(tmp_path: Path) 
 
 @pytest.mark.parametrize("flag", ["--help", "-h"])
 def test_the_demo_script_prints_usage_without_running(flag: str, tmp_path: Path) -> None:
-    done = subprocess.run(
-        [str(ROOT / "scripts" / "demo"), flag],
-        cwd=tmp_path,
-        env=clean_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = run_command([str(ROOT / "scripts" / "demo"), flag], tmp_path)
     assert (done.returncode, done.stderr) == (0, "")
     assert done.stdout.startswith("usage: scripts/demo [-h]\n")
 
 
 def test_the_demo_script_refuses_an_unknown_argument(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [str(ROOT / "scripts" / "demo"), "--fast"],
-        cwd=tmp_path,
-        env=clean_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = run_command([str(ROOT / "scripts" / "demo"), "--fast"], tmp_path)
     assert done.returncode == 2
     assert done.stderr.splitlines()[-1] == "scripts/demo: unexpected argument: --fast"

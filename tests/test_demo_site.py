@@ -3,23 +3,24 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import socket
 import struct
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import IO
 
 import httpx
 import pytest
 
 from capture.demo_site import DEMO_PASSWORD, DEMO_USER, PRODUCTS, DemoSite, serve_demo_site
 from capture.errors import CaptureError
-from tests.conftest import clean_env, wait_until
+from tests.conftest import CAPTURE, clean_env, run_command, wait_until
 
 
 @pytest.fixture
@@ -116,59 +117,42 @@ def test_a_busy_port_is_a_clear_error(shop: DemoSite) -> None:
         DemoSite(port)
 
 
-def test_capture_demo_serves_the_shop_and_says_how_to_run_the_example(tmp_path: Path) -> None:
-    capture = str(Path(sys.executable).parent / "capture")
+@contextlib.contextmanager
+def capture_demo(cwd: Path, *args: str) -> Iterator[tuple[str, IO[str]]]:
+    """`capture demo --port 0 ARGS` running in `cwd`: the shop's URL, from the first line it
+    prints, and its output to read on. Stopped with Ctrl-C (SIGINT) after."""
+    command = [CAPTURE, "demo", "--port", "0", *args]
     with subprocess.Popen(
-        [capture, "demo", "--port", "0"],
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        text=True,
-        env=clean_env(),
+        command, cwd=cwd, stdout=subprocess.PIPE, text=True, env=clean_env()
     ) as process:
         try:
             assert process.stdout is not None
             first = process.stdout.readline()
             assert first.startswith("demo shop: http://127.0.0.1:")
-            url = first.split(": ", 1)[1].strip().rstrip("/")
-            assert "Welcome to the Demo Shop" in httpx.get(url + "/").text
-            lines = [process.stdout.readline() for _ in range(2)]
-            assert f"capture run examples/shop.yaml --var SHOP_URL={url}" in lines[1]
+            yield first.split(": ", 1)[1].strip().rstrip("/"), process.stdout
         finally:
             process.send_signal(signal.SIGINT)
             process.wait(timeout=10)
+
+
+def test_capture_demo_serves_the_shop_and_says_how_to_run_the_example(tmp_path: Path) -> None:
+    with capture_demo(tmp_path) as (url, output):
+        assert "Welcome to the Demo Shop" in httpx.get(url + "/").text
+        lines = [output.readline() for _ in range(2)]
+        assert f"capture run examples/shop.yaml --var SHOP_URL={url}" in lines[1]
 
 
 def test_capture_demo_latency_delays_every_response(tmp_path: Path) -> None:
-    capture = str(Path(sys.executable).parent / "capture")
-    with subprocess.Popen(
-        [capture, "demo", "--port", "0", "--latency", "150ms"],
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        text=True,
-        env=clean_env(),
-    ) as process:
-        try:
-            assert process.stdout is not None
-            url = process.stdout.readline().split(": ", 1)[1].strip().rstrip("/")
-            lines = [process.stdout.readline() for _ in range(3)]
-            assert lines[2] == "every response waits 150 ms (--latency)\n"
-            began = time.monotonic()
-            assert "Welcome to the Demo Shop" in httpx.get(url + "/").text
-            assert time.monotonic() - began >= 0.15
-        finally:
-            process.send_signal(signal.SIGINT)
-            process.wait(timeout=10)
+    with capture_demo(tmp_path, "--latency", "150ms") as (url, output):
+        lines = [output.readline() for _ in range(3)]
+        assert lines[2] == "every response waits 150 ms (--latency)\n"
+        began = time.monotonic()
+        assert "Welcome to the Demo Shop" in httpx.get(url + "/").text
+        assert time.monotonic() - began >= 0.15
 
 
 def test_capture_demo_refuses_a_latency_that_is_not_a_duration() -> None:
-    capture = str(Path(sys.executable).parent / "capture")
-    done = subprocess.run(
-        [capture, "demo", "--port", "0", "--latency", "soon"],
-        capture_output=True,
-        text=True,
-        env=clean_env(),
-        timeout=30,
-    )
+    done = run_command([CAPTURE, "demo", "--port", "0", "--latency", "soon"], timeout=30)
     assert done.returncode == 2
     assert "--latency" in done.stderr
     assert "'soon' is not a duration" in done.stderr

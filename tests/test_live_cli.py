@@ -19,7 +19,7 @@ from playwright.sync_api import Page, sync_playwright
 
 from capture.browser import launch_args
 from capture.tasks import load_task
-from tests.conftest import CAPTURE, ROOT, free_port
+from tests.conftest import CAPTURE, ROOT, free_port, run_command
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -156,14 +156,7 @@ def test_record_attached_over_cdp_follows_tabs_and_stops_on_request(
 
     # `capture run` replays it, the secret supplied as a variable, to the same page state.
     run = [CAPTURE, "run", "task.yaml", "--thread", "replay", "--server", base]
-    replay = subprocess.run(
-        [*run, "--var", f"SECRET_1={PASSWORD}"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    replay = run_command([*run, "--var", f"SECRET_1={PASSWORD}"], tmp_path, env=env, timeout=120)
     assert replay.returncode == 0, replay.stdout + replay.stderr
     assert PASSWORD not in replay.stdout + replay.stderr
     final = httpx.get(f"{base}/sessions/replay/values/__user_part_observation").json()
@@ -171,14 +164,7 @@ def test_record_attached_over_cdp_follows_tabs_and_stops_on_request(
 
 
 def _stop(cwd: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [CAPTURE, "record", "--stop", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=90,
-    )
+    return run_command([CAPTURE, "record", "--stop", *args], cwd, env=env, timeout=90)
 
 
 @pytest.mark.skipif(shutil.which("xvfb-run") is None, reason="needs xvfb-run")

@@ -26,7 +26,7 @@ from mcp.types import CallToolResult, ImageContent, TextContent
 
 from capture.demo_site import DEMO_PASSWORD, DemoSite
 from capture.mcp.cli import DEFAULT_MAX_CHARS
-from tests.conftest import CAPTURE, RunningStore, clean_env, free_port, wait_until
+from tests.conftest import CAPTURE, RunningStore, clean_env, free_port, run_command, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -38,6 +38,14 @@ def ref(text: str, role: str, name: str) -> str:
     match = re.search(rf'- {role} "{re.escape(name)}[^"\n]*"[^\n]*?\[ref=([^\]]+)\]', text)
     assert match, f'no {role} "{name}" in:\n{text}'
     return match.group(1)
+
+
+def form_field(
+    text: str, role: str, label: str, name: str, value: str, kind: str = ""
+) -> dict[str, str]:
+    """One browser_fill_form field: the element `role "label"` of a response, as Playwright
+    MCP's `{target, name, type, value}`; the type is the role unless `kind` says otherwise."""
+    return {"target": ref(text, role, label), "name": name, "type": kind or role, "value": value}
 
 
 @dataclass
@@ -113,14 +121,7 @@ async def checkout(s: Session, shop: DemoSite) -> str:
     )
     page = await s.ok(
         "browser_fill_form",
-        fields=[
-            {
-                "target": ref(page, "spinbutton", "Quantity"),
-                "name": "Quantity",
-                "type": "textbox",
-                "value": "2",
-            }
-        ],
+        fields=[form_field(page, "spinbutton", "Quantity", "Quantity", "2", "textbox")],
     )
     page = await s.ok("browser_click", target=ref(page, "button", "Add to cart"))
     assert "Added Blue Mug to your cart." in page
@@ -135,42 +136,12 @@ async def checkout(s: Session, shop: DemoSite) -> str:
     page = await s.ok(
         "browser_fill_form",
         fields=[
-            {
-                "target": ref(page, "textbox", "Full name"),
-                "name": "name",
-                "type": "textbox",
-                "value": "Ada Lovelace",
-            },
-            {
-                "target": ref(page, "textbox", "Address"),
-                "name": "address",
-                "type": "textbox",
-                "value": "12 Analytical Way",
-            },
-            {
-                "target": ref(page, "combobox", "Shipping"),
-                "name": "shipping",
-                "type": "combobox",
-                "value": "express",
-            },
-            {
-                "target": ref(page, "textbox", "Card number"),
-                "name": "card",
-                "type": "textbox",
-                "value": "4242 4242 4242 4242",
-            },
-            {
-                "target": ref(page, "checkbox", "Send me the newsletter"),
-                "name": "news",
-                "type": "checkbox",
-                "value": "false",
-            },
-            {
-                "target": ref(page, "checkbox", "I accept the terms"),
-                "name": "terms",
-                "type": "checkbox",
-                "value": "true",
-            },
+            form_field(page, "textbox", "Full name", "name", "Ada Lovelace"),
+            form_field(page, "textbox", "Address", "address", "12 Analytical Way"),
+            form_field(page, "combobox", "Shipping", "shipping", "express"),
+            form_field(page, "textbox", "Card number", "card", "4242 4242 4242 4242"),
+            form_field(page, "checkbox", "Send me the newsletter", "news", "false"),
+            form_field(page, "checkbox", "I accept the terms", "terms", "true"),
         ],
     )
     page = await s.ok("browser_click", target=ref(page, "button", "Place order"))
@@ -439,14 +410,7 @@ async def test_http_token_is_required_when_given(
 
 
 def test_off_loopback_without_token_is_refused(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [CAPTURE, "mcp", "--http", "0.0.0.0:0"],
-        cwd=tmp_path,
-        env=clean_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = run_command([CAPTURE, "mcp", "--http", "0.0.0.0:0"], tmp_path)
     assert done.returncode == 1
     assert done.stderr.startswith("error: refusing to listen on 0.0.0.0 without a token")
     assert "Traceback" not in done.stderr
@@ -462,15 +426,7 @@ def test_off_loopback_without_token_is_refused(tmp_path: Path) -> None:
     ],
 )
 def test_bad_options_are_one_line(tmp_path: Path, args: list[str], message: str) -> None:
-    done = subprocess.run(
-        [CAPTURE, "mcp", *args],
-        cwd=tmp_path,
-        env=clean_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-    )
+    done = run_command([CAPTURE, "mcp", *args], tmp_path, stdin=subprocess.DEVNULL)
     assert done.returncode in (1, 2)
     assert message in done.stderr
     assert "Traceback" not in done.stderr
@@ -479,12 +435,21 @@ def test_bad_options_are_one_line(tmp_path: Path, args: list[str], message: str)
 # -- browser_click's button and modifiers -----------------------------------------------------
 
 
+@asynccontextmanager
+async def on_clicks_page(
+    store: RunningStore, site: Any, cwd: Path
+) -> AsyncIterator[tuple[Session, str]]:
+    """A session on tests/site/clicks.html, and the ref of its button that says how it was
+    pressed."""
+    async with over_stdio(store, cwd) as s:
+        page = await s.ok("browser_navigate", url=f"{site.origin}/clicks.html")
+        yield s, ref(page, "button", "Press me")
+
+
 async def test_click_with_the_right_and_middle_buttons(
     store_server: RunningStore, site: Any, tmp_path: Path
 ) -> None:
-    async with over_stdio(store_server, tmp_path) as s:
-        page = await s.ok("browser_navigate", url=f"{site.origin}/clicks.html")
-        target = ref(page, "button", "Press me")
+    async with on_clicks_page(store_server, site, tmp_path) as (s, target):
         page = await s.ok("browser_click", target=target, button="right")
         assert f"click ref {target} with the right button" in page.splitlines()[0]
         assert "pressed with button 2" in page
@@ -497,9 +462,7 @@ async def test_click_with_the_right_and_middle_buttons(
 async def test_click_holding_modifiers(
     store_server: RunningStore, site: Any, tmp_path: Path
 ) -> None:
-    async with over_stdio(store_server, tmp_path) as s:
-        page = await s.ok("browser_navigate", url=f"{site.origin}/clicks.html")
-        target = ref(page, "button", "Press me")
+    async with on_clicks_page(store_server, site, tmp_path) as (s, target):
         page = await s.ok("browser_click", target=target, modifiers=["Shift", "Alt"])
         assert f"click ref {target} holding Shift+Alt" in page.splitlines()[0]
         assert "pressed with button 0 holding alt+shift" in page

@@ -22,6 +22,7 @@ from capture.recorder.observe import (
     format_observation,
 )
 from capture.recorder.observe._outline import FrameRead, assemble_sensitive, assemble_state
+from tests._helpers import page_state
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
@@ -42,16 +43,13 @@ def observation(**fields: Any) -> str:
 
 def state(view: list[str], outside: list[str] = (), omitted: int = 0) -> PageState:  # type: ignore[assignment]
     outside = list(outside)
-    return PageState(
+    return page_state(
+        [*view, *([BELOW_MARKER, *outside] if outside else [])],
         url="http://127.0.0.1:1/x",
         title="X",
-        viewport=(1280, 800),
         scroll=(0, 120),
         page_size=(1280, 5000),
-        outline=[*view, *([BELOW_MARKER, *outside] if outside else [])],
         omitted=omitted,
-        sensitive_rects=[],
-        secret_values=[],
         in_viewport=len(view),
     )
 
@@ -204,6 +202,21 @@ def item(role: str, name: str, box: list[int], parent: int = -1, **extra: Any) -
     return {"role": role, "name": name, "box": box, "parent": parent, **extra}
 
 
+def placed_frame(
+    frame_id: str,
+    parent_id: str,
+    url: str,
+    iframe: tuple[str, int, int, int, int],
+    items: list[dict[str, Any]],
+    sensitive: list[list[float]],
+) -> FrameRead:
+    """A child frame's read, placed at its `iframe`: the ref, then the content box's x, y,
+    width and height in the top viewport."""
+    ref, x, y, width, height = iframe
+    place = {"ref": ref, "x": x, "y": y, "width": width, "height": height}
+    return FrameRead(frame_id, parent_id, url, place=place, data=frame_data(items, sensitive))
+
+
 def test_nested_frames_are_placed_clipped_and_spliced_after_their_iframe() -> None:
     main = FrameRead(
         "",
@@ -218,31 +231,25 @@ def test_nested_frames_are_placed_clipped_and_spliced_after_their_iframe() -> No
         ),
     )
     # The outer frame's content box starts at (102, 102) in the top viewport.
-    outer = FrameRead(
+    outer = placed_frame(
         "f1",
         "",
         "http://127.0.0.1:2/",
-        place={"ref": "e1", "x": 102, "y": 102, "width": 396, "height": 296},
-        data=frame_data(
-            [
-                item("button", "Seen", [10, 10, 50, 20], ref="f1e1"),
-                item("button", "Scrolled out of the frame", [10, 400, 50, 20], ref="f1e2"),
-                item("iframe", "Inner", [200, 200, 100, 50], ref="f1e3"),
-            ],
-            sensitive=[[10, 40, 100, 20]],
-        ),
+        ("e1", 102, 102, 396, 296),
+        [
+            item("button", "Seen", [10, 10, 50, 20], ref="f1e1"),
+            item("button", "Scrolled out of the frame", [10, 400, 50, 20], ref="f1e2"),
+            item("iframe", "Inner", [200, 200, 100, 50], ref="f1e3"),
+        ],
+        sensitive=[[10, 40, 100, 20]],
     )
-    inner = FrameRead(
+    inner = placed_frame(
         "f2",
         "f1",
         "http://127.0.0.1:3/",
-        place={"ref": "f1e3", "x": 200, "y": 200, "width": 100, "height": 50},
-        data=frame_data(
-            [
-                item("heading", "Deep", [0, 0, 80, 20], ref="f2e1", level=2),
-            ],
-            sensitive=[[0, 30, 10, 10]],
-        ),
+        ("f1e3", 200, 200, 100, 50),
+        [item("heading", "Deep", [0, 0, 80, 20], ref="f2e1", level=2)],
+        sensitive=[[0, 30, 10, 10]],
     )
     gone = FrameRead("f3", "", "http://127.0.0.1:4/", error="Frame was detached")
     state = assemble_state([main, outer, inner, gone])

@@ -29,8 +29,12 @@ from tests.conftest import (
     RunningStore,
     Site,
     StartServe,
+    assert_one_embedded_store,
     free_port,
+    point_at_no_store,
     quote_segment,
+    serve_embedded_store,
+    thread_values,
 )
 from tests.test_recorder_secrets import TIME_BOX, red_pixels
 
@@ -197,12 +201,6 @@ def in_child_chromium(test: T) -> T:
 
 def facts(child: pytest.Pytester) -> dict[str, bool]:
     return dict(json.loads((child.path / "facts.json").read_text()))
-
-
-def thread_values(base_url: str, thread: str) -> dict[str, Any]:
-    answer = httpx.get(f"{base_url}/sessions/{quote_segment(thread)}/values", timeout=10)
-    answer.raise_for_status()
-    return dict(answer.json()["values"])
 
 
 def steps_of(values: dict[str, Any]) -> list[dict[str, Any]]:
@@ -518,8 +516,7 @@ def test_fails(page: Page) -> None:
     assert page.title() == "Invoices"
 """
     )
-    nothing = f"http://127.0.0.1:{free_port()}/api/v1"
-    monkeypatch.setenv("CAPTURE_SESSION_SERVER", nothing)  # nothing answers there
+    nothing = point_at_no_store(monkeypatch)
     result = run_child(child, site.origin)
     result.assert_outcomes(passed=1, failed=1)
     output = "\n".join(result.outlines)
@@ -540,7 +537,7 @@ def test_fails(page: Page) -> None:
     ) in result.outlines
 
     # The embedded store kept its data (SQLite under .capture/): serve it and look.
-    served = capture_serve("--store", f"sqlite:///{child.path / '.capture' / 'store.db'}")
+    served = serve_embedded_store(capture_serve, child.path)
     values = thread_values(served.base_url, "test_explicit.py::test_explicit[chromium]")
     actions = [step["action"] for step in steps_of(values)]
     assert actions == [
@@ -568,16 +565,12 @@ def test_page(page: Page, n: int) -> None:
     page.get_by_role("link", name="Home").click()
 """
     )
-    nothing = f"http://127.0.0.1:{free_port()}/api/v1"
-    monkeypatch.setenv("CAPTURE_SESSION_SERVER", nothing)  # nothing answers there
+    point_at_no_store(monkeypatch)
     result = run_child(child, site.origin, "--capture-session", "-n", "2")
-    result.assert_outcomes(passed=4)
-    output = "\n".join(result.outlines)
     # The controller started the one embedded store and counts what its workers captured.
-    assert output.count("running the embedded store in-process") == 1, output
-    assert "8 captures from 4 tests, one thread per test" in output
+    assert_one_embedded_store(result, passed=4, captures=8)
 
-    served = capture_serve("--store", f"sqlite:///{child.path / '.capture' / 'store.db'}")
+    served = serve_embedded_store(capture_serve, child.path)
     for n in range(4):
         values = thread_values(served.base_url, f"test_split.py::test_page[chromium-{n}]")
         assert len(steps_of(values)) == 2

@@ -6,12 +6,19 @@ from __future__ import annotations
 
 import os
 
-import httpx
 import pytest
 
 from capture.demo_site import DemoSite
 from capture.pytest_plugin import thread_id_for
-from tests.conftest import RunningStore, StartServe, cart_task, free_port, quote_segment
+from tests.conftest import (
+    RunningStore,
+    StartServe,
+    assert_one_embedded_store,
+    cart_task,
+    point_at_no_store,
+    serve_embedded_store,
+    thread_values,
+)
 
 pytest_plugins = ["pytester"]
 # A child pytest (and under xdist three of them, two browsers): slow on a busy machine.
@@ -24,12 +31,6 @@ def child(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.
         if name.startswith("CAPTURE_"):
             monkeypatch.delenv(name)
     return pytester
-
-
-def values_of(base_url: str, thread: str) -> dict[str, object]:
-    answer = httpx.get(f"{base_url}/sessions/{quote_segment(thread)}/values", timeout=10)
-    answer.raise_for_status()
-    return dict(answer.json()["values"])
 
 
 def test_task_files_are_collected_and_run_as_items(
@@ -71,11 +72,13 @@ def test_task_files_are_collected_and_run_as_items(
     # A broken task file is a collection error naming its line.
     assert "test_broken.task.yaml:4: steps[0].fly: unknown step kind 'fly'" in output
     # One thread per item, written by the task runner.
-    passing = values_of(store_server.base_url, thread_id_for("test_passes.task.yaml::cart passes"))
-    assert passing["capture.run"]["status"] == "passed"  # type: ignore[index]
+    passing = thread_values(
+        store_server.base_url, thread_id_for("test_passes.task.yaml::cart passes")
+    )
+    assert passing["capture.run"]["status"] == "passed"
     assert sum(key.startswith("capture.step.") for key in passing) == 3
-    failed = values_of(store_server.base_url, failing)
-    assert failed["capture.run"]["status"] == "failed"  # type: ignore[index]
+    failed = thread_values(store_server.base_url, failing)
+    assert failed["capture.run"]["status"] == "failed"
 
 
 def test_task_items_spread_over_xdist_workers_into_one_store(
@@ -86,16 +89,12 @@ def test_task_items_spread_over_xdist_workers_into_one_store(
 ) -> None:
     for n in range(4):
         child.makefile(".task.yaml", **{f"test_cart_{n}": cart_task(f"cart{n}", shop.url)})
-    nothing = f"http://127.0.0.1:{free_port()}/api/v1"
-    monkeypatch.setenv("CAPTURE_SESSION_SERVER", nothing)  # nothing answers there
+    point_at_no_store(monkeypatch)
     result = child.runpytest_subprocess("-p", "no:cacheprovider", "--capture-session", "-n", "2")
-    result.assert_outcomes(passed=4)
-    output = "\n".join(result.outlines)
     # The controller started the one embedded store; the workers' items wrote into it.
-    assert output.count("running the embedded store in-process") == 1, output
-    assert "12 captures from 4 tests, one thread per test" in output
-    served = capture_serve("--store", f"sqlite:///{child.path / '.capture' / 'store.db'}")
+    assert_one_embedded_store(result, passed=4, captures=12)
+    served = serve_embedded_store(capture_serve, child.path)
     for n in range(4):
-        values = values_of(served.base_url, f"test_cart_{n}.task.yaml::cart{n}")
-        assert values["capture.run"]["status"] == "passed"  # type: ignore[index]
+        values = thread_values(served.base_url, f"test_cart_{n}.task.yaml::cart{n}")
+        assert values["capture.run"]["status"] == "passed"
         assert sum(key.startswith("capture.step.") for key in values) == 3

@@ -9,7 +9,6 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
 import pytest
 import pytest_asyncio
 from PIL import Image
@@ -18,23 +17,14 @@ from playwright.async_api import Browser, Page
 from capture.browser import context_options, open_browser
 from capture.config import CaptureConfig, Config, ContextConfig
 from capture.errors import StoreUnavailableError
-from capture.recorder import Recorder, RecorderCore
+from capture.recorder import CaptureResult, Recorder, RecorderCore
 from capture.recorder._screenshot import fallback_options, fallback_shot
 from capture.recorder.observe import read_sensitive
 from capture.session import AsyncSessionClient, BaseSessionClient
-from tests.conftest import Site, free_port
+from tests._helpers import OBS, SHOT
+from tests.conftest import Site, free_port, thread_values_raw
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
-
-SHOT = "__user_part_screenshot"
-OBS = "__user_part_observation"
-
-
-def raw_values(base_url: str, thread: str) -> tuple[bytes, dict[str, Any]]:
-    """Every stored value of `thread`: the raw response bytes and the decoded values."""
-    response = httpx.get(f"{base_url}/sessions/{thread}/values")
-    response.raise_for_status()
-    return response.content, response.json()["values"]
 
 
 def stored_image(values: dict[str, Any]) -> Image.Image:
@@ -42,6 +32,17 @@ def stored_image(values: dict[str, Any]) -> Image.Image:
     assert part["part_type"] == "image"
     assert part["data"]["type"] == "bytes"
     return _decoded(base64.b64decode(part["data"]["bytes"]))
+
+
+async def capture_image(
+    rec: Recorder, base_url: str, thread: str, action: str
+) -> tuple[CaptureResult, Image.Image]:
+    """`rec.capture(action)`, uploaded: its result and the screenshot as the store holds it."""
+    result = await rec.capture(action)
+    assert SHOT in result.stored, result.notes
+    await rec.flush()
+    _, values = thread_values_raw(base_url, thread)
+    return result, stored_image(values)
 
 
 def _decoded(data: bytes) -> Image.Image:
@@ -82,7 +83,7 @@ async def test_capture_stores_image_observation_and_step_record(
     assert result.step == 1
     assert result.changed
     assert result.stored == [SHOT, OBS, "capture.step.000001"]
-    _, values = raw_values(store_server.base_url, "t-basic")
+    _, values = thread_values_raw(store_server.base_url, "t-basic")
     image = stored_image(values)
     assert image.size == (1280, 800)
     assert values[SHOT]["data"]["mime_type"] == "image/jpeg"
@@ -149,11 +150,9 @@ async def test_planted_secrets_are_in_no_stored_byte_and_masked_solid(
         await apage.fill("#card", SECRETS["card"])
         await apage.fill("#otp", SECRETS["otp"])
         await apage.evaluate("s => console.error('leaked ' + s)", SECRETS["typed"])
-        login = await rec.capture(f"fill password {SECRETS['typed']}")
-        assert SHOT in login.stored, login.notes
-        await rec.flush()
-        _, values = raw_values(store_server.base_url, thread)
-        image = stored_image(values)
+        login, image = await capture_image(
+            rec, store_server.base_url, thread, f"fill password {SECRETS['typed']}"
+        )
         factor = image.width / 1280
         for selector in ("#password", "#saved-password", "#card", "#otp", "#note", "#account"):
             box = await _box(apage.locator(selector))
@@ -168,11 +167,7 @@ async def test_planted_secrets_are_in_no_stored_byte_and_masked_solid(
         cross = apage.frame_locator("#cross").locator("#frame-password")
         await same.fill(SECRETS["same"])
         await cross.fill(SECRETS["cross"])
-        frames = await rec.capture("fill frame passwords")
-        assert SHOT in frames.stored, frames.notes
-        await rec.flush()
-        _, values = raw_values(store_server.base_url, thread)
-        image = stored_image(values)
+        _, image = await capture_image(rec, store_server.base_url, thread, "fill frame passwords")
         assert _solid(image, await _box(same), factor)
         assert _solid(image, await _box(cross), factor)
 
@@ -181,25 +176,20 @@ async def test_planted_secrets_are_in_no_stored_byte_and_masked_solid(
         await outer.locator("#frame-password").fill(SECRETS["outer"])
         deep = outer.frame_locator("#nested").locator("#frame-password")
         await deep.fill(SECRETS["nested"])
-        nested = await rec.capture("fill nested frame passwords")
-        assert SHOT in nested.stored, nested.notes
-        await rec.flush()
-        _, values = raw_values(store_server.base_url, thread)
-        image = stored_image(values)
+        _, image = await capture_image(
+            rec, store_server.base_url, thread, "fill nested frame passwords"
+        )
         assert _solid(image, await _box(outer.locator("#frame-password")), factor)
         assert _solid(image, await _box(deep), factor)
 
         await apage.goto(site.url("shadow.html"))
         await apage.fill("#shadow-password", SECRETS["shadow"])
-        shadow = await rec.capture("fill shadow password")
-        assert SHOT in shadow.stored, shadow.notes
-        await rec.flush()
-        _, values = raw_values(store_server.base_url, thread)
-        assert _solid(stored_image(values), await _box(apage.locator("#shadow-password")), factor)
+        _, image = await capture_image(rec, store_server.base_url, thread, "fill shadow password")
+        assert _solid(image, await _box(apage.locator("#shadow-password")), factor)
         await rec.start_run(f"run {SECRETS['literal']}", note=SECRETS["typed"])
         await rec.finish_run("passed")
 
-    raw, values = raw_values(store_server.base_url, thread)
+    raw, values = thread_values_raw(store_server.base_url, thread)
     assert len(values) >= 6
     for secret in [*SECRETS.values(), *PREFILLED]:
         assert secret.encode() not in raw, secret
@@ -239,7 +229,7 @@ async def test_every_request_fits_the_budget_on_a_2560_viewport(
     assert noise.image is not None
     assert first.image is not None
     assert (noise.image.quality or 0) < 95 or noise.image.width < 1568  # it had to step down
-    _, values = raw_values(running.base_url, "t-budget")
+    _, values = thread_values_raw(running.base_url, "t-budget")
     image = stored_image(values)
     assert max(image.size) <= 1568
     body = BaseSessionClient(running.base_url).set_body(SHOT, values[SHOT], "2030-01-01T00:00Z")
@@ -269,7 +259,7 @@ async def test_unchanged_page_is_not_reuploaded_until_expiry_nears(
     assert not fourth.changed
     assert SHOT in fourth.stored
     assert rec.stats.unchanged == 2
-    _, values = raw_values(store_server.base_url, "t-same")
+    _, values = thread_values_raw(store_server.base_url, "t-same")
     assert values["capture.step.000002"]["unchanged"] is True
     assert values["capture.step.000003"]["changed"] is True
 
@@ -284,7 +274,7 @@ async def test_only_the_latest_step_records_are_kept(
             await rec.capture(f"click {n}")
         await rec.start_run("keep", file="keep.yaml")
         await rec.finish_run("passed")
-    _, values = raw_values(store_server.base_url, "t-keep")
+    _, values = thread_values_raw(store_server.base_url, "t-keep")
     steps = sorted(k for k in values if k.startswith("capture.step."))
     assert steps == ["capture.step.000003", "capture.step.000004", "capture.step.000005"]
     run = values["capture.run"]
@@ -342,7 +332,7 @@ async def test_a_spent_time_box_falls_back_and_says_so(
     assert any("outline not ready" in note for note in result.notes)
     assert any("not located in time" in n or "not ready" in n for n in result.notes)
     assert SHOT not in result.stored
-    _, values = raw_values(store_server.base_url, "t-box")
+    _, values = thread_values_raw(store_server.base_url, "t-box")
     assert "outline not ready" in values[OBS]["data"]
     assert site.url("login.html") in values[OBS]["data"]  # the header is still there
 
@@ -391,7 +381,7 @@ async def test_a_new_tab_takes_over(
         await rec.flush()
     assert rec.page is tab
     assert site.url("table.html") in result.observation
-    _, values = raw_values(store_server.base_url, "t-tab")
+    _, values = thread_values_raw(store_server.base_url, "t-tab")
     assert values["capture.step.000002"]["title"] == "Orders"
 
 
@@ -416,7 +406,7 @@ async def test_presets_and_formats(
         await apage.fill("#password", "Preset-Secret-1")
         result = await rec.capture("open")
         await rec.flush()
-    _, values = raw_values(store_server.base_url, "t-preset")
+    _, values = thread_values_raw(store_server.base_url, "t-preset")
     image = stored_image(values)
     assert image.size == size
     assert values[SHOT]["data"]["mime_type"] == mime

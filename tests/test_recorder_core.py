@@ -11,27 +11,10 @@ from capture.config import CaptureConfig
 from capture.recorder._core import RecorderCore, StepInput
 from capture.recorder._image import EncodedImage
 from capture.recorder._screenshot import Shot, Viewport
-from capture.recorder.observe import EventsSnapshot, PageState, Rect
+from capture.recorder.observe import EventsSnapshot, Rect
 from capture.session import BaseSessionClient, encode_json
+from tests._helpers import OBS, SHOT, page_state
 from tests.conftest import Clock
-
-SHOT = "__user_part_screenshot"
-OBS = "__user_part_observation"
-
-
-def _state(outline: list[str], secrets: list[str] | None = None) -> PageState:
-    return PageState(
-        url="http://127.0.0.1/app",
-        title="App",
-        viewport=(1280, 800),
-        scroll=(0, 0),
-        page_size=(1280, 800),
-        outline=outline,
-        omitted=0,
-        sensitive_rects=[],
-        secret_values=secrets or [],
-        in_viewport=len(outline),
-    )
 
 
 def _image(data: bytes) -> EncodedImage:
@@ -50,7 +33,7 @@ def _step(
         extra.pop("action", "act"), "ok", None, "http://127.0.0.1/app", EventsSnapshot()
     )
     got.image = _image(image) if image is not None else None
-    got.state = _state(outline, **extra) if outline is not None else None
+    got.state = page_state(outline, **extra) if outline is not None else None
     got.located = True
     return got
 
@@ -114,7 +97,7 @@ def test_old_step_records_are_deleted_and_texts_scrubbed() -> None:
                 core,
                 bytes([n]),
                 [f"- text: Field-Secret-33 Added-Secret-22 {n}"],
-                secrets=["Field-Secret-33"],
+                secret_values=["Field-Secret-33"],
                 action="type Configured-Secret-1",
             )
         )

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pytest
 from PIL import Image, ImageDraw
 
-from capture.recorder._image import BLOCK, finish_image, fit_scale, mask_boxes
+from capture.recorder._image import BLOCK, EncodedImage, finish_image, fit_scale, mask_boxes
 
 
 @dataclass(frozen=True)
@@ -68,19 +68,33 @@ def _uniform(region: Image.Image) -> bool:
     return all(low == high <= 2 for low, high in region.getextrema())
 
 
+def _jpeg(
+    raw: bytes,
+    css_size: tuple[int, int],
+    rects: list[R],
+    *,
+    target_width: int,
+    quality: int = 70,
+    raw_is_final: bool = False,
+) -> EncodedImage:
+    """`finish_image` to a JPEG with no byte budget (every size fits): masking and scaling."""
+    return finish_image(
+        raw,
+        css_size=css_size,
+        rects=rects,
+        fmt="jpeg",
+        quality=quality,
+        target_width=target_width,
+        fits=lambda _: True,
+        raw_is_final=raw_is_final,
+    )
+
+
 @pytest.mark.parametrize("quality", [95, 70, 40])
 def test_masked_region_is_solid_black_after_jpeg(quality: int) -> None:
     raw = _noisy_page(1280, 800)
     field = R(313.5, 201.25, 257, 31)
-    image = finish_image(
-        raw,
-        css_size=(1280, 800),
-        rects=[field],
-        fmt="jpeg",
-        quality=quality,
-        target_width=1280,
-        fits=lambda _: True,
-    )
+    image = _jpeg(raw, (1280, 800), [field], target_width=1280, quality=quality)
     assert image.masked == 1
     assert _uniform(_decode(image.data).crop((313, 201, 313 + 258, 201 + 32)))
 
@@ -94,15 +108,7 @@ def test_masks_anywhere_at_any_scale_stay_solid_next_to_colour() -> None:
             R(rng.uniform(0, 1500), rng.uniform(0, 950), rng.uniform(5, 300), rng.uniform(5, 60))
             for _ in range(12)
         ]
-        image = finish_image(
-            raw,
-            css_size=(1600, 1000),
-            rects=fields,
-            fmt="jpeg",
-            quality=70,
-            target_width=target,
-            fits=lambda _: True,
-        )
+        image = _jpeg(raw, (1600, 1000), fields, target_width=target)
         decoded = _decode(image.data)
         for r in fields:
             box = (
@@ -118,15 +124,7 @@ def test_masks_anywhere_at_any_scale_stay_solid_next_to_colour() -> None:
 def test_mask_follows_downscaling() -> None:
     raw = _noisy_page(2560, 1600)
     field = R(1000, 700, 400, 40)
-    image = finish_image(
-        raw,
-        css_size=(2560, 1600),
-        rects=[field],
-        fmt="jpeg",
-        quality=70,
-        target_width=1568,
-        fits=lambda _: True,
-    )
+    image = _jpeg(raw, (2560, 1600), [field], target_width=1568)
     assert (image.width, image.height) == (1568, 980)
     f = 1568 / 2560
     region = _decode(image.data).crop(
@@ -162,16 +160,7 @@ def _browser_jpeg() -> bytes:
 
 def _finish_final(raw: bytes, rects: list[R]) -> bytes:
     """`finish_image` on browser bytes that are final already (the fast path's input)."""
-    return finish_image(
-        raw,
-        css_size=(640, 400),
-        rects=rects,
-        fmt="jpeg",
-        quality=70,
-        target_width=640,
-        fits=lambda _: True,
-        raw_is_final=True,
-    ).data
+    return _jpeg(raw, (640, 400), rects, target_width=640, raw_is_final=True).data
 
 
 def test_fast_path_keeps_browser_bytes() -> None:

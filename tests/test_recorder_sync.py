@@ -10,7 +10,6 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 from PIL import Image
 from playwright.sync_api import Page
@@ -18,18 +17,10 @@ from playwright.sync_api import Page
 from capture.config import CaptureConfig
 from capture.recorder import Recorder, SyncRecorder
 from capture.session import SessionClient
-from tests.conftest import Site, free_port
+from tests._helpers import OBS, SHOT
+from tests.conftest import Site, free_port, thread_values_raw
 
 pytestmark = pytest.mark.browser
-
-SHOT = "__user_part_screenshot"
-OBS = "__user_part_observation"
-
-
-def _values(base_url: str, thread: str) -> tuple[bytes, dict[str, Any]]:
-    response = httpx.get(f"{base_url}/sessions/{thread}/values")
-    response.raise_for_status()
-    return response.content, response.json()["values"]
 
 
 @pytest.fixture
@@ -69,7 +60,7 @@ def test_sync_capture_stores_masked_image_and_scrubbed_texts(
     assert not second.changed
     assert SHOT not in second.stored
     assert third.changed
-    raw, values = _values(store_server.base_url, "t-sync")
+    raw, values = thread_values_raw(store_server.base_url, "t-sync")
     assert secret.encode() not in raw
     assert b"prefilled-Secret-42" not in raw
     assert sorted(k for k in values if k.startswith("capture.step")) == [
@@ -134,6 +125,6 @@ def test_sync_spent_time_box_skips_parts_and_says_so(
         rec.flush()
     assert SHOT not in result.stored
     assert any("outline not ready" in note for note in result.notes)
-    _, values = _values(store_server.base_url, "t-sync-box")
+    _, values = thread_values_raw(store_server.base_url, "t-sync-box")
     assert "screenshot skipped" in values[OBS]["data"]
     assert site.url("spa.html") in values[OBS]["data"]

@@ -12,14 +12,7 @@ import pytest
 from capture.errors import PayloadTooLargeError, StoreUnavailableError
 from capture.recorder._upload import AsyncUploader, RecorderStats, SyncUploader, Write
 from capture.session import AsyncSessionClient, SessionClient
-from tests.conftest import free_port
-
-
-def _values(base_url: str, thread: str) -> dict[str, Any]:
-    response = httpx.get(f"{base_url}/sessions/{thread}/values")
-    response.raise_for_status()
-    values: dict[str, Any] = response.json()["values"]
-    return values
+from tests.conftest import free_port, thread_values
 
 
 def _closed_port_url() -> str:
@@ -40,7 +33,7 @@ async def test_latest_write_per_key_wins(store_server: Any) -> None:
         up.put(Write("gone", "soon"))
         up.put(Write("gone", None))  # a delete replaces the pending set
         await up.close()
-    assert _values(store_server.base_url, "t-latest") == {"shot": {"n": 4}, "other": "x"}
+    assert thread_values(store_server.base_url, "t-latest") == {"shot": {"n": 4}, "other": "x"}
     assert done == [("shot4", True)]  # superseded writes were never sent nor dropped
     assert (up.stats.uploaded, up.stats.dropped) == (3, 0)
 
@@ -52,7 +45,7 @@ async def test_full_queue_drops_the_oldest(store_server: Any) -> None:
             up.put(Write(f"k{n}", n))
         await up.flush()
         await up.close()
-    assert _values(store_server.base_url, "t-full") == {"k2": 2, "k3": 3}
+    assert thread_values(store_server.base_url, "t-full") == {"k2": 2, "k3": 3}
     assert (up.stats.uploaded, up.stats.dropped) == (2, 2)
 
 
@@ -145,7 +138,7 @@ async def test_rejected_write_is_not_retried(start_store_server: Any) -> None:
         await up.close()
     assert isinstance(up.errors[0], PayloadTooLargeError)
     assert (up.stats.uploaded, up.stats.dropped) == (1, 1)
-    assert _values(running.base_url, "t-413") == {"small": "ok"}
+    assert thread_values(running.base_url, "t-413") == {"small": "ok"}
 
 
 def test_sync_uploader_sends_drains_and_drops(store_server: Any) -> None:
@@ -157,7 +150,7 @@ def test_sync_uploader_sends_drains_and_drops(store_server: Any) -> None:
         up.flush()
         assert up.pending == 0
         up.close()
-    assert _values(store_server.base_url, "t-sync") == {"shot": {"n": 4}, "rec": {"step": 1}}
+    assert thread_values(store_server.base_url, "t-sync") == {"shot": {"n": 4}, "rec": {"step": 1}}
     assert up.stats.dropped == 0
     assert 2 <= up.stats.uploaded <= 6
 

@@ -25,13 +25,22 @@ from capture.config import CaptureConfig, Config
 from capture.errors import SessionStoreError
 from capture.recorder import Recorder
 from capture.session import AsyncSessionClient
-from tests.conftest import RedisServer, Site, StartServe
+from tests.conftest import RedisServer, ServeProcess, Site, StartServe
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 
 
 def _client(base_url: str, **options: Any) -> AsyncSessionClient:
     return AsyncSessionClient(base_url, timeout=10, **options)
+
+
+@pytest.fixture
+def redis_served(
+    new_redis: Callable[[], RedisServer], capture_serve: StartServe
+) -> tuple[RedisServer, ServeProcess]:
+    """A redis-server of the test's own (to kill, stop and restart) and `capture serve` on it."""
+    redis = new_redis()
+    return redis, capture_serve("--store", redis.url)
 
 
 # -- (a) two processes on one Redis, 64 concurrent clients ----------------------------------
@@ -97,10 +106,9 @@ async def test_two_servers_on_one_redis_lose_nothing_under_64_clients(
 
 
 async def test_every_acknowledged_write_survives_a_redis_sigkill(
-    new_redis: Callable[[], RedisServer], capture_serve: StartServe
+    redis_served: tuple[RedisServer, ServeProcess],
 ) -> None:
-    redis = new_redis()
-    served = capture_serve("--store", redis.url)
+    redis, served = redis_served
     acked: dict[str, int] = {}
     failed = 0
     stop, streaming, refused = asyncio.Event(), asyncio.Event(), asyncio.Event()
@@ -144,10 +152,9 @@ async def test_every_acknowledged_write_survives_a_redis_sigkill(
 
 
 async def test_redis_outage_is_503_json_then_heals_and_retries_carry_a_write(
-    new_redis: Callable[[], RedisServer], capture_serve: StartServe
+    redis_served: tuple[RedisServer, ServeProcess],
 ) -> None:
-    redis = new_redis()
-    served = capture_serve("--store", redis.url)
+    redis, served = redis_served
     values = f"{served.base_url}/sessions/t/values"
     async with httpx.AsyncClient(timeout=10) as http:
         assert (await http.post(values, json={"key": "k", "value": 1})).status_code == 204
@@ -178,16 +185,12 @@ async def test_redis_outage_is_503_json_then_heals_and_retries_carry_a_write(
 
 @pytest.mark.browser
 async def test_a_recorder_rides_out_a_redis_outage(
-    new_redis: Callable[[], RedisServer],
-    capture_serve: StartServe,
-    config: Config,
-    site: Site,
+    redis_served: tuple[RedisServer, ServeProcess], config: Config, site: Site
 ) -> None:
     """Captures taken while Redis is down are retried by the recorder's uploader and land
     once it is back: nothing dropped, the browser task never sees the outage."""
-    redis = new_redis()
+    redis, served = redis_served
     cfg = CaptureConfig(upload_retries=8)  # 0.25 s doubling to 2 s: about 12 s of patience
-    served = capture_serve("--store", redis.url)
     async with (
         open_browser(config.browser, config.context) as browser,
         _client(served.base_url, retries=1, backoff=0.05) as client,

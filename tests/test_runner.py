@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,26 @@ async def run_in(
     """Run `task` in a fresh context of `browser`, capturing into `thread` of `store`."""
     async with AsyncSessionClient(store.base_url) as client:
         return await run_task(task, client=client, browser=browser, thread=thread, **options)
+
+
+RunOnShop = Callable[..., Awaitable[RunResult]]
+
+
+@pytest.fixture
+def run_on_shop(
+    tmp_path: Path, shop: DemoSite, chromium: Browser, store_server: RunningStore
+) -> RunOnShop:
+    """`await run_on_shop(thread, steps, name=thread, head="", **options)`: the task `steps`
+    (YAML lines) on the demo shop, `head` its other top-level lines, written to
+    tmp_path/task.yaml and run into `thread` of the test's store."""
+
+    async def run(
+        thread: str, steps: str, name: str = "", head: str = "", **options: Any
+    ) -> RunResult:
+        text = f"name: {name or thread}\nbase_url: {shop.url}\n{head}steps:\n{steps}"
+        return await run_in(store_server, chromium, task_at(tmp_path, text), thread, **options)
+
+    return run
 
 
 async def values(base_url: str, thread: str) -> dict[str, Any]:
@@ -189,21 +210,12 @@ async def test_ref_from_a_previous_observation(
 )
 @on_module_loop
 async def test_a_failing_step_is_named_captured_and_stops_the_run(
-    tmp_path: Path,
-    shop: DemoSite,
-    chromium: Browser,
-    store_server: RunningStore,
-    step: str,
-    reason: str,
+    tmp_path: Path, store_server: RunningStore, run_on_shop: RunOnShop, step: str, reason: str
 ) -> None:
-    task = task_at(
-        tmp_path,
-        f"name: fails\nbase_url: {shop.url}\ntimeout: 500ms\nsteps:\n"
-        # Only the step under test has the short limit: a loaded machine may take longer
-        # than that to open the first page.
-        f"  - goto: /\n    timeout: 10s\n  - {step}\n  - goto: /cart\n",
-    )
-    result = await run_in(store_server, chromium, task, "fails")
+    # Only the step under test has the short limit: a loaded machine may take longer than
+    # that to open the first page.
+    steps = f"  - goto: /\n    timeout: 10s\n  - {step}\n  - goto: /cart\n"
+    result = await run_on_shop("fails", steps, head="timeout: 500ms\n")
     assert result.status == "failed"
     assert result.exit_code() == EXIT_FAILED
     assert [s.status for s in result.steps] == ["ok", "failed", "skipped"]
@@ -223,14 +235,13 @@ async def test_a_failing_step_is_named_captured_and_stops_the_run(
 
 @on_module_loop
 async def test_a_new_tab_is_followed(
-    tmp_path: Path, shop: DemoSite, chromium: Browser, store_server: RunningStore
+    shop: DemoSite, store_server: RunningStore, run_on_shop: RunOnShop
 ) -> None:
-    task = task_at(
-        tmp_path,
-        f"name: tab\nbase_url: {shop.url}\nsteps:\n  - goto: /product/red-mug\n"
+    result = await run_on_shop(
+        "tab",
+        "  - goto: /product/red-mug\n"
         "  - click: {text: Size guide}\n  - expect: {text: 500 ml, url: /size-guide}\n",
     )
-    result = await run_in(store_server, chromium, task, "tab")
     assert [s.status for s in result.steps] == ["ok"] * 3, result.failures
     records = steps_of(await values(store_server.base_url, "tab"))
     assert records[1]["url"] == f"{shop.url}/size-guide"  # captured in the new tab
@@ -238,15 +249,16 @@ async def test_a_new_tab_is_followed(
 
 @on_module_loop
 async def test_continue_on_error_runs_the_rest(
-    tmp_path: Path, shop: DemoSite, chromium: Browser, store_server: RunningStore
+    store_server: RunningStore, run_on_shop: RunOnShop
 ) -> None:
-    task = task_at(
-        tmp_path,
-        f"name: goes on\nbase_url: {shop.url}\nsteps:\n  - goto: /\n"
+    result = await run_on_shop(
+        "on",
+        "  - goto: /\n"
         "  - fill: {css: '#missing', value: literal-pass-1234}\n    timeout: 300ms\n"
         "  - goto: /cart\n  - expect: {text: empty}\n",
+        name="goes on",
+        continue_on_error=True,
     )
-    result = await run_in(store_server, chromium, task, "on", continue_on_error=True)
     assert [s.status for s in result.steps] == ["ok", "failed", "ok", "ok"]
     assert result.exit_code() == EXIT_FAILED
     # The field was never found, so nobody knows whether it was a password field: the

@@ -11,19 +11,14 @@ import httpx
 import pytest
 from PIL import Image
 
-from tests.conftest import CAPTURE, ROOT, BrowserServer, Site, clean_env, free_port
+from tests.conftest import CAPTURE, ROOT, BrowserServer, Site, clean_env, free_port, run_command
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]  # a Chromium per subprocess
 
 
 def snap(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [CAPTURE, "snap", *args],
-        capture_output=True,
-        text=True,
-        timeout=90,
-        cwd=ROOT,
-        env={**clean_env(), **(env or {})},
+    return run_command(
+        [CAPTURE, "snap", *args], ROOT, env={**clean_env(), **(env or {})}, timeout=90
     )
 
 

@@ -272,15 +272,40 @@ async def test_scroll_on_an_element_with_nothing_to_scroll_fails(steps: RunSteps
 # -- drag and double click --------------------------------------------------------------
 
 
-async def test_drag_with_html5_drag_and_drop(steps: RunSteps) -> None:
-    result = await steps(
-        "dnd.html",
-        "  - drag: {from: {text: Write the report}, to: {test_id: done}}\n"
-        "  - expect: {css: '#done #card-1'}\n",
-    )
-    actions = ok(result)
-    assert actions[1] == "drag text 'Write the report' to test id 'done'"
-    assert "dragstart card-1. dropped card-1 on done." in result.final_observation
+@pytest.mark.parametrize(
+    ("page", "yaml", "action", "shown"),
+    [
+        pytest.param(
+            "dnd.html",
+            "  - drag: {from: {text: Write the report}, to: {test_id: done}}\n"
+            "  - expect: {css: '#done #card-1'}\n",
+            "drag text 'Write the report' to test id 'done'",
+            "dragstart card-1. dropped card-1 on done.",
+            id="drag-with-html5-drag-and-drop",
+        ),
+        pytest.param(
+            "gestures.html",
+            "  - dblclick: '#word'\n  - expect: {text: Editing}\n",
+            "dblclick css '#word'",
+            "clicks: 2, dblclicks: 1",
+            id="dblclick-is-one-double-click",
+        ),
+        pytest.param(
+            "clicks.html",
+            "  - click: {css: '#press', button: right, modifiers: [Shift]}\n"
+            "  - expect: {text: pressed with button 2 holding shift}\n",
+            "click css '#press' with the right button holding Shift",
+            "pressed with button 2 holding shift",
+            id="click-with-a-button-holding-keys",
+        ),
+    ],
+)
+async def test_a_gesture_does_what_its_action_line_says(
+    steps: RunSteps, page: str, yaml: str, action: str, shown: str
+) -> None:
+    result = await steps(page, yaml)
+    assert ok(result)[1] == action
+    assert shown in result.final_observation
 
 
 async def test_drag_with_pointer_events(steps: RunSteps) -> None:
@@ -293,24 +318,6 @@ async def test_drag_with_pointer_events(steps: RunSteps) -> None:
     moved = re.search(r"token in slot-c after (\d+) moves", result.final_observation)
     assert moved is not None, result.final_observation
     assert int(moved.group(1)) > 1  # a glide, not a jump
-
-
-async def test_dblclick_is_one_double_click(steps: RunSteps) -> None:
-    result = await steps(
-        "gestures.html",
-        "  - dblclick: '#word'\n  - expect: {text: Editing}\n",
-    )
-    assert ok(result)[1] == "dblclick css '#word'"
-    assert "clicks: 2, dblclicks: 1" in result.final_observation
-
-
-async def test_click_with_a_button_holding_keys(steps: RunSteps) -> None:
-    result = await steps(
-        "clicks.html",
-        "  - click: {css: '#press', button: right, modifiers: [Shift]}\n"
-        "  - expect: {text: pressed with button 2 holding shift}\n",
-    )
-    assert ok(result)[1] == "click css '#press' with the right button holding Shift"
 
 
 async def test_drags_inside_cross_origin_frames(steps: RunSteps) -> None:

@@ -35,7 +35,7 @@ from capture.tasks import (
     parse_var_options,
     resolve_vars,
 )
-from tests.conftest import CAPTURE, ROOT
+from tests.conftest import CAPTURE, ROOT, run_command
 
 EVERY_KIND = """\
 name: every kind
@@ -329,9 +329,7 @@ def run_cli(
         "CAPTURE_SESSION_SERVER": "http://127.0.0.1:9/api/v1",
         **(extra_env or {}),
     }
-    return subprocess.run(
-        [CAPTURE, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=60
-    )
+    return run_command([CAPTURE, *args], cwd, env=env)
 
 
 @pytest.mark.parametrize(

@@ -27,6 +27,7 @@ from tests.conftest import (
     cart_task,
     clean_env,
     free_port,
+    run_command,
     wait_until,
 )
 
@@ -37,14 +38,7 @@ ENV_SECRET = "envsecret-5521-xyzzy"  # read from the environment: secret by defa
 
 
 def capture_run(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [CAPTURE, "run", *args],
-        cwd=cwd,
-        env={**clean_env(), **env},
-        capture_output=True,
-        text=True,
-        timeout=90,
-    )
+    return run_command([CAPTURE, "run", *args], cwd, env={**clean_env(), **env}, timeout=90)
 
 
 SECRET_TASK = """\
