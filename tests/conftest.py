@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import dataclasses
 import functools
+import inspect
 import os
 import runpy
 import shutil
@@ -55,6 +56,40 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         report.longrepr = f"skipped under CAPTURE_REQUIRE_ALL (a setup failure): {report.longrepr}"
 
 
+# -- pytest-playwright's sync loop, parked around asyncio ------------------------------
+#
+# Playwright's sync API runs its event loop in a greenlet of its own and, between sync
+# calls, leaves that loop marked as the main thread's running loop (its sync objects rely
+# on that: `page.on` schedules on "the running loop"). Any asyncio code run meanwhile in
+# the main thread -- pytest-asyncio's runners, async fixtures and tests -- then fails with
+# "Cannot run the event loop while another loop is running". So the loop is parked (marked
+# not running) for asyncio code and put back for sync Playwright code, at each place pytest
+# runs either: each test by what it uses, and each fixture's setup and teardown by what it
+# is, since fixtures of a wider scope are set up or torn down inside whichever test comes
+# first or last on a pytest-xdist worker (a module's async browser in a sync test's
+# teardown, the session's sync browser after an async test). No test order or distribution
+# is assumed.
+
+_sync_loops: list[asyncio.AbstractEventLoop] = []
+"""Sync Playwright loops seen marked running, the latest last (to put one back)."""
+
+
+def _mark_sync_loop(running: bool) -> asyncio.AbstractEventLoop | None:
+    """Mark the sync Playwright loop running (if one runs) or not; the marking it replaced."""
+    current = asyncio._get_running_loop()
+    if current is not None and current not in _sync_loops:
+        _sync_loops.append(current)
+    _sync_loops[:] = [loop for loop in _sync_loops if loop.is_running()]  # a stopped one
+    asyncio._set_running_loop(_sync_loops[-1] if running and _sync_loops else None)
+    return current
+
+
+def _restore_sync_loop(marked: asyncio.AbstractEventLoop | None) -> None:
+    """Put back what `_mark_sync_loop` replaced, unless that loop has stopped since."""
+    _mark_sync_loop(False)  # remembers a loop started meanwhile
+    asyncio._set_running_loop(marked if marked is not None and marked.is_running() else None)
+
+
 def _uses_sync_playwright(item: pytest.Item) -> bool:
     """Whether the test runs on pytest-playwright's own (sync API) `playwright` fixture."""
     info = getattr(item, "_fixtureinfo", None)
@@ -62,26 +97,48 @@ def _uses_sync_playwright(item: pytest.Item) -> bool:
     return bool(defs) and defs[-1].func.__module__.startswith("pytest_playwright")
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests on pytest-playwright's sync `page` run last, so that one session-wide sync
-    Playwright serves them all back to back (the hook below keeps the others safe from it)."""
-    items.sort(key=_uses_sync_playwright)
+def _fixture_needs(fixturedef: pytest.FixtureDef[Any]) -> bool | None:
+    """True: the fixture drives sync Playwright; False: asyncio; None: neither."""
+    func = fixturedef.func
+    module = getattr(func, "__module__", "") or ""
+    if module.startswith("pytest_playwright"):
+        return True
+    if module.startswith("pytest_asyncio") or inspect.iscoroutinefunction(func):
+        return False
+    return False if inspect.isasyncgenfunction(func) else None
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_protocol(item: pytest.Item) -> Iterator[object]:
-    """Park the loop that pytest-playwright's session-wide sync Playwright leaves marked
-    running in the main thread while any other test runs: an asyncio test after it would
-    fail ("Cannot run the event loop while another loop is running"). Sorting alone is not
-    enough under pytest-xdist, whose workers take files in any order."""
-    if _uses_sync_playwright(item):
-        return (yield)
-    parked = asyncio._get_running_loop()
-    asyncio._set_running_loop(None)
+    marked = _mark_sync_loop(_uses_sync_playwright(item))
     try:
         return (yield)
     finally:
-        asyncio._set_running_loop(parked)
+        _restore_sync_loop(marked)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_fixture_setup(
+    fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest
+) -> Iterator[object]:
+    """Set up and tear down sync Playwright and asyncio fixtures with the loop they need,
+    whichever test that happens in."""
+    needs = _fixture_needs(fixturedef)
+    if needs is None:
+        return (yield)
+    outside: list[asyncio.AbstractEventLoop | None] = []
+    # Finalizers run last-added first: this one after the fixture's own teardown...
+    request.addfinalizer(lambda: outside and _restore_sync_loop(outside.pop()))
+    marked = _mark_sync_loop(needs)
+    try:
+        return (yield)
+    finally:
+        _restore_sync_loop(marked)
+        # ...and this one before it.
+        request.addfinalizer(lambda: outside.append(_mark_sync_loop(needs)))
+
+
+# -- end of pytest-playwright's sync loop ------------------------------------------------
 
 
 @pytest.fixture(scope="session")
