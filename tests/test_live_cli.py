@@ -124,6 +124,10 @@ def test_record_attached_over_cdp_follows_tabs_and_stops_on_request(
             page.get_by_role("button", name="Sign in").click()
             _until_steps(base, "cdp", 4, "captures of the login")
             later = context.new_page()  # a tab opened after the recording started
+            # As a person does: the new tab shows, then an address is typed into it. (Sent
+            # at once, the goto can land before the recorder sees the tab; it then sees only
+            # the settled tab at spa.html, and records no separate "went to".)
+            _until_steps(base, "cdp", 5, "the new tab")
             later.goto(site.url("spa.html"))
             _until_steps(base, "cdp", 6, "the new tab's captures")
             later.get_by_role("button", name="Increment").click()
