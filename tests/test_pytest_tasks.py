@@ -11,7 +11,14 @@ import pytest
 
 from capture.demo_site import DemoSite
 from capture.pytest_plugin import thread_id_for
-from tests.conftest import RunningStore, StartServe, cart_task, free_port, quote_segment
+from tests.conftest import (
+    CHILD_PYTEST_ADDOPTS,
+    RunningStore,
+    StartServe,
+    cart_task,
+    free_port,
+    quote_segment,
+)
 
 pytest_plugins = ["pytester"]
 # A child pytest (and under xdist three of them, two browsers): slow on a busy machine.
@@ -23,6 +30,7 @@ def child(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.
     for name in list(os.environ):
         if name.startswith("CAPTURE_"):
             monkeypatch.delenv(name)
+    monkeypatch.setenv("PYTEST_ADDOPTS", CHILD_PYTEST_ADDOPTS)
     return pytester
 
 
