@@ -141,6 +141,16 @@ def pytest_fixture_setup(
 # -- end of pytest-playwright's sync loop ------------------------------------------------
 
 
+# -- child pytest runs (pytester subprocesses) ------------------------------------------
+
+CHILD_PYTEST_ADDOPTS = "-p no:schemathesis -p no:hypothesispytest"
+"""PYTEST_ADDOPTS for a child pytest: without the plugins of the dev extra that the child's
+tests never use (schemathesis imports hypothesis: ~1.5 s of CPU per child and per xdist
+worker of one, a third of a small child run)."""
+
+# -- end of child pytest runs -------------------------------------------------------------
+
+
 @pytest.fixture(scope="session")
 def config() -> Config:
     return CONFIG

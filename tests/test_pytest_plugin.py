@@ -24,6 +24,7 @@ from capture.pytest_plugin import thread_id_for, viewer_url
 from capture.pytest_plugin._calls import Call, describe_call
 from capture.pytest_plugin._names import MAX_THREAD_ID
 from tests.conftest import (
+    CHILD_PYTEST_ADDOPTS,
     CONFIG,
     ROOT,
     RunningStore,
@@ -155,6 +156,7 @@ def child(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.
     for name in list(os.environ):
         if name.startswith("CAPTURE_"):
             monkeypatch.delenv(name)
+    monkeypatch.setenv("PYTEST_ADDOPTS", CHILD_PYTEST_ADDOPTS)
     launch = {
         "executable_path": find_browser(CONFIG.browser.executable, headless=True),
         "args": launch_args(CONFIG.browser.args),
@@ -679,6 +681,7 @@ def bare_child(
     for name in list(os.environ):
         if name.startswith("CAPTURE_"):
             monkeypatch.delenv(name)
+    monkeypatch.setenv("PYTEST_ADDOPTS", CHILD_PYTEST_ADDOPTS)
     empty = tmp_path / "no-playwright-browsers"
     empty.mkdir()
     monkeypatch.setenv("PLAYWRIGHT_BROWSERS_PATH", str(empty))

@@ -11,6 +11,7 @@ import pytest
 from capture.demo_site import DemoSite
 from capture.pytest_plugin import thread_id_for
 from tests.conftest import (
+    CHILD_PYTEST_ADDOPTS,
     RunningStore,
     StartServe,
     assert_one_embedded_store,
@@ -30,6 +31,7 @@ def child(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.
     for name in list(os.environ):
         if name.startswith("CAPTURE_"):
             monkeypatch.delenv(name)
+    monkeypatch.setenv("PYTEST_ADDOPTS", CHILD_PYTEST_ADDOPTS)
     return pytester
 
 
