@@ -3,21 +3,26 @@ lose.
 
 Usage lines name arguments in capitals (`capture run [OPTIONS] TASK_FILE`, optional ones in
 brackets) rather than typer's `{task_file}`, and a group's list of commands shows each
-command's whole first paragraph rather than cutting it at a width with `...`. `cli.py`
-gives every command and group these classes when it registers them, and `root` (the
-`--version` option) to the `capture` command itself.
+command's whole first paragraph rather than cutting it at a width with `...`. The `capture`
+command itself is a `LazyGroup` (with `root`, the `--version` option): it imports a command's
+module only when that command runs or help lists it, so `capture values get` starts without
+loading the browser driver, the MCP SDK and the server (most of a second, paid by every
+command and every script that calls one).
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import importlib
+from collections.abc import Iterator, MutableMapping
+from typing import Annotated, Any, ClassVar
 
 import typer
 from typer.core import TyperCommand, TyperGroup
+from typer.models import CommandInfo, TyperInfo
 
 from capture._version import __version__
 
-__all__ = ["Command", "Group", "root"]
+__all__ = ["Command", "Group", "LazyGroup", "root"]
 
 
 def _summary(help_text: str | None) -> str:
@@ -62,6 +67,59 @@ class Group(TyperGroup):
 
     def get_short_help_str(self, limit: int = 45) -> str:
         return self.short_help or _summary(self.help)
+
+
+class LazyCommands(MutableMapping[str, Any]):
+    """A group's commands by name, each built from `"module:attribute"` (a command function
+    or a `typer.Typer` group) on first use; click and typer read it as their `commands`."""
+
+    def __init__(self, table: dict[str, str]) -> None:
+        self._table = table
+        self._built: dict[str, Any] = {}
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._built:
+            self._built[name] = _build(name, self._table[name])
+        return self._built[name]
+
+    def __setitem__(self, name: str, command: Any) -> None:
+        self._built[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        del self._table[name]
+        self._built.pop(name, None)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter({**self._table, **self._built})
+
+    def __len__(self) -> int:
+        return len({**self._table, **self._built})
+
+
+def _build(name: str, where: str) -> Any:
+    module, _, attribute = where.partition(":")
+    target = getattr(importlib.import_module(module), attribute)
+    # Plain help text: "[config: session.server]" in an option's help is text, not markup.
+    modes: dict[str, Any] = {"pretty_exceptions_short": True, "rich_markup_mode": None}
+    if isinstance(target, typer.Typer):
+        for info in target.registered_commands:
+            info.cls = Command
+        group = TyperInfo(target, name=name, cls=Group)
+        return typer.main.get_group_from_info(group, suggest_commands=True, **modes)
+    return typer.main.get_command_from_info(
+        CommandInfo(name=name, callback=target, cls=Command), **modes
+    )
+
+
+class LazyGroup(Group):
+    """A group whose commands are named in `lazy` (name → `"module:attribute"`) and built
+    from their modules on first use."""
+
+    lazy: ClassVar[dict[str, str]] = {}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.commands = LazyCommands(self.lazy)
 
 
 def _print_version(value: bool) -> None:

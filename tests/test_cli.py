@@ -364,18 +364,35 @@ def test_version(cli: Run) -> None:
     assert (code, out) == (0, f"capture {project['project']['version']}\n")
 
 
+def test_a_command_imports_only_its_own_machinery() -> None:
+    """`capture values get` loads neither the browser driver, the MCP SDK nor the server
+    (most of a second that every command and every script calling one would pay)."""
+    heavy = ["mcp", "playwright", "uvicorn", "capture.mcp", "capture.tasks", "capture.live"]
+    probe = (
+        "import sys\n"
+        "sys.argv = ['capture', 'values', 'get', '--help']\n"
+        "from capture.cli import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        f"print([m for m in {heavy!r} if m in sys.modules])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "[]"
+
+
 def test_the_top_level_help_shows_whole_descriptions(cli: Run) -> None:
+    import typer
+
     from capture.cli import app
 
     code, out, _ = cli("--help")
     assert code == 0
     listed = " ".join(out.split("Commands:", 1)[1].split())
     assert "..." not in listed
-    for info in app.registered_commands:
-        assert info.callback is not None
-        assert info.callback.__doc__ is not None
-        first = " ".join(info.callback.__doc__.split("\n\n")[0].split())
-        assert f"{info.name} {first}" in listed
+    for name, command in typer.main.get_command(app).commands.items():  # type: ignore[attr-defined]
+        assert command.help is not None
+        first = " ".join(command.help.split("\n\n")[0].split())
+        assert f"{name} {first}" in listed
 
 
 def _usage_line(cli: Run, *command: str) -> str:
