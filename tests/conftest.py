@@ -47,6 +47,13 @@ SITE_DIR = Path(__file__).resolve().parent / "site"
 CONFIG: Config = load_config(ROOT / "playwright.config.toml", env={})
 
 
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """`-n auto` starts two workers per core: a test spends most of its time waiting on a
+    browser, a subprocess or a server, so one per core leaves the CPU idle about half the
+    time (on 2 cores: 323 s with 2 workers, 266 s with 4, 276 s with 6)."""
+    return 2 * len(os.sched_getaffinity(0))
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
     outcome = yield
