@@ -47,6 +47,7 @@ SITE_DIR = Path(__file__).resolve().parent / "site"
 CONFIG: Config = load_config(ROOT / "playwright.config.toml", env={})
 
 
+@pytest.hookimpl(optionalhook=True)  # pytest-xdist's hook: `-p no:xdist` runs without it
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     """`-n auto` starts two workers per core: a test spends most of its time waiting on a
     browser, a subprocess or a server, so one per core leaves the CPU idle about half the

@@ -22,6 +22,7 @@ from capture.browser import find_browser, launch_args
 from capture.demo_site import DEMO_PASSWORD, DemoSite
 from capture.pytest_plugin import thread_id_for, viewer_url
 from capture.pytest_plugin._calls import Call, describe_call
+from capture.pytest_plugin._captured import folder_name
 from capture.pytest_plugin._names import MAX_THREAD_ID
 from tests.conftest import (
     CHILD_PYTEST_ADDOPTS,
@@ -212,6 +213,12 @@ def steps_of(values: dict[str, Any]) -> list[dict[str, Any]]:
 # -- no browser ------------------------------------------------------------------------
 
 
+def test_failure_folders_have_no_brackets() -> None:
+    assert folder_name("tests/test_a.py::test_b[chromium]") == "tests_test_a.py_test_b-chromium"
+    assert folder_name("t.py::test[x-y]-retry2") == "t.py_test-x-y-retry2"
+    assert folder_name("[]") == "test"
+
+
 def test_thread_ids_are_readable_unique_and_short() -> None:
     assert thread_id_for("tests/test_a.py::test_b[chromium]") == "tests/test_a.py::test_b[chromium]"
     assert thread_id_for("t.py::test_b", "ci-7/") == "ci-7/t.py::test_b"
@@ -274,7 +281,7 @@ def test_every_action_is_one_capture_in_the_tests_thread(
     assert values["__user_part_screenshot"]["part_type"] == "image"
 
     # --capture-out: every step's files, under the test's folder.
-    folder = out / "test_sign_in.py_test_sign_in[chromium]"
+    folder = out / "test_sign_in.py_test_sign_in-chromium"
     written = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
     assert written == [
         f"step-{n:03d}/{name}"
@@ -351,7 +358,7 @@ def test_echo(page: Page) -> None:
     result = run_captured(child, site.origin, store_server.base_url, "--capture-out", str(out))
     result.assert_outcomes(passed=1)
     assert red_pixels(Image.open(child.path / "unmasked.png")) > 100  # the page shows it
-    shot = out / "test_echo.py_test_echo[chromium]" / "step-002" / "screenshot.jpg"  # the fill
+    shot = out / "test_echo.py_test_echo-chromium" / "step-002" / "screenshot.jpg"  # the fill
     assert red_pixels(Image.open(shot)) == 0
     thread = thread_values(store_server.base_url, "test_echo.py::test_echo[chromium]")
     assert ECHOED_SECRET not in json.dumps(thread)

@@ -356,5 +356,8 @@ class CapturedTest:
 
 
 def folder_name(thread_id: str) -> str:
-    """A file-system-safe folder name for a thread."""
-    return re.sub(r"[^A-Za-z0-9_.=\[\]-]+", "_", thread_id).strip("_") or "test"
+    """A file-system-safe folder name for a thread. A parameter id in brackets becomes a
+    `-` suffix (`test_a[chromium]` → `test_a-chromium`): shells glob brackets, and some
+    tools and URL handlers cannot open a path holding them."""
+    plain = thread_id.replace("[", "-").replace("]", "")
+    return re.sub(r"[^A-Za-z0-9_.=-]+", "_", plain).strip("_") or "test"

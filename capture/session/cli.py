@@ -254,8 +254,12 @@ def parts_clear(client: SessionClient, thread: Thread) -> None:
 def sessions(
     client: SessionClient,
     thread: Annotated[str | None, typer.Option("--thread", help="Only this thread")] = None,
-    limit: Annotated[int, typer.Option("--limit", min=1, max=1000)] = 50,
-    offset: Annotated[int, typer.Option("--offset", min=0)] = 0,
+    limit: Annotated[
+        int, typer.Option("--limit", min=1, max=1000, help="Sessions to list at most (1-1000)")
+    ] = 50,
+    offset: Annotated[
+        int, typer.Option("--offset", min=0, help="Skip this many of the newest first")
+    ] = 0,
     as_json: JsonOption = False,
 ) -> None:
     """List sessions, newest first."""
