@@ -360,4 +360,4 @@ def folder_name(thread_id: str) -> str:
     `-` suffix (`test_a[chromium]` → `test_a-chromium`): shells glob brackets, and some
     tools and URL handlers cannot open a path holding them."""
     plain = thread_id.replace("[", "-").replace("]", "")
-    return re.sub(r"[^A-Za-z0-9_.=-]+", "_", plain).strip("_") or "test"
+    return re.sub(r"[^A-Za-z0-9_.=-]+", "_", plain).strip("_-") or "test"
