@@ -4,10 +4,11 @@ lose.
 Usage lines name arguments in capitals (`capture run [OPTIONS] TASK_FILE`, optional ones in
 brackets) rather than typer's `{task_file}`, and a group's list of commands shows each
 command's whole first paragraph rather than cutting it at a width with `...`. The `capture`
-command itself is a `LazyGroup` (with `root`, the `--version` option): it imports a command's
-module only when that command runs or help lists it, so `capture values get` starts without
-loading the browser driver, the MCP SDK and the server (most of a second, paid by every
-command and every script that calls one).
+command itself is a `LazyGroup` (with `root`, the `--version` option), which lists its
+commands by what they are for and imports a command's module only when that command runs
+or help lists it, so `capture values get` starts without loading the browser driver, the
+MCP SDK and the server (most of a second, paid by every command and every script that calls
+one).
 """
 
 from __future__ import annotations
@@ -112,14 +113,24 @@ def _build(name: str, where: str) -> Any:
 
 
 class LazyGroup(Group):
-    """A group whose commands are named in `lazy` (name → `"module:attribute"`) and built
-    from their modules on first use."""
+    """A group whose commands are listed under `sections` (title → name →
+    `"module:attribute"`) and built from their modules on first use."""
 
-    lazy: ClassVar[dict[str, str]] = {}
+    sections: ClassVar[dict[str, dict[str, str]]] = {}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.commands = LazyCommands(self.lazy)
+        self.commands = LazyCommands(
+            {name: where for table in self.sections.values() for name, where in table.items()}
+        )
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        """Each section's commands under its title, the descriptions in one column."""
+        width = max(len(name) for table in self.sections.values() for name in table)
+        for title, table in self.sections.items():
+            rows = [(name.ljust(width), self.commands[name].get_short_help_str()) for name in table]
+            with formatter.section(title):
+                formatter.write_dl(rows)
 
 
 def _print_version(value: bool) -> None:

@@ -16,28 +16,37 @@ import typer
 from capture._cli_help import LazyGroup, root
 from capture.errors import CaptureError
 
-__all__ = ["COMMANDS", "app", "main"]
+__all__ = ["COMMANDS", "SECTIONS", "app", "main"]
 
-# In the order `capture --help` lists them: name → the module and the command function (or
-# typer group) in it. Every command and group prints click-style usage lines and its whole
-# description (capture/_cli_help.py).
-COMMANDS = {
-    "serve": "capture.store.cli:serve",
-    "sessions": "capture.session.cli:sessions",
-    "agent-context": "capture.agent.cli:agent_context",
-    "run": "capture.tasks.cli:run",
-    "schema": "capture.tasks.cli:schema",
-    "demo": "capture.demo_site.cli:demo",
-    "record": "capture.live.cli:record",
-    "snap": "capture.entry.cli:snap",
-    "mcp": "capture.mcp.cli:mcp",
-    "values": "capture.session.cli:values_app",
-    "parts": "capture.session.cli:parts_app",
+# What `capture --help` lists, by what the commands are for: name → the module and the
+# command function (or typer group) in it. Every command and group prints click-style usage
+# lines and its whole description (capture/_cli_help.py).
+SECTIONS = {
+    "Do (a browser, every step captured)": {
+        "run": "capture.tasks.cli:run",
+        "record": "capture.live.cli:record",
+        "snap": "capture.entry.cli:snap",
+        "mcp": "capture.mcp.cli:mcp",
+        "schema": "capture.tasks.cli:schema",
+    },
+    "Look (the store and its viewer)": {
+        "serve": "capture.store.cli:serve",
+    },
+    "Read (a thread's parts and values)": {
+        "agent-context": "capture.agent.cli:agent_context",
+        "sessions": "capture.session.cli:sessions",
+        "parts": "capture.session.cli:parts_app",
+        "values": "capture.session.cli:values_app",
+    },
+    "Try (the demo shop)": {
+        "demo": "capture.demo_site.cli:demo",
+    },
 }
+COMMANDS = {name: where for table in SECTIONS.values() for name, where in table.items()}
 
 
 class _Commands(LazyGroup):
-    lazy = COMMANDS
+    sections = SECTIONS
 
 
 app = typer.Typer(

@@ -6,7 +6,7 @@ import base64
 import json
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -380,6 +380,42 @@ def test_a_command_imports_only_its_own_machinery() -> None:
     assert done.stdout.splitlines()[-1] == "[]"
 
 
+def test_every_option_and_argument_has_help() -> None:
+    import typer
+
+    from capture.cli import app
+
+    def walk(command: Any, path: str) -> Iterator[tuple[str, Any]]:
+        yield path, command
+        for name, sub in (getattr(command, "commands", None) or {}).items():
+            yield from walk(sub, f"{path} {name}")
+
+    bare = [
+        f"{path} {param.opts[0]}"
+        for path, command in walk(typer.main.get_command(app), "capture")
+        for param in command.params
+        if not getattr(param, "help", None) and param.opts != ["--help"]
+    ]
+    assert bare == []
+
+
+def test_the_top_level_help_groups_the_commands_by_what_they_are_for(cli: Run) -> None:
+    from capture.cli import SECTIONS
+
+    code, out, _ = cli("--help")
+    assert code == 0
+    titles = [title.split(" (")[0] for title in SECTIONS]
+    assert titles == ["Do", "Look", "Read", "Try"]
+    assert {"run", "record", "snap", "mcp"} <= set(SECTIONS[next(iter(SECTIONS))])
+    starts = [out.index(f"\n{title}:\n") for title in SECTIONS]
+    assert starts == sorted(starts)
+    ends = [*starts[1:], len(out)]
+    for (title, table), start, end in zip(SECTIONS.items(), starts, ends, strict=True):
+        block = out[start:end]
+        for name in table:
+            assert f"\n  {name} " in block, (title, name)
+
+
 def test_the_top_level_help_shows_whole_descriptions(cli: Run) -> None:
     import typer
 
@@ -387,7 +423,7 @@ def test_the_top_level_help_shows_whole_descriptions(cli: Run) -> None:
 
     code, out, _ = cli("--help")
     assert code == 0
-    listed = " ".join(out.split("Commands:", 1)[1].split())
+    listed = " ".join(out.split("Show this message and exit.", 1)[1].split())
     assert "..." not in listed
     for name, command in typer.main.get_command(app).commands.items():  # type: ignore[attr-defined]
         assert command.help is not None
