@@ -46,3 +46,12 @@ def test_the_demo_script_refuses_an_unknown_argument(tmp_path: Path) -> None:
     done = run_command([str(ROOT / "scripts" / "demo"), "--fast"], tmp_path)
     assert done.returncode == 2
     assert done.stderr.splitlines()[-1] == "scripts/demo: unexpected argument: --fast"
+
+
+def test_setup_prints_plain_lines_when_its_output_is_not_a_terminal(tmp_path: Path) -> None:
+    """Set up already (the suite runs after it), so this only checks and says so."""
+    done = run_command([str(ROOT / "scripts" / "setup")], tmp_path)
+    assert done.returncode == 0, done.stderr
+    lines = done.stderr.splitlines()
+    assert lines and all(line.startswith("setup: ") for line in lines), done.stderr
+    assert "\x1b" not in done.stdout + done.stderr
