@@ -53,5 +53,6 @@ def test_setup_prints_plain_lines_when_its_output_is_not_a_terminal(tmp_path: Pa
     done = run_command([str(ROOT / "scripts" / "setup")], tmp_path)
     assert done.returncode == 0, done.stderr
     lines = done.stderr.splitlines()
-    assert lines and all(line.startswith("setup: ") for line in lines), done.stderr
+    assert lines
+    assert all(line.startswith("setup: ") for line in lines), done.stderr
     assert "\x1b" not in done.stdout + done.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,8 @@ def test_snap_stores_prints_and_writes_files(store_server: Any, site: Site, tmp_
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0].startswith("thread t-snap step 1: 1280x800 JPEG")
-    assert "wrote" in lines[-1]
+    assert lines[2] == "status: 200 OK"
+    assert any(line.startswith("wrote ") for line in lines)
     observation = (out / "observation.txt").read_text()
     assert "Todo app" in observation
     assert site.url("spa.html") in observation
@@ -48,6 +50,7 @@ def test_snap_stores_prints_and_writes_files(store_server: Any, site: Site, tmp_
     stored = base64.b64decode(values["__user_part_screenshot"]["data"]["bytes"])
     assert stored == (out / "screenshot.jpg").read_bytes()
     assert values["__user_part_observation"]["data"] + "\n" == observation
+    assert done.stdout.endswith(f"\n\n{observation}")  # what was stored, printed
     assert "capture.step.000001" in values
 
 
@@ -147,3 +150,24 @@ def test_snap_prints_what_it_stored(store_server: Any, site: Site) -> None:
     head, _, keys = done.stdout.splitlines()[1].partition(": ")
     assert head == f"stored in thread 't-stored' at {store_server.base_url}"
     assert sorted(keys.split(", ")) == sorted(stored)
+
+
+def test_snap_of_a_404_says_404_and_fails_only_when_strict(store_server: Any, site: Site) -> None:
+    url = site.url("no-such-page.html")
+    done = snap(url, "--thread", "t-404", "--server", store_server.base_url)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[2:4] == ["status: 404 Not Found", "note: the page answered 404 Not Found"]
+    strict = snap(url, "--thread", "t-404-strict", "--strict", "--server", store_server.base_url)
+    assert strict.returncode == 1
+    assert strict.stderr.strip().splitlines() == [f"error: {url} answered 404 Not Found (--strict)"]
+    stored = httpx.get(f"{store_server.base_url}/sessions/t-404-strict/values").json()["values"]
+    assert "__user_part_observation" in stored  # stored first, then failed
+
+
+def test_snap_without_a_thread_captures_into_a_new_dated_one(store_server: Any, site: Site) -> None:
+    done = snap(site.url("index.html"), "--server", store_server.base_url)
+    assert done.returncode == 0, done.stderr
+    thread = done.stdout.split()[1]
+    assert re.fullmatch(r"snap-\d{8}-\d{6}", thread), done.stdout
+    assert httpx.get(f"{store_server.base_url}/sessions/{thread}/values").status_code == 200

@@ -7,7 +7,7 @@ which thread ids) are `door_config`, `store_choice` and `check_thread`; see
 docs/architecture.md.
 """
 
-from capture.entry._doors import check_thread, door_config, store_choice
+from capture.entry._doors import check_thread, default_thread, door_config, store_choice
 from capture.entry._open import Capture, open_capture
 from capture.entry._store import ResolvedStore, StoreChoice, answers, resolve_store
 from capture.entry._sync import SyncCapture, open_capture_sync
@@ -19,6 +19,7 @@ __all__ = [
     "SyncCapture",
     "answers",
     "check_thread",
+    "default_thread",
     "door_config",
     "open_capture",
     "open_capture_sync",

@@ -8,6 +8,7 @@ store that must answer and a thread id the store would refuse read the same from
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from capture._cli_options import config_from
@@ -15,7 +16,7 @@ from capture.config import Config
 from capture.entry._store import StoreChoice
 from capture.session import check_thread_id
 
-__all__ = ["check_thread", "door_config", "store_choice"]
+__all__ = ["check_thread", "default_thread", "door_config", "store_choice"]
 
 
 def door_config(
@@ -43,3 +44,9 @@ def check_thread(thread: str, config: Config, *, source: str = "--thread") -> st
     """`thread` when the configured store would take it, else a `UsageError` naming where it
     came from (`source`), raised before anything starts."""
     return check_thread_id(thread, config.store.max_thread_id_length, source=source)
+
+
+def default_thread(door: str) -> str:
+    """The thread a door captures into when none is named: `<door>-<date>-<time>`, new for
+    each start, so two runs never mix their steps."""
+    return datetime.now().strftime(f"{door}-%Y%m%d-%H%M%S")

@@ -1,4 +1,4 @@
-"""`capture snap URL --thread T`: open a page, capture it once, print a short summary.
+"""`capture snap URL`: open a page, capture it once, print what was stored.
 
 The smallest front door: `open_capture`, one capture, close; so it lives beside the entry.
 """
@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from http import HTTPStatus
 from pathlib import Path
 from typing import Annotated
 
@@ -16,7 +17,7 @@ from playwright.async_api import Page
 
 from capture._cli_options import ConfigOption, ConnectOption, ServerOption, TokenOption
 from capture.config import Config, parse_duration
-from capture.entry._doors import check_thread, door_config, store_choice
+from capture.entry._doors import check_thread, default_thread, door_config, store_choice
 from capture.entry._open import open_capture
 from capture.entry._store import StoreChoice
 from capture.errors import BrowserError, StoreUnavailableError, UsageError
@@ -28,7 +29,12 @@ __all__ = ["snap"]
 
 def snap(
     url: Annotated[str, typer.Argument(help="The page to open")],
-    thread: Annotated[str, typer.Option("--thread", help="Thread id to store the capture in")],
+    thread: Annotated[
+        str | None,
+        typer.Option(
+            "--thread", help="Thread to store the capture in [default: snap-<date>-<time>]"
+        ),
+    ] = None,
     wait_for: Annotated[
         str | None,
         typer.Option("--wait-for", help="CSS selector to wait for before capturing"),
@@ -47,18 +53,22 @@ def snap(
     server: ServerOption = None,
     token: TokenOption = None,
     headed: Annotated[bool, typer.Option("--headed", help="Show the browser window")] = False,
+    strict: Annotated[
+        bool,
+        typer.Option("--strict", help="Exit 1 when the page answered 4xx or 5xx (after storing)"),
+    ] = False,
     connect: ConnectOption = None,
     config_file: ConfigOption = None,
 ) -> None:
     """Open URL, capture it once into the thread, and print what was stored."""
     cfg = door_config(config_file, server=server, token=token, **{"browser.connect_url": connect})
-    check_thread(thread, cfg)
+    thread = check_thread(default_thread("snap") if thread is None else thread, cfg)
     try:
         limit = parse_duration(timeout).total_seconds()
     except ValueError as exc:
         raise UsageError(f"--timeout: {exc}") from None
     page = _Page(url, wait_for, limit)
-    result, dropped, base_url = asyncio.run(
+    result, status, dropped, base_url = asyncio.run(
         _snap(cfg, page, thread, headed, store=store_choice(server))
     )
     if dropped:
@@ -80,7 +90,11 @@ def snap(
     if image is not None:
         stored.insert(0, cfg.capture.screenshot_key)
     typer.echo(f"stored in thread {thread!r} at {base_url}: {', '.join(stored)}")
-    for note in result.notes:
+    answered = _status_line(status)
+    typer.echo(f"status: {answered}")
+    failed = status is not None and status >= 400
+    notes = [f"the page answered {answered}", *result.notes] if failed else result.notes
+    for note in notes:
         typer.echo(f"note: {note}")
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
@@ -90,6 +104,19 @@ def snap(
             written.append(out / f"screenshot.{image.extension}")
             written[-1].write_bytes(image.data)
         typer.echo("wrote " + ", ".join(str(path) for path in written))
+    typer.echo(f"\n{result.observation}")
+    if failed and strict:
+        raise BrowserError(f"{url} answered {answered} (--strict)")
+
+
+def _status_line(status: int | None) -> str:
+    """`404 Not Found`; a page with no HTTP response of its own (`about:`, `data:`) says so."""
+    if status is None:
+        return "no HTTP response (not an http(s) page)"
+    try:
+        return f"{status} {HTTPStatus(status).phrase}"
+    except ValueError:
+        return str(status)
 
 
 @dataclass(frozen=True)
@@ -100,14 +127,16 @@ class _Page:
     wait_for: str | None
     timeout: float
 
-    async def open(self, page: Page) -> None:
-        """Open the page, then wait for the selector; each failure says which it was."""
+    async def open(self, page: Page) -> int | None:
+        """Open the page, then wait for the selector; each failure says which it was. The
+        main document's HTTP status, if it had one."""
         try:
-            await page.goto(self.url, timeout=self.timeout * 1000)
+            response = await page.goto(self.url, timeout=self.timeout * 1000)
         except PlaywrightError as exc:
             raise BrowserError(f"could not open {self.url}: {short_error(exc)}") from exc
+        status = response.status if response is not None else None
         if not self.wait_for:
-            return
+            return status
         try:
             await page.wait_for_selector(self.wait_for, timeout=self.timeout * 1000)
         except PlaywrightError as exc:
@@ -115,11 +144,12 @@ class _Page:
                 f"opened {self.url}, but --wait-for {self.wait_for!r} never appeared "
                 f"(waited {self.timeout:g}s; --timeout sets how long): {short_error(exc)}"
             ) from exc
+        return status
 
 
 async def _snap(
     cfg: Config, target: _Page, thread: str, headed: bool, *, store: StoreChoice
-) -> tuple[CaptureResult, int, str]:
+) -> tuple[CaptureResult, int | None, int, str]:
     async with open_capture(
         cfg,
         store=store,
@@ -129,7 +159,7 @@ async def _snap(
         page = capture.page
         assert page is not None
         rec = capture.recorder(page, thread)
-        await target.open(page)
+        status = await target.open(page)
         result = await rec.capture(f"open {target.url}")
         await capture.close_recorders(rec)
-    return result, rec.stats.dropped, capture.base_url
+    return result, status, rec.stats.dropped, capture.base_url

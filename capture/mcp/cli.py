@@ -9,14 +9,20 @@ from __future__ import annotations
 import asyncio
 import re
 from contextlib import suppress
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from capture._cli_options import ConfigOption, ServerOption, TokenOption
-from capture.entry import check_thread, door_config, open_capture, store_choice
+from capture.entry import (
+    check_thread,
+    default_thread,
+    door_config,
+    open_capture,
+    store_choice,
+)
 from capture.errors import ConfigError
 from capture.mcp._glance import ImageMode
 from capture.mcp._server import create_server, serve_http, serve_stdio
@@ -148,9 +154,7 @@ def mcp(
             update={"capture": config.capture.model_copy(update={"time_box": MCP_TIME_BOX})}
         )
     named = read_dotenv(secrets) if secrets is not None else {}
-    if thread is None:
-        thread = datetime.now().strftime("mcp-%Y%m%d-%H%M%S")
-    check_thread(thread, config)
+    thread = check_thread(default_thread("mcp") if thread is None else thread, config)
     mode: ImageMode = image  # type: ignore[assignment]
 
     async def serve() -> None:
