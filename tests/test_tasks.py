@@ -197,7 +197,14 @@ def test_wrong_types_are_named_with_their_lines() -> None:
         ("scroll: {dy: 0}", "scroll what?"),
         ("click: {frame: {name: pay}}", "'frame' says where to look; also give what"),
         ("expect: {frame: f1}", "'frame' says where to look"),
-        ("click: {css: a, frame: {nme: pay}}", "steps[0].click.frame.nme: unknown field 'nme'"),
+        (
+            "click: {css: a, frame: {nme: pay}}",
+            "steps[0].click.frame.nme: unknown field 'nme' (did you mean 'name'?)",
+        ),
+        (
+            "click: {lable: Email}",
+            "steps[0].click.lable: unknown field 'lable' (did you mean 'label'?)",
+        ),
         ("click: {css: a, frame: {}}", "a frame is named by one of name, url, title"),
         ("click: {css: a, frame: {name: a, title: b}}", "(not 2: name, title)"),
         ("click: {css: a, frame: g1}", "'g1' is not a frame ref like 'f1'"),
@@ -212,7 +219,10 @@ def test_wrong_types_are_named_with_their_lines() -> None:
         ("expect: {}", "expect what?"),
         ("expect: {url_matches: '('}", "not a regular expression"),
         ("goto: /\n    click: a", "one step with 2 kinds (goto, click): split it"),
-        ("goto: /\n    tmeout: 2s", "steps[0].tmeout: unknown field 'tmeout'"),
+        (
+            "goto: /\n    tmeout: 2s",
+            "steps[0].tmeout: unknown field 'tmeout' (did you mean 'timeout'?)",
+        ),
         ("sleep: -1", "cannot be negative"),
     ],
 )
@@ -231,7 +241,7 @@ def test_top_level_mistakes() -> None:
     message = problems("name: t\nbase_url: x\ncapture: {quality: 5}\nsteps:\n  - goto: /\n")
     assert message.startswith("task.yaml:3: capture: quality: Input should be greater")
     message = problems("name: t\nbase_url: x\nvars:\n  P: {secrt: 1}\nsteps:\n  - goto: /\n")
-    assert message == "task.yaml:4: vars.P.secrt: unknown field 'secrt'"
+    assert message == "task.yaml:4: vars.P.secrt: unknown field 'secrt' (did you mean 'secret'?)"
 
 
 def test_missing_file() -> None:

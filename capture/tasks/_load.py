@@ -10,6 +10,7 @@ browser starts, naming the line a person has to fix.
 from __future__ import annotations
 
 import difflib
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -122,11 +123,24 @@ def _message(err: Any) -> str:
     if kind == "missing":
         return f"missing required field '{err['loc'][-1]}'"
     if kind == "extra_forbidden":
-        return f"unknown field '{err['loc'][-1]}'"
+        field = str(err["loc"][-1])
+        near = difflib.get_close_matches(field, _field_names(), n=1)
+        return f"unknown field '{field}'" + (f" (did you mean '{near[0]}'?)" if near else "")
     message = str(err["msg"]).removeprefix("Value error, ")
     if "input" in err and kind not in ("value_error", "assertion_error") and "type" in kind:
         message += f" (got {type(err['input']).__name__} {err['input']!r})"
     return message
+
+
+@functools.cache
+def _field_names() -> list[str]:
+    """Every field name a task file may use anywhere (the JSON Schema's properties, by
+    their YAML names): what a misspelt one is matched against."""
+    schema = TaskFile.model_json_schema()
+    names: set[str] = set()
+    for part in [schema, *schema.get("$defs", {}).values()]:
+        names.update(part.get("properties", {}))
+    return sorted(names)
 
 
 def parse_task(text: str, source: str = "<string>") -> TaskFile:
