@@ -347,7 +347,7 @@ def run_cli(
     [
         ("name: t\nbase_url: x\nsteps:\n  - goto: {url: /\n", "bad.yaml:5: not valid YAML"),
         ("name: t\nbase_url: x\nsteps:\n  - goto: /\n  - tap: a\n", "bad.yaml:5: steps[1].tap"),
-        ("name: t\nsteps:\n  - goto: /\n", "bad.yaml:1: (top level): step 1 goes to '/', a path"),
+        ("name: t\nsteps:\n  - goto: /\n", "bad.yaml:3: steps[0].goto: step 1 goes to '/', a path"),
         ("name: t\nbase_url: x\nsteps:\n  - scroll: {dy: far}\n", "bad.yaml:4: steps[0].scroll.dy"),
         ("name: t\nbase_url: x\nsteps:\n  - goto: /${NOPE}\n", "bad.yaml:4: variable ${NOPE}"),
         (

@@ -174,6 +174,8 @@ def parse_task(text: str, source: str = "<string>") -> TaskFile:
                 if loc[1] in bad_steps:
                     continue  # already named by _check_step_kinds
                 loc = loc[:2] + loc[3:]  # drop the union tag (the step kind)
+            if err["type"] == "relative_goto":
+                loc = ("steps", err["ctx"]["step"], "goto")
             path = _existing_path(data, loc)
             if err["type"] == "missing":
                 path = (*path, str(loc[-1]))

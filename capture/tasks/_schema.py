@@ -23,6 +23,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from capture.actions import Duration, Step, Text
 from capture.config import CaptureConfig
@@ -122,9 +123,12 @@ class TaskFile(_Model):
         if not self.base_url:
             for number, step in enumerate(self.steps, 1):
                 if step.kind == "goto" and _is_relative_url(step.args.url):
-                    raise ValueError(
-                        f"step {number} goes to {step.args.url!r}, a path: give the task a "
-                        "base_url, or the step an absolute URL"
+                    # `step` in the context lets the loader name the step's own line.
+                    raise PydanticCustomError(
+                        "relative_goto",
+                        "step {number} goes to '{url}', a path: give the task a base_url, or "
+                        "the step an absolute URL",
+                        {"step": number - 1, "number": number, "url": step.args.url},
                     )
         return self
 
