@@ -328,3 +328,28 @@ def test_a_click_into_a_field_long_before_the_typing_is_still_part_of_it() -> No
     goto = Action("goto", PAGE, value="http://127.0.0.1:8000/")
     steps = export_task([goto, *done], name="t").task.steps
     assert [s.kind for s in steps] == ["goto", "fill"]
+
+
+COUNTRY = {"role": "combobox", "name": "Country", "tag": "select", "targets": [{"css": "#c"}]}
+
+
+def _chose(value: str) -> list[dict[str, str]]:
+    return [{"value": value, "label": value.title()}]
+
+
+def test_arrow_keys_through_a_select_are_one_select_of_the_last_choice() -> None:
+    builder = ActionBuilder(quiet=1.0)
+    done: list[Action] = []
+    for now, value in ((0.0, "italy"), (0.2, "spain"), (0.4, "sweden")):
+        done += builder.feed(PAGE, event("select", COUNTRY, field=3, options=_chose(value)), now)
+    assert done == []
+    assert builder.due(now=1.3) == []  # within `quiet` of the last change
+    [chosen] = builder.due(now=1.5)
+    assert (chosen.kind, chosen.options) == ("select", ["sweden"])
+
+
+def test_a_select_is_completed_by_the_next_action() -> None:
+    builder = ActionBuilder(quiet=1.0)
+    assert builder.feed(PAGE, event("select", COUNTRY, field=3, options=_chose("italy")), 0) == []
+    chosen, pressed = builder.feed(PAGE, event("key", BUY, key="Enter"), 0.1)
+    assert (chosen.kind, chosen.options, pressed.kind) == ("select", ["italy"], "press")

@@ -185,9 +185,15 @@ class ActionBuilder:
             case "key":
                 made.kind, made.value = "press", event.key
                 return self._emit(made)
+            case "select" if pending and pending.kind == "select" and pending.field_key == key:
+                # Arrow keys step a closed select through its options, one change each: one
+                # intent, whose choice is the last.
+                pending.options = [o.value for o in event.options]
+                self._deadline = now + self.quiet
+                return []
             case "select":
                 made.kind, made.options = "select", [o.value for o in event.options]
-                return self._emit(made)
+                return self._hold(made, now)
             case "check":
                 made.kind = "check" if event.checked else "uncheck"
                 return self._emit(made)
