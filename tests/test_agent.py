@@ -40,6 +40,8 @@ from capture.session import (
     TextPart,
     part_adapter,
 )
+from capture.store import MemoryStore
+from tests.conftest import Clock, StartStore
 
 OBSERVATION = 'Step 3: click [ref=e7]\nURL: http://127.0.0.1/shop\n- button "Add" [ref=e9]'
 
@@ -230,3 +232,25 @@ def test_cli_refuses_an_unknown_format_and_a_missing_thread(store_server: Any) -
     missing = runner.invoke(app, ["agent-context", "--server", store_server.base_url])
     assert missing.exit_code == 2
     assert "THREAD" in missing.stderr
+
+
+def test_parts_that_expired_are_said_to_have_expired_and_when(
+    start_store_server: StartStore,
+) -> None:
+    clock = Clock()
+    served = start_store_server(MemoryStore(clock=clock))
+    expiry = Clock.START + timedelta(minutes=1)
+    with SessionClient(served.base_url) as client:
+        client.set_user_part_text("t-old", "observation", "the page", expiry=expiry)
+        client.set_user_part_image("t-old", "screenshot", image_bytes((8, 8)), expiry=expiry)
+    clock.advance(minutes=5)
+    runner = CliRunner()
+    done = runner.invoke(app, ["agent-context", "t-old", "--server", served.base_url])
+    assert done.exit_code == 0
+    assert done.stdout.strip() == "[]"
+    assert done.stderr == (
+        "note: thread 't-old' has no live user parts: the last expired at "
+        "2026-11-25T12:01:00.000Z\n"
+    )
+    never = runner.invoke(app, ["agent-context", "t-never", "--server", served.base_url])
+    assert never.stderr == "note: thread 't-never' has no live user parts\n"

@@ -11,7 +11,7 @@ from capture._cli_options import ConfigOption, ServerOption, TokenOption, fail
 from capture.agent._distri import distri_snippet
 from capture.agent._render import FORMATS, Format, render_parts, user_message
 from capture.entry import check_thread, door_config
-from capture.session import SessionClient
+from capture.session import SessionClient, rfc3339, user_part_key
 
 __all__ = ["agent_context"]
 
@@ -64,7 +64,23 @@ def agent_context(
     chosen = cast(Format, fmt)  # checked against FORMATS just above
     with SessionClient.from_config(cfg.session) as client:
         parts = client.get_user_parts(thread)
-    if not parts:
-        typer.echo(f"note: thread {thread!r} has no live user parts", err=True)
+        if not parts:
+            typer.echo(f"note: {_no_parts(client, thread, keys)}", err=True)
     blocks = render_parts(parts, chosen, max_edge=max_edge, order=keys)
     typer.echo(json.dumps(user_message(blocks, chosen) if message else blocks, indent=2))
+
+
+def _no_parts(client: SessionClient, thread: str, keys: tuple[str, ...]) -> str:
+    """Why a thread has no parts to give: they expired (and when: the store's history
+    knows), or none was ever stored there as far as the store can tell."""
+    expired = [
+        entry.expiry
+        for key in keys
+        for entry in client.get_history(thread, user_part_key(key))
+        if entry.expiry is not None
+    ]
+    if expired:
+        return (
+            f"thread {thread!r} has no live user parts: the last expired at {rfc3339(max(expired))}"
+        )
+    return f"thread {thread!r} has no live user parts"

@@ -12,6 +12,7 @@ from capture.session._core import (
 from capture.session._ids import check_thread_id, id_problem, is_unicode
 from capture.session.models import (
     USER_PART_PREFIX,
+    HistoryEntry,
     ImageBytes,
     ImagePart,
     ImageUrl,
@@ -27,6 +28,7 @@ __all__ = [
     "AsyncSessionClient",
     "BaseSessionClient",
     "Expiry",
+    "HistoryEntry",
     "ImageBytes",
     "ImagePart",
     "ImageUrl",

@@ -99,6 +99,7 @@ class SessionClient(BaseSessionClient, Closing):
     clear_user_parts = _sync(BaseSessionClient._clear_user_parts)
     get_user_parts = _sync(BaseSessionClient._get_user_parts)
     list_sessions = _sync(BaseSessionClient._list_sessions)
+    get_history = _sync(BaseSessionClient._get_history)
 
 
 class AsyncSessionClient(BaseSessionClient, AsyncClosing):
@@ -148,3 +149,4 @@ class AsyncSessionClient(BaseSessionClient, AsyncClosing):
     clear_user_parts = _async(BaseSessionClient._clear_user_parts)
     get_user_parts = _async(BaseSessionClient._get_user_parts)
     list_sessions = _async(BaseSessionClient._list_sessions)
+    get_history = _async(BaseSessionClient._get_history)

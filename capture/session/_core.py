@@ -31,6 +31,7 @@ from capture.errors import (
 )
 from capture.session.models import (
     USER_PART_PREFIX,
+    HistoryEntry,
     ImageBytes,
     ImagePart,
     Part,
@@ -365,6 +366,17 @@ class BaseSessionClient:
         for key in values:
             if key.startswith(USER_PART_PREFIX):
                 yield from self._delete_session_value(thread_id, key)
+
+    def _get_history(self, thread_id: str, key: str, *, limit: int = 1) -> Op[list[HistoryEntry]]:
+        """Versions of `key`, newest first, expired ones included. Only the embedded store
+        keeps history (an extension of the API): any other store answers with none."""
+        params: dict[str, str | int] = {"key": key, "limit": limit}
+        reply = yield self._request("GET", "sessions", thread_id, "history", params=params)
+        if reply.status_code == 404:
+            return []
+        body = _json(reply)
+        rows = body.get("history") if isinstance(body, dict) else None
+        return [HistoryEntry.model_validate(row) for row in rows or []]
 
     def _list_sessions(
         self, thread_id: str | None = None, *, limit: int = 50, offset: int = 0

@@ -6,6 +6,7 @@ silently reaches the model as a JSON text dump. These models make such a part un
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
@@ -81,3 +82,15 @@ class SessionInfo(_Wire):
 def user_part_key(name: str) -> str:
     """`screenshot` -> `__user_part_screenshot`; an already-prefixed name is kept as is."""
     return name if name.startswith(USER_PART_PREFIX) else USER_PART_PREFIX + name
+
+
+class HistoryEntry(_Wire):
+    """One version of a key from the embedded store's history (a capture extension, not
+    Distri's): expired versions included, which is how a reader learns *when* a part
+    expired."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    value: Any
+    set_at: datetime
+    expiry: datetime | None = None
