@@ -15,6 +15,7 @@ from tests.conftest import StartStore
 
 CHECKS = [
     "not_a_server_error",
+    "positive_data_acceptance",
     "status_code_conformance",
     "content_type_conformance",
     "response_headers_conformance",

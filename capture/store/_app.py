@@ -217,7 +217,9 @@ class _Contract:
         except ValueError:
             raise _bad("value holds a number too large for JSON") from None
         if not is_unicode(value_json):
-            raise _bad("value contains a lone surrogate (\\ud800-\\udfff): not Unicode text")
+            # A lone surrogate (U+D800-U+DFFF) is JSON but not Unicode text: kept as its
+            # escape, which every backend stores and which reads back as the same value.
+            value_json = json.dumps(data["value"], separators=(",", ":"), allow_nan=False)
         await self.store.set(thread_id, key, value_json, expiry)
         return Response(status_code=204)
 
@@ -321,7 +323,9 @@ def create_app(
         max_body_bytes, max_key_length, max_thread_id_length, body_timeout.total_seconds()
     )
     contract = _Contract(store, limits)
-    document = openapi_document(secured=bool(token))
+    document = openapi_document(
+        secured=bool(token), thread_id_length=max_thread_id_length, key_length=max_key_length
+    )
 
     async def healthz(request: Request) -> Response:
         # The pid tells which worker answered when `capture serve --workers N` runs several.

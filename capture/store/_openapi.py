@@ -1,8 +1,10 @@
 """The OpenAPI 3.1 description of the embedded store, written by hand to match `_app.py`.
 
 Every operation is listed under both mounts (`/api/v1` and `/v1`). The document is served at
-`/openapi.json`; schemathesis checks the server against it, so it states every status an
-operation can answer.
+`/openapi.json`; schemathesis checks the server against it both ways, so it states every
+status an operation can answer and every rule the server enforces on input (the lengths of
+thread ids and keys, their characters, the ranges of query parameters): a request the
+document allows is never refused.
 """
 
 from __future__ import annotations
@@ -30,15 +32,28 @@ _SESSION = {
         "task_ids": {"type": "array", "items": {"type": "string"}},
     },
 }
-_SET_BODY = {
-    "type": "object",
-    "required": ["key", "value"],
-    "properties": {
-        "key": {"type": "string", "minLength": 1},
-        "value": {"description": "any JSON value"},
-        "expiry": {"anyOf": [_RFC3339, {"type": "null"}]},
-    },
-}
+# What `capture.session.id_problem` refuses in a thread id or a key: control characters
+# (Unicode category Cc). It also refuses lone surrogates, which no UTF-8 path can carry and
+# which an ECMA-262 pattern cannot name (JSON Schema's pattern dialect).
+_ID_PATTERN = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"
+
+
+def _id(limit: int) -> dict[str, Any]:
+    return {"type": "string", "minLength": 1, "maxLength": limit, "pattern": _ID_PATTERN}
+
+
+def _set_body(key_length: int) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": ["key", "value"],
+        "properties": {
+            "key": _id(key_length),
+            "value": {"description": "any JSON value (a lone surrogate is kept as its escape)"},
+            "expiry": {"anyOf": [_RFC3339, {"type": "null"}]},
+        },
+    }
+
+
 _HISTORY = {
     "type": "object",
     "required": ["history"],
@@ -61,10 +76,6 @@ _HISTORY = {
 
 def _param(name: str, where: str, schema: dict[str, Any], required: bool) -> dict[str, Any]:
     return {"name": name, "in": where, "required": required, "schema": schema}
-
-
-_THREAD = _param("thread_id", "path", {"type": "string", "minLength": 1}, True)
-_KEY = _param("key", "path", {"type": "string", "minLength": 1}, True)
 
 
 def _json(description: str, schema: dict[str, Any]) -> dict[str, Any]:
@@ -92,79 +103,94 @@ def _op(summary: str, params: list[Any], ok: dict[str, dict[str, Any]], *errs: i
 
 _NO_CONTENT = {"204": {"description": "done; empty body"}}
 
-_PATHS: dict[str, dict[str, Any]] = {
-    "/sessions": {
-        "get": _op(
-            "List sessions with live values, most recently written first",
-            [
-                _param("thread_id", "query", {"type": "string"}, False),
-                _param("limit", "query", {"type": "integer", "minimum": 1, "maximum": 1000}, False),
-                _param("offset", "query", {"type": "integer", "minimum": 0}, False),
-            ],
-            {"200": _json("sessions", {"type": "array", "items": _SESSION})},
-        )
-    },
-    "/sessions/{thread_id}": {
-        "delete": _op("Clear a session (values and history)", [_THREAD], _NO_CONTENT)
-    },
-    "/sessions/{thread_id}/values": {
-        "get": _op(
-            "All live values of a session",
-            [_THREAD],
-            {
-                "200": _json(
-                    "values by key",
-                    {
-                        "type": "object",
-                        "required": ["values"],
-                        "properties": {"values": {"type": "object"}},
-                    },
-                )
-            },
-        ),
-        "post": {
-            **_op("Set a value (replaces value and expiry)", [_THREAD], _NO_CONTENT, 408, 413),
-            "requestBody": {
-                "required": True,
-                "content": {"application/json": {"schema": _SET_BODY}},
+
+def _paths(thread_id_length: int, key_length: int) -> dict[str, dict[str, Any]]:
+    """The operations of one mount."""
+    thread = _param("thread_id", "path", _id(thread_id_length), True)
+    key = _param("key", "path", _id(key_length), True)
+    return {
+        "/sessions": {
+            "get": _op(
+                "List sessions with live values, most recently written first",
+                [
+                    _param("thread_id", "query", {"type": "string"}, False),
+                    _param(
+                        "limit", "query", {"type": "integer", "minimum": 1, "maximum": 1000}, False
+                    ),
+                    _param(
+                        "offset",
+                        "query",
+                        {"type": "integer", "minimum": 0, "maximum": 10**9},
+                        False,
+                    ),
+                ],
+                {"200": _json("sessions", {"type": "array", "items": _SESSION})},
+            )
+        },
+        "/sessions/{thread_id}": {
+            "delete": _op("Clear a session (values and history)", [thread], _NO_CONTENT)
+        },
+        "/sessions/{thread_id}/values": {
+            "get": _op(
+                "All live values of a session",
+                [thread],
+                {
+                    "200": _json(
+                        "values by key",
+                        {
+                            "type": "object",
+                            "required": ["values"],
+                            "properties": {"values": {"type": "object"}},
+                        },
+                    )
+                },
+            ),
+            "post": {
+                **_op("Set a value (replaces value and expiry)", [thread], _NO_CONTENT, 408, 413),
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _set_body(key_length)}},
+                },
             },
         },
-    },
-    "/sessions/{thread_id}/values/{key}": {
-        "get": _op(
-            "One value; null when missing or expired",
-            [_THREAD, _KEY],
-            {
-                "200": _json(
-                    "the value",
-                    {"type": "object", "required": ["value"], "properties": {"value": {}}},
-                )
-            },
-        ),
-        "delete": _op("Delete a value (also when absent)", [_THREAD, _KEY], _NO_CONTENT),
-    },
-    "/sessions/{thread_id}/history": {
-        "get": _op(
-            "Past versions of a __user_part_* key, newest first",
-            [
-                _THREAD,
-                _param("key", "query", {"type": "string", "minLength": 1}, True),
-                _param(
-                    "limit", "query", {"type": "integer", "minimum": 1, "maximum": 10000}, False
-                ),
-            ],
-            {"200": _json("versions", _HISTORY)},
-        )
-    },
-}
+        "/sessions/{thread_id}/values/{key}": {
+            "get": _op(
+                "One value; null when missing or expired",
+                [thread, key],
+                {
+                    "200": _json(
+                        "the value",
+                        {"type": "object", "required": ["value"], "properties": {"value": {}}},
+                    )
+                },
+            ),
+            "delete": _op("Delete a value (also when absent)", [thread, key], _NO_CONTENT),
+        },
+        "/sessions/{thread_id}/history": {
+            "get": _op(
+                "Past versions of a __user_part_* key, newest first",
+                [
+                    thread,
+                    _param("key", "query", _id(key_length), True),
+                    _param(
+                        "limit", "query", {"type": "integer", "minimum": 1, "maximum": 10000}, False
+                    ),
+                ],
+                {"200": _json("versions", _HISTORY)},
+            )
+        },
+    }
 
 
-def openapi_document(*, secured: bool) -> dict[str, Any]:
-    """The document; `secured` adds the two accepted credentials as security schemes."""
+def openapi_document(
+    *, secured: bool, thread_id_length: int = 256, key_length: int = 512
+) -> dict[str, Any]:
+    """The document; `secured` adds the two accepted credentials as security schemes, and
+    the lengths are the server's limits (`store.max_thread_id_length`, `max_key_length`)."""
     paths: dict[str, Any] = {
         f"{base}{path}": copy.deepcopy(item)
         for base in ("/api/v1", "/v1")
-        for path, item in _PATHS.items()
+        for path, item in _paths(thread_id_length, key_length).items()
     }
     paths["/healthz"] = {
         "get": {
