@@ -34,9 +34,9 @@ SECTIONS = {
     },
     "Read (a thread's parts and values)": {
         "agent-context": "capture.agent.cli:agent_context",
-        "sessions": "capture.session.cli:sessions",
-        "parts": "capture.session.cli:parts_app",
-        "values": "capture.session.cli:values_app",
+        "sessions": "capture.shell.cli:sessions",
+        "parts": "capture.shell.cli:parts_app",
+        "values": "capture.shell.cli:values_app",
     },
     "Try (the demo shop)": {
         "demo": "capture.demo_site.cli:demo",

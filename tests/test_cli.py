@@ -144,7 +144,7 @@ def test_unreachable_server_and_wrong_token(
     monkeypatch.setenv("CAPTURE_SESSION_RETRIES", "0")
     code, _, err = cli("values", "list", "t", "--server", "http://127.0.0.1:9/api/v1")
     assert code == 1
-    assert "unreachable" in err
+    assert "no session store answers at http://127.0.0.1:9/api/v1" in err  # named: must answer
     assert len(err.strip().splitlines()) == 1
     guarded = start_store_server(token="s3cret")
     code, _, err = cli("values", "list", "t", "--server", guarded.base_url)
@@ -180,7 +180,7 @@ def test_entry_point_runs_as_a_program() -> None:
 @pytest.mark.parametrize(
     "module",
     [
-        "capture.session.cli",
+        "capture.shell.cli",
         "capture.store.cli",
         "capture.demo_site.cli",
         "capture.entry.cli",

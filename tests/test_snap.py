@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import re
 import subprocess
 from pathlib import Path
@@ -171,3 +172,25 @@ def test_snap_without_a_thread_captures_into_a_new_dated_one(store_server: Any, 
     thread = done.stdout.split()[1]
     assert re.fullmatch(r"snap-\d{8}-\d{6}", thread), done.stdout
     assert httpx.get(f"{store_server.base_url}/sessions/{thread}/values").status_code == 200
+
+
+def test_what_a_run_stored_in_the_embedded_store_is_read_with_nothing_serving(
+    site: Site, tmp_path: Path
+) -> None:
+    """snap, then agent-context and sessions in the same folder, with no store running:
+    the readers read the embedded store's file and say so."""
+    nowhere = f"http://127.0.0.1:{free_port()}/api/v1"
+    env = {**clean_env(), "CAPTURE_SESSION_SERVER": nowhere}
+    done = run_command(
+        [CAPTURE, "snap", site.url("index.html"), "--thread", "t-emb"], tmp_path, env=env
+    )
+    assert done.returncode == 0, done.stderr
+    context = run_command([CAPTURE, "agent-context", "t-emb"], tmp_path, env=env)
+    assert context.returncode == 0, context.stderr
+    blocks = json.loads(context.stdout)
+    assert [block["type"] for block in blocks] == ["image", "text"]
+    assert f"no session store at {nowhere}; running the embedded store" in context.stderr
+    assert str(tmp_path / ".capture" / "store.db") in context.stderr  # which store was read
+    listed = run_command([CAPTURE, "sessions", "--json"], tmp_path, env=env)
+    assert listed.returncode == 0, listed.stderr
+    assert [row["thread_id"] for row in json.loads(listed.stdout)] == ["t-emb"]

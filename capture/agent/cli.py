@@ -10,7 +10,7 @@ import typer
 from capture._cli_options import ConfigOption, ServerOption, TokenOption, fail
 from capture.agent._distri import distri_snippet
 from capture.agent._render import FORMATS, Format, render_parts, user_message
-from capture.entry import check_thread, door_config
+from capture.entry import check_thread, door_config, open_capture_sync, store_choice
 from capture.session import SessionClient, rfc3339, user_part_key
 
 __all__ = ["agent_context"]
@@ -62,10 +62,12 @@ def agent_context(
     if fmt not in FORMATS:
         raise fail(f"unknown --format {fmt!r}; use one of {', '.join(FORMATS)}", code=2)
     chosen = cast(Format, fmt)  # checked against FORMATS just above
-    with SessionClient.from_config(cfg.session) as client:
-        parts = client.get_user_parts(thread)
+    with open_capture_sync(cfg, store=store_choice(server)) as opened:
+        if opened.store.embedded:
+            typer.echo(opened.store.embedded, err=True)
+        parts = opened.client.get_user_parts(thread)
         if not parts:
-            typer.echo(f"note: {_no_parts(client, thread, keys)}", err=True)
+            typer.echo(f"note: {_no_parts(opened.client, thread, keys)}", err=True)
     blocks = render_parts(parts, chosen, max_edge=max_edge, order=keys)
     typer.echo(json.dumps(user_message(blocks, chosen) if message else blocks, indent=2))
 

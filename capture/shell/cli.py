@@ -1,7 +1,9 @@
 """`capture values`, `capture parts` and `capture sessions`: the session store from a shell.
 
-Each command gets a `SessionClient` built from the config (flags win) and makes one call;
-what comes back is printed as JSON on a pipe and as a table on a terminal.
+Each command gets a `SessionClient` on the store the entry finds (`--server`, which must
+answer; else the configured one when it answers; else the embedded store on disk, which it
+names on stderr) and makes one call; what comes back is printed as JSON on a pipe and as a
+table on a terminal.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Annotated, Any
 
 import typer
 
-from capture._cli_options import ConfigOption, ServerOption, TokenOption, config_from
+from capture._cli_options import ConfigOption, ServerOption, TokenOption
 from capture._output import emit, table
 from capture.config import parse_duration
 from capture.session import ImagePart, ImageUrl, SessionClient, TextPart
@@ -67,9 +69,15 @@ def _with_client(command: Callable[..., None]) -> Callable[..., None]:
     own = list(signature.parameters.values())[1:]  # all but `client`
 
     def run(*, server: str | None, token: str | None, config_file: str | None, **args: Any) -> None:
-        config = config_from(config_file, **{"session.server": server, "session.token": token})
-        with SessionClient.from_config(config.session) as client:
-            command(client, **args)
+        # The store machinery (the embedded server among it) loads when a command runs, not
+        # for `capture --help` (capture/_cli_help.py).
+        from capture.entry import door_config, open_capture_sync, store_choice
+
+        config = door_config(config_file, server=server, token=token)
+        with open_capture_sync(config, store=store_choice(server)) as opened:
+            if opened.store.embedded:
+                typer.echo(opened.store.embedded, err=True)
+            command(opened.client, **args)
 
     # name and docstring (the help text) from the command; the parameters typer reads:
     functools.update_wrapper(run, command, ("__module__", "__name__", "__qualname__", "__doc__"))
