@@ -123,7 +123,9 @@ class SessionConfig(_Section):
 class StoreConfig(_Section):
     """The embedded session store started by `capture serve`."""
 
-    url: str = "sqlite:///.capture/store.db"
+    # The user's data folder ($XDG_DATA_HOME, else ~/.local/share): one store that every
+    # command finds, from whichever directory it runs.
+    url: str = "sqlite:///$XDG_DATA_HOME/capture/store.db"
     host: str = "127.0.0.1"
     port: int = Field(8787, ge=0, le=65535)
     token: str = ""

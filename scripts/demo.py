@@ -1,7 +1,7 @@
 """capture's main job, end to end: run examples/shop.yaml on the bundled demo shop, headless,
-capturing every step into the embedded store (in-process, SQLite under .capture/), then print
-the step table and the final observation exactly as an agent receives it, read back from the
-store. `scripts/demo` runs the setup first, then this.
+capturing every step into the embedded store (in-process, SQLite in the user's data
+folder), then print the step table and the final observation exactly as an agent receives
+it, read back from the store. `scripts/demo` runs the setup first, then this.
 """
 
 from __future__ import annotations

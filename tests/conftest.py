@@ -47,6 +47,15 @@ SITE_DIR = Path(__file__).resolve().parent / "site"
 CONFIG: Config = load_config(ROOT / "playwright.config.toml", env={})
 
 
+@pytest.fixture(autouse=True)
+def _own_data_folder(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Each test's default store (`$XDG_DATA_HOME/capture/store.db`) is its own: never the
+    developer's, never another test's; subprocesses inherit it."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("data")))
+
+
 @pytest.hookimpl(optionalhook=True)  # pytest-xdist's hook: `-p no:xdist` runs without it
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     """`-n auto` starts two workers per core: a test spends most of its time waiting on a
@@ -824,10 +833,15 @@ def assert_one_embedded_store(result: pytest.RunResult, *, passed: int, captures
     assert f"{captures} captures from {passed} tests, one thread per test" in output
 
 
-def serve_embedded_store(capture_serve: StartServe, directory: Path) -> ServeProcess:
-    """`capture serve` on what the pytest plugin's embedded store kept (SQLite under
-    `directory`/.capture), to look at a finished run's captures."""
-    return capture_serve("--store", f"sqlite:///{directory / '.capture' / 'store.db'}")
+def default_store_file() -> Path:
+    """Where the default store keeps its data in this test (`_own_data_folder`)."""
+    return Path(os.environ["XDG_DATA_HOME"]) / "capture" / "store.db"
+
+
+def serve_embedded_store(capture_serve: StartServe) -> ServeProcess:
+    """Plain `capture serve`, from another folder: it finds what an embedded store kept in
+    the default place, to look at a finished run's captures."""
+    return capture_serve()
 
 
 def thread_values_raw(base_url: str, thread: str) -> tuple[bytes, dict[str, Any]]:

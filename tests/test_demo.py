@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from capture.demo_site import DEMO_PASSWORD
-from tests.conftest import ROOT, clean_env, run_command
+from tests.conftest import ROOT, clean_env, default_store_file, run_command
 
 
 @pytest.mark.browser
@@ -31,7 +31,7 @@ def test_demo_runs_the_example_and_prints_the_final_observation(tmp_path: Path) 
     assert "fill label 'Password' with '${SHOP_PASSWORD}'" in out
     for secret in (DEMO_PASSWORD, "4242 4242 4242 4242"):
         assert secret not in done.stdout + done.stderr
-        for file in (tmp_path / ".capture").iterdir():
+        for file in default_store_file().parent.iterdir():
             assert secret.encode() not in file.read_bytes()
 
 

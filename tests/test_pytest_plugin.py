@@ -32,6 +32,7 @@ from tests.conftest import (
     Site,
     StartServe,
     assert_one_embedded_store,
+    default_store_file,
     free_port,
     point_at_no_store,
     quote_segment,
@@ -539,14 +540,14 @@ def test_fails(page: Page) -> None:
         output,
         re.M,
     )
-    store_db = child.path / ".capture" / "store.db"
+    store_db = default_store_file()
     assert (
         f"afterwards: capture serve --store sqlite:///{store_db}  "
         f"then open http://127.0.0.1:8787/#/thread/{fails}"
     ) in result.outlines
 
-    # The embedded store kept its data (SQLite under .capture/): serve it and look.
-    served = serve_embedded_store(capture_serve, child.path)
+    # The embedded store kept its data (SQLite in the data folder): serve it and look.
+    served = serve_embedded_store(capture_serve)
     values = thread_values(served.base_url, "test_explicit.py::test_explicit[chromium]")
     actions = [step["action"] for step in steps_of(values)]
     assert actions == [
@@ -579,7 +580,7 @@ def test_page(page: Page, n: int) -> None:
     # The controller started the one embedded store and counts what its workers captured.
     assert_one_embedded_store(result, passed=4, captures=8)
 
-    served = serve_embedded_store(capture_serve, child.path)
+    served = serve_embedded_store(capture_serve)
     for n in range(4):
         values = thread_values(served.base_url, f"test_split.py::test_page[chromium-{n}]")
         assert len(steps_of(values)) == 2

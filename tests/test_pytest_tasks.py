@@ -95,7 +95,7 @@ def test_task_items_spread_over_xdist_workers_into_one_store(
     result = child.runpytest_subprocess("-p", "no:cacheprovider", "--capture-session", "-n", "2")
     # The controller started the one embedded store; the workers' items wrote into it.
     assert_one_embedded_store(result, passed=4, captures=12)
-    served = serve_embedded_store(capture_serve, child.path)
+    served = serve_embedded_store(capture_serve)
     for n in range(4):
         values = thread_values(served.base_url, f"test_cart_{n}.task.yaml::cart{n}")
         assert values["capture.run"]["status"] == "passed"

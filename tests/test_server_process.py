@@ -10,17 +10,16 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import StartServe, serve_refused
+from tests.conftest import StartServe, default_store_file, serve_refused, wait_until
 
 
 def test_serve_starts_prints_where_and_keeps_data_across_restarts(
     capture_serve: StartServe, tmp_path: Path
 ) -> None:
-    server = capture_serve()  # the default store: sqlite under ./.capture/
+    server = capture_serve()  # the default store: sqlite in the user's data folder
     assert server.base_url.startswith("http://127.0.0.1:")
     assert server.base_url.endswith("/api/v1")
-    db = tmp_path / ".capture" / "store.db"
-    assert server.data_line == f"data: sqlite {db}"
+    assert server.data_line == f"data: sqlite {default_store_file()}"
     body = {"key": "k/1", "value": {"ok": True}, "expiry": None}
     assert httpx.post(f"{server.base_url}/sessions/t/values", json=body).status_code == 204
     server.stop()
@@ -97,3 +96,18 @@ async def test_every_acknowledged_write_survives_sigkill(
     missing = [key for key in acked if key not in stored]
     assert not missing, f"{len(missing)} acknowledged writes lost, e.g. {missing[:5]}"
     assert all(stored[key]["i"] == i for key, i in acked.items())
+
+
+def test_serve_names_a_store_left_at_the_old_default_place(
+    capture_serve: StartServe, tmp_path: Path
+) -> None:
+    (tmp_path / ".capture").mkdir()
+    (tmp_path / ".capture" / "store.db").write_bytes(b"")
+    server = capture_serve()
+
+    def said() -> str:
+        server.stderr.seek(0)
+        return server.stderr.read().decode()
+
+    wait_until(lambda: "note:" in said(), "the note on stderr", limit=15)
+    assert said().startswith("note: .capture/store.db here is a capture store at the old default")

@@ -13,7 +13,16 @@ import httpx
 import pytest
 from PIL import Image
 
-from tests.conftest import CAPTURE, ROOT, BrowserServer, Site, clean_env, free_port, run_command
+from tests.conftest import (
+    CAPTURE,
+    ROOT,
+    BrowserServer,
+    Site,
+    clean_env,
+    default_store_file,
+    free_port,
+    run_command,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]  # a Chromium per subprocess
 
@@ -190,7 +199,7 @@ def test_what_a_run_stored_in_the_embedded_store_is_read_with_nothing_serving(
     blocks = json.loads(context.stdout)
     assert [block["type"] for block in blocks] == ["image", "text"]
     assert f"no session store at {nowhere}; running the embedded store" in context.stderr
-    assert str(tmp_path / ".capture" / "store.db") in context.stderr  # which store was read
+    assert str(default_store_file()) in context.stderr  # which store was read
     listed = run_command([CAPTURE, "sessions", "--json"], tmp_path, env=env)
     assert listed.returncode == 0, listed.stderr
     assert [row["thread_id"] for row in json.loads(listed.stdout)] == ["t-emb"]

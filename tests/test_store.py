@@ -17,13 +17,16 @@ import pytest
 from capture.config import StoreConfig
 from capture.errors import ConfigError, StorageError
 from capture.store import (
+    DEFAULT_STORE_URL,
     Entry,
     MemoryStore,
     SqliteStore,
     Store,
     StoreServer,
     check_exposure,
+    legacy_store_note,
     serve_in_background,
+    sqlite_path,
     store_from_url,
 )
 from tests.conftest import Clock
@@ -128,6 +131,34 @@ def test_store_urls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert isinstance(full, SqliteStore)
     assert full.synchronous == "full"
     assert full.describe().endswith("c.db (synchronous=full)")
+
+
+def test_the_default_store_is_in_the_users_data_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    default = store_from_url(DEFAULT_STORE_URL)
+    assert isinstance(default, SqliteStore)
+    assert default.path == tmp_path / "xdg" / "capture" / "store.db"
+    monkeypatch.setenv("XDG_DATA_HOME", "relative/is/ignored")  # the XDG spec's rule
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert sqlite_path("$XDG_DATA_HOME/x.db") == tmp_path / "home" / ".local" / "share" / "x.db"
+    monkeypatch.delenv("XDG_DATA_HOME")
+    assert sqlite_path("~/y.db") == tmp_path / "home" / "y.db"
+
+
+def test_a_store_at_the_old_default_place_is_named_in_a_note(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert legacy_store_note(DEFAULT_STORE_URL) is None
+    (tmp_path / ".capture").mkdir()
+    (tmp_path / ".capture" / "store.db").write_bytes(b"")
+    note = legacy_store_note(DEFAULT_STORE_URL)
+    assert note is not None
+    assert note.startswith("note: .capture/store.db here is a capture store at the old default")
+    assert "capture serve --store sqlite:///.capture/store.db" in note
+    assert legacy_store_note("sqlite:///.capture/store.db") is None  # chosen: no note
 
 
 @pytest.mark.parametrize(

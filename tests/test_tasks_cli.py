@@ -26,6 +26,7 @@ from tests.conftest import (
     StartServe,
     cart_task,
     clean_env,
+    default_store_file,
     free_port,
     run_command,
     wait_until,
@@ -93,7 +94,7 @@ def test_secrets_stay_out_of_the_store_and_the_output_on_the_embedded_store(
     assert "expected text '${NAME}' to be visible" in summary["failures"][0]
     # No store answered at the configured URL: the embedded one ran, and said where.
     assert f"no session store at {nowhere}" in done.stderr
-    assert f"data: sqlite {tmp_path / '.capture' / 'store.db'}" in done.stderr
+    assert f"data: sqlite {default_store_file()}" in done.stderr
     assert summary["store"] != nowhere
 
     printed = done.stdout + done.stderr
@@ -106,7 +107,7 @@ def test_secrets_stay_out_of_the_store_and_the_output_on_the_embedded_store(
         assert secret not in printed
         assert secret.encode() not in written  # the SQLite files (+WAL) and --out
     # ... while the captures are really there, in the embedded store's file.
-    stored = asyncio.run(_read_sqlite(tmp_path / ".capture" / "store.db", "secrets"))
+    stored = asyncio.run(_read_sqlite(default_store_file(), "secrets"))
     assert stored["capture.run"]["status"] == "failed"
     assert json.loads((tmp_path / "out" / "result.json").read_text())["thread"] == "secrets"
     assert (tmp_path / "out" / "step-010.txt").read_text().startswith("# Step 10: capture:")
@@ -357,7 +358,7 @@ def test_the_summary_says_how_to_see_the_thread_after_the_embedded_store_stopped
     )
     assert found, done.stdout
     store_url, page = found.groups()
-    assert store_url == f"sqlite:///{tmp_path / '.capture' / 'store.db'}"
+    assert store_url == f"sqlite:///{default_store_file()}"
     assert page == "http://127.0.0.1:8787/#/thread/keep%2Fme"
     served = capture_serve("--store", store_url, cwd=tmp_path.parent)  # from elsewhere
     with SessionClient(served.base_url) as client:

@@ -16,7 +16,7 @@ from typing import Literal
 from capture.config import Config
 from capture.errors import AuthError, StoreUnavailableError
 from capture.session import AsyncSessionClient
-from capture.store import serve_in_background, store_for, viewer_root
+from capture.store import legacy_store_note, serve_in_background, store_for, viewer_root
 
 __all__ = ["ResolvedStore", "StoreChoice", "answers", "resolve_store"]
 
@@ -65,9 +65,10 @@ async def resolve_store(config: Config, choice: StoreChoice) -> AsyncIterator[Re
         raise StoreUnavailableError(f"no session store answers at {url}")
     store = store_for(config.store)
     async with serve_in_background(config.store, port=0, store=store) as embedded:
-        yield ResolvedStore(
-            embedded,
+        said = (
             f"no session store at {url}; running the embedded store in-process "
             f"({embedded}, data: {store.describe()}; viewer: {viewer_root(embedded)}/ "
-            "while this run lasts)",
+            "while this run lasts)"
         )
+        note = legacy_store_note(config.store.url)
+        yield ResolvedStore(embedded, f"{said}\n{note}" if note else said)

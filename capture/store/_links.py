@@ -4,10 +4,10 @@ once an embedded store (which lives only as long as its run) has stopped."""
 from __future__ import annotations
 
 import shlex
-from pathlib import Path
 from urllib.parse import quote
 
 from capture.config import StoreConfig
+from capture.store._factory import sqlite_path
 
 __all__ = ["serve_afterwards", "viewer_root", "viewer_url"]
 
@@ -23,13 +23,13 @@ def viewer_url(base_url: str, thread_id: str) -> str:
 
 
 def _lasting_url(url: str) -> str:
-    """The store URL with a relative SQLite path made absolute, so the command works from
-    any directory."""
+    """The store URL with its SQLite path expanded and made absolute, so the command works
+    from any directory."""
     prefix = "sqlite:///"
     if not url.startswith(prefix) or url.startswith(prefix + "/"):
         return url
     path, _, query = url[len(prefix) :].partition("?")
-    return prefix + str(Path(path).resolve()) + (f"?{query}" if query else "")
+    return prefix + str(sqlite_path(path).resolve()) + (f"?{query}" if query else "")
 
 
 def serve_afterwards(store: StoreConfig, thread_id: str) -> str:

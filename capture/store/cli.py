@@ -9,6 +9,7 @@ import typer
 from capture._cli_options import ConfigOption, config_from
 from capture.config import StoreConfig
 from capture.store._base import Store
+from capture.store._factory import legacy_store_note
 from capture.store._serve import check_exposure
 from capture.store._workers import serve_foreground
 
@@ -72,5 +73,7 @@ def serve(
         typer.echo(f"capture store listening on {base_url} (also /v1; /healthz, /openapi.json)")
         typer.echo(f"data: {opened.describe()}")
         typer.echo(f"viewer: {base_url.removesuffix('/api/v1')}/")
+        if note := legacy_store_note(cfg.url):
+            typer.echo(note, err=True)
 
     serve_foreground(cfg, announce=announce)
