@@ -165,6 +165,23 @@ async def test_a_frame_or_target_that_is_not_there_fails_clearly(
     assert re.search(reason, error), error
 
 
+@pytest.mark.parametrize(
+    ("step", "near"),
+    [
+        ("click: {role: button, name: Sign inn}", 'near matches: button "Sign in"'),
+        ("fill: {label: Usrname, value: x}", 'near matches: textbox "Username"'),
+    ],
+)
+async def test_a_target_that_matches_nothing_names_the_near_matches(
+    steps: RunSteps, step: str, near: str
+) -> None:
+    result = await steps("login.html", f"  - {step}\n    timeout: 1s\n")
+    error = failure(result)
+    assert "timed out after 1s" in error
+    assert error.endswith(near), error
+    assert "prefilled-Secret-42" not in error  # names only, never a field's value
+
+
 async def test_frame_refs_are_the_frames_the_observation_numbered(
     tmp_path: Path, site: Site, chromium: Browser, store_server: RunningStore
 ) -> None:

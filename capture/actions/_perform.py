@@ -22,6 +22,7 @@ from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 
 from capture.actions._describe import describe, quote
 from capture.actions._frames import find_frame, url_pattern
+from capture.actions._near import near_matches
 from capture.actions._select import missing_options
 from capture.actions._step import DragArgs, ExpectArgs, StepBase, unhandled
 from capture.actions._target import Target
@@ -340,7 +341,10 @@ async def perform(page: Page, step: StepBase, ctx: StepContext, seconds: float) 
     except StepFailed as exc:
         raise StepFailed(ctx.vars.mask(exc.reason)) from None
     except (PlaywrightError, TimeoutError) as exc:
-        raise StepFailed(ctx.vars.mask(_in_frame(step) + _reason(exc, seconds))) from exc
+        reason = _in_frame(step) + _reason(exc, seconds)
+        if isinstance(step.args, Target) and isinstance(exc, PlaywrightTimeoutError):
+            reason += await near_matches(page, step.args)
+        raise StepFailed(ctx.vars.mask(reason)) from exc
     except CaptureError as exc:  # an unknown or stale ref, a missing variable
         raise StepFailed(ctx.vars.mask(str(exc))) from exc
     action = describe(step, ctx.vars, value_hidden=done is True)
