@@ -566,10 +566,23 @@ def descendants(pid: int) -> list[int]:
 
 
 def free_port() -> int:
-    """A loopback port nothing listens on right now."""
+    """A loopback port nothing listens on right now, for a server the test starts on it."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+_HELD: list[socket.socket] = []
+
+
+def dead_port() -> int:
+    """A loopback port nothing listens on, nor will while this worker lives: it is bound here
+    and never listened on, so a connection is refused at once. (A port `free_port` found
+    free could meanwhile be taken by a server of a test on another worker.)"""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    _HELD.append(sock)
+    return int(sock.getsockname()[1])
 
 
 async def until(check: Callable[[], bool], what: str, limit: float = 15.0) -> None:
@@ -819,7 +832,7 @@ def run_command(
 def point_at_no_store(monkeypatch: pytest.MonkeyPatch) -> str:
     """Set CAPTURE_SESSION_SERVER to a loopback URL nothing answers at, as a developer with
     no store running has it (the pytest plugin then starts its embedded store); that URL."""
-    nothing = f"http://127.0.0.1:{free_port()}/api/v1"
+    nothing = f"http://127.0.0.1:{dead_port()}/api/v1"
     monkeypatch.setenv("CAPTURE_SESSION_SERVER", nothing)
     return nothing
 

@@ -19,7 +19,7 @@ from capture.config import BrowserConfig, Config, ContextConfig
 from capture.errors import BrowserError
 from capture.recorder import Recorder
 from capture.session import AsyncSessionClient
-from tests.conftest import BrowserServer, Site, descendants, free_port
+from tests.conftest import BrowserServer, Site, dead_port, descendants, free_port
 
 pytestmark = pytest.mark.browser
 
@@ -257,7 +257,7 @@ async def test_connect_to_a_server_without_a_browser_says_what_to_do(
 
 
 async def test_connect_to_nothing_is_one_browser_error() -> None:
-    url = f"ws://127.0.0.1:{free_port()}/"
+    url = f"ws://127.0.0.1:{dead_port()}/"
     with pytest.raises(BrowserError, match=f"could not connect to the browser server at {url}"):
         async with open_browser(BrowserConfig(connect_url=url, launch_timeout=5)):
             pass

@@ -26,7 +26,15 @@ from mcp.types import CallToolResult, ImageContent, TextContent
 
 from capture.demo_site import DEMO_PASSWORD, DemoSite
 from capture.mcp.cli import DEFAULT_MAX_CHARS
-from tests.conftest import CAPTURE, RunningStore, clean_env, free_port, run_command, wait_until
+from tests.conftest import (
+    CAPTURE,
+    RunningStore,
+    clean_env,
+    dead_port,
+    free_port,
+    run_command,
+    wait_until,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -231,7 +239,7 @@ async def test_errors_are_one_line_and_the_server_keeps_answering(
         bad = await s.error("browser_navigate", url="not a url")
         assert bad.startswith("Error: ")
         assert "\n" not in bad.split("\n\n")[0]
-        refused = await s.error("browser_navigate", url=f"http://127.0.0.1:{free_port()}/")
+        refused = await s.error("browser_navigate", url=f"http://127.0.0.1:{dead_port()}/")
         assert "ERR_CONNECTION_REFUSED" in refused.splitlines()[0]
         tab = await s.error("browser_tabs", action="select", index=7)
         assert tab == "Error: no tab 7: there are 1 (0 to 0)"

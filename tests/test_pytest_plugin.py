@@ -32,8 +32,8 @@ from tests.conftest import (
     Site,
     StartServe,
     assert_one_embedded_store,
+    dead_port,
     default_store_file,
-    free_port,
     point_at_no_store,
     quote_segment,
     serve_embedded_store,
@@ -591,7 +591,7 @@ def test_bad_capture_settings_are_one_line_errors(
     child: pytest.Pytester, site: Site, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     child.makepyfile(test_nothing="def test_nothing() -> None:\n    pass\n")
-    nothing = f"http://127.0.0.1:{free_port()}/api/v1"
+    nothing = f"http://127.0.0.1:{dead_port()}/api/v1"
     result = run_captured(child, site.origin, nothing)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert [line for line in result.errlines if line] == [

@@ -22,7 +22,7 @@ from capture.recorder._screenshot import fallback_options, fallback_shot
 from capture.recorder.observe import read_sensitive
 from capture.session import AsyncSessionClient, BaseSessionClient
 from tests._helpers import OBS, SHOT
-from tests.conftest import Site, free_port, thread_values_raw
+from tests.conftest import Site, dead_port, thread_values_raw
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 
@@ -287,7 +287,7 @@ async def test_only_the_latest_step_records_are_kept(
 
 
 def _down_url() -> str:
-    return f"http://127.0.0.1:{free_port()}/api/v1"
+    return f"http://127.0.0.1:{dead_port()}/api/v1"
 
 
 async def test_store_down_never_fails_the_task(apage: Page, site: Site) -> None:

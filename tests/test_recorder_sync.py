@@ -18,7 +18,7 @@ from capture.config import CaptureConfig
 from capture.recorder import Recorder, SyncRecorder
 from capture.session import SessionClient
 from tests._helpers import OBS, SHOT
-from tests.conftest import Site, free_port, thread_values_raw
+from tests.conftest import Site, dead_port, thread_values_raw
 
 pytestmark = pytest.mark.browser
 
@@ -85,7 +85,7 @@ def test_sync_capture_stores_masked_image_and_scrubbed_texts(
 def test_sync_store_down_never_fails_the_task(page: Page, site: Site) -> None:
     cfg = CaptureConfig(upload_retries=0)
     with (
-        SessionClient(f"http://127.0.0.1:{free_port()}/api/v1", retries=0) as down,
+        SessionClient(f"http://127.0.0.1:{dead_port()}/api/v1", retries=0) as down,
         SyncRecorder(page, down, "t-down", config=cfg) as rec,
     ):
         page.goto(site.url("index.html"))

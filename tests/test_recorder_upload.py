@@ -12,11 +12,11 @@ import pytest
 from capture.errors import PayloadTooLargeError, StoreUnavailableError
 from capture.recorder._upload import AsyncUploader, RecorderStats, SyncUploader, Write
 from capture.session import AsyncSessionClient, SessionClient
-from tests.conftest import free_port, thread_values
+from tests.conftest import dead_port, thread_values
 
 
 def _closed_port_url() -> str:
-    return f"http://127.0.0.1:{free_port()}/api/v1"
+    return f"http://127.0.0.1:{dead_port()}/api/v1"
 
 
 def _uploader_options(**overrides: Any) -> dict[str, Any]:

@@ -19,8 +19,8 @@ from tests.conftest import (
     BrowserServer,
     Site,
     clean_env,
+    dead_port,
     default_store_file,
-    free_port,
     run_command,
 )
 
@@ -65,7 +65,7 @@ def test_snap_stores_prints_and_writes_files(store_server: Any, site: Site, tmp_
 
 
 def test_snap_with_the_store_down_fails_in_one_line(site: Site) -> None:
-    server = f"http://127.0.0.1:{free_port()}/api/v1"
+    server = f"http://127.0.0.1:{dead_port()}/api/v1"
     done = snap(
         site.url("index.html"),
         "--thread",
@@ -83,7 +83,7 @@ def test_snap_with_the_store_down_fails_in_one_line(site: Site) -> None:
 def test_snap_without_a_store_falls_back_to_the_embedded_one(site: Site) -> None:
     """As `capture run` and `capture record` do: nothing answers at the configured URL and
     none was named, so the embedded store takes the capture."""
-    nowhere = f"http://127.0.0.1:{free_port()}/api/v1"
+    nowhere = f"http://127.0.0.1:{dead_port()}/api/v1"
     done = snap(
         site.url("index.html"),
         "--thread",
@@ -110,7 +110,7 @@ def test_snap_without_a_browser_names_setup(store_server: Any, site: Site) -> No
 
 
 def test_snap_of_an_unreachable_page_is_one_error_line(store_server: Any) -> None:
-    url = f"http://127.0.0.1:{free_port()}/nothing.html"
+    url = f"http://127.0.0.1:{dead_port()}/nothing.html"
     done = snap(url, "--thread", "t", "--server", store_server.base_url)
     assert done.returncode == 1
     assert done.stderr.startswith(f"error: could not open {url}")
@@ -188,7 +188,7 @@ def test_what_a_run_stored_in_the_embedded_store_is_read_with_nothing_serving(
 ) -> None:
     """snap, then agent-context and sessions in the same folder, with no store running:
     the readers read the embedded store's file and say so."""
-    nowhere = f"http://127.0.0.1:{free_port()}/api/v1"
+    nowhere = f"http://127.0.0.1:{dead_port()}/api/v1"
     env = {**clean_env(), "CAPTURE_SESSION_SERVER": nowhere}
     done = run_command(
         [CAPTURE, "snap", site.url("index.html"), "--thread", "t-emb"], tmp_path, env=env

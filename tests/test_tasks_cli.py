@@ -26,8 +26,8 @@ from tests.conftest import (
     StartServe,
     cart_task,
     clean_env,
+    dead_port,
     default_store_file,
-    free_port,
     run_command,
     wait_until,
 )
@@ -70,7 +70,7 @@ def test_secrets_stay_out_of_the_store_and_the_output_on_the_embedded_store(
     tmp_path: Path, shop: DemoSite
 ) -> None:
     (tmp_path / "task.yaml").write_text(SECRET_TASK.format(url=shop.url, name=NAME_SECRET))
-    nowhere = f"http://127.0.0.1:{free_port()}/api/v1"
+    nowhere = f"http://127.0.0.1:{dead_port()}/api/v1"
     done = capture_run(
         tmp_path,
         "task.yaml",
@@ -156,7 +156,7 @@ def test_an_explicit_server_that_does_not_answer_is_an_error(tmp_path: Path) -> 
     (tmp_path / "task.yaml").write_text(
         "name: t\nbase_url: http://127.0.0.1:9\nsteps:\n  - goto: /\n"
     )
-    nowhere = f"http://127.0.0.1:{free_port()}/api/v1"
+    nowhere = f"http://127.0.0.1:{dead_port()}/api/v1"
     done = capture_run(tmp_path, "task.yaml", "--server", nowhere)
     assert done.returncode == 1
     assert done.stderr == f"error: no session store answers at {nowhere}\n"
@@ -239,7 +239,7 @@ def test_many_tasks_refuse_a_bad_file_or_a_shared_thread_before_anything_starts(
     (tmp_path / "a.yaml").write_text(cart_task("same", "http://127.0.0.1:9"))
     (tmp_path / "b.yaml").write_text(cart_task("same", "http://127.0.0.1:9"))
     (tmp_path / "bad.yaml").write_text("name: bad\nbase_url: /\nsteps:\n  - teleport: /\n")
-    nowhere = f"http://127.0.0.1:{free_port()}/api/v1"  # never reached
+    nowhere = f"http://127.0.0.1:{dead_port()}/api/v1"  # never reached
     shared = capture_run(tmp_path, "a.yaml", "b.yaml", "--server", nowhere)
     assert shared.returncode == 1
     assert shared.stderr == (
@@ -282,7 +282,7 @@ def test_tasks_on_a_playwright_browser_server(
 
 def test_a_browser_server_that_is_down_is_one_line(tmp_path: Path) -> None:
     (tmp_path / "a.yaml").write_text(cart_task("a", "http://127.0.0.1:9"))
-    down = f"ws://127.0.0.1:{free_port()}/"
+    down = f"ws://127.0.0.1:{dead_port()}/"
     for args in (["a.yaml"], ["a.yaml", "a.yaml", "--parallel", "2"]):
         done = capture_run(tmp_path, *args, "--connect", down, CAPTURE_STORE_URL="memory://")
         assert done.returncode == 1
@@ -347,7 +347,7 @@ def test_the_summary_says_how_to_see_the_thread_after_the_embedded_store_stopped
 ) -> None:
     task = f"name: links\nbase_url: {site.origin}\nthread: keep/me\nsteps:\n  - goto: /table.html\n"
     (tmp_path / "task.yaml").write_text(task)
-    nowhere = f"http://127.0.0.1:{free_port()}/api/v1"
+    nowhere = f"http://127.0.0.1:{dead_port()}/api/v1"
     done = capture_run(tmp_path, "task.yaml", CAPTURE_SESSION_SERVER=nowhere)
     assert done.returncode == 0, done.stderr
     # While it runs, the embedded store's viewer is said to last only as long as the run ...
