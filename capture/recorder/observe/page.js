@@ -419,8 +419,15 @@
   // `labelled` is the element being named when `el` is its label.
   const contentText = (el, max, labelled = null) => {
     let out = "";
+    let enough = max; // raw characters that hold `max` once whitespace is collapsed
+    const full = () => {
+      if (out.length <= enough) return false;
+      const collapsed = out.replace(/\s+/g, " ").trim().length;
+      enough = out.length + max - collapsed;
+      return collapsed > max;
+    };
     const visit = (node) => {
-      if (out.length > max) return;
+      if (full()) return;
       if (node.nodeType === Node.TEXT_NODE) { out += node.data; return; }
       if (node.nodeType !== Node.ELEMENT_NODE || SKIP.has(node.tagName)) return;
       if (node.getAttribute("aria-hidden") === "true" || node.hidden) return;
@@ -870,11 +877,13 @@
     }
     if (clickable && reachable(el) && !el.querySelector(CONTROLS)) {
       if (items.length >= MAX_ITEMS) { full = true; pruned.add(el); return; }
-      // Short: its text is its name. Longer: a container, its content listed under it.
-      const whole = contentText(el, CLICK_NAME_MAX + 1).length > CLICK_NAME_MAX;
+      // Named by its text when that is short; else (named by a label, or with a long text)
+      // a container: its content is listed under it.
+      const label = nameOf(el, "", inRedact);
+      const whole = Boolean(label) || contentText(el, CLICK_NAME_MAX + 1).length > CLICK_NAME_MAX;
       const item = {
         role: "clickable",
-        name: nameOf(el, whole ? "" : "clickable", inRedact),
+        name: label || (whole ? "" : nameOf(el, "clickable", inRedact)),
         parent,
         box: box(r),
         ref: refFor(el),
