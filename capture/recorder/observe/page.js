@@ -431,6 +431,11 @@
       if (node.nodeType === Node.TEXT_NODE) { out += node.data; return; }
       if (node.nodeType !== Node.ELEMENT_NODE || SKIP.has(node.tagName)) return;
       if (node.getAttribute("aria-hidden") === "true" || node.hidden) return;
+      // Not rendered (a tooltip shown on hover): not part of the name.
+      if (node !== el && !node.checkVisibility({ visibilityProperty: true }) &&
+          getComputedStyle(node).display !== "contents") {
+        return;
+      }
       const label = node.getAttribute("aria-label");
       if (label && node !== el) { out += ` ${label} `; return; }
       if (node.tagName === "IMG") { out += ` ${node.getAttribute("alt") || ""} `; return; }
