@@ -17,9 +17,10 @@ from playwright.async_api import Browser, BrowserContext, Page
 
 from capture.browser import open_browser, watch_clicks
 from capture.config import Config
-from capture.recorder.observe import PageState, read_page_state, resolve_ref
+from capture.recorder.observe import PageState, Scrubber, read_page_state, resolve_ref
 from tests.conftest import RunningStore, Site
 from tests.test_mcp import over_stdio
+from tests.test_observe_text import observation
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 
@@ -209,3 +210,22 @@ async def test_a_field_is_invalid_once_the_person_left_it_so(page: Page, site: S
     assert '- textbox "E-mail" [invalid] [type=email]' in after
     # The required date nobody touched is not called invalid.
     assert '"Birthday" [required] [type=date]' in after
+
+
+async def test_longer_texts_inline_code_and_new_details_keep_secrets_out(
+    page: Page, site: Site
+) -> None:
+    """A typed password echoed near the end of a long paragraph (cut away before texts
+    were kept whole), and a redacted area with a link, inline code, a clickable, a select
+    and a date's constraints: none of it reaches the observation."""
+    await page.goto(site.url("controls.html"))
+    await page.get_by_label("Password").click()
+    await page.keyboard.type("typed-Secret-42")
+    state = await read_page_state(page)
+    text = observation(state=state, scrub=Scrubber(state.secret_values))
+    assert "typed-Secret-42" not in text
+    assert "as a careless page might, right here: [redacted], and then a few more words." in text
+    assert '- textbox "Password" [password] [placeholder="Your password"] [ref=' in text
+    for hidden in ("ACCT-991", "K3Y-Z", "Private action", "Secret plan", "2020-01-01"):
+        assert hidden not in text
+    assert '- clickable "[redacted]" [onclick] [ref=' in text

@@ -894,7 +894,7 @@
         ref: refFor(el),
         states: [clickable, ...statesOf(el, "clickable")],
       };
-      const hint = item.name ? "" : classHint(el);
+      const hint = item.name || inRedact ? "" : classHint(el);
       if (hint) item.states.push(`class=${hint}`);
       if (!whole) inlined(owner, item, tag);
       const index = items.length;
