@@ -1,11 +1,13 @@
 """Which elements a page's scripts listen to for clicks: an init script on the context.
 
-The outline gives a ref to elements a script makes clickable. A handler set as a property
-or an attribute (`el.onclick = ...`, `onclick="..."`) page.js reads itself; one added with
-`addEventListener` leaves no trace in the DOM. So this script, added to every context
-capture opens or captures in, wraps `EventTarget.prototype.addEventListener` before the
-page's own scripts run and notes each element given a click, mouse-button, pointer or
-touch listener in a WeakSet; page.js asks `window[Symbol.for("capture.clickListeners")]`.
+The outline gives a ref to elements a script makes clickable. A handler attribute
+(`onclick="..."`) page.js reads itself; a listener added with `addEventListener` leaves no
+trace in the DOM, and a handler property (`el.onclick = ...`) costs seven property reads
+per element to find. So this script, added to every context capture opens or captures in,
+wraps `EventTarget.prototype.addEventListener` and the handler properties' setters before
+the page's own scripts run, and notes each element given a click, mouse-button, pointer or
+touch listener or handler in a WeakMap; page.js asks
+`window[Symbol.for("capture.clickListeners")]`.
 
 What it cannot see (docs/mcp.md says so too): listeners added before it was there (a
 document already loaded when capture attached over CDP, or when a recorder first captured a
@@ -23,29 +25,54 @@ from capture.browser._internals import impl_of
 
 __all__ = ["CLICK_LISTENERS_JS", "watch_clicks"]
 
-# Defines a non-writable function on the window, once per document: `(el) => bool`. The
-# originals it calls are taken before any page script runs, so a page that replaces
-# WeakSet methods later changes nothing here.
+# Defines a non-writable function on the window, once per document: `(el) => reason`,
+# "listener" or the handler property set ("onclick", ...), else undefined. The originals it
+# calls are taken before any page script runs, so a page that replaces WeakMap methods
+# later changes nothing here. Handler properties are noted too: page.js then needs no
+# property reads (seven per element) to find them, only attributes (rare) and this map.
 CLICK_LISTENERS_JS = """(() => {
   const KEY = Symbol.for("capture.clickListeners");
   if (Object.prototype.hasOwnProperty.call(window, KEY)) return;
-  const seen = new WeakSet();
-  const add = WeakSet.prototype.add;
-  const has = WeakSet.prototype.has;
+  const seen = new WeakMap();
+  const get = WeakMap.prototype.get;
+  const set = WeakMap.prototype.set;
   const apply = Reflect.apply;
+  const note = (el, why) => {
+    try {
+      if (el && el.nodeType === 1 && apply(get, seen, [el]) === undefined) {
+        apply(set, seen, [el, why]);
+      }
+    } catch (e) { /* not an element (a cross-origin window): nothing to note */ }
+  };
   const TYPES = new Set(["click", "dblclick", "auxclick", "mousedown", "mouseup",
     "pointerdown", "pointerup", "touchstart", "touchend"]);
   const original = EventTarget.prototype.addEventListener;
-  const wrapped = {
+  EventTarget.prototype.addEventListener = {
     addEventListener(type, listener) { // two parameters, as the native one has
-      try {
-        if (TYPES.has(String(type)) && this && this.nodeType === 1) apply(add, seen, [this]);
-      } catch (e) { /* not an element (a cross-origin window): nothing to note */ }
+      if (typeof type === "string" && TYPES.has(type)) note(this, "listener");
       return apply(original, this, arguments);
     },
   }.addEventListener;
-  EventTarget.prototype.addEventListener = wrapped;
-  Object.defineProperty(window, KEY, { value: (el) => apply(has, seen, [el]) });
+  const HANDLERS = ["onclick", "onmousedown", "onmouseup", "onpointerdown", "onpointerup",
+    "ondblclick", "ontouchstart"];
+  for (const proto of [HTMLElement.prototype, SVGElement.prototype]) {
+    for (const name of HANDLERS) {
+      const d = Object.getOwnPropertyDescriptor(proto, name);
+      if (!d || !d.set) continue;
+      const setter = d.set;
+      Object.defineProperty(proto, name, { ...d, set: {
+        [name](value) {
+          if (value) note(this, name);
+          return apply(setter, this, [value]);
+        },
+      }[name] });
+    }
+  }
+  const probe = (el) => apply(get, seen, [el]);
+  // Added to a document whose scripts ran already: the handler properties they set are
+  // not noted, page.js reads them itself.
+  Object.defineProperty(probe, "late", { value: document.readyState !== "loading" });
+  Object.defineProperty(window, KEY, { value: probe });
 })()"""
 
 _watched: WeakSet[Any] = WeakSet()

@@ -317,19 +317,32 @@
     "onclick", "onmousedown", "onmouseup", "onpointerdown", "onpointerup", "ondblclick",
     "ontouchstart",
   ];
-  const listenedTo = (() => {
-    const probe = window[Symbol.for("capture.clickListeners")];
-    if (typeof probe !== "function") return () => false;
-    return (el) => {
-      try { return probe(el) === true; } catch (e) { return false; }
-    };
-  })();
   // A tabindex inside another clickable is that clickable's (merged); a handler, a
   // listener or a pointer cursor its parent lacks is a target of its own.
   const OWN_CLICK = new Set([...CLICK_HANDLERS, "listener", "cursor=pointer"]);
+  // The init script's notes: "listener", or the handler property set; null without it.
+  // Only known words come back (a page could define the key itself where the script is
+  // not there, and must not write into the outline).
+  const probe = window[Symbol.for("capture.clickListeners")];
+  const notedBy = typeof probe !== "function" ? null : (el) => {
+    try {
+      const why = probe(el);
+      return OWN_CLICK.has(why) ? why : null;
+    } catch (e) {
+      return null;
+    }
+  };
+  // Without the notes (or with notes begun after the page's scripts ran), handler
+  // properties are read one by one.
+  const readHandlers = !notedBy || probe.late === true;
   const clickReason = (el, pointer, parentPointer) => {
-    for (const name of CLICK_HANDLERS) if (el[name]) return name;
-    if (listenedTo(el)) return "listener";
+    const why = notedBy && notedBy(el);
+    if (why) return why;
+    if (readHandlers) {
+      for (const name of CLICK_HANDLERS) if (el[name]) return name;
+    } else if (el.hasAttributes()) { // handlers written in the HTML
+      for (const name of CLICK_HANDLERS) if (el.hasAttribute(name)) return name;
+    }
     if (pointer && !parentPointer) return "cursor=pointer";
     if (el.hasAttribute("tabindex") && el.tabIndex >= 0) return "tabindex";
     return null;
