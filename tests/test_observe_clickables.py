@@ -15,9 +15,11 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, BrowserContext, Page
 
-from capture.browser import open_browser, watch_clicks
+from capture.browser import open_browser
 from capture.config import Config
+from capture.recorder import Recorder
 from capture.recorder.observe import PageState, Scrubber, read_page_state, resolve_ref
+from capture.session import AsyncSessionClient
 from tests.conftest import RunningStore, Site
 from tests.test_mcp import over_stdio
 from tests.test_observe_text import observation
@@ -97,21 +99,31 @@ async def test_clicking_a_clickable_by_its_ref_reaches_the_page_script(
         assert await page.locator("#status").inner_text() == f"Clicked {said}"
 
 
-async def test_listeners_are_seen_in_a_context_capture_did_not_open(
-    chromium: Browser, site: Site
+async def test_a_recorder_notes_listeners_on_a_page_it_was_handed(
+    chromium: Browser, site: Site, store_server: RunningStore
 ) -> None:
-    """A recorder given someone else's page notes listeners from then on: the current
-    document's later ones, and every later document's."""
+    """A page from a context capture did not open (a test's own): the first capture starts
+    noting listeners; the document already loaded shows those added later, every later
+    document all of them."""
     context = await chromium.new_context()
+    page = await context.new_page()
+    await page.goto(site.url("clickables.html"))
     try:
-        page = await context.new_page()
-        await page.goto(site.url("clickables.html"))
-        assert 'clickable "By listener"' not in text(await read_page_state(page))
-        await watch_clicks(context, page)
-        await page.evaluate("document.getElementById('status').addEventListener('click', () => {})")
-        assert 'clickable "Nothing clicked" [listener]' in text(await read_page_state(page))
-        await page.reload()
-        assert 'clickable "By listener" [listener]' in text(await read_page_state(page))
+        async with (
+            AsyncSessionClient(store_server.base_url) as client,
+            Recorder(page, client, "t-handed") as rec,
+        ):
+            first = await rec.capture("look")
+            assert 'clickable "By listener"' not in first.observation
+            noting = "typeof window[Symbol.for('capture.clickListeners')] === 'function'"
+            await page.wait_for_function(noting)
+            await page.evaluate("document.getElementById('status').onclick = () => {}")
+            later = await rec.capture("a handler set since")
+            assert 'clickable "Nothing clicked" [onclick]' in later.observation
+            await page.reload()
+            again = await rec.capture("reload")
+            assert 'clickable "By listener" [listener]' in again.observation
+            assert 'clickable "By property" [onclick]' in again.observation
     finally:
         await context.close()
 

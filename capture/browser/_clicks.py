@@ -96,5 +96,5 @@ async def watch_clicks(context: Any, page: Any = None) -> None:
         frames = [f for f in page.frames if not f.is_detached()]
         # A frame that navigates meanwhile gets the init script anyway.
         await asyncio.gather(
-            *(f.evaluate(CLICK_LISTENERS_JS) for f in frames), return_exceptions=True
+            *(f.evaluate(CLICK_LISTENERS_JS, None) for f in frames), return_exceptions=True
         )
