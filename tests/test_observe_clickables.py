@@ -175,7 +175,7 @@ async def test_a_long_text_is_cut_with_a_hint_whose_ref_reads_the_rest(
     assert len(block) - len(cut.group(1)) == int(cut.group(2))
     assert block.endswith("word119 END")
     whole = text(await read_page_state(page, whole_text=True))
-    assert f"- text: {block}" in whole.splitlines()
+    assert f"- text [ref={cut.group(3)}]: {block}" in whole.splitlines()
 
 
 # -- what a control needs ------------------------------------------------------------------

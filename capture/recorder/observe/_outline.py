@@ -347,7 +347,9 @@ def _text(node: _Node) -> str:
 def _line(node: _Node) -> str:
     if node.role == "text" or (node.role == "row" and not node.states):  # not a clickable row
         text = _text(node)
-        return f"- {node.role}: {text}" if text else f"- {node.role}"
+        # A block read whole by the ref its cut named: that ref leads the line.
+        role = f"{node.role} [ref={node.ref}]" if node.ref and not node.more else node.role
+        return f"- {role}: {text}" if text else f"- {role}"
     line = "- " + _element(node.role, node.name, node.level, node.states, node.ref)
     if node.role == "row" and _text(node):
         line += f": {_text(node)}"

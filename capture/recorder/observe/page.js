@@ -786,7 +786,7 @@
   // Why `el` is clickable by script, or null: not for a semantic control or what is inside
   // one, nor for the page's root elements; a cursor or tabindex inside another clickable
   // is that one's.
-  const clickableBy = (el, role, pointer, flags) => {
+  const clickableBy = (el, pointer, flags) => {
     if ((flags & IN_CONTROL) || el === document.body || el === document.documentElement ||
         (el.tagName === "LABEL" && el.control)) {
       return null;
@@ -838,7 +838,7 @@
     const pointer = !(flags & IN_CONTROL) && getComputedStyle(el).cursor === "pointer";
     const inner = (inRedact ? REDACTED : 0) | (flags & (IN_CONTROL | IN_CLICKABLE)) |
       (interactive ? IN_CONTROL : 0) | (pointer ? POINTER : 0);
-    const clickable = interactive ? null : clickableBy(el, role, pointer, flags);
+    const clickable = interactive ? null : clickableBy(el, pointer, flags);
     if (isRedactRoot && !interactive && role !== "heading") {
       if (items.length >= MAX_ITEMS) { full = true; pruned.add(el); return; }
       items.push({ role: "text", name: "[redacted]", parent, box: box(r) });
@@ -1122,6 +1122,8 @@
       }
       item.more = total - length;
       item.ref = refFor(item.el);
+    } else if (max === null && refPattern.test(item.el.getAttribute(REF_ATTR) || "")) {
+      item.ref = refFor(item.el); // read whole by the ref an earlier cut gave its block
     }
     for (const part of shown) if (typeof part !== "string") part.merged = true;
     if (shown.some((part) => typeof part !== "string")) {
