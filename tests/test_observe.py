@@ -41,6 +41,10 @@ from tests.test_observe_text import observation
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 
 LINE = re.compile(r'^\s*- (?P<role>[a-z]+)(?: (?P<name>"(?:[^"\\]|\\.)*"))?.*\[ref=(?P<ref>\w+)\]')
+# An element inline in a text line: `[link "if" [ref=e12]]`.
+INLINE = re.compile(
+    r'\[(?P<role>[a-z]+)(?: (?P<name>"(?:[^"\\]|\\.)*"))?(?: \[[^\[\]]*\])* \[ref=(?P<ref>\w+)\]\]'
+)
 
 # Every interactive element and heading of a frame (and its open shadow roots) whose box
 # intersects the frame's viewport; each gets a data-test-id so the test can find it again.
@@ -135,9 +139,14 @@ def intersect(
 
 
 def viewport_lines(state: PageState) -> dict[str, str]:
-    """ref -> outline line, for the viewport part of the outline."""
+    """ref -> outline line (or, for an element inline in a text, its `[...]` part), for the
+    viewport part of the outline."""
     lines = {}
     for line in state.outline[: state.in_viewport]:
+        if line.lstrip().startswith(("- text:", "- row:")):
+            for inline in INLINE.finditer(line):
+                lines[inline["ref"]] = inline[0]
+            continue
         match = LINE.match(line)
         if match:
             lines[match["ref"]] = line
@@ -167,7 +176,7 @@ async def test_every_visible_element_is_in_the_outline_with_its_name_and_a_worki
         locator = await resolve_ref(page, ref)
         assert await locator.get_attribute("data-test-id") == element["id"]
         assert await (await locator.element_handle()).owner_frame() == frame
-        match = LINE.match(lines[ref])
+        match = LINE.match(lines[ref]) or INLINE.match(lines[ref])
         assert match is not None
         role, name_json = match["role"], match["name"]
         accessible_name = json.loads(name_json) if name_json else ""

@@ -1,7 +1,9 @@
 """Finding, launching, connecting and attaching to a browser, from the `[browser]` and
-`[context]` config; and the one seam below Playwright's public API (`_internals`), whose
-names the recorder and the pytest plugin use from here."""
+`[context]` config; the init script that notes click listeners (`watch_clicks`); and the
+one seam below Playwright's public API (`_internals`), whose names the recorder and the
+pytest plugin use from here."""
 
+from capture.browser._clicks import CLICK_LISTENERS_JS, watch_clicks
 from capture.browser._internals import actual_locator, dialog_listeners, impl_of, run_sync
 from capture.browser._launch import (
     BrowserSession,
@@ -19,6 +21,7 @@ from capture.browser._locate import (
 )
 
 __all__ = [
+    "CLICK_LISTENERS_JS",
     "HEADLESS_CANDIDATES",
     "PATH_CANDIDATES",
     "BrowserSession",
@@ -33,4 +36,5 @@ __all__ = [
     "remote_launch_options",
     "run_sync",
     "start_browser",
+    "watch_clicks",
 ]

@@ -18,6 +18,7 @@ from typing import Any
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 from playwright.async_api import Error as PlaywrightError
 
+from capture.browser._clicks import watch_clicks
 from capture.browser._locate import find_browser, launch_args
 from capture.config import BrowserConfig, ContextConfig
 from capture.errors import BrowserError
@@ -157,7 +158,8 @@ async def open_browser(
     """`start_browser()` plus a context with a first page: a `BrowserSession`.
 
     When attached over CDP, the person's existing context and page are reused and left open
-    on exit.
+    on exit. Click listeners are noted in the context's documents from here on
+    (`watch_clicks`).
     """
     context = context or ContextConfig()
     async with start_browser(
@@ -167,7 +169,9 @@ async def open_browser(
         if attached and instance.contexts:
             ctx = instance.contexts[0]
             page = ctx.pages[0] if ctx.pages else await ctx.new_page()
+            await watch_clicks(ctx, page)
         else:
             ctx = await instance.new_context(**context_options(context))
+            await watch_clicks(ctx)
             page = await ctx.new_page()
         yield BrowserSession(instance, ctx, page, attached=attached)

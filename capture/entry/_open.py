@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 from playwright.async_api import Browser, Page
 
-from capture.browser import BrowserSession, context_options, open_browser
+from capture.browser import BrowserSession, context_options, open_browser, watch_clicks
 from capture.config import CaptureConfig, Config
 from capture.entry._store import ResolvedStore, StoreChoice, resolve_store
 from capture.errors import SessionStoreError
@@ -102,6 +102,7 @@ class Capture:
             raise RuntimeError("no browser: call launch() first or pass one")
         context = await owner.new_context(**context_options(self.config.context))
         self._stack.push_async_callback(context.close)
+        await watch_clicks(context)
         return await context.new_page()
 
     def recorder(

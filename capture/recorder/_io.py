@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 
 from playwright.async_api import Error as PlaywrightError
 
+from capture.browser import watch_clicks
 from capture.config import CaptureConfig
 from capture.errors import CaptureError, ConfigError
 from capture.recorder._core import RecorderCore, StepInput, failure_note
@@ -58,6 +59,7 @@ class PageIO:
         self._cdp: Any = None
         self._cdp_page: Any = None
         self._background: set[asyncio.Future[Any]] = set()
+        self._clicks_page: Any = None
 
     async def read(self, page: Any, core: RecorderCore, got: StepInput) -> None:
         """Fill `got` with this step's image and page state, within the time box."""
@@ -66,6 +68,10 @@ class PageIO:
         begun = loop.time()
         deadline = begun + cfg.time_box.total_seconds()
         selectors = cfg.redact_selectors
+        if page is not self._clicks_page:
+            # A page capture did not open (a test's own): note click listeners from now on.
+            self._clicks_page = page
+            self._spawn(watch_clicks(page.context, page))
         # In this order, so the renderer runs the sensitive read first and the outline while
         # the screenshot's frames are drawn.
         sensitive_part = self._part(

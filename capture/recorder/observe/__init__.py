@@ -13,9 +13,11 @@ element keeps its ref from one capture to the next; "f1e3" is element 3 of frame
 
     - main
       - heading "Sign in" [level=1] [ref=e3]
+      - text: New here? [link "Create an account" [ref=e9]] first.
       - textbox "Username" [ref=e4]: ada
       - textbox "Password" [password] [ref=e5]: [redacted]
       - checkbox "Remember me" [checked] [ref=e11]
+      - clickable "Forgot password?" [listener] [ref=e10]
       - iframe "Payment" [ref=e12]
         - textbox "Card number" [ref=f1e2]: [redacted]
     --- below or beside the viewport (scroll to see) ---

@@ -152,6 +152,10 @@ class _Node:
     level: int | None = None
     states: list[str] = field(default_factory=list)
     value: str | None = None
+    parts: list[str | dict[str, Any]] | None = None  # a text with elements inline
+    more: int = 0  # characters of a text left out after its cut
+    options: list[str] | None = None  # a select's first options
+    more_options: int = 0
 
 
 def _intersect(a: Rect, b: Rect) -> Rect | None:
@@ -271,6 +275,10 @@ def _frame_nodes(
                 level=item.get("level"),
                 states=list(item.get("states") or []),
                 value=item.get("value"),
+                parts=item.get("parts"),
+                more=int(item.get("more") or 0),
+                options=item.get("options"),
+                more_options=int(item.get("moreOptions") or 0),
             )
             local[index] = len(nodes)
             nodes.append(node)
@@ -303,20 +311,55 @@ def _quote(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
+def _element(
+    role: str, name: str, level: int | None, states: Sequence[str], ref: str | None
+) -> str:
+    """`role "name" [level=2] [state] [ref=e3]`: an element, on its line or inline in a text."""
+    parts = [role]
+    if name:
+        parts.append(_quote(name))
+    if level is not None:
+        parts.append(f"[level={level}]")
+    parts.extend(f"[{state}]" for state in states)
+    if ref:
+        parts.append(f"[ref={ref}]")
+    return " ".join(parts)
+
+
+def _text(node: _Node) -> str:
+    """A text's words, with its inline elements as `[link "if" [ref=e12]]`, and a cut's hint."""
+    if node.parts is None:
+        text = node.name
+    else:
+        text = "".join(
+            part
+            if isinstance(part, str)
+            else "["
+            + _element(part["role"], part["name"], None, part.get("states") or [], part["ref"])
+            + "]"
+            for part in node.parts
+        )
+    if node.more:
+        text += f"… [+{node.more} chars: browser_snapshot target={node.ref}]"
+    return text
+
+
 def _line(node: _Node) -> str:
-    if node.role in ("text", "row"):
-        return f"- {node.role}: {node.name}" if node.name else f"- {node.role}"
-    parts = [f"- {node.role}"]
-    if node.name:
-        parts.append(_quote(node.name))
-    if node.level is not None:
-        parts.append(f"[level={node.level}]")
-    parts.extend(f"[{state}]" for state in node.states)
-    if node.ref:
-        parts.append(f"[ref={node.ref}]")
-    line = " ".join(parts)
+    if node.role == "text" or (node.role == "row" and not node.states):  # not a clickable row
+        text = _text(node)
+        # A block read whole by the ref its cut named: that ref leads the line.
+        role = f"{node.role} [ref={node.ref}]" if node.ref and not node.more else node.role
+        return f"- {role}: {text}" if text else f"- {role}"
+    line = "- " + _element(node.role, node.name, node.level, node.states, node.ref)
+    if node.role == "row" and _text(node):
+        line += f": {_text(node)}"
     if node.value is not None:
         line += f": {node.value}"
+    if node.options is not None:
+        shown = [_quote(option) for option in node.options]
+        if node.more_options:
+            shown.append(f"+{node.more_options} more")
+        line += f" [options: {', '.join(shown)}]"
     return line
 
 

@@ -97,6 +97,7 @@ async def read_page_state(
     deadline: float | None = None,
     sensitive: bool = True,
     whole_page: bool = False,
+    whole_text: bool = False,
 ) -> PageState:
     """One pass over every frame and open shadow root: the outline and what to mask.
 
@@ -106,9 +107,13 @@ async def read_page_state(
     that has just read them with `read_sensitive` (on a long page that read is not free).
     By default the walk covers the viewport and a few viewport heights around it (bounded
     work for every capture); `whole_page` lists every element of the document, for a
-    search or a part of the page the capture's budget left out.
+    search or a part of the page the capture's budget left out. A long text block is cut
+    with a hint that says how much is left and the ref to read it by; `whole_text` keeps
+    every text whole instead (to read an element in full, or search every character).
     """
-    options = ReadOptions(redact_selectors, deadline, sensitive, whole_page=whole_page)
+    options = ReadOptions(
+        redact_selectors, deadline, sensitive, whole_page=whole_page, whole_text=whole_text
+    )
     return assemble_state(await _read_frames(page, "walk", options))
 
 

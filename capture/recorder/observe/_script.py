@@ -84,6 +84,13 @@ MAX_ITEMS = 1500
 # every element, however far from the viewport, up to this many per frame.
 WHOLE_PAGE_VIEWPORTS = 1_000_000
 WHOLE_PAGE_ITEMS = 50_000
+# A text block longer than this (plus a little) is cut at a word, with the count of the
+# characters left and the ref of its block to read them; a select lists this many options
+# (and about this many characters of them), then how many more.
+TEXT_CHARS = 300
+MAX_OPTIONS = 10
+OPTION_CHARS = 200
+WHOLE_OPTIONS = 1_000_000
 
 _prefixes: WeakKeyDictionary[Any, str] = WeakKeyDictionary()
 _counters: WeakKeyDictionary[Any, int] = WeakKeyDictionary()
@@ -106,7 +113,8 @@ class ReadOptions:
     False: a walk leaves out the sensitive rects and values (read already). `secrets`
     (known secret values, "sensitive" mode only) are the one thing sent into the page that
     must never go anywhere else: page.js masks wherever the frame shows them. `whole_page`
-    walks the whole document instead of the viewport and its neighbourhood.
+    walks the whole document instead of the viewport and its neighbourhood, and lists every
+    option of a select. `whole_text` keeps every text block whole (never cut).
     """
 
     redact_selectors: Sequence[str] = ()
@@ -114,6 +122,7 @@ class ReadOptions:
     sensitive: bool = True
     secrets: Sequence[str] = ()
     whole_page: bool = False
+    whole_text: bool = False
 
     def arg(self, mode: str, prefix: str) -> dict[str, Any]:
         """The argument page.js takes for `mode` ("walk", "sensitive" or "frame") in the
@@ -130,6 +139,9 @@ class ReadOptions:
             "maxItems": WHOLE_PAGE_ITEMS if self.whole_page else MAX_ITEMS,
             "deadline": None if self.deadline is None else self.deadline * 1000,
             "skipSensitive": not self.sensitive,
+            "textChars": None if self.whole_text else TEXT_CHARS,
+            "maxOptions": WHOLE_OPTIONS if self.whole_page else MAX_OPTIONS,
+            "optionChars": WHOLE_OPTIONS if self.whole_page else OPTION_CHARS,
         }
 
 

@@ -24,17 +24,19 @@
   const SEQ = Symbol.for("capture.refSeq");
   const prefix = opts.prefix || "";
   const refPattern = new RegExp(`^${prefix}e\\d+$`);
-  const seenRefs = new Set();
+  const seenRefs = new Map(); // ref -> the element that has it in this read
 
+  // An element keeps its ref; a copy of one (cloneNode copies the attribute) gets its own.
   const refFor = (el) => {
     let ref = el.getAttribute(REF_ATTR);
+    if (ref && seenRefs.get(ref) === el) return ref;
     if (!ref || !refPattern.test(ref) || seenRefs.has(ref)) {
       const next = (window[SEQ] || 0) + 1;
       Object.defineProperty(window, SEQ, { value: next, writable: true, configurable: true });
       ref = `${prefix}e${next}`;
       el.setAttribute(REF_ATTR, ref);
     }
-    seenRefs.add(ref);
+    seenRefs.set(ref, el);
     return ref;
   };
 
@@ -280,7 +282,7 @@
   ]);
   const NAME_FROM_CONTENT = new Set([
     "button", "link", "heading", "tab", "menuitem", "menuitemcheckbox", "menuitemradio",
-    "option", "treeitem", "checkbox", "radio", "switch", "cell", "row",
+    "option", "treeitem", "checkbox", "radio", "switch", "cell", "row", "clickable",
   ]);
   const MEDIA = new Set(["IMG", "svg", "CANVAS", "VIDEO", "AUDIO", "OBJECT", "EMBED"]);
   const SKIP = new Set([
@@ -306,6 +308,87 @@
   const clean = (s, max) => {
     const t = s.replace(/\s+/g, " ").trim();
     return t.length > max ? `${t.slice(0, max - 1)}…` : t;
+  };
+
+  // Elements a script makes clickable (role "clickable"), and why, as the marker the
+  // outline prints: a handler property or attribute, a listener the init script noted
+  // (capture/browser/_clicks.py), a pointer cursor its parent lacks, a tabindex >= 0.
+  const CLICK_HANDLERS = [
+    "onclick", "onmousedown", "onmouseup", "onpointerdown", "onpointerup", "ondblclick",
+    "ontouchstart",
+  ];
+  // A tabindex inside another clickable is that clickable's (merged); a handler, a
+  // listener or a pointer cursor its parent lacks is a target of its own.
+  const OWN_CLICK = new Set([...CLICK_HANDLERS, "listener", "cursor=pointer"]);
+  // The init script's notes: "listener", or the handler property set; null without it.
+  // Only known words come back (a page could define the key itself where the script is
+  // not there, and must not write into the outline).
+  const probe = window[Symbol.for("capture.clickListeners")];
+  const notedBy = typeof probe !== "function" ? null : (el) => {
+    try {
+      const why = probe(el);
+      return OWN_CLICK.has(why) ? why : null;
+    } catch (e) {
+      return null;
+    }
+  };
+  // Without the notes (or with notes begun after the page's scripts ran), handler
+  // properties are read one by one.
+  const readHandlers = !notedBy || probe.late === true;
+  const clickReason = (el, pointer, parentPointer) => {
+    const why = notedBy && notedBy(el);
+    if (why) return why;
+    if (readHandlers) {
+      for (const name of CLICK_HANDLERS) if (el[name]) return name;
+    } else if (el.hasAttributes()) { // handlers written in the HTML
+      for (const name of CLICK_HANDLERS) if (el.hasAttribute(name)) return name;
+    }
+    if (pointer && !parentPointer) return "cursor=pointer";
+    if (el.hasAttribute("tabindex") && el.tabIndex >= 0) return "tabindex";
+    return null;
+  };
+  // A clickable around a semantic control is that control's (its ref is the target).
+  const CONTROLS = "a[href], button, input:not([type=hidden]), select, textarea, summary, " +
+    "[contenteditable=''], [contenteditable=true], [role=button], [role=link], " +
+    "[role=checkbox], [role=radio], [role=tab], [role=menuitem], [role=option], " +
+    "[role=switch], [role=textbox], [role=combobox], [role=slider], [role=treeitem]";
+  // What a clickable without a name is called in its page's style sheets (an icon's
+  // "star", "trash"): its first class names, when they look like words.
+  const classHint = (el) => {
+    const words = String(el.getAttribute("class") || "").split(/\s+/)
+      .filter((c) => /^[A-Za-z][A-Za-z-]{1,23}$/.test(c)).slice(0, 2);
+    return words.join(".");
+  };
+  // A clickable with more text than this is a container: its content is listed under it.
+  const CLICK_NAME_MAX = 150;
+  // Whether the person can click `el`: shown, and (when its centre is in the viewport and
+  // the time budget lasts) not under something else.
+  // Hit-tested at the centre of its first box (the centre of a link wrapped over two lines
+  // may be outside it) as far as its scrolling ancestors show it: one scrolled out of its
+  // list is not covered, only out of sight.
+  const reachable = (el) => {
+    const first = el.getClientRects()[0];
+    if (!first || performance.now() > stopAt) return true;
+    const root = el.getRootNode();
+    const hits = (r) => {
+      const x = r.left + r.width / 2;
+      const y = r.top + r.height / 2;
+      if (x < 0 || y < 0 || x >= vw || y >= vh) return true;
+      const hit = (root.elementFromPoint ? root : document).elementFromPoint(x, y);
+      return Boolean(hit) && (hit === el || el.contains(hit));
+    };
+    if (hits(first)) return true;
+    let [left, top, right, bottom] = [first.left, first.top, first.right, first.bottom];
+    let clipped = false;
+    for (let a = up(el); a && a !== document.body && a !== document.documentElement; a = up(a)) {
+      if (getComputedStyle(a).overflow === "visible") continue;
+      const c = a.getBoundingClientRect();
+      [left, top] = [Math.max(left, c.left), Math.max(top, c.top)];
+      [right, bottom] = [Math.min(right, c.right), Math.min(bottom, c.bottom)];
+      clipped = true;
+      if (right <= left || bottom <= top) return true; // scrolled out of its box
+    }
+    return clipped && hits({ left, top, width: right - left, height: bottom - top });
   };
 
   const named = (el) => el.hasAttribute("aria-label") || el.hasAttribute("aria-labelledby");
@@ -340,7 +423,6 @@
         if (el.isContentEditable && !(el.parentElement && el.parentElement.isContentEditable)) {
           return "textbox";
         }
-        if (el.hasAttribute("tabindex") && el.tabIndex >= 0) return "generic";
         return "";
     }
   };
@@ -350,11 +432,23 @@
   // `labelled` is the element being named when `el` is its label.
   const contentText = (el, max, labelled = null) => {
     let out = "";
+    let enough = max; // raw characters that hold `max` once whitespace is collapsed
+    const full = () => {
+      if (out.length <= enough) return false;
+      const collapsed = out.replace(/\s+/g, " ").trim().length;
+      enough = out.length + max - collapsed;
+      return collapsed > max;
+    };
     const visit = (node) => {
-      if (out.length > max) return;
+      if (full()) return;
       if (node.nodeType === Node.TEXT_NODE) { out += node.data; return; }
       if (node.nodeType !== Node.ELEMENT_NODE || SKIP.has(node.tagName)) return;
       if (node.getAttribute("aria-hidden") === "true" || node.hidden) return;
+      // Not rendered (a tooltip shown on hover): not part of the name.
+      if (node !== el && !node.checkVisibility({ visibilityProperty: true }) &&
+          getComputedStyle(node).display !== "contents") {
+        return;
+      }
       const label = node.getAttribute("aria-label");
       if (label && node !== el) { out += ` ${label} `; return; }
       if (node.tagName === "IMG") { out += ` ${node.getAttribute("alt") || ""} `; return; }
@@ -439,10 +533,53 @@
     const pressed = el.getAttribute("aria-pressed");
     if (pressed === "true") states.push("pressed");
     if (el.required || el.getAttribute("aria-required") === "true") states.push("required");
-    if (el.readOnly && el.tagName !== "BUTTON") states.push("readonly");
-    if (el.getAttribute("aria-invalid") === "true") states.push("invalid");
+    if ((el.readOnly && el.tagName !== "BUTTON") || el.getAttribute("aria-readonly") === "true") {
+      states.push("readonly");
+    }
+    // :user-invalid: only once the person has changed or left the field, so an empty
+    // required field is not called invalid before anyone typed.
+    if (el.getAttribute("aria-invalid") === "true" || (USER_INVALID && el.matches(":user-invalid"))) {
+      states.push("invalid");
+    }
     if (el.tagName === "DIALOG" && el.matches(":modal")) states.push("modal");
     return states;
+  };
+
+  const USER_INVALID = CSS.supports("selector(:user-invalid)");
+  // Input types the role does not already say (a date, an email address...).
+  const PLAIN_TYPES = new Set([
+    "text", "search", "checkbox", "radio", "number", "range", "button", "submit", "reset",
+    "password", "image",
+  ]);
+  // What filling a field needs besides its name: its type, constraints and format hint.
+  // Never a value (a placeholder is drawn text, scrubbed like any other).
+  const CONSTRAINTS = ["min", "max", "step", "minlength", "maxlength", "pattern"];
+  const needsOf = (el, name) => {
+    const out = [];
+    if (el.tagName === "INPUT" && !PLAIN_TYPES.has(el.type)) out.push(`type=${el.type}`);
+    for (const attr of CONSTRAINTS) {
+      const value = el.getAttribute(attr);
+      if (value === null || !value.trim()) continue;
+      const shown = clean(value, 80);
+      out.push(`${attr}=${/^[\w.:+-]+$/.test(shown) ? shown : JSON.stringify(shown)}`);
+    }
+    const placeholder = clean(el.getAttribute("placeholder") || "", 80);
+    if (placeholder && placeholder !== name) out.push(`placeholder=${JSON.stringify(placeholder)}`);
+    return out;
+  };
+  // A select's first options: at most opts.maxOptions, and not many more characters than
+  // opts.optionChars.
+  const optionsOf = (el) => {
+    const labels = [];
+    let chars = 0;
+    const all = el.options;
+    for (let i = 0; i < all.length && labels.length < opts.maxOptions; i++) {
+      if (chars >= opts.optionChars) break;
+      const label = clean(all[i].label || all[i].text, 80);
+      labels.push(label);
+      chars += label.length + 4;
+    }
+    return { options: labels, moreOptions: all.length - labels.length };
   };
 
   const valueOf = (el, role, sensitive) => {
@@ -501,17 +638,44 @@
   const box = (r) =>
     [Math.round(r.left), Math.round(r.top), Math.round(r.width), Math.round(r.height)];
 
-  // A text item collects the text of one block-level element (rows join their cells).
+  // A text item collects the text of one block-level element (rows join their cells), in
+  // `parts`: strings, and the items of links and other targets inline in that text, which
+  // stay in their sentence (see finishText).
+  const newText = (owner) => {
+    if (items.length >= MAX_ITEMS) { full = true; owner.done = true; return null; }
+    owner.item = {
+      role: "text", parent: owner.parent, box: owner.box, parts: [], size: 0, skipped: 0,
+      el: owner.el,
+    };
+    items.push(owner.item);
+    return owner.item;
+  };
   const appendText = (owner, text) => {
     if (!owner || owner.done) return;
-    if (owner.item === null) {
-      if (!text.trim()) return;
-      if (items.length >= MAX_ITEMS) { full = true; owner.done = true; return; }
-      owner.item = { role: "text", parent: owner.parent, box: owner.box, buf: "" };
-      items.push(owner.item);
+    if (owner.item === null && (!text.trim() || !newText(owner))) return;
+    owner.item.parts.push(text);
+    owner.item.size += text.length;
+  };
+  // A text is whole up to opts.textChars characters and this many more (a cut's hint
+  // would take about as much room).
+  const SLACK = 60;
+  // Whether `owner` collects text: "past" once it has more than its cut keeps (what comes
+  // after is only counted), true before.
+  const collecting = (owner) => {
+    if (!owner || owner.done) return false;
+    const max = opts.textChars;
+    return max !== null && owner.item && owner.item.size > 2 * (max + SLACK) ? "past" : true;
+  };
+  // Whether `item` (a link, a clickable span...) is put inline in the text `owner` collects.
+  const INLINE_ROLES = new Set(["link", "button", "clickable"]);
+  const inlined = (owner, item, tag) => {
+    if (!owner || owner.done || owner.row || !INLINE.has(tag) || !INLINE_ROLES.has(item.role)) {
+      return false;
     }
-    owner.item.buf += text;
-    if (owner.item.buf.length > 400) owner.done = true;
+    if (owner.item === null && !newText(owner)) return false;
+    owner.item.parts.push(item);
+    owner.item.size += item.name.length;
+    return true;
   };
   const newOwner = (el, parent, rect) => {
     let r = rect;
@@ -527,7 +691,7 @@
         r = range.getBoundingClientRect();
       }
     }
-    return { item: null, parent, box: box(r), row: false, done: false };
+    return { item: null, parent, box: box(r), row: false, done: false, el };
   };
 
   const childrenOf = (node) => {
@@ -593,10 +757,18 @@
   // (already on its line), a label's text (the name of its control), a sensitive region.
   const MUTED = { done: true };
 
-  // parent: index of the nearest container item (landmark, dialog, row, iframe) or -1.
-  // owner: the text item collecting text for this part of the tree, MUTED, or null (none
-  // yet: the next block element starts one). redacted: inside a sensitive region.
-  const visit = (node, parent, owner, redacted) => {
+  // What a subtree is inside of, as bits of `flags`: a sensitive region (REDACTED), a
+  // semantic control (IN_CONTROL: no clickable of its own), a clickable (IN_CLICKABLE: a
+  // cursor or tabindex there is that clickable's), a parent with a pointer cursor (POINTER).
+  const REDACTED = 1;
+  const IN_CONTROL = 2;
+  const IN_CLICKABLE = 4;
+  const POINTER = 8;
+
+  // parent: index of the nearest container item (landmark, dialog, row, iframe, clickable
+  // with content) or -1. owner: the text item collecting text for this part of the tree,
+  // MUTED, or null (none yet: the next block element starts one).
+  const visit = (node, parent, owner, flags) => {
     const near = node.nodeType === Node.ELEMENT_NODE ? nearZone(node) : null;
     let child = near ? near.first : null;
     const children = near ? null : childrenOf(node);
@@ -605,13 +777,25 @@
       if (child.nodeType === Node.TEXT_NODE) {
         if (owner) appendText(owner, child.data);
       } else if (child.nodeType === Node.ELEMENT_NODE) {
-        visitElement(child, parent, owner, redacted);
+        visitElement(child, parent, owner, flags);
       }
       if (near) child = child.nextSibling;
     }
   };
 
-  const visitElement = (el, parent, owner, redacted) => {
+  // Why `el` is clickable by script, or null: not for a semantic control or what is inside
+  // one, nor for the page's root elements; a cursor or tabindex inside another clickable
+  // is that one's.
+  const clickableBy = (el, pointer, flags) => {
+    if ((flags & IN_CONTROL) || el === document.body || el === document.documentElement ||
+        (el.tagName === "LABEL" && el.control)) {
+      return null;
+    }
+    const reason = clickReason(el, pointer, flags & POINTER);
+    return reason && (!(flags & IN_CLICKABLE) || OWN_CLICK.has(reason)) ? reason : null;
+  };
+
+  const visitElement = (el, parent, owner, flags) => {
     const tag = el.tagName;
     if (SKIP.has(tag) || el.hidden || el.getAttribute("aria-hidden") === "true") return;
     if (full || late() || rescued.has(el)) { pruned.add(el); return; }
@@ -625,24 +809,36 @@
       }
     } else if (r.bottom < zoneTop || r.top > zoneBottom) {
       const ahead = r.bottom >= aheadTop && r.top <= aheadBottom;
-      if (ahead && phase === 1) {
-        if (!INLINE.has(tag)) {
-          // In the look-ahead: walked in phase 2, its items put back in document order.
-          deferred.push([items.length, el, parent, owner, redacted]);
-          pruned.add(el);
-          return;
-        }
-        // An inline element is walked now: its text belongs to its block's text.
-      } else {
+      const words = INLINE.has(tag) && collecting(owner);
+      if (words === "past") {
+        // Far away, and past where its block's text is cut: only counted.
+        owner.item.skipped += el.textContent.length;
         pruned.add(el);
         return;
       }
+      if (!words && !(ahead && phase === 1)) {
+        pruned.add(el);
+        return;
+      }
+      if (!words && !INLINE.has(tag)) {
+        // In the look-ahead: walked in phase 2, its items put back in document order.
+        deferred.push([items.length, el, parent, owner, flags]);
+        pruned.add(el);
+        return;
+      }
+      // An inline element is walked now: its words belong to its block's text, which
+      // is kept whole up to its cut, wherever they are.
     }
     if (counted(el)) interactiveSeen++;
-    const isRedactRoot = !redacted && el.matches(REDACT_ROOT);
-    const inRedact = redacted || isRedactRoot;
+    const isRedactRoot = !(flags & REDACTED) && el.matches(REDACT_ROOT);
+    const inRedact = Boolean(flags & REDACTED) || isRedactRoot;
     const role = roleOf(el);
-    const interactive = INTERACTIVE_ROLES.has(role) || role === "generic";
+    const interactive = INTERACTIVE_ROLES.has(role);
+    // Inside a control nothing is clickable on its own: its cursor is not needed.
+    const pointer = !(flags & IN_CONTROL) && getComputedStyle(el).cursor === "pointer";
+    const inner = (inRedact ? REDACTED : 0) | (flags & (IN_CONTROL | IN_CLICKABLE)) |
+      (interactive ? IN_CONTROL : 0) | (pointer ? POINTER : 0);
+    const clickable = interactive ? null : clickableBy(el, pointer, flags);
     if (isRedactRoot && !interactive && role !== "heading") {
       if (items.length >= MAX_ITEMS) { full = true; pruned.add(el); return; }
       items.push({ role: "text", name: "[redacted]", parent, box: box(r) });
@@ -651,7 +847,7 @@
         role === "row" || (role === "img" && owner !== MUTED)) {
       if (role !== "row" && role !== "iframe" && !LANDMARK_ROLES.has(role) &&
           !el.checkVisibility({ visibilityProperty: true })) {
-        visit(el, parent, MUTED, inRedact);
+        visit(el, parent, MUTED, inner);
         return;
       }
       if (items.length >= MAX_ITEMS) { full = true; pruned.add(el); return; }
@@ -663,37 +859,94 @@
         item.level = Number(el.getAttribute("aria-level")) || Number(tag[1]) || 2;
       }
       if (interactive || LANDMARK_ROLES.has(role)) item.states = statesOf(el, role);
+      if (clickable && (role === "row" || role === "img")) {
+        item.ref = refFor(el); // a clickable row or picture: a target of its own
+        item.states = [clickable];
+      }
       if (VALUE_ROLES.has(role)) {
         const value = valueOf(el, role, sensitive);
         if (value !== null) item.value = value;
       }
       if (role === "textbox" && el.type === "password") item.states.push("password");
+      if (["INPUT", "TEXTAREA", "SELECT"].includes(tag) && !inRedact) {
+        item.states.push(...needsOf(el, item.name));
+        if (tag === "SELECT" && !sensitive) Object.assign(item, optionsOf(el));
+      }
+      inlined(owner, item, tag); // first: the text it is inline in comes before it
       const index = items.length;
       items.push(item);
       // Nothing to read inside: a frame is read on its own, a field by its value.
       if (role === "iframe" || ["SELECT", "TEXTAREA", "INPUT"].includes(tag)) return;
       if (role === "row") {
-        item.buf = "";
+        Object.assign(item, { parts: [], size: 0, skipped: 0, el });
         const done = inRedact || owner === MUTED;
-        visit(el, index, { item, parent, box: item.box, row: true, done }, inRedact);
+        visit(el, index, { item, parent, box: item.box, row: true, done, el }, inner);
         return;
       }
       const container = LANDMARK_ROLES.has(role) ? index : parent;
       // Text inside buttons, links, headings... is their name: do not repeat it.
       const muted = NAME_FROM_CONTENT.has(role) || inRedact || owner === MUTED;
-      visit(el, container, muted ? MUTED : newOwner(el, container, r), inRedact);
+      visit(el, container, muted ? MUTED : newOwner(el, container, r), inner);
       return;
     }
-    if (tag === "LABEL" && el.control) { visit(el, parent, MUTED, inRedact); return; }
+    if (clickable && !el.checkVisibility({ visibilityProperty: true, opacityProperty: true })) {
+      visit(el, parent, MUTED, inner); // not shown: neither a target nor text
+      return;
+    }
+    if (clickable && reachable(el) && !el.querySelector(CONTROLS)) {
+      if (items.length >= MAX_ITEMS) { full = true; pruned.add(el); return; }
+      // Named by its text when that is short; else (named by a label, or with a long text)
+      // a container: its content is listed under it.
+      const label = nameOf(el, "", inRedact);
+      const whole = Boolean(label) || contentText(el, CLICK_NAME_MAX + 1).length > CLICK_NAME_MAX;
+      const item = {
+        role: "clickable",
+        name: label || (whole ? "" : nameOf(el, "clickable", inRedact)),
+        parent,
+        box: box(r),
+        ref: refFor(el),
+        states: [clickable, ...statesOf(el, "clickable")],
+      };
+      const hint = item.name || inRedact ? "" : classHint(el);
+      if (hint) item.states.push(`class=${hint}`);
+      if (!whole) inlined(owner, item, tag);
+      const index = items.length;
+      items.push(item);
+      if (whole) {
+        const text = inRedact || owner === MUTED ? MUTED : newOwner(el, index, r);
+        visit(el, index, text, inner | IN_CLICKABLE);
+      } else {
+        visit(el, parent, MUTED, inner | IN_CLICKABLE);
+        // A listener on a list whose items have a pointer cursor: the items are the
+        // targets, the list only hands their clicks on (delegation).
+        const inside = items.slice(index + 1);
+        if (inside.some((i) => i.role === "clickable" && i.states[0] === "cursor=pointer")) {
+          item.dropped = true;
+        }
+      }
+      return;
+    }
+    if (tag === "LABEL" && el.control) { visit(el, parent, MUTED, inner); return; }
     if (tag === "TD" || tag === "TH") {
-      if (owner && owner.row && owner.item && owner.item.buf) appendText(owner, " | ");
-      visit(el, parent, owner, inRedact);
+      if (owner && owner.row && owner.item && owner.item.parts.length) appendText(owner, " | ");
+      visit(el, parent, owner, inner);
+      return;
+    }
+    if (tag === "svg" && !(flags & IN_CONTROL)) {
+      visit(el, parent, MUTED, inner); // shapes a script listens to (a chart's slices)
       return;
     }
     if (MEDIA.has(tag)) return;
     const muted = inRedact || owner === MUTED;
     const ownText = muted ? MUTED : INLINE.has(tag) && owner ? owner : newOwner(el, parent, r);
-    visit(el, parent, ownText, inRedact);
+    if (tag === "CODE" && ownText !== MUTED && !el.closest("pre")) {
+      // Inline code keeps its marks: `code` reads as code in the sentence.
+      appendText(ownText, "`");
+      visit(el, parent, ownText, inner);
+      appendText(ownText, "`");
+      return;
+    }
+    visit(el, parent, ownText, inner);
   };
 
   // A fixed element inside a skipped subtree is on screen although its container is far
@@ -818,17 +1071,84 @@
   // walk met (listed, or hidden). Counted once: per skipped subtree costs more.
   const omitted = partial ? 0 : Math.max(0, countInteractive(document) - interactiveSeen);
 
-  // Drop text blocks that collected only whitespace; parents are never text blocks, but
-  // indices shift, so renumber them.
+  // The text of a text item or a row, from its parts: whitespace collapsed, inline items
+  // in their place (as `parts`, when there are any; else as `name`). Up to opts.textChars
+  // characters (and SLACK) it is whole; longer,
+  // it is cut at a word and says how many characters are left (`more`), and its block gets
+  // a ref so the rest can be read. An inline item after the cut, or among nothing but
+  // punctuation (a list of links), has a line of its own: there is no sentence to keep.
+  const PLACE = "\u0000";
+  const finishText = (item) => {
+    const parts = item.parts.filter((part) => !part.dropped);
+    const inline = parts.filter((part) => typeof part !== "string");
+    const raw = parts
+      .map((part) => (typeof part === "string" ? part.replaceAll(PLACE, "") : PLACE))
+      .join("");
+    let text = raw.replace(/\s+/g, " ").trim();
+    if (item.role === "row") text = text.replace(/[\s|]+$/, "");
+    const pieces = text.split(PLACE);
+    const sentence = inline.length > 0 && /[\p{L}\p{N}]/u.test(pieces.join(""));
+    const segments = [];
+    if (sentence) {
+      pieces.forEach((piece, i) => {
+        if (piece) segments.push(piece);
+        if (i < inline.length) segments.push(inline[i]);
+      });
+    } else {
+      const plain = clean(pieces.join(""), Infinity);
+      if (plain) segments.push(plain);
+    }
+    const size = (part) => (typeof part === "string" ? part.length : part.name.length + 2);
+    const total = segments.reduce((sum, part) => sum + size(part), 0) + item.skipped;
+    const max = opts.textChars;
+    let shown = segments;
+    if (max !== null && total > max + SLACK) {
+      shown = [];
+      let length = 0;
+      for (const part of segments) {
+        if (length + size(part) <= max) {
+          shown.push(part);
+          length += size(part);
+          continue;
+        }
+        if (typeof part === "string") {
+          const room = part.slice(0, max - length);
+          const space = room.lastIndexOf(" ");
+          const cut = space > room.length - 30 ? room.slice(0, space) : room;
+          if (cut.trim()) shown.push(cut.trimEnd());
+          length += cut.trimEnd().length;
+        }
+        break;
+      }
+      item.more = total - length;
+      item.ref = refFor(item.el);
+    } else if (max === null && refPattern.test(item.el.getAttribute(REF_ATTR) || "")) {
+      item.ref = refFor(item.el); // read whole by the ref an earlier cut gave its block
+    }
+    for (const part of shown) if (typeof part !== "string") part.merged = true;
+    if (shown.some((part) => typeof part !== "string")) {
+      item.parts = shown.map((part) => (typeof part === "string" ? part
+        : { role: part.role, name: part.name, ref: part.ref, states: part.states }));
+    } else {
+      item.name = shown.join("");
+      delete item.parts;
+    }
+    delete item.el;
+    delete item.size;
+    delete item.skipped;
+  };
+
+  // Drop text blocks that collected only whitespace, and the items now inline in a text;
+  // parents are never either, but indices shift, so renumber them.
+  for (const index of order) if (items[index].parts) finishText(items[index]);
   const kept = [];
   const renumber = new Map();
   for (const index of order) {
     const item = items[index];
-    if (item.buf !== undefined) {
-      item.name = clean(item.buf, item.role === "row" ? 160 : 120).replace(/[\s|]+$/, "");
-      delete item.buf;
+    delete item.el;
+    if (item.merged || item.dropped || (item.role === "text" && !item.name && !item.parts)) {
+      continue;
     }
-    if (item.role === "text" && !item.name) continue;
     renumber.set(index, kept.length);
     kept.push(item);
   }
