@@ -44,7 +44,15 @@ from capture.mcp._declare import Answer
 from capture.mcp._glance import Glances, ImageMode
 from capture.mcp._outline import ToolError
 from capture.recorder import Recorder
-from capture.recorder.observe import Scrubber, mark_secret_text, read_page_state
+from capture.recorder.observe import (
+    Found,
+    Scrubber,
+    css_ref,
+    element_text,
+    find_text,
+    mark_secret_text,
+    read_page_state,
+)
 
 __all__ = [
     "ACTION_SECONDS",
@@ -321,14 +329,53 @@ class BrowserState:
 
     async def whole_page(self) -> tuple[list[str], str]:
         """The outline of the whole page (every element, not only near the viewport)."""
-        if self.dialogs:
-            raise ToolError(self.dialog_pending())
-        page = await self.page()
+        page = await self._readable()
         selectors = self.opened.config.capture.redact_selectors
         async with asyncio.timeout(READ_SECONDS):
             state = await read_page_state(page, redact_selectors=selectors, whole_page=True)
         self.add_secrets(*state.secret_values)
         return state.outline, f"{state.title} ({state.url})"
+
+    async def find(self, source: str, flags: str, skip: int, limit: int) -> tuple[Found, str]:
+        """Matches in the text of the whole page (every frame), and the page's title."""
+        page = await self._readable()
+        selectors = self.opened.config.capture.redact_selectors
+        async with asyncio.timeout(READ_SECONDS):
+            try:
+                found = await find_text(
+                    page, source, flags, skip=skip, limit=limit, redact_selectors=selectors
+                )
+            except ValueError as exc:
+                raise ToolError(
+                    f"/{source}/ is not a regular expression the page takes: {exc}"
+                ) from None
+            return found, f"{await page.title()} ({page.url})"
+
+    async def element_text(self, ref: str) -> str:
+        """The whole text of the element `ref`, with the refs of what it holds."""
+        page = await self._readable()
+        selectors = self.opened.config.capture.redact_selectors
+        async with asyncio.timeout(READ_SECONDS):
+            return (await element_text(page, ref, selectors))[0]
+
+    async def css_ref(self, css: str) -> str:
+        """The ref of the first element matching the CSS selector `css`; ToolError if none."""
+        page = await self._readable()
+        try:
+            found = await css_ref(page, css)
+        except ValueError as exc:
+            raise ToolError(str(exc)) from None
+        if found is None:
+            raise ToolError(
+                f"no element matches the CSS selector {css!r}; call browser_snapshot for the "
+                "page's refs"
+            )
+        return found
+
+    async def _readable(self) -> Page:
+        if self.dialogs:
+            raise ToolError(self.dialog_pending())
+        return await self.page()
 
     def forget_browser(self) -> None:
         """The browser is being closed: the next call starts from a new one."""

@@ -124,6 +124,7 @@ class RecorderCore:
         self._body = body
         self._image_hash: str | None = None
         self._outline: list[str] | None = None
+        self._outline_url = ""
         self._outline_hash: str | None = None
         self._stored: _Stored | None = None
         self._run: dict[str, Any] | None = None
@@ -258,9 +259,12 @@ class RecorderCore:
             elif got.state.partial:
                 diff = [PARTIAL_CHANGES]
             else:
-                diff = diff_outline(self._outline, got.state.outline)
+                diff = diff_outline(
+                    self._outline, got.state.outline, self._outline_url, got.state.url
+                )
         if got.state is not None and not got.state.partial:
             self._outline, self._outline_hash = got.state.outline, outline_hash
+            self._outline_url = got.state.url
         if image_hash is not None:
             self._image_hash = image_hash
         if not changed:
