@@ -39,7 +39,7 @@ from capture.actions import (
 )
 from capture.config import Config
 from capture.entry import Capture
-from capture.errors import SessionStoreError
+from capture.errors import NEW_CAPTURE, SessionStoreError
 from capture.mcp._declare import Answer
 from capture.mcp._glance import Glances, ImageMode
 from capture.mcp._outline import ToolError
@@ -88,6 +88,11 @@ class _Failed(Exception):
 def literal(text: str) -> str:
     """A client's text as a step value: `${` stays literal (steps expand `${NAME}`)."""
     return text.replace("${", "$${")
+
+
+def _ours(reason: str) -> str:
+    """An error in this server's words: an MCP client gets fresh refs from browser_snapshot."""
+    return reason.replace(NEW_CAPTURE, "call browser_snapshot")
 
 
 def one_line(exc: BaseException) -> str:
@@ -170,13 +175,14 @@ class BrowserState:
         return text[: self.max_chars - len(marker)] + marker
 
     def error(self, reason: str) -> Answer:
-        return Answer(self.fit(f"Error: {' '.join(reason.split())}"), is_error=True)
+        return Answer(self.fit(f"Error: {' '.join(_ours(reason).split())}"), is_error=True)
 
     async def capture(
         self, action: str, *, error: str | None = None, screenshot: bool = False
     ) -> Answer:
         """Capture the page into the thread and answer with what the capture saw."""
         recorder = self.recorder
+        error = None if error is None else _ours(error)
         if recorder is None or self.dialogs:
             # With a dialog open the page runs no script: say what is open instead.
             lines = [f"# {action}"]

@@ -19,9 +19,13 @@ from typing import Any
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Page
 
-from capture.errors import RefNotFoundError
 from capture.recorder.observe._outline import live_frames
-from capture.recorder.observe._script import SENSITIVE_FIELD, frame_for_ref, frame_prefix
+from capture.recorder.observe._script import (
+    SENSITIVE_FIELD,
+    frame_for_ref,
+    frame_prefix,
+    ref_count_error,
+)
 
 __all__ = ["Found", "Match", "css_ref", "element_text", "find_text"]
 
@@ -108,7 +112,7 @@ async def element_text(
     arg = _arg("text", frame_prefix(page, frame), redact_selectors, ref=ref)
     answer = await _call(frame, arg)
     if not answer or not answer.get("found"):
-        raise RefNotFoundError(f"ref {ref} is not on the page any more")
+        raise ref_count_error(ref, 0)
     return str(answer["text"]), str(answer["ref"])
 
 
