@@ -310,18 +310,16 @@ async def test_whole_page_reach_beyond_the_budget(
         refs = re.findall(r"\[ref=(e\d+)\]", look)
         assert refs, look
         last_seen = max(int(r[1:]) for r in refs)
-        found = await s.ok("browser_find", regex=r"/heading .*\[level=2\]/")
-        assert len(found) <= DEFAULT_MAX_CHARS
-        far = [int(r[1:]) for r in re.findall(r"\[ref=(e\d+)\]", found)]
-        assert max(far) > last_seen, "find reaches headings the look left out"
+        whole = await s.ok("browser_snapshot", depth=2)
+        assert len(whole) <= DEFAULT_MAX_CHARS
+        assert "continue with browser_snapshot depth=2 page=2" in whole
+        far = [int(r[1:]) for r in re.findall(r"\[ref=(e\d+)\]", whole)]
+        assert max(far) > last_seen, "the whole page reaches headings the look left out"
         target = f"e{max(far)}"
         part = await s.ok("browser_snapshot", target=target)
         assert part.splitlines()[1].startswith("- heading")
         assert f"[ref={target}]" in part
         assert len(part) <= DEFAULT_MAX_CHARS
-        whole = await s.ok("browser_snapshot", depth=2)
-        assert len(whole) <= DEFAULT_MAX_CHARS
-        assert "continue with browser_snapshot target=" in whole
         gone = await s.error("browser_snapshot", target="e999999")
         assert gone.startswith("Error: ref e999999 is not on the page")
 
