@@ -188,7 +188,8 @@ async def test_checkout_over_stdio_by_refs(
     check_no_secret(s, store_server, DEMO_PASSWORD, stderr)
     assert "with [redacted]; press Enter" in text_of(s.responses[9]).splitlines()[0]
     stored = stored_bytes(store_server)
-    assert '"action": "click ref' in stored or '"action":"click ref' in stored
+    # Step records name the element a ref stood for, as the observation before called it.
+    assert re.search(r'"action": ?"click link \\"Blue Mug\\" \(e\d+\)"', stored), stored[:2000]
 
 
 async def test_secrets_file_values_never_come_back(
@@ -206,7 +207,9 @@ async def test_secrets_file_values_never_come_back(
             text="SEARCH_WORD",
             submit=True,
         )
-        assert re.search(r"fill ref e\d+ with '\$\{SEARCH_WORD\}'; press Enter", page)
+        assert re.search(
+            r"fill searchbox \"Search\" \(e\d+\) with '\$\{SEARCH_WORD\}'; press Enter", page
+        )
         # Where the page shows it (the search box, the results heading), it is a redacted
         # area: masked in the screenshot and left out of the outline.
         assert re.search(r'searchbox "Search" \[ref=e\d+\]: \[redacted\]', page), page
@@ -449,7 +452,7 @@ async def test_click_with_the_right_and_middle_buttons(
 ) -> None:
     async with on_clicks_page(store_server, site, tmp_path) as (s, target):
         page = await s.ok("browser_click", target=target, button="right")
-        assert f"click ref {target} with the right button" in page.splitlines()[0]
+        assert f'click button "Press me" ({target}) with the right button' in page.splitlines()[0]
         assert "pressed with button 2" in page
         page = await s.ok("browser_click", target=target, button="middle")
         assert "pressed with button 1" in page
@@ -462,8 +465,8 @@ async def test_click_holding_modifiers(
 ) -> None:
     async with on_clicks_page(store_server, site, tmp_path) as (s, target):
         page = await s.ok("browser_click", target=target, modifiers=["Shift", "Alt"])
-        assert f"click ref {target} holding Shift+Alt" in page.splitlines()[0]
+        assert f'click button "Press me" ({target}) holding Shift+Alt' in page.splitlines()[0]
         assert "pressed with button 0 holding alt+shift" in page
         page = await s.ok("browser_click", target=target, doubleClick=True, modifiers=["Control"])
-        assert f"dblclick ref {target} holding Control" in page.splitlines()[0]
+        assert f'dblclick button "Press me" ({target}) holding Control' in page.splitlines()[0]
         assert "pressed with button 0 holding ctrl" in page

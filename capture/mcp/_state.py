@@ -297,7 +297,7 @@ class BrowserState:
         """A value typed into a sensitive field is a secret from now on, wherever it shows."""
         if not isinstance(step, FillStep | TypeStep):
             return
-        if action == describe(step, self._vars, value_hidden=True):
+        if action == describe(step, self._vars, value_hidden=True, names=self._ctx.names):
             self.add_secrets(self._vars.expand(step.args.value))
 
     def add_secrets(self, *values: str) -> None:
@@ -312,6 +312,8 @@ class BrowserState:
         if self.dialogs:
             raise ToolError(self.dialog_pending())
         page = await self.page()
+        assert self.recorder is not None
+        self._ctx.names = self.recorder.names()
         began = asyncio.get_running_loop().time()
         done: list[str] = []
         try:
@@ -319,7 +321,7 @@ class BrowserState:
                 try:
                     action = await perform(page, step, self._ctx, limit)
                 except StepFailed as exc:
-                    hidden = describe(step, self._vars, value_hidden=True)
+                    hidden = describe(step, self._vars, value_hidden=True, names=self._ctx.names)
                     raise _Failed("; ".join([*done, hidden]), exc.reason) from None
                 self._learn(step, action)
                 done.append(action)

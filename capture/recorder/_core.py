@@ -27,7 +27,7 @@ from capture.recorder.observe import (
     diff_outline,
     format_observation,
 )
-from capture.recorder.observe._outline import short_error
+from capture.recorder.observe._outline import ref_names, short_error
 from capture.session import ImageBytes, ImagePart, TextPart, user_part_key
 
 __all__ = [
@@ -154,6 +154,10 @@ class RecorderCore:
 
     def add_secrets(self, *values: str) -> None:
         self.scrub.add(*values)
+
+    def names(self) -> dict[str, str]:
+        """What the latest full outline calls each ref (`link "Blue Mug"`)."""
+        return ref_names(self._outline or [])
 
     def fits(self, key: str, value: Any, expiry: datetime | None) -> bool:
         """Whether the request body of this write is within the byte budget."""
