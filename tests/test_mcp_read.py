@@ -69,6 +69,10 @@ async def test_find_reads_every_character_of_the_text(
         clicked = await s.ok("browser_click", target=far)
         assert f"({far})" in clicked.splitlines()[0] or far in clicked.splitlines()[0]
         assert "#top" in clicked
+        # A select's options are found, held by the select one chooses them with.
+        [(select, _)] = matches(await s.ok("browser_find", text="Pistachio"))
+        chosen = await s.ok("browser_select_option", target=select, values=["Pistachio"])
+        assert re.search(r'combobox "Flavour" \[ref=\w+\]: Pistachio', chosen), chosen
         for hidden in ["hunter2-swordfish", "typed field value", "marmalade", "whisper"]:
             assert (await s.ok("browser_find", text=hidden)).startswith("# No match")
 
@@ -153,6 +157,8 @@ async def test_snapshot_takes_a_css_target_and_errors_say_what_was_tried(
         assert "e99999" in stale.splitlines()[0]
         assert "browser_snapshot" in stale.splitlines()[0]
         assert "new capture" not in stale
+        nowhere = await s.error("browser_click", target="#nowhere")
+        assert "#nowhere" in nowhere.splitlines()[0]
 
 
 async def test_a_navigation_is_a_new_page_not_every_line_removed(

@@ -10,7 +10,8 @@
 //   "ref"  the ref of the first element matching opts.css (null: none)
 //
 // Text is read through open shadow roots and slots, in document order, whitespace
-// collapsed, with a line break between blocks. Never read: the values of fields, the text
+// collapsed, with a line break between blocks; a select's options count as its text.
+// Never read: the values of fields, the text
 // of sensitive fields and redacted areas (the same rules as page.js), script and style.
 // Refs are page.js's: data-capture-ref="<prefix>e<n>", numbered by window[Symbol.for(
 // "capture.refSeq")], so a ref from here works wherever one from an outline does.
@@ -98,7 +99,18 @@
       const block = !INLINE.has(el.tagName);
       if (block) brk();
       const marked = marks && el !== root && el.matches(ACTIVE);
-      if (!FIELDS.has(el.tagName)) for (const child of childrenOf(el)) visit(child);
+      if (el.tagName === "SELECT") {
+        // A select's choices are text a person can read (once it is open): one per line,
+        // each held by the select, the element one chooses them with.
+        for (const option of el.options) {
+          brk();
+          starts.push(text.length);
+          nodes.push(el);
+          add(option.text.replace(/\s+/g, " "));
+        }
+      } else if (!FIELDS.has(el.tagName)) {
+        for (const child of childrenOf(el)) visit(child);
+      }
       if (marked) add(` [ref=${refFor(el)}]`);
       if (block) brk();
     };
