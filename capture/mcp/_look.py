@@ -59,7 +59,11 @@ def _page(args: Mapping[str, Any]) -> int:
 
 def _call(name: str, args: Mapping[str, Any]) -> str:
     """The call that reads the next page: `name` with these `args` and page={page}."""
-    given = [f"{key}={json.dumps(value)}" for key, value in args.items() if key != "page"]
+    given = [
+        f"{key}={json.dumps(value, ensure_ascii=False)}"
+        for key, value in args.items()
+        if key != "page"
+    ]
     return " ".join([name, *given, "page={page}"])
 
 

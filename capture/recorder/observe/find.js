@@ -63,26 +63,38 @@
     return (node.shadowRoot || node).childNodes;
   };
 
-  // The text under `root` as one string, and where each text node starts in it.
+  // The text under `root` as one string, and where each text node starts in it. Built
+  // from parts, looking only at the last character: anything that scans the text so far
+  // on each addition is quadratic on a book-sized page.
   const read = (root, marks) => {
-    let text = "";
+    const parts = [];
     const starts = [];
     const nodes = [];
+    let length = 0;
+    let last = "\n"; // the text starts as after a line break: no blank leads
+    const push = (s) => {
+      parts.push(s);
+      length += s.length;
+      last = s[s.length - 1];
+    };
     const add = (s) => {
-      if (!s) return;
-      if ((text === "" || text.endsWith(" ") || text.endsWith("\n")) && s.startsWith(" ")) {
-        s = s.slice(1);
-      }
-      text += s;
+      if ((last === " " || last === "\n") && s.startsWith(" ")) s = s.slice(1);
+      if (s) push(s);
     };
     const brk = () => {
-      if (text && !text.endsWith("\n")) text = text.replace(/ $/, "") + "\n";
+      if (last === "\n") return;
+      if (last === " ") {
+        const end = parts.length - 1;
+        parts[end] = parts[end].slice(0, -1);
+        length -= 1;
+      }
+      push("\n");
     };
     const visit = (node) => {
       if (node.nodeType === Node.TEXT_NODE) {
         const s = node.data.replace(/\s+/g, " ");
-        if (!s.trim() && (text === "" || /[ \n]$/.test(text))) return;
-        starts.push(text.length);
+        if (s === " " && (last === " " || last === "\n")) return;
+        starts.push(length);
         nodes.push(node);
         add(s);
         return;
@@ -104,7 +116,7 @@
         // each held by the select, the element one chooses them with.
         for (const option of el.options) {
           brk();
-          starts.push(text.length);
+          starts.push(length);
           nodes.push(el);
           add(option.text.replace(/\s+/g, " "));
         }
@@ -115,7 +127,7 @@
       if (block) brk();
     };
     visit(root);
-    return { text: text.trim(), starts, nodes };
+    return { text: parts.join("").trimEnd(), starts, nodes };
   };
 
   const smallestHolding = (a, b) => {
