@@ -381,9 +381,13 @@ class BrowserState:
         return found
 
     async def _readable(self) -> Page:
+        """The page to read, where it shows a known secret marked redacted (as for a capture),
+        so a search or a read leaves that place out as the outline does."""
         if self.dialogs:
             raise ToolError(self.dialog_pending())
-        return await self.page()
+        page = await self.page()
+        await mark_secret_text(page, self._secrets)
+        return page
 
     def forget_browser(self) -> None:
         """The browser is being closed: the next call starts from a new one."""
