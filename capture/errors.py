@@ -106,6 +106,11 @@ class RefNotFoundError(BrowserError):
     """An element ref (like `e12` or `f1e3`) names no element on the page any more."""
 
 
+# What an error about refs tells the reader to do for current ones. Each front door may say
+# it in its own words (the MCP server: call browser_snapshot) by replacing this phrase.
+NEW_CAPTURE = "take a new capture"
+
+
 class TaskError(CaptureError):
     """A task file is invalid, or a step of it failed."""
 

@@ -196,7 +196,8 @@ async def test_checkout_over_stdio_by_refs(
     check_no_secret(s, store_server, DEMO_PASSWORD, stderr)
     assert "with [redacted]; press Enter" in text_of(s.responses[9]).splitlines()[0]
     stored = stored_bytes(store_server)
-    assert '"action": "click ref' in stored or '"action":"click ref' in stored
+    # Step records name the element a ref stood for, as the observation before called it.
+    assert re.search(r'"action": ?"click link \\"Blue Mug\\" \(e\d+\)"', stored), stored[:2000]
 
 
 async def test_secrets_file_values_never_come_back(
@@ -214,7 +215,9 @@ async def test_secrets_file_values_never_come_back(
             text="SEARCH_WORD",
             submit=True,
         )
-        assert re.search(r"fill ref e\d+ with '\$\{SEARCH_WORD\}'; press Enter", page)
+        assert re.search(
+            r"fill searchbox \"Search\" \(e\d+\) with '\$\{SEARCH_WORD\}'; press Enter", page
+        )
         # Where the page shows it (the search box, the results heading), it is a redacted
         # area: masked in the screenshot and left out of the outline.
         assert re.search(r'searchbox "Search" \[ref=e\d+\]: \[redacted\]', page), page
@@ -310,26 +313,24 @@ def _kill_browser_of_children() -> list[int]:
 async def test_whole_page_reach_beyond_the_budget(
     store_server: RunningStore, big_document: str, tmp_path: Path
 ) -> None:
-    """On a 1 MB document the look fits the budget; browser_find and browser_snapshot with
-    a target reach what it left out, each within the budget too."""
+    """On a 1 MB document the look fits the budget; browser_snapshot with a depth or a
+    target reaches what it left out, each page within the budget too."""
     async with over_stdio(store_server, tmp_path) as s:
         look = await s.ok("browser_navigate", url=big_document)
         assert len(look) <= DEFAULT_MAX_CHARS
         refs = re.findall(r"\[ref=(e\d+)\]", look)
         assert refs, look
         last_seen = max(int(r[1:]) for r in refs)
-        found = await s.ok("browser_find", regex=r"/heading .*\[level=2\]/")
-        assert len(found) <= DEFAULT_MAX_CHARS
-        far = [int(r[1:]) for r in re.findall(r"\[ref=(e\d+)\]", found)]
-        assert max(far) > last_seen, "find reaches headings the look left out"
+        whole = await s.ok("browser_snapshot", depth=2)
+        assert len(whole) <= DEFAULT_MAX_CHARS
+        assert "continue with browser_snapshot depth=2 page=2" in whole
+        far = [int(r[1:]) for r in re.findall(r"- heading .*\[ref=(e\d+)\]", whole)]
+        assert max(far) > last_seen, "the whole page reaches headings the look left out"
         target = f"e{max(far)}"
         part = await s.ok("browser_snapshot", target=target)
         assert part.splitlines()[1].startswith("- heading")
         assert f"[ref={target}]" in part
         assert len(part) <= DEFAULT_MAX_CHARS
-        whole = await s.ok("browser_snapshot", depth=2)
-        assert len(whole) <= DEFAULT_MAX_CHARS
-        assert "continue with browser_snapshot target=" in whole
         gone = await s.error("browser_snapshot", target="e999999")
         assert gone.startswith("Error: ref e999999 is not on the page")
 
@@ -459,7 +460,7 @@ async def test_click_with_the_right_and_middle_buttons(
 ) -> None:
     async with on_clicks_page(store_server, site, tmp_path) as (s, target):
         page = await s.ok("browser_click", target=target, button="right")
-        assert f"click ref {target} with the right button" in page.splitlines()[0]
+        assert f'click button "Press me" ({target}) with the right button' in page.splitlines()[0]
         assert "pressed with button 2" in page
         page = await s.ok("browser_click", target=target, button="middle")
         assert "pressed with button 1" in page
@@ -472,8 +473,8 @@ async def test_click_holding_modifiers(
 ) -> None:
     async with on_clicks_page(store_server, site, tmp_path) as (s, target):
         page = await s.ok("browser_click", target=target, modifiers=["Shift", "Alt"])
-        assert f"click ref {target} holding Shift+Alt" in page.splitlines()[0]
+        assert f'click button "Press me" ({target}) holding Shift+Alt' in page.splitlines()[0]
         assert "pressed with button 0 holding alt+shift" in page
         page = await s.ok("browser_click", target=target, doubleClick=True, modifiers=["Control"])
-        assert f"dblclick ref {target} holding Control" in page.splitlines()[0]
+        assert f'dblclick button "Press me" ({target}) holding Control' in page.splitlines()[0]
         assert "pressed with button 0 holding ctrl" in page

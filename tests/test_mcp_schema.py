@@ -24,6 +24,7 @@ from tests.conftest import ROOT
 EXTRACT_PATH = ROOT / "tests" / "playwright_mcp_tools.json"
 EXTRACT = json.loads(EXTRACT_PATH.read_text(encoding="utf-8"))
 PACKAGE = ROOT / ".playwright-mcp" / "node_modules" / "@playwright" / "mcp"
+CAPTURE_OWN = "capture's own"
 
 
 def _kind(prop: Mapping[str, Any]) -> dict[str, Any]:
@@ -71,12 +72,20 @@ def _check(tools: tuple[Tool[Any], ...], theirs: Mapping[str, Any]) -> list[str]
         for name, kind in wanted["properties"].items():
             if ours["properties"].get(name) != kind:
                 problems.append(f"{tool.name}.{name} is {ours['properties'].get(name)}, not {kind}")
+        # A parameter Playwright does not have is optional and says it is capture's own, so
+        # a client written for Playwright never needs it and a reader knows where it is from.
+        for name in set(ours["properties"]) - set(wanted["properties"]):
+            description = tool.input_schema["properties"][name].get("description", "")
+            if name in ours["required"] or not description.startswith(CAPTURE_OWN):
+                problems.append(
+                    f"{tool.name}.{name} is not Playwright's: optional, {CAPTURE_OWN!r}"
+                )
     return problems
 
 
 def test_the_table_is_playwright_mcps() -> None:
     """Same names, same required parameters, every one of theirs accepted with its type and
-    enum; a tool of capture's own only where it says so."""
+    enum; a tool or a parameter of capture's own only where it says so."""
     assert _check(TOOLS, EXTRACT["tools"]) == []
 
 
@@ -106,11 +115,28 @@ async def _nothing(state: Any, args: Mapping[str, Any]) -> Answer:
             ),
             "browser_console_messages.level",
         ),
+        (
+            Tool(
+                "browser_resize",
+                "",
+                _shape({"required": ["height", "width"]})
+                | {
+                    "properties": {
+                        "width": {"type": "number"},
+                        "height": {"type": "number"},
+                        "zoom": {"type": "number", "description": "How much"},
+                    }
+                },
+                _nothing,
+            ),
+            "browser_resize.zoom is not Playwright's",
+        ),
     ],
 )
 def test_the_check_finds_what_differs(tool: Tool[Any], problem: str) -> None:
     """A made-up tool, a false claim of being capture's own, a wrong required list, a missing
-    parameter and a missing enum each fail the check above."""
+    parameter, a missing enum and a parameter of capture's own that does not say so each
+    fail the check above."""
     assert any(problem in found for found in _check((tool,), EXTRACT["tools"]))
 
 

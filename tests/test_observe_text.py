@@ -317,3 +317,22 @@ def test_a_garbled_answer_is_a_frame_error_not_a_crash() -> None:
     assert read.data is None
     assert read.error is not None
     assert "no readable answer" in read.error
+
+
+def test_a_new_document_is_a_new_page_and_a_fragment_is_not() -> None:
+    """After a navigation to another document: a count and the first headings, within a
+    tenth of the answer; another fragment of the same document is diffed line by line."""
+    before = [f"- text: old line {i}" for i in range(300)]
+    after = ['- heading "New" [level=1] [ref=e1]', *(f"- text: new line {i}" for i in range(50))]
+    diff = diff_outline(before, after, "http://h/a/print.html", "http://h/a/ch16.html")
+    assert diff == [
+        "new page (was /a/print.html): 300 lines of the previous page gone, 51 of this one new",
+        '+ heading "New" [level=1] [ref=e1]',
+    ]
+    text = observation(state=state(after), diff=diff)
+    changes = text[text.index("## Changes") :]
+    assert changes.startswith("## Changes since previous capture: new page (was /a/print.html)")
+    assert len(changes) <= len(text) / 10
+    same = diff_outline(before, after, "http://h/a/print.html", "http://h/a/print.html#ch16")
+    assert "- text: old line 0" in same
+    assert "+ text: new line 0" in same

@@ -27,6 +27,7 @@ from capture.actions import (
     describe,
 )
 from capture.errors import TaskError, UsageError
+from capture.recorder.observe._outline import ref_names
 from capture.tasks import (
     TaskFile,
     dump_task,
@@ -409,3 +410,27 @@ def test_base_url_is_optional_when_every_goto_is_absolute(tmp_path: Path) -> Non
         TaskError, match=r"step 2 goes to '/cart', a path: give the task a base_url"
     ):
         parse_task("name: t\nsteps:\n  - goto: http://127.0.0.1:9/a\n  - goto: /cart\n")
+
+
+def test_a_ref_is_named_as_the_latest_outline_called_it() -> None:
+    """Two clicks by ref read differently: each names its element, role and name, as the
+    outline showed it (a line may hold several refs); a ref it did not show stays `ref`."""
+    outline = [
+        "- main",
+        '  - link "Blue Mug" [ref=e10]',
+        '  - text: see the link "Red Mug" [ref=e11] or [ref=e12] now',
+        "  - button [disabled] [ref=e4]",
+    ]
+    task = parse_task(
+        "name: r\nbase_url: x\nsteps:\n  - click: {ref: e10}\n  - click: {ref: e11}\n"
+        "  - click: {ref: e12}\n  - drag: {from: {ref: e4}, to: {ref: e10}}\n"
+    )
+    resolved = resolve_vars(task, {}, {})
+    names = ref_names(outline)
+    said = [describe(step, resolved, names=names) for step in task.steps]
+    assert said == [
+        'click link "Blue Mug" (e10)',
+        'click link "Red Mug" (e11)',
+        "click ref e12",
+        'drag button (e4) to link "Blue Mug" (e10)',
+    ]

@@ -1,11 +1,13 @@
 """A step in words: the action text a capture stores, a step record keeps and a person
 reads. Public variables are filled in and secrets stay `${NAME}`; a typed value whose field
-turned out to be sensitive is hidden.
+turned out to be sensitive is hidden. A ref is named as the latest observation called its
+element, `link "Blue Mug" (e10)`, so two steps on different elements read differently.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
 
 from capture.actions._step import ExpectArgs, StepBase, unhandled
@@ -20,11 +22,29 @@ def quote(text: str) -> str:
     return repr(text) if len(text) <= 80 else repr(text[:77] + "...")
 
 
-def describe(step: StepBase, variables: Vars, *, value_hidden: bool = False) -> str:
-    """The step in words, e.g. `fill label 'Password' with ${SHOP_PASSWORD}`."""
+def _target(target: Target, names: Mapping[str, str]) -> str:
+    """`link "Blue Mug" (e10)` for a ref the observation named; else the target's own words."""
+    if target.ref is None or target.role is not None or target.ref not in names:
+        return target.describe_target()
+    text = f"{names[target.ref]} ({target.ref})"
+    if target.nth is not None:
+        text += f" (match #{target.nth})"
+    return text + target.in_frame()
+
+
+def describe(
+    step: StepBase,
+    variables: Vars,
+    *,
+    value_hidden: bool = False,
+    names: Mapping[str, str] | None = None,
+) -> str:
+    """The step in words, e.g. `fill label 'Password' with ${SHOP_PASSWORD}`; `names` says
+    what the latest observation called each ref."""
+    names = names or {}
     shown = substitute(step, variables.describe)  # secrets stay `${NAME}`
     args = shown.args
-    on = args.describe_target() if isinstance(args, Target) else ""
+    on = _target(args, names) if isinstance(args, Target) else ""
     match shown.kind:
         case "goto":
             return f"goto {args.url}"
@@ -45,7 +65,7 @@ def describe(step: StepBase, variables: Vars, *, value_hidden: bool = False) -> 
             start = args.from_
             if start.frame is not None and start.frame == args.to.frame:  # say it once
                 start = start.model_copy(update={"frame": None})
-            return f"drag {start.describe_target()} to {args.to.describe_target()}"
+            return f"drag {_target(start, names)} to {_target(args.to, names)}"
         case "scroll":
             if not args.by:
                 return f"scroll to {on}"

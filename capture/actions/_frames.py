@@ -19,7 +19,7 @@ from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Frame, Page
 
 from capture.actions._target import FrameSpec, FrameWhere, describe_frame
-from capture.errors import TaskError
+from capture.errors import NEW_CAPTURE, TaskError
 from capture.recorder.observe import frame_numbered
 
 __all__ = ["find_frame", "url_pattern"]
@@ -118,7 +118,7 @@ async def _look(page: Page, frame: FrameWhere, base_url: str, explain: bool) -> 
         if found is None:
             raise TaskError(
                 f"no frame {frame} on the page (frame refs are numbered by the captures of "
-                "this page; take a new capture)"
+                f"this page; {NEW_CAPTURE})"
             )
         return found
     if isinstance(frame, FrameSpec):  # anywhere on the page

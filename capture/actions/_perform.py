@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, cast
 from urllib.parse import urljoin
@@ -78,12 +79,14 @@ class StepFailed(TaskError):
 
 
 class StepContext:
-    """What a step needs besides itself: the task's base URL and folder, variables, limits."""
+    """What a step needs besides itself: the task's base URL and folder, variables, and what
+    the latest observation calls each ref (`names`, for the action text)."""
 
     def __init__(self, base_url: str, folder: Path, variables: Vars) -> None:
         self.base_url = base_url
         self.folder = folder
         self.vars = variables
+        self.names: Mapping[str, str] = {}
 
 
 class _Limit:
@@ -347,5 +350,5 @@ async def perform(page: Page, step: StepBase, ctx: StepContext, seconds: float) 
         raise StepFailed(ctx.vars.mask(reason)) from exc
     except CaptureError as exc:  # an unknown or stale ref, a missing variable
         raise StepFailed(ctx.vars.mask(str(exc))) from exc
-    action = describe(step, ctx.vars, value_hidden=done is True)
+    action = describe(step, ctx.vars, value_hidden=done is True, names=ctx.names)
     return f"{action}; {ctx.vars.mask(done)}" if isinstance(done, str) else action

@@ -4,6 +4,7 @@ find), the screenshot, tabs, dialogs, the console and network logs, the viewport
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Mapping
 from contextlib import suppress
 from typing import Any
@@ -22,8 +23,8 @@ from capture.mcp._declare import (
     string,
     tool,
 )
-from capture.mcp._outline import ToolError, find_lines, parse_pattern, subtree
-from capture.mcp._state import REF, BrowserState, need, text
+from capture.mcp._outline import ToolError, js_pattern, page_of, parse_pattern, subtree
+from capture.mcp._state import BrowserState, need, text
 
 __all__ = [
     "close",
@@ -39,52 +40,104 @@ __all__ = [
 
 _STATIC = frozenset({"image", "font", "script", "stylesheet", "media"})
 _LEVELS = {"error": 0, "warning": 1, "info": 2, "debug": 3}
+# Room one match takes in browser_find's answer, at most (find.js: 2 x 80 around 200).
+_MATCH_CHARS = 420
+
+
+PAGE = number(
+    "capture's own: which page of a long answer (from 1); each page but the last names the "
+    "call that reads the next"
+)
+
+
+def _page(args: Mapping[str, Any]) -> int:
+    page = args.get("page", 1)
+    if not isinstance(page, int | float) or isinstance(page, bool) or page < 1 or page != int(page):
+        raise ToolError("'page' must be a whole number, 1 or more")
+    return int(page)
+
+
+def _call(name: str, args: Mapping[str, Any]) -> str:
+    """The call that reads the next page: `name` with these `args` and page={page}."""
+    given = [
+        f"{key}={json.dumps(value, ensure_ascii=False)}"
+        for key, value in args.items()
+        if key != "page"
+    ]
+    return " ".join([name, *given, "page={page}"])
 
 
 @tool(
     "browser_snapshot",
     "Look at the page now. Without arguments: the viewport-first outline within the "
-    "character budget. With `target` and/or `depth`: that part of the whole page (also what "
-    "the budget left out), `depth` levels deep.",
+    "character budget. With `target` (a ref or a CSS selector) and/or `depth`: that part of "
+    "the whole page (also what the budget left out), `depth` levels deep, its text whole; a "
+    "long part comes in pages (`page`).",
     read_only=True,
     target=TARGET,
     depth=number("How many levels below the target (or the page's top) to show"),
     filename=FILENAME,
     boxes=boolean("Accepted and ignored"),
+    page=PAGE,
 )
 async def snapshot(state: BrowserState, args: Mapping[str, Any]) -> Answer:
     target, depth = args.get("target"), args.get("depth")
-    if target is None and depth is None:
+    if target is None and depth is None and args.get("page") is None:
         await state.page()
         return await state.capture("snapshot")
-    if target is not None and not (isinstance(target, str) and REF.match(target.strip())):
-        raise ToolError("'target' must be a ref like e12 (from the latest response)")
+    page = _page(args)
     if depth is not None and (not isinstance(depth, int | float) or depth < 0):
         raise ToolError("'depth' must be a number, 0 or more")
+    ref = None
+    if target is not None:
+        where = state.target(target)
+        ref = where["ref"] if "ref" in where else await state.css_ref(str(target).strip())
     lines, title = await state.whole_page()
-    text = subtree(
-        lines,
-        target.strip() if isinstance(target, str) else None,
-        int(depth) if depth is not None else None,
-        state.max_chars,
-        title,
+    part = subtree(lines, ref, int(depth) if depth is not None else None)
+    if ref is None:
+        head = "# Outline of the whole page{page}: " + title
+    else:
+        head = f"# Part of the page from {ref}" + "{page}: " + title
+        if len(part) <= 1:
+            # Not an outline line with parts of its own (text, code, any element): its text.
+            whole = await state.element_text(ref)
+            part = [*part, *whole.splitlines()]
+    return Answer(
+        state.fit(page_of(head, part, state.max_chars, page, _call("browser_snapshot", args)))
     )
-    return Answer(state.fit(text))
 
 
 @tool(
     "browser_find",
-    "Search the whole page (not only what the budget showed) for text or a regular "
-    "expression (/re/i for flags); answers with the matching lines and their refs.",
+    "Search the text of the whole page (every frame, code, what is off screen and what the "
+    "budget left out) for text or a regular expression (/re/i for flags); answers with each "
+    "match's excerpt and the ref of the element holding it, many matches in pages (`page`).",
     read_only=True,
-    text=string("Text to find (case-insensitive)"),
+    text=string("Text to find (case-insensitive; any blanks match any blanks)"),
     regex=string("A regular expression (case-sensitive unless written /re/i)"),
     filename=FILENAME,
+    page=PAGE,
 )
 async def find(state: BrowserState, args: Mapping[str, Any]) -> Answer:
     pattern = parse_pattern(args.get("text"), args.get("regex"))
-    lines, title = await state.whole_page()
-    return Answer(state.fit(find_lines(lines, pattern, state.max_chars, title)))
+    page = _page(args)
+    per_page = max(1, (state.max_chars - 400) // _MATCH_CHARS)
+    source, flags = js_pattern(pattern)
+    found, title = await state.find(source, flags, (page - 1) * per_page, per_page)
+    what = json.dumps(args.get("text")) if args.get("text") is not None else f"/{pattern.pattern}/"
+    if not found.total:
+        return Answer(state.fit(f"# No match for {what} in the page's text: {title}"))
+    if not found.matches:
+        last = -(-found.total // per_page)
+        raise ToolError(f"page {page}: the {found.total} matches fill {last}")
+    first = (page - 1) * per_page + 1
+    shown = f"{first}-{first + len(found.matches) - 1} of " if found.total > per_page else ""
+    lines = [f"# {shown}{found.total} match{'es' if found.total != 1 else ''} for {what}: {title}"]
+    lines += [f"- {m.kind} [ref={m.ref}]: {m.excerpt}" for m in found.matches]
+    if first - 1 + len(found.matches) < found.total:
+        again = _call("browser_find", args).replace("{page}", str(page + 1))
+        lines.append(f"[… more matches; continue with {again} …]")
+    return Answer(state.fit("\n".join(lines)))
 
 
 @tool(

@@ -1,9 +1,11 @@
-"""Reaching what a capture's budget left out: a part of the whole-page outline, a search.
+"""Reaching what a capture's budget left out: a part of the whole-page outline, pages of
+a long answer, the pattern of a search.
 
-Pure functions over the outline lines of a whole-page read (`read_page_state(...,
-whole_page=True)`): each line is `"  " * depth + "- role ..."`, with `[ref=e12]` on the
-elements one can act on, and marker lines between the viewport, below and above parts.
-Both answers fit a character budget and, when they do not fit, say how to get the rest.
+Pure functions. The outline lines are those of a whole-page read (`read_page_state(...,
+whole_page=True)`): each line is `"  " * depth + "- role ..."`, with `[ref=e12]` tokens
+(a line may hold several) and marker lines between the viewport, below and above parts.
+An answer longer than the budget is paged, and each page but the last names the call that
+reads the next, so following the hints reads everything once.
 """
 
 from __future__ import annotations
@@ -13,9 +15,8 @@ from collections.abc import Sequence
 
 from capture.errors import CaptureError
 
-__all__ = ["ToolError", "find_lines", "parse_pattern", "subtree"]
+__all__ = ["ToolError", "js_pattern", "page_of", "pages", "parse_pattern", "subtree"]
 
-_REF = re.compile(r"\[ref=((?:f\d+)?e\d+)\]")
 _HEADING_LEVEL = re.compile(r"^- heading .*\[level=(\d+)\]")
 
 
@@ -36,42 +37,49 @@ def _heading_level(line: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def _fit(head: list[str], lines: Sequence[str], budget: int, more: str) -> str:
-    """`head` and as many `lines` as fit in `budget` characters; `more` (with {n} and
-    {ref}: the first ref left out, if any) says what was left out."""
-    text = "\n".join([*head, *lines])
-    if len(text) <= budget:
-        return text
-    out = list(head)
-    room = budget - len("\n".join(head)) - 200
-    for index, line in enumerate(lines):
-        room -= len(line) + 1
-        if room < 0:
-            rest = lines[index:]
-            refs = [m.group(1) for line in rest if (m := _REF.search(line))]
-            out.append(more.format(n=len(rest), ref=refs[0] if refs else "?"))
-            break
-        out.append(line)
-    return "\n".join(out)[:budget]
+def pages(lines: Sequence[str], room: int) -> list[list[str]]:
+    """`lines` in pages of at most `room` characters each; a line longer than a page is
+    split over as many as it needs (its text is never cut off)."""
+    room = max(room, 100)
+    out: list[list[str]] = [[]]
+    used = 0
+    for line in lines:
+        while line:
+            if used and used + len(line) + 1 > room:
+                out.append([])
+                used = 0
+            piece, line = line[:room], line[room:]
+            out[-1].append(piece)
+            used += len(piece) + 1
+    return out
 
 
-def subtree(
-    lines: Sequence[str], target: str | None, depth: int | None, budget: int, title: str
-) -> str:
+def page_of(head: str, lines: Sequence[str], budget: int, page: int, again: str) -> str:
+    """Page `page` (from 1) of `lines` under `head`, within `budget` characters; a page that
+        is not the last ends by saying how to read the next: `again` with {page} (`head` has
+    {page} where the page number goes)."""
+    chunks = pages(lines, budget - len(head) - 200)
+    if page > len(chunks):
+        raise ToolError(f"page {page}: there {'is' if len(chunks) == 1 else 'are'} {len(chunks)}")
+    of = f" (page {page} of {len(chunks)})" if len(chunks) > 1 else ""
+    out = [head.replace("{page}", of, 1), *chunks[page - 1]]
+    if page < len(chunks):
+        call = again.replace("{page}", str(page + 1))
+        out.append(f"[… page {page} of {len(chunks)}; continue with {call} …]")
+    return "\n".join(out)
+
+
+def subtree(lines: Sequence[str], target: str | None, depth: int | None) -> list[str]:
     """The part of the outline under `target` (its line and the lines nested under it; for
     a heading, its section up to the next heading of the same or a higher level), or the
-    whole outline; `depth` levels below it at most."""
+    whole outline; `depth` levels below it at most. [] when `target` is not in it."""
     if target is None:
         base = 0
         part = list(lines)
-        head = [f"# Outline of the whole page: {title}"]
     else:
         found = [i for i, line in enumerate(lines) if f"[ref={target}]" in line]
         if not found:
-            raise ToolError(
-                f"ref {target} is not on the page any more: take a new browser_snapshot "
-                "for current refs"
-            )
+            return []
         start = found[0]
         base = _indent(lines[start])
         level = _heading_level(lines[start])
@@ -89,12 +97,10 @@ def subtree(
                 if other is not None and level is not None and other <= level:
                     break
             part.append(line)
-        head = [f"# Part of the page from {target}: {title}"]
     if depth is not None:
         limit = base + max(0, depth)
         part = [line for line in part if _is_marker(line) or _indent(line) <= limit]
-    more = "[… {n} more lines; continue with browser_snapshot target={ref} …]"
-    return _fit(head, [line[2 * base :] for line in part], budget, more)
+    return [line[2 * base :] for line in part]
 
 
 def parse_pattern(text: str | None, regex: str | None) -> re.Pattern[str]:
@@ -103,7 +109,9 @@ def parse_pattern(text: str | None, regex: str | None) -> re.Pattern[str]:
     if (text is None) == (regex is None):
         raise ToolError("give either text or regex (not both)")
     if text is not None:
-        return re.compile(re.escape(text), re.IGNORECASE)
+        # Any run of blanks in the text matches any run on the page (a line break too).
+        words = [re.escape(word) for word in text.split()] or [re.escape(text)]
+        return re.compile(r"\s+".join(words), re.IGNORECASE)
     assert regex is not None
     source, flags = regex, 0
     slashed = re.fullmatch(r"/(.*)/([ims]*)", regex, re.DOTALL)
@@ -117,29 +125,11 @@ def parse_pattern(text: str | None, regex: str | None) -> re.Pattern[str]:
         raise ToolError(f"{regex!r} is not a valid regular expression: {exc}") from None
 
 
-def find_lines(lines: Sequence[str], pattern: re.Pattern[str], budget: int, title: str) -> str:
-    """The outline lines matching `pattern`, each under the lines that contain it."""
-    shown: list[str] = []
-    matches = 0
-    listed: set[int] = set()
-    for index, line in enumerate(lines):
-        if _is_marker(line) or not pattern.search(line.lstrip(" ")):
-            continue
-        matches += 1
-        chain = []
-        depth = _indent(line)
-        for back in range(index - 1, -1, -1):
-            if depth == 0:
-                break
-            if not _is_marker(lines[back]) and _indent(lines[back]) < depth:
-                depth = _indent(lines[back])
-                chain.append(back)
-        for shown_index in [*reversed(chain), index]:
-            if shown_index not in listed:
-                listed.add(shown_index)
-                shown.append(lines[shown_index])
-    if not matches:
-        return f"# No match for /{pattern.pattern}/ on the whole page: {title}"
-    head = [f"# {matches} match{'es' if matches != 1 else ''} for /{pattern.pattern}/: {title}"]
-    more = "[… {n} more lines; narrow the search, or browser_snapshot target={ref} …]"
-    return _fit(head, shown, budget, more)
+def js_pattern(pattern: re.Pattern[str]) -> tuple[str, str]:
+    """`pattern` as a JavaScript regular expression's source and flags (for find.js)."""
+    flags = "".join(
+        letter
+        for flag, letter in ((re.IGNORECASE, "i"), (re.MULTILINE, "m"), (re.DOTALL, "s"))
+        if pattern.flags & flag
+    )
+    return pattern.pattern, flags

@@ -39,12 +39,20 @@ from capture.actions import (
 )
 from capture.config import Config
 from capture.entry import Capture
-from capture.errors import SessionStoreError
+from capture.errors import NEW_CAPTURE, SessionStoreError
 from capture.mcp._declare import Answer
 from capture.mcp._glance import Glances, ImageMode
 from capture.mcp._outline import ToolError
 from capture.recorder import Recorder
-from capture.recorder.observe import Scrubber, mark_secret_text, read_page_state
+from capture.recorder.observe import (
+    Found,
+    Scrubber,
+    css_ref,
+    element_text,
+    find_text,
+    mark_secret_text,
+    read_page_state,
+)
 
 __all__ = [
     "ACTION_SECONDS",
@@ -80,6 +88,11 @@ class _Failed(Exception):
 def literal(text: str) -> str:
     """A client's text as a step value: `${` stays literal (steps expand `${NAME}`)."""
     return text.replace("${", "$${")
+
+
+def _ours(reason: str) -> str:
+    """An error in this server's words: an MCP client gets fresh refs from browser_snapshot."""
+    return reason.replace(NEW_CAPTURE, "call browser_snapshot")
 
 
 def one_line(exc: BaseException) -> str:
@@ -162,13 +175,14 @@ class BrowserState:
         return text[: self.max_chars - len(marker)] + marker
 
     def error(self, reason: str) -> Answer:
-        return Answer(self.fit(f"Error: {' '.join(reason.split())}"), is_error=True)
+        return Answer(self.fit(f"Error: {' '.join(_ours(reason).split())}"), is_error=True)
 
     async def capture(
         self, action: str, *, error: str | None = None, screenshot: bool = False
     ) -> Answer:
         """Capture the page into the thread and answer with what the capture saw."""
         recorder = self.recorder
+        error = None if error is None else _ours(error)
         if recorder is None or self.dialogs:
             # With a dialog open the page runs no script: say what is open instead.
             lines = [f"# {action}"]
@@ -283,7 +297,7 @@ class BrowserState:
         """A value typed into a sensitive field is a secret from now on, wherever it shows."""
         if not isinstance(step, FillStep | TypeStep):
             return
-        if action == describe(step, self._vars, value_hidden=True):
+        if action == describe(step, self._vars, value_hidden=True, names=self._ctx.names):
             self.add_secrets(self._vars.expand(step.args.value))
 
     def add_secrets(self, *values: str) -> None:
@@ -298,6 +312,8 @@ class BrowserState:
         if self.dialogs:
             raise ToolError(self.dialog_pending())
         page = await self.page()
+        assert self.recorder is not None
+        self._ctx.names = self.recorder.names()
         began = asyncio.get_running_loop().time()
         done: list[str] = []
         try:
@@ -305,7 +321,7 @@ class BrowserState:
                 try:
                     action = await perform(page, step, self._ctx, limit)
                 except StepFailed as exc:
-                    hidden = describe(step, self._vars, value_hidden=True)
+                    hidden = describe(step, self._vars, value_hidden=True, names=self._ctx.names)
                     raise _Failed("; ".join([*done, hidden]), exc.reason) from None
                 self._learn(step, action)
                 done.append(action)
@@ -321,14 +337,57 @@ class BrowserState:
 
     async def whole_page(self) -> tuple[list[str], str]:
         """The outline of the whole page (every element, not only near the viewport)."""
-        if self.dialogs:
-            raise ToolError(self.dialog_pending())
-        page = await self.page()
+        page = await self._readable()
         selectors = self.opened.config.capture.redact_selectors
         async with asyncio.timeout(READ_SECONDS):
             state = await read_page_state(page, redact_selectors=selectors, whole_page=True)
         self.add_secrets(*state.secret_values)
         return state.outline, f"{state.title} ({state.url})"
+
+    async def find(self, source: str, flags: str, skip: int, limit: int) -> tuple[Found, str]:
+        """Matches in the text of the whole page (every frame), and the page's title."""
+        page = await self._readable()
+        selectors = self.opened.config.capture.redact_selectors
+        async with asyncio.timeout(READ_SECONDS):
+            try:
+                found = await find_text(
+                    page, source, flags, skip=skip, limit=limit, redact_selectors=selectors
+                )
+            except ValueError as exc:
+                raise ToolError(
+                    f"/{source}/ is not a regular expression the page takes: {exc}"
+                ) from None
+            return found, f"{await page.title()} ({page.url})"
+
+    async def element_text(self, ref: str) -> str:
+        """The whole text of the element `ref`, with the refs of what it holds."""
+        page = await self._readable()
+        selectors = self.opened.config.capture.redact_selectors
+        async with asyncio.timeout(READ_SECONDS):
+            return (await element_text(page, ref, selectors))[0]
+
+    async def css_ref(self, css: str) -> str:
+        """The ref of the first element matching the CSS selector `css`; ToolError if none."""
+        page = await self._readable()
+        try:
+            found = await css_ref(page, css)
+        except ValueError as exc:
+            raise ToolError(str(exc)) from None
+        if found is None:
+            raise ToolError(
+                f"no element matches the CSS selector {css!r}; call browser_snapshot for the "
+                "page's refs"
+            )
+        return found
+
+    async def _readable(self) -> Page:
+        """The page to read, where it shows a known secret marked redacted (as for a capture),
+        so a search or a read leaves that place out as the outline does."""
+        if self.dialogs:
+            raise ToolError(self.dialog_pending())
+        page = await self.page()
+        await mark_secret_text(page, self._secrets)
+        return page
 
     def forget_browser(self) -> None:
         """The browser is being closed: the next call starts from a new one."""

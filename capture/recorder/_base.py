@@ -75,6 +75,11 @@ class RecorderBase(Generic[PageT, ClientT, UploaderT]):
         """Writes queued or in flight (what a close would still wait for)."""
         return self._uploader.pending
 
+    def names(self) -> dict[str, str]:
+        """What the latest observation calls each ref (`link "Blue Mug"`), for action texts
+        that name the element a ref stood for."""
+        return self._core.names()
+
     def add_secrets(self, *values: str) -> None:
         """Literal values to redact from every text from now on (never stored themselves)."""
         self._core.add_secrets(*values)

@@ -27,7 +27,7 @@ from capture.recorder.observe import (
     diff_outline,
     format_observation,
 )
-from capture.recorder.observe._outline import short_error
+from capture.recorder.observe._outline import ref_names, short_error
 from capture.session import ImageBytes, ImagePart, TextPart, user_part_key
 
 __all__ = [
@@ -124,6 +124,7 @@ class RecorderCore:
         self._body = body
         self._image_hash: str | None = None
         self._outline: list[str] | None = None
+        self._outline_url = ""
         self._outline_hash: str | None = None
         self._stored: _Stored | None = None
         self._run: dict[str, Any] | None = None
@@ -153,6 +154,10 @@ class RecorderCore:
 
     def add_secrets(self, *values: str) -> None:
         self.scrub.add(*values)
+
+    def names(self) -> dict[str, str]:
+        """What the latest full outline calls each ref (`link "Blue Mug"`)."""
+        return ref_names(self._outline or [])
 
     def fits(self, key: str, value: Any, expiry: datetime | None) -> bool:
         """Whether the request body of this write is within the byte budget."""
@@ -258,9 +263,12 @@ class RecorderCore:
             elif got.state.partial:
                 diff = [PARTIAL_CHANGES]
             else:
-                diff = diff_outline(self._outline, got.state.outline)
+                diff = diff_outline(
+                    self._outline, got.state.outline, self._outline_url, got.state.url
+                )
         if got.state is not None and not got.state.partial:
             self._outline, self._outline_hash = got.state.outline, outline_hash
+            self._outline_url = got.state.url
         if image_hash is not None:
             self._image_hash = image_hash
         if not changed:

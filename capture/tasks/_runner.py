@@ -288,7 +288,8 @@ async def _run_step(
     if await tabs.settle():  # a tab that opened late, after the last step's capture
         recorder.page = tabs.current
     # Until the step ran, a typed value's field is unknown: it may be a password field.
-    action = describe(step, ctx.vars, value_hidden=True)
+    ctx.names = recorder.names()
+    action = describe(step, ctx.vars, value_hidden=True, names=ctx.names)
     listener.step_started(number, total, action)
     began = time.monotonic()
     error: str | None = None

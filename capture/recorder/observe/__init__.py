@@ -4,7 +4,8 @@
 page.js call per frame and returns a viewport-first outline with stable element refs,
 never holding a sensitive field's value; `read_sensitive` is its fast path for pixel
 masking. `diff_outline`, `Scrubber`, `PageEvents` and `format_observation` are the pure
-pieces the recorder assembles the observation text from; `resolve_ref` turns a ref back
+pieces the recorder assembles the observation text from; `find_text`, `element_text`
+and `css_ref` search and read the page's text itself (find.js); `resolve_ref` turns a ref back
 into a Playwright Locator, `frame_numbered` a frame ref like `f1` into its Frame. The
 `*_sync` functions are the same for Playwright's sync API.
 
@@ -27,6 +28,7 @@ element keeps its ref from one capture to the next; "f1e3" is element 3 of frame
 
 from capture.recorder.observe._diff import diff_outline
 from capture.recorder.observe._events import PageEvents
+from capture.recorder.observe._find import Found, Match, css_ref, element_text, find_text
 from capture.recorder.observe._format import format_observation
 from capture.recorder.observe._mark import mark_secret_text
 from capture.recorder.observe._model import EventsSnapshot, PageState, Rect
@@ -63,11 +65,16 @@ __all__ = [
     "SENSITIVE_FIELD",
     "SENSITIVE_FIELD_JS",
     "EventsSnapshot",
+    "Found",
+    "Match",
     "PageEvents",
     "PageState",
     "Rect",
     "Scrubber",
+    "css_ref",
     "diff_outline",
+    "element_text",
+    "find_text",
     "format_observation",
     "frame_for_ref",
     "frame_numbered",

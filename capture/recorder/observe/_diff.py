@@ -1,14 +1,25 @@
-"""What changed between two outlines, as "+ line" / "- line" items with refs kept."""
+"""What changed between two outlines, as "+ line" / "- line" items with refs kept.
+
+Within one document that is the line diff. After a navigation to a new document every old
+line would show as removed, which says nothing the new outline does not and crowds it out
+of the budget: a new document is summed up as a new page instead (`NEW_PAGE`).
+"""
 
 from __future__ import annotations
 
 from collections import Counter
+from urllib.parse import urldefrag, urlsplit
 
 from capture.recorder.observe._outline import ABOVE_MARKER, BELOW_MARKER
 
-__all__ = ["diff_outline"]
+__all__ = ["NEW_PAGE", "diff_outline"]
 
 _MARKERS = frozenset({ABOVE_MARKER, BELOW_MARKER})
+# The first line of the changes after a navigation to a new document.
+NEW_PAGE = "new page"
+# How many of the new page's headings stand for it in the changes.
+_TELLING = 3
+_TELLING_CHARS = 100
 
 
 def _entries(outline: list[str]) -> list[str]:
@@ -21,15 +32,43 @@ def _entry(line: str) -> str:
     return line[2:] if line.startswith("- ") else line
 
 
-def diff_outline(previous: list[str] | None, current: list[str]) -> list[str]:
+def _short(url: str, base: str) -> str:
+    """`url` as briefly as it reads next to `base`: its path when on the same origin."""
+    old, new = urlsplit(url), urlsplit(base)
+    if (old.scheme, old.netloc) != (new.scheme, new.netloc) or not old.path:
+        return url
+    return old.path + (f"?{old.query}" if old.query else "")
+
+
+def _new_page(before: list[str], after: list[str], previous_url: str, url: str) -> list[str]:
+    """A count and the new page's first headings: what the agent needs of a navigation."""
+    head = (
+        f"{NEW_PAGE} (was {_short(previous_url, url)}): {len(before)} lines of the previous "
+        f"page gone, {len(after)} of this one new"
+    )
+    headings = [_entry(line) for line in after if _entry(line).startswith("heading ")]
+    telling = [
+        "+ " + (h if len(h) <= _TELLING_CHARS else h[: _TELLING_CHARS - 1] + "…")
+        for h in headings[:_TELLING]
+    ]
+    return [head, *telling]
+
+
+def diff_outline(
+    previous: list[str] | None, current: list[str], previous_url: str = "", url: str = ""
+) -> list[str]:
     """Removed lines ("- ...", in previous order) then added ones ("+ ...", current order).
 
     Compared as multisets, so the same line moving within the outline is no change. Returns
     [] when nothing changed, and also when there is no previous outline (the first capture).
+    When `url` is another document than `previous_url` (not only another fragment), the
+    answer is the new-page summary: a line starting with `NEW_PAGE`, then a few headings.
     """
     if previous is None:
         return []
     before, after = _entries(previous), _entries(current)
+    if previous_url and url and urldefrag(previous_url).url != urldefrag(url).url:
+        return _new_page(before, after, previous_url, url)
     removed = Counter(before) - Counter(after)
     added = Counter(after) - Counter(before)
     out: list[str] = []

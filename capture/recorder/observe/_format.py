@@ -12,12 +12,15 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
+from capture.recorder.observe._diff import NEW_PAGE
 from capture.recorder.observe._model import EventsSnapshot, PageState
 
 __all__ = ["format_observation"]
 
 # Share of the budget the changes may keep back from the viewport part of the outline.
 _DIFF_SHARE = 0.25
+# Share of the answer the changes after a navigation to a new document may take at most.
+_NEW_PAGE_SHARE = 0.10
 # Share of the budget events and notes may take at most.
 _EVENTS_SHARE = 0.25
 # Room kept for one omission marker line (markers are well under this).
@@ -131,6 +134,15 @@ def _changes(diff: list[str] | None, budget: int) -> list[str]:
         return ["", title, "(first capture)"]
     if not diff:
         return ["", title, "no visible change"]
+    if diff[0].startswith(NEW_PAGE):
+        # The count, and of the few telling lines those that fit: the outline above is
+        # the new page itself.
+        out = ["", f"{title}: {diff[0]}"]
+        for line in diff[1:]:
+            if _size(out) + len(line) + 1 > budget:
+                break
+            out.append(line)
+        return out
     head = ["", f"{title} ({len(diff)})"]
     fitted = _fit(head, diff, budget, "[… {n} more changes omitted (budget) …]")
     short = [f"[… {len(diff)} changes since previous capture omitted (budget) …]"]
@@ -172,6 +184,9 @@ def format_observation(
     markers = 2 * _MARKER_ROOM if beyond else 0
     changes = _changes(diff, room - _size(view) - markers)
     outside = _outside_part(state, room - _size(view) - _size(changes))
+    if diff and diff[0].startswith(NEW_PAGE):
+        rest = _size(header) + _size(view) + _size(outside) + _size(events_lines)
+        changes = _changes(diff, int(rest * _NEW_PAGE_SHARE))
     text = "\n".join([*header, *view, *outside, *changes, *events_lines])
     if scrub is not None:
         text = scrub(text)

@@ -9,6 +9,7 @@ is clipped by its iframe's box, so "in the viewport" means "the person can see i
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +27,7 @@ __all__ = [
     "assemble_sensitive",
     "assemble_state",
     "live_frames",
+    "ref_names",
     "short_error",
 ]
 
@@ -305,6 +307,33 @@ def _frame_nodes(
             nodes.append(_Node("iframe", read.url, Rect(0, 1e9, 0, 0), -1, "below"))
             add(read, len(nodes) - 1)
     return nodes, notes
+
+
+# `role "name" [state]... [ref=e12]` anywhere in a line (a line may hold several refs), or
+# `- role [state]... [ref=e12]` at a line's start (an element without a name).
+_NAMED_REF = re.compile(
+    r'(?:(?<=[\s\[(])|^)(?P<start>- )?(?P<role>[a-z]+)(?: (?P<name>"(?:[^"\\]|\\.)*"))?'
+    r"(?: \[[^\]=]*(?:=\d+)?\])* \[ref=(?P<ref>(?:f\d+)?e\d+)\]"
+)
+_NAME_CHARS = 60
+
+
+def ref_names(outline: Sequence[str]) -> dict[str, str]:
+    """What an outline calls each ref: `link "Blue Mug"`, `button` (no name): the words an
+    action text names its element by."""
+    names: dict[str, str] = {}
+    for line in outline:
+        for match in _NAMED_REF.finditer(line.lstrip(" ")):
+            if not match.group("name") and not (match.group("start") and match.start() == 0):
+                continue
+            words = match.group("role")
+            if match.group("name"):
+                name = json.loads(match.group("name"))
+                if len(name) > _NAME_CHARS:
+                    name = name[: _NAME_CHARS - 1] + "…"
+                words += " " + _quote(name)
+            names.setdefault(match.group("ref"), words)
+    return names
 
 
 def _quote(text: str) -> str:

@@ -17,7 +17,7 @@ from typing import Any
 from weakref import WeakKeyDictionary
 
 from capture.browser import impl_of
-from capture.errors import RefNotFoundError
+from capture.errors import NEW_CAPTURE, RefNotFoundError
 from capture.recorder.observe._scrub import MIN_SECRET_LENGTH
 
 __all__ = [
@@ -186,7 +186,7 @@ def frame_for_ref(page: Any, ref: str) -> Any:
     """The frame of `page` whose elements carry `ref`; RefNotFoundError when there is none."""
     frame = frame_numbered(page, ref_prefix(ref))
     if frame is None:
-        raise RefNotFoundError(f"ref {ref}: its frame is gone; take a new capture")
+        raise RefNotFoundError(f"ref {ref}: its frame is gone; {NEW_CAPTURE}")
     return frame
 
 
@@ -199,6 +199,6 @@ def ref_count_error(ref: str, count: int) -> RefNotFoundError:
     """The error for a ref that matches no element, or more than one."""
     if count == 0:
         return RefNotFoundError(
-            f"ref {ref} is not on the page any more; take a new capture for current refs"
+            f"ref {ref} is not on the page any more; {NEW_CAPTURE} for current refs"
         )
-    return RefNotFoundError(f"ref {ref} matches {count} elements; take a new capture")
+    return RefNotFoundError(f"ref {ref} matches {count} elements; {NEW_CAPTURE}")
