@@ -207,15 +207,22 @@ WIDGETS = {
     "checkbox": ("checkbox",),
     "radio": ("radio",),
     "text": ("textbox",),
-    "textarea": ("textbox",),
+    "textarea": ("textbox", "textarea"),
 }
+
+
+def multiline(node: Node) -> bool:
+    """A textarea, where the answer tells it from a one-line text field."""
+    return node.role == "textarea" or any("multiline" in a or "textarea" in a for a in node.attrs)
 
 
 async def click_widget(agent: Agent, instruction: str) -> None:
     kind = quoted(instruction)[0]
     nodes = await agent.look()
-    if kind == "textarea":  # both servers show a textarea as a textbox; multiline tells
-        nodes = [n for n in nodes if n.role != "textbox" or "multiline" in " ".join(n.attrs)]
+    if kind in ("text", "textarea"):
+        nodes = [
+            n for n in nodes if n.role not in WIDGETS[kind] or multiline(n) == (kind == "textarea")
+        ]
     await agent.click(one(nodes, WIDGETS.get(kind, (kind,)), None, f"a {kind} widget"))
 
 

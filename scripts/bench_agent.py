@@ -151,6 +151,7 @@ async def episode(server: Server, url: str, kind: str, seed: str, seconds: float
     reason = ""
     try:
         page, instruction = await server.start(url, seed, seconds)
+        await agent.look(fresh=True)  # the navigation's answer shows the page before the start
         await asyncio.wait_for(POLICIES[kind](agent, instruction), seconds)
     except Failure as failure:
         reason = str(failure)
