@@ -1,5 +1,6 @@
-"""`scripts/bench agent`: what an agent sees and can do on MiniWoB++, through `capture mcp`
-and through `@playwright/mcp`, in the same run.
+"""`scripts/bench agent`: what an agent sees and can do on MiniWoB++'s 130 task pages.
+
+Through `capture mcp` and through `@playwright/mcp`, in the same run.
 
 The `miniwob` package's `html/` folder is served on 127.0.0.1; each server drives its own
 headless Chromium (same binary, flags and viewport), attached over CDP (`capture mcp
@@ -26,6 +27,7 @@ import argparse
 import asyncio
 import json
 import os
+import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import AsyncExitStack, ExitStack
@@ -172,6 +174,11 @@ async def episode(server: Server, url: str, kind: str, seed: str, seconds: float
     return Episode(False, reason or f"reward {reward['raw']} ({reward['reason'] or 'not done'})")
 
 
+def progress(line: str) -> None:
+    """Where the run is, on stderr (the results go to stdout at the end of each part)."""
+    print(line, file=sys.stderr, flush=True)
+
+
 def pct(part: int, whole: int) -> str:
     return f"{part}/{whole} ({100 * part / max(whole, 1):.1f}%)"
 
@@ -261,7 +268,9 @@ def alternate(servers: list[Server], step: int) -> Iterator[Server]:
 
 
 async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--episodes", type=int, default=3, help="seeds per task kind")
     parser.add_argument("--kinds", default="", help="comma-separated task kinds (default all)")
     parser.add_argument("--pages", type=int, default=0, help="only the first N task pages")
@@ -318,6 +327,8 @@ async def main() -> None:
                     url = f"{origin}/miniwob/{task}.html"
                     for server in alternate(servers, step):
                         looks[server.name][task] = await look(server, url, options.seconds)
+                    if (step + 1) % 10 == 0 or step + 1 == len(tasks):
+                        progress(f"pages: {step + 1}/{len(tasks)}")
                 report_pages(looks, options.rows, options.worst)
             if not options.no_agent:
                 results: dict[str, dict[str, list[Episode]]] = {
@@ -334,6 +345,7 @@ async def main() -> None:
                                 )
                             )
                         step += 1
+                    progress(f"agent: {kind} done")
                 report_agent(results)
     print(f"\nload average at the end: {os.getloadavg()[0]:.1f}")
 
