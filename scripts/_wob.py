@@ -163,8 +163,9 @@ class Node:
 
 REF = re.compile(r"\[ref=([^\]\s]+)\]")
 _LINE = re.compile(r"^(?P<indent> *)- (?P<body>.*)$")
+_ATTR = r" \[((?:[^\[\]]|\[[^\]]*\])*)\]"  # [attr], which may hold [brackets] itself
 _KEY = re.compile(
-    r'^(?P<role>[/\w-]+)(?: "(?P<name>(?:[^"\\]|\\.)*)")?(?P<attrs>(?: \[[^\]]*\])*)$'
+    r'^(?P<role>[/\w-]+)(?: "(?P<name>(?:[^"\\]|\\.)*)")?(?P<attrs>(?:' + _ATTR + r")*)$"
 )
 
 
@@ -206,7 +207,7 @@ def parse_outline(text: str) -> list[Node]:
         if shape is None:
             node = Node("text", value=_unquote(found["body"]))
         else:
-            attrs = re.findall(r"\[([^\]]*)\]", shape["attrs"] or "")
+            attrs = re.findall(_ATTR, shape["attrs"] or "")
             ref = next((a[4:] for a in attrs if a.startswith("ref=")), None)
             name = shape["name"] or ""
             node = Node(

@@ -34,6 +34,7 @@ Title: Login User Task
   - textbox "Username" [ref=e1]
   - combobox "Size" [ref=e2]: Medium
   - button "Login" [ref=e3]
+  - textbox [[redacted]] [ref=e4]
 
 ## Changes since previous capture (2)
 - text: START
@@ -66,8 +67,9 @@ def test_both_answer_formats_read_as_one_outline() -> None:
     assert "START" not in page
     nodes = parse_outline(page)
     assert [(n.role, n.ref) for n in find(nodes)] == [
-        ("textbox", "e1"), ("combobox", "e2"), ("button", "e3"),
+        ("textbox", "e1"), ("combobox", "e2"), ("button", "e3"), ("textbox", "e4"),
     ]  # fmt: skip
+    assert find(nodes, ("textbox",))[1].attrs == ["[redacted]"]  # a scrubbed marker
     assert find(nodes, ("combobox",))[0].value == "Medium"
     assert nodes[1].children[0].name == "Username"
     assert holds(page, 'the username "kasie" and')
