@@ -116,7 +116,7 @@ class Look:
 
 async def look(server: Server, url: str, seconds: float) -> Look:
     try:
-        page, _ = await server.start(url, url, seconds)
+        page, _ = await server.start(url, Path(url).stem, seconds)  # the task's name as seed
         answer = await server.side.call("browser_snapshot", "browser_snapshot")
         shown = PAGES[server.name](answer) or ""
         refs = set(REF.findall(shown))
