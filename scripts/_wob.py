@@ -152,6 +152,7 @@ class Node:
     attrs: list[str] = field(default_factory=list)
     depth: int = 0
     children: list[Node] = field(default_factory=list)
+    parent: Node | None = field(default=None, repr=False, compare=False)
 
     @property
     def label(self) -> str:
@@ -167,6 +168,31 @@ _ATTR = r" \[((?:[^\[\]]|\[[^\]]*\])*)\]"  # [attr], which may hold [brackets] i
 _KEY = re.compile(
     r'^(?P<role>[/\w-]+)(?: "(?P<name>(?:[^"\\]|\\.)*)")?(?P<attrs>(?:' + _ATTR + r")*)$"
 )
+
+
+# An element inside a line of text, as capture writes it: `[link "if" [ref=e12]]`.
+_INLINE = re.compile(
+    r'\[(?P<role>[a-z][\w-]*)(?: "(?P<name>(?:[^"\\]|\\.)*)")?(?P<attrs>(?: \[[^\[\]]*\])*)\]'
+)
+
+
+def _inline(text: Node, nodes: list[Node]) -> None:
+    """The elements with a ref inside a text line become its children; the line reads their
+    names in their place."""
+
+    def lift(found: re.Match[str]) -> str:
+        attrs = re.findall(r"\[([^\]]*)\]", found["attrs"])
+        ref = next((a[4:] for a in attrs if a.startswith("ref=")), None)
+        if ref is None:
+            return found.group(0)
+        name = (found["name"] or "").replace('\\"', '"')
+        child = Node(found["role"], name=name, ref=ref, depth=text.depth + 1, parent=text)
+        child.attrs = [a for a in attrs if not a.startswith("ref=")]
+        text.children.append(child)
+        nodes.append(child)
+        return name
+
+    text.value = _INLINE.sub(lift, text.value)
 
 
 def _unquote(text: str) -> str:
@@ -221,9 +247,11 @@ def parse_outline(text: str) -> list[Node]:
         while stack and stack[-1].depth >= node.depth:
             stack.pop()
         if stack:
+            node.parent = stack[-1]
             stack[-1].children.append(node)
         stack.append(node)
         nodes.append(node)
+        _inline(node, nodes)
     return nodes
 
 

@@ -79,8 +79,17 @@ def find(nodes: list[Node], roles: tuple[str, ...] = (), label: str | None = Non
 
 
 def one(nodes: list[Node], roles: tuple[str, ...], label: str | None, what: str) -> Node:
-    """The deepest match (a clickable child sits under its container's ref)."""
+    """The deepest match (a clickable child sits under its container's ref); without one,
+    for any role, the nearest element with a ref that holds a line reading `label` (a row
+    a script made clickable, its texts listed under it)."""
     found = find(nodes, roles, label)
+    if not found and not roles and label is not None:
+        for node in nodes:
+            holder = node.parent if clean(node.label) == clean(label) else None
+            while holder is not None and holder.ref is None:
+                holder = holder.parent
+            if holder is not None:
+                return holder
     if not found:
         raise Failure(f"no ref for {what}")
     return max(found, key=lambda n: n.depth)
@@ -228,14 +237,15 @@ async def click_widget(agent: Agent, instruction: str) -> None:
 
 async def enter_date(agent: Agent, instruction: str) -> None:
     day = datetime.strptime(re.findall(r"\d\d/\d\d/\d{4}", instruction)[0], "%m/%d/%Y")
-    await agent.type(one(await agent.look(), (), None, "the date field"), day.strftime("%Y-%m-%d"))
+    field = one(await agent.look(), TEXTBOX, None, "the date field")
+    await agent.type(field, day.strftime("%Y-%m-%d"))
     await submit(agent)
 
 
 async def enter_time(agent: Agent, instruction: str) -> None:
     clock = re.findall(r"\d+:\d\d [AP]M", instruction)[0]
     value = datetime.strptime(clock, "%I:%M %p").strftime("%H:%M")
-    await agent.type(one(await agent.look(), (), None, "the time field"), value)
+    await agent.type(one(await agent.look(), TEXTBOX, None, "the time field"), value)
     await submit(agent)
 
 

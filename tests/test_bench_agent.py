@@ -35,6 +35,10 @@ Title: Login User Task
   - combobox "Size" [ref=e2]: Medium
   - button "Login" [ref=e3]
   - textbox [[redacted]] [ref=e4]
+- text: Click on the [link "mauris." [ref=e5]] or [clickable "orci" [listener] [ref=e6]] here.
+- clickable [cursor=pointer] [ref=e7]:
+  - text: Alanna
+  - text: Felis.
 
 ## Changes since previous capture (2)
 - text: START
@@ -68,8 +72,13 @@ def test_both_answer_formats_read_as_one_outline() -> None:
     nodes = parse_outline(page)
     assert [(n.role, n.ref) for n in find(nodes)] == [
         ("textbox", "e1"), ("combobox", "e2"), ("button", "e3"), ("textbox", "e4"),
+        ("link", "e5"), ("clickable", "e6"), ("clickable", "e7"),
     ]  # fmt: skip
     assert find(nodes, ("textbox",))[1].attrs == ["[redacted]"]  # a scrubbed marker
+    # elements inside a line of text are found by their names; the line reads them in place
+    assert (one(nodes, (), "mauris.", "").role, one(nodes, (), "orci", "").ref) == ("link", "e6")
+    assert holds(page, "Click on the mauris. or orci here.")
+    assert one(nodes, (), "Alanna", "").ref == "e7"  # the nearest holder with a ref
     assert find(nodes, ("combobox",))[0].value == "Medium"
     assert nodes[1].children[0].name == "Username"
     assert holds(page, 'the username "kasie" and')
