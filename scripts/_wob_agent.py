@@ -79,9 +79,10 @@ def find(nodes: list[Node], roles: tuple[str, ...] = (), label: str | None = Non
 
 
 def one(nodes: list[Node], roles: tuple[str, ...], label: str | None, what: str) -> Node:
-    """The deepest match (a clickable child sits under its container's ref); without one,
-    for any role, the nearest element with a ref that holds a line reading `label` (a row
-    a script made clickable, its texts listed under it)."""
+    """The deepest match (a clickable child sits under its container's ref). Without one,
+    for any role: the nearest element with a ref that holds a line reading `label` (a row
+    a script made clickable, its texts listed under it), else the element with a ref and
+    the shortest text that begins with `label`'s words (a row named by all its texts)."""
     found = find(nodes, roles, label)
     if not found and not roles and label is not None:
         for node in nodes:
@@ -90,6 +91,10 @@ def one(nodes: list[Node], roles: tuple[str, ...], label: str | None, what: str)
                 holder = holder.parent
             if holder is not None:
                 return holder
+        wanted = f"{clean(label)} "
+        found = [n for n in nodes if n.ref is not None and f"{clean(n.label)} ".startswith(wanted)]
+        if found:
+            return min(found, key=lambda n: len(n.label))
     if not found:
         raise Failure(f"no ref for {what}")
     return max(found, key=lambda n: n.depth)

@@ -39,6 +39,8 @@ Title: Login User Task
 - clickable [cursor=pointer] [ref=e7]:
   - text: Alanna
   - text: Felis.
+- clickable "Wandie Pharetra. Et sem gravida .." [listener] [ref=e8]
+- clickable "Wandie Pharetra. Et sem gravida .. and more" [listener] [ref=e9]
 
 ## Changes since previous capture (2)
 - text: START
@@ -72,13 +74,17 @@ def test_both_answer_formats_read_as_one_outline() -> None:
     nodes = parse_outline(page)
     assert [(n.role, n.ref) for n in find(nodes)] == [
         ("textbox", "e1"), ("combobox", "e2"), ("button", "e3"), ("textbox", "e4"),
-        ("link", "e5"), ("clickable", "e6"), ("clickable", "e7"),
+        ("link", "e5"), ("clickable", "e6"), ("clickable", "e7"), ("clickable", "e8"),
+        ("clickable", "e9"),
     ]  # fmt: skip
     assert find(nodes, ("textbox",))[1].attrs == ["[redacted]"]  # a scrubbed marker
     # elements inside a line of text are found by their names; the line reads them in place
     assert (one(nodes, (), "mauris.", "").role, one(nodes, (), "orci", "").ref) == ("link", "e6")
     assert holds(page, "Click on the mauris. or orci here.")
     assert one(nodes, (), "Alanna", "").ref == "e7"  # the nearest holder with a ref
+    assert one(nodes, (), "Wandie", "").ref == "e8"  # the shortest text that begins so
+    with pytest.raises(Failure):
+        one(nodes, (), "Pharetra.", "")  # a word inside a text is no target
     assert find(nodes, ("combobox",))[0].value == "Medium"
     assert nodes[1].children[0].name == "Username"
     assert holds(page, 'the username "kasie" and')
