@@ -7,10 +7,12 @@ Not a benchmark itself (the leading underscore keeps it out of `scripts/bench`'s
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -149,6 +151,7 @@ def cdp_chromium(executable: str, profile: Path, viewport: tuple[int, int]) -> I
          "--no-first-run", "--no-default-browser-check", "about:blank"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        start_new_session=True,  # a group of its own: see the end
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
@@ -163,9 +166,13 @@ def cdp_chromium(executable: str, profile: Path, viewport: tuple[int, int]) -> I
                 time.sleep(0.1)
         yield url
     finally:
-        process.terminate()
+        # The whole group: Debian's /usr/bin/chromium* are scripts that start the real
+        # browser as a child, which ending the script alone would leave running.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
         try:
             process.wait(10)
         except subprocess.TimeoutExpired:
-            process.kill()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
             process.wait()
