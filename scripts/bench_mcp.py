@@ -25,112 +25,29 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import functools
 import os
 import re
 import runpy
-import shutil
-import subprocess
 import sys
 import tempfile
-import threading
-import time
-from collections.abc import AsyncIterator, Iterator
-from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
-from dataclasses import dataclass, field
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
-from mcp import Client, StdioServerParameters
-from mcp.client.stdio import stdio_client
-from mcp.types import CallToolResult, ImageContent, TextContent
+from _mcp_sides import (
+    ROOT,
+    VERSION,
+    Side,
+    capture_command,
+    page_server,
+    playwright_mcp,
+    sandbox_args,
+    stdio_side,
+)
 
-from capture.browser import find_browser, launch_args
+from capture.browser import find_browser
 from capture.config import load_config
 from capture.demo_site import DEMO_PASSWORD, DemoSite
-
-ROOT = Path(__file__).resolve().parent.parent
-VERSION = "0.0.83"
-PACKAGE = Path("node_modules") / "@playwright" / "mcp" / "cli.js"
-
-
-class _Quiet(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-@contextmanager
-def page_server(directory: Path) -> Iterator[str]:
-    server = ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(_Quiet, directory=str(directory))
-    )
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-def playwright_mcp(scratch: Path) -> Path | None:
-    """cli.js of @playwright/mcp: the repository's .playwright-mcp/, else npm-installed
-    into `scratch`; None without node and npm."""
-    if shutil.which("node") is None:
-        return None
-    for folder in (ROOT / ".playwright-mcp", scratch):
-        if (folder / PACKAGE).is_file():
-            return folder / PACKAGE
-    if shutil.which("npm") is None:
-        return None
-    subprocess.run(
-        ["npm", "install", "--prefix", str(scratch), "--no-audit", "--no-fund", "--silent",
-         f"@playwright/mcp@{VERSION}"],
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )  # fmt: skip
-    return scratch / PACKAGE
-
-
-@dataclass
-class Call:
-    text: int
-    image: int
-    seconds: float
-    error: bool
-
-
-@dataclass
-class Side:
-    """One server under test and what each of its calls cost."""
-
-    name: str
-    client: Client
-    calls: dict[str, list[Call]] = field(default_factory=dict)
-    texts: dict[str, str] = field(default_factory=dict)
-    last: str = ""
-
-    async def call(self, label: str, tool: str, **arguments: Any) -> str:
-        began = time.perf_counter()
-        result: CallToolResult = await self.client.call_tool(tool, arguments)
-        seconds = time.perf_counter() - began
-        text = "\n".join(c.text for c in result.content if isinstance(c, TextContent))
-        image = sum(len(c.data) for c in result.content if isinstance(c, ImageContent))
-        self.calls.setdefault(label, []).append(
-            Call(len(text), image, seconds, bool(result.is_error))
-        )
-        if result.is_error:
-            print(f"  ! {self.name} {label}: {text[:200]}", file=sys.stderr)
-        self.last = self.texts[label] = text
-        return text
-
-    def ref(self, role: str, name: str) -> str:
-        """The ref of `role "name..."` in this server's latest response."""
-        pattern = rf'{role} "{re.escape(name)}[^"\n]*"[^\n]*?\[ref=([^\]]+)\]'
-        match = re.search(pattern, self.last)
-        if match is None:
-            raise LookupError(f"{self.name}: no {role} {name!r} in its response:\n{self.last}")
-        return match.group(1)
 
 
 async def both(sides: list[Side], step: int, label: str, tool: str, **args: Any) -> None:
@@ -200,17 +117,6 @@ async def document_looks(sides: list[Side], url: str, name: str, rounds: int) ->
         await both(sides, number + 1, f"{name}: snapshot", "browser_snapshot")
 
 
-@asynccontextmanager
-async def stdio_side(
-    name: str, command: str, args: list[str], cwd: Path, log: Any
-) -> AsyncIterator[Side]:
-    params = StdioServerParameters(command=command, args=args, cwd=cwd, env=dict(os.environ))
-    async with Client(stdio_client(params, errlog=log), read_timeout_seconds=300) as client:
-        side = Side(name, client)
-        await side.call("warm-up", "browser_navigate", url="about:blank")
-        yield side
-
-
 def _median(values: list[float]) -> float:
     ordered = sorted(values)
     middle = len(ordered) // 2
@@ -274,7 +180,7 @@ async def main() -> None:
                 await stack.enter_async_context(
                     stdio_side(
                         "capture",
-                        str(Path(sys.executable).with_name("capture")),
+                        capture_command(),
                         ["mcp", "--thread", "bench-mcp"],
                         scratch,  # the embedded store's SQLite file goes there
                         log,
@@ -291,7 +197,7 @@ async def main() -> None:
                             "node",
                             [str(cli), "--headless", "--isolated", "--executable-path",
                              chromium, "--viewport-size", viewport, "--timeout-action", "10000",
-                             *(["--no-sandbox"] if "--no-sandbox" in launch_args([]) else [])],
+                             *sandbox_args()],
                             scratch,
                             log,
                         )
