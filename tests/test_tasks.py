@@ -434,3 +434,21 @@ def test_a_ref_is_named_as_the_latest_outline_called_it() -> None:
         "click ref e12",
         'drag button (e4) to link "Blue Mug" (e10)',
     ]
+
+
+def test_refs_are_named_through_the_outlines_attributes_and_inline_elements() -> None:
+    outline = [
+        '- searchbox "Search" [placeholder="mugs, kettles [etc]"] [ref=e6]',
+        '- textbox "Birthday" [required] [type=date] [min=1900-01-01] [ref=e4]',
+        '- text: for use in an [link "if" [ref=e12]] or [link "while" [ref=e13]] condition',
+        '- clickable "START" [onclick] [ref=e5]',
+        '- combobox "Size" [ref=e8]: Medium [options: "Small", "Medium"]',
+    ]
+    assert ref_names(outline) == {
+        "e6": 'searchbox "Search"',
+        "e4": 'textbox "Birthday"',
+        "e12": 'link "if"',
+        "e13": 'link "while"',
+        "e5": 'clickable "START"',
+        "e8": 'combobox "Size"',
+    }

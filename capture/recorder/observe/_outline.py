@@ -310,10 +310,12 @@ def _frame_nodes(
 
 
 # `role "name" [state]... [ref=e12]` anywhere in a line (a line may hold several refs), or
-# `- role [state]... [ref=e12]` at a line's start (an element without a name).
+# `- role [state]... [ref=e12]` at a line's start (an element without a name). A bracket
+# between name and ref is a state or an attribute (`[level=2]`, `[type=date]`,
+# `[placeholder="a, b…"]`, whose quoted value may hold a `]`).
 _NAMED_REF = re.compile(
     r'(?:(?<=[\s\[(])|^)(?P<start>- )?(?P<role>[a-z]+)(?: (?P<name>"(?:[^"\\]|\\.)*"))?'
-    r"(?: \[[^\]=]*(?:=\d+)?\])* \[ref=(?P<ref>(?:f\d+)?e\d+)\]"
+    r'(?: \[(?!ref=)(?:[^\]"]|"(?:[^"\\]|\\.)*")*\])* \[ref=(?P<ref>(?:f\d+)?e\d+)\]'
 )
 _NAME_CHARS = 60
 
