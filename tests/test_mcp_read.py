@@ -141,6 +141,20 @@ async def test_following_every_hint_reads_a_long_document_once(
         assert len(inner) == len(set(inner))
 
 
+async def test_the_pages_of_a_part_come_from_one_read_until_the_next_action(
+    store_server: RunningStore, site: Any, tmp_path: Path
+) -> None:
+    """Paging reads the page once (a long document is not walked again per page); any
+    action, or a plain look, reads it afresh."""
+    async with over_stdio(store_server, tmp_path) as s:
+        look = await s.ok("browser_navigate", url=f"{site.origin}/spa.html")
+        before = await s.ok("browser_snapshot", page=1)
+        assert "Clicked 0 times" in before
+        await s.ok("browser_click", target=ref(look, "button", "Increment"))
+        after = await s.ok("browser_snapshot", page=1)
+        assert "Clicked 1 times" in after
+
+
 async def test_snapshot_takes_a_css_target_and_errors_say_what_was_tried(
     store_server: RunningStore, site: Any, tmp_path: Path
 ) -> None:

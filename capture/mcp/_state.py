@@ -153,6 +153,10 @@ class BrowserState:
         self.console_from = 0  # first message since the current page's last navigation
         self.requests: list[tuple[str, str, str, str]] = []  # method, url, outcome, type
         self.requests_from = 0
+        # The whole-page read that pages of `browser_snapshot` come from, until the next
+        # capture (every action, or a plain look) or another page or URL.
+        self._looks = 0
+        self._whole: tuple[tuple[int, str, int], tuple[list[str], str]] | None = None
 
     @property
     def config(self) -> Config:
@@ -181,6 +185,7 @@ class BrowserState:
         self, action: str, *, error: str | None = None, screenshot: bool = False
     ) -> Answer:
         """Capture the page into the thread and answer with what the capture saw."""
+        self._looks += 1
         recorder = self.recorder
         error = None if error is None else _ours(error)
         if recorder is None or self.dialogs:
@@ -336,13 +341,21 @@ class BrowserState:
         return await self.capture("; ".join(done))
 
     async def whole_page(self) -> tuple[list[str], str]:
-        """The outline of the whole page (every element, not only near the viewport)."""
+        """The outline of the whole page (every element, not only near the viewport; every
+        text whole). Following the pages of one part reads the page once: the pages come
+        from one read, consistent with each other, until the next capture."""
         page = await self._readable()
+        key = (id(page), page.url, self._looks)
+        if self._whole is not None and self._whole[0] == key:
+            return self._whole[1]
         selectors = self.opened.config.capture.redact_selectors
         async with asyncio.timeout(READ_SECONDS):
-            state = await read_page_state(page, redact_selectors=selectors, whole_page=True)
+            state = await read_page_state(
+                page, redact_selectors=selectors, whole_page=True, whole_text=True
+            )
         self.add_secrets(*state.secret_values)
-        return state.outline, f"{state.title} ({state.url})"
+        self._whole = (key, (state.outline, f"{state.title} ({state.url})"))
+        return self._whole[1]
 
     async def find(self, source: str, flags: str, skip: int, limit: int) -> tuple[Found, str]:
         """Matches in the text of the whole page (every frame), and the page's title."""
