@@ -8,6 +8,7 @@ a browser or Redis test that cannot run in CI is a broken setup, not a pass.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import dataclasses
 import functools
@@ -573,6 +574,7 @@ def free_port() -> int:
 
 
 _HELD: list[socket.socket] = []
+atexit.register(lambda: [sock.close() for sock in _HELD])
 
 
 def dead_port() -> int:
