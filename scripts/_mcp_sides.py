@@ -37,15 +37,15 @@ VERSION = "0.0.83"
 PACKAGE = Path("node_modules") / "@playwright" / "mcp" / "cli.js"
 
 
-class _Quiet(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
 @contextmanager
-def page_server(directory: Path) -> Iterator[str]:
+def page_server(
+    directory: Path, handler: type[SimpleHTTPRequestHandler] = SimpleHTTPRequestHandler
+) -> Iterator[str]:
+    """Serve `directory` on a free loopback port, quietly (`handler` serves each request:
+    the test pages want server-side includes)."""
+    quiet = type("Quiet", (handler,), {"log_message": lambda self, format, *args: None})
     server = ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(_Quiet, directory=str(directory))
+        ("127.0.0.1", 0), functools.partial(quiet, directory=str(directory))
     )
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:

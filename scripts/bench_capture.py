@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import functools
 import os
 import re
 import runpy
@@ -28,15 +27,15 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from _mcp_sides import page_server  # noqa: E402
 
 from capture.browser import open_browser  # noqa: E402
 from capture.config import load_config  # noqa: E402
@@ -45,25 +44,6 @@ from capture.session import AsyncSessionClient  # noqa: E402
 from tests._helpers import IncludingHandler  # noqa: E402
 
 SITE = ROOT / "tests" / "site"
-
-
-class _Quiet(IncludingHandler):  # the test pages share a head (server-side includes)
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-@contextlib.contextmanager
-def page_server(directory: Path) -> Iterator[str]:
-    """Serve `directory` on a free loopback port."""
-    server = ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(_Quiet, directory=str(directory))
-    )
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @contextlib.contextmanager
@@ -191,8 +171,8 @@ async def main(rounds: int, only: str) -> None:
         runpy.run_path(str(SITE / "bigdoc.py"))["write_big_document"](tmp)
         docs["write_doc_like"](tmp)
         store = stack.enter_context(store_process())
-        site = stack.enter_context(page_server(SITE))
-        made = stack.enter_context(page_server(tmp))
+        site = stack.enter_context(page_server(SITE, IncludingHandler))
+        made = stack.enter_context(page_server(tmp, IncludingHandler))
         pages = [
             ("table.html (500 rows)", f"{site}/table.html"),
             ("big.html (>= 1 MB generated)", f"{made}/big.html"),
@@ -201,7 +181,7 @@ async def main(rounds: int, only: str) -> None:
         roots: dict[Path, str] = {}
         for name, root, path in real:
             if root not in roots:
-                roots[root] = stack.enter_context(page_server(root))
+                roots[root] = stack.enter_context(page_server(root, IncludingHandler))
             pages.append((name, f"{roots[root]}/{path}"))
         pages = [(name, url) for name, url in pages if only in name]
         time_box = cfg.capture.time_box.total_seconds()
