@@ -20,7 +20,7 @@ from playwright.async_api import Browser, Page
 
 from capture.config import CaptureConfig
 from capture.recorder import Recorder
-from capture.recorder.observe import read_sensitive
+from capture.recorder.observe import mark_secret_text, read_page_state, read_sensitive
 from capture.session import AsyncSessionClient, ImageBytes, ImagePart
 from capture.tasks import run_task
 from tests.conftest import RunningStore, Site
@@ -230,5 +230,33 @@ async def test_the_read_masks_known_secrets_and_nothing_else(chromium: Browser) 
         assert len(inside) == len(rects), rects  # and nothing else
         # Secrets not on the page, or too short to search for, mask nothing.
         assert (await read_sensitive(page, secrets=["absent-secret!", "abc"]))[0] == []
+    finally:
+        await context.close()
+
+
+@on_module_loop
+async def test_a_mark_for_a_known_secret_comes_off_when_the_secret_is_gone(
+    chromium: Browser,
+) -> None:
+    """A page that reuses an element (MiniWoB's instruction line) shows a secret in one
+    episode and other words in the next: the next capture must read them, not `[redacted]`.
+    A redaction the page itself asked for stays."""
+    context = await chromium.new_context()
+    page = await context.new_page()
+    secret = "WO3-secret"
+    try:
+        await page.set_content(
+            f'<p id="query">Log in with the password {secret}</p>'
+            '<p id="own" data-capture-redact>The page redacts this itself</p>'
+        )
+        assert await mark_secret_text(page, [secret]) == 1
+        marked = "#query[data-capture-redact]"
+        assert await page.locator(marked).count() == 1
+        await page.locator("#query").evaluate("el => { el.textContent = 'Log in as tula'; }")
+        assert await mark_secret_text(page, [secret]) == 0
+        assert await page.locator(marked).count() == 0
+        assert await page.locator("#own[data-capture-redact]").count() == 1
+        state = await read_page_state(page)
+        assert "- text: Log in as tula" in state.outline
     finally:
         await context.close()
