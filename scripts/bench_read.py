@@ -17,16 +17,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import functools
 import json
 import re
 import tempfile
-import threading
 import time
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, TextIO
 
+from _mcp_sides import page_server
 from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp.types import TextContent
@@ -47,20 +45,7 @@ HINT = re.compile(r"continue with (browser_\w+)((?: \w+=(?:\"(?:[^\"\\]|\\.)*\"|
 ARG = re.compile(r"(\w+)=(\"(?:[^\"\\]|\\.)*\"|[^ \"]+)")
 
 
-class _Quiet(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-def _serve(directory: str) -> int:
-    handler = functools.partial(_Quiet, directory=directory)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return int(server.server_address[1])
-
-
-async def _run(args: argparse.Namespace, scratch: str, log: TextIO) -> None:
-    base = f"http://127.0.0.1:{_serve(args.root)}"
+async def _run(args: argparse.Namespace, base: str, scratch: str, log: TextIO) -> None:
     params = StdioServerParameters(
         command=str(ROOT / ".venv" / "bin" / "capture"),
         args=["mcp", "--thread", "bench-read", "--image", "never"],
@@ -123,8 +108,12 @@ def main() -> None:
     args.phrase = args.phrase or PHRASES
     if not Path(args.root, args.page).is_file():
         raise SystemExit(f"no {args.page} under {args.root} (apt-get install rust-doc)")
-    with tempfile.TemporaryDirectory() as scratch, open(Path(scratch) / "err.log", "w") as log:
-        asyncio.run(_run(args, scratch, log))
+    with (
+        page_server(Path(args.root)) as base,
+        tempfile.TemporaryDirectory() as scratch,
+        open(Path(scratch) / "err.log", "w") as log,
+    ):
+        asyncio.run(_run(args, base, scratch, log))
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from typing import Any
 
 from playwright.async_api import Error as PlaywrightError
@@ -24,6 +23,7 @@ from capture.recorder.observe._script import (
     SENSITIVE_FIELD,
     frame_for_ref,
     frame_prefix,
+    load_script,
     ref_count_error,
 )
 
@@ -32,7 +32,7 @@ __all__ = ["Found", "Match", "css_ref", "element_text", "find_text"]
 
 @cache
 def _script() -> str:
-    return resources.files(__package__).joinpath("find.js").read_text(encoding="utf-8")
+    return load_script("find.js")
 
 
 @dataclass(frozen=True)
@@ -63,12 +63,15 @@ def _arg(mode: str, prefix: str, redact: Sequence[str], **more: Any) -> dict[str
 
 
 async def _call(frame: Any, arg: dict[str, Any]) -> dict[str, Any] | None:
-    """find.js's answer in `frame`; None for a frame that went away or cannot run it."""
+    """find.js's answer in `frame`; None for a frame that went away or cannot run it. A
+    pattern or a selector the page refuses is the caller's mistake: ValueError."""
     try:
         answer = json.loads(await frame.evaluate(_script(), arg))
     except PlaywrightError as exc:
         if "SyntaxError" in str(exc) and arg.get("mode") == "find":
             raise ValueError(str(exc).splitlines()[0]) from None
+        if "is not a valid selector" in str(exc):
+            raise ValueError(f"{arg.get('css')!r} is not a valid CSS selector") from None
         return None
     return answer if isinstance(answer, dict) else None
 
@@ -120,14 +123,7 @@ async def css_ref(page: Page, css: str) -> str | None:
     """The ref of the first element matching the CSS selector `css` in any frame (given one
     if it had none), or None; ValueError when `css` is not a valid selector."""
     for frame in live_frames(page):
-        try:
-            answer = json.loads(
-                await frame.evaluate(_script(), _arg("ref", frame_prefix(page, frame), (), css=css))
-            )
-        except PlaywrightError as exc:
-            if "is not a valid selector" in str(exc):
-                raise ValueError(f"{css!r} is not a valid CSS selector") from None
-            continue
-        if answer.get("ref"):
+        answer = await _call(frame, _arg("ref", frame_prefix(page, frame), (), css=css))
+        if answer and answer.get("ref"):
             return str(answer["ref"])
     return None

@@ -30,6 +30,7 @@ __all__ = [
     "frame_for_ref",
     "frame_numbered",
     "frame_prefix",
+    "load_script",
     "ref_count_error",
     "ref_prefix",
     "ref_selector",
@@ -96,10 +97,18 @@ _prefixes: WeakKeyDictionary[Any, str] = WeakKeyDictionary()
 _counters: WeakKeyDictionary[Any, int] = WeakKeyDictionary()
 
 
+def load_script(name: str) -> str:
+    """The source of an in-page script of this package (a function expression for
+    `evaluate`), with common.js spliced in where it says `/* common.js */`."""
+    files = resources.files(__package__)
+    common = files.joinpath("common.js").read_text(encoding="utf-8")
+    return files.joinpath(name).read_text(encoding="utf-8").replace("/* common.js */", common)
+
+
 @cache
 def script() -> str:
-    """The source of page.js (a function expression for `evaluate`)."""
-    return resources.files(__package__).joinpath("page.js").read_text(encoding="utf-8")
+    """The source of page.js."""
+    return load_script("page.js")
 
 
 @dataclass(frozen=True)

@@ -11,40 +11,11 @@
 //
 // Text is read through open shadow roots and slots, in document order, whitespace
 // collapsed, with a line break between blocks; a select's options count as its text.
-// Never read: the values of fields, the text
-// of sensitive fields and redacted areas (the same rules as page.js), script and style.
-// Refs are page.js's: data-capture-ref="<prefix>e<n>", numbered by window[Symbol.for(
-// "capture.refSeq")], so a ref from here works wherever one from an outline does.
+// Never read: the values of fields, the text of sensitive fields and redacted areas (the
+// same rules as page.js, from common.js), script and style. Refs are page.js's (common.js).
 (opts) => {
-  const REF_ATTR = "data-capture-ref";
-  const SEQ = Symbol.for("capture.refSeq");
-  const prefix = opts.prefix || "";
-  const refPattern = new RegExp(`^${prefix}e\\d+$`);
-  const given = new Map();
+  /* common.js */
 
-  const refFor = (el) => {
-    let ref = el.getAttribute(REF_ATTR);
-    if (!ref || !refPattern.test(ref) || (given.has(ref) && given.get(ref) !== el)) {
-      const next = (window[SEQ] || 0) + 1;
-      Object.defineProperty(window, SEQ, { value: next, writable: true, configurable: true });
-      ref = `${prefix}e${next}`;
-      el.setAttribute(REF_ATTR, ref);
-    }
-    given.set(ref, el);
-    return ref;
-  };
-
-  const redactSelectors = [];
-  for (const sel of opts.redactSelectors || []) {
-    try {
-      document.createDocumentFragment().querySelector(sel);
-      redactSelectors.push(sel);
-    } catch (e) {
-      // page.js reports invalid selectors; here they only match nothing
-    }
-  }
-  const REDACT_ROOT = ["[data-capture-redact]", ...redactSelectors].join(",");
-  const FIELD = opts.sensitiveField;
   const SKIP = new Set(["SCRIPT", "STYLE", "NOSCRIPT", "TEMPLATE", "HEAD", "TITLE"]);
   const FIELDS = new Set(["INPUT", "TEXTAREA", "SELECT"]);
   const INLINE = new Set([
@@ -137,16 +108,6 @@
       if (chain.has(n) && n.nodeType === Node.ELEMENT_NODE) return n;
     }
     return document.documentElement;
-  };
-
-  const nodeAt = (starts, at) => {
-    let lo = 0;
-    let hi = starts.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (starts[mid] <= at) lo = mid; else hi = mid - 1;
-    }
-    return lo;
   };
 
   const KIND = { A: "link", BUTTON: "button", CODE: "code", PRE: "code", TD: "cell", TH: "cell" };

@@ -11,34 +11,14 @@
 // The answer is a JSON string: Playwright's own value serialization costs 5-10 times more
 // than the walk itself on a long page.
 //
-// Refs are written to the DOM as data-capture-ref="<prefix>e<n>" so an element keeps its
-// ref across captures (diffs stay meaningful) and a plain CSS selector finds it again.
-// Values of sensitive fields never leave this function except in `secrets`, which the
+// Refs and the redacted areas are common.js's, spliced in where it says so. Values of sensitive fields never leave this function except in `secrets`, which the
 // Python side uses only to scrub other texts and mask pixels, and never stores.
 (first, second) => {
   const opts = second === undefined ? first : second;
   const target = second === undefined ? null : first;
 
-  const REF_ATTR = "data-capture-ref";
   const SENSITIVE_ATTR = "data-capture-sensitive";
-  const SEQ = Symbol.for("capture.refSeq");
-  const prefix = opts.prefix || "";
-  const refPattern = new RegExp(`^${prefix}e\\d+$`);
-  const seenRefs = new Map(); // ref -> the element that has it in this read
-
-  // An element keeps its ref; a copy of one (cloneNode copies the attribute) gets its own.
-  const refFor = (el) => {
-    let ref = el.getAttribute(REF_ATTR);
-    if (ref && seenRefs.get(ref) === el) return ref;
-    if (!ref || !refPattern.test(ref) || seenRefs.has(ref)) {
-      const next = (window[SEQ] || 0) + 1;
-      Object.defineProperty(window, SEQ, { value: next, writable: true, configurable: true });
-      ref = `${prefix}e${next}`;
-      el.setAttribute(REF_ATTR, ref);
-    }
-    seenRefs.set(ref, el);
-    return ref;
-  };
+  /* common.js */
 
   if (opts.mode === "frame") {
     const r = target.getBoundingClientRect();
@@ -51,20 +31,6 @@
   }
 
   // -- sensitive fields -----------------------------------------------------------------
-
-  const invalidSelectors = [];
-  const redactSelectors = [];
-  for (const sel of opts.redactSelectors || []) {
-    try {
-      document.createDocumentFragment().querySelector(sel);
-      redactSelectors.push(sel);
-    } catch (e) {
-      invalidSelectors.push(sel);
-    }
-  }
-  const REDACT_ROOT = ["[data-capture-redact]", ...redactSelectors].join(",");
-  // The sensitive-field rule (SENSITIVE_FIELD in _script.py, shared with listen.js).
-  const FIELD = opts.sensitiveField;
 
   const isSensitiveField = (el) => el.matches(FIELD);
   const vw = window.innerWidth;
@@ -218,19 +184,10 @@
           length += n.data.length;
         }
         const text = nodes.map((n) => n.data).join("");
-        const nodeAt = (i) => { // the last node starting at or before character i
-          let lo = 0;
-          let hi = nodes.length - 1;
-          while (lo < hi) {
-            const mid = (lo + hi + 1) >> 1;
-            if (starts[mid] <= i) lo = mid; else hi = mid - 1;
-          }
-          return lo;
-        };
         for (const s of inText) {
           for (let i = text.indexOf(s); i >= 0; i = text.indexOf(s, i + s.length)) {
-            const first = nodeAt(i);
-            const last = nodeAt(i + s.length - 1);
+            const first = nodeAt(starts, i);
+            const last = nodeAt(starts, i + s.length - 1);
             const range = document.createRange();
             range.setStart(nodes[first], i - starts[first]);
             range.setEnd(nodes[last], i + s.length - starts[last]);
