@@ -553,8 +553,8 @@ async def test_large_doc_pages_keep_every_visible_element_and_their_refs(
 async def test_a_walk_stopped_by_its_deadline_keeps_the_viewport_and_says_partial(
     page: Page, site: Site
 ) -> None:
-    """Past the first screen every section takes 100 ms to measure (4 s in all): the walk
-    stops at its deadline and answers with the viewport, marked partial."""
+    """Past the first screen every button takes 500 ms to read (3.5 s in all): the walk stops
+    at its deadline and answers with the viewport, marked partial."""
     await page.goto(site.url("slowdoc.html"))
     state = await read_page_state(page, deadline=time.time() + 1.0)
     seen = await visible_elements(page)

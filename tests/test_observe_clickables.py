@@ -115,7 +115,7 @@ async def test_a_recorder_notes_listeners_on_a_page_it_was_handed(
         ):
             first = await rec.capture("look")
             assert 'clickable "By listener"' not in first.observation
-            noting = "typeof window[Symbol.for('capture.clickListeners')] === 'function'"
+            noting = "window[Symbol.for('capture.clickListeners')] === true"
             await page.wait_for_function(noting)
             await page.evaluate("document.getElementById('status').onclick = () => {}")
             later = await rec.capture("a handler set since")

@@ -1,5 +1,6 @@
 """Finding, launching, connecting and attaching to a browser, from the `[browser]` and
-`[context]` config; the init script that notes click listeners (`watch_clicks`); and the
+`[context]` config; the init script that notes click listeners (`watch_clicks`); the
+isolated world capture reads pages in (`evaluate_isolated`, `_world`); and the
 one seam below Playwright's public API (`_internals`), whose names the recorder and the
 pytest plugin use from here."""
 
@@ -19,6 +20,7 @@ from capture.browser._locate import (
     launch_args,
     playwright_has_chromium,
 )
+from capture.browser._world import evaluate_isolated, evaluate_on_owner
 
 __all__ = [
     "CLICK_LISTENERS_JS",
@@ -28,6 +30,8 @@ __all__ = [
     "actual_locator",
     "context_options",
     "dialog_listeners",
+    "evaluate_isolated",
+    "evaluate_on_owner",
     "find_browser",
     "impl_of",
     "launch_args",

@@ -2,12 +2,18 @@
 
 The outline gives a ref to elements a script makes clickable. A handler attribute
 (`onclick="..."`) page.js reads itself; a listener added with `addEventListener` leaves no
-trace in the DOM, and a handler property (`el.onclick = ...`) costs seven property reads
-per element to find. So this script, added to every context capture opens or captures in,
-wraps `EventTarget.prototype.addEventListener` and the handler properties' setters before
-the page's own scripts run, and notes each element given a click, mouse-button, pointer or
-touch listener or handler in a WeakMap; page.js asks
-`window[Symbol.for("capture.clickListeners")]`.
+trace in the DOM, and a handler property (`el.onclick = ...`) is invisible from another
+world. So this script, added to every context capture opens or captures in, wraps
+`EventTarget.prototype.addEventListener` and the handler properties' setters before the
+page's own scripts run, and notes each element given a click, mouse-button, pointer or
+touch listener or handler.
+
+page.js runs in an isolated world (`browser._world`), which shares the DOM with this one
+but none of its objects. So it asks with an event on the window ("capture:clicks?"), and this
+script answers, in the same call, with one event per noted element still in its document
+("capture:click", the reason in `detail`): no attribute is written into the page. In a
+document this script reached after its scripts ran, it also answers for the handler
+properties already set.
 
 What it cannot see (docs/mcp.md says so too): listeners added before it was there (a
 document already loaded when capture attached over CDP, or when a recorder first captured a
@@ -25,22 +31,28 @@ from capture.browser._internals import impl_of
 
 __all__ = ["CLICK_LISTENERS_JS", "watch_clicks"]
 
-# Defines a non-writable function on the window, once per document: `(el) => reason`,
-# "listener" or the handler property set ("onclick", ...), else undefined. The originals it
-# calls are taken before any page script runs, so a page that replaces WeakMap methods
-# later changes nothing here. Handler properties are noted too: page.js then needs no
-# property reads (seven per element) to find them, only attributes (rare) and this map.
+# Once per document (a non-writable marker on the window says it ran). The originals it
+# calls are taken before any page script runs, so a page that replaces WeakMap, WeakRef or
+# dispatchEvent later changes nothing here.
 CLICK_LISTENERS_JS = """(() => {
   const KEY = Symbol.for("capture.clickListeners");
   if (Object.prototype.hasOwnProperty.call(window, KEY)) return;
+  const late = document.readyState !== "loading";
   const seen = new WeakMap();
   const get = WeakMap.prototype.get;
   const set = WeakMap.prototype.set;
   const apply = Reflect.apply;
+  const Ref = WeakRef;
+  const deref = WeakRef.prototype.deref;
+  const Custom = CustomEvent;
+  const dispatch = EventTarget.prototype.dispatchEvent;
+  const connected = Object.getOwnPropertyDescriptor(Node.prototype, "isConnected").get;
+  let noted = [];
   const note = (el, why) => {
     try {
       if (el && el.nodeType === 1 && apply(get, seen, [el]) === undefined) {
         apply(set, seen, [el, why]);
+        noted[noted.length] = new Ref(el);
       }
     } catch (e) { /* not an element (a cross-origin window): nothing to note */ }
   };
@@ -68,11 +80,28 @@ CLICK_LISTENERS_JS = """(() => {
       }[name] });
     }
   }
-  const probe = (el) => apply(get, seen, [el]);
-  // Added to a document whose scripts ran already: the handler properties they set are
-  // not noted, page.js reads them itself.
-  Object.defineProperty(probe, "late", { value: document.readyState !== "loading" });
-  Object.defineProperty(window, KEY, { value: probe });
+  // Handler properties the page's scripts set before this script was there.
+  const noteSetAlready = () => {
+    const walker = document.createTreeWalker(document, NodeFilter.SHOW_ELEMENT);
+    for (let el = walker.nextNode(); el; el = walker.nextNode()) {
+      for (const name of HANDLERS) if (el[name]) { note(el, name); break; }
+    }
+  };
+  const answer = () => {
+    if (late) noteSetAlready();
+    const kept = [];
+    for (const ref of noted) {
+      const el = apply(deref, ref, []);
+      if (!el) continue;
+      kept[kept.length] = ref;
+      if (!apply(connected, el, [])) continue;
+      const why = apply(get, seen, [el]);
+      apply(dispatch, el, [new Custom("capture:click", { detail: why, composed: true })]);
+    }
+    noted = kept;
+  };
+  apply(original, window, ["capture:clicks?", answer, true]);
+  Object.defineProperty(window, KEY, { value: true });
 })()"""
 
 _watched: WeakSet[Any] = WeakSet()

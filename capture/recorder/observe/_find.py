@@ -18,6 +18,7 @@ from typing import Any
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Page
 
+from capture.browser import evaluate_isolated
 from capture.recorder.observe._outline import live_frames
 from capture.recorder.observe._script import (
     SENSITIVE_FIELD,
@@ -66,7 +67,7 @@ async def _call(frame: Any, arg: dict[str, Any]) -> dict[str, Any] | None:
     """find.js's answer in `frame`; None for a frame that went away or cannot run it. A
     pattern or a selector the page refuses is the caller's mistake: ValueError."""
     try:
-        answer = json.loads(await frame.evaluate(_script(), arg))
+        answer = json.loads(await evaluate_isolated(frame, _script(), arg))
     except PlaywrightError as exc:
         if "SyntaxError" in str(exc) and arg.get("mode") == "find":
             raise ValueError(str(exc).splitlines()[0]) from None

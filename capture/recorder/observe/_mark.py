@@ -19,6 +19,7 @@ from typing import Any
 
 from playwright.async_api import Error as PlaywrightError
 
+from capture.browser import evaluate_isolated
 from capture.recorder.observe._script import REDACT_ATTR
 from capture.recorder.observe._scrub import MIN_SECRET_LENGTH
 
@@ -68,7 +69,7 @@ async def mark_secret_text(page: Any, secrets: Iterable[str]) -> int:
 
     async def one(frame: Any) -> int:
         try:
-            return int(await frame.evaluate(_MARK_JS, [values, REDACT_ATTR, MARK]))
+            return int(await evaluate_isolated(frame, _MARK_JS, [values, REDACT_ATTR, MARK]))
         except PlaywrightError:
             return 0
 

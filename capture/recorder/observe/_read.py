@@ -1,4 +1,6 @@
-"""Reading the page: one page.js call per frame, concurrently.
+"""Reading the page: one page.js call per frame, concurrently, each in the frame's isolated
+world (`capture.browser.evaluate_isolated`), so nothing the page does to its own globals
+changes what is read.
 
 `page` is an async-API Page, or the implementation object behind a sync-API Page (see
 `browser._internals`; `_read_sync.py` runs these same functions that way): both take these
@@ -14,6 +16,7 @@ from typing import Any, Protocol
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Locator, Page
 
+from capture.browser import evaluate_isolated, evaluate_on_owner
 from capture.recorder.observe._model import PageState, Rect
 from capture.recorder.observe._outline import (
     FrameRead,
@@ -34,19 +37,12 @@ from capture.recorder.observe._scrub import MIN_SECRET_LENGTH
 __all__ = ["PageLike", "is_sensitive", "read_page_state", "read_sensitive", "resolve_ref"]
 
 
-class _HandleLike(Protocol):
-    async def evaluate(self, expression: str, arg: Any) -> Any: ...
-    async def dispose(self) -> None: ...
-
-
 class _FrameLike(Protocol):
     @property
     def url(self) -> str: ...
     @property
     def parent_frame(self) -> _FrameLike | None: ...
     def is_detached(self) -> bool: ...
-    async def evaluate(self, expression: str, arg: Any) -> Any: ...
-    async def frame_element(self) -> _HandleLike: ...
 
 
 class PageLike(Protocol):
@@ -58,21 +54,14 @@ class PageLike(Protocol):
     def main_frame(self) -> _FrameLike: ...
 
 
-async def _place(frame: _FrameLike, parent_prefix: str) -> Any:
-    handle = await frame.frame_element()
-    try:
-        return await handle.evaluate(script(), ReadOptions().arg("frame", parent_prefix))
-    finally:
-        await handle.dispose()
-
-
 async def _read_frame(
     page: PageLike, frame: _FrameLike, mode: str, options: ReadOptions
 ) -> FrameRead | None:
     read = FrameRead.of(page, frame)
-    calls = [frame.evaluate(script(), options.arg(mode, read.prefix))]
+    calls = [evaluate_isolated(frame, script(), options.arg(mode, read.prefix))]
     if read.parent is not None:
-        calls.append(_place(frame, read.parent))
+        place = ReadOptions().arg("frame", read.parent)
+        calls.append(evaluate_on_owner(frame, script(), place))
     return read.record(await asyncio.gather(*calls, return_exceptions=True)).kept(frame)
 
 

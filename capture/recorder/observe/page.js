@@ -277,27 +277,25 @@
   // A tabindex inside another clickable is that clickable's (merged); a handler, a
   // listener or a pointer cursor its parent lacks is a target of its own.
   const OWN_CLICK = new Set([...CLICK_HANDLERS, "listener", "cursor=pointer"]);
-  // The init script's notes: "listener", or the handler property set; null without it.
-  // Only known words come back (a page could define the key itself where the script is
-  // not there, and must not write into the outline).
-  const probe = window[Symbol.for("capture.clickListeners")];
-  const notedBy = typeof probe !== "function" ? null : (el) => {
-    try {
-      const why = probe(el);
-      return OWN_CLICK.has(why) ? why : null;
-    } catch (e) {
-      return null;
-    }
+  // The init script's notes (capture/browser/_clicks.py): "listener", or the handler
+  // property set. This runs in an isolated world, which cannot call into the page's: it
+  // asks with an event, and the init script answers with one event per noted element, in
+  // the same call. Only known words are kept (the page could answer too, and must not write
+  // into the outline).
+  const noted = new Map();
+  const hear = (e) => {
+    if (OWN_CLICK.has(e.detail)) noted.set(e.composedPath()[0], e.detail);
   };
-  // Without the notes (or with notes begun after the page's scripts ran), handler
-  // properties are read one by one.
-  const readHandlers = !notedBy || probe.late === true;
+  window.addEventListener("capture:click", hear, true);
+  try {
+    window.dispatchEvent(new CustomEvent("capture:clicks?"));
+  } finally {
+    window.removeEventListener("capture:click", hear, true);
+  }
   const clickReason = (el, pointer, parentPointer) => {
-    const why = notedBy && notedBy(el);
+    const why = noted.get(el);
     if (why) return why;
-    if (readHandlers) {
-      for (const name of CLICK_HANDLERS) if (el[name]) return name;
-    } else if (el.hasAttributes()) { // handlers written in the HTML
+    if (el.hasAttributes()) { // handlers written in the HTML
       for (const name of CLICK_HANDLERS) if (el.hasAttribute(name)) return name;
     }
     if (pointer && !parentPointer) return "cursor=pointer";
