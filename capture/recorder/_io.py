@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 
 from playwright.async_api import Error as PlaywrightError
 
-from capture.browser import watch_clicks
+from capture.browser import evaluate_isolated, watch_clicks
 from capture.config import CaptureConfig
 from capture.errors import CaptureError, ConfigError
 from capture.recorder._core import RecorderCore, StepInput, failure_note
@@ -219,7 +219,7 @@ class PageIO:
             metrics: dict[str, Any]
             metrics, hidden = await asyncio.gather(
                 cdp.send("Page.getLayoutMetrics", None, timeout=None),
-                page.evaluate(CARET_JS, True),
+                evaluate_isolated(page.main_frame, CARET_JS, True),
             )
             viewport = viewport_from_metrics(metrics)
             rects, _ = await sensitive
@@ -240,5 +240,5 @@ class PageIO:
             if hidden is not False:
                 # Not awaited: a capture cut short by its time box must not wait for a
                 # busy page.
-                self._spawn(page.evaluate(CARET_JS, False))
+                self._spawn(evaluate_isolated(page.main_frame, CARET_JS, False))
         return Shot(decode_shot(answer), viewport, plan.width, plan.final)
