@@ -27,6 +27,7 @@ from playwright.async_api import Browser, Page
 from capture.browser import context_options
 from capture.config import Config
 from capture.recorder import Recorder
+from capture.recorder.observe import FOCUSED_SENSITIVE_JS, is_sensitive
 from capture.session import AsyncSessionClient
 from tests._helpers import OBS, SHOT, expand_includes
 from tests.conftest import (
@@ -161,6 +162,19 @@ async def test_a_real_library_that_patches_natives(
     patched = "typeof Array.prototype.erase === 'function' || typeof [].sum === 'function'"
     assert await page.evaluate(patched)
     await drive_and_capture(page, url, store_server.base_url, f"t-{library}")
+
+
+@on_module_loop
+async def test_whether_a_field_is_sensitive_is_not_the_pages_to_say(page: Page, site: Site) -> None:
+    """A page whose `matches`, `closest` and `querySelectorAll` deny everything still has its
+    password and card fields found sensitive (a value typed there is never named in an
+    action text), asked of a locator or of the focused element; its coupon field is not."""
+    await page.goto(site.url("checkout.html?patch=matches"))
+    for label, sensitive in [("Password", True), ("Card number", True), ("Coupon", False)]:
+        field = page.get_by_label(label)
+        assert await is_sensitive(field) is sensitive, label
+        await field.click()
+        assert await is_sensitive(page, FOCUSED_SENSITIVE_JS) is sensitive, label
 
 
 @on_module_loop

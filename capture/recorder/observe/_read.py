@@ -25,6 +25,8 @@ from capture.recorder.observe._outline import (
     live_frames,
 )
 from capture.recorder.observe._script import (
+    REDACT_ATTR,
+    SENSITIVE_FIELD,
     SENSITIVE_FIELD_JS,
     ReadOptions,
     frame_for_ref,
@@ -142,8 +144,21 @@ async def is_sensitive(target: Any, script: str = SENSITIVE_FIELD_JS, **options:
     Unknown (the field went away after the action) counts as sensitive: hiding a public
     value costs a little clarity, showing a secret cannot be undone. `target` may be the
     object behind a sync-API one (`browser._internals`), which takes `arg` only positionally.
+
+    None of it runs in the page's own world, whose `matches` or `activeElement` a page may
+    have replaced: a page's focused field is asked in the isolated world, a Locator's through
+    Playwright's selector engine (its own world). Only an ElementHandle, which has no way
+    into another world, is asked in the page's.
     """
     try:
+        if hasattr(target, "main_frame"):  # a page: the field keyboard input goes to
+            return bool(await evaluate_isolated(target.main_frame, script, None))
+        if hasattr(target, "or_"):  # a Locator
+            if await target.count() != 1:
+                return True
+            field = target.locator(f":scope:is({SENSITIVE_FIELD})")
+            redacted = target.locator(f"xpath=ancestor-or-self::*[@{REDACT_ATTR}]")
+            return bool(await field.or_(redacted).count())
         return bool(await target.evaluate(script, None, **options))
     except PlaywrightError:
         return True
