@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import json
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -316,7 +317,7 @@ def test_a_garbled_answer_is_a_frame_error_not_a_crash() -> None:
     read = FrameRead("f1", "", "http://127.0.0.1:2/").record(['"[1, 2]"', "not json"])
     assert read.data is None
     assert read.error is not None
-    assert "no readable answer" in read.error
+    assert "without what a read needs" in read.error
 
 
 def test_a_new_document_is_a_new_page_and_a_fragment_is_not() -> None:
@@ -336,3 +337,19 @@ def test_a_new_document_is_a_new_page_and_a_fragment_is_not() -> None:
     same = diff_outline(before, after, "http://h/a/print.html", "http://h/a/print.html#ch16")
     assert "- text: old line 0" in same
     assert "+ text: new line 0" in same
+
+
+def test_an_answer_without_what_a_read_needs_is_a_frame_error_not_a_traceback() -> None:
+    """page.js answers in an isolated world; should an answer still lack its viewport (or a
+    frame's place its box), the frame carries an error the capture turns into a note."""
+    bare = FrameRead("", None, "http://127.0.0.1:1/").record(['{"items": []}'])
+    assert bare.data is None
+    assert bare.error is not None
+    assert "without what a read needs" in bare.error
+    unplaced = FrameRead("f1", "", "http://127.0.0.1:2/").record(
+        [json.dumps(frame_data([], [])), '{"ref": "e1"}']
+    )
+    assert unplaced.data is None
+    assert unplaced.error
+    with pytest.raises(BrowserError, match="could not read the page"):
+        assemble_state([bare])

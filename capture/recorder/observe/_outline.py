@@ -82,9 +82,12 @@ class FrameRead:
             if isinstance(result, BaseException):
                 raise result
         answers = [_answer(result) for result in results]
-        if any(answer is None for answer in answers):
-            # A page that replaced JSON.stringify or Array.prototype.toJSON garbles it.
-            self.error = "page.js gave no readable answer (the page changed JSON built-ins?)"
+        wants = (_READ_KEYS, _PLACE_KEYS)[: len(answers)]
+        whole = [a is not None and k <= a.keys() for a, k in zip(answers, wants, strict=True)]
+        if not all(whole):
+            # Reads run in an isolated world, where the page cannot garble them: this is a
+            # bug, said as a note on this frame rather than a traceback.
+            self.error = "page.js gave an answer without what a read needs"
             return self
         self.data = answers[0]
         self.place = answers[1] if len(answers) > 1 else None
@@ -104,6 +107,11 @@ class FrameRead:
         """This read, or None for a child frame detached meanwhile (it shows nothing now)."""
         gone = self.error and self.parent is not None and frame.is_detached()
         return None if gone else self
+
+
+# What a "walk" or "sensitive" answer of page.js holds at least, and a "frame" answer.
+_READ_KEYS = frozenset({"url", "viewport", "scroll", "pageSize", "sensitive", "secrets"})
+_PLACE_KEYS = frozenset({"x", "y", "width", "height"})
 
 
 def live_frames(page: Any) -> list[Any]:
