@@ -156,8 +156,10 @@ async def is_sensitive(target: Any, script: str = SENSITIVE_FIELD_JS, **options:
         if hasattr(target, "or_"):  # a Locator
             if await target.count() != 1:
                 return True
-            field = target.locator(f":scope:is({SENSITIVE_FIELD})")
-            redacted = target.locator(f"xpath=ancestor-or-self::*[@{REDACT_ATTR}]")
+            # (every option named: the object behind a sync-API Locator wants them all)
+            bare = {"has_text": None, "has_not_text": None, "has": None, "has_not": None}
+            field = target.locator(f":scope:is({SENSITIVE_FIELD})", **bare)
+            redacted = target.locator(f"xpath=ancestor-or-self::*[@{REDACT_ATTR}]", **bare)
             return bool(await field.or_(redacted).count())
         return bool(await target.evaluate(script, None, **options))
     except PlaywrightError:
