@@ -21,7 +21,7 @@ A page or an episode that errors counts as a failure with its one-line reason. A
 from `scripts/bench agent --rows`.
 
 Usage: scripts/bench agent [--episodes N] [--kinds a,b] [--pages N] [--rows] [--worst N]
-       [--no-pages] [--no-agent]
+       [--no-pages] [--no-agent] [--dump DIR]
 """
 
 from __future__ import annotations
@@ -115,6 +115,7 @@ class Look:
     missing: list[str] = field(default_factory=list)  # clickables without a ref
     chars: int = 0
     error: str = ""
+    answer: str = ""
 
 
 async def look(server: Server, url: str, seconds: float) -> Look:
@@ -139,6 +140,7 @@ async def look(server: Server, url: str, seconds: float) -> Look:
             clickables=count("clickables"),
             missing=[e["what"] for e in truth["clickables"] if not refs & set(e["refs"])],
             chars=len(answer),
+            answer=answer,
         )
     except Exception as exc:  # the page counts as failed, the run goes on
         return Look(error=one_line(exc))
@@ -242,6 +244,15 @@ def report_pages(looks: dict[str, dict[str, Look]], rows: bool, worst: int) -> N
             print(f"  {page:28} {s.clickables[0]}/{s.clickables[1]}{flag} {what}")
 
 
+def dump(folder: Path, looks: dict[str, dict[str, Look]]) -> None:
+    """Each server's answer for each page, as `<folder>/<server>/<page>.txt`."""
+    for name, pages in looks.items():
+        (folder / name).mkdir(parents=True, exist_ok=True)
+        for page, seen in pages.items():
+            (folder / name / f"{page}.txt").write_text(seen.answer or seen.error)
+    progress(f"answers written to {folder}")
+
+
 def report_agent(results: dict[str, dict[str, list[Episode]]]) -> None:
     names = list(results)
     kinds = list(results[names[0]])
@@ -284,6 +295,9 @@ async def main() -> None:
     parser.add_argument("--seconds", type=float, default=60, help="time limit of an episode")
     parser.add_argument("--no-pages", action="store_true", help="skip the pages part")
     parser.add_argument("--no-agent", action="store_true", help="skip the agent part")
+    parser.add_argument(
+        "--dump", type=Path, help="write each server's answer per page into this folder"
+    )
     options = parser.parse_args()
     kinds = [k for k in options.kinds.split(",") if k] or list(POLICIES)
     if unknown := [k for k in kinds if k not in POLICIES]:
@@ -335,6 +349,8 @@ async def main() -> None:
                     if (step + 1) % 10 == 0 or step + 1 == len(tasks):
                         progress(f"pages: {step + 1}/{len(tasks)}")
                 report_pages(looks, options.rows, options.worst)
+                if options.dump:
+                    dump(options.dump, looks)
             if not options.no_agent:
                 results: dict[str, dict[str, list[Episode]]] = {
                     s.name: {k: [] for k in kinds} for s in servers
