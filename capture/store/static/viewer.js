@@ -1,21 +1,25 @@
-// capture viewer: polls /viewer/api/* about once a second and renders threads.
+// capture viewer: polls /viewer/api/* about once a second; a thread plays as a step player.
 // Every stored value is untrusted: the DOM is built with createElement + textContent only,
 // never innerHTML, and URLs from data are shown as text, never followed or loaded.
 "use strict";
 
 const POLL_MS = 1000;
 const TOKEN_KEY = "capture.viewer.token";
+const SCREENSHOT_KEY = "__user_part_screenshot";
+const GLANCE_KEY = "capture.glance";
 const $ = (id) => document.getElementById(id);
 
 const state = {
   token: sessionStorage.getItem(TOKEN_KEY) || "",
   skew: 0,              // server clock minus client clock, in ms
   version: null,        // version of the thread snapshot on screen
+  data: null,           // that snapshot
   route: null,
   timer: null,
   generation: 0,        // bumps on every tick, so a stale in-flight poll never reschedules
   images: new Map(),    // cache key -> object URL (image versions are immutable)
   shown: new Set(),     // cache keys the current render uses; the rest are released
+  zoom: false,          // the step's screenshot at its own size rather than fitted
 };
 
 // A token in the URL (?token=...) is moved into sessionStorage and out of the address bar.
@@ -75,6 +79,10 @@ function setStatus(text, isError) {
   status.classList.toggle("error", Boolean(isError));
 }
 
+function kb(bytes) {
+  return bytes >= 1024 ? (bytes / 1024).toFixed(1) + " KB" : bytes + " bytes";
+}
+
 // -- time ---------------------------------------------------------------------------------
 
 function serverNow() {
@@ -95,6 +103,16 @@ function duration(ms) {
   return h + "h " + (m % 60) + "m";
 }
 
+// "5 min ago", as a person says how long ago something went.
+function roughly(ms) {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 60) return s + " s";
+  const m = Math.floor(s / 60);
+  if (m < 60) return m + " min";
+  const h = Math.floor(m / 60);
+  return h + " h " + (m % 60) + " min";
+}
+
 function ago(iso) {
   const t = Date.parse(iso);
   return Number.isNaN(t) ? "" : duration(serverNow() - t) + " ago";
@@ -109,7 +127,7 @@ function expiryBadge(item) {
 function refreshClocks() {
   for (const node of document.querySelectorAll("[data-expiry]")) {
     const left = Date.parse(node.dataset.expiry) - serverNow();
-    node.textContent = left > 0 ? "expires in " + duration(left) : "expired";
+    node.textContent = left > 0 ? "expires in " + duration(left) : "expired " + roughly(-left) + " ago";
     node.classList.toggle("expired", left <= 0);
   }
   for (const node of document.querySelectorAll("[data-ago]")) node.textContent = ago(node.dataset.ago);
@@ -129,8 +147,10 @@ async function imageUrl(thread, key, at, cacheKey) {
   return url;
 }
 
-function imageNode(thread, key, at, cacheKey, alt) {
+function imageNode(thread, key, at, alt, onload) {
+  const cacheKey = (at ? "at|" + key + "|" + at : "now|" + key);
   const img = el("img", { alt });
+  if (onload) img.addEventListener("load", () => onload(img));
   state.shown.add(cacheKey);
   imageUrl(thread, key, at, cacheKey)
     .then((url) => { if (url) img.src = url; else img.replaceWith(el("p", { class: "muted", text: "image no longer stored" })); })
@@ -138,16 +158,31 @@ function imageNode(thread, key, at, cacheKey, alt) {
   return img;
 }
 
-// -- routes -------------------------------------------------------------------------------
+// Object URLs pin their blobs in memory: let go of the ones no longer on screen.
+function releaseImages() {
+  for (const [cacheKey, url] of state.images) {
+    if (!state.shown.has(cacheKey)) { URL.revokeObjectURL(url); state.images.delete(cacheKey); }
+  }
+}
+
+// -- routes: #/ · #/thread/<id> (follows the newest step) · #/thread/<id>/step/<n> ----------
+
+function decode(text) {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;  // not percent-encoded: take it as typed
+  }
+}
 
 function currentRoute() {
-  const match = location.hash.match(/^#\/thread\/(.*)$/);
+  const match = location.hash.match(/^#\/thread\/(.+?)(?:\/step\/(\d+))?$/s);
   if (!match) return { view: "list" };
-  try {
-    return { view: "thread", id: decodeURIComponent(match[1]) };
-  } catch {
-    return { view: "thread", id: match[1] };  // not percent-encoded: take it as typed
-  }
+  return { view: "thread", id: decode(match[1]), step: match[2] === undefined ? null : Number(match[2]) };
+}
+
+function stepHash(id, step) {
+  return "#/thread/" + encodeURIComponent(id) + "/step/" + step;
 }
 
 // Until the first answer (or refusal) arrives, only "loading…" shows: never an empty page.
@@ -168,29 +203,300 @@ function showLogin(refused) {
 
 // -- thread list --------------------------------------------------------------------------
 
-function runBadge(run) {
-  if (!run || typeof run !== "object") return el("span", { class: "muted", text: "—" });
-  const status = str(run.status) || "unknown";
-  return el("span", {}, el("span", { class: "badge " + status.replace(/[^a-z]/gi, ""), text: status }),
-    run.name ? " " + str(run.name) : "");
+function statusBadge(status) {
+  const tone = status && status.tone ? status.tone : "none";
+  return el("span", { class: "badge tone-" + tone, text: status ? status.label : "no run record" });
 }
 
 function renderList(data) {
   const body = $("threads").querySelector("tbody");
-  body.replaceChildren(...data.threads.map((t) => el("tr", { dataset: { thread: t.thread_id } },
-    el("td", { class: "id" }, el("a", { href: "#/thread/" + encodeURIComponent(t.thread_id), text: t.thread_id })),
-    el("td", {}, runBadge(t.run)),
-    el("td", { text: String(t.key_count) }),
-    el("td", {}, el("span", { dataset: { ago: t.updated_at || "" }, title: t.updated_at || "" })),
-  )));
+  body.replaceChildren(...data.threads.map((t) => {
+    const run = t.run && typeof t.run === "object" ? t.run : {};
+    return el("tr", { dataset: { thread: t.thread_id, tone: t.status.tone } },
+      el("td", { class: "id" }, el("a", { href: "#/thread/" + encodeURIComponent(t.thread_id), text: t.thread_id })),
+      el("td", {}, statusBadge(t.status)),
+      el("td", { text: [str(run.name), str(run.source)].filter(Boolean).join(" · ") }),
+      el("td", { text: typeof run.steps === "number" ? String(run.steps) : "" }),
+      el("td", { text: String(t.key_count) }),
+      el("td", {}, el("span", { dataset: { ago: t.updated_at || "" }, title: t.updated_at || "" })));
+  }));
+  const filtered = Boolean($("search").value || $("status-filter").value);
+  $("no-threads").textContent = filtered ? "No thread matches." : "No threads with live values yet.";
   $("no-threads").hidden = data.threads.length > 0;
+  $("list-partial").hidden = data.complete !== false;
 }
 
-// -- thread page --------------------------------------------------------------------------
+function listPath() {
+  const query = new URLSearchParams({ limit: "100" });
+  if ($("search").value.trim()) query.set("q", $("search").value.trim());
+  if ($("status-filter").value) query.set("status", $("status-filter").value);
+  return "/viewer/api/threads?" + query;
+}
 
-function partCard(thread, part) {
+// -- the thread: its steps ----------------------------------------------------------------
+
+function record(item) {
+  return item && item.record && typeof item.record === "object" ? item.record : {};
+}
+
+function isFailed(item) {
+  return record(item).status === "failed" || Boolean(record(item).error);
+}
+
+// The steps the player walks: numbered ones, oldest first (as the API sends them).
+function frames() {
+  return state.data ? state.data.steps.filter((item) => item.step !== null) : [];
+}
+
+// The step whose screenshot a step shows: its own, or the earlier one it left unchanged.
+function shotOf(item) {
+  if (item.screenshot) return item;
+  if (item.screenshot_from === undefined) return null;
+  return frames().find((other) => other.step === item.screenshot_from) || null;
+}
+
+function actionOf(item) {
+  return str(record(item).action) || (item.observation ? item.observation.text.split("\n", 1)[0].replace(/^#\s*/, "") : "");
+}
+
+function lagText(rec) {
+  if (typeof rec.lag_ms === "number") {
+    return (rec.exact === false ? "frame drawn " : "drawn ") + Math.round(rec.lag_ms) + " ms after the action";
+  }
+  if (rec.exact === true) return "exact: the page as it was after the step";
+  if (rec.exact === false) return "a frame drawn shortly after the action";
+  return "";
+}
+
+function thumb(thread, item, index) {
+  const source = shotOf(item);
+  const action = actionOf(item);
+  const failed = isFailed(item);
+  const rec = record(item);
+  const label = "Step " + item.step + (failed ? " (failed)" : "") + ": " + action;
+  const link = el("a", { href: stepHash(thread, item.step), title: label, dataset: { index: String(index) } });
+  if (source) {
+    link.append(imageNode(thread, SCREENSHOT_KEY, source.screenshot.set_at,
+      "Step " + item.step + " screenshot" + (source !== item ? " (unchanged since step " + source.step + ")" : "")));
+  } else {
+    link.append(el("span", { class: "no-shot", text: "no screenshot" }));
+  }
+  const lag = typeof rec.lag_ms === "number" ? " · +" + Math.round(rec.lag_ms) + " ms" : "";
+  link.append(el("span", { class: "frame-label" },
+    el("span", { class: "frame-step", text: String(item.step) }),
+    failed ? el("span", { class: "frame-failed", text: "failed" }) : null,
+    lag ? el("span", { class: "frame-lag", text: lag.slice(3) }) : null,
+    el("span", { class: "frame-action", text: action })));
+  return el("li", { class: "frame" + (failed ? " failed" : ""), dataset: { step: String(item.step) } }, link);
+}
+
+// The "## Changes since previous capture" section of an observation, line by line.
+// A new page says so on the title line ("…: new page (was /): …"), a count is "(18)".
+function changesOf(text) {
+  const match = text.match(/(?:^|\n)## Changes since previous capture([^\n]*)(?:\n([\s\S]*?))?(?=\n## |$)/);
+  if (!match) return null;
+  const head = match[1].replace(/^\s*\(\d+\)\s*/, "").replace(/^:\s*/, "");
+  const lines = (match[2] || "").replace(/\s+$/, "").split("\n").filter((line) => line !== "");
+  return head ? [head, ...lines] : lines;
+}
+
+function renderChanges(item) {
+  const box = $("step-changes");
+  if (!item.observation) {
+    box.replaceChildren(el("p", { class: "muted", text: item.observation_from !== undefined
+      ? "The agent was given no new observation: the one of step " + item.observation_from + " stood."
+      : "No observation of this step is stored." }));
+    return;
+  }
+  const lines = changesOf(item.observation.text);
+  if (lines === null) {
+    box.replaceChildren(el("p", { class: "muted", text: "The first capture: nothing to compare with." }));
+    return;
+  }
+  box.replaceChildren(el("pre", {}, ...lines.map((line) => el("span", {
+    class: line.startsWith("+ ") ? "added" : line.startsWith("- ") ? "removed" : "",
+    text: line + "\n" }))));
+}
+
+function fact(list, name, value, attrs) {
+  if (value === null || value === undefined || value === "") return;
+  list.append(el("dt", { text: name }), el("dd", attrs || {}, value));
+}
+
+function renderFacts(item) {
+  const rec = record(item);
+  const facts = $("step-facts");
+  facts.replaceChildren();
+  const status = str(rec.status) || (item.record ? "" : "no step record");
+  fact(facts, "status", status ? el("span", { class: "badge " + (isFailed(item) ? "tone-failed" : status === "ok" ? "tone-ok" : "tone-unknown"), text: status }) : "");
+  fact(facts, "URL", str(rec.url), { class: "url" });
+  fact(facts, "title", str(rec.title));
+  fact(facts, "time", str(rec.time));
+  const timings = rec.timings_ms && typeof rec.timings_ms === "object" ? rec.timings_ms : null;
+  fact(facts, "timings", timings ? Object.entries(timings).map(([name, ms]) =>
+    name + " " + (typeof ms === "number" ? Math.round(ms) + " ms" : str(ms))).join(" · ") : "");
+  fact(facts, "image", lagText(rec), { class: "lag" });
+  const changed = rec.changed === true ? "changed" : rec.changed === false ? "unchanged" : "";
+  fact(facts, "page", changed);
+  const source = shotOf(item);
+  if (source && source !== item) fact(facts, "screenshot", "unchanged since step " + source.step);
+}
+
+function renderRecord(item) {
+  const rec = record(item);
+  const list = $("step-record");
+  list.replaceChildren();
+  if (!item.record) {
+    list.append(el("dt", { text: "record" }), el("dd", { class: "muted", text: "expired or trimmed; the parts below come from the store's history" }));
+  } else if (typeof item.record !== "object") {
+    fact(list, "value", str(item.record));
+  } else {
+    for (const [name, value] of Object.entries(rec)) {
+      if (name === "timings_ms" && value && typeof value === "object") {
+        fact(list, name, Object.entries(value).map(([k, v]) => k + " " + str(v)).join(" · "));
+      } else if (Array.isArray(value)) {
+        fact(list, name, value.length ? value.map(str).join(" · ") : "none");
+      } else {
+        fact(list, name, value === null ? "—" : str(value));
+      }
+    }
+    if (item.expiry) list.append(el("dt", { text: "kept" }), el("dd", {}, expiryBadge(item)));
+  }
+  $("step-json").hidden = !item.record;
+  $("step-json").querySelector("pre").textContent = JSON.stringify(item.record, null, 2);
+}
+
+// Masked regions outlined over the screenshot: the record's boxes are in image pixels.
+function outlineMasks(figure, img, masks) {
+  for (const old of figure.querySelectorAll(".mask")) old.remove();
+  if (!img.naturalWidth) return;
+  figure.querySelector(".frame-box").style.setProperty("--aspect", String(img.naturalWidth / img.naturalHeight));
+  if (!Array.isArray(masks)) return;
+  for (const box of masks) {
+    if (!Array.isArray(box) || box.length !== 4) continue;
+    const [x, y, w, h] = box.map(Number);
+    const mask = el("span", { class: "mask", title: "masked: a sensitive field" });
+    // Set through the CSSOM: the page's CSP refuses style attributes.
+    Object.assign(mask.style, {
+      left: (100 * x / img.naturalWidth) + "%", top: (100 * y / img.naturalHeight) + "%",
+      width: (100 * w / img.naturalWidth) + "%", height: (100 * h / img.naturalHeight) + "%" });
+    figure.querySelector(".frame-box").append(mask);
+  }
+}
+
+function renderShot(thread, item) {
+  const figure = $("shot");
+  const source = shotOf(item);
+  figure.classList.toggle("zoomed", state.zoom);
+  if (!source) {
+    figure.replaceChildren(el("p", { class: "muted no-shot", text: "No screenshot of this step is stored." }));
+    return;
+  }
+  const masks = record(source).masks;
+  const img = imageNode(thread, SCREENSHOT_KEY, source.screenshot.set_at,
+    "Screenshot after step " + item.step + ": " + actionOf(item)
+      + (Array.isArray(masks) && masks.length ? " (" + masks.length + " masked region" + (masks.length > 1 ? "s" : "") + " outlined)" : ""),
+    (loaded) => outlineMasks(figure, loaded, masks));
+  img.id = "shot-img";
+  img.addEventListener("click", toggleZoom);
+  const caption = [source === item ? "" : "unchanged since step " + source.step,
+    Array.isArray(masks) && masks.length ? masks.length + " masked (outlined)" : ""].filter(Boolean).join(" · ");
+  figure.replaceChildren(el("div", { class: "frame-box" }, img));
+  if (caption) figure.append(el("figcaption", { class: "muted", text: caption }));
+}
+
+function renderGlance(thread, item) {
+  const run = state.data.run && typeof state.data.run.value === "object" ? state.data.run.value : {};
+  const mcp = run.source === "capture mcp";
+  $("glance-box").hidden = !item.glance && !mcp;
+  if (item.glance) {
+    const size = item.glance.bytes ? " (" + kb(item.glance.bytes) + ")" : "";
+    $("glance").replaceChildren(
+      imageNode(thread, GLANCE_KEY, item.glance.set_at, "The image the MCP client was sent with the answer to step " + item.step),
+      el("p", { class: "muted", text: "sent with the answer" + size + ", beside the text" }));
+  } else {
+    $("glance").replaceChildren(el("p", { class: "muted", text: "No image went with this answer: the page looked as it did in the last one sent." }));
+  }
+}
+
+function renderPlayer() {
+  const data = state.data;
+  const thread = data.thread_id;
+  const list = frames();
+  const route = state.route;
+  const hasSteps = list.length > 0;
+  $("player").hidden = !hasSteps;
+  document.querySelector(".below").hidden = !hasSteps;
+  if (!hasSteps) return;
+  let index = list.length - 1;
+  if (route.step !== null) index = list.findIndex((item) => item.step === route.step);
+  for (const frame of $("filmstrip").children) {
+    const current = frame.dataset.step === String(route.step === null ? list[list.length - 1].step : route.step);
+    frame.classList.toggle("current", current);
+    if (current) frame.firstChild.setAttribute("aria-current", "step");
+    else frame.firstChild.removeAttribute("aria-current");
+  }
+  if (index < 0) {
+    $("step-title").textContent = "No step " + route.step;
+    $("step-position").textContent = "Step " + route.step + " is not in this thread (steps " + list[0].step + "–" + list[list.length - 1].step + " are)";
+    for (const id of ["step-action", "step-facts", "step-changes", "shot", "step-observation", "step-record"]) $(id).replaceChildren();
+    $("failure").hidden = true;
+    $("glance-box").hidden = true;
+    $("notes-box").hidden = true;
+    return;
+  }
+  const item = list[index];
+  const rec = record(item);
+  state.index = index;
+  $("prev").disabled = index === 0;
+  $("next").disabled = index === list.length - 1;
+  $("step-position").textContent = "Step " + item.step + " · " + (index + 1) + " of " + list.length
+    + (route.step === null ? " · following the newest" : "");
+  $("step-title").replaceChildren("Step " + item.step);
+  if (isFailed(item)) $("step-title").append(" ", el("span", { class: "badge tone-failed", text: "failed" }));
+  $("step-action").textContent = actionOf(item) || "(no action recorded)";
+  $("failure").hidden = !isFailed(item);
+  $("failure").textContent = isFailed(item) ? "Failed: " + (str(rec.error) || "this step's status is failed") : "";
+  renderShot(thread, item);
+  renderFacts(item);
+  renderChanges(item);
+  renderGlance(thread, item);
+  const notes = Array.isArray(rec.notes) ? rec.notes.map(str) : [];
+  $("notes-box").hidden = notes.length === 0;
+  $("step-notes").replaceChildren(...notes.map((note) => el("li", { text: note })));
+  $("step-observation").textContent = item.observation ? item.observation.text
+    : item.observation_from !== undefined ? "(unchanged: the observation of step " + item.observation_from + ")" : "(not stored)";
+  renderRecord(item);
+  const current = $("filmstrip").querySelector(".frame.current");
+  if (current) current.scrollIntoView({ block: "nearest", inline: "nearest" });
+  document.title = "capture — " + thread + " — step " + item.step;
+  refreshClocks();
+}
+
+// Moving with the keys replaces the address (the history is not flooded with one entry per
+// step); a click on a thumbnail is a link and adds one, as links do.
+function go(delta, absolute) {
+  const list = frames();
+  if (!list.length || !state.route || state.route.view !== "thread") return;
+  const at = state.index === undefined ? list.length - 1 : state.index;
+  const index = absolute !== undefined ? absolute : Math.max(0, Math.min(list.length - 1, at + delta));
+  history.replaceState(null, "", stepHash(state.data.thread_id, list[index].step));
+  state.route = currentRoute();
+  renderPlayer();
+}
+
+function toggleZoom() {
+  state.zoom = !state.zoom;
+  $("zoom").setAttribute("aria-pressed", String(state.zoom));
+  $("shot").classList.toggle("zoomed", state.zoom);
+}
+
+// -- the thread: what the agent receives now ------------------------------------------------
+
+function partCard(thread, part, expired) {
   const meta = el("div", { class: "meta" }, el("span", { class: "key", text: part.key }), expiryBadge(part));
-  const card = el("div", { class: "card part", dataset: { key: part.key } }, meta);
+  const card = el("div", { class: "card part" + (expired ? " expired" : ""), dataset: { key: part.key } }, meta);
+  if (expired) card.append(el("p", { class: "warn", text: "The agent receives nothing from this key now. The last value it got:" }));
   if (!part.proper_part) {
     card.append(el("p", { class: "warn", text: "Not a Distri Part: the agent receives this value as a JSON text dump." }));
   }
@@ -198,90 +504,62 @@ function partCard(thread, part) {
   if (p.kind === "text") {
     card.append(el("pre", { class: "part-text", text: p.text }));
   } else if (p.kind === "image") {
-    meta.append(el("span", { text: [p.mime_type, p.name, Math.round(p.bytes / 1024) + " KB"].filter(Boolean).join(" · ") }));
-    card.append(imageNode(thread, part.key, null, "now|" + part.key + "|" + part.set_at, part.key));
+    meta.append(el("span", { text: [p.mime_type, p.name, kb(p.bytes)].filter(Boolean).join(" · ") }));
+    card.append(imageNode(thread, part.key, expired ? part.set_at : null,
+      (expired ? "The last image the agent received from " : "The image the agent receives now from ") + part.key
+        + (p.name ? " (" + p.name + ")" : "")));
   } else {
     card.append(el("p", { class: "muted", text: "image by URL (not loaded here): " }), el("pre", { text: p.url }));
   }
   return card;
 }
 
-// Step records carry `timings_ms` (the recorder's); plain `timings` are taken as seconds.
-function timingsText(record) {
-  const inMs = record.timings_ms && typeof record.timings_ms === "object";
-  const timings = inMs ? record.timings_ms : record.timings;
-  if (!timings || typeof timings !== "object") return "";
-  return Object.entries(timings).map(([name, value]) => name + " " + (typeof value === "number"
-    ? Math.round(inMs ? value : value * 1000) + " ms" : str(value))).join(" · ");
-}
-
-function stepItem(thread, item, openSteps) {
-  const record = item.record && typeof item.record === "object" ? item.record : {};
-  const status = str(record.status) || (item.record ? "" : "no record");
-  const changed = record.changed === false || record.unchanged === true || status === "unchanged"
-    ? "unchanged" : record.changed === true ? "changed" : "";
-  const thumb = el("div", { class: "thumb" });
-  if (item.screenshot) {
-    thumb.append(imageNode(thread, "__user_part_screenshot", item.screenshot.set_at,
-      "at|" + item.screenshot.set_at, "screenshot of step " + item.step));
-  } else if (item.screenshot_from !== undefined) {
-    thumb.append(el("span", { class: "muted", text: "same screenshot as step " + item.screenshot_from }));
+function renderNow(data) {
+  const thread = data.thread_id;
+  const cards = [...data.parts.map((p) => partCard(thread, p, false)),
+    ...data.expired_parts.map((p) => partCard(thread, p, true))];
+  $("parts").replaceChildren(...(cards.length ? cards
+    : [el("p", { class: "muted", text: "No user parts: the agent receives nothing from this thread now, and none are in the history." })]));
+  const summary = $("now-summary");
+  const expiries = data.expired_parts.map((p) => p.expiry).filter(Boolean).sort();
+  if (expiries.length && !data.parts.some((p) => p.key.startsWith("__user_part_"))) {
+    summary.replaceChildren("agent receives nothing: its parts ", el("span", { class: "expiry", dataset: { expiry: expiries[expiries.length - 1] } }));
+    summary.className = "now-summary expired";
+  } else if (data.parts.length) {
+    const soonest = data.parts.map((p) => p.expiry).filter(Boolean).sort()[0];
+    summary.replaceChildren("agent receives " + data.parts.length + " part" + (data.parts.length > 1 ? "s" : ""));
+    if (soonest) summary.append(", ", el("span", { class: "expiry", dataset: { expiry: soonest } }));
+    summary.className = "now-summary";
   } else {
-    thumb.append(el("span", { class: "muted", text: "no screenshot stored" }));
-  }
-  const title = item.step === null ? "capture at " + str(item.set_at) : "Step " + item.step;
-  const info = el("div", {},
-    el("div", { class: "meta" }, el("strong", { text: title }),
-      status ? el("span", { class: "badge " + status.replace(/[^a-z]/gi, ""), text: status }) : null,
-      changed ? el("span", { class: "badge " + changed, text: changed }) : null,
-      record.time ? el("span", { text: str(record.time) }) : null,
-      item.record ? expiryBadge(item) : null),
-    el("div", { class: "action", text: str(record.action) }),
-    record.url ? el("div", { class: "url", text: str(record.url) + (record.title ? " — " + str(record.title) : "") }) : null,
-    el("div", { class: "timings", text: timingsText(record) }),
-    record.error ? el("pre", { class: "error", text: str(record.error) }) : null,
-    Array.isArray(record.notes) && record.notes.length
-      ? el("div", { class: "notes muted", text: record.notes.map(str).join(" · ") }) : null);
-  const id = String(item.step === null ? item.set_at : item.step);
-  if (item.observation) {
-    const details = el("details", { dataset: { id: "obs-" + id } }, el("summary", { text: "observation" }),
-      el("pre", { class: "obs-text", text: item.observation.text }));
-    info.append(details);
-  } else if (item.observation_from !== undefined) {
-    info.append(el("div", { class: "muted", text: "observation unchanged since step " + item.observation_from }));
-  }
-  if (item.record) {
-    info.append(el("details", { dataset: { id: "rec-" + id } }, el("summary", { text: "step record" }), pretty(item.record)));
-  }
-  for (const details of info.querySelectorAll("details")) details.open = openSteps.has(details.dataset.id);
-  return el("li", { class: "card step", dataset: { step: id } }, thumb, info);
-}
-
-// Object URLs pin their blobs in memory: let go of the ones no longer on screen.
-function releaseImages() {
-  for (const [cacheKey, url] of state.images) {
-    if (!state.shown.has(cacheKey)) { URL.revokeObjectURL(url); state.images.delete(cacheKey); }
+    summary.replaceChildren();
   }
 }
 
 function renderThread(data) {
   const thread = data.thread_id;
+  state.data = data;
   state.shown = new Set();
   $("thread-title").textContent = thread;
   $("thread-missing").hidden = true;
   $("thread-body").hidden = false;
-  $("parts").replaceChildren(...(data.parts.length ? data.parts.map((p) => partCard(thread, p))
-    : [el("p", { class: "muted", text: "No user parts: the agent receives nothing from this thread now." })]));
+  const status = $("run-status");
+  status.className = "badge tone-" + data.status.tone;
+  status.textContent = data.status.label;
+  status.title = data.status.failed ? data.status.failed + " failed step(s)" : "";
+  const strip = $("filmstrip");
+  const scroll = strip.scrollLeft;
+  strip.replaceChildren(...frames().map((item, index) => thumb(thread, item, index)));
+  strip.scrollLeft = scroll;
+  if (!frames().length) strip.append(el("li", { class: "muted", text: "No steps." }));
+  renderNow(data);
   $("run").replaceChildren(data.run
-    ? el("div", { class: "card" }, el("div", { class: "meta" }, runBadge(data.run.value), expiryBadge(data.run)), pretty(data.run.value))
+    ? el("div", { class: "card" }, el("div", { class: "meta" }, statusBadge(data.status), expiryBadge(data.run)), pretty(data.run.value))
     : el("p", { class: "muted", text: "No run record." }));
-  const openSteps = new Set([...$("steps").querySelectorAll("details[open]")].map((d) => d.dataset.id));
-  $("steps").replaceChildren(...data.steps.map((item) => stepItem(thread, item, openSteps)));
-  if (!data.steps.length) $("steps").append(el("li", { class: "muted", text: "No steps." }));
   $("values").replaceChildren(...(data.values.length ? data.values.map((v) =>
     el("div", { class: "card value", dataset: { key: v.key } },
       el("div", { class: "meta" }, el("span", { class: "key", text: v.key }), expiryBadge(v)), pretty(v.value)))
     : [el("p", { class: "muted", text: "None." })]));
+  renderPlayer();
   releaseImages();
 }
 
@@ -292,11 +570,15 @@ async function tick() {
   const generation = ++state.generation;
   if (document.hidden) return;  // a background tab does not poll; visibilitychange resumes
   const route = currentRoute();
-  if (!state.route || route.view !== state.route.view || route.id !== state.route.id) state.version = null;
+  if (!state.route || route.view !== state.route.view || route.id !== state.route.id) {
+    state.version = null;
+    state.data = null;
+    state.index = undefined;
+  }
   state.route = route;
   try {
     if (route.view === "list") {
-      const data = await api("/viewer/api/threads?limit=100");
+      const data = await api(listPath());
       if (generation !== state.generation) return;
       noteServerTime(data.now);
       document.title = "capture — threads";
@@ -307,17 +589,21 @@ async function tick() {
       if (state.version) query.set("since", state.version);
       const data = await api("/viewer/api/thread?" + query);
       if (generation !== state.generation) return;
-      document.title = "capture — " + route.id;
       if (data === null) {
+        document.title = "capture — " + route.id;
         $("thread-title").textContent = route.id;
         $("thread-missing").hidden = false;
         $("thread-body").hidden = true;
+        $("run-status").textContent = "";
+        $("now-summary").replaceChildren();
         state.version = null;
+        state.data = null;
+        show("thread");
       } else {
         noteServerTime(data.now);
+        show("thread");  // first, so the current thumbnail can be scrolled into view
         if (!data.unchanged) { renderThread(data); state.version = data.version; }
       }
-      show("thread");
     }
     refreshClocks();
     setStatus("live · updated " + new Date().toLocaleTimeString());
@@ -329,6 +615,34 @@ async function tick() {
   state.timer = setTimeout(tick, POLL_MS);
 }
 
+// A new address in the same thread re-renders the player at once from the snapshot on
+// screen; the poll then only asks whether the thread moved.
+function onAddress() {
+  const route = currentRoute();
+  if (state.data && state.route && route.view === "thread" && route.id === state.route.id) {
+    state.route = route;
+    renderPlayer();
+  }
+  tick();
+}
+
+function typing(target) {
+  return target instanceof HTMLElement && (target.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName));
+}
+
+document.addEventListener("keydown", (event) => {
+  if (event.defaultPrevented || event.altKey || event.ctrlKey || event.metaKey || typing(event.target)) return;
+  if ($("thread-view").hidden || !state.data) return;
+  const moves = { ArrowLeft: -1, k: -1, ArrowRight: 1, j: 1 };
+  if (event.key in moves) go(moves[event.key]);
+  else if (event.key === "Home") go(0, 0);
+  else if (event.key === "End") go(0, frames().length - 1);
+  else return;
+  event.preventDefault();
+});
+$("prev").addEventListener("click", () => go(-1));
+$("next").addEventListener("click", () => go(1));
+$("zoom").addEventListener("click", toggleZoom);
 $("login").addEventListener("submit", (event) => {
   event.preventDefault();
   state.token = $("token").value;
@@ -336,7 +650,10 @@ $("login").addEventListener("submit", (event) => {
   $("token").value = "";
   tick();
 });
-window.addEventListener("hashchange", tick);
+$("filters").addEventListener("submit", (event) => { event.preventDefault(); tick(); });
+$("search").addEventListener("input", tick);
+$("status-filter").addEventListener("change", tick);
+window.addEventListener("hashchange", onAddress);
 document.addEventListener("visibilitychange", () => { if (!document.hidden) tick(); });
 setInterval(refreshClocks, 1000);
 tick();
