@@ -128,7 +128,7 @@ async def _show_in_viewer(context: BrowserContext, url: str, *, executed: int) -
     await page.set_viewport_size({"width": 1280, "height": 1000})
     await page.goto(url)
     await page.wait_for_function(
-        "n => document.querySelectorAll('#steps li.step').length === n "
+        "n => document.querySelectorAll('#filmstrip li.frame').length === n "
         "&& [...document.querySelectorAll('img')].every(i => i.complete && i.naturalWidth > 0)",
         arg=executed,
         timeout=5000,
