@@ -1,7 +1,7 @@
 """The viewer at `/`: real server over HTTP, real Chromium, data written through the client.
 
 Every browser test saves a screenshot of the viewer under artifacts/ (gitignored); the
-README's image (docs/viewer.png) comes from the agent-loop test, on real captures.
+docs' image (docs/viewer.png) comes from scripts/viewer_shot.py, on a real demo run.
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from PIL import Image, ImageDraw
 from playwright.sync_api import Dialog, Locator, Page, expect
 
 from capture.mcp._glance import GLANCE_EDGE
+from capture.recorder._records import GLANCE_KEY as RECORDER_GLANCE_KEY
 from capture.session import SessionClient
 from capture.store import MemoryStore, SqliteStore
-from capture.recorder._records import GLANCE_KEY as RECORDER_GLANCE_KEY
 from capture.store._base import GLANCE_KEY, Entry, HistoryPolicy
 from capture.store._viewer_data import ViewerData, run_status
 from tests.conftest import RunningStore, StartStore
@@ -356,7 +356,8 @@ def test_a_step_shows_its_changes_masks_lag_and_record(
     images_loaded(page, "#shot img")
     image = page.locator("#shot img").bounding_box()
     mask = page.locator("#shot .mask").bounding_box()
-    assert image is not None and mask is not None
+    assert image is not None
+    assert mask is not None
     scale = image["width"] / 1280
     assert abs(mask["x"] - (image["x"] + 400 * scale)) < 2
     assert abs(mask["width"] - 320 * scale) < 2
@@ -733,9 +734,8 @@ def test_threads_api_filters_by_id_and_status(store_server: RunningStore) -> Non
     failed = httpx.get(api, params={"q": "SUITE", "status": "failed"}).json()
     assert [t["thread_id"] for t in failed["threads"]] == ["suite-3", "suite-1"]
     assert failed["complete"] is True
-    assert [t["thread_id"] for t in httpx.get(api, params={"status": "none"}).json()["threads"]] == [
-        "other"
-    ]
+    bare = httpx.get(api, params={"status": "none"}).json()["threads"]
+    assert [t["thread_id"] for t in bare] == ["other"]
     paged = httpx.get(api, params={"q": "suite", "limit": 2, "offset": 1}).json()
     assert [t["thread_id"] for t in paged["threads"]] == ["suite-3", "suite-2"]
     bad = httpx.get(api, params={"status": "green"})
