@@ -70,9 +70,10 @@ async def shoot(step: int, out: Path) -> int:
                     "[...document.querySelectorAll('img')].every(i => i.complete && i.naturalWidth)"
                 )
                 png = await page.screenshot()
+                shown = await page.locator("#shot img").evaluate("i => i.clientWidth")
     written = await asyncio.to_thread(out.write_bytes, small_png(png))
     where = f"{TASK.relative_to(ROOT)}, step {step} of thread {result.thread!r}"
-    print(f"{out}: {where} ({written} bytes)")
+    print(f"{out}: {where} ({written} bytes); its screenshot shown {shown} px wide")
     return 0
 
 
