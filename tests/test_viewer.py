@@ -598,7 +598,8 @@ def test_page_and_api_send_a_strict_content_security_policy(store_server: Runnin
     assert page.headers["x-content-type-options"] == "nosniff"
     api = httpx.get(store_server.root + "/viewer/api/threads")
     assert "sandbox" in api.headers["content-security-policy"]
-    assert httpx.get(store_server.root + "/static/viewer.js").status_code == 200
+    for name in ("viewer.js", "player.js", "viewer.css"):
+        assert httpx.get(store_server.root + "/static/" + name).status_code == 200
     assert httpx.get(store_server.root + "/static/../_app.py").status_code == 404
     bad = httpx.get(store_server.root + "/viewer/api/threads?limit=lots")
     assert bad.status_code == 400

@@ -25,7 +25,8 @@ from capture.store._viewer_data import ViewerData
 __all__ = ["VIEWER_PUBLIC_PATHS", "viewer_routes"]
 
 STATIC_DIR = Path(__file__).parent / "static"
-VIEWER_PUBLIC_PATHS = frozenset({"/", "/static/viewer.js", "/static/viewer.css"})
+STATIC_FILES = ("viewer.js", "player.js", "viewer.css")
+VIEWER_PUBLIC_PATHS = frozenset({"/", *(f"/static/{name}" for name in STATIC_FILES)})
 """The page shell: no data in it, so it loads without the token (the JSON API needs it)."""
 _TONES = frozenset({"ok", "failed", "running", "none", "unknown"})
 
@@ -61,7 +62,7 @@ def viewer_routes(store: Store) -> list[BaseRoute]:
 
     async def static(request: Request) -> Response:
         name = request.path_params["name"]
-        if name not in ("viewer.js", "viewer.css"):
+        if name not in STATIC_FILES:
             return _json({"error": "not found"}, 404)
         return FileResponse(STATIC_DIR / name, headers=_SECURITY_HEADERS)
 
