@@ -429,6 +429,64 @@ def test_expired_parts_say_when_and_stay_viewable(
     shot(page, "viewer-expired.png")
 
 
+CONTRAST = """() => {
+  // WCAG 2 contrast of each visible text element against the background behind it.
+  const channel = (c) => {
+    c /= 255;
+    return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+  };
+  const rgb = (text) => text.match(/[\\d.]+/g).map(Number);
+  const luminance = ([r, g, b]) =>
+    0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b);
+  const background = (node) => {
+    for (; node; node = node.parentElement) {
+      const color = rgb(getComputedStyle(node).backgroundColor);
+      if (color.length < 4 || color[3] > 0) return color;
+    }
+    return [255, 255, 255];
+  };
+  const out = [];
+  for (const node of document.querySelectorAll("main *")) {
+    const text = [...node.childNodes].some((c) => c.nodeType === 3 && c.data.trim());
+    if (!node.offsetParent || !text) continue;
+    const [fg, bg] = [luminance(rgb(getComputedStyle(node).color)), luminance(background(node))];
+    const ratio = (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
+    out.push([node.tagName + "." + node.className, Math.round(ratio * 100) / 100]);
+  }
+  return out;
+}"""
+
+
+@pytest.mark.browser
+def test_every_text_has_enough_contrast_and_the_keyboard_reaches_the_steps(
+    page: Page, store_server: RunningStore, client: SessionClient
+) -> None:
+    thread = "contrast"
+    client.set_session_value(thread, "capture.run", {"name": "mcp", "status": "finished"})
+    write_step(client, thread, 1, action="goto /", lag_ms=80, exact=False)
+    write_step(client, thread, 2, action="click ref e9", status="failed", error="no ref e9")
+    write_step(client, thread, 3, action="goto /cart", parts_expiry=datetime.now(UTC))
+    page.set_viewport_size({"width": 1400, "height": 900})
+    page.goto(thread_url(store_server.root, thread, 2))
+    expect(page.locator("#failure")).to_be_visible()
+    images_loaded(page)
+    ratios = page.evaluate(CONTRAST)
+    assert len(ratios) > 40
+    low = [(what, ratio) for what, ratio in ratios if ratio < 4.5]
+    assert not low, low  # WCAG AA for text
+
+    # Tab reaches the thumbnails, and Enter opens one.
+    for _ in range(10):
+        page.keyboard.press("Tab")
+        if page.evaluate("() => Boolean(document.activeElement.closest('#filmstrip'))"):
+            break
+    focused = page.evaluate("() => document.activeElement.closest('#filmstrip li').dataset.step")
+    assert focused == "1"
+    page.keyboard.press("Enter")
+    expect(page.locator("#step-title")).to_have_text("Step 1")
+    assert page.url.endswith("/step/1")
+
+
 @pytest.mark.browser
 def test_hostile_values_render_inert(
     page: Page, store_server: RunningStore, client: SessionClient, dialogs: list[str]
