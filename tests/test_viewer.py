@@ -342,13 +342,13 @@ def test_a_step_shows_its_changes_masks_lag_and_record(
         lag_ms=120.4,
         exact=False,
     )
-    write_step(client, thread, 3, action="hover [ref=e9]", changed=False, exact=True)
+    write_step(client, thread, 3, action="hover [ref=e9]", changed=False, exact=True, lag_ms=0)
     page.set_viewport_size({"width": 1400, "height": 900})
     page.goto(thread_url(store_server.root, thread, 2))
 
     expect(page.locator("#step-changes .added")).to_have_text('+ button "Add to cart" [ref=e2]\n')
     expect(page.locator("#step-observation")).to_contain_text("# Step 2: fill textbox 'Password'")
-    expect(page.locator("#step-facts")).to_contain_text("frame drawn 120 ms after the action")
+    expect(page.locator("#step-facts")).to_contain_text("a frame drawn 120 ms after the action")
     expect(frames(page).nth(1).locator(".frame-lag")).to_have_text("+120 ms")
     expect(page.locator("#step-record")).to_contain_text("http://127.0.0.1/shop")
     expect(page.locator("#step-record dt").first).to_have_text("step")
@@ -365,7 +365,8 @@ def test_a_step_shows_its_changes_masks_lag_and_record(
     page.keyboard.press("ArrowRight")
     expect(page.locator("#step-changes")).to_have_text("no visible change\n")
     expect(page.locator("#step-facts")).to_contain_text("unchanged since step 2")
-    expect(page.locator("#step-facts")).to_contain_text("exact")
+    expect(page.locator("#step-facts")).to_contain_text("exact: the page as it was after")
+    expect(frames(page).nth(2).locator(".frame-lag")).to_have_count(0)
     # An unchanged step shows the screenshot it kept, masks outlined there too.
     expect(page.locator("#shot .mask")).to_have_count(1)
     shot(page, "viewer-step.png")

@@ -32,13 +32,16 @@ function actionOf(item) {
   return str(record(item).action) || (item.observation ? item.observation.text.split("\n", 1)[0].replace(/^#\s*/, "") : "");
 }
 
+// Step records may say how exact their image is (pytest frames): `exact`, `lag_ms`.
 function lagText(rec) {
-  if (typeof rec.lag_ms === "number") {
-    return (rec.exact === false ? "frame drawn " : "drawn ") + Math.round(rec.lag_ms) + " ms after the action";
-  }
   if (rec.exact === true) return "exact: the page as it was after the step";
+  if (typeof rec.lag_ms === "number") return "a frame drawn " + Math.round(rec.lag_ms) + " ms after the action";
   if (rec.exact === false) return "a frame drawn shortly after the action";
   return "";
+}
+
+function lagBadge(rec) {
+  return rec.exact !== true && typeof rec.lag_ms === "number" && rec.lag_ms > 0 ? "+" + Math.round(rec.lag_ms) + " ms" : "";
 }
 
 function thumb(thread, item, index) {
@@ -54,11 +57,11 @@ function thumb(thread, item, index) {
   } else {
     link.append(el("span", { class: "no-shot", text: "no screenshot" }));
   }
-  const lag = typeof rec.lag_ms === "number" ? " · +" + Math.round(rec.lag_ms) + " ms" : "";
+  const lag = lagBadge(rec);
   link.append(el("span", { class: "frame-label" },
     el("span", { class: "frame-step", text: String(item.step) }),
     failed ? el("span", { class: "frame-failed", text: "failed" }) : null,
-    lag ? el("span", { class: "frame-lag", text: lag.slice(3) }) : null,
+    lag ? el("span", { class: "frame-lag", text: lag }) : null,
     el("span", { class: "frame-action", text: action })));
   return el("li", { class: "frame" + (failed ? " failed" : ""), dataset: { step: String(item.step) } }, link);
 }
