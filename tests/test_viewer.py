@@ -10,6 +10,7 @@ import asyncio
 import io
 import json
 import re
+import sys
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -27,7 +28,7 @@ from capture.session import SessionClient
 from capture.store import MemoryStore, SqliteStore
 from capture.store._base import GLANCE_KEY, Entry, HistoryPolicy
 from capture.store._viewer_data import ViewerData, run_status
-from tests.conftest import RunningStore, StartStore
+from tests.conftest import RunningStore, StartStore, run_command
 from tests.test_mcp import THREAD as MCP_THREAD
 from tests.test_mcp import over_stdio
 
@@ -886,3 +887,29 @@ def test_the_page_says_loading_until_its_first_fetch_answers(
     page.unroute("**/viewer/api/**")
     expect(page.locator("#threads")).to_contain_text("slow-thread")
     expect(page.locator("#loading")).to_be_hidden()
+
+
+# -- scripts/viewer_shot.py: the docs' screenshot ------------------------------------------
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_the_docs_screenshot_is_made_from_a_real_demo_run(tmp_path: Path) -> None:
+    out = tmp_path / "viewer.png"
+    script = str(ROOT / "scripts" / "viewer_shot.py")
+    done = run_command([sys.executable, script, "--out", str(out)], tmp_path, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    said = r"step 26 of thread 'demo-shop' \(\d+ bytes\); its screenshot shown (\d+) px wide"
+    shown = re.search(said, done.stdout)
+    assert shown, done.stdout
+    assert int(shown.group(1)) >= 640
+    assert out.stat().st_size < 200_000
+    with Image.open(out) as image:
+        assert image.size == (1400, 900)
+
+
+def test_the_docs_screenshot_script_refuses_a_step_the_demo_has_not(tmp_path: Path) -> None:
+    script = str(ROOT / "scripts" / "viewer_shot.py")
+    done = run_command([sys.executable, script, "--step", "31"], tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.strip() == "viewer_shot: --step must be 1 to 30"
