@@ -7,17 +7,13 @@ loop must reach its goal (a mug in the cart) through steps it picked from observ
 from __future__ import annotations
 
 import importlib.util
-import os
-import shutil
 import sys
 from datetime import timedelta
-from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
-from PIL import Image
 
 from capture.browser import open_browser
 from capture.config import Config
@@ -119,36 +115,16 @@ async def test_the_loop_puts_a_mug_in_the_cart(
 
 
 async def _show_in_viewer(context: BrowserContext, url: str, *, executed: int) -> None:
-    """Open the thread in the viewer and save it under artifacts/ (gitignored).
-
-    The README's image is this screenshot: CAPTURE_UPDATE_README_IMAGE=1 also writes it to
-    docs/viewer.png (a test run must not dirty the work tree by default).
-    """
+    """Open the thread in the viewer and save it under artifacts/ (gitignored)."""
     page = await context.new_page()
-    await page.set_viewport_size({"width": 1280, "height": 1000})
+    await page.set_viewport_size({"width": 1400, "height": 900})
     await page.goto(url)
     await page.wait_for_function(
-        "n => document.querySelectorAll('#steps li.step').length === n "
+        "n => document.querySelectorAll('#filmstrip li.frame').length === n "
         "&& [...document.querySelectorAll('img')].every(i => i.complete && i.naturalWidth > 0)",
         arg=executed,
         timeout=5000,
     )
     (ROOT / "artifacts").mkdir(exist_ok=True)
     await page.screenshot(path=str(ROOT / "artifacts" / "viewer-agent-loop.png"), full_page=True)
-    readme_image = ROOT / "artifacts" / "viewer.png"
-    await page.screenshot(path=str(readme_image))
-    shrink_png(readme_image, 200_000)
-    if os.environ.get("CAPTURE_UPDATE_README_IMAGE"):
-        shutil.copyfile(readme_image, ROOT / "docs" / "viewer.png")
     await page.close()
-
-
-def shrink_png(path: Path, limit: int) -> None:
-    """Keep the README image commit-sized: fewer colours, then smaller, until under `limit`."""
-    image = Image.open(path).convert("RGB")
-    scale = 1.0
-    while path.stat().st_size >= limit:
-        size = (int(image.width * scale), int(image.height * scale))
-        image.resize(size, Image.Resampling.LANCZOS).quantize(colors=96).save(path, optimize=True)
-        scale *= 0.85
-    assert path.stat().st_size < limit

@@ -153,3 +153,45 @@ def test_a_partial_outline_is_not_diffed_the_next_full_one_is() -> None:
     assert '- button "Go" [ref=e1]' in full.observation  # removed since the last full one
     assert '+ button "Stop" [ref=e1]' in full.observation
     assert '- link "More"' not in full.observation.split("## Changes")[1]
+
+
+def test_masked_boxes_reach_the_step_record() -> None:
+    clock = Clock()
+    core = _core(clock)
+    out = io.BytesIO()
+    Image.new("RGB", (640, 400), "white").save(out, "JPEG", quality=92)
+    shot = Shot(out.getvalue(), Viewport(0, 0, 640, 400), 640, final=False)
+    got = _step(core, None, ["x"])
+    got.image = core.encode(shot, [Rect(10, 10, 100, 20)], got.step)
+    _, writes = core.conclude(got)
+    record = next(w.value for w in writes if w.key == "capture.step.000001")
+    [[x, y, width, height]] = record["masks"]
+    assert max(x, y) <= 10  # the box covers the field (10, 10, 100 x 20)
+    assert min(x + width - 110, y + height - 30) >= 0
+
+
+def test_a_failed_step_is_counted_in_the_run_record_at_once() -> None:
+    clock = Clock()
+    core = _core(clock)
+    core.start_run("mcp", {"source": "capture mcp"})
+    _, ok = core.conclude(_step(core, b"A", ["x"]))
+    assert "capture.run" not in [w.key for w in ok]
+    url = "http://127.0.0.1/"
+    failed = core.begin("click ref e9", "failed", "no element", url, EventsSnapshot())
+    failed.state = page_state(["x"])
+    _, writes = core.conclude(failed)
+    run = next(w.value for w in writes if w.key == "capture.run")
+    assert (run["status"], run["failed"]) == ("running", 1)
+    assert core.finish_run("finished").value["failed"] == 1
+
+
+def test_a_glance_is_kept_under_its_own_key_named_after_its_step() -> None:
+    clock = Clock()
+    core = _core(clock, screenshot_expiry="10m")
+    write = core.glance_write(7, _image(b"tiny"))
+    assert write is not None
+    assert write.key == "capture.glance"
+    assert write.value["data"]["name"] == "glance-step-7.jpg"
+    assert write.expiry == clock() + CaptureConfig(screenshot_expiry="10m").screenshot_expiry
+    huge = EncodedImage(bytes(400_000), "image/jpeg", 10, 10, 70, 0, True)
+    assert core.glance_write(8, huge) is None  # over the byte budget: not kept

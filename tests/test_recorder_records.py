@@ -59,12 +59,42 @@ def test_run_record_scrubs_info() -> None:
         started=NOW,
         finished=None,
         dropped=1,
+        failed=2,
         info={"file": "task.yaml", "password": "hunter2-secret", "n": 3, "obj": ["hunter2-secret"]},
         scrub=_scrub,
     )
     assert b"hunter2-secret" not in encode_json(record)
     assert record["steps"] == 4
     assert record["dropped"] == 1
+    assert record["failed"] == 2
     assert record["finished"] is None
     assert record["n"] == 3
     assert record["name"] == "login [redacted]"
+
+
+def test_masked_boxes_are_listed_for_the_viewer_within_the_limit() -> None:
+    def record(masks: list[tuple[int, int, int, int]], action: str = "fill") -> dict[str, object]:
+        return step_record(
+            step=1,
+            action=action,
+            url="http://127.0.0.1/",
+            title="t",
+            time=NOW,
+            status="ok",
+            error=None,
+            changed=True,
+            image_hash=None,
+            outline_hash=None,
+            image_bytes=0,
+            observation_chars=0,
+            timings={},
+            notes=[],
+            scrub=_scrub,
+            masks=masks,
+        )
+
+    assert "masks" not in record([])  # nothing masked: no field at all
+    assert record([(16, 24, 216, 56)])["masks"] == [[16, 24, 200, 32]]
+    many = record([(n, n, n + 1000, n + 1000) for n in range(100)], action="x" * 5000)
+    assert len(encode_json(many)) < RECORD_LIMIT
+    assert 1 <= len(many["masks"]) <= 12  # type: ignore[arg-type]

@@ -129,11 +129,11 @@ def test_the_viewer_api_on_one_worker_follows_writes_made_through_another(
     assert [s["step"] for s in first["steps"]] == [1]
     write_step(b.session, "view", 2, action="click [ref=e4]")
     moved = a.http.get(api, params={"id": "view", "since": first["version"]}).json()
-    assert [s["step"] for s in moved["steps"]] == [2, 1]
+    assert [s["step"] for s in moved["steps"]] == [1, 2]
     # And back: what a writes, b's viewer shows; both answer the same version.
     write_step(a.session, "view", 3, action="scroll", changed=False)
     on_b = b.http.get(api, params={"id": "view", "since": moved["version"]}).json()
-    assert [s["step"] for s in on_b["steps"]] == [3, 2, 1]
+    assert [s["step"] for s in on_b["steps"]] == [1, 2, 3]
     on_a = a.http.get(api, params={"id": "view", "since": on_b["version"]}).json()
     assert on_a == {"version": on_b["version"], "unchanged": True, "now": on_a["now"]}
     assert (a.ask_pid(), b.ask_pid()) == (a.pid, b.pid)
@@ -147,7 +147,7 @@ def test_the_viewer_page_shows_steps_written_through_either_worker(
     with SessionClient(server.base_url) as client:
         write_step(client, "live", 1, action="goto /")
     page.goto(thread_url(server.root, "live"))
-    expect(page.locator("#steps li.step")).to_have_count(1)
+    expect(page.locator("#filmstrip li.frame")).to_have_count(1)
     # Pinned only now: an idle keep-alive connection is closed after 5 s, and its
     # replacement could reach the other worker.
     (a,), (b,) = pin(server, 2, 1).values()
@@ -156,7 +156,7 @@ def test_the_viewer_page_shows_steps_written_through_either_worker(
     write_step(b.session, "live", 3, action="click [ref=e9] 'Checkout'")
     assert (a.ask_pid(), b.ask_pid()) == (a.pid, b.pid)
     # A functional deadline (the page polls about once a second), not a benchmark.
-    expect(page.locator("#steps li.step")).to_have_count(3, timeout=5000)
+    expect(page.locator("#filmstrip li.frame")).to_have_count(3, timeout=5000)
     expect(page.locator(".part[data-key=__user_part_observation]")).to_contain_text(
         "Checkout", timeout=5000
     )

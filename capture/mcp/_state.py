@@ -209,6 +209,8 @@ class BrowserState:
         url = recorder.page.url
         if not screenshot:
             image = await asyncio.to_thread(self._glances.glance, result.image, url)
+            if image is not None:  # the thread keeps it, for the viewer
+                recorder.sent_image(result.step, image)
         elif (image := result.image) is not None:
             await asyncio.to_thread(self._glances.shown, image, url)
         return Answer(self.fit(text), image, is_error=error is not None)

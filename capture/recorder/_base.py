@@ -8,6 +8,7 @@ from typing import Generic, TypeVar
 
 from capture.config import CaptureConfig
 from capture.recorder._core import RecorderCore
+from capture.recorder._image import EncodedImage
 from capture.recorder._io import PageIO
 from capture.recorder._upload import RecorderStats, UploaderBase, Write
 from capture.recorder.observe import PageEvents
@@ -83,6 +84,13 @@ class RecorderBase(Generic[PageT, ClientT, UploaderT]):
     def add_secrets(self, *values: str) -> None:
         """Literal values to redact from every text from now on (never stored themselves)."""
         self._core.add_secrets(*values)
+
+    def sent_image(self, step: int, image: EncodedImage) -> None:
+        """Keep the small image a front door sent with step `step`'s answer (the MCP glance),
+        so the viewer shows what the client saw; queued like every write."""
+        write = self._core.glance_write(step, image)
+        if write is not None:
+            self._queue([write])
 
     def _queue(self, writes: list[Write]) -> None:
         for write in writes:

@@ -17,7 +17,7 @@ from typing import Any
 
 from capture.config import CaptureConfig
 from capture.recorder._image import EncodedImage, RectLike, extension, finish_image
-from capture.recorder._records import RUN_KEY, run_record, step_key, step_record
+from capture.recorder._records import GLANCE_KEY, RUN_KEY, run_record, step_key, step_record
 from capture.recorder._screenshot import Shot
 from capture.recorder._upload import RecorderStats, Write
 from capture.recorder.observe import (
@@ -120,6 +120,7 @@ class RecorderCore:
         self.stats = RecorderStats()
         self.scrub = Scrubber([*config.secrets, *secrets])
         self.step = 0
+        self.failed = 0  # steps captured with status "failed"
         self.clock = clock
         self._body = body
         self._image_hash: str | None = None
@@ -139,6 +140,7 @@ class RecorderCore:
         """Number the next step and start collecting what the face reads for it."""
         self.step += 1
         self.stats.captures += 1
+        self.failed += status == "failed"
         return StepInput(
             step=self.step,
             action=action,
@@ -303,8 +305,13 @@ class RecorderCore:
             timings=got.timings,
             notes=got.notes,
             scrub=self.scrub,
+            masks=got.image.boxes if got.image is not None else (),
         )
         writes.append(Write(step_key(got.step), record, _expiry(now, cfg.record_expiry)))
+        if got.status == "failed" and self._run is not None:
+            # The run record counts it now, not only when the run ends (an MCP session
+            # may stay open for hours).
+            writes.append(self._run_write(self._run["status"], self._run.get("finished")))
         if got.step > cfg.keep_steps:
             writes.append(Write(step_key(got.step - cfg.keep_steps), None))
         shot_key = user_part_key(cfg.screenshot_key)
@@ -361,13 +368,22 @@ class RecorderCore:
     # -- the run record --------------------------------------------------------------------
 
     def start_run(self, name: str, info: dict[str, Any]) -> Write:
-        self._run = {"name": name, "info": info, "started": self.clock()}
+        self._run = {"name": name, "info": info, "started": self.clock(), "status": "running"}
         return self._run_write("running", None)
 
     def finish_run(self, status: str) -> Write:
         if self._run is None:
             self._run = {"name": "", "info": {}, "started": None}
-        return self._run_write(status, self.clock())
+        self._run.update(status=status, finished=self.clock())
+        return self._run_write(status, self._run["finished"])
+
+    def glance_write(self, step: int, image: EncodedImage) -> Write | None:
+        """The write of the small image a front door sent with step `step`'s answer (the MCP
+        server's glance), kept as long as a screenshot; None when it is over the budget."""
+        value = self._image_value(image.data, image.mime_type, step)
+        value["data"]["name"] = f"glance-{value['data']['name']}"
+        expiry = _expiry(self.clock(), self.config.screenshot_expiry)
+        return Write(GLANCE_KEY, value, expiry) if self.fits(GLANCE_KEY, value, expiry) else None
 
     def _run_write(self, status: str, finished: datetime | None) -> Write:
         assert self._run is not None
@@ -378,6 +394,7 @@ class RecorderCore:
             started=self._run["started"],
             finished=finished,
             dropped=self.stats.dropped,
+            failed=self.failed,
             info=self._run["info"],
             scrub=self.scrub,
         )

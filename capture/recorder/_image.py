@@ -66,6 +66,8 @@ class EncodedImage:
     quality: int | None
     masked: int
     fits: bool
+    boxes: tuple[Box, ...] = ()
+    """The masked boxes (left, top, right, bottom) in this image's pixels."""
 
     @property
     def extension(self) -> str:
@@ -197,7 +199,14 @@ def finish_image(
         for q in _qualities(fmt, quality):
             data = _encode(image, fmt, q)
             best = EncodedImage(
-                data, mime, width, height, q if fmt == "jpeg" else None, len(boxes), fits(data)
+                data,
+                mime,
+                width,
+                height,
+                q if fmt == "jpeg" else None,
+                len(boxes),
+                fits(data),
+                tuple(boxes),
             )
             if best.fits:
                 return best

@@ -3,13 +3,14 @@ thread on each prompt build. Long texts are cut so a step record stays under 1 K
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from capture.session import encode_json, rfc3339
 
 __all__ = [
+    "GLANCE_KEY",
     "RECORD_LIMIT",
     "RUN_KEY",
     "run_record",
@@ -18,8 +19,12 @@ __all__ = [
 ]
 
 RUN_KEY = "capture.run"
+GLANCE_KEY = "capture.glance"
+"""The small image `capture mcp` sent its client with an answer. The embedded store keeps
+its versions (`capture.store`'s history), so the viewer shows each step's."""
 RECORD_LIMIT = 1024
 _CUTS = {"url": 300, "title": 120, "action": 160, "error": 240}
+_MASKS = 12  # boxes listed at most (about 20 characters each)
 _RUN_INFO_KEYS = 20
 _RUN_INFO_CHARS = 200
 
@@ -56,9 +61,15 @@ def step_record(
     timings: Mapping[str, float],
     notes: list[str],
     scrub: Callable[[str], str],
+    masks: Sequence[tuple[int, int, int, int]] = (),
 ) -> dict[str, Any]:
-    """The record of one step, scrubbed, its texts cut until it encodes under 1 KB."""
+    """The record of one step, scrubbed, its texts cut until it encodes under 1 KB.
+
+    `masks` are the boxes blacked out in the image, (left, top, right, bottom) in image
+    pixels; the record lists them as [x, y, width, height] (the first few), so the viewer
+    can outline them."""
     texts = {"action": action, "url": url, "title": title, "error": error}
+    boxes = [[left, top, right - left, bottom - top] for left, top, right, bottom in masks]
     for shrink in (1.0, 0.5, 0.25, 0.1):
         record: dict[str, Any] = {
             "step": step,
@@ -77,6 +88,8 @@ def step_record(
             "timings_ms": {name: round(value * 1000, 1) for name, value in timings.items()},
             "notes": [_cut(scrub(note), max(8, int(80 * shrink))) for note in notes[:4]],
         }
+        if boxes:
+            record["masks"] = boxes[: max(1, int(_MASKS * shrink))]
         if len(encode_json(record)) < RECORD_LIMIT:
             break
     return record
@@ -90,11 +103,13 @@ def run_record(
     started: datetime | None,
     finished: datetime | None,
     dropped: int,
+    failed: int,
     info: Mapping[str, Any],
     scrub: Callable[[str], str],
 ) -> dict[str, Any]:
     """The run record; `info` values that are not plain JSON scalars are written as text,
-    and texts are cut (a run record is loaded on every prompt build, like a step record)."""
+    and texts are cut (a run record is loaded on every prompt build, like a step record).
+    `failed` counts the failed steps: a run that "finished" with some reads as such."""
     extra: dict[str, Any] = {}
     for key, value in list(info.items())[:_RUN_INFO_KEYS]:
         if isinstance(value, bool | int | float) or value is None:
@@ -106,6 +121,7 @@ def run_record(
         "name": _cut(scrub(name), _CUTS["title"]),
         "status": status,
         "steps": steps,
+        "failed": failed,
         "started": _time(started),
         "finished": _time(finished),
         "dropped": dropped,

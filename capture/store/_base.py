@@ -15,6 +15,7 @@ from typing import Protocol, TypedDict, Unpack
 from capture.session.models import USER_PART_PREFIX
 
 __all__ = [
+    "GLANCE_KEY",
     "HISTORY_PREFIX",
     "Backend",
     "Clock",
@@ -28,7 +29,10 @@ __all__ = [
 ]  # (from_us and to_us are the SQL and Redis backends' own helpers)
 
 HISTORY_PREFIX = USER_PART_PREFIX
-"""Only keys with this prefix (Distri user parts) keep a history of past values."""
+"""Keys with this prefix (Distri user parts) keep a history of past values."""
+GLANCE_KEY = "capture.glance"
+"""The small image `capture mcp` sent its client with an answer (`capture.mcp._glance`):
+not a part any agent is given, but kept with a history too, so the viewer shows each step's."""
 
 Clock = Callable[[], datetime]
 """Returns the current time as an aware datetime; injectable so expiry tests never sleep."""
@@ -65,7 +69,7 @@ class HistoryPolicy:
     age: timedelta = timedelta(hours=24)
 
     def keeps(self, key: str) -> bool:
-        return self.versions > 0 and key.startswith(HISTORY_PREFIX)
+        return self.versions > 0 and (key.startswith(HISTORY_PREFIX) or key == GLANCE_KEY)
 
 
 @dataclass(frozen=True)

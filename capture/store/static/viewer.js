@@ -1,6 +1,6 @@
-// capture viewer: polls /viewer/api/* about once a second and renders threads.
-// Every stored value is untrusted: the DOM is built with createElement + textContent only,
-// never innerHTML, and URLs from data are shown as text, never followed or loaded.
+// capture viewer: polls /viewer/api/* about once a second; a thread plays as a step player
+// (player.js). Every stored value is untrusted: the DOM is built with createElement +
+// textContent only, never innerHTML, and URLs from data are shown as text, never followed.
 "use strict";
 
 const POLL_MS = 1000;
@@ -11,11 +11,13 @@ const state = {
   token: sessionStorage.getItem(TOKEN_KEY) || "",
   skew: 0,              // server clock minus client clock, in ms
   version: null,        // version of the thread snapshot on screen
+  data: null,           // that snapshot
   route: null,
   timer: null,
   generation: 0,        // bumps on every tick, so a stale in-flight poll never reschedules
   images: new Map(),    // cache key -> object URL (image versions are immutable)
   shown: new Set(),     // cache keys the current render uses; the rest are released
+  zoom: false,          // the step's screenshot at its own size rather than fitted
 };
 
 // A token in the URL (?token=...) is moved into sessionStorage and out of the address bar.
@@ -75,6 +77,10 @@ function setStatus(text, isError) {
   status.classList.toggle("error", Boolean(isError));
 }
 
+function kb(bytes) {
+  return bytes >= 1024 ? (bytes / 1024).toFixed(1) + " KB" : bytes + " bytes";
+}
+
 // -- time ---------------------------------------------------------------------------------
 
 function serverNow() {
@@ -95,6 +101,16 @@ function duration(ms) {
   return h + "h " + (m % 60) + "m";
 }
 
+// "5 min ago", as a person says how long ago something went.
+function roughly(ms) {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 60) return s + " s";
+  const m = Math.floor(s / 60);
+  if (m < 60) return m + " min";
+  const h = Math.floor(m / 60);
+  return h + " h " + (m % 60) + " min";
+}
+
 function ago(iso) {
   const t = Date.parse(iso);
   return Number.isNaN(t) ? "" : duration(serverNow() - t) + " ago";
@@ -109,7 +125,7 @@ function expiryBadge(item) {
 function refreshClocks() {
   for (const node of document.querySelectorAll("[data-expiry]")) {
     const left = Date.parse(node.dataset.expiry) - serverNow();
-    node.textContent = left > 0 ? "expires in " + duration(left) : "expired";
+    node.textContent = left > 0 ? "expires in " + duration(left) : "expired " + roughly(-left) + " ago";
     node.classList.toggle("expired", left <= 0);
   }
   for (const node of document.querySelectorAll("[data-ago]")) node.textContent = ago(node.dataset.ago);
@@ -129,8 +145,10 @@ async function imageUrl(thread, key, at, cacheKey) {
   return url;
 }
 
-function imageNode(thread, key, at, cacheKey, alt) {
+function imageNode(thread, key, at, alt, onload) {
+  const cacheKey = (at ? "at|" + key + "|" + at : "now|" + key);
   const img = el("img", { alt });
+  if (onload) img.addEventListener("load", () => onload(img));
   state.shown.add(cacheKey);
   imageUrl(thread, key, at, cacheKey)
     .then((url) => { if (url) img.src = url; else img.replaceWith(el("p", { class: "muted", text: "image no longer stored" })); })
@@ -138,16 +156,31 @@ function imageNode(thread, key, at, cacheKey, alt) {
   return img;
 }
 
-// -- routes -------------------------------------------------------------------------------
+// Object URLs pin their blobs in memory: let go of the ones no longer on screen.
+function releaseImages() {
+  for (const [cacheKey, url] of state.images) {
+    if (!state.shown.has(cacheKey)) { URL.revokeObjectURL(url); state.images.delete(cacheKey); }
+  }
+}
+
+// -- routes: #/ · #/thread/<id> (follows the newest step) · #/thread/<id>/step/<n> ----------
+
+function decode(text) {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;  // not percent-encoded: take it as typed
+  }
+}
 
 function currentRoute() {
-  const match = location.hash.match(/^#\/thread\/(.*)$/);
+  const match = location.hash.match(/^#\/thread\/(.+?)(?:\/step\/(\d+))?$/s);
   if (!match) return { view: "list" };
-  try {
-    return { view: "thread", id: decodeURIComponent(match[1]) };
-  } catch {
-    return { view: "thread", id: match[1] };  // not percent-encoded: take it as typed
-  }
+  return { view: "thread", id: decode(match[1]), step: match[2] === undefined ? null : Number(match[2]) };
+}
+
+function stepHash(id, step) {
+  return "#/thread/" + encodeURIComponent(id) + "/step/" + step;
 }
 
 // Until the first answer (or refusal) arrives, only "loading…" shows: never an empty page.
@@ -168,121 +201,34 @@ function showLogin(refused) {
 
 // -- thread list --------------------------------------------------------------------------
 
-function runBadge(run) {
-  if (!run || typeof run !== "object") return el("span", { class: "muted", text: "—" });
-  const status = str(run.status) || "unknown";
-  return el("span", {}, el("span", { class: "badge " + status.replace(/[^a-z]/gi, ""), text: status }),
-    run.name ? " " + str(run.name) : "");
+function statusBadge(status) {
+  const tone = status && status.tone ? status.tone : "none";
+  return el("span", { class: "badge tone-" + tone, text: status ? status.label : "no run record" });
 }
 
 function renderList(data) {
   const body = $("threads").querySelector("tbody");
-  body.replaceChildren(...data.threads.map((t) => el("tr", { dataset: { thread: t.thread_id } },
-    el("td", { class: "id" }, el("a", { href: "#/thread/" + encodeURIComponent(t.thread_id), text: t.thread_id })),
-    el("td", {}, runBadge(t.run)),
-    el("td", { text: String(t.key_count) }),
-    el("td", {}, el("span", { dataset: { ago: t.updated_at || "" }, title: t.updated_at || "" })),
-  )));
+  body.replaceChildren(...data.threads.map((t) => {
+    const run = t.run && typeof t.run === "object" ? t.run : {};
+    return el("tr", { dataset: { thread: t.thread_id, tone: t.status.tone } },
+      el("td", { class: "id" }, el("a", { href: "#/thread/" + encodeURIComponent(t.thread_id), text: t.thread_id })),
+      el("td", {}, statusBadge(t.status)),
+      el("td", { text: [str(run.name), str(run.source)].filter(Boolean).join(" · ") }),
+      el("td", { text: typeof run.steps === "number" ? String(run.steps) : "" }),
+      el("td", { text: String(t.key_count) }),
+      el("td", {}, el("span", { dataset: { ago: t.updated_at || "" }, title: t.updated_at || "" })));
+  }));
+  const filtered = Boolean($("search").value || $("status-filter").value);
+  $("no-threads").textContent = filtered ? "No thread matches." : "No threads with live values yet.";
   $("no-threads").hidden = data.threads.length > 0;
+  $("list-partial").hidden = data.complete !== false;
 }
 
-// -- thread page --------------------------------------------------------------------------
-
-function partCard(thread, part) {
-  const meta = el("div", { class: "meta" }, el("span", { class: "key", text: part.key }), expiryBadge(part));
-  const card = el("div", { class: "card part", dataset: { key: part.key } }, meta);
-  if (!part.proper_part) {
-    card.append(el("p", { class: "warn", text: "Not a Distri Part: the agent receives this value as a JSON text dump." }));
-  }
-  const p = part.part;
-  if (p.kind === "text") {
-    card.append(el("pre", { class: "part-text", text: p.text }));
-  } else if (p.kind === "image") {
-    meta.append(el("span", { text: [p.mime_type, p.name, Math.round(p.bytes / 1024) + " KB"].filter(Boolean).join(" · ") }));
-    card.append(imageNode(thread, part.key, null, "now|" + part.key + "|" + part.set_at, part.key));
-  } else {
-    card.append(el("p", { class: "muted", text: "image by URL (not loaded here): " }), el("pre", { text: p.url }));
-  }
-  return card;
-}
-
-// Step records carry `timings_ms` (the recorder's); plain `timings` are taken as seconds.
-function timingsText(record) {
-  const inMs = record.timings_ms && typeof record.timings_ms === "object";
-  const timings = inMs ? record.timings_ms : record.timings;
-  if (!timings || typeof timings !== "object") return "";
-  return Object.entries(timings).map(([name, value]) => name + " " + (typeof value === "number"
-    ? Math.round(inMs ? value : value * 1000) + " ms" : str(value))).join(" · ");
-}
-
-function stepItem(thread, item, openSteps) {
-  const record = item.record && typeof item.record === "object" ? item.record : {};
-  const status = str(record.status) || (item.record ? "" : "no record");
-  const changed = record.changed === false || record.unchanged === true || status === "unchanged"
-    ? "unchanged" : record.changed === true ? "changed" : "";
-  const thumb = el("div", { class: "thumb" });
-  if (item.screenshot) {
-    thumb.append(imageNode(thread, "__user_part_screenshot", item.screenshot.set_at,
-      "at|" + item.screenshot.set_at, "screenshot of step " + item.step));
-  } else if (item.screenshot_from !== undefined) {
-    thumb.append(el("span", { class: "muted", text: "same screenshot as step " + item.screenshot_from }));
-  } else {
-    thumb.append(el("span", { class: "muted", text: "no screenshot stored" }));
-  }
-  const title = item.step === null ? "capture at " + str(item.set_at) : "Step " + item.step;
-  const info = el("div", {},
-    el("div", { class: "meta" }, el("strong", { text: title }),
-      status ? el("span", { class: "badge " + status.replace(/[^a-z]/gi, ""), text: status }) : null,
-      changed ? el("span", { class: "badge " + changed, text: changed }) : null,
-      record.time ? el("span", { text: str(record.time) }) : null,
-      item.record ? expiryBadge(item) : null),
-    el("div", { class: "action", text: str(record.action) }),
-    record.url ? el("div", { class: "url", text: str(record.url) + (record.title ? " — " + str(record.title) : "") }) : null,
-    el("div", { class: "timings", text: timingsText(record) }),
-    record.error ? el("pre", { class: "error", text: str(record.error) }) : null,
-    Array.isArray(record.notes) && record.notes.length
-      ? el("div", { class: "notes muted", text: record.notes.map(str).join(" · ") }) : null);
-  const id = String(item.step === null ? item.set_at : item.step);
-  if (item.observation) {
-    const details = el("details", { dataset: { id: "obs-" + id } }, el("summary", { text: "observation" }),
-      el("pre", { class: "obs-text", text: item.observation.text }));
-    info.append(details);
-  } else if (item.observation_from !== undefined) {
-    info.append(el("div", { class: "muted", text: "observation unchanged since step " + item.observation_from }));
-  }
-  if (item.record) {
-    info.append(el("details", { dataset: { id: "rec-" + id } }, el("summary", { text: "step record" }), pretty(item.record)));
-  }
-  for (const details of info.querySelectorAll("details")) details.open = openSteps.has(details.dataset.id);
-  return el("li", { class: "card step", dataset: { step: id } }, thumb, info);
-}
-
-// Object URLs pin their blobs in memory: let go of the ones no longer on screen.
-function releaseImages() {
-  for (const [cacheKey, url] of state.images) {
-    if (!state.shown.has(cacheKey)) { URL.revokeObjectURL(url); state.images.delete(cacheKey); }
-  }
-}
-
-function renderThread(data) {
-  const thread = data.thread_id;
-  state.shown = new Set();
-  $("thread-title").textContent = thread;
-  $("thread-missing").hidden = true;
-  $("thread-body").hidden = false;
-  $("parts").replaceChildren(...(data.parts.length ? data.parts.map((p) => partCard(thread, p))
-    : [el("p", { class: "muted", text: "No user parts: the agent receives nothing from this thread now." })]));
-  $("run").replaceChildren(data.run
-    ? el("div", { class: "card" }, el("div", { class: "meta" }, runBadge(data.run.value), expiryBadge(data.run)), pretty(data.run.value))
-    : el("p", { class: "muted", text: "No run record." }));
-  const openSteps = new Set([...$("steps").querySelectorAll("details[open]")].map((d) => d.dataset.id));
-  $("steps").replaceChildren(...data.steps.map((item) => stepItem(thread, item, openSteps)));
-  if (!data.steps.length) $("steps").append(el("li", { class: "muted", text: "No steps." }));
-  $("values").replaceChildren(...(data.values.length ? data.values.map((v) =>
-    el("div", { class: "card value", dataset: { key: v.key } },
-      el("div", { class: "meta" }, el("span", { class: "key", text: v.key }), expiryBadge(v)), pretty(v.value)))
-    : [el("p", { class: "muted", text: "None." })]));
-  releaseImages();
+function listPath() {
+  const query = new URLSearchParams({ limit: "100" });
+  if ($("search").value.trim()) query.set("q", $("search").value.trim());
+  if ($("status-filter").value) query.set("status", $("status-filter").value);
+  return "/viewer/api/threads?" + query;
 }
 
 // -- the poll loop --------------------------------------------------------------------------
@@ -292,11 +238,15 @@ async function tick() {
   const generation = ++state.generation;
   if (document.hidden) return;  // a background tab does not poll; visibilitychange resumes
   const route = currentRoute();
-  if (!state.route || route.view !== state.route.view || route.id !== state.route.id) state.version = null;
+  if (!state.route || route.view !== state.route.view || route.id !== state.route.id) {
+    state.version = null;
+    state.data = null;
+    state.index = undefined;
+  }
   state.route = route;
   try {
     if (route.view === "list") {
-      const data = await api("/viewer/api/threads?limit=100");
+      const data = await api(listPath());
       if (generation !== state.generation) return;
       noteServerTime(data.now);
       document.title = "capture — threads";
@@ -307,17 +257,21 @@ async function tick() {
       if (state.version) query.set("since", state.version);
       const data = await api("/viewer/api/thread?" + query);
       if (generation !== state.generation) return;
-      document.title = "capture — " + route.id;
       if (data === null) {
+        document.title = "capture — " + route.id;
         $("thread-title").textContent = route.id;
         $("thread-missing").hidden = false;
         $("thread-body").hidden = true;
+        $("run-status").textContent = "";
+        $("now-summary").replaceChildren();
         state.version = null;
+        state.data = null;
+        show("thread");
       } else {
         noteServerTime(data.now);
+        show("thread");  // first, so the current thumbnail can be scrolled into view
         if (!data.unchanged) { renderThread(data); state.version = data.version; }
       }
-      show("thread");
     }
     refreshClocks();
     setStatus("live · updated " + new Date().toLocaleTimeString());
@@ -329,6 +283,34 @@ async function tick() {
   state.timer = setTimeout(tick, POLL_MS);
 }
 
+// A new address in the same thread re-renders the player at once from the snapshot on
+// screen; the poll then only asks whether the thread moved.
+function onAddress() {
+  const route = currentRoute();
+  if (state.data && state.route && route.view === "thread" && route.id === state.route.id) {
+    state.route = route;
+    renderPlayer();
+  }
+  tick();
+}
+
+function typing(target) {
+  return target instanceof HTMLElement && (target.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName));
+}
+
+document.addEventListener("keydown", (event) => {
+  if (event.defaultPrevented || event.altKey || event.ctrlKey || event.metaKey || typing(event.target)) return;
+  if ($("thread-view").hidden || !state.data) return;
+  const moves = { ArrowLeft: -1, k: -1, ArrowRight: 1, j: 1 };
+  if (event.key in moves) go(moves[event.key]);
+  else if (event.key === "Home") go(0, 0);
+  else if (event.key === "End") go(0, frames().length - 1);
+  else return;
+  event.preventDefault();
+});
+$("prev").addEventListener("click", () => go(-1));
+$("next").addEventListener("click", () => go(1));
+$("zoom").addEventListener("click", toggleZoom);
 $("login").addEventListener("submit", (event) => {
   event.preventDefault();
   state.token = $("token").value;
@@ -336,7 +318,10 @@ $("login").addEventListener("submit", (event) => {
   $("token").value = "";
   tick();
 });
-window.addEventListener("hashchange", tick);
+$("filters").addEventListener("submit", (event) => { event.preventDefault(); tick(); });
+$("search").addEventListener("input", tick);
+$("status-filter").addEventListener("change", tick);
+window.addEventListener("hashchange", onAddress);
 document.addEventListener("visibilitychange", () => { if (!document.hidden) tick(); });
 setInterval(refreshClocks, 1000);
 tick();
