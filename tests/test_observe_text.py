@@ -334,9 +334,29 @@ def test_a_new_document_is_a_new_page_and_a_fragment_is_not() -> None:
     changes = text[text.index("## Changes") :]
     assert changes.startswith("## Changes since previous capture: new page (was /a/print.html)")
     assert len(changes) <= len(text) / 10
-    same = diff_outline(before, after, "http://h/a/print.html", "http://h/a/print.html#ch16")
-    assert "- text: old line 0" in same
-    assert "+ text: new line 0" in same
+    edited = [*before[:-1], "- text: new line 0"]
+    same = diff_outline(before, edited, "http://h/a/print.html", "http://h/a/print.html#ch16")
+    assert same == ["- text: old line 299", "+ text: new line 0"]
+
+
+def test_a_change_that_renews_most_of_a_document_is_summed_up_too() -> None:
+    """A cover clicked away, a view swapped: most lines new within one document is told
+    as a count and the first lines gone (the outline is the new page), within a tenth of
+    the answer; a few lines changed are listed whole."""
+    cover = ['- clickable "START" [onclick] [ref=e1]', "- text: -"]
+    task = ['- text: Click on the "previous" button.', *(f"- text: line {i}" for i in range(40))]
+    diff = diff_outline(cover, task, "http://h/task.html", "http://h/task.html")
+    assert diff == [
+        "most of the page is new: 2 lines gone, 41 of 41 new",
+        '- clickable "START" [onclick] [ref=e1]',
+        "- text: -",
+    ]
+    text = observation(state=state(task), diff=diff)
+    changes = text[text.index("## Changes") :]
+    assert changes.startswith("## Changes since previous capture: most of the page is new")
+    assert len(changes) <= len(text) / 10
+    few = diff_outline(task, [*task[:-1], "- text: Correct!"], "http://h/t", "http://h/t")
+    assert few == ["- text: line 39", "+ text: Correct!"]
 
 
 def test_an_answer_without_what_a_read_needs_is_a_frame_error_not_a_traceback() -> None:
@@ -353,3 +373,20 @@ def test_an_answer_without_what_a_read_needs_is_a_frame_error_not_a_traceback() 
     assert unplaced.error
     with pytest.raises(BrowserError, match="could not read the page"):
         assemble_state([bare])
+
+
+def test_an_added_line_shown_whole_above_is_cut_in_the_changes() -> None:
+    """The changes repeat no long line the outline above shows whole: its start says which
+    line it is; a line gone stays whole (it is nowhere else)."""
+    long = "- text: " + "words and more words " * 10 + "end"
+    gone = "- text: " + "a removed line that is long " * 5 + "end"
+    before = ['- heading "Task" [level=1] [ref=e1]', gone, *(f"- text: {i}" for i in range(9))]
+    after = [*before[:1], long, *before[2:]]
+    diff = diff_outline(before, after, "http://h/t", "http://h/t")
+    text = observation(state=state(after), diff=diff)
+    changes = text[text.index("## Changes") :].splitlines()
+    assert changes[1] == "- " + gone[2:]
+    assert changes[2].startswith("+ text: words and more words")
+    assert changes[2].endswith("…")
+    assert len(changes[2]) == 80
+    assert long in text.splitlines()  # whole, in the outline

@@ -2,7 +2,10 @@
 
 Within one document that is the line diff. After a navigation to a new document every old
 line would show as removed, which says nothing the new outline does not and crowds it out
-of the budget: a new document is summed up as a new page instead (`NEW_PAGE`).
+of the budget: a new document is summed up as a new page instead (`NEW_PAGE`). So is a
+change within one document that renews most of it (a cover clicked away, a single-page
+app's view swapped: `RENEWED`): the outline above it is the new page, and what went away
+is said in a few lines.
 """
 
 from __future__ import annotations
@@ -12,12 +15,20 @@ from urllib.parse import urldefrag, urlsplit
 
 from capture.recorder.observe._outline import ABOVE_MARKER, BELOW_MARKER
 
-__all__ = ["NEW_PAGE", "diff_outline"]
+__all__ = ["NEW_PAGE", "RENEWED", "SUMMED_UP", "diff_outline", "outline_entry"]
 
 _MARKERS = frozenset({ABOVE_MARKER, BELOW_MARKER})
 # The first line of the changes after a navigation to a new document.
 NEW_PAGE = "new page"
-# How many of the new page's headings stand for it in the changes.
+# The first line of the changes when most of one document is new.
+RENEWED = "most of the page is new"
+# First lines of a changes part that sums up instead of listing every line.
+SUMMED_UP = (NEW_PAGE, RENEWED)
+# A diff within one document is summed up when it has at least this many lines and the new
+# ones are at least this share of the outline.
+_RENEWED_LINES = 8
+_RENEWED_SHARE = 0.5
+# How many of the new page's headings (or of the lines gone) stand for it in the changes.
 _TELLING = 3
 _TELLING_CHARS = 100
 
@@ -30,6 +41,11 @@ def _entries(outline: list[str]) -> list[str]:
 
 def _entry(line: str) -> str:
     return line[2:] if line.startswith("- ") else line
+
+
+def outline_entry(line: str) -> str:
+    """An outline line as the diff names it: without its indentation and list dash."""
+    return _entry(line.strip())
 
 
 def _short(url: str, base: str) -> str:
@@ -47,11 +63,20 @@ def _new_page(before: list[str], after: list[str], previous_url: str, url: str) 
         f"page gone, {len(after)} of this one new"
     )
     headings = [_entry(line) for line in after if _entry(line).startswith("heading ")]
-    telling = [
-        "+ " + (h if len(h) <= _TELLING_CHARS else h[: _TELLING_CHARS - 1] + "…")
-        for h in headings[:_TELLING]
-    ]
+    telling = [_cut("+ " + h) for h in headings[:_TELLING]]
     return [head, *telling]
+
+
+def _cut(line: str) -> str:
+    return line if len(line) <= _TELLING_CHARS else line[: _TELLING_CHARS - 1] + "…"
+
+
+def _renewed(diff: list[str], total: int) -> list[str]:
+    """A count and the first lines gone: the outline shows what is new."""
+    gone = [line for line in diff if line.startswith("- ")]
+    new = len(diff) - len(gone)
+    head = f"{RENEWED}: {len(gone)} lines gone, {new} of {total} new"
+    return [head, *(_cut(line) for line in gone[:_TELLING])]
 
 
 def diff_outline(
@@ -77,4 +102,7 @@ def diff_outline(
             if counts[line] > 0:
                 counts[line] -= 1
                 out.append(f"{sign} {_entry(line)}")
+    new = sum(line.startswith("+ ") for line in out)
+    if len(out) >= _RENEWED_LINES and new >= _RENEWED_SHARE * len(after):
+        return _renewed(out, len(after))
     return out

@@ -12,17 +12,20 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from capture.recorder.observe._diff import NEW_PAGE
+from capture.recorder.observe._diff import SUMMED_UP, outline_entry
 from capture.recorder.observe._model import EventsSnapshot, PageState
 
 __all__ = ["format_observation"]
 
 # Share of the budget the changes may keep back from the viewport part of the outline.
 _DIFF_SHARE = 0.25
-# Share of the answer the changes after a navigation to a new document may take at most.
+# Share of the answer the changes after a navigation to a new document (or a change that
+# renews most of one) may take at most.
 _NEW_PAGE_SHARE = 0.10
 # Share of the budget events and notes may take at most.
 _EVENTS_SHARE = 0.25
+# An added line the outline above shows whole is cut to this many characters.
+_ADDED_CHARS = 80
 # Room kept for one omission marker line (markers are well under this).
 _MARKER_ROOM = 100
 # The action in the header line is cut to this many characters.
@@ -73,11 +76,10 @@ def _header(
         vw, vh = state.viewport
         sx, sy = state.scroll
         pw, ph = state.page_size
-        lines += [
-            f"URL: {state.url}",
-            f"Title: {state.title}",
-            f"Viewport: {vw}x{vh}, scrolled to x={sx} y={sy} of a {pw}x{ph} page",
-        ]
+        where = f"scrolled to x={sx} y={sy} of a {pw}x{ph} page"
+        if (sx, sy) == (0, 0) and (pw, ph) == (vw, vh):
+            where = "the whole page"
+        lines += [f"URL: {state.url}", f"Title: {state.title}", f"Viewport: {vw}x{vh}, {where}"]
     elif url:  # no outline this time, but the agent still learns where the page is
         lines.append(f"URL: {url}")
     lines.append(f"Time: {now.isoformat(timespec='seconds')}")
@@ -105,7 +107,9 @@ def _viewport_part(state: PageState | None, budget: int) -> list[str]:
     """The outline's heading and its viewport lines."""
     if state is None:
         return ["", "## Page", "(outline not available: reading the page took too long)"]
-    heading = PARTIAL_HEADING if state.partial else "## Page (what is in the viewport comes first)"
+    beyond = state.omitted or len(state.outline) > state.in_viewport
+    heading = "## Page (what is in the viewport comes first)" if beyond else "## Page"
+    heading = PARTIAL_HEADING if state.partial else heading
     head = ["", heading]
     inside = state.outline[: state.in_viewport] or ["(nothing in the viewport)"]
     return _fit(head, inside, budget, "[… {n} more lines in the viewport omitted (budget) …]")
@@ -128,13 +132,26 @@ def _outside_part(state: PageState | None, budget: int) -> list[str]:
     return _fit([], outside, budget - _size(further), marker) + further
 
 
-def _changes(diff: list[str] | None, budget: int) -> list[str]:
+def _short_added(diff: list[str], shown: set[str]) -> list[str]:
+    """`diff` with each added line that the outline above shows whole cut to its start:
+    repeating it says nothing more (a line gone, or one the budget left out, stays whole)."""
+    return [
+        line[: _ADDED_CHARS - 1] + "…"
+        if line.startswith("+ ") and len(line) > _ADDED_CHARS and line[2:] in shown
+        else line
+        for line in diff
+    ]
+
+
+def _changes(diff: list[str] | None, budget: int, shown: set[str] | None = None) -> list[str]:
     title = "## Changes since previous capture"
+    if diff and shown:
+        diff = _short_added(diff, shown)
     if diff is None:
         return ["", title, "(first capture)"]
     if not diff:
         return ["", title, "no visible change"]
-    if diff[0].startswith(NEW_PAGE):
+    if diff[0].startswith(SUMMED_UP):
         # The count, and of the few telling lines those that fit: the outline above is
         # the new page itself.
         out = ["", f"{title}: {diff[0]}"]
@@ -184,7 +201,9 @@ def format_observation(
     markers = 2 * _MARKER_ROOM if beyond else 0
     changes = _changes(diff, room - _size(view) - markers)
     outside = _outside_part(state, room - _size(view) - _size(changes))
-    if diff and diff[0].startswith(NEW_PAGE):
+    shown = {outline_entry(line) for line in [*view, *outside]}
+    changes = _changes(diff, room - _size(view) - _size(outside), shown)
+    if diff and diff[0].startswith(SUMMED_UP):
         rest = _size(header) + _size(view) + _size(outside) + _size(events_lines)
         changes = _changes(diff, int(rest * _NEW_PAGE_SHARE))
     text = "\n".join([*header, *view, *outside, *changes, *events_lines])
