@@ -156,6 +156,8 @@ async def test_links_and_code_stay_in_their_sentence_with_working_refs(
     assert match, line
     for ref, href in zip(match.groups(), ("#if", "#while"), strict=True):
         assert await (await resolve_ref(page, ref)).get_attribute("href") == href
+    # A label for no control is text in its line, as a span is (MiniWoB's score lines).
+    assert "\n- text: Last reward: -\n" in outline
     # A list of links with nothing but punctuation between them is no sentence.
     assert '\n  - link "One" [ref=' in outline
     assert '\n  - link "Two" [ref=' in outline

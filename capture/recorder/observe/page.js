@@ -247,8 +247,8 @@
   ]);
   const INLINE = new Set([
     "A", "ABBR", "B", "BDI", "BDO", "BR", "CITE", "CODE", "DATA", "DFN", "EM", "FONT", "I",
-    "KBD", "MARK", "Q", "S", "SAMP", "SMALL", "SPAN", "STRONG", "SUB", "SUP", "TIME", "U",
-    "VAR", "WBR", "TD", "TH",
+    "KBD", "LABEL", "MARK", "Q", "S", "SAMP", "SMALL", "SPAN", "STRONG", "SUB", "SUP", "TIME",
+    "U", "VAR", "WBR", "TD", "TH",
   ]);
   const INPUT_ROLES = {
     button: "button", submit: "button", reset: "button", image: "button", file: "button",
