@@ -4,8 +4,7 @@ Within one document that is the line diff. After a navigation to a new document 
 line would show as removed, which says nothing the new outline does not and crowds it out
 of the budget: a new document is summed up as a new page instead (`NEW_PAGE`). So is a
 change within one document that renews most of it (a cover clicked away, a single-page
-app's view swapped: `RENEWED`): the outline above it is the new page, and what went away
-is said in a few lines.
+app's view swapped: `RENEWED`), in a count: the outline above it is the new page.
 """
 
 from __future__ import annotations
@@ -28,7 +27,7 @@ SUMMED_UP = (NEW_PAGE, RENEWED)
 # ones are at least this share of the outline.
 _RENEWED_LINES = 8
 _RENEWED_SHARE = 0.5
-# How many of the new page's headings (or of the lines gone) stand for it in the changes.
+# How many of the new page's headings stand for it in the changes.
 _TELLING = 3
 _TELLING_CHARS = 100
 
@@ -72,11 +71,10 @@ def _cut(line: str) -> str:
 
 
 def _renewed(diff: list[str], total: int) -> list[str]:
-    """A count and the first lines gone: the outline shows what is new."""
-    gone = [line for line in diff if line.startswith("- ")]
-    new = len(diff) - len(gone)
-    head = f"{RENEWED}: {len(gone)} lines gone, {new} of {total} new"
-    return [head, *(_cut(line) for line in gone[:_TELLING])]
+    """A count: the outline above is what is new, and what went away (a cover, the view
+    before) is rarely what the agent acts on next."""
+    gone = sum(line.startswith("- ") for line in diff)
+    return [f"{RENEWED}: {gone} lines gone, {len(diff) - gone} of {total} new"]
 
 
 def diff_outline(
