@@ -225,7 +225,6 @@ class RecorderCore:
                 diff=diff,
                 events=got.events,
                 char_budget=budget,
-                now=got.started,
                 notes=got.notes,
                 scrub=self.scrub,
                 error=got.error,

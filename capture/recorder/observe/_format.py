@@ -10,7 +10,6 @@ an explicit "[… N more … omitted …]" marker, so the agent knows the view i
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
 
 from capture.recorder.observe._diff import SUMMED_UP, outline_entry
 from capture.recorder.observe._model import EventsSnapshot, PageState
@@ -25,7 +24,7 @@ _NEW_PAGE_SHARE = 0.10
 # Share of the budget events and notes may take at most.
 _EVENTS_SHARE = 0.25
 # An added line the outline above shows whole is cut to this many characters.
-_ADDED_CHARS = 80
+_ADDED_CHARS = 50
 # Room kept for one omission marker line (markers are well under this).
 _MARKER_ROOM = 100
 # The action in the header line is cut to this many characters.
@@ -63,7 +62,7 @@ def _fit(head: list[str], lines: Sequence[str], budget: int, marker: str) -> lis
 
 
 def _header(
-    step: int, action: str, error: str | None, state: PageState | None, url: str, now: datetime
+    step: int, action: str, error: str | None, state: PageState | None, url: str
 ) -> list[str]:
     action = " ".join(action.split())  # one line, whatever the caller passed
     if len(action) > _ACTION_CHARS:
@@ -82,7 +81,8 @@ def _header(
         lines += [f"URL: {state.url}", f"Title: {state.title}", f"Viewport: {vw}x{vh}, {where}"]
     elif url:  # no outline this time, but the agent still learns where the page is
         lines.append(f"URL: {url}")
-    lines.append(f"Time: {now.isoformat(timespec='seconds')}")
+    # No clock time: the step record carries it, and a part the agent receives is fresh
+    # (it expires); characters go to the page instead.
     return lines
 
 
@@ -174,7 +174,6 @@ def format_observation(
     diff: list[str] | None,
     events: EventsSnapshot,
     char_budget: int,
-    now: datetime,
     notes: Sequence[str] = (),
     scrub: Callable[[str], str] | None = None,
     error: str | None = None,
@@ -188,7 +187,7 @@ def format_observation(
     `diff` None means there is no previous capture. `scrub` (a `Scrubber`) is applied to
     the finished text, before the budget is enforced.
     """
-    header = _header(step, action, error, state, url, now)
+    header = _header(step, action, error, state, url)
     all_notes = [*(state.notes if state else []), *notes]
     events_lines = _events(events, all_notes, int(char_budget * _EVENTS_SHARE))
     room = char_budget - _size(header) - _size(events_lines)

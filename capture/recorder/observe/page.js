@@ -863,7 +863,7 @@
         states: [clickable, ...statesOf(el, "clickable")],
       };
       const hint = item.name || inRedact ? "" : classHint(el);
-      if (hint) item.states.push(`class=${hint}`);
+      if (hint) item.states.push(`.${hint}`); // CSS notation: [.star], [.trash.icon]
       if (!whole) inlined(owner, item, tag);
       const index = items.length;
       items.push(item);
