@@ -229,8 +229,14 @@ def report_pages(looks: dict[str, dict[str, Look]], rows: bool, worst: int) -> N
         row += f"{sum(bool(s.error) for s in looks[name].values()):>26}"
     print(row)
     if {"capture", "playwright"} <= set(names):
+        # An errored page has no characters: the ratio is taken over the pages both answered.
+        both = [
+            p for p in pages if not looks["capture"][p].error and not looks["playwright"][p].error
+        ]
+        ours, theirs = (sum(looks[n][p].chars for p in both) for n in ("capture", "playwright"))
         print(
-            f"characters capture/playwright: {totals['capture'] / max(totals['playwright'], 1):.3f}"
+            f"characters capture/playwright, the {len(both)} pages both answered: "
+            f"{ours / max(theirs, 1):.3f}"
         )
     for name in names:
         ranked = sorted(looks[name].items(), key=lambda kv: -len(kv[1].missing))

@@ -156,6 +156,11 @@ async def test_links_and_code_stay_in_their_sentence_with_working_refs(
     assert match, line
     for ref, href in zip(match.groups(), ("#if", "#while"), strict=True):
         assert await (await resolve_ref(page, ref)).get_attribute("href") == href
+    # A control hidden from assistive technology only is still the person's to click.
+    spin = re.search(r"- button \[aria-hidden\] \[ref=(e\d+)\]", outline)
+    assert spin, outline
+    await (await resolve_ref(page, spin.group(1))).click()
+    assert await page.locator("#status").inner_text() == "Clicked up"
     # A label for no control is text in its line, as a span is (MiniWoB's score lines).
     assert "\n- text: Last reward: -\n" in outline
     # A list of links with nothing but punctuation between them is no sentence.

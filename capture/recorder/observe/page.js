@@ -719,6 +719,8 @@
   const IN_CONTROL = 2;
   const IN_CLICKABLE = 4;
   const POINTER = 8;
+  // Hidden from assistive technology (aria-hidden), not from the person: a spinner's arrows.
+  const ARIA_HIDDEN = 16;
 
   // parent: index of the nearest container item (landmark, dialog, row, iframe, clickable
   // with content) or -1. owner: the text item collecting text for this part of the tree,
@@ -752,7 +754,13 @@
 
   const visitElement = (el, parent, owner, flags) => {
     const tag = el.tagName;
-    if (SKIP.has(tag) || el.hidden || el.getAttribute("aria-hidden") === "true") return;
+    if (SKIP.has(tag) || el.hidden) return;
+    if (el.getAttribute("aria-hidden") === "true") {
+      // Its controls and clickables keep a ref, marked [aria-hidden]; its text is left out
+      // (most often a visual duplicate, or an icon's).
+      flags |= ARIA_HIDDEN;
+      owner = MUTED;
+    }
     if (full || late() || rescued.has(el)) { pruned.add(el); return; }
     const r = el.getBoundingClientRect();
     if (r.width === 0 && r.height === 0) {
@@ -791,12 +799,17 @@
     const interactive = INTERACTIVE_ROLES.has(role);
     // Inside a control nothing is clickable on its own: its cursor is not needed.
     const pointer = !(flags & IN_CONTROL) && getComputedStyle(el).cursor === "pointer";
-    const inner = (inRedact ? REDACTED : 0) | (flags & (IN_CONTROL | IN_CLICKABLE)) |
+    const inner = (inRedact ? REDACTED : 0) | (flags & (IN_CONTROL | IN_CLICKABLE | ARIA_HIDDEN)) |
       (interactive ? IN_CONTROL : 0) | (pointer ? POINTER : 0);
     const clickable = interactive ? null : clickableBy(el, pointer, flags);
     if (isRedactRoot && !interactive && role !== "heading") {
       if (items.length >= MAX_ITEMS) { full = true; pruned.add(el); return; }
       items.push({ role: "text", name: "[redacted]", parent, box: box(r) });
+    }
+    const hiddenHere = Boolean(flags & ARIA_HIDDEN);
+    if (hiddenHere && !interactive && role !== "iframe" && !clickable) {
+      visit(el, parent, MUTED, inner); // a heading, landmark or row hidden from AT: not one
+      return;
     }
     if (interactive || role === "heading" || role === "iframe" || LANDMARK_ROLES.has(role) ||
         role === "row" || (role === "img" && owner !== MUTED)) {
@@ -814,6 +827,7 @@
         item.level = Number(el.getAttribute("aria-level")) || Number(tag[1]) || 2;
       }
       if (interactive || LANDMARK_ROLES.has(role)) item.states = statesOf(el, role);
+      if (hiddenHere && item.states) item.states.push("aria-hidden");
       if (clickable && (role === "row" || role === "img")) {
         item.ref = refFor(el); // a clickable row or picture: a target of its own
         item.states = [clickable];
@@ -860,7 +874,7 @@
         parent,
         box: box(r),
         ref: refFor(el),
-        states: [clickable, ...statesOf(el, "clickable")],
+        states: [clickable, ...statesOf(el, "clickable"), ...(hiddenHere ? ["aria-hidden"] : [])],
       };
       const hint = item.name || inRedact ? "" : classHint(el);
       if (hint) item.states.push(`.${hint}`); // CSS notation: [.star], [.trash.icon]
