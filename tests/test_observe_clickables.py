@@ -207,13 +207,14 @@ async def test_controls_say_their_options_type_constraints_and_states(
         '- textbox "Coupon" [disabled] [ref=e10]',
         '- checkbox "Terms" [checked] [ref=e11]',
         '- button "More" [expanded] [ref=e12]',
+        '- textbox "Message" [multiline] [ref=e13]',
     ]
-    assert lines[1:12] == expected
+    assert lines[1:13] == expected
     # A sensitive select keeps its value and its options to itself; in a redacted area
     # neither options nor constraints are read.
-    assert '- combobox "Card expiry" [ref=e13]: [redacted]' in lines
-    assert '- combobox "Hidden choice" [ref=e14]: [redacted]' in lines
-    assert '- textbox "Hidden date" [ref=e15]' in lines
+    assert '- combobox "Card expiry" [ref=e14]: [redacted]' in lines
+    assert '- combobox "Hidden choice" [ref=e15]: [redacted]' in lines
+    assert '- textbox "Hidden date" [ref=e16]' in lines
     everything = "\n".join(lines)
     for secret in ("Secret plan", "2020-01-01"):
         assert secret not in everything

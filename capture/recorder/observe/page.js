@@ -497,6 +497,11 @@
       states.push("invalid");
     }
     if (el.tagName === "DIALOG" && el.matches(":modal")) states.push("modal");
+    // A text area takes lines (Enter is a new line, not a submit), as aria-multiline says.
+    if (role === "textbox" &&
+        (el.tagName === "TEXTAREA" || el.getAttribute("aria-multiline") === "true")) {
+      states.push("multiline");
+    }
     return states;
   };
 
