@@ -27,7 +27,12 @@ from playwright.async_api import Browser, Page
 from capture.browser import context_options
 from capture.config import Config
 from capture.recorder import Recorder
-from capture.recorder.observe import FOCUSED_SENSITIVE_JS, is_sensitive
+from capture.recorder.observe import (
+    FOCUSED_SENSITIVE_JS,
+    is_sensitive,
+    read_page_state,
+    resolve_ref,
+)
 from capture.session import AsyncSessionClient
 from tests._helpers import OBS, SHOT, expand_includes
 from tests.conftest import (
@@ -212,3 +217,27 @@ def test_capture_snap_of_a_page_that_fights_back(
     assert CARD not in done.stdout + done.stderr
     listed = httpx.get(f"{store_server.base_url}/sessions/{thread}/values").json()
     assert CARD not in json.dumps(listed)
+
+
+@on_module_loop
+async def test_a_frame_in_another_process_is_read_in_its_own_world(page: Page, site: Site) -> None:
+    """A cross-site frame (localhost under 127.0.0.1) runs in a process of its own: it is
+    read through a CDP session of its own, placed by its owner element in the parent."""
+    other = site.other.replace("127.0.0.1", "localhost")
+    await page.goto(site.url(f"frames.html?other={other}"))
+    cross = page.frame_locator("#cross")
+    await cross.locator("#frame-password").fill(PASSWORD)
+    frame = next(f for f in page.frames if f.url.startswith(other))
+    own = await page.context.new_cdp_session(frame)  # raises for a frame in-process
+    await own.detach()
+    state = await read_page_state(page)
+    outline = "\n".join(state.outline)
+    match = re.search(r'button "Press cross" \[ref=(f\d+e\d+)\]', outline)
+    assert match, outline
+    assert PASSWORD not in outline
+    box = await cross.locator("#frame-password").bounding_box()
+    assert box is not None
+    assert any(
+        abs(r.x - box["x"]) < 2 and abs(r.y - box["y"]) < 2 for r in state.sensitive_rects
+    ), (state.sensitive_rects, box)
+    await (await resolve_ref(page, match.group(1))).click()
