@@ -24,7 +24,7 @@ import pytest_asyncio
 from PIL import Image, ImageOps
 from playwright.async_api import Browser, Page
 
-from capture.browser import context_options
+from capture.browser import context_options, launch_args
 from capture.config import Config
 from capture.recorder import Recorder
 from capture.recorder.observe import (
@@ -37,6 +37,7 @@ from capture.session import AsyncSessionClient
 from tests._helpers import OBS, SHOT, expand_includes
 from tests.conftest import (
     CAPTURE,
+    CONFIG,
     ROOT,
     SITE_DIR,
     RunningStore,
@@ -220,9 +221,21 @@ def test_capture_snap_of_a_page_that_fights_back(
 
 
 @on_module_loop
-async def test_a_frame_in_another_process_is_read_in_its_own_world(page: Page, site: Site) -> None:
-    """A cross-site frame (localhost under 127.0.0.1) runs in a process of its own: it is
-    read through a CDP session of its own, placed by its owner element in the parent."""
+async def test_a_frame_in_another_process_is_read_in_its_own_world(
+    chromium: Browser, chromium_path: str, site: Site
+) -> None:
+    """A cross-site frame (localhost under 127.0.0.1) runs in a process of its own where
+    sites are isolated: it is read through a CDP session of its own, placed by its owner
+    element in the parent."""
+    flags = launch_args([*CONFIG.browser.args, "--site-per-process"])
+    isolated = await chromium.browser_type.launch(executable_path=chromium_path, args=flags)
+    try:
+        await _read_the_other_process(await isolated.new_page(), site)
+    finally:
+        await isolated.close()
+
+
+async def _read_the_other_process(page: Page, site: Site) -> None:
     other = site.other.replace("127.0.0.1", "localhost")
     await page.goto(site.url(f"frames.html?other={other}"))
     cross = page.frame_locator("#cross")
