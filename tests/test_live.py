@@ -197,9 +197,12 @@ async def _sign_in(live: Live) -> LiveResult:
     page = live.page
     await type_into(page, "#username", "alice")
     await type_into(page, "#password", PASSWORD)
+    await live.recorder.settled()  # a person looks before the next step
     await page.get_by_label("Remember me").click()  # uncheck
-    await page.locator("#country").focus()
-    await page.keyboard.press("ArrowDown")  # France -> Italy, a trusted change
+    await live.recorder.settled()
+    await page.locator("label[for=country]").click()  # focuses the select
+    await page.keyboard.press("ArrowDown")
+    await live.recorder.settled()  # France -> Italy, a trusted change
     await page.get_by_role("button", name="Sign in").click()
     await page.get_by_text("Signed in as alice").wait_for()
     await live.recorder.settled()
@@ -402,3 +405,47 @@ async def test_untrusted_and_forged_reports_are_not_actions(
     assert [a.kind for a in result.actions] == ["goto", "click"]
     assert result.forged == 1
     assert result.untrusted == 2
+
+
+async def _press_on(page: Page, target: Any) -> None:
+    """A person's click: the mouse moves to the element, presses and releases."""
+    box = await target.bounding_box()
+    assert box is not None
+    await page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2, steps=3)
+    await page.mouse.down()
+    await page.mouse.up()
+
+
+@pytest.mark.parametrize("ending", ["Enter", "click"])
+async def test_a_typing_step_is_captured_before_the_next_input_acts(
+    config: Config, shop: Any, store_server: Any, ending: str
+) -> None:
+    """Typing ends at the next input that is not text entry; its capture is taken before that
+    input acts, so the step that typed shows the shop's home page with the query typed, not
+    the results page the Enter or the click leads to (before: the results page, for every
+    step)."""
+    async with recording(config, store_server.base_url, shop.url + "/", thread="quick") as live:
+        page = live.page
+        await _press_on(page, page.get_by_role("searchbox", name="Search"))
+        await page.keyboard.type("mug", delay=20)  # and at once, well within `quiet`:
+        if ending == "Enter":
+            await page.keyboard.press("Enter")
+        else:
+            await _press_on(page, page.get_by_role("button", name="Search"))
+        await page.wait_for_url("**/search?q=mug")
+        await live.recorder.settled()
+        result = await live.recorder.stop()
+        await until(lambda: len(live.actions()) == 3, "three step records")
+    values = live.values()
+    records = [values[key] for key in sorted(values) if key.startswith("capture.step.")]
+    assert [a.kind for a in result.actions] == [
+        "goto",
+        "fill",
+        "press" if ending == "Enter" else "click",
+    ]
+    assert [r["url"] for r in records] == [
+        shop.url + "/",
+        shop.url + "/",
+        shop.url + "/search?q=mug",
+    ]
+    assert result.actions[1].value == "mug"

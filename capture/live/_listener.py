@@ -74,6 +74,8 @@ class PageEvent(_Model):
         "upload",
         "chooser",
         "visible",
+        "hello",
+        "hold",
     ]
     trusted: bool
     url: str = ""
@@ -90,6 +92,15 @@ class PageEvent(_Model):
     key: str | None = None
     files: list[str] = Field(default_factory=list)  # names of the chosen files, never paths
     caused: bool = False
+    # A held gesture (type "hold"): its number in the document, and which part of it this is
+    # ("down" and "up" of a press, or "key").
+    gesture: int = 0
+    phase: Literal["down", "up", "key"] | None = None
+    time: float = 0.0  # when the press happened (the page's clock, ms)
+    ends: bool = False  # the held gesture is not text entry: it completes a pending action
+    code: str = ""  # a held key: its physical key, key code and the text it enters
+    key_code: int = 0
+    text: str = ""
     x: int = 0
     y: int = 0
 

@@ -11,7 +11,7 @@ before the stored parts expire; after `stop()` nothing is deleted, the parts exp
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from secrets import token_hex
 from typing import Any
@@ -23,7 +23,9 @@ from capture.config import CaptureConfig
 from capture.entry import Capture
 from capture.errors import BrowserError, CaptureError
 from capture.live._actions import Action, ActionBuilder, ActionKind
-from capture.live._listener import listener_script, parse_event
+from capture.live._hold import Holds
+from capture.live._listener import PageEvent, listener_script, parse_event
+from capture.live._result import LiveResult
 from capture.recorder import Recorder, RecorderStats
 
 __all__ = ["LiveRecorder", "LiveResult"]
@@ -35,36 +37,6 @@ _TYPED = frozenset(
 _BLANK = ("about:", "chrome:", "chrome-search:", "edge:", "devtools:")
 # Without CDP (not Chromium), a navigation this long after the last input counts as typed.
 _TYPED_GAP = 2.0
-
-
-@dataclass
-class LiveResult:
-    """What a recording did: its actions and how the captures went."""
-
-    actions: list[Action]
-    captures: int
-    stats: RecorderStats
-    untrusted: int = 0
-    forged: int = 0
-    problems: list[str] = field(default_factory=list)
-
-    def summary(self) -> str:
-        """A few lines for the terminal; never a typed value."""
-        kinds: dict[str, int] = {}
-        for action in self.actions:
-            kinds[action.kind] = kinds.get(action.kind, 0) + 1
-        counts = ", ".join(f"{n} {kind}" for kind, n in kinds.items()) or "none"
-        lines = [
-            f"actions: {len(self.actions)} ({counts})",
-            f"captures: {self.captures} (uploaded {self.stats.uploaded}, "
-            f"dropped {self.stats.dropped}, unchanged {self.stats.unchanged})",
-        ]
-        if self.untrusted or self.forged:
-            lines.append(
-                f"ignored: {self.untrusted} page-script events, {self.forged} forged reports"
-            )
-        lines.extend(f"problem: {p}" for p in self.problems[:5])
-        return "\n".join(lines)
 
 
 @dataclass
@@ -141,6 +113,9 @@ class LiveRecorder:
         self._token = token_hex(16)
         self._script = listener_script(self._binding, self._token, self.config.redact_selectors)
         self._tabs: dict[Page, _Tab] = {}
+        self._holds = Holds(f"{self._binding}_release")
+        self._answers: list[asyncio.Future[None]] = []  # reports waiting for their capture
+        self._unfinished = 0  # actions queued or being captured
         self._queue: asyncio.Queue[Action | None] = asyncio.Queue()
         self._wake = asyncio.Event()
         self._quiet = asyncio.Event()  # set while no action is pending in the builder
@@ -212,6 +187,7 @@ class LiveRecorder:
         await self._queue.put(None)
         if self._worker is not None:
             await self._worker
+        self._answer_all(stopping=True)
         stats = RecorderStats()
         if self._recorder is not None:
             try:
@@ -231,9 +207,14 @@ class LiveRecorder:
         return self._result
 
     async def settled(self) -> None:
-        """Wait until every action so far is complete and captured (a quiet moment)."""
-        await self._quiet.wait()
-        await self._queue.join()
+        """Wait until every action so far is complete and captured (a quiet moment), and every
+        held gesture replayed."""
+        while True:
+            await self._holds.idle.wait()
+            await self._quiet.wait()
+            await self._queue.join()
+            if self._holds.idle.is_set() and self._quiet.is_set() and not self._unfinished:
+                return
 
     @property
     def captures(self) -> int:
@@ -357,21 +338,54 @@ class LiveRecorder:
 
     # -- events from the page --------------------------------------------------------------
 
-    def _on_binding(self, source: dict[str, Any], payload: Any) -> None:
+    def _on_binding(self, source: dict[str, Any], payload: Any) -> Awaitable[None] | None:
+        """Take a report; the answer (awaited by the page) comes once its action is captured."""
         event = parse_event(payload, self._token)
         if event is None:
             self._forged += 1
-            return
-        self._reports += 1
+            return None
         page: Page = source["page"]
+        frame = source.get("frame")
+        if event.type == "hold":
+            if self._holds.held(page, event) and isinstance(frame, Frame):
+                tab = self._tabs.get(page)
+                cdp = tab.cdp if tab is not None else None
+                self._spawn(self._holds.replay(page, frame, cdp, event, self._before_held))
+            return None
+        if event.type != "hello":
+            self._reports += 1
         if event.type == "visible":
             self._current = page
+        elif event.type != "hello":
+            now = asyncio.get_running_loop().time()
+            self._last_input = now
+            where = _frame_path(frame, event.title) if isinstance(frame, Frame) else []
+            self._deliver(self._builder.feed(page, event, now, frame=where))
+        return self._answer()
+
+    async def _before_held(self, event: PageEvent) -> None:
+        """What must happen before a held gesture acts, in its turn: a gesture that is not text
+        entry completes the pending action (typing ends here); then every action is captured."""
+        if event.ends:
+            await self._holds.typed(list(self._tabs))
+            self._deliver(self._builder.flush())
+        await self._queue.join()
+
+    def _answer(self) -> asyncio.Future[None]:
+        """A future set once every action so far is captured (at once when it already is)."""
+        answer: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._answers.append(answer)
+        self._answer_all()
+        return answer
+
+    def _answer_all(self, *, stopping: bool = False) -> None:
+        caught_up = self._builder.deadline is None and self._unfinished == 0
+        if not (caught_up or stopping):
             return
-        now = asyncio.get_running_loop().time()
-        self._last_input = now
-        frame = source.get("frame")
-        where = _frame_path(frame, event.title) if isinstance(frame, Frame) else []
-        self._deliver(self._builder.feed(page, event, now, frame=where))
+        for answer in self._answers:
+            if not answer.done():
+                answer.set_result(None)
+        self._answers.clear()
 
     def _deliver(self, actions: list[Action]) -> None:
         for action in actions:
@@ -379,12 +393,14 @@ class LiveRecorder:
             if self._on_action is not None:
                 self._on_action(action)
             if action.captured:
+                self._unfinished += 1
                 self._queue.put_nowait(action)
         if self._builder.deadline is None:
             self._quiet.set()
         else:
             self._quiet.clear()
         self._wake.set()
+        self._answer_all()
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(work)
@@ -428,15 +444,27 @@ class LiveRecorder:
                     action.value = page.url
                 await self._capture(page, action.text)
             finally:
+                self._unfinished -= 1
                 self._queue.task_done()
+                self._answer_all()
 
     async def _settle(self, page: Page) -> None:
-        """Wait until the page loaded and the network is quiet, at most `settle` each."""
-        for state in ("load", "networkidle"):
-            try:
-                await page.wait_for_load_state(state, timeout=self._settle_ms)
-            except PlaywrightError:
-                return  # closed, or busy past the settle time: capture as it is
+        """Wait until the page loaded and the network is quiet, at most `settle` each; not
+        once the person's next gesture is held (then the moment before it is the capture)."""
+        hurry = asyncio.ensure_future(self._holds.hurry.wait())
+        try:
+            for state in ("load", "networkidle"):
+                loading = asyncio.ensure_future(
+                    page.wait_for_load_state(state, timeout=self._settle_ms)
+                )
+                await asyncio.wait({loading, hurry}, return_when=asyncio.FIRST_COMPLETED)
+                if not loading.done():
+                    loading.cancel()
+                    return
+                if loading.exception() is not None:
+                    return  # closed, or busy past the settle time: capture as it is
+        finally:
+            hurry.cancel()
 
     async def _capture(self, page: Page | None, text: str) -> None:
         loop = asyncio.get_running_loop()

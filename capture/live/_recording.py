@@ -18,7 +18,8 @@ from capture.entry import Capture
 from capture.errors import TaskError
 from capture.live._actions import Action
 from capture.live._export import Export, export_task
-from capture.live._recorder import LiveRecorder, LiveResult
+from capture.live._recorder import LiveRecorder
+from capture.live._result import LiveResult
 from capture.tasks import dump_task
 
 __all__ = ["Recording", "record_session"]

@@ -32,6 +32,115 @@
   const SCROLL_INTENT_MS = 700; // a wheel's (smooth) scrolling ends well within this
   const MAX_TEXT = 80;
 
+  // -- holding the next input until the previous action is captured -------------------------
+  // Every report is answered by the recorder once the action it belongs to is captured (and a
+  // new document's `hello` once the recorder is caught up). While an answer is outstanding, the
+  // person's next gesture that is not text entry -- a press of the primary button, or Enter,
+  // Tab or Escape -- is held: swallowed before any page handler or default action sees it, and
+  // reported as a `hold`. The recorder completes what was pending (typing ends here), captures
+  // it, and replays the gesture with real input (CDP), letting it through with `release`.
+  // So the capture of a step never shows the next step's effect. Text entry is held only
+  // behind a held gesture (typed right after a held click, it belongs in the field clicked).
+  let unanswered = 0;
+  let holding = 0; // held gestures the recorder has not replayed yet
+  // The held gesture the recorder replays now: {kind: "pointer", x, y} or {kind: "key", key};
+  // only that one passes, the person's other input meanwhile stays held.
+  let passing = null;
+  let gesture = 0; // the number of the last held gesture
+  let heldPointer = null; // a press being held: until its click, every mouse event of it
+  let heldKeys = new Set(); // keys whose keydown was held: their keyup is swallowed too
+  let lastPress = null; // the last press let through: a second click of a double click is not held
+  const HOLD_KEYS = new Set(["Enter", "Tab", "Escape"]);
+  const DOUBLE_MS = 500;
+  const answered = () => {
+    unanswered = Math.max(0, unanswered - 1);
+  };
+  const ask = (text) => {
+    unanswered += 1;
+    try {
+      Promise.resolve(call(text)).then(answered, answered);
+    } catch (e) {
+      answered(); // the binding is gone (page closing); nothing to report to
+    }
+  };
+  const swallow = (ev) => {
+    ev.preventDefault();
+    ev.stopImmediatePropagation();
+  };
+  const busy = () => unanswered > 0 || holding > 0;
+  const holdReport = (extra) => {
+    try {
+      call(stringify({ token, type: "hold", trusted: true, url: location.href, title: document.title, doc, ...extra }));
+    } catch (e) {
+      // the binding is gone: the gesture is lost with the page
+    }
+  };
+  Object.defineProperty(window, `${binding}_release`, {
+    value: (gesture) => {
+      if (gesture === "typed") return flushTyping(); // report the typing now: it ends here
+      passing = gesture || null;
+      if (passing && passing.kind === "pointer") heldPointer = null;
+      if (!passing) holding = Math.max(0, holding - 1); // one gesture replayed
+    },
+    enumerable: false,
+  });
+  window.addEventListener("pointerdown", (ev) => {
+    if (!ev.isTrusted || !ev.isPrimary || ev.button !== 0) return;
+    const again = lastPress && ev.timeStamp - lastPress.t < DOUBLE_MS &&
+      Math.hypot(ev.clientX - lastPress.x, ev.clientY - lastPress.y) < 8;
+    const inField = typing && typing.el === origin(ev);
+    const replayed = passing && passing.kind === "pointer" &&
+      Math.abs(ev.clientX - passing.x) < 2 && Math.abs(ev.clientY - passing.y) < 2;
+    if (replayed) passing = null;
+    if (heldPointer || replayed || !busy() || again || inField) {
+      if (heldPointer) swallow(ev);
+      if (!heldPointer) lastPress = { t: ev.timeStamp, x: ev.clientX, y: ev.clientY };
+      return;
+    }
+    swallow(ev);
+    flushTyping();
+    gesture += 1;
+    holding += 1;
+    heldPointer = { gesture, up: false };
+    holdReport({ gesture, phase: "down", ends: true, time: ev.timeStamp, x: Math.round(ev.clientX), y: Math.round(ev.clientY) });
+  }, true);
+  window.addEventListener("pointerup", (ev) => {
+    if (!heldPointer || !ev.isTrusted || !ev.isPrimary) return;
+    swallow(ev);
+    if (heldPointer.up) return;
+    heldPointer.up = true;
+    holdReport({ gesture: heldPointer.gesture, phase: "up", x: Math.round(ev.clientX), y: Math.round(ev.clientY) });
+  }, true);
+  for (const type of ["mousedown", "mouseup", "click", "dblclick", "auxclick", "contextmenu", "dragstart"]) {
+    window.addEventListener(type, (ev) => {
+      if (!heldPointer || !ev.isTrusted) return;
+      swallow(ev);
+      if (type === "click" && heldPointer.up) heldPointer = null;
+    }, true);
+  }
+  window.addEventListener("keydown", (ev) => {
+    if (!ev.isTrusted || ev.isComposing) return;
+    if (passing && passing.kind === "key" && passing.key === ev.key) {
+      passing = null; // the replayed key
+      return;
+    }
+    if (!(holding > 0 || (busy() && HOLD_KEYS.has(ev.key)))) return;
+    swallow(ev);
+    if (HOLD_KEYS.has(ev.key)) flushTyping();
+    gesture += 1;
+    holding += 1;
+    heldKeys.add(ev.code);
+    const mods = ["Control", "Alt", "Meta", "Shift"].filter((m) => ev.getModifierState(m));
+    const text = ev.key.length === 1 && !ev.ctrlKey && !ev.metaKey && !ev.altKey ? ev.key : "";
+    holdReport({
+      gesture, phase: "key", key: [...mods, ev.key].join("+"), code: ev.code, key_code: ev.keyCode, text,
+      ends: HOLD_KEYS.has(ev.key),
+    });
+  }, true);
+  window.addEventListener("keyup", (ev) => {
+    if (ev.isTrusted && heldKeys.delete(ev.code)) swallow(ev);
+  }, true);
+
   const clean = (text) => (text || "").replace(/\s+/g, " ").trim();
   const cut = (text) => (text.length > MAX_TEXT ? `${text.slice(0, MAX_TEXT - 1)}…` : text);
 
@@ -253,11 +362,7 @@
       payload.element = describe(el);
       payload.field = fieldId(el);
     }
-    try {
-      call(stringify(payload));
-    } catch (e) {
-      // the binding is gone (page closing); nothing to report to
-    }
+    ask(stringify(payload));
   };
 
   // Typing is throttled per field: the first keystroke is reported at once (so Python can fold
@@ -584,4 +689,5 @@
     if (document.visibilityState === "visible" && window === window.top) send("visible", null, null, {});
   });
   window.addEventListener("pagehide", flushTyping, true);
+  send("hello", null, null, {}); // answered once the recorder is caught up
 })
