@@ -449,3 +449,31 @@ async def test_a_typing_step_is_captured_before_the_next_input_acts(
         shop.url + "/search?q=mug",
     ]
     assert result.actions[1].value == "mug"
+
+
+async def test_closing_the_last_tab_ends_a_launched_recording(
+    config: Config, site: Any, store_server: Any, tmp_path: Path
+) -> None:
+    """Ctrl+W on the only tab: the window is gone, so is the recording (before: the recorder
+    and a windowless browser kept running until Ctrl+C)."""
+    started: list[LiveRecorder] = []
+    session = asyncio.ensure_future(
+        record_into(
+            config,
+            store_server.base_url,
+            thread="last-tab",
+            stop=asyncio.Event(),  # never set: only the person can end it
+            url=site.url("spa.html"),
+            out=tmp_path / "task.yaml",
+            ready=started.append,
+        )
+    )
+    await until(lambda: bool(started) or session.done(), "the recorder to start")
+    live = started[0]
+    assert live.page is not None
+    await _press_on(live.page, live.page.get_by_role("button", name="Increment"))
+    await live.settled()
+    await live.page.close()
+    done = await asyncio.wait_for(session, 30)
+    assert [a.kind for a in done.result.actions] == ["goto", "click"]
+    assert [s.kind for s in load_task(tmp_path / "task.yaml").steps] == ["goto", "click"]

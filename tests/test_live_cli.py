@@ -191,3 +191,27 @@ def test_record_launches_a_headed_browser_under_xvfb(
     assert recorder.returncode == 0, err
     assert "task file: task.yaml (1 step)" in out
     assert [s.kind for s in load_task(tmp_path / "task.yaml").steps] == ["goto"]
+
+
+def test_an_attached_recording_ends_when_its_tabs_close(
+    chromium_cdp: str, site: Any, store_server: Any, tmp_path: Path
+) -> None:
+    """No Ctrl+C, no --stop: the person closes the tab they recorded in, and `capture record`
+    writes the task file, prints its summary and exits (before: it kept waiting)."""
+    base = store_server.base_url
+    command = [CAPTURE, "record", site.url("spa.html"), "--cdp", chromium_cdp]
+    command += ["--thread", "tabs", "--out", "task.yaml", "--server", base]
+    with _recorder(command, tmp_path, _env()) as recorder:
+        _wait_for(lambda: _steps(base, "tabs"), "the first capture (the start URL)")
+        with sync_playwright() as pw:
+            browser = pw.chromium.connect_over_cdp(chromium_cdp)
+            page = _wait_for(lambda: _page_at(browser.contexts[0].pages, "spa.html"), "the tab")
+            page.get_by_role("button", name="Increment").click()
+            _until_steps(base, "tabs", 2, "the click")
+            for tab in browser.contexts[0].pages:
+                tab.close()
+            out, err = recorder.communicate(timeout=60)
+            browser.close()
+    assert recorder.returncode == 0, err
+    assert "task file: task.yaml (2 steps)" in out
+    assert [s.kind for s in load_task(tmp_path / "task.yaml").steps] == ["goto", "click"]

@@ -139,7 +139,8 @@ class LiveRecorder:
 
     @property
     def closed(self) -> asyncio.Event:
-        """Set when the browser (or the context) went away: time to stop."""
+        """Set when the last recorded tab closed, or the browser (or the context) went away:
+        time to stop."""
         return self._closed
 
     @property
@@ -271,9 +272,13 @@ class LiveRecorder:
         self._spawn(self._watch(page))
 
     def _on_close(self, page: Page) -> None:
+        """A tab closed: the recorder follows the last one left; with none left (the person
+        closed the last tab or window, or every recorded tab), the recording is over."""
         self._tabs.pop(page, None)
         if self._current is page:
             self._current = next(reversed(self._tabs), None) if self._tabs else None
+        if not self._tabs:
+            self._closed.set()
 
     def _on_dialog(self, page: Page, dialog: Dialog) -> None:
         # Not answered here: the person answers it in the browser window.
@@ -470,7 +475,10 @@ class LiveRecorder:
         loop = asyncio.get_running_loop()
         self._last_capture = loop.time()
         recorder = self._recorder
-        if recorder is None or page is None or page.is_closed():
+        if recorder is None or page is None:
+            return
+        if page.is_closed():
+            self._problems.append(f"not captured, its tab closed first: {text}")
             return
         if recorder.page is not page:
             recorder.page = page

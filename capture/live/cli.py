@@ -56,10 +56,11 @@ def record(
 
     Launches a visible Chromium (on a machine without a display, run it under a virtual one:
     `xvfb-run -a capture record URL --thread T`), or attaches with --cdp to a browser the
-    person already runs. Ctrl+C, closing the browser, or `capture record --stop` ends the
-    recording: the captures are flushed, the task file written and a summary printed. What
-    is typed into password and other redacted fields becomes a ${SECRET_n} variable of the
-    task; the value itself is never stored, written or printed.
+    person already runs. Closing the last tab (attached: every recorded tab) or the browser,
+    Ctrl+C, or `capture record --stop` ends the recording: the captures are flushed, the task
+    file written and a summary printed. What is typed into password and other redacted fields
+    becomes a ${SECRET_n} variable of the task; the value itself is never stored, written or
+    printed.
     """
     from capture.live._control import registered, stop_recordings
 
@@ -120,7 +121,8 @@ async def _record(
             name=name,
             ready=lambda live: typer.echo(
                 f"recording into thread {thread!r} from {live.page.url if live.page else '-'}; "
-                "stop with Ctrl+C, by closing the browser, or with `capture record --stop`",
+                "stop by closing the last tab or the browser, with Ctrl+C here, or with "
+                "`capture record --stop`",
                 err=True,
             ),
             on_action=lambda action: typer.echo(f"  {action.text}", err=True),
