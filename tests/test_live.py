@@ -477,3 +477,34 @@ async def test_closing_the_last_tab_ends_a_launched_recording(
     done = await asyncio.wait_for(session, 30)
     assert [a.kind for a in done.result.actions] == ["goto", "click"]
     assert [s.kind for s in load_task(tmp_path / "task.yaml").steps] == ["goto", "click"]
+
+
+async def test_a_target_whose_name_holds_a_count_survives_a_changed_count(
+    config: Config, shop: Any, store_server: Any
+) -> None:
+    """`Cart (1)` is exported as a pattern for any count, checked unique when recorded, so
+    the replay finds `Cart (2)` in a cart that already held an item (before: `name: Cart
+    (1), exact: true`, and the replay timed out)."""
+    product = shop.url + "/product/blue-mug"
+    async with recording(config, store_server.base_url, product, thread="count") as live:
+        page = live.page
+        await _press_on(page, page.get_by_role("button", name="Add to cart"))
+        await live.recorder.settled()
+        await _press_on(page, page.get_by_role("link", name="Cart (1)"))
+        await page.wait_for_url("**/cart")
+        await live.recorder.settled()
+        result = await live.recorder.stop()
+    task = export_task(result.actions, name="count").task
+    targets = [s.model_dump(exclude_defaults=True) for s in task.steps]
+    assert targets[1] == {"click": {"role": "button", "name": "Add to cart", "exact": True}}
+    assert "Cart (1)" not in dump_task(task)
+    async with (
+        AsyncSessionClient(store_server.base_url) as client,
+        open_browser(config.browser, config.context, headless=True) as browser,
+    ):
+        await browser.page.goto(product)
+        await browser.page.get_by_role("button", name="Add to cart").click()  # one already
+        run = await run_task(task, client=client, thread="count-replay", page=browser.page)
+        assert run.status == "passed", [s.error for s in run.steps]
+        assert browser.page.url == shop.url + "/cart"
+        assert await browser.page.get_by_role("link", name="Cart (2)").count() == 1

@@ -310,18 +310,38 @@
     }
     return parts.join(" > ");
   };
+  // A name with a number in it ("Cart (1)", "Total $12.50") may change while the page is used:
+  // as a pattern, each number stands for any number. Null when the name has no number, or is
+  // nothing but numbers.
+  const NUMBER = /\d+(?:[.,]\d+)*/g;
+  const escapeRe = (text) => text.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+  const patternOf = (text) => {
+    const parts = text.split(NUMBER);
+    if (parts.length < 2 || !parts.join("").trim()) return null;
+    return `^${parts.map(escapeRe).join("\\d+(?:[.,]\\d+)*")}$`;
+  };
   // The first semantic target that names exactly this element, then CSS as the fallback:
-  // each check walks the document, so stop at the first that is unique.
+  // each check walks the document, so stop at the first that is unique. A name or text with
+  // a number is tried as a pattern first (`/^Cart \(\d+...\)$/`), when that too names only
+  // this element: a count or a price the page changes then still finds it.
   const targetsOf = (el, role, name) => {
     const label = labelOf(el) || clean(el.getAttribute("aria-label"));
     const placeholder = clean(el.getAttribute("placeholder"));
     const testId = el.getAttribute("data-testid");
     const text = !isTextField(el) && el.localName !== "select" && el.children.length === 0 ? ownText(el) : "";
+    const namePattern = role && name && patternOf(name);
+    const textPattern = text && text.length <= MAX_TEXT && patternOf(text);
+    const nameRe = namePattern && new RegExp(namePattern);
+    const textRe = textPattern && new RegExp(textPattern);
     const candidates = [
+      () => namePattern && count((e) => roleOf(e) === role && nameRe.test(nameOf(e, role))) === 1 &&
+        { role, name: `/${namePattern}/` },
       () => role && name && count((e) => roleOf(e) === role && nameOf(e, role) === name) === 1 && { role, name },
       () => label && count((e) => labelOf(e) === label || clean(e.getAttribute("aria-label")) === label) === 1 && { label },
       () => placeholder && count((e) => clean(e.getAttribute("placeholder")) === placeholder) === 1 && { placeholder },
       () => testId && count((e) => e.getAttribute("data-testid") === testId) === 1 && { test_id: testId },
+      () => textPattern && count((e) => e.children.length === 0 && textRe.test(ownText(e))) === 1 &&
+        { text: `/${textPattern}/` },
       () => text && text.length <= MAX_TEXT && count((e) => e.children.length === 0 && ownText(e) === text) === 1 && { text },
     ];
     for (const candidate of candidates) {
