@@ -158,9 +158,11 @@ def test_record_attached_over_cdp_follows_tabs_and_stops_on_request(
         assert PASSWORD not in text
     assert not list((tmp_path / ".capture").glob("recording-*.json"))
 
-    # `capture run` replays it, the secret supplied as a variable, to the same page state.
+    # `capture run` replays it, the secret read from the environment variable of its name as
+    # the summary says, to the same page state.
+    assert "SECRET_1=... in the environment" in out
     run = [CAPTURE, "run", "task.yaml", "--thread", "replay", "--server", base]
-    replay = run_command([*run, "--var", f"SECRET_1={PASSWORD}"], tmp_path, env=env, timeout=120)
+    replay = run_command(run, tmp_path, env={**env, "SECRET_1": PASSWORD}, timeout=120)
     assert replay.returncode == 0, replay.stdout + replay.stderr
     assert PASSWORD not in replay.stdout + replay.stderr
     final = httpx.get(f"{base}/sessions/replay/values/__user_part_observation").json()

@@ -42,7 +42,8 @@ class Recording:
         task = self.export.task
         lines.append(f"task file: {self.out} ({count(len(task.steps), 'step')})")
         lines += [
-            f"  secret variable {v}: replay with --var {v}=... (value not recorded)"
+            f"  secret variable {v}: to replay, set {v}=... in the environment or an "
+            f"--env-file (or give --var {v}=...); the value was not recorded"
             for v in task.vars
         ]
         lines += [
