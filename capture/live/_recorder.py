@@ -129,6 +129,7 @@ class LiveRecorder:
         self._ticker: asyncio.Task[None] | None = None
         self._result: LiveResult | None = None
         self._captures = 0
+        self._refreshed = 0
         self._reports = 0
         self._forged = 0
         self._problems: list[str] = []
@@ -204,6 +205,7 @@ class LiveRecorder:
             untrusted=self._builder.untrusted,
             forged=self._forged,
             problems=self._problems,
+            refreshed=self._refreshed,
         )
         return self._result
 
@@ -437,7 +439,8 @@ class LiveRecorder:
             try:
                 action = await asyncio.wait_for(self._queue.get(), wait)
             except TimeoutError:
-                await self._capture(self._current, "idle: no new action, state re-captured")
+                if await self._capture(self._current, "idle: no new action, state re-captured"):
+                    self._refreshed += 1
                 continue
             if action is None:
                 return
@@ -471,21 +474,23 @@ class LiveRecorder:
         finally:
             hurry.cancel()
 
-    async def _capture(self, page: Page | None, text: str) -> None:
+    async def _capture(self, page: Page | None, text: str) -> bool:
+        """Capture `page` with the action line `text`; False when nothing was captured."""
         loop = asyncio.get_running_loop()
         self._last_capture = loop.time()
         recorder = self._recorder
         if recorder is None or page is None:
-            return
+            return False
         if page.is_closed():
             self._problems.append(f"not captured, its tab closed first: {text}")
-            return
+            return False
         if recorder.page is not page:
             recorder.page = page
         try:
             await recorder.capture(text)
         except CaptureError as exc:
             self._problems.append(str(exc))
-            return
+            return False
         self._captures += 1
         self._last_capture = loop.time()
+        return True

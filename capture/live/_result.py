@@ -20,6 +20,7 @@ class LiveResult:
     untrusted: int = 0
     forged: int = 0
     problems: list[str] = field(default_factory=list)
+    refreshed: int = 0  # of `captures`: re-captures while the person was idle
 
     def summary(self) -> str:
         """A few lines for the terminal; never a typed value."""
@@ -27,10 +28,18 @@ class LiveResult:
         for action in self.actions:
             kinds[action.kind] = kinds.get(action.kind, 0) + 1
         counts = ", ".join(f"{n} {kind}" for kind, n in kinds.items()) or "none"
+        stats = self.stats
+        after = self.captures - self.refreshed
+        captures = f"captures: {self.captures}: {after} after actions"
+        if self.refreshed:
+            captures += f", {self.refreshed} while you were idle (so the parts do not expire)"
+        if stats.unchanged:
+            captures += f"; {stats.unchanged} showed an unchanged page (its image not sent again)"
         lines = [
-            f"actions: {len(self.actions)} ({counts})",
-            f"captures: {self.captures} (uploaded {self.stats.uploaded}, "
-            f"dropped {self.stats.dropped}, unchanged {self.stats.unchanged})",
+            f"actions: {len(self.actions)}, one per thing you did ({counts})",
+            captures,
+            f"store writes: {stats.uploaded} sent, {stats.dropped} dropped (each capture writes "
+            "a screenshot, an observation and a step record; the run record is one more)",
         ]
         if self.untrusted or self.forged:
             lines.append(

@@ -40,6 +40,9 @@ def record(
         typer.Option("--out", help="On stop, write the actions as a task file (YAML)"),
     ] = None,
     name: Annotated[str | None, typer.Option("--name", help="The exported task's name")] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Let --out replace a file that exists")
+    ] = False,
     stop: Annotated[
         bool,
         typer.Option(
@@ -71,6 +74,8 @@ def record(
         return
     if thread is None:
         raise UsageError("--thread is required to record (or use --stop)")
+    if out is not None and out.exists() and not force:
+        raise UsageError(f"--out {out} exists: name another file, or give --force to replace it")
     config = door_config(config_file, server=server, token=token, **{"browser.cdp_url": cdp})
     check_thread(thread, config)
     if not config.browser.cdp_url and _no_display():
@@ -127,5 +132,6 @@ async def _record(
             ),
             on_action=lambda action: typer.echo(f"  {action.text}", err=True),
         )
-    for line in done.report(thread, capture.base_url):
+    embedded = config.store if capture.base_url != config.session.server else None
+    for line in done.report(thread, capture.base_url, embedded=embedded):
         typer.echo(line)
