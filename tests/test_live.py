@@ -5,6 +5,8 @@ records into a real embedded store, checked over raw HTTP."""
 from __future__ import annotations
 
 import asyncio
+import base64
+import io
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -225,7 +227,7 @@ async def test_the_exported_task_replays_to_the_same_page_without_the_password(
         "typed into textbox 'Username'",
         "typed into password field 'Password'",
         "unchecked checkbox 'Remember me'",
-        "selected 'it' in combobox 'Country'",
+        "selected 'Italy' in combobox 'Country'",
         "clicked button 'Sign in'",
     ]
     export = export_task(result.actions, name="sign in")
@@ -508,3 +510,32 @@ async def test_a_target_whose_name_holds_a_count_survives_a_changed_count(
         assert run.status == "passed", [s.error for s in run.steps]
         assert browser.page.url == shop.url + "/cart"
         assert await browser.page.get_by_role("link", name="Cart (2)").count() == 1
+
+
+def _reddish_corner(image_bytes: bytes) -> int:
+    """How many pixels of the bottom-right corner are the badge's red."""
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(image_bytes)).convert("RGB")
+    width, height = image.size
+    corner = image.crop((int(width * 0.6), int(height * 0.85), width, height))
+    pixels = corner.tobytes()
+    triples = zip(pixels[0::3], pixels[1::3], pixels[2::3], strict=True)
+    return sum(1 for r, g, b in triples if r > 140 and g < 80 and b < 100)
+
+
+async def test_a_badge_shows_the_person_that_recording_is_on_but_no_capture_shows_it(
+    config: Config, site: Any, store_server: Any
+) -> None:
+    async with recording(config, store_server.base_url, site.url("spa.html")) as live:
+        page = live.page
+        await _press_on(page, page.get_by_role("button", name="Increment"))
+        await live.recorder.settled()
+        seen = await page.screenshot()  # what the person sees: the badge in the corner
+        observation = live.values()["__user_part_observation"]["data"]
+        stored = live.values()["__user_part_screenshot"]["data"]["bytes"]
+        steps = live.values()
+    assert _reddish_corner(seen) > 200
+    assert _reddish_corner(base64.b64decode(stored)) == 0
+    assert "recording" not in observation.lower().replace("live recording", "")
+    assert "close the tab to stop" not in observation + str(steps)

@@ -360,6 +360,19 @@ def test_arrow_keys_through_a_select_are_one_select_of_the_last_choice() -> None
     assert builder.due(now=1.3) == []  # within `quiet` of the last change
     [chosen] = builder.due(now=1.5)
     assert (chosen.kind, chosen.options) == ("select", ["sweden"])
+    assert chosen.text == "selected 'Sweden' in combobox 'Country'"  # what the person saw
+
+
+def test_a_select_line_names_the_option_the_person_saw_not_its_value() -> None:
+    """Before: `selected 'l' in combobox 'Size'`; the step still chooses by value."""
+    size = {"role": "combobox", "name": "Size", "tag": "select", "targets": [{"css": "#size"}]}
+    picked = [{"value": "l", "label": "Large"}]
+    builder = ActionBuilder(quiet=1.0)
+    builder.feed(PAGE, event("select", size, field=4, options=picked), 0.0)
+    [chosen] = builder.flush()
+    assert chosen.text == "selected 'Large' in combobox 'Size'"
+    step = export_task([chosen], name="size").task.steps[0]
+    assert step.model_dump(exclude_defaults=True) == {"select": {"css": "#size", "option": "l"}}
 
 
 def test_a_select_is_completed_by_the_next_action() -> None:

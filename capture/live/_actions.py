@@ -57,6 +57,7 @@ class Action:
     element: ElementInfo | None = None
     value: str | None = None  # typed text (None when sensitive), URL, key, dialog message
     options: list[str] = field(default_factory=list)  # chosen option values of a select
+    labels: list[str] = field(default_factory=list)  # ... and their text, as the person saw it
     secret: str | None = None  # the ${VAR} that stands for a sensitive field's value
     # The iframe(s) it happened in, outermost first, each as {name|url|title: ...}; empty in
     # the top document.
@@ -97,8 +98,8 @@ class Action:
             case "press":
                 return f"pressed {self.value}" + (f" in {what}" if self.element else "")
             case "select":
-                labels = ", ".join(f"'{o}'" for o in self.options) or "nothing"
-                return f"selected {labels} in {what}"
+                chosen = ", ".join(f"'{o}'" for o in self.labels or self.options) or "nothing"
+                return f"selected {chosen} in {what}"
             case "check" | "uncheck":
                 return f"{self.kind}ed {what}"
             case "scroll":
@@ -189,10 +190,12 @@ class ActionBuilder:
                 # Arrow keys step a closed select through its options, one change each: one
                 # intent, whose choice is the last.
                 pending.options = [o.value for o in event.options]
+                pending.labels = [o.label for o in event.options]
                 self._deadline = now + self.quiet
                 return []
             case "select":
                 made.kind, made.options = "select", [o.value for o in event.options]
+                made.labels = [o.label for o in event.options]
                 return self._hold(made, now)
             case "check":
                 made.kind = "check" if event.checked else "uncheck"

@@ -11,6 +11,8 @@ before the stored parts expire; after `stop()` nothing is deleted, the parts exp
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from secrets import token_hex
@@ -24,7 +26,7 @@ from capture.entry import Capture
 from capture.errors import BrowserError, CaptureError
 from capture.live._actions import Action, ActionBuilder, ActionKind
 from capture.live._hold import Holds
-from capture.live._listener import PageEvent, listener_script, parse_event
+from capture.live._listener import PageEvent, frame_path, listener_script, parse_event
 from capture.live._result import LiveResult
 from capture.recorder import Recorder, RecorderStats
 
@@ -47,25 +49,6 @@ class _Tab:
     ready: asyncio.Event = field(default_factory=asyncio.Event)  # set once `cdp` is known
     seen: set[int] = field(default_factory=set)
     index: int = -1
-
-
-def _frame_path(frame: Frame, title: str) -> list[dict[str, str]]:
-    """How a task names the iframe `frame` (outermost first; empty for the top document).
-
-    Each level by its name (the iframe's name or id attribute, as Playwright's `frame.name`),
-    else its URL, else its title (`title` is the innermost document's, from the listener; a
-    nameless srcdoc frame around it keeps its `about:srcdoc` URL).
-    """
-    levels: list[dict[str, str]] = []
-    while frame.parent_frame is not None:
-        if frame.name:
-            levels.append({"name": frame.name})
-        elif (frame.url.startswith("about:") or not frame.url) and title and not levels:
-            levels.append({"title": title})
-        else:
-            levels.append({"url": frame.url})
-        frame = frame.parent_frame
-    return levels[::-1]
 
 
 class LiveRecorder:
@@ -366,7 +349,7 @@ class LiveRecorder:
         elif event.type != "hello":
             now = asyncio.get_running_loop().time()
             self._last_input = now
-            where = _frame_path(frame, event.title) if isinstance(frame, Frame) else []
+            where = frame_path(frame, event.title) if isinstance(frame, Frame) else []
             self._deliver(self._builder.feed(page, event, now, frame=where))
         return self._answer()
 
@@ -474,6 +457,13 @@ class LiveRecorder:
         finally:
             hurry.cancel()
 
+    async def _badge(self, page: Page, steps: int | None) -> None:
+        """Show the in-page badge with the count of `steps`, or hide it (None)."""
+        call = f"window[{json.dumps(self._binding + '_badge')}]"
+        # A page navigating or gone: its next document shows the badge after a capture.
+        with contextlib.suppress(PlaywrightError):
+            await page.main_frame.evaluate(f"{call} && {call}({json.dumps(steps)})")
+
     async def _capture(self, page: Page | None, text: str) -> bool:
         """Capture `page` with the action line `text`; False when nothing was captured."""
         loop = asyncio.get_running_loop()
@@ -486,11 +476,14 @@ class LiveRecorder:
             return False
         if recorder.page is not page:
             recorder.page = page
+        await self._badge(page, None)  # out of the screenshot and the observation
         try:
             await recorder.capture(text)
         except CaptureError as exc:
             self._problems.append(str(exc))
             return False
+        finally:
+            await self._badge(page, sum(1 for action in self.actions if action.captured))
         self._captures += 1
         self._last_capture = loop.time()
         return True

@@ -709,5 +709,39 @@
     if (document.visibilityState === "visible" && window === window.top) send("visible", null, null, {});
   });
   window.addEventListener("pagehide", flushTyping, true);
+
+  // -- the badge: the person sees that recording is on ------------------------------------
+  // A small box in the corner of the top document, in a closed shadow root, that no pointer
+  // event reaches. The recorder removes it (`hidden`) for every capture and shows it again
+  // after, with the count of steps: it is in no screenshot and no observation.
+  if (window === window.top) {
+    const host = document.createElement("capture-recording");
+    const show = (on) => {
+      host.hidden = !on;
+      host.style.setProperty("display", on ? "block" : "none", "important");
+    };
+    show(false);
+    host.setAttribute("aria-hidden", "true");
+    const root = host.attachShadow({ mode: "closed" });
+    const box = document.createElement("div");
+    box.setAttribute("style", [
+      "position:fixed", "right:8px", "bottom:8px", "z-index:2147483647", "pointer-events:none",
+      "font:12px/1.4 system-ui,sans-serif", "color:#fff", "background:rgba(176,0,32,.88)",
+      "padding:4px 8px", "border-radius:6px", "box-shadow:0 1px 4px rgba(0,0,0,.3)",
+    ].join(";"));
+    root.appendChild(box);
+    const place = () => {
+      if (!host.isConnected && document.documentElement) document.documentElement.appendChild(host);
+    };
+    Object.defineProperty(window, `${binding}_badge`, {
+      value: (steps) => {
+        if (steps === null) return show(false);
+        place();
+        box.textContent = `\u25CF recording: ${steps} step${steps === 1 ? "" : "s"} \u00B7 close the tab to stop`;
+        show(true);
+      },
+      enumerable: false,
+    });
+  }
   send("hello", null, null, {}); // answered once the recorder is caught up
 })
