@@ -46,6 +46,9 @@ _NOT_CAPTURED = frozenset({"dialog"})
 # while they are pending, the export when a pause split them.
 FOCUSES_FIELD = frozenset({"click", "dblclick", "fill"})
 _TYPING_GRACE = 3.0
+# A click waits this long at most for the second click of a double click (Chromium's double
+# click time on Linux), not the whole `quiet`: a person may close the tab soon after.
+_DOUBLE_CLICK = 0.5
 
 
 @dataclass
@@ -67,6 +70,7 @@ class Action:
     field_key: tuple[Hashable, str, int] | None = None
     x: int = 0
     y: int = 0
+    at: float = 0.0  # when its last event came (loop time; 0 for what Python saw itself)
 
     @property
     def captured(self) -> bool:
@@ -154,15 +158,15 @@ class ActionBuilder:
         # A field's key; a page's own scroll is keyed by its document (field 0).
         number = 0 if event.type == "scroll" and event.field is None else event.field
         key = (page, event.doc, number) if number is not None else None
-        made = Action("click", page, event.element, frame=frame or [], field_key=key)
+        made = Action("click", page, event.element, frame=frame or [], field_key=key, at=now)
         pending = self._pending
         match event.type:
             case "click":
                 # Held: typing may follow (a click into a field is part of it), or a second
                 # click (a double click is one action).
-                return self._hold(made, now)
+                return self._hold(made, now, min(self.quiet, _DOUBLE_CLICK))
             case "dblclick" if pending and pending.kind == "click" and pending.field_key == key:
-                pending.kind = "dblclick"
+                pending.kind, pending.at = "dblclick", now
                 # Into a text field, typing may still follow (and replaces the selected word).
                 return [] if event.text_field else self.flush()
             case "dblclick":
@@ -189,7 +193,7 @@ class ActionBuilder:
             case "select" if pending and pending.kind == "select" and pending.field_key == key:
                 # Arrow keys step a closed select through its options, one change each: one
                 # intent, whose choice is the last.
-                pending.options = [o.value for o in event.options]
+                pending.options, pending.at = [o.value for o in event.options], now
                 pending.labels = [o.label for o in event.options]
                 self._deadline = now + self.quiet
                 return []
@@ -206,7 +210,7 @@ class ActionBuilder:
             case "scroll":
                 made.kind, made.x, made.y = "scroll", event.x, event.y
                 if pending and pending.kind == "scroll" and pending.field_key == key:
-                    pending.x, pending.y = event.x, event.y
+                    pending.x, pending.y, pending.at = event.x, event.y, now
                     self._deadline = now + self.quiet
                     return []
                 return self._hold(made, now)
@@ -227,9 +231,9 @@ class ActionBuilder:
         done, self._pending, self._deadline = self._pending, None, None
         return [done] if done is not None else []
 
-    def _hold(self, action: Action, now: float) -> list[Action]:
+    def _hold(self, action: Action, now: float, wait: float | None = None) -> list[Action]:
         done = self.flush()
-        self._pending, self._deadline = action, now + self.quiet
+        self._pending, self._deadline = action, now + (self.quiet if wait is None else wait)
         return done
 
     def _emit(self, action: Action) -> list[Action]:
@@ -240,6 +244,7 @@ class ActionBuilder:
         same_field = pending is not None and pending.field_key == made.field_key
         if same_field and pending is not None and pending.kind in FOCUSES_FIELD:
             made = pending  # the click into the field, or earlier keystrokes: one action
+            made.at = now
             made.element = event.element or made.element
             done: list[Action] = []
         else:

@@ -44,19 +44,24 @@ async def _offset(frame: Frame) -> tuple[float, float]:
     return box["x"] + float(inset[0]), box["y"] + float(inset[1])
 
 
+# A held press's DOM button -> CDP's name for it and its bit in `buttons`.
+_BUTTONS = {0: ("left", 1), 3: ("back", 8), 4: ("forward", 16)}
+
+
 async def _press(
-    cdp: CDPSession, down: tuple[float, float], up: tuple[float, float], clicks: int
+    cdp: CDPSession, down: tuple[float, float], up: tuple[float, float], clicks: int, button: int
 ) -> None:
-    base: dict[str, Any] = {"button": "left", "clickCount": clicks}
+    name, bit = _BUTTONS.get(button, _BUTTONS[0])
+    base: dict[str, Any] = {"button": name, "clickCount": clicks}
     await cdp.send("Input.dispatchMouseEvent", {"type": "mouseMoved", "x": down[0], "y": down[1]})
     await cdp.send(
         "Input.dispatchMouseEvent",
-        {"type": "mousePressed", "x": down[0], "y": down[1], "buttons": 1, **base},
+        {"type": "mousePressed", "x": down[0], "y": down[1], "buttons": bit, **base},
     )
     if up != down:
         await cdp.send(
             "Input.dispatchMouseEvent",
-            {"type": "mouseMoved", "x": up[0], "y": up[1], "buttons": 1, "button": "left"},
+            {"type": "mouseMoved", "x": up[0], "y": up[1], "buttons": bit, "button": name},
         )
     await cdp.send(
         "Input.dispatchMouseEvent",
@@ -120,13 +125,20 @@ class Holds:
         frame: Frame,
         cdp: CDPSession | None,
         event: PageEvent,
-        before: Callable[[PageEvent], Awaitable[None]],
+        before: Callable[[bool], Awaitable[None]],
     ) -> None:
-        """In its turn, once `before(event)` returned (what came earlier is captured), replay
-        `event`'s gesture."""
+        """In its turn, once `before(ends)` returned (what came earlier is captured; `ends`:
+        this gesture completes the pending action), replay `event`'s gesture."""
         try:
             async with self._lock:
-                await before(event)
+                again = False
+                if event.phase == "down":
+                    last = self._last.get((page, event.doc))
+                    self._last[(page, event.doc)] = (event.time, event.x, event.y)
+                    near = last is not None and abs(event.x - last[1]) + abs(event.y - last[2]) < 8
+                    again = near and last is not None and event.time - last[0] < _DOUBLE_MS
+                # The second press of a double click completes nothing: the first is pending.
+                await before(event.ends and not again)
                 if cdp is None or frame.is_detached():
                     return
                 if event.phase == "key":
@@ -139,15 +151,11 @@ class Holds:
                     up = (event.x, event.y)
                 self._ups.pop((page, event.doc, event.gesture), None)
                 dx, dy = await _offset(frame)
-                last = self._last.get((page, event.doc))
-                near = last is not None and abs(event.x - last[1]) + abs(event.y - last[2]) < 8
-                again = near and last is not None and event.time - last[0] < _DOUBLE_MS
-                self._last[(page, event.doc)] = (event.time, event.x, event.y)
                 down = (event.x + dx, event.y + dy)
                 clicks = 2 if again else 1
                 end = (up[0] + dx, up[1] + dy)
                 expect = {"kind": "pointer", "x": event.x, "y": event.y}
-                await self._let(frame, expect, lambda: _press(cdp, down, end, clicks))
+                await self._let(frame, expect, lambda: _press(cdp, down, end, clicks, event.button))
         except PlaywrightError:
             pass  # the page went away with the gesture
         finally:

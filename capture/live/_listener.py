@@ -99,6 +99,7 @@ class PageEvent(_Model):
     phase: Literal["down", "up", "key"] | None = None
     time: float = 0.0  # when the press happened (the page's clock, ms)
     ends: bool = False  # the held gesture is not text entry: it completes a pending action
+    button: int = 0  # a held press: 0 the primary button, 3 back, 4 forward
     code: str = ""  # a held key: its physical key, key code and the text it enters
     key_code: int = 0
     text: str = ""

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from secrets import token_hex
 from typing import Any
 
-from playwright.async_api import BrowserContext, CDPSession, Dialog, Frame, Page
+from playwright.async_api import BrowserContext, CDPSession, Dialog, Frame, Page, Request
 from playwright.async_api import Error as PlaywrightError
 
 from capture.config import CaptureConfig
@@ -26,7 +26,7 @@ from capture.entry import Capture
 from capture.errors import BrowserError, CaptureError
 from capture.live._actions import Action, ActionBuilder, ActionKind
 from capture.live._hold import Holds
-from capture.live._listener import PageEvent, frame_path, listener_script, parse_event
+from capture.live._listener import frame_path, listener_script, parse_event
 from capture.live._result import LiveResult
 from capture.recorder import Recorder, RecorderStats
 
@@ -39,6 +39,8 @@ _TYPED = frozenset(
 _BLANK = ("about:", "chrome:", "chrome-search:", "edge:", "devtools:")
 # Without CDP (not Chromium), a navigation this long after the last input counts as typed.
 _TYPED_GAP = 2.0
+# A navigation an action starts (a link, a form sent by Enter) is requested within this.
+_NAVIGATES = 0.3
 
 
 @dataclass
@@ -49,6 +51,21 @@ class _Tab:
     ready: asyncio.Event = field(default_factory=asyncio.Event)  # set once `cdp` is known
     seen: set[int] = field(default_factory=set)
     index: int = -1
+    requested: float = 0.0  # when the last main-frame navigation was requested (loop time)
+    committed: float = 0.0  # ... and when the last one committed
+    moved: asyncio.Event = field(default_factory=asyncio.Event)  # set on either
+
+    async def until(self, done: Callable[[], bool], end: float, hurry: asyncio.Future[Any]) -> None:
+        """Wait until `done()` (checked when a navigation is requested or commits), the loop
+        time `end`, or `hurry`."""
+        loop = asyncio.get_running_loop()
+        while not done() and not hurry.done() and loop.time() < end:
+            self.moved.clear()
+            moved = asyncio.ensure_future(self.moved.wait())
+            await asyncio.wait(
+                {moved, hurry}, timeout=end - loop.time(), return_when="FIRST_COMPLETED"
+            )
+            moved.cancel()
 
 
 class LiveRecorder:
@@ -99,6 +116,7 @@ class LiveRecorder:
         self._holds = Holds(f"{self._binding}_release")
         self._answers: list[asyncio.Future[None]] = []  # reports waiting for their capture
         self._unfinished = 0  # actions queued or being captured
+        self._classifying = 0  # navigations not yet classified
         self._queue: asyncio.Queue[Action | None] = asyncio.Queue()
         self._wake = asyncio.Event()
         self._quiet = asyncio.Event()  # set while no action is pending in the builder
@@ -166,9 +184,10 @@ class LiveRecorder:
         if self._result is not None:
             return self._result
         self._deliver(self._builder.flush())
-        for task in (self._ticker, *self._tasks):
-            if task is not None:
-                task.cancel()
+        stopping = [task for task in (self._ticker, *self._tasks) if task is not None]
+        for task in stopping:
+            task.cancel()
+        await asyncio.gather(*stopping, return_exceptions=True)
         await self._queue.put(None)
         if self._worker is not None:
             await self._worker
@@ -230,6 +249,7 @@ class LiveRecorder:
         if page not in self._tabs:
             self._tabs[page] = _Tab()
             page.on("framenavigated", lambda frame: self._on_navigated(page, frame))
+            page.on("request", lambda request: self._on_request(page, request))
             page.on("dialog", lambda dialog: self._on_dialog(page, dialog))
             page.on("close", lambda _: self._on_close(page))
         return self._tabs[page]
@@ -270,9 +290,28 @@ class LiveRecorder:
         message = " ".join(dialog.message.split())[:120]
         self._deliver(self._builder.add(Action("dialog", page, value=f"{dialog.type} '{message}'")))
 
+    def _on_request(self, page: Page, request: Request) -> None:
+        tab = self._tabs.get(page)
+        if tab is not None and request.is_navigation_request() and request.frame is page.main_frame:
+            tab.requested = asyncio.get_running_loop().time()
+            tab.moved.set()
+
     def _on_navigated(self, page: Page, frame: Frame) -> None:
+        if frame is page.main_frame and page in self._tabs:
+            self._tabs[page].committed = asyncio.get_running_loop().time()
+            self._tabs[page].moved.set()
         if frame is page.main_frame:
-            self._spawn(self._classify(page))
+            # Counted from now: the new document's listener holds the person's input until
+            # the navigation is classified and, if it is an action, captured.
+            self._classifying += 1
+            self._spawn(self._navigated(page))
+
+    async def _navigated(self, page: Page) -> None:
+        try:
+            await self._classify(page)
+        finally:
+            self._classifying -= 1
+            self._answer_all()
 
     async def _history(self, page: Page) -> tuple[str, str, bool, int] | None:
         """The current history entry (url, transition, new?, index move); marks it seen.
@@ -353,10 +392,10 @@ class LiveRecorder:
             self._deliver(self._builder.feed(page, event, now, frame=where))
         return self._answer()
 
-    async def _before_held(self, event: PageEvent) -> None:
-        """What must happen before a held gesture acts, in its turn: a gesture that is not text
-        entry completes the pending action (typing ends here); then every action is captured."""
-        if event.ends:
+    async def _before_held(self, ends: bool) -> None:
+        """What must happen before a held gesture acts, in its turn: one that `ends` (not text
+        entry) completes the pending action (typing ends here); then every action is captured."""
+        if ends:
             await self._holds.typed(list(self._tabs))
             self._deliver(self._builder.flush())
         await self._queue.join()
@@ -369,7 +408,9 @@ class LiveRecorder:
         return answer
 
     def _answer_all(self, *, stopping: bool = False) -> None:
-        caught_up = self._builder.deadline is None and self._unfinished == 0
+        caught_up = (
+            self._builder.deadline is None and not self._unfinished and not self._classifying
+        )
         if not (caught_up or stopping):
             return
         for answer in self._answers:
@@ -430,7 +471,7 @@ class LiveRecorder:
             try:
                 page = action.page
                 assert isinstance(page, Page)
-                await self._settle(page)
+                await self._settle(page, action.at)
                 if action.kind == "new_tab" and not page.is_closed():
                     action.value = page.url
                 await self._capture(page, action.text)
@@ -439,10 +480,18 @@ class LiveRecorder:
                 self._queue.task_done()
                 self._answer_all()
 
-    async def _settle(self, page: Page) -> None:
-        """Wait until the page loaded and the network is quiet, at most `settle` each; not
-        once the person's next gesture is held (then the moment before it is the capture)."""
+    async def _settle(self, page: Page, at: float = 0.0) -> None:
+        """Wait for a navigation the action at `at` started (its request goes out within
+        `_NAVIGATES`), until its document committed, then until the page loaded and the
+        network is quiet, at most `settle` each; not once the person's next gesture is held
+        (then the moment before it is the capture)."""
         hurry = asyncio.ensure_future(self._holds.hurry.wait())
+        loop = asyncio.get_running_loop()
+        tab = self._tabs.get(page)
+        if tab is not None and at:
+            await tab.until(lambda: tab.requested >= at, at + _NAVIGATES, hurry)
+            committed = loop.time() + self._settle_ms / 1000
+            await tab.until(lambda: tab.committed >= tab.requested, committed, hurry)
         try:
             for state in ("load", "networkidle"):
                 loading = asyncio.ensure_future(

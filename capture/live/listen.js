@@ -47,7 +47,7 @@
   // only that one passes, the person's other input meanwhile stays held.
   let passing = null;
   let gesture = 0; // the number of the last held gesture
-  let heldPointer = null; // a press being held: until its click, every mouse event of it
+  let heldPointer = null; // a press being held: until the next press, every mouse event of it
   let heldKeys = new Set(); // keys whose keydown was held: their keyup is swallowed too
   let lastPress = null; // the last press let through: a second click of a double click is not held
   const HOLD_KEYS = new Set(["Enter", "Tab", "Escape"]);
@@ -84,8 +84,13 @@
     },
     enumerable: false,
   });
+  // The buttons a held press may be: the primary, and the back and forward buttons (which
+  // go back or forward in history when released).
+  const HOLD_BUTTONS = new Set([0, 3, 4]);
   window.addEventListener("pointerdown", (ev) => {
-    if (!ev.isTrusted || !ev.isPrimary || ev.button !== 0) return;
+    if (!ev.isTrusted || !ev.isPrimary || !HOLD_BUTTONS.has(ev.button)) return;
+    // The held press before is over (up to its last event: the dblclick after its click).
+    if (heldPointer && heldPointer.up) heldPointer = null;
     const again = lastPress && ev.timeStamp - lastPress.t < DOUBLE_MS &&
       Math.hypot(ev.clientX - lastPress.x, ev.clientY - lastPress.y) < 8;
     const inField = typing && typing.el === origin(ev);
@@ -102,7 +107,7 @@
     gesture += 1;
     holding += 1;
     heldPointer = { gesture, up: false };
-    holdReport({ gesture, phase: "down", ends: true, time: ev.timeStamp, x: Math.round(ev.clientX), y: Math.round(ev.clientY) });
+    holdReport({ gesture, phase: "down", ends: true, button: ev.button, time: ev.timeStamp, x: Math.round(ev.clientX), y: Math.round(ev.clientY) });
   }, true);
   window.addEventListener("pointerup", (ev) => {
     if (!heldPointer || !ev.isTrusted || !ev.isPrimary) return;
@@ -115,7 +120,6 @@
     window.addEventListener(type, (ev) => {
       if (!heldPointer || !ev.isTrusted) return;
       swallow(ev);
-      if (type === "click" && heldPointer.up) heldPointer = null;
     }, true);
   }
   window.addEventListener("keydown", (ev) => {
