@@ -250,10 +250,8 @@ DRIVES: tuple[Drive, ...] = (
     Drive("shop: sign in, Tab between fields", "shop", "/", _sign_in_by_tab, (DEMO_PASSWORD,)),
     Drive("shop: size by arrow keys, Cart (1)", "shop", "/", _size_by_arrows),
     Drive("shop: a product, Back, another", "shop", "/", _back),
-    Drive("site: scroll a long table, export", "test", "/table.html", _scroll_table),
-    Drive(
-        "site: login form by Tab", "test", "/login.html", _login_form_tabs, (TABBED,)
-    ),
+    Drive("site: scroll a long table, open an order", "test", "/table.html", _scroll_table),
+    Drive("site: login form by Tab", "test", "/login.html", _login_form_tabs, (TABBED,)),
     Drive("site: todos typed and added at once", "test", "/spa.html", _todos),
     Drive("site: double-click, then a click", "test", "/board.html", _double_click),
     Drive("site: scroll a list, pick a seat", "test", "/scrollbox.html", _seats),
