@@ -14,11 +14,10 @@ import asyncio
 import contextlib
 import json
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass, field
 from secrets import token_hex
 from typing import Any
 
-from playwright.async_api import BrowserContext, CDPSession, Dialog, Frame, Page, Request
+from playwright.async_api import BrowserContext, Dialog, Frame, Page, Request
 from playwright.async_api import Error as PlaywrightError
 
 from capture.config import CaptureConfig
@@ -28,6 +27,7 @@ from capture.live._actions import Action, ActionBuilder, ActionKind
 from capture.live._hold import Holds
 from capture.live._listener import frame_path, listener_script, parse_event
 from capture.live._result import LiveResult
+from capture.live._tab import Tab, settle
 from capture.recorder import Recorder, RecorderStats
 
 __all__ = ["LiveRecorder", "LiveResult"]
@@ -39,33 +39,6 @@ _TYPED = frozenset(
 _BLANK = ("about:", "chrome:", "chrome-search:", "edge:", "devtools:")
 # Without CDP (not Chromium), a navigation this long after the last input counts as typed.
 _TYPED_GAP = 2.0
-# A navigation an action starts (a link, a form sent by Enter) is requested within this.
-_NAVIGATES = 0.3
-
-
-@dataclass
-class _Tab:
-    """Per-page state: the CDP session for history, and the history entries seen."""
-
-    cdp: CDPSession | None = None
-    ready: asyncio.Event = field(default_factory=asyncio.Event)  # set once `cdp` is known
-    seen: set[int] = field(default_factory=set)
-    index: int = -1
-    requested: float = 0.0  # when the last main-frame navigation was requested (loop time)
-    committed: float = 0.0  # ... and when the last one committed
-    moved: asyncio.Event = field(default_factory=asyncio.Event)  # set on either
-
-    async def until(self, done: Callable[[], bool], end: float, hurry: asyncio.Future[Any]) -> None:
-        """Wait until `done()` (checked when a navigation is requested or commits), the loop
-        time `end`, or `hurry`."""
-        loop = asyncio.get_running_loop()
-        while not done() and not hurry.done() and loop.time() < end:
-            self.moved.clear()
-            moved = asyncio.ensure_future(self.moved.wait())
-            await asyncio.wait(
-                {moved, hurry}, timeout=end - loop.time(), return_when="FIRST_COMPLETED"
-            )
-            moved.cancel()
 
 
 class LiveRecorder:
@@ -112,7 +85,7 @@ class LiveRecorder:
         self._binding = f"__captureLive_{token_hex(6)}"
         self._token = token_hex(16)
         self._script = listener_script(self._binding, self._token, self.config.redact_selectors)
-        self._tabs: dict[Page, _Tab] = {}
+        self._tabs: dict[Page, Tab] = {}
         self._holds = Holds(f"{self._binding}_release")
         self._answers: list[asyncio.Future[None]] = []  # reports waiting for their capture
         self._unfinished = 0  # actions queued or being captured
@@ -244,10 +217,10 @@ class LiveRecorder:
                 continue
         return pages[0] if pages else None
 
-    def _track(self, page: Page) -> _Tab:
+    def _track(self, page: Page) -> Tab:
         """Listen to `page` now, synchronously, so not one of its events is missed."""
         if page not in self._tabs:
-            self._tabs[page] = _Tab()
+            self._tabs[page] = Tab()
             page.on("framenavigated", lambda frame: self._on_navigated(page, frame))
             page.on("request", lambda request: self._on_request(page, request))
             page.on("dialog", lambda dialog: self._on_dialog(page, dialog))
@@ -481,30 +454,8 @@ class LiveRecorder:
                 self._answer_all()
 
     async def _settle(self, page: Page, at: float = 0.0) -> None:
-        """Wait for a navigation the action at `at` started (its request goes out within
-        `_NAVIGATES`), until its document committed, then until the page loaded and the
-        network is quiet, at most `settle` each; not once the person's next gesture is held
-        (then the moment before it is the capture)."""
-        hurry = asyncio.ensure_future(self._holds.hurry.wait())
-        loop = asyncio.get_running_loop()
         tab = self._tabs.get(page)
-        if tab is not None and at:
-            await tab.until(lambda: tab.requested >= at, at + _NAVIGATES, hurry)
-            committed = loop.time() + self._settle_ms / 1000
-            await tab.until(lambda: tab.committed >= tab.requested, committed, hurry)
-        try:
-            for state in ("load", "networkidle"):
-                loading = asyncio.ensure_future(
-                    page.wait_for_load_state(state, timeout=self._settle_ms)
-                )
-                await asyncio.wait({loading, hurry}, return_when=asyncio.FIRST_COMPLETED)
-                if not loading.done():
-                    loading.cancel()
-                    return
-                if loading.exception() is not None:
-                    return  # closed, or busy past the settle time: capture as it is
-        finally:
-            hurry.cancel()
+        await settle(page, tab, at, self._settle_ms / 1000, self._holds.hurry)
 
     async def _badge(self, page: Page, steps: int | None) -> None:
         """Show the in-page badge with the count of `steps`, or hide it (None)."""
