@@ -539,3 +539,31 @@ async def test_a_badge_shows_the_person_that_recording_is_on_but_no_capture_show
     assert _reddish_corner(base64.b64decode(stored)) == 0
     assert "recording" not in observation.lower().replace("live recording", "")
     assert "close the tab to stop" not in observation + str(steps)
+
+
+async def test_a_step_whose_tab_closed_before_its_capture_says_so(
+    config: Config, site: Any, store_server: Any, tmp_path: Path
+) -> None:
+    """Closed at once after a click (the click still waits for a second one of a double
+    click): the summary names the step that has no capture, no earlier image stands in."""
+    started: list[LiveRecorder] = []
+    session = asyncio.ensure_future(
+        record_into(
+            config,
+            store_server.base_url,
+            thread="gone",
+            stop=asyncio.Event(),
+            url=site.url("spa.html"),
+            ready=started.append,
+        )
+    )
+    await until(lambda: bool(started) or session.done(), "the recorder to start")
+    live = started[0]
+    assert live.page is not None
+    await live.settled()
+    await _press_on(live.page, live.page.get_by_role("button", name="Increment"))
+    await live.page.close()
+    done = await asyncio.wait_for(session, 30)
+    assert "problem: not captured, its tab closed first: clicked button 'Increment'" in (
+        done.result.summary()
+    )

@@ -132,6 +132,11 @@ class ActionBuilder:
         self._secrets: dict[tuple[Hashable, str, int], str] = {}
 
     @property
+    def pending(self) -> Action | None:
+        """The action that more input may still change (typing, a click, a scroll)."""
+        return self._pending
+
+    @property
     def deadline(self) -> float | None:
         """When the pending action completes unless more input arrives (loop time)."""
         return self._deadline

@@ -164,16 +164,16 @@ class Holds:
                 self.hurry.clear()
                 self.idle.set()
 
-    async def typed(self, pages: list[Page]) -> None:
-        """Have every listener report the typing it holds back (it reports only every few
-        keystrokes), so the action the held gesture completes has all of it."""
+    async def typed(self, page: Page) -> None:
+        """Have the listeners of `page` (where the typing is) report the typing they hold back
+        (they report only every few keystrokes), so the fill the held gesture completes has
+        all of it."""
         call = f"window[{json.dumps(self._release)}]"
-        for page in pages:
-            for frame in page.frames:
-                try:
-                    await frame.evaluate(f'{call} && {call}("typed")')
-                except PlaywrightError:
-                    continue
+        for frame in page.frames:
+            try:
+                await frame.evaluate(f'{call} && {call}("typed")')
+            except PlaywrightError:
+                continue
         # The reports were sent before the answers came: let their handlers run first.
         await asyncio.sleep(0)
 

@@ -90,6 +90,7 @@ class LiveRecorder:
         self._answers: list[asyncio.Future[None]] = []  # reports waiting for their capture
         self._unfinished = 0  # actions queued or being captured
         self._classifying = 0  # navigations not yet classified
+        self._stopping = False
         self._queue: asyncio.Queue[Action | None] = asyncio.Queue()
         self._wake = asyncio.Event()
         self._quiet = asyncio.Event()  # set while no action is pending in the builder
@@ -156,6 +157,7 @@ class LiveRecorder:
         """Complete the pending action, capture what is queued, flush; parts are not deleted."""
         if self._result is not None:
             return self._result
+        self._stopping = True
         self._deliver(self._builder.flush())
         stopping = [task for task in (self._ticker, *self._tasks) if task is not None]
         for task in stopping:
@@ -369,7 +371,9 @@ class LiveRecorder:
         """What must happen before a held gesture acts, in its turn: one that `ends` (not text
         entry) completes the pending action (typing ends here); then every action is captured."""
         if ends:
-            await self._holds.typed(list(self._tabs))
+            typing = self._builder.pending
+            if typing is not None and typing.kind == "fill" and isinstance(typing.page, Page):
+                await self._holds.typed(typing.page)
             self._deliver(self._builder.flush())
         await self._queue.join()
 
@@ -414,7 +418,9 @@ class LiveRecorder:
     async def _tick(self) -> None:
         """Complete the pending action once the person has been quiet long enough."""
         loop = asyncio.get_running_loop()
-        while True:
+        # Not `while True`: a cancel that comes as the wake does is swallowed by wait_for
+        # (Python < 3.12), and `stop` waits for this task to end.
+        while not self._stopping:
             self._wake.clear()
             deadline = self._builder.deadline
             timeout = None if deadline is None else max(0.0, deadline - loop.time())
