@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from datetime import timedelta
 from pathlib import Path
@@ -25,6 +26,7 @@ from capture.actions import (
     SleepStep,
     Target,
     describe,
+    text_or_pattern,
 )
 from capture.errors import TaskError, UsageError
 from capture.recorder.observe._outline import ref_names
@@ -491,3 +493,18 @@ def test_refs_are_named_through_the_outlines_attributes_and_inline_elements() ->
         "e5": 'clickable "START"',
         "e8": 'combobox "Size"',
     }
+
+
+def test_a_name_text_or_label_between_slashes_is_a_regular_expression() -> None:
+    task = parse_task(
+        "name: r\nbase_url: x\nsteps:\n  - click: {role: link, name: '/^Cart \\(\\d+\\)$/'}\n"
+        "  - click: {text: '/total/i'}\n  - click: {role: link, name: a/b}\n"
+    )
+    name, text, plain = (step.args for step in task.steps)
+    pattern = text_or_pattern(name.name)
+    assert isinstance(pattern, re.Pattern)
+    assert pattern.search("Cart (12)")
+    assert text_or_pattern(text.text) == re.compile("total", re.IGNORECASE)
+    assert text_or_pattern(plain.name) == "a/b"
+    with pytest.raises(TaskError, match="is not a regular expression"):
+        parse_task("name: r\nbase_url: x\nsteps:\n  - click: {role: link, name: '/(/'}\n")
