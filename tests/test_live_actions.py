@@ -394,9 +394,9 @@ def test_the_summary_explains_its_counts_and_how_to_look_after_an_embedded_store
     done = Recording(result, None, None)
     text = "\n".join(done.report("shop", "http://127.0.0.1:39895/api/v1", embedded=embedded))
     assert "actions: 2, one per thing you did (1 goto, 1 click)" in text
-    assert "captures: 3: 2 after actions, 1 while you were idle" in text
-    assert "1 showed an unchanged page" in text
-    assert "store writes: 10 sent, 0 dropped (each capture writes a screenshot" in text
+    assert "captures: 3 (2 after actions, 1 while you were idle, so the parts do not" in text
+    assert "; 1 of an unchanged page, its image not sent again" in text
+    assert "store writes: 10 sent, 0 dropped (a capture writes its screenshot, observation" in text
     assert "the embedded store stopped with the recording" in text
     assert f"afterwards: capture serve --store sqlite:///{tmp_path}/capture.db" in text
     assert "look: capture parts list shop" in text

@@ -351,7 +351,7 @@ class LiveRecorder:
         page: Page = source["page"]
         frame = source.get("frame")
         if event.type == "hold":
-            if self._holds.held(page, event) and isinstance(frame, Frame):
+            if isinstance(frame, Frame) and self._holds.held(page, event):
                 tab = self._tabs.get(page)
                 cdp = tab.cdp if tab is not None else None
                 self._spawn(self._holds.replay(page, frame, cdp, event, self._before_held))

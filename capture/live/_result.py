@@ -30,16 +30,18 @@ class LiveResult:
         counts = ", ".join(f"{n} {kind}" for kind, n in kinds.items()) or "none"
         stats = self.stats
         after = self.captures - self.refreshed
-        captures = f"captures: {self.captures}: {after} after actions"
+        captures = f"captures: {self.captures} ({after} after actions"
         if self.refreshed:
-            captures += f", {self.refreshed} while you were idle (so the parts do not expire)"
+            captures += f", {self.refreshed} while you were idle, so the parts do not expire"
+        captures += ")"
         if stats.unchanged:
-            captures += f"; {stats.unchanged} showed an unchanged page (its image not sent again)"
+            captures += f"; {stats.unchanged} of an unchanged page, its image not sent again"
         lines = [
             f"actions: {len(self.actions)}, one per thing you did ({counts})",
             captures,
-            f"store writes: {stats.uploaded} sent, {stats.dropped} dropped (each capture writes "
-            "a screenshot, an observation and a step record; the run record is one more)",
+            f"store writes: {stats.uploaded} sent, {stats.dropped} dropped (a capture writes its "
+            "screenshot, observation and step record; the run record is written at the start "
+            "and the end)",
         ]
         if self.untrusted or self.forged:
             lines.append(
