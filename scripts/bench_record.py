@@ -153,6 +153,13 @@ async def main(only: str | None, keep: Path | None, codegen: bool) -> int:
     if codegen:
         head += ["codegen: steps/intent", "codegen: replay passed, same page"]
     head.append("seconds")
+    if codegen:
+        print(
+            "codegen figures: Playwright's recorder, the engine of `playwright codegen`, in a "
+            "headless browser driven by the same hand; the `codegen` command itself needs a "
+            "headed browser (xvfb-run here) and shows its code in an Inspector window, which "
+            "this bench cannot drive with the same input\n"
+        )
     print("| " + " | ".join(head) + " |")
     print("|" + "|".join("---" for _ in head) + "|")
     outcomes: list[DriveOutcome] = []
@@ -199,7 +206,7 @@ async def main(only: str | None, keep: Path | None, codegen: bool) -> int:
         same = sum(c.passed and c.same_page for c in generated)
         typed = sum(len(d.secrets) for d in chosen)
         print(
-            f"codegen (Playwright's recorder, headless): {sum(c.steps for c in generated)} steps "
+            f"codegen: {sum(c.steps for c in generated)} steps "
             f"for {intents} intents; {same}/{len(generated)} replays passed and reached the same "
             f"page; {sum(c.secrets_in_code for c in generated)} of the {typed} typed secrets are "
             "in its code; it takes no captures"
