@@ -35,8 +35,8 @@
   // -- holding the next input until the previous action is captured -------------------------
   // Every report is answered by the recorder once the action it belongs to is captured (and a
   // new document's `hello` once the recorder is caught up). While an answer is outstanding, the
-  // person's next gesture that is not text entry -- a press of the primary button, or Enter,
-  // Tab or Escape -- is held: swallowed before any page handler or default action sees it, and
+  // person's next gesture that is not text entry -- a press of the primary (or the back or
+  // forward) button, or Enter, Tab or Escape -- is held: swallowed before any page handler or default action sees it, and
   // reported as a `hold`. The recorder completes what was pending (typing ends here), captures
   // it, and replays the gesture with real input (CDP), letting it through with `release`.
   // So the capture of a step never shows the next step's effect. Text entry is held only
