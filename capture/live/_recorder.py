@@ -4,10 +4,11 @@ Events reach Python through one binding (see listen.js); the `ActionBuilder` tur
 actions; one worker captures after each action, once the page settled, so captures never
 overlap and always follow the person's order. Each report is answered once its action is
 captured; until then the listener holds the person's next gesture that is not text entry,
-and the recorder replays it (`_hold`) after the capture, which so shows its own moment. Navigations are classified by Chromium's own
-history entry (`transitionType`: typed vs link/form_submit), which tells a typed URL from one a
-click caused without guessing from timing. While the person is idle, the worker re-captures
-before the stored parts expire; after `stop()` nothing is deleted, the parts expire on their own.
+and the recorder replays it (`_hold`) after the capture, which so shows its own moment.
+Navigations are classified by Chromium's own history entry (`transitionType`: typed vs
+link/form_submit), which tells a typed URL from one a click caused without guessing from
+timing. While the person is idle, the worker re-captures before the stored parts expire;
+after `stop()` nothing is deleted, the parts expire on their own.
 """
 
 from __future__ import annotations
