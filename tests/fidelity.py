@@ -42,6 +42,9 @@ __all__ = [
     "Person",
     "Scenario",
     "Sites",
+    "aim",
+    "final_state",
+    "fresh_shop",
     "record_and_replay",
     "sites",
     "store",
@@ -60,6 +63,28 @@ _REF = re.compile(r"\s*\[ref=[^\]]*\]")
 _TWO_FRAMES = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
 
 
+async def aim(page: Page, target: Locator) -> tuple[float, float]:
+    """Where the target is on screen; a scenario scrolls to it first, as a person does."""
+    await target.wait_for()
+    # A person aims at the page as rendered: after a navigation the element exists before
+    # the stylesheet has moved it into place (a click there lands on its container).
+    await page.wait_for_load_state()
+    box = await target.bounding_box()
+    for _ in range(20):
+        await page.evaluate(_TWO_FRAMES)
+        again = await target.bounding_box()
+        if again == box:
+            break
+        box = again
+    size = page.viewport_size
+    assert box is not None, f"{target} has no box"
+    assert size is not None
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    assert 0 <= x < size["width"], f"{target} is out of view"
+    assert 0 <= y < size["height"], f"{target} is out of view"
+    return x, y
+
+
 class Person:
     """Acts on a page with the mouse and the keyboard; each method is one intended action.
 
@@ -75,25 +100,7 @@ class Person:
         self._menu = 0  # a hover the next action's click will report
 
     async def _centre(self, target: Locator) -> tuple[float, float]:
-        """Where the target is on screen; a scenario scrolls to it first, as a person does."""
-        await target.wait_for()
-        # A person aims at the page as rendered: after a navigation the element exists before
-        # the stylesheet has moved it into place (a click there lands on its container).
-        await self.page.wait_for_load_state()
-        box = await target.bounding_box()
-        for _ in range(20):
-            await self.page.evaluate(_TWO_FRAMES)
-            again = await target.bounding_box()
-            if again == box:
-                break
-            box = again
-        size = self.page.viewport_size
-        assert box is not None, f"{target} has no box"
-        assert size is not None
-        x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-        assert 0 <= x < size["width"], f"{target} is out of view"
-        assert 0 <= y < size["height"], f"{target} is out of view"
-        return x, y
+        return await aim(self.page, target)
 
     async def _move(self, target: Locator) -> tuple[float, float]:
         x, y = await self._centre(target)
@@ -368,9 +375,9 @@ async def stored_text(base_url: str) -> str:
 
 
 @contextmanager
-def _shop(sites: Sites, scenario: Scenario) -> Iterator[None]:
+def fresh_shop(sites: Sites, site: str) -> Iterator[None]:
     """A fresh demo shop for a shop scenario (nothing for the test site)."""
-    if scenario.site != "shop":
+    if site != "shop":
         yield
         return
     shop = DemoSite(sites.shop_port).start()
@@ -404,7 +411,7 @@ class Outcome:
         )
 
 
-async def _final(page: Page) -> tuple[str, list[str]]:
+async def final_state(page: Page) -> tuple[str, list[str]]:
     """The page's URL and outline (refs left out) once a navigation the last action started
     has loaded (a document that goes away while it is read is read again)."""
     for attempt in range(3):
@@ -438,13 +445,13 @@ async def record_and_replay(
             assert live.page is not None
             person = Person(live.page, live, sources)
             await scenario.drive(person, live.page)
-            return (person, *await _final(live.page))
+            return (person, *await final_state(live.page))
         finally:
             stop.set()
 
     # What `capture record` shows: each action as it happens, then its report.
     shown: list[str] = []
-    with _shop(sites, scenario):
+    with fresh_shop(sites, scenario.site):
         async with (
             AsyncSessionClient(base_url) as recording_client,
             open_capture(config, client=recording_client, launch=True, headless=True) as opened,
@@ -468,7 +475,7 @@ async def record_and_replay(
         (workdir / name).write_bytes((sources / name).read_bytes())
     async with AsyncSessionClient(base_url) as client:
         variables = {f"SECRET_{n}": value for n, value in enumerate(scenario.secrets, 1)}
-        with _shop(sites, scenario):
+        with fresh_shop(sites, scenario.site):
             async with open_browser(config.browser, config.context, headless=True) as fresh:
                 run = await run_task(
                     load_task(task_file),
@@ -478,7 +485,7 @@ async def record_and_replay(
                     variables=variables,
                     page=fresh.page,
                 )
-                replay_url, replay_outline = await _final(fresh.page)
+                replay_url, replay_outline = await final_state(fresh.page)
     return Outcome(
         name=scenario.name,
         intended=person.intents,

@@ -5,6 +5,8 @@ records into a real embedded store, checked over raw HTTP."""
 from __future__ import annotations
 
 import asyncio
+import base64
+import io
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -197,9 +199,12 @@ async def _sign_in(live: Live) -> LiveResult:
     page = live.page
     await type_into(page, "#username", "alice")
     await type_into(page, "#password", PASSWORD)
+    await live.recorder.settled()  # a person looks before the next step
     await page.get_by_label("Remember me").click()  # uncheck
-    await page.locator("#country").focus()
-    await page.keyboard.press("ArrowDown")  # France -> Italy, a trusted change
+    await live.recorder.settled()
+    await page.locator("label[for=country]").click()  # focuses the select
+    await page.keyboard.press("ArrowDown")
+    await live.recorder.settled()  # France -> Italy, a trusted change
     await page.get_by_role("button", name="Sign in").click()
     await page.get_by_text("Signed in as alice").wait_for()
     await live.recorder.settled()
@@ -222,7 +227,7 @@ async def test_the_exported_task_replays_to_the_same_page_without_the_password(
         "typed into textbox 'Username'",
         "typed into password field 'Password'",
         "unchecked checkbox 'Remember me'",
-        "selected 'it' in combobox 'Country'",
+        "selected 'Italy' in combobox 'Country'",
         "clicked button 'Sign in'",
     ]
     export = export_task(result.actions, name="sign in")
@@ -402,3 +407,163 @@ async def test_untrusted_and_forged_reports_are_not_actions(
     assert [a.kind for a in result.actions] == ["goto", "click"]
     assert result.forged == 1
     assert result.untrusted == 2
+
+
+async def _press_on(page: Page, target: Any) -> None:
+    """A person's click: the mouse moves to the element, presses and releases."""
+    box = await target.bounding_box()
+    assert box is not None
+    await page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2, steps=3)
+    await page.mouse.down()
+    await page.mouse.up()
+
+
+@pytest.mark.parametrize("ending", ["Enter", "click"])
+async def test_a_typing_step_is_captured_before_the_next_input_acts(
+    config: Config, shop: Any, store_server: Any, ending: str
+) -> None:
+    """Typing ends at the next input that is not text entry; its capture is taken before that
+    input acts, so the step that typed shows the shop's home page with the query typed, not
+    the results page the Enter or the click leads to (before: the results page, for every
+    step)."""
+    async with recording(config, store_server.base_url, shop.url + "/", thread="quick") as live:
+        page = live.page
+        await _press_on(page, page.get_by_role("searchbox", name="Search"))
+        await page.keyboard.type("mug", delay=20)  # and at once, well within `quiet`:
+        if ending == "Enter":
+            await page.keyboard.press("Enter")
+        else:
+            await _press_on(page, page.get_by_role("button", name="Search"))
+        await page.wait_for_url("**/search?q=mug")
+        await live.recorder.settled()
+        result = await live.recorder.stop()
+        await until(lambda: len(live.actions()) == 3, "three step records")
+    values = live.values()
+    records = [values[key] for key in sorted(values) if key.startswith("capture.step.")]
+    assert [a.kind for a in result.actions] == [
+        "goto",
+        "fill",
+        "press" if ending == "Enter" else "click",
+    ]
+    assert [r["url"] for r in records] == [
+        shop.url + "/",
+        shop.url + "/",
+        shop.url + "/search?q=mug",
+    ]
+    assert result.actions[1].value == "mug"
+
+
+async def test_closing_the_last_tab_ends_a_launched_recording(
+    config: Config, site: Any, store_server: Any, tmp_path: Path
+) -> None:
+    """Ctrl+W on the only tab: the window is gone, so is the recording (before: the recorder
+    and a windowless browser kept running until Ctrl+C)."""
+    started: list[LiveRecorder] = []
+    session = asyncio.ensure_future(
+        record_into(
+            config,
+            store_server.base_url,
+            thread="last-tab",
+            stop=asyncio.Event(),  # never set: only the person can end it
+            url=site.url("spa.html"),
+            out=tmp_path / "task.yaml",
+            ready=started.append,
+        )
+    )
+    await until(lambda: bool(started) or session.done(), "the recorder to start")
+    live = started[0]
+    assert live.page is not None
+    await _press_on(live.page, live.page.get_by_role("button", name="Increment"))
+    await live.settled()
+    await live.page.close()
+    done = await asyncio.wait_for(session, 30)
+    assert [a.kind for a in done.result.actions] == ["goto", "click"]
+    assert [s.kind for s in load_task(tmp_path / "task.yaml").steps] == ["goto", "click"]
+
+
+async def test_a_target_whose_name_holds_a_count_survives_a_changed_count(
+    config: Config, shop: Any, store_server: Any
+) -> None:
+    """`Cart (1)` is exported as a pattern for any count, checked unique when recorded, so
+    the replay finds `Cart (2)` in a cart that already held an item (before: `name: Cart
+    (1), exact: true`, and the replay timed out)."""
+    product = shop.url + "/product/blue-mug"
+    async with recording(config, store_server.base_url, product, thread="count") as live:
+        page = live.page
+        await _press_on(page, page.get_by_role("button", name="Add to cart"))
+        await live.recorder.settled()
+        await _press_on(page, page.get_by_role("link", name="Cart (1)"))
+        await page.wait_for_url("**/cart")
+        await live.recorder.settled()
+        result = await live.recorder.stop()
+    task = export_task(result.actions, name="count").task
+    targets = [s.model_dump(exclude_defaults=True) for s in task.steps]
+    assert targets[1] == {"click": {"role": "button", "name": "Add to cart", "exact": True}}
+    assert "Cart (1)" not in dump_task(task)
+    async with (
+        AsyncSessionClient(store_server.base_url) as client,
+        open_browser(config.browser, config.context, headless=True) as browser,
+    ):
+        await browser.page.goto(product)
+        await browser.page.get_by_role("button", name="Add to cart").click()  # one already
+        run = await run_task(task, client=client, thread="count-replay", page=browser.page)
+        assert run.status == "passed", [s.error for s in run.steps]
+        assert browser.page.url == shop.url + "/cart"
+        assert await browser.page.get_by_role("link", name="Cart (2)").count() == 1
+
+
+def _reddish_corner(image_bytes: bytes) -> int:
+    """How many pixels of the bottom-right corner are the badge's red."""
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(image_bytes)).convert("RGB")
+    width, height = image.size
+    corner = image.crop((int(width * 0.6), int(height * 0.85), width, height))
+    pixels = corner.tobytes()
+    triples = zip(pixels[0::3], pixels[1::3], pixels[2::3], strict=True)
+    return sum(1 for r, g, b in triples if r > 140 and g < 80 and b < 100)
+
+
+async def test_a_badge_shows_the_person_that_recording_is_on_but_no_capture_shows_it(
+    config: Config, site: Any, store_server: Any
+) -> None:
+    async with recording(config, store_server.base_url, site.url("spa.html")) as live:
+        page = live.page
+        await _press_on(page, page.get_by_role("button", name="Increment"))
+        await live.recorder.settled()
+        seen = await page.screenshot()  # what the person sees: the badge in the corner
+        observation = live.values()["__user_part_observation"]["data"]
+        stored = live.values()["__user_part_screenshot"]["data"]["bytes"]
+        steps = live.values()
+    assert _reddish_corner(seen) > 200
+    assert _reddish_corner(base64.b64decode(stored)) == 0
+    assert "recording" not in observation.lower().replace("live recording", "")
+    assert "close the tab to stop" not in observation + str(steps)
+
+
+async def test_a_step_whose_tab_closed_before_its_capture_says_so(
+    config: Config, site: Any, store_server: Any, tmp_path: Path
+) -> None:
+    """Closed at once after a click (the click still waits for a second one of a double
+    click): the summary names the step that has no capture, no earlier image stands in."""
+    started: list[LiveRecorder] = []
+    session = asyncio.ensure_future(
+        record_into(
+            config,
+            store_server.base_url,
+            thread="gone",
+            stop=asyncio.Event(),
+            url=site.url("spa.html"),
+            ready=started.append,
+        )
+    )
+    await until(lambda: bool(started) or session.done(), "the recorder to start")
+    live = started[0]
+    assert live.page is not None
+    await live.settled()
+    await _press_on(live.page, live.page.get_by_role("button", name="Increment"))
+    await live.page.close()
+    done = await asyncio.wait_for(session, 30)
+    assert "problem: not captured, its tab closed first: clicked button 'Increment'" in (
+        done.result.summary()
+    )

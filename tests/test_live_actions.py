@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from capture.config import StoreConfig
 from capture.errors import TaskError
-from capture.live import Action, ActionBuilder, ElementInfo, PageEvent, export_task, parse_event
+from capture.live import (
+    Action,
+    ActionBuilder,
+    ElementInfo,
+    LiveResult,
+    PageEvent,
+    Recording,
+    export_task,
+    parse_event,
+)
+from capture.recorder import RecorderStats
 from capture.tasks import dump_task, parse_task
+from tests.conftest import CAPTURE, run_command
 
 TOKEN = "t0ken"
 PAGE = "page-1"
@@ -29,6 +42,7 @@ PASSWORD = {
     "targets": [{"label": "Password"}, {"css": "#password"}],
 }
 BUY = {"role": "button", "name": "Add to cart", "tag": "button", "targets": [{"css": "#buy"}]}
+BUY_EL = ElementInfo.model_validate(BUY)
 
 
 def event(type_: str, element: dict[str, Any] | None = None, **fields: Any) -> PageEvent:
@@ -346,6 +360,19 @@ def test_arrow_keys_through_a_select_are_one_select_of_the_last_choice() -> None
     assert builder.due(now=1.3) == []  # within `quiet` of the last change
     [chosen] = builder.due(now=1.5)
     assert (chosen.kind, chosen.options) == ("select", ["sweden"])
+    assert chosen.text == "selected 'Sweden' in combobox 'Country'"  # what the person saw
+
+
+def test_a_select_line_names_the_option_the_person_saw_not_its_value() -> None:
+    """Before: `selected 'l' in combobox 'Size'`; the step still chooses by value."""
+    size = {"role": "combobox", "name": "Size", "tag": "select", "targets": [{"css": "#size"}]}
+    picked = [{"value": "l", "label": "Large"}]
+    builder = ActionBuilder(quiet=1.0)
+    builder.feed(PAGE, event("select", size, field=4, options=picked), 0.0)
+    [chosen] = builder.flush()
+    assert chosen.text == "selected 'Large' in combobox 'Size'"
+    step = export_task([chosen], name="size").task.steps[0]
+    assert step.model_dump(exclude_defaults=True) == {"select": {"css": "#size", "option": "l"}}
 
 
 def test_a_select_is_completed_by_the_next_action() -> None:
@@ -353,3 +380,37 @@ def test_a_select_is_completed_by_the_next_action() -> None:
     assert builder.feed(PAGE, event("select", COUNTRY, field=3, options=_chose("italy")), 0) == []
     chosen, pressed = builder.feed(PAGE, event("key", BUY, key="Enter"), 0.1)
     assert (chosen.kind, chosen.options, pressed.kind) == ("select", ["italy"], "press")
+
+
+def test_the_summary_explains_its_counts_and_how_to_look_after_an_embedded_store(
+    tmp_path: Path,
+) -> None:
+    """Before: `captures: 7 (uploaded 22 ...)` unexplained, and `thread: T at URL`, an address
+    that no longer answers once the embedded store stopped with the recording."""
+    actions = [Action("goto", PAGE, value="http://127.0.0.1:1/"), Action("click", PAGE, BUY_EL)]
+    stats = RecorderStats(captures=3, uploaded=10, dropped=0, unchanged=1)
+    result = LiveResult(actions, captures=3, stats=stats, refreshed=1)
+    embedded = StoreConfig(url=f"sqlite:///{tmp_path}/capture.db", port=8787)
+    done = Recording(result, None, None)
+    text = "\n".join(done.report("shop", "http://127.0.0.1:39895/api/v1", embedded=embedded))
+    assert "actions: 2, one per thing you did (1 goto, 1 click)" in text
+    assert "captures: 3 (2 after actions, 1 while you were idle, so the parts do not" in text
+    assert "; 1 of an unchanged page, its image not sent again" in text
+    assert "store writes: 10 sent, 0 dropped (a capture writes its screenshot, observation" in text
+    assert "the embedded store stopped with the recording" in text
+    assert f"afterwards: capture serve --store sqlite:///{tmp_path}/capture.db" in text
+    assert "look: capture parts list shop" in text
+    running = "\n".join(done.report("shop", "http://127.0.0.1:8787/api/v1"))
+    assert "embedded" not in running
+
+
+def test_record_out_refuses_to_replace_a_file_without_force(tmp_path: Path) -> None:
+    (tmp_path / "task.yaml").write_text("mine\n", encoding="utf-8")
+    command = [CAPTURE, "record", "http://127.0.0.1:1/", "--thread", "t", "--out", "task.yaml"]
+    refused = run_command(command, tmp_path)
+    assert refused.returncode == 2, refused.stderr
+    assert "--out task.yaml exists: name another file, or give --force to replace it" in (
+        refused.stderr
+    )
+    assert "Traceback" not in refused.stderr
+    assert (tmp_path / "task.yaml").read_text(encoding="utf-8") == "mine\n"

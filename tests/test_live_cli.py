@@ -158,9 +158,11 @@ def test_record_attached_over_cdp_follows_tabs_and_stops_on_request(
         assert PASSWORD not in text
     assert not list((tmp_path / ".capture").glob("recording-*.json"))
 
-    # `capture run` replays it, the secret supplied as a variable, to the same page state.
+    # `capture run` replays it, the secret read from the environment variable of its name as
+    # the summary says, to the same page state.
+    assert "SECRET_1=... in the environment" in out
     run = [CAPTURE, "run", "task.yaml", "--thread", "replay", "--server", base]
-    replay = run_command([*run, "--var", f"SECRET_1={PASSWORD}"], tmp_path, env=env, timeout=120)
+    replay = run_command(run, tmp_path, env={**env, "SECRET_1": PASSWORD}, timeout=120)
     assert replay.returncode == 0, replay.stdout + replay.stderr
     assert PASSWORD not in replay.stdout + replay.stderr
     final = httpx.get(f"{base}/sessions/replay/values/__user_part_observation").json()
@@ -191,3 +193,27 @@ def test_record_launches_a_headed_browser_under_xvfb(
     assert recorder.returncode == 0, err
     assert "task file: task.yaml (1 step)" in out
     assert [s.kind for s in load_task(tmp_path / "task.yaml").steps] == ["goto"]
+
+
+def test_an_attached_recording_ends_when_its_tabs_close(
+    chromium_cdp: str, site: Any, store_server: Any, tmp_path: Path
+) -> None:
+    """No Ctrl+C, no --stop: the person closes the tab they recorded in, and `capture record`
+    writes the task file, prints its summary and exits (before: it kept waiting)."""
+    base = store_server.base_url
+    command = [CAPTURE, "record", site.url("spa.html"), "--cdp", chromium_cdp]
+    command += ["--thread", "tabs", "--out", "task.yaml", "--server", base]
+    with _recorder(command, tmp_path, _env()) as recorder:
+        _wait_for(lambda: _steps(base, "tabs"), "the first capture (the start URL)")
+        with sync_playwright() as pw:
+            browser = pw.chromium.connect_over_cdp(chromium_cdp)
+            page = _wait_for(lambda: _page_at(browser.contexts[0].pages, "spa.html"), "the tab")
+            page.get_by_role("button", name="Increment").click()
+            _until_steps(base, "tabs", 2, "the click")
+            for tab in browser.contexts[0].pages:
+                tab.close()
+            out, err = recorder.communicate(timeout=60)
+            browser.close()
+    assert recorder.returncode == 0, err
+    assert "task file: task.yaml (2 steps)" in out
+    assert [s.kind for s in load_task(tmp_path / "task.yaml").steps] == ["goto", "click"]

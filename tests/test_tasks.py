@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from datetime import timedelta
 from pathlib import Path
@@ -25,12 +26,14 @@ from capture.actions import (
     SleepStep,
     Target,
     describe,
+    text_or_pattern,
 )
 from capture.errors import TaskError, UsageError
 from capture.recorder.observe._outline import ref_names
 from capture.tasks import (
     TaskFile,
     dump_task,
+    load_env_file,
     load_task,
     parse_task,
     parse_var_options,
@@ -287,7 +290,8 @@ def test_unset_variables_fail_with_their_lines() -> None:
         resolve_vars(task, {}, {})
     lines = str(caught.value).splitlines()
     assert lines == [
-        "v.yaml:8: variable ${PW} is not set (declared without a value: give --var PW=...)",
+        "v.yaml:8: variable ${PW} is not set (declared without a value: set $PW in the "
+        "environment or an --env-file, or give --var PW=...)",
         "v.yaml:9: variable ${TOKEN} is not set (give --var TOKEN=... or set $MY_TOKEN in "
         "the environment)",
         "v.yaml:9: variable ${HOME_DIR} is not set (give --var HOME_DIR=..., set $HOME_DIR in "
@@ -318,6 +322,43 @@ def test_drags_between_frames_the_file_cannot_tell_apart_are_left_to_the_runner(
         "  - drag: {from: {css: a, frame: {name: pay}}, to: {css: b, frame: {url: '**/pay'}}}\n"
     )
     assert [type(step) for step in task.steps] == [DragStep, DragStep]
+
+
+def test_a_secret_declared_without_a_value_reads_the_environment_variable_of_its_name() -> None:
+    """As `capture record` exports a typed password: `SECRET_1=... capture run` replays it
+    (before: "variable ${SECRET_1} is not set", only --var, seen by `ps` and the history)."""
+    task = parse_task(
+        "name: s\nbase_url: x\nvars:\n  SECRET_1: {secret: true, description: typed}\n"
+        "  KEPT: {value: from-the-file}\nsteps:\n  - fill: {label: P, value: '${SECRET_1}'}\n"
+        "  - fill: {label: K, value: '${KEPT}'}\n"
+    )
+    resolved = resolve_vars(task, {}, {"SECRET_1": "pw-from-env-9", "KEPT": "not this"})
+    assert resolved.values == {"SECRET_1": "pw-from-env-9", "KEPT": "from-the-file"}
+    assert resolved.secret_names == {"SECRET_1"}
+    assert resolve_vars(task, {"SECRET_1": "opt"}, {"SECRET_1": "env"}).values["SECRET_1"] == "opt"
+
+
+def test_a_dotenv_file_adds_variables_the_environment_does_not_set(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text(
+        "# the shop\nSECRET_1='pw with # and spaces'\nexport SECRET_2=\"two\\nlines\"\n"
+        "PLAIN = bare value # a comment\nSET=from-the-file\n\n",
+        encoding="utf-8",
+    )
+    environ = {"SET": "from-the-shell"}
+    assert load_env_file(env_file, environ) == ["SECRET_1", "SECRET_2", "PLAIN", "SET"]
+    assert environ == {
+        "SECRET_1": "pw with # and spaces",
+        "SECRET_2": "two\nlines",
+        "PLAIN": "bare value",
+        "SET": "from-the-shell",
+    }
+    env_file.write_text("SECRET_1=ok\nthis is not a pair with hunter2\n", encoding="utf-8")
+    with pytest.raises(UsageError) as caught:
+        load_env_file(env_file, {})
+    assert str(caught.value) == f"{env_file}:2: not a NAME=value line"
+    with pytest.raises(UsageError, match="--env-file"):
+        load_env_file(tmp_path / "missing.env", {})
 
 
 def test_var_options() -> None:
@@ -452,3 +493,18 @@ def test_refs_are_named_through_the_outlines_attributes_and_inline_elements() ->
         "e5": 'clickable "START"',
         "e8": 'combobox "Size"',
     }
+
+
+def test_a_name_text_or_label_between_slashes_is_a_regular_expression() -> None:
+    task = parse_task(
+        "name: r\nbase_url: x\nsteps:\n  - click: {role: link, name: '/^Cart \\(\\d+\\)$/'}\n"
+        "  - click: {text: '/total/i'}\n  - click: {role: link, name: a/b}\n"
+    )
+    name, text, plain = (step.args for step in task.steps)
+    pattern = text_or_pattern(name.name)
+    assert isinstance(pattern, re.Pattern)
+    assert pattern.search("Cart (12)")
+    assert text_or_pattern(text.text) == re.compile("total", re.IGNORECASE)
+    assert text_or_pattern(plain.name) == "a/b"
+    with pytest.raises(TaskError, match="is not a regular expression"):
+        parse_task("name: r\nbase_url: x\nsteps:\n  - click: {role: link, name: '/(/'}\n")

@@ -26,7 +26,7 @@ from capture.actions._frames import find_frame, url_pattern
 from capture.actions._near import near_matches
 from capture.actions._select import missing_options
 from capture.actions._step import DragArgs, ExpectArgs, StepBase, unhandled
-from capture.actions._target import Target
+from capture.actions._target import Target, text_or_pattern
 from capture.actions._vars import Vars, substitute
 from capture.errors import CaptureError, TaskError
 from capture.recorder.observe import frame_for_ref, is_sensitive, resolve_ref
@@ -129,13 +129,14 @@ async def locate(
     if target.css is not None:
         found = root.locator(target.css)
     elif target.text is not None:
-        found = root.get_by_text(target.text, exact=exact)
+        found = root.get_by_text(text_or_pattern(target.text) or "", exact=exact)
     elif target.role is not None:
-        found = root.get_by_role(cast(Any, target.role), name=target.name, exact=exact)
+        name = text_or_pattern(target.name)
+        found = root.get_by_role(cast(Any, target.role), name=name, exact=exact)
     elif target.test_id is not None:
         found = root.get_by_test_id(target.test_id)
     elif target.label is not None:
-        found = root.get_by_label(target.label, exact=exact)
+        found = root.get_by_label(text_or_pattern(target.label) or "", exact=exact)
     elif target.placeholder is not None:
         found = root.get_by_placeholder(target.placeholder, exact=exact)
     else:

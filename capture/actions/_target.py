@@ -36,12 +36,28 @@ __all__ = [
     "Text",
     "describe_frame",
     "format_duration",
+    "text_or_pattern",
 ]
 
 TARGET_KEYS = ("css", "text", "role", "test_id", "label", "placeholder", "ref")
 _VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _REF = re.compile(r"^(f\d+)?e\d+$")  # the observation's refs: e12, or f1e3 inside a frame
 _FRAME_REF = re.compile(r"^f\d+$")  # the frame part of such a ref
+# A name, text or label written `/.../` (or `/.../i`) is a regular expression, as codegen
+# writes them: `name: '/^Cart \(\d+\)$/'` matches "Cart (1)" and "Cart (12)".
+_PATTERN = re.compile(r"^/(.+)/(i?)$", re.DOTALL)
+
+
+def text_or_pattern(value: str | None) -> str | re.Pattern[str] | None:
+    """What a name, text or label matches: the string, or the regular expression it writes."""
+    if value is None:
+        return None
+    written = _PATTERN.match(value)
+    if written is None:
+        return value
+    return re.compile(written.group(1), re.IGNORECASE if written.group(2) else 0)
+
+
 FRAME_KEYS = ("name", "url", "title")
 
 
@@ -209,6 +225,15 @@ class Target(_Model):
 
     target_required: ClassVar[bool] = True
     frame_alone: ClassVar[bool] = False  # whether `frame` without a target means something
+
+    @field_validator("name", "text", "label")
+    @classmethod
+    def _pattern_compiles(cls, value: str | None) -> str | None:
+        try:
+            text_or_pattern(value)
+        except re.error as exc:
+            raise ValueError(f"{value!r} is not a regular expression: {exc}") from None
+        return value
 
     @field_validator("ref")
     @classmethod

@@ -3,8 +3,9 @@
 from capture.live._actions import Action, ActionBuilder, ActionKind
 from capture.live._export import Export, export_task
 from capture.live._listener import ElementInfo, PageEvent, listener_script, parse_event
-from capture.live._recorder import LiveRecorder, LiveResult
+from capture.live._recorder import LiveRecorder
 from capture.live._recording import Recording, record_session
+from capture.live._result import LiveResult
 
 __all__ = [
     "Action",

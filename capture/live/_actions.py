@@ -46,6 +46,9 @@ _NOT_CAPTURED = frozenset({"dialog"})
 # while they are pending, the export when a pause split them.
 FOCUSES_FIELD = frozenset({"click", "dblclick", "fill"})
 _TYPING_GRACE = 3.0
+# A click waits this long at most for the second click of a double click (Chromium's double
+# click time on Linux), not the whole `quiet`: a person may close the tab soon after.
+_DOUBLE_CLICK = 0.5
 
 
 @dataclass
@@ -57,6 +60,7 @@ class Action:
     element: ElementInfo | None = None
     value: str | None = None  # typed text (None when sensitive), URL, key, dialog message
     options: list[str] = field(default_factory=list)  # chosen option values of a select
+    labels: list[str] = field(default_factory=list)  # ... and their text, as the person saw it
     secret: str | None = None  # the ${VAR} that stands for a sensitive field's value
     # The iframe(s) it happened in, outermost first, each as {name|url|title: ...}; empty in
     # the top document.
@@ -66,6 +70,7 @@ class Action:
     field_key: tuple[Hashable, str, int] | None = None
     x: int = 0
     y: int = 0
+    at: float = 0.0  # when its last event came (loop time; 0 for what Python saw itself)
 
     @property
     def captured(self) -> bool:
@@ -97,8 +102,8 @@ class Action:
             case "press":
                 return f"pressed {self.value}" + (f" in {what}" if self.element else "")
             case "select":
-                labels = ", ".join(f"'{o}'" for o in self.options) or "nothing"
-                return f"selected {labels} in {what}"
+                chosen = ", ".join(f"'{o}'" for o in self.labels or self.options) or "nothing"
+                return f"selected {chosen} in {what}"
             case "check" | "uncheck":
                 return f"{self.kind}ed {what}"
             case "scroll":
@@ -127,6 +132,11 @@ class ActionBuilder:
         self._secrets: dict[tuple[Hashable, str, int], str] = {}
 
     @property
+    def pending(self) -> Action | None:
+        """The action that more input may still change (typing, a click, a scroll)."""
+        return self._pending
+
+    @property
     def deadline(self) -> float | None:
         """When the pending action completes unless more input arrives (loop time)."""
         return self._deadline
@@ -153,15 +163,15 @@ class ActionBuilder:
         # A field's key; a page's own scroll is keyed by its document (field 0).
         number = 0 if event.type == "scroll" and event.field is None else event.field
         key = (page, event.doc, number) if number is not None else None
-        made = Action("click", page, event.element, frame=frame or [], field_key=key)
+        made = Action("click", page, event.element, frame=frame or [], field_key=key, at=now)
         pending = self._pending
         match event.type:
             case "click":
                 # Held: typing may follow (a click into a field is part of it), or a second
                 # click (a double click is one action).
-                return self._hold(made, now)
+                return self._hold(made, now, min(self.quiet, _DOUBLE_CLICK))
             case "dblclick" if pending and pending.kind == "click" and pending.field_key == key:
-                pending.kind = "dblclick"
+                pending.kind, pending.at = "dblclick", now
                 # Into a text field, typing may still follow (and replaces the selected word).
                 return [] if event.text_field else self.flush()
             case "dblclick":
@@ -188,11 +198,13 @@ class ActionBuilder:
             case "select" if pending and pending.kind == "select" and pending.field_key == key:
                 # Arrow keys step a closed select through its options, one change each: one
                 # intent, whose choice is the last.
-                pending.options = [o.value for o in event.options]
+                pending.options, pending.at = [o.value for o in event.options], now
+                pending.labels = [o.label for o in event.options]
                 self._deadline = now + self.quiet
                 return []
             case "select":
                 made.kind, made.options = "select", [o.value for o in event.options]
+                made.labels = [o.label for o in event.options]
                 return self._hold(made, now)
             case "check":
                 made.kind = "check" if event.checked else "uncheck"
@@ -203,7 +215,7 @@ class ActionBuilder:
             case "scroll":
                 made.kind, made.x, made.y = "scroll", event.x, event.y
                 if pending and pending.kind == "scroll" and pending.field_key == key:
-                    pending.x, pending.y = event.x, event.y
+                    pending.x, pending.y, pending.at = event.x, event.y, now
                     self._deadline = now + self.quiet
                     return []
                 return self._hold(made, now)
@@ -224,9 +236,9 @@ class ActionBuilder:
         done, self._pending, self._deadline = self._pending, None, None
         return [done] if done is not None else []
 
-    def _hold(self, action: Action, now: float) -> list[Action]:
+    def _hold(self, action: Action, now: float, wait: float | None = None) -> list[Action]:
         done = self.flush()
-        self._pending, self._deadline = action, now + self.quiet
+        self._pending, self._deadline = action, now + (self.quiet if wait is None else wait)
         return done
 
     def _emit(self, action: Action) -> list[Action]:
@@ -237,6 +249,7 @@ class ActionBuilder:
         same_field = pending is not None and pending.field_key == made.field_key
         if same_field and pending is not None and pending.kind in FOCUSES_FIELD:
             made = pending  # the click into the field, or earlier keystrokes: one action
+            made.at = now
             made.element = event.element or made.element
             done: list[Action] = []
         else:

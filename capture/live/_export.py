@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
+from capture.actions import text_or_pattern
 from capture.errors import TaskError
 from capture.live._actions import FOCUSES_FIELD, Action
 from capture.live._listener import ElementInfo
@@ -28,7 +29,7 @@ from capture.tasks import TaskFile, VarSpec
 
 __all__ = ["Export", "export_task"]
 
-_EXACT = ("role", "label", "text", "placeholder")
+_EXACT = ("name", "label", "text", "placeholder")
 
 
 @dataclass
@@ -44,7 +45,9 @@ def _target(element: ElementInfo | None, frame: list[dict[str, str]]) -> dict[st
     if element is None or not element.targets:
         return None
     best: dict[str, Any] = dict(element.targets[0])
-    if any(key in best for key in _EXACT):
+    # A name or text written as a pattern (it holds a number the page may change) matches
+    # by itself; `exact` is for the literal ones.
+    if any(key in best and text_or_pattern(best[key]) == best[key] for key in _EXACT):
         best["exact"] = True
     return {**best, **_in_frame(frame)}
 

@@ -13,11 +13,12 @@ from functools import cache
 from importlib import resources
 from typing import Any, Literal
 
+from playwright.async_api import Frame
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from capture.recorder.observe import SENSITIVE_FIELD
 
-__all__ = ["ElementInfo", "PageEvent", "listener_script", "parse_event"]
+__all__ = ["ElementInfo", "PageEvent", "frame_path", "listener_script", "parse_event"]
 
 
 class _Model(BaseModel):
@@ -74,6 +75,8 @@ class PageEvent(_Model):
         "upload",
         "chooser",
         "visible",
+        "hello",
+        "hold",
     ]
     trusted: bool
     url: str = ""
@@ -90,6 +93,16 @@ class PageEvent(_Model):
     key: str | None = None
     files: list[str] = Field(default_factory=list)  # names of the chosen files, never paths
     caused: bool = False
+    # A held gesture (type "hold"): its number in the document, and which part of it this is
+    # ("down" and "up" of a press, or "key").
+    gesture: int = 0
+    phase: Literal["down", "up", "key"] | None = None
+    time: float = 0.0  # when the press happened (the page's clock, ms)
+    ends: bool = False  # the held gesture is not text entry: it completes a pending action
+    button: int = 0  # a held press: 0 the primary button, 3 back, 4 forward
+    code: str = ""  # a held key: its physical key, key code and the text it enters
+    key_code: int = 0
+    text: str = ""
     x: int = 0
     y: int = 0
 
@@ -135,3 +148,22 @@ def listener_script(binding: str, token: str, redact_selectors: Sequence[str]) -
         }
     )
     return f"({_source().strip().rstrip(';')})({args});"
+
+
+def frame_path(frame: Frame, title: str) -> list[dict[str, str]]:
+    """How a task names the iframe `frame` (outermost first; empty for the top document).
+
+    Each level by its name (the iframe's name or id attribute, as Playwright's `frame.name`),
+    else its URL, else its title (`title` is the innermost document's, from the listener; a
+    nameless srcdoc frame around it keeps its `about:srcdoc` URL).
+    """
+    levels: list[dict[str, str]] = []
+    while frame.parent_frame is not None:
+        if frame.name:
+            levels.append({"name": frame.name})
+        elif (frame.url.startswith("about:") or not frame.url) and title and not levels:
+            levels.append({"title": title})
+        else:
+            levels.append({"url": frame.url})
+        frame = frame.parent_frame
+    return levels[::-1]

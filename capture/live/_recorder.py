@@ -2,28 +2,35 @@
 
 Events reach Python through one binding (see listen.js); the `ActionBuilder` turns them into
 actions; one worker captures after each action, once the page settled, so captures never
-overlap and always follow the person's order. Navigations are classified by Chromium's own
-history entry (`transitionType`: typed vs link/form_submit), which tells a typed URL from one a
-click caused without guessing from timing. While the person is idle, the worker re-captures
-before the stored parts expire; after `stop()` nothing is deleted, the parts expire on their own.
+overlap and always follow the person's order. Each report is answered once its action is
+captured; until then the listener holds the person's next gesture that is not text entry,
+and the recorder replays it (`_hold`) after the capture, which so shows its own moment.
+Navigations are classified by Chromium's own history entry (`transitionType`: typed vs
+link/form_submit), which tells a typed URL from one a click caused without guessing from
+timing. While the person is idle, the worker re-captures before the stored parts expire;
+after `stop()` nothing is deleted, the parts expire on their own.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
+import contextlib
+import json
+from collections.abc import Awaitable, Callable, Coroutine
 from secrets import token_hex
 from typing import Any
 
-from playwright.async_api import BrowserContext, CDPSession, Dialog, Frame, Page
+from playwright.async_api import BrowserContext, Dialog, Frame, Page, Request
 from playwright.async_api import Error as PlaywrightError
 
 from capture.config import CaptureConfig
 from capture.entry import Capture
 from capture.errors import BrowserError, CaptureError
 from capture.live._actions import Action, ActionBuilder, ActionKind
-from capture.live._listener import listener_script, parse_event
+from capture.live._hold import Holds
+from capture.live._listener import frame_path, listener_script, parse_event
+from capture.live._result import LiveResult
+from capture.live._tab import Tab, settle
 from capture.recorder import Recorder, RecorderStats
 
 __all__ = ["LiveRecorder", "LiveResult"]
@@ -35,65 +42,6 @@ _TYPED = frozenset(
 _BLANK = ("about:", "chrome:", "chrome-search:", "edge:", "devtools:")
 # Without CDP (not Chromium), a navigation this long after the last input counts as typed.
 _TYPED_GAP = 2.0
-
-
-@dataclass
-class LiveResult:
-    """What a recording did: its actions and how the captures went."""
-
-    actions: list[Action]
-    captures: int
-    stats: RecorderStats
-    untrusted: int = 0
-    forged: int = 0
-    problems: list[str] = field(default_factory=list)
-
-    def summary(self) -> str:
-        """A few lines for the terminal; never a typed value."""
-        kinds: dict[str, int] = {}
-        for action in self.actions:
-            kinds[action.kind] = kinds.get(action.kind, 0) + 1
-        counts = ", ".join(f"{n} {kind}" for kind, n in kinds.items()) or "none"
-        lines = [
-            f"actions: {len(self.actions)} ({counts})",
-            f"captures: {self.captures} (uploaded {self.stats.uploaded}, "
-            f"dropped {self.stats.dropped}, unchanged {self.stats.unchanged})",
-        ]
-        if self.untrusted or self.forged:
-            lines.append(
-                f"ignored: {self.untrusted} page-script events, {self.forged} forged reports"
-            )
-        lines.extend(f"problem: {p}" for p in self.problems[:5])
-        return "\n".join(lines)
-
-
-@dataclass
-class _Tab:
-    """Per-page state: the CDP session for history, and the history entries seen."""
-
-    cdp: CDPSession | None = None
-    ready: asyncio.Event = field(default_factory=asyncio.Event)  # set once `cdp` is known
-    seen: set[int] = field(default_factory=set)
-    index: int = -1
-
-
-def _frame_path(frame: Frame, title: str) -> list[dict[str, str]]:
-    """How a task names the iframe `frame` (outermost first; empty for the top document).
-
-    Each level by its name (the iframe's name or id attribute, as Playwright's `frame.name`),
-    else its URL, else its title (`title` is the innermost document's, from the listener; a
-    nameless srcdoc frame around it keeps its `about:srcdoc` URL).
-    """
-    levels: list[dict[str, str]] = []
-    while frame.parent_frame is not None:
-        if frame.name:
-            levels.append({"name": frame.name})
-        elif (frame.url.startswith("about:") or not frame.url) and title and not levels:
-            levels.append({"title": title})
-        else:
-            levels.append({"url": frame.url})
-        frame = frame.parent_frame
-    return levels[::-1]
 
 
 class LiveRecorder:
@@ -140,7 +88,12 @@ class LiveRecorder:
         self._binding = f"__captureLive_{token_hex(6)}"
         self._token = token_hex(16)
         self._script = listener_script(self._binding, self._token, self.config.redact_selectors)
-        self._tabs: dict[Page, _Tab] = {}
+        self._tabs: dict[Page, Tab] = {}
+        self._holds = Holds(f"{self._binding}_release")
+        self._answers: list[asyncio.Future[None]] = []  # reports waiting for their capture
+        self._unfinished = 0  # actions queued or being captured
+        self._classifying = 0  # navigations not yet classified
+        self._stopping = False
         self._queue: asyncio.Queue[Action | None] = asyncio.Queue()
         self._wake = asyncio.Event()
         self._quiet = asyncio.Event()  # set while no action is pending in the builder
@@ -154,6 +107,7 @@ class LiveRecorder:
         self._ticker: asyncio.Task[None] | None = None
         self._result: LiveResult | None = None
         self._captures = 0
+        self._refreshed = 0
         self._reports = 0
         self._forged = 0
         self._problems: list[str] = []
@@ -164,7 +118,8 @@ class LiveRecorder:
 
     @property
     def closed(self) -> asyncio.Event:
-        """Set when the browser (or the context) went away: time to stop."""
+        """Set when the last recorded tab closed, or the browser (or the context) went away:
+        time to stop."""
         return self._closed
 
     @property
@@ -205,13 +160,16 @@ class LiveRecorder:
         """Complete the pending action, capture what is queued, flush; parts are not deleted."""
         if self._result is not None:
             return self._result
+        self._stopping = True
         self._deliver(self._builder.flush())
-        for task in (self._ticker, *self._tasks):
-            if task is not None:
-                task.cancel()
+        stopping = [task for task in (self._ticker, *self._tasks) if task is not None]
+        for task in stopping:
+            task.cancel()
+        await asyncio.gather(*stopping, return_exceptions=True)
         await self._queue.put(None)
         if self._worker is not None:
             await self._worker
+        self._answer_all(stopping=True)
         stats = RecorderStats()
         if self._recorder is not None:
             try:
@@ -227,13 +185,19 @@ class LiveRecorder:
             untrusted=self._builder.untrusted,
             forged=self._forged,
             problems=self._problems,
+            refreshed=self._refreshed,
         )
         return self._result
 
     async def settled(self) -> None:
-        """Wait until every action so far is complete and captured (a quiet moment)."""
-        await self._quiet.wait()
-        await self._queue.join()
+        """Wait until every action so far is complete and captured (a quiet moment), and every
+        held gesture replayed."""
+        while True:
+            await self._holds.idle.wait()
+            await self._quiet.wait()
+            await self._queue.join()
+            if self._holds.idle.is_set() and self._quiet.is_set() and not self._unfinished:
+                return
 
     @property
     def captures(self) -> int:
@@ -258,11 +222,12 @@ class LiveRecorder:
                 continue
         return pages[0] if pages else None
 
-    def _track(self, page: Page) -> _Tab:
+    def _track(self, page: Page) -> Tab:
         """Listen to `page` now, synchronously, so not one of its events is missed."""
         if page not in self._tabs:
-            self._tabs[page] = _Tab()
+            self._tabs[page] = Tab()
             page.on("framenavigated", lambda frame: self._on_navigated(page, frame))
+            page.on("request", lambda request: self._on_request(page, request))
             page.on("dialog", lambda dialog: self._on_dialog(page, dialog))
             page.on("close", lambda _: self._on_close(page))
         return self._tabs[page]
@@ -290,18 +255,41 @@ class LiveRecorder:
         self._spawn(self._watch(page))
 
     def _on_close(self, page: Page) -> None:
+        """A tab closed: the recorder follows the last one left; with none left (the person
+        closed the last tab or window, or every recorded tab), the recording is over."""
         self._tabs.pop(page, None)
         if self._current is page:
             self._current = next(reversed(self._tabs), None) if self._tabs else None
+        if not self._tabs:
+            self._closed.set()
 
     def _on_dialog(self, page: Page, dialog: Dialog) -> None:
         # Not answered here: the person answers it in the browser window.
         message = " ".join(dialog.message.split())[:120]
         self._deliver(self._builder.add(Action("dialog", page, value=f"{dialog.type} '{message}'")))
 
+    def _on_request(self, page: Page, request: Request) -> None:
+        tab = self._tabs.get(page)
+        if tab is not None and request.is_navigation_request() and request.frame is page.main_frame:
+            tab.requested = asyncio.get_running_loop().time()
+            tab.moved.set()
+
     def _on_navigated(self, page: Page, frame: Frame) -> None:
+        if frame is page.main_frame and page in self._tabs:
+            self._tabs[page].committed = asyncio.get_running_loop().time()
+            self._tabs[page].moved.set()
         if frame is page.main_frame:
-            self._spawn(self._classify(page))
+            # Counted from now: the new document's listener holds the person's input until
+            # the navigation is classified and, if it is an action, captured.
+            self._classifying += 1
+            self._spawn(self._navigated(page))
+
+    async def _navigated(self, page: Page) -> None:
+        try:
+            await self._classify(page)
+        finally:
+            self._classifying -= 1
+            self._answer_all()
 
     async def _history(self, page: Page) -> tuple[str, str, bool, int] | None:
         """The current history entry (url, transition, new?, index move); marks it seen.
@@ -357,21 +345,58 @@ class LiveRecorder:
 
     # -- events from the page --------------------------------------------------------------
 
-    def _on_binding(self, source: dict[str, Any], payload: Any) -> None:
+    def _on_binding(self, source: dict[str, Any], payload: Any) -> Awaitable[None] | None:
+        """Take a report; the answer (awaited by the page) comes once its action is captured."""
         event = parse_event(payload, self._token)
         if event is None:
             self._forged += 1
-            return
-        self._reports += 1
+            return None
         page: Page = source["page"]
+        frame = source.get("frame")
+        if event.type == "hold":
+            if isinstance(frame, Frame) and self._holds.held(page, event):
+                tab = self._tabs.get(page)
+                cdp = tab.cdp if tab is not None else None
+                self._spawn(self._holds.replay(page, frame, cdp, event, self._before_held))
+            return None
+        if event.type != "hello":
+            self._reports += 1
         if event.type == "visible":
             self._current = page
+        elif event.type != "hello":
+            now = asyncio.get_running_loop().time()
+            self._last_input = now
+            where = frame_path(frame, event.title) if isinstance(frame, Frame) else []
+            self._deliver(self._builder.feed(page, event, now, frame=where))
+        return self._answer()
+
+    async def _before_held(self, ends: bool) -> None:
+        """What must happen before a held gesture acts, in its turn: one that `ends` (not text
+        entry) completes the pending action (typing ends here); then every action is captured."""
+        if ends:
+            typing = self._builder.pending
+            if typing is not None and typing.kind == "fill" and isinstance(typing.page, Page):
+                await self._holds.typed(typing.page)
+            self._deliver(self._builder.flush())
+        await self._queue.join()
+
+    def _answer(self) -> asyncio.Future[None]:
+        """A future set once every action so far is captured (at once when it already is)."""
+        answer: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._answers.append(answer)
+        self._answer_all()
+        return answer
+
+    def _answer_all(self, *, stopping: bool = False) -> None:
+        caught_up = (
+            self._builder.deadline is None and not self._unfinished and not self._classifying
+        )
+        if not (caught_up or stopping):
             return
-        now = asyncio.get_running_loop().time()
-        self._last_input = now
-        frame = source.get("frame")
-        where = _frame_path(frame, event.title) if isinstance(frame, Frame) else []
-        self._deliver(self._builder.feed(page, event, now, frame=where))
+        for answer in self._answers:
+            if not answer.done():
+                answer.set_result(None)
+        self._answers.clear()
 
     def _deliver(self, actions: list[Action]) -> None:
         for action in actions:
@@ -379,12 +404,14 @@ class LiveRecorder:
             if self._on_action is not None:
                 self._on_action(action)
             if action.captured:
+                self._unfinished += 1
                 self._queue.put_nowait(action)
         if self._builder.deadline is None:
             self._quiet.set()
         else:
             self._quiet.clear()
         self._wake.set()
+        self._answer_all()
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(work)
@@ -394,7 +421,9 @@ class LiveRecorder:
     async def _tick(self) -> None:
         """Complete the pending action once the person has been quiet long enough."""
         loop = asyncio.get_running_loop()
-        while True:
+        # Not `while True`: a cancel that comes as the wake does is swallowed by wait_for
+        # (Python < 3.12), and `stop` waits for this task to end.
+        while not self._stopping:
             self._wake.clear()
             deadline = self._builder.deadline
             timeout = None if deadline is None else max(0.0, deadline - loop.time())
@@ -416,40 +445,54 @@ class LiveRecorder:
             try:
                 action = await asyncio.wait_for(self._queue.get(), wait)
             except TimeoutError:
-                await self._capture(self._current, "idle: no new action, state re-captured")
+                if await self._capture(self._current, "idle: no new action, state re-captured"):
+                    self._refreshed += 1
                 continue
             if action is None:
                 return
             try:
                 page = action.page
                 assert isinstance(page, Page)
-                await self._settle(page)
+                await self._settle(page, action.at)
                 if action.kind == "new_tab" and not page.is_closed():
                     action.value = page.url
                 await self._capture(page, action.text)
             finally:
+                self._unfinished -= 1
                 self._queue.task_done()
+                self._answer_all()
 
-    async def _settle(self, page: Page) -> None:
-        """Wait until the page loaded and the network is quiet, at most `settle` each."""
-        for state in ("load", "networkidle"):
-            try:
-                await page.wait_for_load_state(state, timeout=self._settle_ms)
-            except PlaywrightError:
-                return  # closed, or busy past the settle time: capture as it is
+    async def _settle(self, page: Page, at: float = 0.0) -> None:
+        tab = self._tabs.get(page)
+        await settle(page, tab, at, self._settle_ms / 1000, self._holds.hurry)
 
-    async def _capture(self, page: Page | None, text: str) -> None:
+    async def _badge(self, page: Page, steps: int | None) -> None:
+        """Show the in-page badge with the count of `steps`, or hide it (None)."""
+        call = f"window[{json.dumps(self._binding + '_badge')}]"
+        # A page navigating or gone: its next document shows the badge after a capture.
+        with contextlib.suppress(PlaywrightError):
+            await page.main_frame.evaluate(f"{call} && {call}({json.dumps(steps)})")
+
+    async def _capture(self, page: Page | None, text: str) -> bool:
+        """Capture `page` with the action line `text`; False when nothing was captured."""
         loop = asyncio.get_running_loop()
         self._last_capture = loop.time()
         recorder = self._recorder
-        if recorder is None or page is None or page.is_closed():
-            return
+        if recorder is None or page is None:
+            return False
+        if page.is_closed():
+            self._problems.append(f"not captured, its tab closed first: {text}")
+            return False
         if recorder.page is not page:
             recorder.page = page
+        await self._badge(page, None)  # out of the screenshot and the observation
         try:
             await recorder.capture(text)
         except CaptureError as exc:
             self._problems.append(str(exc))
-            return
+            return False
+        finally:
+            await self._badge(page, sum(1 for action in self.actions if action.captured))
         self._captures += 1
         self._last_capture = loop.time()
+        return True

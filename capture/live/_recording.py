@@ -14,11 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from capture._output import count
+from capture.config import StoreConfig
 from capture.entry import Capture
 from capture.errors import TaskError
 from capture.live._actions import Action
 from capture.live._export import Export, export_task
-from capture.live._recorder import LiveRecorder, LiveResult
+from capture.live._recorder import LiveRecorder
+from capture.live._result import LiveResult
+from capture.store import serve_afterwards
 from capture.tasks import dump_task
 
 __all__ = ["Recording", "record_session"]
@@ -32,16 +35,25 @@ class Recording:
     export: Export | None
     out: Path | None
 
-    def report(self, thread: str, base_url: str) -> list[str]:
-        """What `capture record` prints when it ends: the summary, the thread, the task file,
-        its secret variables (names only), the files to place and what was not exported."""
+    def report(
+        self, thread: str, base_url: str, *, embedded: StoreConfig | None = None
+    ) -> list[str]:
+        """What `capture record` prints when it ends: the summary, the thread and how to look
+        at it (`embedded`: the config of the embedded store the recording ran, which stopped
+        with it), the task file, its secret variables (names only), the files to place and
+        what was not exported."""
         lines = [self.result.summary(), f"thread: {thread} at {base_url}"]
+        if embedded is not None:
+            lines.append("the embedded store stopped with the recording; that address is gone")
+            lines.append(serve_afterwards(embedded, thread))
+        lines.append(f"look: capture parts list {thread}  (or the viewer of `capture serve`)")
         if self.export is None or self.out is None:
             return lines
         task = self.export.task
         lines.append(f"task file: {self.out} ({count(len(task.steps), 'step')})")
         lines += [
-            f"  secret variable {v}: replay with --var {v}=... (value not recorded)"
+            f"  secret variable {v}: to replay, set {v}=... in the environment or an "
+            f"--env-file (or give --var {v}=...); the value was not recorded"
             for v in task.vars
         ]
         lines += [

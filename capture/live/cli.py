@@ -40,6 +40,9 @@ def record(
         typer.Option("--out", help="On stop, write the actions as a task file (YAML)"),
     ] = None,
     name: Annotated[str | None, typer.Option("--name", help="The exported task's name")] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Let --out replace a file that exists")
+    ] = False,
     stop: Annotated[
         bool,
         typer.Option(
@@ -56,10 +59,11 @@ def record(
 
     Launches a visible Chromium (on a machine without a display, run it under a virtual one:
     `xvfb-run -a capture record URL --thread T`), or attaches with --cdp to a browser the
-    person already runs. Ctrl+C, closing the browser, or `capture record --stop` ends the
-    recording: the captures are flushed, the task file written and a summary printed. What
-    is typed into password and other redacted fields becomes a ${SECRET_n} variable of the
-    task; the value itself is never stored, written or printed.
+    person already runs. Closing the last tab (attached: every recorded tab) or the browser,
+    Ctrl+C, or `capture record --stop` ends the recording: the captures are flushed, the task
+    file written and a summary printed. What is typed into password and other redacted fields
+    becomes a ${SECRET_n} variable of the task; the value itself is never stored, written or
+    printed.
     """
     from capture.live._control import registered, stop_recordings
 
@@ -70,6 +74,8 @@ def record(
         return
     if thread is None:
         raise UsageError("--thread is required to record (or use --stop)")
+    if out is not None and out.exists() and not force:
+        raise UsageError(f"--out {out} exists: name another file, or give --force to replace it")
     config = door_config(config_file, server=server, token=token, **{"browser.cdp_url": cdp})
     check_thread(thread, config)
     if not config.browser.cdp_url and _no_display():
@@ -120,10 +126,12 @@ async def _record(
             name=name,
             ready=lambda live: typer.echo(
                 f"recording into thread {thread!r} from {live.page.url if live.page else '-'}; "
-                "stop with Ctrl+C, by closing the browser, or with `capture record --stop`",
+                "stop by closing the last tab or the browser, with Ctrl+C here, or with "
+                "`capture record --stop`",
                 err=True,
             ),
             on_action=lambda action: typer.echo(f"  {action.text}", err=True),
         )
-    for line in done.report(thread, capture.base_url):
+    embedded = config.store if capture.base_url != config.session.server else None
+    for line in done.report(thread, capture.base_url, embedded=embedded):
         typer.echo(line)

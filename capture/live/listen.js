@@ -32,6 +32,119 @@
   const SCROLL_INTENT_MS = 700; // a wheel's (smooth) scrolling ends well within this
   const MAX_TEXT = 80;
 
+  // -- holding the next input until the previous action is captured -------------------------
+  // Every report is answered by the recorder once the action it belongs to is captured (and a
+  // new document's `hello` once the recorder is caught up). While an answer is outstanding, the
+  // person's next gesture that is not text entry -- a press of the primary (or the back or
+  // forward) button, or Enter, Tab or Escape -- is held: swallowed before any page handler or default action sees it, and
+  // reported as a `hold`. The recorder completes what was pending (typing ends here), captures
+  // it, and replays the gesture with real input (CDP), letting it through with `release`.
+  // So the capture of a step never shows the next step's effect. Text entry is held only
+  // behind a held gesture (typed right after a held click, it belongs in the field clicked).
+  let unanswered = 0;
+  let holding = 0; // held gestures the recorder has not replayed yet
+  // The held gesture the recorder replays now: {kind: "pointer", x, y} or {kind: "key", key};
+  // only that one passes, the person's other input meanwhile stays held.
+  let passing = null;
+  let gesture = 0; // the number of the last held gesture
+  let heldPointer = null; // a press being held: until the next press, every mouse event of it
+  let heldKeys = new Set(); // keys whose keydown was held: their keyup is swallowed too
+  let lastPress = null; // the last press let through: a second click of a double click is not held
+  const HOLD_KEYS = new Set(["Enter", "Tab", "Escape"]);
+  const DOUBLE_MS = 500;
+  const answered = () => {
+    unanswered = Math.max(0, unanswered - 1);
+  };
+  const ask = (text) => {
+    unanswered += 1;
+    try {
+      Promise.resolve(call(text)).then(answered, answered);
+    } catch (e) {
+      answered(); // the binding is gone (page closing); nothing to report to
+    }
+  };
+  const swallow = (ev) => {
+    ev.preventDefault();
+    ev.stopImmediatePropagation();
+  };
+  const busy = () => unanswered > 0 || holding > 0;
+  const holdReport = (extra) => {
+    try {
+      call(stringify({ token, type: "hold", trusted: true, url: location.href, title: document.title, doc, ...extra }));
+    } catch (e) {
+      // the binding is gone: the gesture is lost with the page
+    }
+  };
+  Object.defineProperty(window, `${binding}_release`, {
+    value: (gesture) => {
+      if (gesture === "typed") return flushTyping(); // report the typing now: it ends here
+      passing = gesture || null;
+      if (passing && passing.kind === "pointer") heldPointer = null;
+      if (!passing) holding = Math.max(0, holding - 1); // one gesture replayed
+    },
+    enumerable: false,
+  });
+  // The buttons a held press may be: the primary, and the back and forward buttons (which
+  // go back or forward in history when released).
+  const HOLD_BUTTONS = new Set([0, 3, 4]);
+  window.addEventListener("pointerdown", (ev) => {
+    if (!ev.isTrusted || !ev.isPrimary || !HOLD_BUTTONS.has(ev.button)) return;
+    // The held press before is over (up to its last event: the dblclick after its click).
+    if (heldPointer && heldPointer.up) heldPointer = null;
+    const again = lastPress && ev.timeStamp - lastPress.t < DOUBLE_MS &&
+      Math.hypot(ev.clientX - lastPress.x, ev.clientY - lastPress.y) < 8;
+    const inField = typing && typing.el === origin(ev);
+    const replayed = passing && passing.kind === "pointer" &&
+      Math.abs(ev.clientX - passing.x) < 2 && Math.abs(ev.clientY - passing.y) < 2;
+    if (replayed) passing = null;
+    if (heldPointer || replayed || !busy() || again || inField) {
+      if (heldPointer) swallow(ev);
+      if (!heldPointer) lastPress = { t: ev.timeStamp, x: ev.clientX, y: ev.clientY };
+      return;
+    }
+    swallow(ev);
+    flushTyping();
+    gesture += 1;
+    holding += 1;
+    heldPointer = { gesture, up: false };
+    holdReport({ gesture, phase: "down", ends: true, button: ev.button, time: ev.timeStamp, x: Math.round(ev.clientX), y: Math.round(ev.clientY) });
+  }, true);
+  window.addEventListener("pointerup", (ev) => {
+    if (!heldPointer || !ev.isTrusted || !ev.isPrimary) return;
+    swallow(ev);
+    if (heldPointer.up) return;
+    heldPointer.up = true;
+    holdReport({ gesture: heldPointer.gesture, phase: "up", x: Math.round(ev.clientX), y: Math.round(ev.clientY) });
+  }, true);
+  for (const type of ["mousedown", "mouseup", "click", "dblclick", "auxclick", "contextmenu", "dragstart"]) {
+    window.addEventListener(type, (ev) => {
+      if (!heldPointer || !ev.isTrusted) return;
+      swallow(ev);
+    }, true);
+  }
+  window.addEventListener("keydown", (ev) => {
+    if (!ev.isTrusted || ev.isComposing) return;
+    if (passing && passing.kind === "key" && passing.key === ev.key) {
+      passing = null; // the replayed key
+      return;
+    }
+    if (!(holding > 0 || (busy() && HOLD_KEYS.has(ev.key)))) return;
+    swallow(ev);
+    if (HOLD_KEYS.has(ev.key)) flushTyping();
+    gesture += 1;
+    holding += 1;
+    heldKeys.add(ev.code);
+    const mods = ["Control", "Alt", "Meta", "Shift"].filter((m) => ev.getModifierState(m));
+    const text = ev.key.length === 1 && !ev.ctrlKey && !ev.metaKey && !ev.altKey ? ev.key : "";
+    holdReport({
+      gesture, phase: "key", key: [...mods, ev.key].join("+"), code: ev.code, key_code: ev.keyCode, text,
+      ends: HOLD_KEYS.has(ev.key),
+    });
+  }, true);
+  window.addEventListener("keyup", (ev) => {
+    if (ev.isTrusted && heldKeys.delete(ev.code)) swallow(ev);
+  }, true);
+
   const clean = (text) => (text || "").replace(/\s+/g, " ").trim();
   const cut = (text) => (text.length > MAX_TEXT ? `${text.slice(0, MAX_TEXT - 1)}…` : text);
 
@@ -201,18 +314,38 @@
     }
     return parts.join(" > ");
   };
+  // A name with a number in it ("Cart (1)", "Total $12.50") may change while the page is used:
+  // as a pattern, each number stands for any number. Null when the name has no number, or is
+  // nothing but numbers.
+  const NUMBER = /\d+(?:[.,]\d+)*/g;
+  const escapeRe = (text) => text.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+  const patternOf = (text) => {
+    const parts = text.split(NUMBER);
+    if (parts.length < 2 || !parts.join("").trim()) return null;
+    return `^${parts.map(escapeRe).join("\\d+(?:[.,]\\d+)*")}$`;
+  };
   // The first semantic target that names exactly this element, then CSS as the fallback:
-  // each check walks the document, so stop at the first that is unique.
+  // each check walks the document, so stop at the first that is unique. A name or text with
+  // a number is tried as a pattern first (`/^Cart \(\d+...\)$/`), when that too names only
+  // this element: a count or a price the page changes then still finds it.
   const targetsOf = (el, role, name) => {
     const label = labelOf(el) || clean(el.getAttribute("aria-label"));
     const placeholder = clean(el.getAttribute("placeholder"));
     const testId = el.getAttribute("data-testid");
     const text = !isTextField(el) && el.localName !== "select" && el.children.length === 0 ? ownText(el) : "";
+    const namePattern = role && name && patternOf(name);
+    const textPattern = text && text.length <= MAX_TEXT && patternOf(text);
+    const nameRe = namePattern && new RegExp(namePattern);
+    const textRe = textPattern && new RegExp(textPattern);
     const candidates = [
+      () => namePattern && count((e) => roleOf(e) === role && nameRe.test(nameOf(e, role))) === 1 &&
+        { role, name: `/${namePattern}/` },
       () => role && name && count((e) => roleOf(e) === role && nameOf(e, role) === name) === 1 && { role, name },
       () => label && count((e) => labelOf(e) === label || clean(e.getAttribute("aria-label")) === label) === 1 && { label },
       () => placeholder && count((e) => clean(e.getAttribute("placeholder")) === placeholder) === 1 && { placeholder },
       () => testId && count((e) => e.getAttribute("data-testid") === testId) === 1 && { test_id: testId },
+      () => textPattern && count((e) => e.children.length === 0 && textRe.test(ownText(e))) === 1 &&
+        { text: `/${textPattern}/` },
       () => text && text.length <= MAX_TEXT && count((e) => e.children.length === 0 && ownText(e) === text) === 1 && { text },
     ];
     for (const candidate of candidates) {
@@ -253,11 +386,7 @@
       payload.element = describe(el);
       payload.field = fieldId(el);
     }
-    try {
-      call(stringify(payload));
-    } catch (e) {
-      // the binding is gone (page closing); nothing to report to
-    }
+    ask(stringify(payload));
   };
 
   // Typing is throttled per field: the first keystroke is reported at once (so Python can fold
@@ -584,4 +713,39 @@
     if (document.visibilityState === "visible" && window === window.top) send("visible", null, null, {});
   });
   window.addEventListener("pagehide", flushTyping, true);
+
+  // -- the badge: the person sees that recording is on ------------------------------------
+  // A small box in the corner of the top document, in a closed shadow root, that no pointer
+  // event reaches. The recorder removes it (`hidden`) for every capture and shows it again
+  // after, with the count of steps: it is in no screenshot and no observation.
+  if (window === window.top) {
+    const host = document.createElement("capture-recording");
+    const show = (on) => {
+      host.hidden = !on;
+      host.style.setProperty("display", on ? "block" : "none", "important");
+    };
+    show(false);
+    host.setAttribute("aria-hidden", "true");
+    const root = host.attachShadow({ mode: "closed" });
+    const box = document.createElement("div");
+    box.setAttribute("style", [
+      "position:fixed", "right:8px", "bottom:8px", "z-index:2147483647", "pointer-events:none",
+      "font:12px/1.4 system-ui,sans-serif", "color:#fff", "background:rgba(176,0,32,.88)",
+      "padding:4px 8px", "border-radius:6px", "box-shadow:0 1px 4px rgba(0,0,0,.3)",
+    ].join(";"));
+    root.appendChild(box);
+    const place = () => {
+      if (!host.isConnected && document.documentElement) document.documentElement.appendChild(host);
+    };
+    Object.defineProperty(window, `${binding}_badge`, {
+      value: (steps) => {
+        if (steps === null) return show(false);
+        place();
+        box.textContent = `\u25CF recording: ${steps} step${steps === 1 ? "" : "s"} \u00B7 close the tab to stop`;
+        show(true);
+      },
+      enumerable: false,
+    });
+  }
+  send("hello", null, null, {}); // answered once the recorder is caught up
 })

@@ -10,10 +10,11 @@ from capture.tasks._load import dump_task, load_task, parse_task
 from capture.tasks._progress import print_summary, step_table
 from capture.tasks._runner import *  # noqa: F403 - the runner's API, in _runner.__all__
 from capture.tasks._schema import *  # noqa: F403 - the task-file models, in _schema.__all__
-from capture.tasks._vars import parse_var_options, resolve_vars
+from capture.tasks._vars import load_env_file, parse_var_options, resolve_vars
 
 __all__ = [
     "dump_task",
+    "load_env_file",
     "load_task",
     "parse_task",
     "parse_var_options",

@@ -33,7 +33,7 @@ from capture.tasks._preflight import errors_as_json, prepare_run
 from capture.tasks._progress import board_for, listener_for, print_fleet_summary, print_summary
 from capture.tasks._runner import RunResult, config_for, run_task
 from capture.tasks._schema import TaskFile
-from capture.tasks._vars import parse_var_options, resolve_vars
+from capture.tasks._vars import load_env_file, parse_var_options, resolve_vars
 
 __all__ = ["run", "schema"]
 
@@ -190,6 +190,15 @@ def run(
             help="Set a variable (repeatable; wins over the task's vars and the environment)",
         ),
     ] = None,
+    env_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--env-file",
+            metavar="FILE",
+            help="Read NAME=value lines (a dotenv file) into the environment first; variables "
+            "already set win. Secrets stay out of the command line and shell history",
+        ),
+    ] = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print only a machine-readable JSON summary")
     ] = False,
@@ -224,6 +233,8 @@ def run(
     retried, then dropped and counted in the summary, and the exit code stays 0
     unless strict.
     """
+    if env_file is not None:
+        load_env_file(env_file)
     config = door_config(
         config_file,
         server=server,
