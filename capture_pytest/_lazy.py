@@ -88,7 +88,8 @@ class Lazy:
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, None, None]:
         """The first test: its captures begin once capture is loaded, which a Playwright
-        test waits for only in `browser_type_launch_args`, after the driver started."""
+        test waits for only before its context is made (its driver and browser start
+        meanwhile), a test without a browser now."""
         first = not self._joined
         if first:
             self._waiting = item
