@@ -108,6 +108,8 @@ class CaptureConfig(_Section):
     flush_timeout: Duration = timedelta(seconds=10)  # the final flush's overall deadline
     strict: bool = False
     pytest: bool = False  # capture every Playwright action of a pytest run (docs/pytest.md)
+    # Which tests keep their captures, as pytest-playwright's `--tracing` modes (docs/pytest.md).
+    pytest_mode: Literal["on", "retain-on-failure", "on-first-retry"] = "on"
 
 
 class SessionConfig(_Section):

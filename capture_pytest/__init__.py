@@ -4,9 +4,10 @@ more unless enabled.
 Why a second package beside `capture.pytest_plugin` (which holds the hooks): this module
 lives outside the `capture` package on purpose, because importing `capture` costs a few
 hundred milliseconds (pydantic, httpx), and a pytest run without capture must not pay for
-it. Only when `--capture-session` is given, or the config may turn capture on
-(`[capture] pytest` in the config file, or `CAPTURE_CAPTURE_PYTEST`), is
-`capture.pytest_plugin` imported; it reads the full config and decides. A task file
+it. Only when `--capture-session` or `--capture-mode` is given, or the config may turn
+capture on (`[capture] pytest` in the config file, or `CAPTURE_CAPTURE_PYTEST`), is
+`capture.pytest_plugin` imported, on a thread of its own while pytest starts the browser
+(`_lazy`); it reads the full config and decides. A task file
 (`test_*.task.yaml`) is recognised by its name alone; only a run that has one imports the
 task runner.
 """
@@ -21,6 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from capture_pytest import _lazy
+
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
@@ -34,6 +37,7 @@ __all__ = [
     "pytest_configure",
 ]
 
+MODES = ("on", "retain-on-failure", "on-first-retry")
 _GROUP = "capture (screenshots and observations of every Playwright step)"
 # Task files pytest collects as tests (tavern's `test_*.<kind>.yaml`); matched here, by
 # name only, so that a run without task files never imports capture.
@@ -48,6 +52,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="capture every Playwright action of every test into a thread per test "
         "[config: capture.pytest]",
+    )
+    group.addoption(
+        "--capture-mode",
+        choices=MODES,
+        help="which tests keep their captures, as --tracing's modes: on (every test), "
+        "retain-on-failure (only a failing test leaves a thread), on-first-retry (only a "
+        "test's first rerun, with pytest-rerunfailures); turns capture on "
+        "[config: capture.pytest_mode]",
     )
     group.addoption(
         "--capture-server",
@@ -95,11 +107,12 @@ def _config_says_maybe(option: Any) -> bool:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    if not (config.option.capture_session or _config_says_maybe(config.option)):
+    option = config.option
+    if not (option.capture_session or option.capture_mode or _config_says_maybe(option)):
         return
-    from capture.pytest_plugin import enable
-
-    enable(config)
+    # After every entry-point plugin: its fixture extends pytest-playwright's.
+    config.pluginmanager.register(_lazy.Lazy(config), _lazy.LAZY_PLUGIN)
+    config.pluginmanager.register(_lazy, "capture-session-browser")
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
@@ -115,9 +128,7 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
 
 def _plugin(request: pytest.FixtureRequest) -> Any:
     """The enabled capture plugin; the test fails saying how to enable it otherwise."""
-    from capture.pytest_plugin import PLUGIN_NAME  # already imported when capture is on
-
-    plugin = request.config.pluginmanager.get_plugin(PLUGIN_NAME)
+    plugin = _lazy.loaded_plugin(request.config)
     if plugin is None:
         pytest.fail(
             f"{request.fixturename} needs capture enabled: pytest --capture-session "

@@ -8,22 +8,20 @@ It writes two plain pytest-playwright test files of one test and 30 actions each
 - `shop`: the bundled demo shop (a search submitted with Enter, product pages, a form posted
   to the cart, a login and a checkout form submitted, expects): navigations and submits.
 
-and runs each in a child pytest, one process each time, alternating six ways:
+and runs each in a child pytest, one process each time, alternating six ways in one window:
 
 - `no plugin`: `-p no:capture_session` (capture not even loaded),
-- `off`: the plugin loaded but not enabled (how every run without the flag looks),
-- `tracing`: no capture, pytest-playwright's `--tracing on` (a screencast and DOM snapshots
-  of every action, written to a trace.zip): what a user would switch on instead,
-- `capture`: `--capture-session`, with the embedded store (SQLite) started by the run,
-- `screenshot only`: the same hooks, but each action is followed by nothing except one bare
-  CDP `Page.captureScreenshot` (the JPEG the recorder asks Chromium for): the cost of making
-  the test wait for a screenshot after every action (`scripts/_screenshot_only.py`).
-- `frames floor`: the least a capture that never waits for its image must do to keep its
-  images exact: a screencast, a step marker drawn after each action and a gate before the
-  next while the marked state is not drawn yet (`scripts/_frames_floor.py`), nothing else.
+- `off`: the plugin installed but not enabled (how every run without the flag looks),
+- `tracing on`: no capture, pytest-playwright's `--tracing on` (a screencast and DOM
+  snapshots of every action, written to a trace.zip): what a user would switch on instead,
+- `capture on`: `--capture-session`, with the embedded store (SQLite) the run starts,
+- `tracing retain`: `--tracing retain-on-failure` (the test passes: no trace is kept),
+- `capture retain`: `--capture-mode retain-on-failure` (the test passes: nothing is sent).
 
-It prints the median wall time of each (whole child process: Python, pytest, Chromium) and
-the ratios to `no plugin`, and the verdict `capture / tracing` (target, issue 19: <= 1.0).
+It prints the median wall time of each (the whole child process: Python, pytest, Chromium)
+and its CPU seconds (the child and everything it waited for), and the three ratios of issue
+29's Done-when: capture on / tracing on, capture retain / tracing retain (each <= 1.0) and
+off / no plugin (<= 1.02).
 Usage: scripts/bench pytest [--rounds N] [--file form|shop]
 """
 
@@ -32,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -52,10 +51,21 @@ from tests.conftest import free_port, serve_dir  # noqa: E402
 WAYS = {
     "no plugin": ["-p", "no:capture_session"],
     "off": [],
-    "tracing": ["-p", "no:capture_session", "--tracing", "on"],
-    "capture": ["--capture-session"],
-    "screenshot only": ["-p", "screenshot_only"],
-    "frames floor": ["-p", "no:capture_session", "-p", "frames_floor"],
+    "tracing on": ["-p", "no:capture_session", "--tracing", "on"],
+    "capture on": ["--capture-session"],
+    "tracing retain": ["-p", "no:capture_session", "--tracing", "retain-on-failure"],
+    "capture retain": ["--capture-mode", "retain-on-failure"],
+}
+# The Done-when's ratios: (name, numerator, denominator, target).
+RATIOS = [
+    ("capture on / tracing on", "capture on", "tracing on", 1.0),
+    ("capture retain / tracing retain", "capture retain", "tracing retain", 1.0),
+    ("off / no plugin", "off", "no plugin", 1.02),
+]
+# What each way's summary must say: it did what it is named for.
+EXPECTED = {
+    "capture on": "30 captures from 1 test, one thread per test",
+    "capture retain": "30 captures from 1 test, 0 threads kept",
 }
 
 
@@ -132,8 +142,6 @@ def write_project(folder: Path) -> None:
         "def browser_type_launch_args(browser_type_launch_args):\n"
         f"    return {{**browser_type_launch_args, **{launch!r}}}\n"
     )
-    for way in ("screenshot_only", "frames_floor"):  # the bench's own plugins
-        shutil.copy(ROOT / "scripts" / f"_{way}.py", folder / f"{way}.py")
     (folder / "pytest.ini").write_text("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
     for name, actions in FILES.items():
         lines = actions()
@@ -145,10 +153,15 @@ def write_project(folder: Path) -> None:
         )
 
 
-def run_once(folder: Path, name: str, base_url: str, way: str, env: dict[str, str]) -> float:
+def run_once(
+    folder: Path, name: str, base_url: str, way: str, env: dict[str, str]
+) -> tuple[float, float]:
+    """One child pytest: its wall time and CPU seconds (user + system, with its children)."""
     extra = WAYS[way]
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
     command += ["--base-url", base_url, "--output", str(folder / "results"), *extra]
+    shutil.rmtree(folder / "results", ignore_errors=True)
+    cpu_before = _children_cpu()
     begun = time.perf_counter()
     try:
         done = subprocess.run(
@@ -162,64 +175,79 @@ def run_once(folder: Path, name: str, base_url: str, way: str, env: dict[str, st
     except subprocess.TimeoutExpired as exc:
         raise SystemExit(f"the child pytest ({name}, {way}) hung for {exc.timeout:.0f} s") from None
     seconds = time.perf_counter() - begun
+    cpu = _children_cpu() - cpu_before
     if done.returncode != 0:
         raise SystemExit(f"the child pytest failed ({name}, {way}):\n{done.stdout}\n{done.stderr}")
-    expected = {
-        "capture": "30 captures from 1 test,",
-        "screenshot only": "30 bare screenshots",
-        "frames floor": "30 marked steps",
-    }.get(way)
+    expected = EXPECTED.get(way)
     if expected is not None and expected not in done.stdout:
-        raise SystemExit(f"the {way} run of {name} did not take 30:\n{done.stdout}")
-    if way == "tracing" and not any((folder / "results").rglob("trace.zip")):
-        raise SystemExit(f"the tracing run of {name} wrote no trace.zip:\n{done.stdout}")
-    return seconds
+        raise SystemExit(f"the {way} run of {name} did not do what it should:\n{done.stdout}")
+    traces = any((folder / "results").rglob("trace.zip"))
+    if traces != (way == "tracing on"):
+        raise SystemExit(f"the {way} run of {name} left trace.zip: {traces}\n{done.stdout}")
+    return seconds, cpu
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5, help="runs of each way (default 5)")
     parser.add_argument("--file", choices=sorted(FILES), action="append", help="default: both")
+    parser.add_argument(
+        "--way", choices=list(WAYS), action="append", help="default: all (the ratios need them)"
+    )
     args = parser.parse_args()
     names: list[str] = args.file or list(FILES)
+    chosen: list[str] = args.way or list(WAYS)
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("CAPTURE_")}
     # Nothing answers here, so every capture run starts its embedded store, as on a fresh
     # machine (and never writes into a store someone else is running on 8787).
     env["CAPTURE_SESSION_SERVER"] = f"http://127.0.0.1:{free_port()}/api/v1"
     server = serve_dir(ROOT / "tests" / "site")
-    times: dict[tuple[str, str], list[float]] = {(n, w): [] for n in names for w in WAYS}
+    times: dict[tuple[str, str], list[float]] = {(n, w): [] for n in names for w in chosen}
+    cpus: dict[tuple[str, str], list[float]] = {(n, w): [] for n in names for w in chosen}
     try:
         with serve_demo_site() as shop, tempfile.TemporaryDirectory(prefix="bench-") as tmp:
             folder = Path(tmp)
             write_project(folder)
             urls = {"form": f"http://127.0.0.1:{server.server_address[1]}", "shop": shop.url}
             for name in names:
-                run_once(folder, name, urls[name], "off", env)  # warm the disk cache
+                run_once(folder, name, urls[name], "capture on", env)  # warm caches
             for round_ in range(args.rounds):
                 for name in names:
-                    for way in WAYS:
-                        times[name, way].append(run_once(folder, name, urls[name], way, env))
+                    # Each round in another order, so no way always follows the same one.
+                    ways = chosen if round_ % 2 == 0 else chosen[::-1]
+                    for way in ways:
+                        wall, cpu = run_once(folder, name, urls[name], way, env)
+                        times[name, way].append(wall)
+                        cpus[name, way].append(cpu)
                 print(f"round {round_ + 1}/{args.rounds} done", file=sys.stderr)
     finally:
         server.shutdown()
         server.server_close()
 
-    print(f"30-action test files, {args.rounds} runs of each way, one process per run (wall time)")
-    verdicts: dict[str, float] = {}
+    print(f"30-action test files, {args.rounds} runs of each way, one process per run")
+    verdicts: dict[str, dict[str, float]] = {}
     for name in names:
-        median = {way: statistics.median(times[name, way]) for way in WAYS}
+        median = {way: statistics.median(times[name, way]) for way in chosen}
+        cpu = {way: statistics.median(cpus[name, way]) for way in chosen}
         print(f"{name}:")
         for way, value in median.items():
             runs = ", ".join(f"{t:.2f}" for t in times[name, way])
-            ratio = value / median["no plugin"]
-            print(f"  {way:<15} median {value:6.2f} s  {ratio:5.2f}x no plugin   ({runs})")
-        verdicts[name] = median["capture"] / median["tracing"]
-        print(f"  capture / tracing: {verdicts[name]:.2f}  (target <= 1.0)")
-        floor = median["frames floor"] / median["tracing"]
-        print(f"  frames floor / tracing: {floor:.2f}  (a non-blocking exact capture's least)")
+            print(f"  {way:<15} median {value:6.2f} s  cpu {cpu[way]:5.2f} s   ({runs})")
+        verdicts[name] = {}
+        for label, top, bottom, target in RATIOS:
+            if top not in median or bottom not in median:
+                continue
+            verdicts[name][label] = ratio = median[top] / median[bottom]
+            by_cpu = cpu[top] / cpu[bottom]
+            print(f"  {label}: {ratio:.3f}  (target <= {target}; cpu {by_cpu:.3f})")
     medians = {f"{n}/{w}": round(statistics.median(times[n, w]), 3) for n, w in times}
-    print(json.dumps({"median_s": medians, "capture_over_tracing": verdicts}))
+    print(json.dumps({"median_s": medians, "ratios": verdicts}))
 
 
 if __name__ == "__main__":

@@ -275,6 +275,13 @@ def test_every_action_is_one_capture_in_the_tests_thread(
         assert re.fullmatch(r"test_sign_in\[chromium\]: " + pattern, step["action"]), step
         assert step["status"] == "ok"
     assert steps[-1]["url"].endswith("/table.html")  # the page the test opened itself
+    # Each step says whether its image may show a later action, and how late it was taken;
+    # the test's last step is exact, with an image of its own.
+    for step in steps:
+        assert isinstance(step["exact"], bool), step
+        assert step["lag_ms"] is None or step["lag_ms"] >= 0, step
+    assert steps[-1]["exact"] is True
+    assert steps[-1]["image_sha256"] is not None
     assert values["capture.run"]["status"] == "passed"
     assert values["__user_part_observation"]["data"].startswith(
         f"# Step {len(steps)}: test_sign_in[chromium]: expect(page).to_have_title"
@@ -407,6 +414,8 @@ def test_a_failing_test_names_its_thread_viewer_and_screenshot(
         failed = steps_of(values)[-1]
         assert re.fullmatch(rf"{name}\[chromium\]: {last_action}", failed["action"]), failed
         assert failed["status"] == "failed"
+        assert failed["exact"] is True  # the failing state, not a frame that may lag
+        assert failed["image_sha256"] is not None
         assert values["capture.run"]["status"] == "failed"
     # The assertion's reason is stored with the failing step (the timeout of the expect, and
     # pytest's assertion message).
@@ -458,6 +467,113 @@ def test_a_rerun_keeps_the_failed_attempt_in_its_own_thread(
     passed = thread_values(store_server.base_url, second)
     assert values_status(passed) == ("passed", "ok")
     assert "Sign in" in steps_of(passed)[-1]["action"]
+
+
+@in_child_chromium
+def test_the_first_test_is_captured_when_a_conftest_replaces_the_launch_arguments(
+    child: pytest.Pytester, site: Site, store_server: RunningStore
+) -> None:
+    """capture loads while the browser starts and is waited for in the launch arguments it
+    extends; a `conftest.py` fixture that replaces them outright (never asking for capture's)
+    still gets every action of the first test captured."""
+    child.makeconftest(
+        """
+import pytest
+from launch import LAUNCH
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args():
+    return dict(LAUNCH)
+"""
+    )
+    child.makepyfile(test_title=TITLE)
+    result = run_captured(child, site.origin, store_server.base_url)
+    result.assert_outcomes(passed=1)
+    values = thread_values(store_server.base_url, "test_title.py::test_title[chromium]")
+    assert [step["action"] for step in steps_of(values)] == [
+        "test_title[chromium]: page.goto('/table.html')"
+    ]
+
+
+# One test that passes and one that fails, both after a few actions with a password typed.
+MIXED = f"""
+from playwright.sync_api import Page, expect
+
+
+def test_passes(page: Page) -> None:
+    page.goto("/login.html")
+    page.get_by_label("Username").fill("ada")
+    page.get_by_label("Password", exact=True).fill("{PASSWORD}")
+    expect(page.get_by_role("heading")).to_have_text("Sign in")
+
+
+def test_fails(page: Page) -> None:
+    page.goto("/login.html")
+    page.get_by_label("Username").fill("grace")
+    page.get_by_label("Password", exact=True).fill("{PASSWORD}")
+    expect(page.get_by_role("heading")).to_have_text("Welcome back", timeout=500)
+"""
+
+
+@in_child_chromium
+def test_retain_on_failure_keeps_only_a_failing_tests_thread(
+    child: pytest.Pytester, site: Site, sqlite_store_server: RunningStore, tmp_path: Path
+) -> None:
+    """`--capture-mode retain-on-failure`: a passing test's captures never leave the child
+    process (the store's file never saw its thread id), a failing test's thread has every
+    step, in order, and its screenshots' history."""
+    child.makepyfile(test_mixed=MIXED)
+    base = sqlite_store_server.base_url
+    result = run_child(
+        child, site.origin, "--capture-mode", "retain-on-failure", "--capture-server", base
+    )
+    result.assert_outcomes(passed=1, failed=1)
+    output = "\n".join(result.outlines)
+    assert "8 captures from 2 tests, 1 thread kept: failing tests only (retain-on-failure)" in (
+        output
+    )
+    sessions = httpx.get(f"{base}/sessions", timeout=10).json()
+    assert [s["thread_id"] for s in sessions] == ["test_mixed.py::test_fails[chromium]"]
+    stored = b"".join(p.read_bytes() for p in tmp_path.glob("store.db*"))
+    assert b"test_fails" in stored
+    assert b"test_passes" not in stored  # not even written and deleted: never sent
+
+    values = thread_values(base, "test_mixed.py::test_fails[chromium]")
+    steps = steps_of(values)
+    assert [step["step"] for step in steps] == [1, 2, 3, 4]
+    assert steps[-1]["status"] == "failed"
+    assert values["capture.run"]["status"] == "failed"
+    shots = httpx.get(
+        f"{base}/sessions/{quote_segment('test_mixed.py::test_fails[chromium]')}/history",
+        params={"key": "__user_part_screenshot"},
+        timeout=10,
+    ).json()["history"]
+    assert len(shots) >= 2  # the held writes were each sent, not only the last per key
+    assert PASSWORD.encode() not in stored
+
+
+@in_child_chromium
+def test_on_first_retry_captures_only_the_first_rerun(
+    child: pytest.Pytester, site: Site, store_server: RunningStore
+) -> None:
+    """`capture.pytest_mode = "on-first-retry"` in the config: a test that passes at once
+    and the flaky test's first attempt are not captured; its first rerun is."""
+    (child.path / "playwright.config.toml").write_text(
+        '[capture]\npytest = true\npytest_mode = "on-first-retry"\n'
+    )
+    child.makepyfile(test_flaky=FLAKY, test_plain=TITLE)
+    result = run_child(
+        child, site.origin, "--capture-server", store_server.base_url, "--reruns", "1"
+    )
+    assert result.parseoutcomes() == {"passed": 2, "rerun": 1}
+    assert "2 captures from 1 rerun, one thread per first rerun (on-first-retry)" in (
+        "\n".join(result.outlines)
+    )
+    sessions = httpx.get(f"{store_server.base_url}/sessions", timeout=10).json()
+    rerun = "test_flaky.py::test_flaky[chromium]-retry1"
+    assert [s["thread_id"] for s in sessions] == [rerun]
+    assert values_status(thread_values(store_server.base_url, rerun)) == ("passed", "ok")
 
 
 def values_status(values: dict[str, Any]) -> tuple[str, str]:

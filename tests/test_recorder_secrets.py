@@ -157,13 +157,26 @@ async def test_a_secret_var_typed_into_a_plain_field_is_masked_wherever_shown(
         await context.close()
 
 
+async def capture_now(recorder: Recorder, how: str, action: str) -> None:
+    """One capture, exact (`Recorder.capture`) or from a frame that may lag (pytest's
+    intermediate steps: `capture_soon`, concluded when the recorder closes)."""
+    if how == "exact":
+        await recorder.capture(action)
+    else:
+        await recorder.capture_soon(action)
+
+
+CAPTURES = pytest.mark.parametrize("how", ["exact", "frame"])
+
+
 @on_module_loop
+@CAPTURES
 async def test_configured_secrets_and_values_typed_into_sensitive_fields_are_masked(
-    site: Site, chromium: Browser, store_server: RunningStore
+    site: Site, chromium: Browser, store_server: RunningStore, how: str
 ) -> None:
     """A configured secret typed into a plain field, and a password typed into a password
     field, both echoed on the page and in two frames: masked in the very capture that
-    first sees the password (the frames are read again with it)."""
+    first sees the password (the frames are read again with it), exact or from a frame."""
     context = await chromium.new_context(viewport={"width": 1000, "height": 600})
     page = await context.new_page()
     config = CaptureConfig.model_validate({"secrets": [API_KEY], "time_box": TIME_BOX})
@@ -180,7 +193,7 @@ async def test_configured_secrets_and_values_typed_into_sensitive_fields_are_mas
             AsyncSessionClient(store_server.base_url) as client,
             Recorder(page, client, "typed", config=config) as recorder,
         ):
-            await recorder.capture("saved")
+            await capture_now(recorder, how, "saved")
         stored = await values(store_server.base_url, "typed")
         places = [
             *await key_places(page),
@@ -258,5 +271,51 @@ async def test_a_mark_for_a_known_secret_comes_off_when_the_secret_is_gone(
         assert await page.locator("#own[data-capture-redact]").count() == 1
         state = await read_page_state(page)
         assert "- text: Log in as tula" in state.outline
+    finally:
+        await context.close()
+
+
+# A password field the page moves away the moment capture hides its caret, i.e. after the
+# sensitive fields were located and before the screenshot's frame is drawn; it stays there.
+MOVING_FIELD = """
+<input id="pw" type="password" value="Moving-Secret-0042" autofocus
+  style="position:absolute; left:40px; top:40px; width:360px; height:80px;
+         background:#f00; border:0; font:40px monospace">
+<script>
+  const pw = document.getElementById("pw");
+  let moved = false;
+  new MutationObserver(() => {
+    if (!moved) { moved = true; pw.style.top = "360px"; }
+  }).observe(pw, {attributes: true, attributeFilter: ["style"]});
+  pw.focus();
+</script>
+"""
+
+
+@on_module_loop
+async def test_a_frame_is_masked_where_the_fields_were_before_and_after_it(
+    chromium: Browser, store_server: RunningStore
+) -> None:
+    """A frame taken while the page may change (pytest's intermediate steps): the field
+    moved between the first look and the frame, so the masks of the first look alone would
+    leave it bare; the second look, after the frame, masks where it went."""
+    context = await chromium.new_context(viewport={"width": 1000, "height": 600})
+    page = await context.new_page()
+    config = CaptureConfig.model_validate({"time_box": TIME_BOX})
+    try:
+        await page.set_content(MOVING_FIELD)
+        async with (
+            AsyncSessionClient(store_server.base_url) as client,
+            Recorder(page, client, "moving", config=config) as recorder,
+        ):
+            await recorder.capture_soon("typed")
+        assert await page.evaluate("document.getElementById('pw').style.top") == "360px"
+        stored = await values(store_server.base_url, "moving")
+        record = stored["capture.step.000001"]
+        assert record["exact"] is True  # no action came after it
+        assert isinstance(record["lag_ms"], int)
+        assert any("before and after" in note for note in record["notes"]), record
+        place = await _box_place(page, "moved password field", "#pw")
+        assert await leaks(page, stored_image(stored), [place]) == {}
     finally:
         await context.close()

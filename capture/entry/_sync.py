@@ -49,11 +49,15 @@ class _StoreThread:
         assert self._resolved is not None
         return self._resolved
 
-    def stop(self) -> None:
-        """Stop an embedded store (a reachable one is left alone) and wait for it."""
+    def let_go(self) -> None:
+        """Tell an embedded store to stop (a reachable one is left alone); do not wait."""
         if self._loop is not None and self._stop is not None:
             with contextlib.suppress(RuntimeError):  # the loop has ended already
                 self._loop.call_soon_threadsafe(self._stop.set)
+
+    def stop(self) -> None:
+        """Stop an embedded store (a reachable one is left alone) and wait for it."""
+        self.let_go()
         self._thread.join(timeout=30)
 
     def _run(self) -> None:
@@ -81,6 +85,7 @@ class SyncCapture:
     store: ResolvedStore
     client: SessionClient
     say: Callable[[str], None]
+    _holder: _StoreThread | None = None
     _recorders: list[SyncRecorder] = field(default_factory=list)
     _async_clients: dict[int, AsyncSessionClient] = field(default_factory=dict)
 
@@ -88,6 +93,15 @@ class SyncCapture:
     def base_url(self) -> str:
         """The base URL of the store the captures go to."""
         return self.store.base_url
+
+    def store_done(self) -> None:
+        """Nothing more will be written: an embedded store starts stopping now, while the
+        caller does other things (pytest tears the browser down), not when the capture
+        closes. Recorders still open are closed first."""
+        for recorder in list(self._recorders):
+            self.close_recorder(recorder)
+        if self._holder is not None:
+            self._holder.let_go()
 
     def recorder(self, page: SyncPage, thread: str) -> SyncRecorder:
         """A recorder of a sync-API `page` into `thread`, closed (bounded) with the capture."""
@@ -142,7 +156,7 @@ def open_capture_sync(
     try:
         resolved = holder.start()
         with SessionClient.from_config(config.session, base_url=resolved.base_url) as client:
-            capture = SyncCapture(config, resolved, client, say)
+            capture = SyncCapture(config, resolved, client, say, holder)
             try:
                 yield capture
             finally:

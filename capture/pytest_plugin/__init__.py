@@ -8,6 +8,6 @@ capture is enabled (`--capture-session` or `[capture] pytest = true`).
 """
 
 from capture.pytest_plugin._names import thread_id_for, viewer_url
-from capture.pytest_plugin._plugin import PLUGIN_NAME, CapturePlugin, enable
+from capture.pytest_plugin._plugin import PLUGIN_NAME, CapturePlugin, prepare
 
-__all__ = ["PLUGIN_NAME", "CapturePlugin", "enable", "thread_id_for", "viewer_url"]
+__all__ = ["PLUGIN_NAME", "CapturePlugin", "prepare", "thread_id_for", "viewer_url"]

@@ -3,10 +3,10 @@
 Setup may reuse a system Chromium instead of downloading Playwright's; `capture run` finds
 it (`capture.browser.find_browser`), but pytest-playwright only knows Playwright's own and
 fails with "Executable doesn't exist … playwright install". So, when Playwright's Chromium
-is missing, this plugin module hands pytest-playwright capture's browser and launch flags
-through its `browser_type_launch_args` fixture. It is registered after every entry-point
-plugin (pytest-playwright's fixture is the one it extends), and a `conftest.py` fixture of
-the same name overrides it: a user's own launch arguments still win.
+is missing, capture hands pytest-playwright capture's browser and launch flags through its
+`browser_type_launch_args` fixture (declared in `capture_pytest`, registered after every
+entry-point plugin, so that it extends pytest-playwright's); a `conftest.py` fixture of the
+same name overrides it: a user's own launch arguments still win.
 """
 
 from __future__ import annotations
@@ -18,11 +18,8 @@ import pytest
 from capture.browser import find_browser, launch_args, playwright_has_chromium
 from capture.config import BrowserConfig
 from capture.errors import BrowserError
-from capture.pytest_plugin._names import PLUGIN_NAME
 
-__all__ = ["BROWSER_PLUGIN", "browser_type_launch_args", "capture_browser"]
-
-BROWSER_PLUGIN = "capture-session-browser"
+__all__ = ["capture_browser", "with_capture_browser"]
 
 
 def capture_browser(config: BrowserConfig, *, headless: bool) -> str | BrowserError | None:
@@ -37,21 +34,21 @@ def capture_browser(config: BrowserConfig, *, headless: bool) -> str | BrowserEr
         return exc
 
 
-@pytest.fixture(scope="session")
-def browser_type_launch_args(
-    browser_type_launch_args: dict[str, Any], pytestconfig: pytest.Config
+def with_capture_browser(
+    chosen: dict[str, Any],
+    browser: str | BrowserError | None,
+    config: BrowserConfig,
+    pconfig: pytest.Config,
 ) -> dict[str, Any]:
-    """pytest-playwright's launch arguments, with capture's Chromium when it needs one."""
-    plugin = pytestconfig.pluginmanager.get_plugin(PLUGIN_NAME)
-    browsers = pytestconfig.getoption("browser", None) or ["chromium"]
-    chosen = browser_type_launch_args
+    """pytest-playwright's launch arguments `chosen`, with capture's Chromium `browser` when
+    it needs one and nobody chose another."""
+    browsers = pconfig.getoption("browser", None) or ["chromium"]
     if (
-        plugin is None
-        or not isinstance(plugin.browser, str)
+        not isinstance(browser, str)
         or browsers != ["chromium"]
         or "executable_path" in chosen
         or chosen.get("channel")
     ):
         return chosen
-    flags = launch_args([*chosen.get("args", []), *plugin.config.browser.args])
-    return {**chosen, "executable_path": plugin.browser, "args": flags}
+    flags = launch_args([*chosen.get("args", []), *config.args])
+    return {**chosen, "executable_path": browser, "args": flags}

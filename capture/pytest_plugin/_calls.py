@@ -119,9 +119,11 @@ class Call:
 
 
 class StepHook(Protocol):
-    """Told about every hooked call once it returned or raised (`error`)."""
+    """Told when a hooked call begins, and once it returned or raised (`error`)."""
 
     busy: bool
+
+    def began(self) -> None: ...
 
     def after_sync(self, call: Call, error: BaseException | None) -> None: ...
 
@@ -191,6 +193,7 @@ def _sync_wrapper(kind: str, name: str, original: Callable[..., Any]) -> Callabl
         if hook is None or hook.busy:
             return original(self, *args, **kwargs)
         call = Call(kind, name, self, args, kwargs)
+        hook.began()
         try:
             result = original(self, *args, **kwargs)
         except Exception as exc:
@@ -212,6 +215,7 @@ def _async_wrapper(
         if hook is None or hook.busy:
             return await original(self, *args, **kwargs)
         call = Call(kind, name, self, args, kwargs)
+        hook.began()
         try:
             result = await original(self, *args, **kwargs)
         except Exception as exc:

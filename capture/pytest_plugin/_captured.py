@@ -49,6 +49,7 @@ class Placement:
     base_url: str
     folder: Path
     write_steps: bool  # --capture-out: every step; otherwise only a failing test's last
+    retain: bool = False  # retain-on-failure: only a failing test's captures leave the process
 
 
 def _secret_values(value: Any) -> Iterator[str]:
@@ -103,6 +104,7 @@ class CapturedTest:
     _pages: list[Any] = field(default_factory=list)
     _loop: asyncio.AbstractEventLoop | None = None
     finished: bool = False
+    kept: bool = False  # retain-on-failure: the failing test's captures were sent
     counted: bool = False  # its counts went out with a report
     _failure: BaseException | None = None  # the error an action's capture already showed
 
@@ -123,12 +125,29 @@ class CapturedTest:
         """A fresh thread and folder for this test (a re-run replaces the last run's).
 
         A store that went away does not fail the test (the captures' writes are dropped
-        and counted); the report says the thread was not cleared."""
+        and counted); the report says the thread was not cleared. Under retain-on-failure
+        the store hears of the test only if it fails (`_settle`)."""
+        if not self.place.retain:
+            self._clear()
+        shutil.rmtree(self.place.folder, ignore_errors=True)
+
+    def _clear(self) -> None:
         try:
             self.capture.client.clear_session(self.place.thread_id)
         except SessionStoreError as exc:
             self.notes.append(f"the thread was not cleared: {exc}")
-        shutil.rmtree(self.place.folder, ignore_errors=True)
+
+    def _settle(self, recorder: SyncRecorder | Recorder, failed: bool) -> None:
+        """retain-on-failure, once the test's last write is held: a failing test's thread
+        is replaced by its captures; a passing test's never leave the process."""
+        if not self.place.retain:
+            return
+        if failed:
+            self._clear()
+            recorder.release_writes()
+            self.kept = True
+        else:
+            recorder.discard_writes()
 
     def start_page(self, page: Any) -> None:
         """The test's `page` fixture, captured on failure even before any action. A sync
@@ -141,7 +160,13 @@ class CapturedTest:
 
     # -- StepHook --------------------------------------------------------------------------
 
+    def began(self) -> None:
+        """An action starts: a background capture whose frame comes later is not exact."""
+        for recorder in self._recorders():
+            recorder.action_began()
+
     def after_sync(self, call: Call, error: BaseException | None) -> None:
+        """A step's capture: in the background (it may lag) unless the action failed."""
         page = self._page_of(call, SyncPage)
         if page is None:
             return
@@ -150,8 +175,11 @@ class CapturedTest:
             hide = error is not None or self._sensitive_sync(call, page)
             recorder = self.sync_recorder(page)
             self._remember(recorder, call, hide, error)
-            result = recorder.capture(self._action(call, hide), **self._status(call, error))
-            self._done(result)
+            action = self._action(call, hide)
+            if error is None:
+                recorder.capture_soon(action, then=self._done)
+            else:
+                self._done(recorder.capture(action, **self._failed(call, error)))
         finally:
             self.busy = False
 
@@ -164,8 +192,11 @@ class CapturedTest:
             hide = error is not None or await self._sensitive_async(call, page)
             recorder = await self._async_recorder(page)
             self._remember(recorder, call, hide, error)
-            result = await recorder.capture(self._action(call, hide), **self._status(call, error))
-            self._done(result)
+            action = self._action(call, hide)
+            if error is None:
+                await recorder.capture_soon(action, then=self._done)
+            else:
+                self._done(await recorder.capture(action, **self._failed(call, error)))
         finally:
             self.busy = False
 
@@ -190,13 +221,18 @@ class CapturedTest:
             self.busy = False
         if failed and not self.place.write_steps and self.last is not None:
             self._write(self.last)
+        if self.place.retain and not failed:
+            shutil.rmtree(self.place.folder, ignore_errors=True)  # --capture-out's files too
 
     def _finish_sync(self, status: str, failure: str | None) -> None:
         if failure is not None and isinstance(self.current, SyncPage):
             recorder = self.sync_recorder(self.current)
             self._done(recorder.capture(self._action(None), status="failed", error=failure))
         if self.sync is not None:
+            if (last := self.sync.make_last_exact()) is not None:
+                self._done(last)
             self.sync.finish_run(status)
+            self._settle(self.sync, status == "failed")
             self.capture.close_recorder(self.sync)
 
     def _finish_async(self, status: str, failure: str | None) -> None:
@@ -213,7 +249,10 @@ class CapturedTest:
                     await recorder.capture(self._action(None), status="failed", error=failure)
                 )
             if self.asynchronous is not None:
+                if (last := await self.asynchronous.make_last_exact()) is not None:
+                    self._done(last)
                 await self.asynchronous.finish_run(status)
+                self._settle(self.asynchronous, status == "failed")
                 await self.capture.close_async_recorder(self.asynchronous)
 
         loop.run_until_complete(finish())
@@ -279,6 +318,8 @@ class CapturedTest:
         """The test's recorder on the sync API, following `page` (made on first use)."""
         if self.sync is None:
             self.sync = self.capture.recorder(page, self.place.thread_id)
+            if self.place.retain:
+                self.sync.hold_writes()
             self.sync.start_run(self.place.node_id, source="pytest")
         elif self.sync.page is not page:
             self.sync.page = page
@@ -302,6 +343,8 @@ class CapturedTest:
         if self.asynchronous is None:
             self._loop = asyncio.get_running_loop()
             self.asynchronous = self.capture.async_recorder(page, self.place.thread_id)
+            if self.place.retain:
+                self.asynchronous.hold_writes()
             await self.asynchronous.start_run(self.place.node_id, source="pytest")
         elif self.asynchronous.page is not page:
             self.asynchronous.page = page
@@ -321,9 +364,7 @@ class CapturedTest:
         what = describe_call(call, hide_value=hide) if call is not None else "test failed"
         return f"{self.place.name}: {what}"
 
-    def _status(self, call: Call, error: BaseException | None) -> dict[str, Any]:
-        if error is None:
-            return {"status": "ok"}
+    def _failed(self, call: Call, error: BaseException) -> dict[str, Any]:
         return {"status": "failed", "error": _error_line(call, error)}
 
     def _done(self, result: CaptureResult) -> None:

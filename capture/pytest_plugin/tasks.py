@@ -28,12 +28,12 @@ from capture.entry import Capture, StoreChoice, door_config, open_capture, store
 from capture.errors import CaptureError
 from capture.pytest_plugin._names import thread_id_for, viewer_url
 from capture.pytest_plugin._plugin import PLUGIN_NAME as CAPTURE_PLUGIN
-from capture.pytest_plugin._plugin import REPORT_COUNTS, usage_errors
+from capture.pytest_plugin._plugin import REPORT_COUNTS, TASK_ITEMS, usage_errors
 from capture.tasks import RunResult, TaskFile, load_task, run_task
 
 __all__ = ["TaskFileCollector", "TaskItem", "TaskItems"]
 
-PLUGIN_NAME = "capture-task-items"
+PLUGIN_NAME = TASK_ITEMS
 T = TypeVar("T")
 
 
@@ -71,9 +71,10 @@ class TaskItems:
     def config(self) -> tuple[Config, StoreChoice]:
         """The config and store choice: the capture plugin's store when it is on."""
         option = self._pconfig.option
+        # Registered once capture loaded, which a test's setup waits for (`capture_pytest`).
         enabled = self._pconfig.pluginmanager.get_plugin(CAPTURE_PLUGIN)
         if enabled is not None:
-            base_url = enabled._open().base_url
+            base_url = enabled.open().base_url
             config = enabled.config.model_copy(
                 update={"session": enabled.config.session.model_copy(update={"server": base_url})}
             )

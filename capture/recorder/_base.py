@@ -10,6 +10,7 @@ from capture.config import CaptureConfig
 from capture.recorder._core import RecorderCore
 from capture.recorder._image import EncodedImage
 from capture.recorder._io import PageIO
+from capture.recorder._lagging import Sampler
 from capture.recorder._upload import RecorderStats, UploaderBase, Write
 from capture.recorder.observe import PageEvents
 from capture.session import BaseSessionClient
@@ -53,6 +54,7 @@ class RecorderBase(Generic[PageT, ClientT, UploaderT]):
         self._pages = [page]
         self._events = PageEvents(page)
         self._io = PageIO(self.config)
+        self._sampler = Sampler(self._io, self._core, self._queue)
 
     @property
     def page(self) -> PageT:
@@ -91,6 +93,24 @@ class RecorderBase(Generic[PageT, ClientT, UploaderT]):
         write = self._core.glance_write(step, image)
         if write is not None:
             self._queue([write])
+
+    def action_began(self) -> None:
+        """The caller's next action starts now: a background capture (`capture_soon`) whose
+        frame comes later is not exact."""
+        self._sampler.began()
+
+    def hold_writes(self) -> None:
+        """Keep this recorder's writes in memory, unsent, until `release_writes` (send them
+        all, in order) or `discard_writes` (they never leave the process)."""
+        self._uploader.hold()
+
+    def release_writes(self) -> None:
+        """Send the held writes, every one in order, and send later writes as they come."""
+        self._uploader.release()
+
+    def discard_writes(self) -> int:
+        """Forget the held writes; returns how many there were."""
+        return self._uploader.discard()
 
     def _queue(self, writes: list[Write]) -> None:
         for write in writes:

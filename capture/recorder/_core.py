@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -75,6 +76,13 @@ class StepInput:
     located: bool = False  # the sensitive fields were located (a screenshot was allowed)
     notes: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    # Monotonic seconds: when the step's action ended (its capture was asked for), when its
+    # screenshot came back, and when the test's next action began (None: not yet).
+    ended: float = field(default_factory=time.monotonic)
+    shot_at: float | None = None
+    next_began: float | None = None
+    exact: bool = True  # no later action can show in the image (see `_lagging`)
+    masks_unsure: bool = False  # a background image dropped: its masks were not current
 
 
 @dataclass
@@ -135,14 +143,23 @@ class RecorderCore:
     # -- before I/O ------------------------------------------------------------------------
 
     def begin(
-        self, action: str, status: str, error: str | None, url: str, events: EventsSnapshot
+        self,
+        action: str,
+        status: str,
+        error: str | None,
+        url: str,
+        events: EventsSnapshot,
+        *,
+        redo: int | None = None,
     ) -> StepInput:
-        """Number the next step and start collecting what the face reads for it."""
-        self.step += 1
-        self.stats.captures += 1
-        self.failed += status == "failed"
+        """Number the next step (or take step `redo` again) and start collecting what the
+        face reads for it."""
+        if redo is None:
+            self.step += 1
+            self.stats.captures += 1
+            self.failed += status == "failed"
         return StepInput(
-            step=self.step,
+            step=self.step if redo is None else redo,
             action=action,
             status=status,
             error=error,
@@ -240,7 +257,8 @@ class RecorderCore:
         cfg = self.config
         now = self.clock()
         if got.image is None:
-            got.notes.append(self.kept_note(located=got.located))
+            got.exact = False
+            got.notes.append(self.kept_note(located=got.located, dropped=got.masks_unsure))
         if got.state is None:
             got.notes.append("outline not ready within the time box; left out this time")
         else:
@@ -305,6 +323,8 @@ class RecorderCore:
             notes=got.notes,
             scrub=self.scrub,
             masks=got.image.boxes if got.image is not None else (),
+            exact=got.exact,
+            lag=None if got.shot_at is None else got.shot_at - got.ended,
         )
         writes.append(Write(step_key(got.step), record, _expiry(now, cfg.record_expiry)))
         if got.status == "failed" and self._run is not None:
@@ -326,6 +346,46 @@ class RecorderCore:
             image=got.image,
         )
         return result, writes
+
+    def record_only(self, got: StepInput, taken_with: int) -> tuple[CaptureResult, list[Write]]:
+        """A step whose image and outline are a later step's (`_lagging`): its record only,
+        never exact; that step's capture stores the image and the observation."""
+        note = f"image and outline taken with step {taken_with}"
+        got.notes.append(note)
+        lag = None if got.shot_at is None else got.shot_at - got.ended
+        record = step_record(
+            step=got.step,
+            action=got.action,
+            url=got.url,
+            title="",
+            time=got.started,
+            status=got.status,
+            error=got.error,
+            changed=True,
+            image_hash=None,
+            outline_hash=None,
+            image_bytes=0,
+            observation_chars=0,
+            timings={},
+            notes=got.notes,
+            scrub=self.scrub,
+            exact=False,
+            lag=lag,
+        )
+        write = Write(step_key(got.step), record, _expiry(self.clock(), self.config.record_expiry))
+        text = f"# Step {got.step}: {self.scrub(got.action)}\n({note})"
+        result = CaptureResult(
+            step=got.step,
+            action=got.action,
+            changed=True,
+            stored=[write.key],
+            image_bytes=0,
+            observation=text,
+            timings={},
+            notes=list(got.notes),
+            image=got.image,
+        )
+        return result, [write]
 
     def _stored_step(self) -> int:
         return self._stored.step if self._stored is not None else 0
@@ -353,15 +413,21 @@ class RecorderCore:
         value = self._image_value(image.data, image.mime_type, step)
         return Write(user_part_key(cfg.screenshot_key), value, expiry, done)
 
-    def kept_note(self, *, located: bool) -> str:
+    def kept_note(self, *, located: bool, dropped: bool = False) -> str:
         """The note for a step without a new image: why, and which image the agent sees.
 
         `located` False: the sensitive fields could not be located in time, and an image
-        that might show a secret is never taken.
+        that might show a secret is never taken. `dropped`: a background image whose masks
+        could not be shown current (see `_lagging`).
         """
         kept = self._stored_step()
         where = f"the stored image is from step {kept}" if kept else "no image stored yet"
-        why = "not ready in time" if located else "skipped (sensitive fields not located in time)"
+        if dropped:
+            why = "dropped (the masks of its frame could not be shown current)"
+        elif located:
+            why = "not ready in time"
+        else:
+            why = "skipped (sensitive fields not located in time)"
         return f"screenshot {why}: {where}"
 
     # -- the run record --------------------------------------------------------------------

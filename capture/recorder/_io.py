@@ -61,8 +61,14 @@ class PageIO:
         self._background: set[asyncio.Future[Any]] = set()
         self._clicks_page: Any = None
 
-    async def read(self, page: Any, core: RecorderCore, got: StepInput) -> None:
-        """Fill `got` with this step's image and page state, within the time box."""
+    async def read(
+        self, page: Any, core: RecorderCore, got: StepInput, *, lagging: bool = False
+    ) -> None:
+        """Fill `got` with this step's image and page state, within the time box.
+
+        `lagging`: the test goes on meanwhile (`_lagging`), so the fields may move while the
+        frame is drawn: they are located again once it is back, and the image masks both
+        places, or is dropped when the second look fails."""
         cfg = self.config
         loop = asyncio.get_running_loop()
         begun = loop.time()
@@ -92,10 +98,15 @@ class PageIO:
             rects, values = sensitive
             core.add_secrets(*values)
             shot = await self._within(shot_part, deadline, "screenshot", got)
+            masks: Sequence[Rect] | None = rects
             if shot is not None:
+                got.shot_at = time.monotonic()
+                if lagging:
+                    masks = await self._masks_after(page, core, got, rects, deadline)
+            if shot is not None and masks is not None:
                 got.image = await self._within(
                     self._part(
-                        asyncio.to_thread(core.encode, shot, rects, got.step), "encode", got
+                        asyncio.to_thread(core.encode, shot, masks, got.step), "encode", got
                     ),
                     deadline,
                     "encode",
@@ -103,6 +114,31 @@ class PageIO:
                 )
         got.state = await self._within(state_part, deadline, "outline", got)
         got.timings["total"] = loop.time() - begun
+
+    async def _masks_after(
+        self,
+        page: Any,
+        core: RecorderCore,
+        got: StepInput,
+        before: Sequence[Rect],
+        deadline: float,
+    ) -> list[Rect] | None:
+        """The masks of a frame the test may have changed the page around: the places read
+        before it, and those read after it; None (the frame is dropped) without the second."""
+        read = read_sensitive(
+            page, redact_selectors=self.config.redact_selectors, secrets=core.scrub.secrets
+        )
+        part = self._part(read, "sensitive_after", got)
+        after = await self._within(part, deadline, "sensitive (after the frame)", got)
+        if after is None:
+            got.masks_unsure = True
+            return None
+        rects, values = after
+        core.add_secrets(*values)
+        if list(rects) == list(before):
+            return list(before)
+        got.notes.append("fields moved around its frame: masked where they were before and after")
+        return [*before, *rects]
 
     async def close(self) -> None:
         """Let background work (a caret restore) finish briefly; detach the CDP session."""

@@ -17,6 +17,7 @@ from playwright.async_api import Page
 from capture._lifecycle import AsyncClosing
 from capture.recorder._base import RecorderBase
 from capture.recorder._core import CaptureResult
+from capture.recorder._lagging import OnResult
 from capture.recorder._upload import AsyncUploader
 from capture.session import AsyncSessionClient
 
@@ -41,11 +42,28 @@ class Recorder(RecorderBase[Page, AsyncSessionClient, AsyncUploader], AsyncClosi
         """Capture the page now; returns within the time box, uploads in the background."""
         self._raise_if_strict()
         core = self._core
+        await self._sampler.settle()  # the background steps come first
         got = core.begin(action, status, error, self._page.url, self._events.drain())
         await self._io.read(self._page, core, got)
         result, writes = core.conclude(got)
         self._queue(writes)
         return result
+
+    async def capture_soon(
+        self, action: str = "", *, status: str = "ok", then: OnResult | None = None
+    ) -> int:
+        """Number this step and capture it in the background, while the caller goes on:
+        its image may lag (a pytest suite's intermediate steps, see `_lagging`); `then` gets
+        the result. Returns the step number."""
+        self._raise_if_strict()
+        got = self._core.begin(action, status, None, self._page.url, self._events.drain())
+        await self._sampler.add(lambda: self._page, got, then)
+        return got.step
+
+    async def make_last_exact(self) -> CaptureResult | None:
+        """Take the last step again, exactly, when `capture_soon` took it and a later
+        action may show in its image; None when it is exact already."""
+        return await self._sampler.redo(self._page, self._events.drain())
 
     async def start_run(self, name: str, **info: Any) -> None:
         """Write the run record (status "running")."""
@@ -68,6 +86,7 @@ class Recorder(RecorderBase[Page, AsyncSessionClient, AsyncUploader], AsyncClosi
     async def close(self, within: float | None = None) -> None:
         """Drain the queue (at most `within` seconds, then the rest counts as dropped) and
         stop the upload worker; the page and client stay open."""
+        await self._sampler.drain()
         await self._uploader.close(within)
         await self._io.close()
         self._detach_events()

@@ -62,12 +62,15 @@ def step_record(
     notes: list[str],
     scrub: Callable[[str], str],
     masks: Sequence[tuple[int, int, int, int]] = (),
+    exact: bool = True,
+    lag: float | None = None,
 ) -> dict[str, Any]:
     """The record of one step, scrubbed, its texts cut until it encodes under 1 KB.
 
     `masks` are the boxes blacked out in the image, (left, top, right, bottom) in image
     pixels; the record lists them as [x, y, width, height] (the first few), so the viewer
-    can outline them."""
+    can outline them. `exact`: no later action can show in its image; `lag`: seconds from
+    the end of its action to its screenshot (`lag_ms`, None without an image of its own)."""
     texts = {"action": action, "url": url, "title": title, "error": error}
     boxes = [[left, top, right - left, bottom - top] for left, top, right, bottom in masks]
     for shrink in (1.0, 0.5, 0.25, 0.1):
@@ -84,6 +87,8 @@ def step_record(
             "image_sha256": image_hash,
             "outline_sha256": outline_hash,
             "image_bytes": image_bytes,
+            "exact": exact,
+            "lag_ms": None if lag is None else round(lag * 1000),
             "observation_chars": observation_chars,
             "timings_ms": {name: round(value * 1000, 1) for name, value in timings.items()},
             "notes": [_cut(scrub(note), max(8, int(80 * shrink))) for note in notes[:4]],

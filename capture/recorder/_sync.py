@@ -18,6 +18,7 @@ from capture._lifecycle import Closing
 from capture.browser import impl_of, run_sync
 from capture.recorder._base import RecorderBase
 from capture.recorder._core import CaptureResult
+from capture.recorder._lagging import OnResult
 from capture.recorder._upload import SyncUploader
 from capture.session import SessionClient
 
@@ -40,11 +41,31 @@ class SyncRecorder(RecorderBase[Page, SessionClient, SyncUploader], Closing):
         """Capture the page now; returns within the time box, uploads in the background."""
         self._raise_if_strict()
         core, page = self._core, self._page
+        run_sync(page, self._sampler.settle())  # the background steps come first
         got = core.begin(action, status, error, page.url, self._events.drain())
         run_sync(page, self._io.read(impl_of(page), core, got))
         result, writes = core.conclude(got)
         self._queue(writes)
         return result
+
+    def capture_soon(
+        self, action: str = "", *, status: str = "ok", then: OnResult | None = None
+    ) -> int:
+        """Number this step and capture it in the background, while the caller goes on:
+        its image may lag (a pytest suite's intermediate steps, see `_lagging`); `then` gets
+        the result. Returns the step number."""
+        self._raise_if_strict()
+        page = self._page
+        got = self._core.begin(action, status, None, page.url, self._events.drain())
+        run_sync(page, self._sampler.add(lambda: impl_of(self._page), got, then))
+        return got.step
+
+    def make_last_exact(self) -> CaptureResult | None:
+        """Take the last step again, exactly, when `capture_soon` took it and a later
+        action may show in its image; None when it is exact already."""
+        page = self._page
+        redo = self._sampler.redo(impl_of(page), self._events.drain())
+        return run_sync(page, redo)
 
     def start_run(self, name: str, **info: Any) -> None:
         """Write the run record (status "running")."""
@@ -63,6 +84,8 @@ class SyncRecorder(RecorderBase[Page, SessionClient, SyncUploader], Closing):
     def close(self, within: float | None = None) -> None:
         """Drain the queue (at most `within` seconds, then the rest counts as dropped) and
         stop the upload thread; the page and client stay open."""
+        with contextlib.suppress(PlaywrightError):  # Playwright has stopped already
+            run_sync(self._page, self._sampler.drain())
         self._uploader.close(within)
         with contextlib.suppress(PlaywrightError):  # Playwright has stopped already
             run_sync(self._page, self._io.close())

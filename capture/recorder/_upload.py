@@ -7,6 +7,10 @@ Closing takes a deadline: what is still unsent then is dropped and counted, so a
 died mid-run cannot hold the run's end. `AsyncUploader` runs a task on the event loop,
 `SyncUploader` a daemon thread; both share the queue, the retry policy and the bookkeeping in
 `UploaderBase`.
+
+Writes can also be held (pytest's retain-on-failure): kept in order, none sent, until they
+are released, each one then sent (none replaced by a later one for its key, so the store's
+history has every step), or discarded, never having left the process.
 """
 
 from __future__ import annotations
@@ -69,20 +73,54 @@ class UploaderBase:
         self.retries = retries
         self.stats = stats
         self.errors: list[Exception] = []
+        # Queued writes by slot: the write's key, or for a released one a slot of its own.
         self._pending: OrderedDict[str, Write] = OrderedDict()
         self._sending: Write | None = None  # taken from the queue, not yet sent or dropped
+        self._held: list[Write] | None = None  # None: not holding
+        self._released = 0  # slots given to released writes so far
 
-    def _enqueue(self, write: Write) -> None:
-        """Add `write`, replacing a pending one for the same key; overflow drops the oldest."""
+    def _enqueue(self, write: Write, *, keep: bool = False) -> None:
+        """Add `write`, replacing a pending one for the same key; overflow drops the oldest.
+
+        `keep`: a released write, which nothing replaces and the bound does not count (it
+        was in memory already)."""
+        if keep:
+            self._released += 1
+            self._pending[f"{write.key}\n{self._released}"] = write
+            return
         self._pending.pop(write.key, None)
         self._pending[write.key] = write
-        while len(self._pending) > self.queue_size:
-            _, oldest = self._pending.popitem(last=False)
+        plain = [slot for slot, queued in self._pending.items() if slot == queued.key]
+        for slot in plain[: max(0, len(plain) - self.queue_size)]:
+            oldest = self._pending.pop(slot)
             self._finish(oldest, StoreUnavailableError("upload queue full; oldest write dropped"))
 
     def put(self, write: Write) -> None:
-        """Queue `write` without waiting for the store."""
+        """Queue `write` without waiting for the store (or hold it, see `hold`)."""
+        if self._held is not None:
+            self._held.append(write)
+        else:
+            self._admit([write], keep=False)
+
+    def _admit(self, writes: list[Write], *, keep: bool) -> None:
+        """Queue `writes` and wake the sender."""
         raise NotImplementedError
+
+    def hold(self) -> None:
+        """From now on keep every write here, unsent, until `release` or `discard`."""
+        if self._held is None:
+            self._held = []
+
+    def release(self) -> None:
+        """Send every held write, in order, each one (none replaced by a later one)."""
+        held, self._held = self._held or [], None
+        if held:
+            self._admit(held, keep=True)
+
+    def discard(self) -> int:
+        """Forget the held writes, which never left the process; returns how many."""
+        held, self._held = self._held or [], None
+        return len(held)
 
     def _next(self) -> Write | None:
         self._sending = self._pending.popitem(last=False)[1] if self._pending else None
@@ -136,9 +174,10 @@ class AsyncUploader(UploaderBase):
         self._idle.set()
         self._task: asyncio.Task[None] | None = None
 
-    def put(self, write: Write) -> None:
-        """Queue `write` without waiting; the worker starts on first use."""
-        self._enqueue(write)
+    def _admit(self, writes: list[Write], *, keep: bool) -> None:
+        """Queue `writes`; the worker starts on first use."""
+        for write in writes:
+            self._enqueue(write, keep=keep)
         self._idle.clear()
         self._wake.set()
         if self._task is None or self._task.done():
@@ -200,9 +239,10 @@ class SyncUploader(UploaderBase):
         self._closed = False
         self._thread: threading.Thread | None = None
 
-    def put(self, write: Write) -> None:
+    def _admit(self, writes: list[Write], *, keep: bool) -> None:
         with self._cond:
-            self._enqueue(write)
+            for write in writes:
+                self._enqueue(write, keep=keep)
             self._cond.notify_all()
             if self._thread is None:
                 self._thread = threading.Thread(
