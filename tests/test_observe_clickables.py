@@ -161,6 +161,8 @@ async def test_links_and_code_stay_in_their_sentence_with_working_refs(
     assert spin, outline
     await (await resolve_ref(page, spin.group(1))).click()
     assert await page.locator("#status").inner_text() == "Clicked up"
+    # Flex items sit apart: their words are not glued together.
+    assert '\n- text: Signed in as demo [link "Sign out" [ref=' in outline
     # A label for no control is text in its line, as a span is (MiniWoB's score lines).
     assert "\n- text: Last reward: -\n" in outline
     # A list of links with nothing but punctuation between them is no sentence.

@@ -757,6 +757,18 @@
     return reason && (!(flags & IN_CLICKABLE) || OWN_CLICK.has(reason)) ? reason : null;
   };
 
+  const apart = new Map(); // parent element -> whether it lays its children out as blocks
+  const laidOutApart = (el) => {
+    const up = el.parentElement;
+    if (!up) return false;
+    let known = apart.get(up);
+    if (known === undefined) {
+      known = /flex|grid/.test(getComputedStyle(up).display);
+      apart.set(up, known);
+    }
+    return known;
+  };
+
   const visitElement = (el, parent, owner, flags) => {
     const tag = el.tagName;
     if (SKIP.has(tag) || el.hidden) return;
@@ -798,6 +810,9 @@
       // is kept whole up to its cut, wherever they are.
     }
     if (counted(el)) interactiveSeen++;
+    // Items of a flex or grid container sit side by side as blocks, whatever their tag:
+    // the words of two of them are not one word ("Signed in as demo" + "Sign out").
+    if (owner && owner !== MUTED && INLINE.has(tag) && laidOutApart(el)) appendText(owner, " ");
     const isRedactRoot = !(flags & REDACTED) && el.matches(REDACT_ROOT);
     const inRedact = Boolean(flags & REDACTED) || isRedactRoot;
     const role = roleOf(el);
