@@ -848,6 +848,9 @@
       }
       if (interactive || LANDMARK_ROLES.has(role)) item.states = statesOf(el, role);
       if (hiddenHere && item.states) item.states.push("aria-hidden");
+      // A control without a name (an icon button) is called what its style sheets call it.
+      const unnamed = interactive && !item.name && !inRedact ? classHint(el) : "";
+      if (unnamed) item.states.push(`.${unnamed}`);
       if (clickable && (role === "row" || role === "img")) {
         item.ref = refFor(el); // a clickable row or picture: a target of its own
         item.states = [clickable];
