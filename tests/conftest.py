@@ -34,9 +34,9 @@ from urllib.parse import quote
 import httpx
 import pytest
 import pytest_asyncio
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser, BrowserContext, async_playwright
 
-from capture.browser import context_options, find_browser, launch_args
+from capture.browser import context_options, find_browser, launch_args, open_browser
 from capture.config import Config, StoreConfig, load_config
 from capture.demo_site import DemoSite, serve_demo_site
 from capture.store import MemoryStore, SqliteStore, Store, StoreServer
@@ -293,6 +293,14 @@ async def chromium(chromium_path: str) -> AsyncIterator[Browser]:
         )
         yield launched
         await launched.close()
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def capture_context(config: Config) -> AsyncIterator[BrowserContext]:
+    """A browser context as capture opens one (its init scripts included), one per test
+    module on the module's event loop."""
+    async with open_browser(config.browser, config.context) as session:
+        yield session.context
 
 
 class BrowserServer:

@@ -22,15 +22,13 @@ from typing import Any
 import httpx
 from playwright.async_api import CDPSession, Locator, Page
 
-from capture.browser import open_browser
 from capture.config import Config
 from capture.demo_site import DEMO_PASSWORD, DEMO_USER
 from capture.entry import open_capture
 from capture.live import LiveRecorder, record_session
 from capture.recorder.observe import read_page_state
 from capture.session import AsyncSessionClient
-from capture.tasks import load_task, run_task
-from tests.fidelity import Sites, aim, final_state, fresh_shop
+from tests.fidelity import Sites, aim, final_state, fresh_shop, replay
 
 __all__ = ["DRIVES", "Drive", "DriveOutcome", "Hand", "Moment", "drive_and_replay"]
 
@@ -373,19 +371,9 @@ async def drive_and_replay(
     output = "\n".join([*shown, *recording.report(thread, base_url)])
     observations = await _observations(base_url, thread)
     url, outline = finals[0]
-    async with AsyncSessionClient(base_url) as client:
-        variables = {f"SECRET_{n}": value for n, value in enumerate(drive.secrets, 1)}
-        with fresh_shop(sites, drive.site):
-            async with open_browser(config.browser, config.context, headless=True) as fresh:
-                run = await run_task(
-                    load_task(task_file),
-                    client=client,
-                    thread=f"replay-{slug}",
-                    config=config,
-                    variables=variables,
-                    page=fresh.page,
-                )
-                replay_url, replay_outline = await final_state(fresh.page)
+    errors, final = await replay(
+        task_file, drive.secrets, sites, drive.site, config, base_url, slug
+    )
     intents = hands[0].intents
     return DriveOutcome(
         name=drive.name,
@@ -393,8 +381,8 @@ async def drive_and_replay(
         steps=len(export.task.steps),
         task_file=task_file,
         closed_tab_ended_it=ended,
-        replay_errors=[f"step {s.number}: {s.error}" for s in run.steps if s.error],
-        same_page=(replay_url, replay_outline) == (url, outline),
+        replay_errors=errors,
+        same_page=final == (url, outline),
         later=later_captures(intents, observations),
         output=output,
     )

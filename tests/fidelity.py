@@ -425,6 +425,33 @@ async def final_state(page: Page) -> tuple[str, list[str]]:
     return page.url, [_REF.sub("", line) for line in state.outline]
 
 
+async def replay(
+    task_file: Path,
+    secrets: tuple[str, ...],
+    sites: Sites,
+    site: str,
+    config: Config,
+    base_url: str,
+    slug: str,
+) -> tuple[list[str], tuple[str, list[str]]]:
+    """Replay a recorded task file as `capture run` does, in a fresh browser and a fresh
+    shop, its secrets given as SECRET_1...: the failed steps, and the final (URL, outline)."""
+    async with AsyncSessionClient(base_url) as client:
+        variables = {f"SECRET_{n}": value for n, value in enumerate(secrets, 1)}
+        with fresh_shop(sites, site):
+            async with open_browser(config.browser, config.context, headless=True) as fresh:
+                run = await run_task(
+                    load_task(task_file),
+                    client=client,
+                    thread=f"replay-{slug}",
+                    config=config,
+                    variables=variables,
+                    page=fresh.page,
+                )
+                final = await final_state(fresh.page)
+    return [f"step {s.number}: {s.error}" for s in run.steps if s.error], final
+
+
 async def record_and_replay(
     scenario: Scenario, config: Config, sites: Sites, base_url: str, workdir: Path
 ) -> Outcome:
@@ -473,19 +500,9 @@ async def record_and_replay(
     output = "\n".join([*shown, *done.report(f"record-{slug}", base_url)])
     for name in export.files:  # "place the files next to the task file"
         (workdir / name).write_bytes((sources / name).read_bytes())
-    async with AsyncSessionClient(base_url) as client:
-        variables = {f"SECRET_{n}": value for n, value in enumerate(scenario.secrets, 1)}
-        with fresh_shop(sites, scenario.site):
-            async with open_browser(config.browser, config.context, headless=True) as fresh:
-                run = await run_task(
-                    load_task(task_file),
-                    client=client,
-                    thread=f"replay-{slug}",
-                    config=config,
-                    variables=variables,
-                    page=fresh.page,
-                )
-                replay_url, replay_outline = await final_state(fresh.page)
+    errors, (replay_url, replay_outline) = await replay(
+        task_file, scenario.secrets, sites, scenario.site, config, base_url, slug
+    )
     return Outcome(
         name=scenario.name,
         intended=person.intents,
@@ -495,6 +512,6 @@ async def record_and_replay(
         replay_url=replay_url,
         outline=outline,
         replay_outline=replay_outline,
-        replay_errors=[f"step {s.number}: {s.error}" for s in run.steps if s.error],
+        replay_errors=errors,
         output=output,
     )

@@ -20,8 +20,6 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import BrowserContext, Frame, Page, expect
 
-from capture.browser import open_browser
-from capture.config import Config
 from capture.errors import ConfigError, RefNotFoundError
 from capture.recorder.observe import (
     BELOW_MARKER,
@@ -85,15 +83,9 @@ PAGES = [
 ]
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def context(config: Config) -> AsyncIterator[BrowserContext]:
-    async with open_browser(config.browser, config.context) as session:
-        yield session.context
-
-
 @pytest_asyncio.fixture(loop_scope="module")
-async def page(context: BrowserContext) -> AsyncIterator[Page]:
-    page = await context.new_page()
+async def page(capture_context: BrowserContext) -> AsyncIterator[Page]:
+    page = await capture_context.new_page()
     yield page
     await page.close()
 

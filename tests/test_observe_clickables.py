@@ -15,8 +15,6 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, BrowserContext, Page
 
-from capture.browser import open_browser
-from capture.config import Config
 from capture.recorder import Recorder
 from capture.recorder.observe import PageState, Scrubber, read_page_state, resolve_ref
 from capture.session import AsyncSessionClient
@@ -27,15 +25,9 @@ from tests.test_observe_text import observation
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def context(config: Config) -> AsyncIterator[BrowserContext]:
-    async with open_browser(config.browser, config.context) as session:
-        yield session.context
-
-
 @pytest_asyncio.fixture(loop_scope="module")
-async def page(context: BrowserContext) -> AsyncIterator[Page]:
-    page = await context.new_page()  # a page opened after the context: noted all the same
+async def page(capture_context: BrowserContext) -> AsyncIterator[Page]:
+    page = await capture_context.new_page()  # a page opened after the context: noted all the same
     yield page
     await page.close()
 

@@ -37,7 +37,6 @@ __all__ = ["CLICK_LISTENERS_JS", "watch_clicks"]
 CLICK_LISTENERS_JS = """(() => {
   const KEY = Symbol.for("capture.clickListeners");
   if (Object.prototype.hasOwnProperty.call(window, KEY)) return;
-  const late = document.readyState !== "loading";
   const seen = new WeakMap();
   const get = WeakMap.prototype.get;
   const set = WeakMap.prototype.set;
@@ -80,7 +79,9 @@ CLICK_LISTENERS_JS = """(() => {
       }[name] });
     }
   }
-  // Handler properties the page's scripts set before this script was there.
+  // Handler properties the page's scripts set before this script was there: read once, at
+  // the first question (the setters wrapped above note every later one).
+  let unread = document.readyState !== "loading";
   const noteSetAlready = () => {
     const walker = document.createTreeWalker(document, NodeFilter.SHOW_ELEMENT);
     for (let el = walker.nextNode(); el; el = walker.nextNode()) {
@@ -88,7 +89,7 @@ CLICK_LISTENERS_JS = """(() => {
     }
   };
   const answer = () => {
-    if (late) noteSetAlready();
+    if (unread) { unread = false; noteSetAlready(); }
     const kept = [];
     for (const ref of noted) {
       const el = apply(deref, ref, []);

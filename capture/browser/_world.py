@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -68,68 +69,42 @@ class _PageWorlds:
 
     async def call(self, frame: Any, function: str, arg: Any) -> Any:
         """`function(arg)` in `frame`'s isolated world; its answer by value."""
-        for last in (False, True):
+
+        async def once() -> Any:
             where = await self._locate(frame)
-            try:
-                context = await self._context(where)
-                answer = await where.session.send(
-                    "Runtime.callFunctionOn",
-                    {
-                        "functionDeclaration": function,
-                        "executionContextId": context,
-                        "arguments": [{"value": arg}],
-                        "returnByValue": True,
-                        "awaitPromise": True,
-                    },
-                    None,
-                )
-            except PlaywrightError as exc:
-                if last or not _is_stale(exc):
-                    raise
-                self._forget(frame)
-                continue
-            return _value(answer)
-        raise AssertionError("unreachable")  # pragma: no cover
+            target = {"executionContextId": await self._context(where)}
+            return await _call_function(where.session, target, function, arg)
+
+        return await self._twice([frame], once)
 
     async def call_on_owner(self, frame: Any, function: str, arg: Any) -> Any:
         """`function(owner, arg)` in the isolated world of `frame`'s parent, where `owner` is
         the iframe element that holds `frame`."""
-        for last in (False, True):
+
+        async def once() -> Any:
             parent = await self._locate(frame.parent_frame)
             where = await self._locate(frame)
+            context = await self._context(parent)
+            object_id = await _owner(parent.session, where.frame_id, context)
             try:
-                context = await self._context(parent)
-                owner = await parent.session.send(
-                    "DOM.getFrameOwner", {"frameId": where.frame_id}, None
-                )
-                node = await parent.session.send(
-                    "DOM.resolveNode",
-                    {"backendNodeId": owner["backendNodeId"], "executionContextId": context},
-                    None,
-                )
-                object_id = node["object"]["objectId"]
-                try:
-                    answer = await parent.session.send(
-                        "Runtime.callFunctionOn",
-                        {
-                            "functionDeclaration": _ON_THIS.format(function=function),
-                            "objectId": object_id,
-                            "arguments": [{"value": arg}],
-                            "returnByValue": True,
-                            "awaitPromise": True,
-                        },
-                        None,
-                    )
-                finally:
-                    await _release(parent.session, object_id)
-            except PlaywrightError as exc:
-                if last or not _is_stale(exc):
-                    raise
+                on_owner = _ON_THIS.format(function=function)
+                return await _call_function(parent.session, {"objectId": object_id}, on_owner, arg)
+            finally:
+                await _release(parent.session, object_id)
+
+        return await self._twice([frame, frame.parent_frame], once)
+
+    async def _twice(self, frames: list[Any], attempt: Callable[[], Awaitable[Any]]) -> Any:
+        """`attempt()`; once more, `frames` looked up again, when what it used went away (a
+        navigation, a frame swapped to another process)."""
+        try:
+            return await attempt()
+        except PlaywrightError as exc:
+            if not _is_stale(exc):
+                raise
+            for frame in frames:
                 self._forget(frame)
-                self._forget(frame.parent_frame)
-                continue
-            return _value(answer)
-        raise AssertionError("unreachable")  # pragma: no cover
+        return await attempt()
 
     def _forget(self, frame: Any) -> None:
         self._where.pop(frame, None)
@@ -193,26 +168,26 @@ async def _child_id(frame: Any, parent: _Where) -> str:
         await owner.dispose()
     tree = await parent.session.send("Page.getFrameTree", None, None)
     for child in _children(tree["frameTree"], parent.frame_id):
-        owner_node = await parent.session.send("DOM.getFrameOwner", {"frameId": child}, None)
-        node = await parent.session.send(
-            "DOM.resolveNode", {"backendNodeId": owner_node["backendNodeId"]}, None
-        )
-        object_id = node["object"]["objectId"]
+        object_id = await _owner(parent.session, child)  # in the page's own world
         try:
-            answer = await parent.session.send(
-                "Runtime.callFunctionOn",
-                {
-                    "functionDeclaration": f"function () {{ return this.{_TAG}; }}",
-                    "objectId": object_id,
-                    "returnByValue": True,
-                },
-                None,
-            )
+            read = f"function () {{ return this.{_TAG}; }}"
+            found = await _call_function(parent.session, {"objectId": object_id}, read, None)
         finally:
             await _release(parent.session, object_id)
-        if _value(answer) == tag:
+        if found == tag:
             return child
     raise PlaywrightError("frame not found: it was detached")
+
+
+async def _owner(session: Any, frame_id: str, context: int | None = None) -> str:
+    """The object id of the iframe element that holds `frame_id`, in the world `context`
+    (None: the page's own); release it after."""
+    owner = await session.send("DOM.getFrameOwner", {"frameId": frame_id}, None)
+    resolve: dict[str, Any] = {"backendNodeId": owner["backendNodeId"]}
+    if context is not None:
+        resolve["executionContextId"] = context
+    node = await session.send("DOM.resolveNode", resolve, None)
+    return str(node["object"]["objectId"])
 
 
 def _children(tree: dict[str, Any], frame_id: str) -> list[str]:
@@ -230,6 +205,23 @@ async def _release(session: Any, object_id: str) -> None:
     # (its document may have gone away, and the object with it)
     with contextlib.suppress(PlaywrightError):
         await session.send("Runtime.releaseObject", {"objectId": object_id}, None)
+
+
+async def _call_function(session: Any, target: dict[str, Any], function: str, arg: Any) -> Any:
+    """`Runtime.callFunctionOn` of `function(arg)` on `target` (an execution context or an
+    object); its answer by value, a thrown error as PlaywrightError."""
+    answer = await session.send(
+        "Runtime.callFunctionOn",
+        {
+            **target,
+            "functionDeclaration": function,
+            "arguments": [{"value": arg}],
+            "returnByValue": True,
+            "awaitPromise": True,
+        },
+        None,
+    )
+    return _value(answer)
 
 
 def _value(answer: dict[str, Any]) -> Any:
@@ -257,35 +249,47 @@ def _worlds_of(frame: Any) -> _PageWorlds:
     return worlds
 
 
-async def evaluate_isolated(frame: Any, function: str, arg: Any) -> Any:
-    """`function(arg)` (a function expression) in `frame`'s isolated world; its answer by
-    value. `frame` is a Frame of either Playwright API. Errors are PlaywrightErrors, as
-    `frame.evaluate`'s are."""
+async def _isolated_or(
+    frame: Any,
+    isolated: Callable[[_PageWorlds, Any], Awaitable[Any]],
+    main_world: Callable[[Any], Awaitable[Any]],
+) -> Any:
+    """`isolated(worlds, frame)`, or `main_world(frame)` on a browser without CDP."""
     impl = impl_of(frame)
     worlds = _worlds_of(impl)
     if worlds.usable:
         try:
-            return await worlds.call(impl, function, arg)
+            return await isolated(worlds, impl)
         except _NoCdp:
             worlds.usable = False
-    return await impl.evaluate(function, arg)
+    return await main_world(impl)
+
+
+async def evaluate_isolated(frame: Any, function: str, arg: Any) -> Any:
+    """`function(arg)` (a function expression) in `frame`'s isolated world; its answer by
+    value. `frame` is a Frame of either Playwright API. Errors are PlaywrightErrors, as
+    `frame.evaluate`'s are."""
+    return await _isolated_or(
+        frame,
+        lambda worlds, impl: worlds.call(impl, function, arg),
+        lambda impl: impl.evaluate(function, arg),
+    )
 
 
 async def evaluate_on_owner(frame: Any, function: str, arg: Any) -> Any:
     """`function(owner, arg)` in the isolated world of `frame`'s parent frame, `owner` being
     the iframe element that holds `frame`."""
-    impl = impl_of(frame)
-    worlds = _worlds_of(impl)
-    if worlds.usable:
+
+    async def main_world(impl: Any) -> Any:
+        owner = await impl.frame_element()
         try:
-            return await worlds.call_on_owner(impl, function, arg)
-        except _NoCdp:
-            worlds.usable = False
-    owner = await impl.frame_element()
-    try:
-        return await owner.evaluate(function, arg)
-    finally:
-        await owner.dispose()
+            return await owner.evaluate(function, arg)
+        finally:
+            await owner.dispose()
+
+    return await _isolated_or(
+        frame, lambda worlds, impl: worlds.call_on_owner(impl, function, arg), main_world
+    )
 
 
 class _NoCdp(Exception):

@@ -84,6 +84,26 @@ class StepInput:
     exact: bool = True  # no later action can show in the image (see `_lagging`)
     masks_unsure: bool = False  # a background image dropped: its masks were not current
 
+    @property
+    def lag(self) -> float | None:
+        """Seconds from the action's end to its screenshot (None: no screenshot)."""
+        return None if self.shot_at is None else self.shot_at - self.ended
+
+    def record(self, scrub: Callable[[str], str], **fields: Any) -> dict[str, Any]:
+        """This step's record: what the step itself says, and the capture's `fields`."""
+        return step_record(
+            step=self.step,
+            action=self.action,
+            url=self.url,
+            time=self.started,
+            status=self.status,
+            error=self.error,
+            notes=self.notes,
+            scrub=scrub,
+            lag=self.lag,
+            **fields,
+        )
+
 
 @dataclass
 class _Stored:
@@ -306,25 +326,17 @@ class RecorderCore:
         key = user_part_key(cfg.observation_key)
         writes.append(Write(key, value, _expiry(now, cfg.observation_expiry)))
 
-        record = step_record(
-            step=got.step,
-            action=got.action,
-            url=got.url,
+        record = got.record(
+            self.scrub,
             title=got.title,
-            time=got.started,
-            status=got.status,
-            error=got.error,
             changed=changed,
             image_hash=image_hash,
             outline_hash=outline_hash,
             image_bytes=len(got.image.data) if got.image is not None else 0,
             observation_chars=len(text),
             timings=got.timings,
-            notes=got.notes,
-            scrub=self.scrub,
             masks=got.image.boxes if got.image is not None else (),
             exact=got.exact,
-            lag=None if got.shot_at is None else got.shot_at - got.ended,
         )
         writes.append(Write(step_key(got.step), record, _expiry(now, cfg.record_expiry)))
         if got.status == "failed" and self._run is not None:
@@ -352,25 +364,16 @@ class RecorderCore:
         never exact; that step's capture stores the image and the observation."""
         note = f"image and outline taken with step {taken_with}"
         got.notes.append(note)
-        lag = None if got.shot_at is None else got.shot_at - got.ended
-        record = step_record(
-            step=got.step,
-            action=got.action,
-            url=got.url,
+        record = got.record(
+            self.scrub,
             title="",
-            time=got.started,
-            status=got.status,
-            error=got.error,
             changed=True,
             image_hash=None,
             outline_hash=None,
             image_bytes=0,
             observation_chars=0,
             timings={},
-            notes=got.notes,
-            scrub=self.scrub,
             exact=False,
-            lag=lag,
         )
         write = Write(step_key(got.step), record, _expiry(self.clock(), self.config.record_expiry))
         text = f"# Step {got.step}: {self.scrub(got.action)}\n({note})"

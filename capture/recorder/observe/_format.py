@@ -200,6 +200,8 @@ def format_observation(
     markers = 2 * _MARKER_ROOM if beyond else 0
     changes = _changes(diff, room - _size(view) - markers)
     outside = _outside_part(state, room - _size(view) - _size(changes))
+    # Again, now that it is known which lines the outline shows whole: those the changes
+    # repeat are cut to their start (never longer than the first pass).
     shown = {outline_entry(line) for line in [*view, *outside]}
     changes = _changes(diff, room - _size(view) - _size(outside), shown)
     if diff and diff[0].startswith(SUMMED_UP):
