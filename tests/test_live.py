@@ -567,3 +567,42 @@ async def test_a_step_whose_tab_closed_before_its_capture_says_so(
     assert "problem: not captured, its tab closed first: clicked button 'Increment'" in (
         done.result.summary()
     )
+
+
+async def test_held_input_lands_where_the_person_put_it_though_the_page_moved_meanwhile(
+    config: Config, site: Any, store_server: Any
+) -> None:
+    """A person presses on a field and types into it while the step before is not captured
+    yet (the press and the keys are held), and the page scrolls the field out of view before
+    they are replayed. The replayed press must land on the field it went down on, and the
+    replayed typing must not scroll the field back into view (before: the press was replayed
+    at its old place on the screen, and the typing's caret reveal scrolled the page back under
+    the person's pointer; so `capture record --cdp` recorded "clicked form #login" in CI)."""
+    url = site.url("longform.html")
+    active = "document.activeElement && document.activeElement.id"
+    async with recording(config, store_server.base_url, url, thread="held-scroll") as live:
+        page = live.page
+        await _press_on(page, page.get_by_label("Name"))
+        await page.wait_for_function(f"{active} === 'name'")
+        await page.keyboard.type("Ada", delay=20)
+        await _press_on(page, page.get_by_label("Note"))  # held: "Ada" is not captured yet
+        await page.keyboard.type("kind words")  # held behind the press
+        # A script scrolls (a person's wheel would too; an instant scroll keeps it exact).
+        bottom = "document.scrollingElement.scrollHeight - innerHeight"
+        await page.evaluate(f"scrollTo({{top: {bottom}, behavior: 'instant'}})")
+        typed = "document.getElementById('note').value === 'kind words'"
+        await page.wait_for_function(f"{active} === 'note' && {typed}")  # replayed
+        await live.recorder.settled()
+        assert await page.evaluate(f"scrollY === {bottom} && scrollY > 1000")  # where it was put
+        await _press_on(page, page.get_by_role("button", name="Send"))
+        await page.wait_for_function("document.getElementById('status').textContent !== ''")
+        assert await page.text_content("#status") == "Sent: Ada / kind words"
+        await live.recorder.settled()
+        await live.recorder.stop()
+        await until(lambda: "clicked button 'Send'" in live.actions(), "the click on Send")
+    assert live.actions() == [
+        f"went to {url}",
+        "typed into textbox 'Name'",
+        "typed into textbox 'Note'",
+        "clicked button 'Send'",
+    ]

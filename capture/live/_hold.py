@@ -6,8 +6,11 @@ while one of its reports is unanswered (the action it belongs to is not captured
 reports it as a `hold`. `Holds.replay` waits until everything before it is captured (the
 recorder's `before`), then lets the page's listener pass input (`release`) and dispatches the
 same gesture through CDP `Input` — trusted events, as the person's were — so the page acts on
-it only after the capture of the step before. Nothing is replayed with Playwright's `Mouse`
-or `Keyboard`, whose state belongs to whoever drives the page.
+it only after the capture of the step before. A press is replayed on the element it went down
+on, wherever that element is by then (the page may have scrolled meanwhile): the listener
+answers `release` with the element's point now, and a replayed key does not scroll the page.
+Nothing is replayed with Playwright's `Mouse` or `Keyboard`, whose state belongs to whoever
+drives the page.
 """
 
 from __future__ import annotations
@@ -27,6 +30,10 @@ __all__ = ["Holds"]
 _MODIFIERS = {"Alt": 1, "Control": 2, "Meta": 4, "Shift": 8}
 _DOUBLE_MS = 500.0  # a second press this soon, this close, is the second click of a double
 _UP_WAIT = 30.0  # a press held longer than this is replayed as a click where it went down
+# A press waits for the page to stand still (no scroll for 100 ms) this often, this long, at
+# most; then it is replayed wherever its element is.
+_STILL_TRIES, _STILL_WAIT = 40, 0.05
+_PRESS_TRIES = 3  # a press that missed its element (the page moved) is replayed this often
 
 
 async def _offset(frame: Frame) -> tuple[float, float]:
@@ -143,7 +150,7 @@ class Holds:
                     return
                 if event.phase == "key":
                     key = (event.key or "").split("+")[-1]
-                    await self._let(frame, {"kind": "key", "key": key}, lambda: _key(cdp, event))
+                    await self._let(frame, {"kind": "key", "key": key}, lambda _: _key(cdp, event))
                     return
                 try:
                     up = await asyncio.wait_for(asyncio.shield(self._up(page, event)), _UP_WAIT)
@@ -151,11 +158,18 @@ class Holds:
                     up = (event.x, event.y)
                 self._ups.pop((page, event.doc, event.gesture), None)
                 dx, dy = await _offset(frame)
-                down = (event.x + dx, event.y + dy)
                 clicks = 2 if again else 1
-                end = (up[0] + dx, up[1] + dy)
-                expect = {"kind": "pointer", "x": event.x, "y": event.y}
-                await self._let(frame, expect, lambda: _press(cdp, down, end, clicks, event.button))
+                was = [event.x, event.y, *up]
+
+                async def press(now: Any) -> None:
+                    # Where the pressed elements are now (the listener's answer: the page may
+                    # have moved since), else where the person's pointer was.
+                    at = now if isinstance(now, list) and len(now) == 4 else was
+                    down, end = (at[0] + dx, at[1] + dy), (at[2] + dx, at[3] + dy)
+                    await _press(cdp, down, end, clicks, event.button)
+
+                gesture = {"kind": "pointer", "gesture": event.gesture, "x": event.x, "y": event.y}
+                await self._let(frame, gesture, press)
         except PlaywrightError:
             pass  # the page went away with the gesture
         finally:
@@ -178,14 +192,32 @@ class Holds:
         await asyncio.sleep(0)
 
     async def _let(
-        self, frame: Frame, gesture: dict[str, Any], dispatch: Callable[[], Awaitable[None]]
+        self, frame: Frame, gesture: dict[str, Any], dispatch: Callable[[Any], Awaitable[None]]
     ) -> None:
         """Dispatch with the frame's listener letting this `gesture` through (the person's
-        other input stays held), then counting it as replayed."""
-        call = f"window[{json.dumps(self._release)}]"
-        await frame.evaluate(f"{call} && {call}({json.dumps(gesture)})")
-        try:
-            await dispatch()
-            self.replayed += 1
-        finally:
-            await frame.evaluate(f"{call} && {call}(null)")
+        other input stays held), then count it as replayed. `dispatch` gets the listener's
+        answer: for a press, where its elements are now. A press waits for the page to stand
+        still, and one that came down on something else (the page moved on between the answer
+        and the press) is replayed again; the last try goes wherever it lands."""
+        release = f"window[{json.dumps(self._release)}]"
+
+        async def call(argument: Any) -> Any:
+            return await frame.evaluate(f"{release} && {release}({json.dumps(argument)})")
+
+        for tries_left in reversed(range(_PRESS_TRIES)):
+            answer = await call({**gesture, "check": tries_left > 0})
+            for _ in range(_STILL_TRIES):
+                if answer != "scrolling":
+                    break
+                await asyncio.sleep(_STILL_WAIT)
+                answer = await call({**gesture, "check": tries_left > 0})
+            try:
+                await dispatch(answer)
+            finally:
+                try:
+                    ended = await call(None)
+                except PlaywrightError:
+                    ended = None  # the gesture took the page away: it landed
+            if ended != "missed":
+                break
+        self.replayed += 1

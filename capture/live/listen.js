@@ -43,8 +43,9 @@
   // behind a held gesture (typed right after a held click, it belongs in the field clicked).
   let unanswered = 0;
   let holding = 0; // held gestures the recorder has not replayed yet
-  // The held gesture the recorder replays now: {kind: "pointer", x, y} or {kind: "key", key};
-  // only that one passes, the person's other input meanwhile stays held.
+  // The held gesture the recorder replays now: {kind: "pointer", x, y, ux, uy} (where it goes
+  // down and up) or {kind: "key", key}; only that one passes, the person's other input
+  // meanwhile stays held (a press the person is in the middle of included).
   let passing = null;
   let gesture = 0; // the number of the last held gesture
   let heldPointer = null; // a press being held: until the next press, every mouse event of it
@@ -75,12 +76,104 @@
       // the binding is gone: the gesture is lost with the page
     }
   };
+  // Where a held press went down and came up, as the element under the pointer and the point's
+  // place on it: the page may move before the replay (the held typing before it scrolls its
+  // field into view, a script shifts the layout), and the person pressed on that element, not
+  // on a spot of the screen.
+  const anchors = new Map(); // gesture -> {down, up}
+  const anchor = (ev, moved = false) => {
+    const el = moved ? elementAt(ev.clientX, ev.clientY) : origin(ev);
+    const box = el && el.getBoundingClientRect();
+    return { el, x: ev.clientX, y: ev.clientY, left: box ? box.left : 0, top: box ? box.top : 0 };
+  };
+  // The point now: moved as its element moved; brought into view if it went out of it (and the
+  // view put back after the replay).
+  const relocate = (at) => {
+    if (!at.el || !at.el.isConnected) return [at.x, at.y];
+    let box = at.el.getBoundingClientRect();
+    const point = () => [at.x + box.left - at.left, at.y + box.top - at.top];
+    let [x, y] = point();
+    if (x < 0 || y < 0 || x >= innerWidth || y >= innerHeight) {
+      kept = kept || keepScroll(at.el);
+      at.el.scrollIntoView({ block: "nearest", inline: "nearest" });
+      box = at.el.getBoundingClientRect();
+      [x, y] = point();
+    }
+    return [Math.round(x), Math.round(y)];
+  };
+  const near = (ev, x, y) => Math.abs(ev.clientX - x) < 2 && Math.abs(ev.clientY - y) < 2;
+  // An event of the press being replayed: at its points, while it is let through.
+  const replaying = (ev) =>
+    !!passing && passing.kind === "pointer" && (near(ev, passing.x, passing.y) || near(ev, passing.ux, passing.uy));
+  // A replay must not move the page: the person may have scrolled on since (scrolling is not
+  // held), and a replayed key's caret reveal, or a replayed press on an element scrolled out of
+  // view, would bring it back under the pointer. Only when the element is not wholly in view
+  // (else no reveal comes, and a scroll the person has under way is left alone), the scroll
+  // positions of the document and of the element's scrolling ancestors are kept (for a key, as
+  // its keydown reaches the page, just before the reveal), and put back at its keyup, at the
+  // end of the replay, and before a press that came meanwhile is looked at.
+  let kept = null; // [[element, left, top], ...]
+  const focused = () => {
+    let el = document.activeElement;
+    while (el && el.shadowRoot && el.shadowRoot.activeElement) el = el.shadowRoot.activeElement;
+    return el && el !== document.body ? el : null;
+  };
+  const keepScroll = (el) => {
+    if (!el) return null;
+    const box = el.getBoundingClientRect();
+    if (box.top >= 0 && box.left >= 0 && box.bottom <= innerHeight && box.right <= innerWidth) return null;
+    const scrollers = [];
+    for (let node = parentOf(el); node; node = parentOf(node))
+      if (node.scrollHeight > node.clientHeight || node.scrollWidth > node.clientWidth) scrollers.push(node);
+    const root = document.scrollingElement;
+    if (root && !scrollers.includes(root)) scrollers.push(root);
+    return scrollers.map((node) => [node, node.scrollLeft, node.scrollTop]);
+  };
+  const putBack = () => {
+    let moved = false;
+    for (const [node, left, top] of kept || []) {
+      if (node.scrollLeft === left && node.scrollTop === top) continue;
+      node.scrollTo({ left, top, behavior: "instant" });
+      moved = true;
+    }
+    kept = null;
+    return moved;
+  };
+  // A press is replayed where its element is once the page stands still: during a scroll (a
+  // wheel's smooth scrolling) the element moves on between the reading and the press.
+  const STILL_MS = 100;
+  let scrolledAt = -Infinity;
+  window.addEventListener("scroll", () => {
+    scrolledAt = performance.now();
+  }, { capture: true, passive: true });
+  // `release(gesture)` lets a held gesture through (for a press: answers where to press now, or
+  // "scrolling"); `release(null)` ends its replay, answering "missed" when the replayed press
+  // came down on something else than its element (the page moved between the answer and the
+  // press; the press was swallowed and is replayed again). With `check: false` a press goes
+  // wherever it lands.
   Object.defineProperty(window, `${binding}_release`, {
     value: (gesture) => {
       if (gesture === "typed") return flushTyping(); // report the typing now: it ends here
+      if (gesture && gesture.kind === "pointer" && performance.now() - scrolledAt < STILL_MS) return "scrolling";
+      putBack();
+      const done = passing;
       passing = gesture || null;
-      if (passing && passing.kind === "pointer") heldPointer = null;
-      if (!passing) holding = Math.max(0, holding - 1); // one gesture replayed
+      if (!passing) {
+        if (done && done.missed) return "missed";
+        holding = Math.max(0, holding - 1); // one gesture replayed
+        if (done && done.kind === "pointer") anchors.delete(done.gesture);
+        return null;
+      }
+      if (passing.kind !== "pointer") return null;
+      // The person's press is over (its up came): its events are not held any more. A press
+      // the person has begun since stays held.
+      if (heldPointer && heldPointer.gesture === passing.gesture) heldPointer = null;
+      const held = anchors.get(passing.gesture);
+      const down = held ? relocate(held.down) : [passing.x, passing.y];
+      const up = held && held.up ? relocate(held.up) : down;
+      const el = held && passing.check !== false ? held.down.el : null;
+      passing = { kind: "pointer", gesture: passing.gesture, x: down[0], y: down[1], ux: up[0], uy: up[1], el, missed: false };
+      return [...down, ...up];
     },
     enumerable: false,
   });
@@ -89,15 +182,20 @@
   const HOLD_BUTTONS = new Set([0, 3, 4]);
   window.addEventListener("pointerdown", (ev) => {
     if (!ev.isTrusted || !ev.isPrimary || !HOLD_BUTTONS.has(ev.button)) return;
+    if (replaying(ev)) {
+      const hit = origin(ev);
+      if (passing.el && passing.el.isConnected && hit && !contains(passing.el, hit)) {
+        passing.missed = true; // the page moved since the answer: not on this press
+        swallow(ev);
+      } else lastPress = { t: ev.timeStamp, x: ev.clientX, y: ev.clientY };
+      return;
+    }
     // The held press before is over (up to its last event: the dblclick after its click).
     if (heldPointer && heldPointer.up) heldPointer = null;
     const again = lastPress && ev.timeStamp - lastPress.t < DOUBLE_MS &&
       Math.hypot(ev.clientX - lastPress.x, ev.clientY - lastPress.y) < 8;
     const inField = typing && typing.el === origin(ev);
-    const replayed = passing && passing.kind === "pointer" &&
-      Math.abs(ev.clientX - passing.x) < 2 && Math.abs(ev.clientY - passing.y) < 2;
-    if (replayed) passing = null;
-    if (heldPointer || replayed || !busy() || again || inField) {
+    if (heldPointer || !busy() || again || inField) {
       if (heldPointer) swallow(ev);
       if (!heldPointer) lastPress = { t: ev.timeStamp, x: ev.clientX, y: ev.clientY };
       return;
@@ -107,24 +205,35 @@
     gesture += 1;
     holding += 1;
     heldPointer = { gesture, up: false };
+    // Under the pointer once a replayed key's reveal is undone: what the person pressed on.
+    anchors.set(gesture, { down: anchor(ev, putBack()), up: null });
     holdReport({ gesture, phase: "down", ends: true, button: ev.button, time: ev.timeStamp, x: Math.round(ev.clientX), y: Math.round(ev.clientY) });
   }, true);
+  // The rest of a replayed press passes, or goes with its press when that missed.
+  const replayRest = (ev) => {
+    if (!replaying(ev)) return false;
+    if (passing.missed) swallow(ev);
+    return true;
+  };
   window.addEventListener("pointerup", (ev) => {
-    if (!heldPointer || !ev.isTrusted || !ev.isPrimary) return;
+    if (!ev.isTrusted || !ev.isPrimary || replayRest(ev) || !heldPointer) return;
     swallow(ev);
     if (heldPointer.up) return;
     heldPointer.up = true;
+    const held = anchors.get(heldPointer.gesture);
+    if (held) held.up = anchor(ev);
     holdReport({ gesture: heldPointer.gesture, phase: "up", x: Math.round(ev.clientX), y: Math.round(ev.clientY) });
   }, true);
   for (const type of ["mousedown", "mouseup", "click", "dblclick", "auxclick", "contextmenu", "dragstart"]) {
     window.addEventListener(type, (ev) => {
-      if (!heldPointer || !ev.isTrusted) return;
+      if (!ev.isTrusted || replayRest(ev) || !heldPointer) return;
       swallow(ev);
     }, true);
   }
   window.addEventListener("keydown", (ev) => {
     if (!ev.isTrusted || ev.isComposing) return;
     if (passing && passing.kind === "key" && passing.key === ev.key) {
+      kept = keepScroll(focused());
       passing = null; // the replayed key
       return;
     }
@@ -142,6 +251,7 @@
     });
   }, true);
   window.addEventListener("keyup", (ev) => {
+    putBack();
     if (ev.isTrusted && heldKeys.delete(ev.code)) swallow(ev);
   }, true);
 
@@ -154,6 +264,16 @@
     const path = ev.composedPath ? ev.composedPath() : [];
     const first = path.find((node) => node && node.nodeType === 1);
     return first || (ev.target && ev.target.nodeType === 1 ? ev.target : null);
+  };
+  // The element at a point, inside open shadow roots (what `origin` is for an event there).
+  const elementAt = (x, y) => {
+    let el = document.elementFromPoint(x, y);
+    for (let inner = el; inner && inner.shadowRoot; ) {
+      inner = inner.shadowRoot.elementFromPoint(x, y);
+      if (!inner || inner === el) break;
+      el = inner;
+    }
+    return el;
   };
   const parentOf = (el) => el.parentElement || (el.getRootNode && el.getRootNode().host) || null;
   const closest = (el, selector) => {
