@@ -148,9 +148,9 @@
   }, { capture: true, passive: true });
   // `release(gesture)` lets a held gesture through (for a press: answers where to press now, or
   // "scrolling"); `release(null)` ends its replay, answering "missed" when the replayed press
-  // came down on something else than its element (the page moved between the answer and the
-  // press; the press was swallowed and is replayed again). With `check: false` a press goes
-  // wherever it lands.
+  // came down or up on something else than its elements (the page moved between the answer and
+  // the press, or during it; the rest of the press was swallowed and it is replayed again).
+  // With `check: false` a press goes wherever it lands.
   Object.defineProperty(window, `${binding}_release`, {
     value: (gesture) => {
       if (gesture === "typed") return flushTyping(); // report the typing now: it ends here
@@ -171,8 +171,11 @@
       const held = anchors.get(passing.gesture);
       const down = held ? relocate(held.down) : [passing.x, passing.y];
       const up = held && held.up ? relocate(held.up) : down;
-      const el = held && passing.check !== false ? held.down.el : null;
-      passing = { kind: "pointer", gesture: passing.gesture, x: down[0], y: down[1], ux: up[0], uy: up[1], el, missed: false };
+      const check = held && passing.check !== false;
+      passing = {
+        kind: "pointer", gesture: passing.gesture, x: down[0], y: down[1], ux: up[0], uy: up[1],
+        el: check ? held.down.el : null, upEl: check && held.up ? held.up.el : null, missed: false,
+      };
       return [...down, ...up];
     },
     enumerable: false,
@@ -212,6 +215,9 @@
   // The rest of a replayed press passes, or goes with its press when that missed.
   const replayRest = (ev) => {
     if (!replaying(ev)) return false;
+    const el = passing.upEl;
+    if (ev.type === "pointerup" && el && el.isConnected && !contains(el, origin(ev) || el))
+      passing.missed = true; // the page moved under the press: its click would go elsewhere
     if (passing.missed) swallow(ev);
     return true;
   };
