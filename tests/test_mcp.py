@@ -275,7 +275,8 @@ async def test_a_crashed_browser_is_relaunched(
 
 def _kill_browser_of_children() -> list[int]:
     """SIGKILL the Chromium main process this test's `capture mcp` started (its
-    grandchild: capture mcp -> playwright driver -> chromium)."""
+    grandchild: capture mcp -> playwright driver -> chromium), and no other: the worker's
+    pytest-playwright browser descends from this process too, and later tests use it."""
     import os
     import signal
 
@@ -293,17 +294,21 @@ def _kill_browser_of_children() -> list[int]:
         parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
         commands[int(entry.name)] = command
 
-    def descends(pid: int) -> bool:
+    def descends(pid: int, root: int) -> bool:
         while pid > 1:
             pid = parents.get(pid, 0)
-            if pid == mine:
+            if pid == root:
                 return True
         return False
 
+    servers = [
+        pid for pid, command in commands.items() if " mcp" in command and descends(pid, mine)
+    ]
     browsers = [
         pid
         for pid, command in commands.items()
-        if descends(pid) and "chrom" in command and "--type=" not in command
+        if "chrom" in command and "--type=" not in command
+        if any(descends(pid, server) for server in servers)
     ]
     for pid in browsers:
         os.kill(pid, signal.SIGKILL)
