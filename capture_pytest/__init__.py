@@ -91,8 +91,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def _config_says_maybe(option: Any) -> bool:
-    """Whether the environment or the config file mentions `capture.pytest` at all
-    (its value is judged by the full config loader)."""
+    """Whether the environment or the config file mentions `capture.pytest` other than as
+    `false` (any other value is judged by the full config loader)."""
     if "CAPTURE_CAPTURE_PYTEST" in os.environ:
         return True
     name = option.capture_config or os.environ.get("CAPTURE_CONFIG") or "playwright.config.toml"
@@ -103,7 +103,9 @@ def _config_says_maybe(option: Any) -> bool:
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
         return False  # not ours to judge when capture is not asked for
     section = parsed.get("capture")
-    return isinstance(section, dict) and "pytest" in section
+    # `pytest = false` is off for sure (only `capture.pytest` turns capture on): not even a
+    # thread to load capture, whose imports could race the test modules' (see `_lazy`).
+    return isinstance(section, dict) and "pytest" in section and section["pytest"] is not False
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -2,8 +2,10 @@
 path.
 
 Importing capture (pydantic, httpx, the recorder, the store) and starting the embedded store
-take a few hundred milliseconds. A run with capture on starts both on a thread of its own at
-`pytest_configure` and waits for them where capture is first needed. A pytest-playwright
+take a few hundred milliseconds. A run with capture on starts both on a thread of its own
+once the tests are collected (not sooner: two threads importing at once can meet halfway
+through a package, and Python then raises "partially initialized module") and waits for
+them where capture is first needed. A pytest-playwright
 test waits for the config in `browser_type_launch_args` (which asks for the `playwright`
 fixture first, so that the driver starts meanwhile), and for the rest, the store included,
 before its context is made, while the browser launched; its captures begin then, before its
@@ -48,7 +50,11 @@ class Lazy:
         self._session: pytest.Session | None = None
         self._waiting: pytest.Item | None = None  # a test whose captures begin at the join
         self._thread = threading.Thread(target=self._load, name="capture-load", daemon=True)
-        self._thread.start()
+
+    def _start(self) -> None:
+        """Start loading; once, and not before the test modules are imported."""
+        if self._thread.ident is None:
+            self._thread.start()
 
     def _load(self) -> None:
         try:
@@ -69,6 +75,7 @@ class Lazy:
     def configured(self) -> Any:
         """The plugin once its config is read (its store may still be starting); None when
         capture is off after all or its config is bad."""
+        self._start()
         self._configured.wait()
         return self._plugin
 
@@ -76,6 +83,7 @@ class Lazy:
         """The enabled plugin, once loaded (waits for it); None when capture is off after
         all or its settings are bad (the run then stops, see the module docstring)."""
         if not self._joined:
+            self._start()
             self._thread.join()
             self._joined = True
             if self._failure is not None:
@@ -92,6 +100,12 @@ class Lazy:
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         self._session = session
+
+    def pytest_collection_finish(self) -> None:
+        """Capture loads from here on: while test modules are still being imported, its
+        imports on another thread could meet theirs halfway (Python then raises "partially
+        initialized module", as it did for typer while a test module imported the CLI)."""
+        self._start()
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, None, None]:

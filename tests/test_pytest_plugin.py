@@ -391,6 +391,18 @@ def test_without_the_flag_nothing_is_imported_wrapped_or_stored(
 
 
 @in_child_chromium
+def test_a_config_that_says_pytest_false_loads_nothing(child: pytest.Pytester, site: Site) -> None:
+    """`[capture] pytest = false` is off for sure: capture is not imported, not even on the
+    loading thread (before: it was, while the test modules were imported, and the two
+    imports of typer met halfway: "partially initialized module", an INTERNALERROR)."""
+    child.makepyfile(test_sign_in=SIGN_IN)
+    (child.path / "playwright.config.toml").write_text("[capture]\npytest = false\n")
+    result = run_child(child, site.origin)
+    result.assert_outcomes(passed=1)
+    assert facts(child) == {"imported": False, "wrapped": False, "frozen": False}
+
+
+@in_child_chromium
 def test_a_failing_test_names_its_thread_viewer_and_screenshot(
     child: pytest.Pytester, site: Site, store_server: RunningStore
 ) -> None:
