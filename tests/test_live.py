@@ -104,6 +104,19 @@ async def record_into(config: Config, base_url: str, **options: Any) -> Recordin
         return await record_session(opened, **options)
 
 
+async def record_in_background(
+    config: Config, base_url: str, **options: Any
+) -> tuple[asyncio.Future[Recording], LiveRecorder]:
+    """`record_into` running on its own, as a person's recording does; its recorder once it
+    has started (its page is open)."""
+    started: list[LiveRecorder] = []
+    session = asyncio.ensure_future(record_into(config, base_url, ready=started.append, **options))
+    await until(lambda: bool(started) or session.done(), "the recorder to start")
+    live = started[0]
+    assert live.page is not None
+    return session, live
+
+
 async def type_into(page: Page, selector: str, text: str) -> None:
     """Click into a field and type key by key, as a person does."""
     await page.locator(selector).click()
@@ -271,21 +284,14 @@ async def test_the_exported_task_replays_to_the_same_page_without_the_password(
 async def test_closing_the_browser_ends_the_recording_and_writes_the_task_file(
     config: Config, site: Any, store_server: Any, tmp_path: Path
 ) -> None:
-    started: list[LiveRecorder] = []
-    stop = asyncio.Event()
-    session = asyncio.ensure_future(
-        record_into(
-            config,
-            store_server.base_url,
-            thread="closed",
-            stop=stop,
-            url=site.url("table.html"),
-            out=tmp_path / "out" / "task.yaml",
-            ready=started.append,
-        )
+    session, live = await record_in_background(
+        config,
+        store_server.base_url,
+        thread="closed",
+        stop=asyncio.Event(),  # never set
+        url=site.url("table.html"),
+        out=tmp_path / "out" / "task.yaml",
     )
-    await until(lambda: bool(started) or session.done(), "the recorder to start")
-    live = started[0]
     assert live.page is not None
     await live.page.mouse.move(400, 400)
     await live.page.mouse.wheel(0, 1200)  # the person scrolls the long table
@@ -462,20 +468,14 @@ async def test_closing_the_last_tab_ends_a_launched_recording(
 ) -> None:
     """Ctrl+W on the only tab: the window is gone, so is the recording (before: the recorder
     and a windowless browser kept running until Ctrl+C)."""
-    started: list[LiveRecorder] = []
-    session = asyncio.ensure_future(
-        record_into(
-            config,
-            store_server.base_url,
-            thread="last-tab",
-            stop=asyncio.Event(),  # never set: only the person can end it
-            url=site.url("spa.html"),
-            out=tmp_path / "task.yaml",
-            ready=started.append,
-        )
+    session, live = await record_in_background(
+        config,
+        store_server.base_url,
+        thread="last-tab",
+        stop=asyncio.Event(),  # never set: only the person can end it
+        url=site.url("spa.html"),
+        out=tmp_path / "task.yaml",
     )
-    await until(lambda: bool(started) or session.done(), "the recorder to start")
-    live = started[0]
     assert live.page is not None
     await _press_on(live.page, live.page.get_by_role("button", name="Increment"))
     await live.settled()
@@ -550,19 +550,9 @@ async def test_a_step_whose_tab_closed_before_its_capture_says_so(
 ) -> None:
     """Closed at once after a click (the click still waits for a second one of a double
     click): the summary names the step that has no capture, no earlier image stands in."""
-    started: list[LiveRecorder] = []
-    session = asyncio.ensure_future(
-        record_into(
-            config,
-            store_server.base_url,
-            thread="gone",
-            stop=asyncio.Event(),
-            url=site.url("spa.html"),
-            ready=started.append,
-        )
+    session, live = await record_in_background(
+        config, store_server.base_url, thread="gone", stop=asyncio.Event(), url=site.url("spa.html")
     )
-    await until(lambda: bool(started) or session.done(), "the recorder to start")
-    live = started[0]
     assert live.page is not None
     await live.settled()
     await _press_on(live.page, live.page.get_by_role("button", name="Increment"))
