@@ -48,7 +48,6 @@ T = TypeVar("T")
 # The share of the time box kept for the outline's answer to travel and be assembled
 # after its walk stops (at least `_OUTLINE_MARGIN_MIN` seconds).
 OUTLINE_SHARE = 0.25
-LAGGING_SHOT_SHARE = 1 / 3
 _OUTLINE_MARGIN_MIN = 0.05
 
 
@@ -98,12 +97,7 @@ class PageIO:
             got.located = True
             rects, values = sensitive
             core.add_secrets(*values)
-            # A frame that may lag waits a third of the time box at most: Chromium sometimes
-            # holds a screenshot back for the whole time box (seen on the demo shop, in one
-            # pytest run of three, around navigations), and a test's last step waits for the
-            # frame before it is retaken exactly.
-            late = min(deadline, begun + LAGGING_SHOT_SHARE * cfg.time_box.total_seconds())
-            shot = await self._within(shot_part, late if lagging else deadline, "screenshot", got)
+            shot = await self._within(shot_part, deadline, "screenshot", got)
             masks: Sequence[Rect] | None = rects
             if shot is not None:
                 got.shot_at = time.monotonic()
