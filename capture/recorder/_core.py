@@ -84,6 +84,14 @@ class StepInput:
     exact: bool = True  # no later action can show in the image (see `_lagging`)
     masks_unsure: bool = False  # a background image dropped: its masks were not current
 
+    def forget_read(self, notes: int) -> None:
+        """Undo a read that was given up (`_lagging`): what it filled in, and its notes
+        (those after the first `notes`)."""
+        self.image, self.state, self.shot_at = None, None, None
+        self.located = self.masks_unsure = False
+        del self.notes[notes:]
+        self.timings.clear()
+
     @property
     def lag(self) -> float | None:
         """Seconds from the action's end to its screenshot (None: no screenshot)."""

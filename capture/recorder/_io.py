@@ -90,30 +90,38 @@ class PageIO:
         state_part = self._part(
             self._outline(page, shot_sent, sensitive_part, deadline), "outline", got
         )
-        sensitive = await self._within(sensitive_part, deadline, "sensitive", got)
-        if sensitive is None:
-            shot_part.cancel()  # waits for the fields: never taken
-        else:
-            got.located = True
-            rects, values = sensitive
-            core.add_secrets(*values)
-            shot = await self._within(shot_part, deadline, "screenshot", got)
-            masks: Sequence[Rect] | None = rects
-            if shot is not None:
-                got.shot_at = time.monotonic()
-                if lagging:
-                    masks = await self._masks_after(page, core, got, rects, deadline)
-            if shot is not None and masks is not None:
-                got.image = await self._within(
-                    self._part(
-                        asyncio.to_thread(core.encode, shot, masks, got.step), "encode", got
-                    ),
-                    deadline,
-                    "encode",
-                    got,
-                )
-        got.state = await self._within(state_part, deadline, "outline", got)
-        got.timings["total"] = loop.time() - begun
+        parts = (sensitive_part, shot_part, state_part)
+        try:
+            sensitive = await self._within(sensitive_part, deadline, "sensitive", got)
+            if sensitive is None:
+                shot_part.cancel()  # waits for the fields: never taken
+            else:
+                got.located = True
+                rects, values = sensitive
+                core.add_secrets(*values)
+                shot = await self._within(shot_part, deadline, "screenshot", got)
+                masks: Sequence[Rect] | None = rects
+                if shot is not None:
+                    got.shot_at = time.monotonic()
+                    if lagging:
+                        masks = await self._masks_after(page, core, got, rects, deadline)
+                if shot is not None and masks is not None:
+                    got.image = await self._within(
+                        self._part(
+                            asyncio.to_thread(core.encode, shot, masks, got.step), "encode", got
+                        ),
+                        deadline,
+                        "encode",
+                        got,
+                    )
+            got.state = await self._within(state_part, deadline, "outline", got)
+            got.timings["total"] = loop.time() - begun
+        finally:
+            # Nothing of a read outlives it: a read given up (`_lagging`) is read again
+            # into the same step, and a late part must not write into it.
+            for part in parts:
+                part.cancel()
+            await asyncio.wait(parts)
 
     async def _masks_after(
         self,

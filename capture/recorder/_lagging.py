@@ -11,13 +11,21 @@ never relaxed: a background read locates the sensitive fields before and after i
 (`PageIO.read(lagging=True)`) and masks both, or drops the image. The failing step, the last
 step of a test and every explicit capture stay exact: the faces `drain` the background first,
 and `Sampler.redo` takes the last step again, exactly, under its own number.
+
+Chromium sometimes holds a background frame back for the whole time box when the test
+navigates while it is drawn (and then answers nothing). Nobody waits for it while the test
+goes on; once someone does (the test's end, a failure, an explicit capture), a read that has
+taken far longer than this page's reads do is given up and read again, with any step that
+ended meanwhile: the test has stopped acting, and a fresh frame comes at once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import statistics
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -35,6 +43,13 @@ OnResult = Callable[[CaptureResult], None]
 # per action (tracing's screencast is bounded by the frame rate the same way).
 READ_EVERY = 0.3
 
+# Once someone waits, a background read is given up when it has taken `STALL_FACTOR` times
+# the median of this page's last reads (at least `STALL_MIN` seconds), once per wait: a
+# busy machine makes every read slow, and the median with it.
+STALL_FACTOR = 3
+STALL_MIN = 0.25
+_RECENT = 9
+
 
 class Sampler:
     """The background captures of one recorder (see the module docstring)."""
@@ -50,6 +65,7 @@ class Sampler:
         self._task: asyncio.Future[None] | None = None
         self._next_read = 0.0  # monotonic seconds: no background read starts before
         self._hurry: asyncio.Event | None = None  # set: someone waits, read now
+        self._recent: deque[float] = deque(maxlen=_RECENT)  # seconds of the last reads
         self.last: StepInput | None = None  # the newest step taken in the background
 
     def began(self) -> None:
@@ -100,6 +116,7 @@ class Sampler:
 
     async def _run(self, page: Callable[[], Any]) -> None:
         self._hurry = hurry = asyncio.Event()
+        may_give_up = True
         while self._pending:
             wait = self._next_read - time.monotonic()
             if wait > 0 and not hurry.is_set():
@@ -108,7 +125,10 @@ class Sampler:
             self._next_read = time.monotonic() + READ_EVERY
             batch, self._pending = self._pending, []
             newest, _ = batch[-1]
-            await self._io.read(page(), self._core, newest, lagging=True)
+            if not await self._read(page(), newest, hurry, may_give_up):
+                self._pending[:0] = batch  # read again, with the steps that ended since
+                may_give_up = False
+                continue
             for got, then in batch:
                 if got is newest:
                     got.exact = got.image is not None and (
@@ -123,3 +143,27 @@ class Sampler:
                 if then is not None:
                     then(result)
             self.last = newest
+
+    async def _read(
+        self, page: Any, got: StepInput, hurry: asyncio.Event, may_give_up: bool
+    ) -> bool:
+        """Read `got` in the background; False when it was given up as stalled (see the
+        module docstring): `got` is as it was before, with a note that says so."""
+        begun, notes = time.monotonic(), len(got.notes)
+        read = asyncio.ensure_future(self._io.read(page, self._core, got, lagging=True))
+        if may_give_up:
+            waits = asyncio.ensure_future(hurry.wait())
+            await asyncio.wait([read, waits], return_when=asyncio.FIRST_COMPLETED)
+            waits.cancel()
+            usual = statistics.median(self._recent) if self._recent else 0.0
+            patience = begun + max(STALL_MIN, STALL_FACTOR * usual) - time.monotonic()
+            done, _ = await asyncio.wait([read], timeout=max(0.0, patience))
+            if not done:
+                read.cancel()
+                await asyncio.wait([read])
+                got.forget_read(notes)
+                got.notes.append("a frame the browser held back was given up and read again")
+                return False
+        await read
+        self._recent.append(time.monotonic() - begun)
+        return True
