@@ -21,7 +21,9 @@ and runs each in a child pytest, one process each time, alternating six ways in 
 It prints the median wall time of each (the whole child process: Python, pytest, Chromium)
 and its CPU seconds (the child and everything it waited for), and the three ratios of issue
 29's Done-when: capture on / tracing on, capture retain / tracing retain (each <= 1.0) and
-off / no plugin (<= 1.02).
+off / no plugin (<= 1.02): the ratio of the medians, and the median of the ratios of the
+two runs of each round (the two ways run back to back: a pair shares the machine's mood,
+as `farm-bench --vs` pairs them).
 Usage: scripts/bench pytest [--rounds N] [--file form|shop]
 """
 
@@ -244,8 +246,15 @@ def main() -> None:
             if top not in median or bottom not in median:
                 continue
             verdicts[name][label] = ratio = median[top] / median[bottom]
+            paired = statistics.median(
+                a / b for a, b in zip(times[name, top], times[name, bottom], strict=True)
+            )
+            verdicts[name][f"{label}, paired"] = paired
             by_cpu = cpu[top] / cpu[bottom]
-            print(f"  {label}: {ratio:.3f}  (target <= {target}; cpu {by_cpu:.3f})")
+            print(
+                f"  {label}: {ratio:.3f}  (paired {paired:.3f}; target <= {target}; "
+                f"cpu {by_cpu:.3f})"
+            )
     medians = {f"{n}/{w}": round(statistics.median(times[n, w]), 3) for n, w in times}
     print(json.dumps({"median_s": medians, "ratios": verdicts}))
 
