@@ -120,7 +120,12 @@ class Person:
         end = loop.time() + 15
         while self.live.reports < expected:  # reports cross the binding asynchronously
             if loop.time() > end:
-                raise AssertionError("the listener did not report the action")
+                got = self.live.reports - before
+                done = [action.kind for action in self.live.actions]
+                raise AssertionError(
+                    f"the listener did not report the action: {got} of {expected - before} "
+                    f"reports; the actions so far: {done}"
+                )
             await asyncio.sleep(0.02)
         await self.page.wait_for_load_state()
         await self.live.settled()
