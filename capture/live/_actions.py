@@ -130,6 +130,10 @@ class ActionBuilder:
         self._pending: Action | None = None
         self._deadline: float | None = None
         self._secrets: dict[tuple[Hashable, str, int], str] = {}
+        # Typing completed before its last report came (the person acted in another
+        # document at once): the field, and the value its action holds.
+        self._unclosed: dict[tuple[Hashable, str, int], str | None] = {}
+        self._closed = True  # the pending typing's last report said it was done
 
     @property
     def pending(self) -> Action | None:
@@ -234,6 +238,8 @@ class ActionBuilder:
     def flush(self) -> list[Action]:
         """Complete the pending action now (the recording stops)."""
         done, self._pending, self._deadline = self._pending, None, None
+        if done is not None and done.kind == "fill" and done.field_key and not self._closed:
+            self._unclosed[done.field_key] = done.value
         return [done] if done is not None else []
 
     def _hold(self, action: Action, now: float, wait: float | None = None) -> list[Action]:
@@ -247,6 +253,11 @@ class ActionBuilder:
     def _typing(self, made: Action, event: PageEvent, now: float) -> list[Action]:
         pending = self._pending
         same_field = pending is not None and pending.field_key == made.field_key
+        value = None if event.sensitive else (event.value or "")
+        if made.field_key in self._unclosed:
+            held = self._unclosed.pop(made.field_key)
+            if event.done and not same_field and held == value:
+                return []  # the last report of typing already recorded: nothing new
         if same_field and pending is not None and pending.kind in FOCUSES_FIELD:
             made = pending  # the click into the field, or earlier keystrokes: one action
             made.at = now
@@ -255,7 +266,8 @@ class ActionBuilder:
         else:
             done = self.flush()
         made.kind = "fill"
-        made.value = None if event.sensitive else (event.value or "")
+        made.value = value
+        self._closed = event.done
         if event.sensitive and made.field_key is not None:
             made.secret = self._secrets.setdefault(
                 made.field_key, f"SECRET_{len(set(self._secrets.values())) + 1}"

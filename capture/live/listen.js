@@ -204,6 +204,10 @@
       return;
     }
     swallow(ev);
+    // The press would have taken the keyboard into this document (an iframe's, or the top's
+    // back from one); swallowed, it did not: keys typed right behind it must reach this
+    // listener, which holds them for the field the press is replayed on.
+    if (!document.hasFocus()) window.focus();
     flushTyping();
     gesture += 1;
     holding += 1;
@@ -756,6 +760,12 @@
     if (Date.now() - typing.sent >= TYPING_EVERY_MS) sendTyping(false);
     typing.timer = setTimeout(() => typing && !typing.done && sendTyping(true), TYPING_QUIET_MS);
   }, true);
+
+  // Typing ends when the keyboard leaves this document (for an iframe's, or the top's back
+  // from one): its last report must come before what the person does there.
+  window.addEventListener("blur", (ev) => {
+    if (ev.target === window) flushTyping();
+  });
 
   window.addEventListener("change", (ev) => {
     const el = origin(ev);
