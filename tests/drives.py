@@ -73,7 +73,17 @@ class Hand:
             state = await read_page_state(self.page)
         return Moment(self.page.url, "\n".join(_REF.sub("", line) for line in state.outline))
 
-    async def _begin(self, what: str, typed: str | None = None, pause: float = PACE) -> None:
+    async def _begin(
+        self,
+        what: str,
+        typed: str | None = None,
+        pause: float = PACE,
+        target: Locator | None = None,
+    ) -> None:
+        """The next intent begins once the person sees its `target` (a link the step before
+        brings, on a page still loading when the pause is over) and has paused."""
+        if target is not None:
+            await target.wait_for()
         await asyncio.sleep(pause)
         moment = await self._moment()
         self.intents[-1].after = moment
@@ -86,11 +96,11 @@ class Hand:
         await self.page.mouse.up()
 
     async def click(self, target: Locator, *, pause: float = PACE) -> None:
-        await self._begin(f"click {target}", pause=pause)
+        await self._begin(f"click {target}", pause=pause, target=target)
         await self._press_at(target)
 
     async def dblclick(self, target: Locator) -> None:
-        await self._begin(f"double-click {target}")
+        await self._begin(f"double-click {target}", target=target)
         x, y = await aim(self.page, target)
         await self.page.mouse.move(x, y, steps=5)
         await self.page.mouse.dblclick(x, y)
@@ -105,7 +115,7 @@ class Hand:
         fix: str = "",
     ) -> None:
         """Click into a field and type, key by key (`fix`: see `type_on`)."""
-        await self._begin(f"type into {target}", None if secret else text, pause)
+        await self._begin(f"type into {target}", None if secret else text, pause, target)
         await self._press_at(target)
         await self._type(text, fix)
 
