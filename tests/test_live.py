@@ -563,15 +563,14 @@ async def test_a_step_whose_tab_closed_before_its_capture_says_so(
     )
 
 
-async def test_keys_typed_behind_a_held_press_into_another_frame_go_where_it_was_pressed(
+async def test_keys_typed_into_another_frame_at_once_go_where_it_was_pressed(
     config: Config, site: Any, store_server: Any
 ) -> None:
-    """A person types into a field, then at once presses a field in an iframe and types on:
-    the press is held (the typing before is not captured yet), and so must be the keys behind
-    it, for that field. Before, the held press left the keyboard in the top document, so the
-    keys went on into the field before ("helloAda"); the same back from a frame, and for a
-    cross-origin frame. Each field's typing is one action (before, typing was recorded again
-    when its last report came after the person had moved on to another document)."""
+    """A person types into a field, then at once presses a field in an iframe and types on,
+    then back in the page, then in a cross-origin frame: the keys land in the field pressed,
+    and each field's typing is one action (before, typing was recorded again when its last
+    report came after the person had moved on to another document: each document's typing
+    ends only when the keyboard leaves it)."""
     url = site.url(f"framefields.html?other={site.other}")
     note = "document.getElementById('note')"
     async with recording(config, store_server.base_url, url, thread="held-frames") as live:
@@ -583,9 +582,9 @@ async def test_keys_typed_behind_a_held_press_into_another_frame_go_where_it_was
         await _press_on(page, page.get_by_label("Note"))
         await page.wait_for_function(f"document.activeElement === {note}")
         await page.keyboard.type("hello", delay=20)
-        await _press_on(page, same.get_by_label("Card holder"))  # held: "hello" is not captured
-        await page.keyboard.type("Ada", delay=20)  # held behind it
-        await _press_on(page, page.get_by_label("Note"))  # held: "Ada" is not captured
+        await _press_on(page, same.get_by_label("Card holder"))
+        await page.keyboard.type("Ada", delay=20)
+        await _press_on(page, page.get_by_label("Note"))
         await page.keyboard.type(" again", delay=20)
         await _press_on(page, cross.get_by_label("Card holder"))
         await page.keyboard.type("Lovelace", delay=20)
