@@ -90,6 +90,29 @@ def test_typing_into_another_field_is_another_action() -> None:
     assert (secret.value, secret.secret) == (None, "SECRET_1")
 
 
+def test_the_last_report_of_typing_recorded_already_is_no_new_action() -> None:
+    """Typing in the page, then at once a click in a frame: the typing is recorded when the
+    click comes, and its last report, later, adds nothing, unless it has more text."""
+    builder = ActionBuilder()
+
+    def typed(value: str, now: float, *, done: bool) -> list[Action]:
+        return builder.feed(PAGE, event("input", SEARCH, field=1, value=value, done=done), now)
+
+    typed("milk", 0.0, done=False)
+    done = builder.feed(PAGE, event("click", BUY, field=1, doc="frame"), 0.1)
+    assert [a.text for a in done] == ["typed into textbox 'Search'"]
+    assert typed("milk", 0.2, done=True) == []  # only the last report of that typing
+    typed("te", 1.0, done=False)
+    done = builder.feed(PAGE, event("click", BUY, field=1, doc="frame"), 1.1)
+    done += typed("tea", 1.2, done=True)  # typed after its first report: recorded again
+    done += builder.flush()
+    assert [(a.kind, a.value) for a in done] == [
+        ("fill", "te"),
+        ("click", None),
+        ("fill", "tea"),
+    ]
+
+
 def test_sensitive_fields_get_one_variable_each() -> None:
     builder = ActionBuilder()
     actions: list[Action] = []
