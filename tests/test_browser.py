@@ -15,11 +15,15 @@ import pytest
 
 from capture.browser import _locate, find_browser, launch_args, open_browser, remote_launch_options
 from capture.browser._locate import _playwright_chromium, headless_shell_beside
-from capture.config import BrowserConfig, Config, ContextConfig
+from capture.config import BrowserConfig, CaptureConfig, Config, ContextConfig
 from capture.errors import BrowserError
 from capture.recorder import Recorder
 from capture.session import AsyncSessionClient
 from tests.conftest import BrowserServer, Site, dead_port, descendants, free_port
+
+# The machine running the suite may be busy (a first capture over an attached or served
+# browser also attaches its CDP session): the screenshot checked must not be left out.
+ROOMY = CaptureConfig(time_box=10)
 
 pytestmark = pytest.mark.browser
 
@@ -197,7 +201,7 @@ async def test_attach_over_cdp_reuses_and_leaves_the_browser(
     ):
         assert session.attached
         assert session.page.viewport_size is None  # the person's window, no emulation
-        async with Recorder(session.page, client, "t-cdp") as rec:
+        async with Recorder(session.page, client, "t-cdp", config=ROOMY) as rec:
             await session.page.goto(site.url("index.html"))
             result = await rec.capture("open")
         assert result.image is not None
@@ -232,7 +236,7 @@ async def test_connect_sends_the_launch_options_to_a_browser_server(
         assert not session.attached
         await session.page.goto(site.url("index.html"))
         assert await session.page.evaluate("navigator.userAgent") == "capture-via-server"
-        async with Recorder(session.page, client, "t-connect") as rec:
+        async with Recorder(session.page, client, "t-connect", config=ROOMY) as rec:
             result = await rec.capture("open")  # screenshots go through CDP, over the server
         assert result.image is not None
         assert rec.stats.uploaded == 3
