@@ -419,6 +419,10 @@ async def test_untrusted_and_forged_reports_are_not_actions(
     assert result.untrusted == 2
 
 
+# How long a field may take to show keys that were held and replayed on a loaded machine.
+LOADED = 20_000
+
+
 async def _press_on(page: Page, target: Any) -> None:
     """A person's click: the mouse moves to the element, presses and releases."""
     box = await target.bounding_box()
@@ -582,16 +586,19 @@ async def test_keys_typed_into_another_frame_at_once_go_where_it_was_pressed(
         await _press_on(page, page.get_by_label("Note"))
         await page.wait_for_function(f"document.activeElement === {note}")
         await page.keyboard.type("hello", delay=20)
+        # Each field shows its text before the next press (so no press is held in one
+        # document while one in another acts: docs/live.md names that gap), but the typing
+        # in it is not complete yet.
         await _press_on(page, same.get_by_label("Card holder"))
         await page.keyboard.type("Ada", delay=20)
+        await expect(same.get_by_label("Card holder")).to_have_value("Ada", timeout=LOADED)
         await _press_on(page, page.get_by_label("Note"))
         await page.keyboard.type(" again", delay=20)
+        await expect(page.get_by_label("Note")).to_have_value("hello again", timeout=LOADED)
         await _press_on(page, cross.get_by_label("Card holder"))
         await page.keyboard.type("Lovelace", delay=20)
-        await expect(cross.get_by_label("Card holder")).to_have_value("Lovelace")
+        await expect(cross.get_by_label("Card holder")).to_have_value("Lovelace", timeout=LOADED)
         await live.recorder.settled()
-        await expect(same.get_by_label("Card holder")).to_have_value("Ada")
-        await expect(page.get_by_label("Note")).to_have_value("hello again")
         await live.recorder.stop()
     assert live.actions() == [
         f"went to {url}",
@@ -621,7 +628,7 @@ async def test_keys_typed_behind_a_press_held_in_a_frame_reach_its_field(
         await late.wait_for()
         await _press_on(page, late)
         await page.keyboard.type("Ada", delay=20)
-        await expect(late).to_have_value("Ada")
+        await expect(late).to_have_value("Ada", timeout=LOADED)
         await live.recorder.settled()
         assert live.recorder._holds.replayed >= 1  # the press was held (else: not this case)
         await live.recorder.stop()

@@ -204,10 +204,13 @@
       return;
     }
     swallow(ev);
-    // The press would have taken the keyboard into this document (an iframe's, or the top's
-    // back from one); swallowed, it did not: keys typed right behind it must reach this
-    // listener, which holds them for the field the press is replayed on.
-    if (!document.hasFocus()) window.focus();
+    // The press would have taken the keyboard into this document (from the page around this
+    // frame, or from a frame in this document); swallowed, it did not: keys typed right
+    // behind it must reach this listener, which holds them for the field the press is
+    // replayed on.
+    const inner = document.activeElement;
+    if (inner && (inner.localName === "iframe" || inner.localName === "frame")) inner.blur();
+    else if (!document.hasFocus()) window.focus();
     flushTyping();
     gesture += 1;
     holding += 1;
