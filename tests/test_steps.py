@@ -12,6 +12,7 @@ import pytest
 from playwright.async_api import Browser
 
 from capture.actions import ClickStep, StepContext, Vars, perform
+from capture.config import Config
 from capture.recorder.observe import ABOVE_MARKER
 from capture.session import AsyncSessionClient
 from capture.tasks import RunResult, run_task
@@ -22,6 +23,10 @@ pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 
 
 RunSteps = Callable[[str, str], Awaitable[RunResult]]
+
+
+# The observations are checked: on a busy machine they must not be left out of the box.
+ROOMY = Config.model_validate({"capture": {"time_box": "10s"}})
 
 
 @pytest.fixture
@@ -35,7 +40,7 @@ def steps(tmp_path: Path, site: Site, chromium: Browser, store_server: RunningSt
             "viewport: {width: 1100, height: 800}\nsteps:\n"
             f"  - goto: /{page}{'&' if '?' in page else '?'}other={site.other}\n{yaml}"
         )
-        return await run_in(store_server, chromium, task_at(tmp_path, text), "steps")
+        return await run_in(store_server, chromium, task_at(tmp_path, text), "steps", config=ROOMY)
 
     return run
 
