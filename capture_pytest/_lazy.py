@@ -14,8 +14,7 @@ page exists. A test without a browser waits at the start of its setup.
 Once loaded, every object alive is frozen out of garbage collection (`gc.freeze()`): capture's
 modules and the store live for the whole run, and without it every full collection scanned
 them again — the collections during a test and pytest's at its end cost a 30-action test
-file more CPU than Playwright's tracing does (`scripts/bench pytest`: 2.35 s of CPU against
-1.79 s, 1.63 s once frozen; docs/pytest.md).
+file more CPU than Playwright's tracing does (measured in docs/pytest.md, "What it costs").
 
 A bad setting (a config value, a store that must answer and does not) stops the run at that
 point, after the test under way, with capture's one line and exit code 4 (`pytest_runtestloop`).

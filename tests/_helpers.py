@@ -78,6 +78,10 @@ def page_state(outline: list[str], **fields: Any) -> PageState:
     return PageState(outline=outline, **{**defaults, **fields})
 
 
+ROOMY_BOX = "10s"
+"""A time box for captures whose image or observation a test checks: the machine running the
+suite may be busy (several workers a core), and a part left out of the default box fails it."""
+
 SHOT = "__user_part_screenshot"
 """The key of the screenshot the recorder stores (a Distri user part)."""
 OBS = "__user_part_observation"

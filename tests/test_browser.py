@@ -19,11 +19,10 @@ from capture.config import BrowserConfig, CaptureConfig, Config, ContextConfig
 from capture.errors import BrowserError
 from capture.recorder import Recorder
 from capture.session import AsyncSessionClient
+from tests._helpers import ROOMY_BOX
 from tests.conftest import BrowserServer, Site, dead_port, descendants, free_port
 
-# The machine running the suite may be busy (a first capture over an attached or served
-# browser also attaches its CDP session): the screenshot checked must not be left out.
-ROOMY = CaptureConfig(time_box=10)
+ROOMY = CaptureConfig.model_validate({"time_box": ROOMY_BOX})
 
 pytestmark = pytest.mark.browser
 

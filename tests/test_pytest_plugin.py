@@ -24,6 +24,7 @@ from capture.pytest_plugin import thread_id_for, viewer_url
 from capture.pytest_plugin._calls import Call, describe_call
 from capture.pytest_plugin._captured import folder_name
 from capture.pytest_plugin._names import MAX_THREAD_ID
+from tests._helpers import ROOMY_BOX
 from tests.conftest import (
     CHILD_PYTEST_ADDOPTS,
     CONFIG,
@@ -39,7 +40,7 @@ from tests.conftest import (
     serve_embedded_store,
     thread_values,
 )
-from tests.test_recorder_secrets import TIME_BOX, red_pixels
+from tests.test_recorder_secrets import red_pixels
 
 pytest_plugins = ["pytester"]
 
@@ -366,7 +367,7 @@ def test_echo(page: Page) -> None:
     page.screenshot(path="unmasked.png")
 """
     )
-    monkeypatch.setenv("CAPTURE_CAPTURE_TIME_BOX", TIME_BOX)  # the image checked is taken
+    monkeypatch.setenv("CAPTURE_CAPTURE_TIME_BOX", ROOMY_BOX)  # the image checked is taken
     out = tmp_path / "out"
     result = run_captured(child, site.origin, store_server.base_url, "--capture-out", str(out))
     result.assert_outcomes(passed=1)

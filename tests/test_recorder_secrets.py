@@ -23,6 +23,7 @@ from capture.recorder import Recorder
 from capture.recorder.observe import mark_secret_text, read_page_state, read_sensitive
 from capture.session import AsyncSessionClient, ImageBytes, ImagePart
 from capture.tasks import run_task
+from tests._helpers import ROOMY_BOX
 from tests.conftest import RunningStore, Site
 from tests.test_runner import task_at, values
 
@@ -31,8 +32,6 @@ on_module_loop = pytest.mark.asyncio(loop_scope="module")
 
 API_KEY = "sk-live-7Q2m9XvR4tPz"
 PASSWORD = "Pw-Echoed-4471"
-# The machine running the suite may be busy: the screenshot checked must not be left out.
-TIME_BOX = "10s"
 
 
 @dataclass(frozen=True)
@@ -135,7 +134,7 @@ async def test_a_secret_var_typed_into_a_plain_field_is_masked_wherever_shown(
     two frames; the stored screenshot shows it nowhere."""
     task = task_at(
         tmp_path,
-        f"name: save key\nbase_url: {site.origin}\ncapture: {{time_box: {TIME_BOX}}}\n"
+        f"name: save key\nbase_url: {site.origin}\ncapture: {{time_box: {ROOMY_BOX}}}\n"
         f"vars:\n  API_KEY: {{secret: true, value: {API_KEY}}}\n"
         "steps:\n"
         f"  - goto: /secret.html?other={site.other}\n"
@@ -179,7 +178,7 @@ async def test_configured_secrets_and_values_typed_into_sensitive_fields_are_mas
     first sees the password (the frames are read again with it), exact or from a frame."""
     context = await chromium.new_context(viewport={"width": 1000, "height": 600})
     page = await context.new_page()
-    config = CaptureConfig.model_validate({"secrets": [API_KEY], "time_box": TIME_BOX})
+    config = CaptureConfig.model_validate({"secrets": [API_KEY], "time_box": ROOMY_BOX})
     try:
         await page.goto(site.url(f"secret.html?other={site.other}"))
         await page.get_by_label("API key").click()
@@ -301,7 +300,7 @@ async def test_a_frame_is_masked_where_the_fields_were_before_and_after_it(
     leave it bare; the second look, after the frame, masks where it went."""
     context = await chromium.new_context(viewport={"width": 1000, "height": 600})
     page = await context.new_page()
-    config = CaptureConfig.model_validate({"time_box": TIME_BOX})
+    config = CaptureConfig.model_validate({"time_box": ROOMY_BOX})
     try:
         await page.set_content(MOVING_FIELD)
         async with (

@@ -16,6 +16,7 @@ from capture.config import Config
 from capture.recorder.observe import ABOVE_MARKER
 from capture.session import AsyncSessionClient
 from capture.tasks import RunResult, run_task
+from tests._helpers import ROOMY_BOX
 from tests.conftest import RunningStore, Site
 from tests.test_runner import observation, run_in, steps_of, task_at, values
 
@@ -25,8 +26,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 RunSteps = Callable[[str, str], Awaitable[RunResult]]
 
 
-# The observations are checked: on a busy machine they must not be left out of the box.
-ROOMY = Config.model_validate({"capture": {"time_box": "10s"}})
+ROOMY = Config.model_validate({"capture": {"time_box": ROOMY_BOX}})
 
 
 @pytest.fixture

@@ -118,10 +118,13 @@ class PageIO:
             got.timings["total"] = loop.time() - begun
         finally:
             # Nothing of a read outlives it: a read given up (`_lagging`) is read again
-            # into the same step, and a late part must not write into it.
-            for part in parts:
+            # into the same step, and a late part must not write into it. (A read that ran
+            # its course has none left: no turn of the loop is spent on it.)
+            unfinished = [part for part in parts if not part.done()]
+            for part in unfinished:
                 part.cancel()
-            await asyncio.wait(parts)
+            if unfinished:
+                await asyncio.wait(unfinished)
 
     async def _masks_after(
         self,
